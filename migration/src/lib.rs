@@ -1,0 +1,28 @@
+//! Schema migrations for dealergate: tables first, then the row-level-security posture.
+//!
+//! Migrations run as the owner role (the one in `DATABASE_URL` for `dealergate migrate up`);
+//! the server itself runs as a login role that only switches into the runtime roles created here.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261122_000001_create_tenant_tables;
+mod m20261122_000002_enforce_row_level_security;
+
+/// The NOLOGIN role every tenant-scoped request runs as (RLS filters by `app.dealership_id`).
+pub const RUNTIME_ROLE: &str = "dealergate_app";
+/// The NOLOGIN role for platform scope (system admins): sees every dealership, explicitly.
+pub const PLATFORM_ROLE: &str = "dealergate_platform";
+/// The NOLOGIN role that owns the narrow `SECURITY DEFINER` lookups for login and refresh.
+pub const DEFINER_ROLE: &str = "dealergate_definer";
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261122_000001_create_tenant_tables::Migration),
+            Box::new(m20261122_000002_enforce_row_level_security::Migration),
+        ]
+    }
+}

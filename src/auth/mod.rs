@@ -1,0 +1,3 @@
+//! Who are you: passwords now; tokens and sessions build on it.
+
+pub mod password;

@@ -1,0 +1,342 @@
+//! What is configured: figment layers → one typed [`Settings`] tree, secrets in [`Secret`].
+//!
+//! Layers, later wins: built-in defaults → optional `dealergate.toml` (`--config` or
+//! `DEALERGATE_CONFIG`) → `DATABASE_URL` → `DEALERGATE_*` (with `__` for nesting, e.g.
+//! `DEALERGATE_DATABASE__MAX_CONNECTIONS`). The profile comes from `DEALERGATE_PROFILE`.
+
+use std::{fmt, net::SocketAddr, path::PathBuf, time::Duration};
+
+use figment::{
+    Figment,
+    providers::{Env, Format, Toml},
+};
+use serde::{Deserialize, Serialize, Serializer};
+
+/// The database a fresh development machine has: the local cluster, trust auth, no TLS.
+pub const DEV_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/dealergate?sslmode=disable";
+const DEFAULT_CONFIG_FILE: &str = "dealergate.toml";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Profile {
+    /// Local development: migrates and seeds on `serve`, tolerates a superuser connection.
+    #[default]
+    Dev,
+    /// Production: refuses insecure configuration and never changes the schema by itself.
+    Prod,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    #[serde(default)]
+    pub profile: Profile,
+    #[serde(default = "defaults::listen")]
+    pub listen: SocketAddr,
+    #[serde(default)]
+    pub database: DatabaseSettings,
+    #[serde(default)]
+    pub http: HttpSettings,
+    #[serde(default)]
+    pub log: LogSettings,
+    #[serde(default)]
+    pub seed: SeedSettings,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseSettings {
+    /// Production connects as a NOINHERIT login role that is a member of the runtime roles.
+    pub url: Secret<String>,
+    pub max_connections: u32,
+    pub min_connections: u32,
+    /// Seconds to wait for a free pooled connection before answering 503.
+    pub acquire_timeout_secs: u64,
+    pub connect_timeout_secs: u64,
+    /// Server-side cap on any one statement, in seconds (0 = none).
+    pub statement_timeout_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpSettings {
+    /// Request bodies above this many bytes are answered with 413.
+    pub body_limit_bytes: usize,
+    /// Seconds a client may take to send its request body before it is refused.
+    pub body_timeout_secs: u64,
+    /// Seconds in-flight requests get to finish after SIGTERM/SIGINT.
+    pub shutdown_timeout_secs: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogSettings {
+    /// `text` or `json`; by default text in `dev` and JSON in `prod`.
+    pub format: Option<LogFormat>,
+    /// A `tracing` filter such as `info` or `dealergate=debug,info`; `RUST_LOG` overrides it.
+    pub level: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SeedSettings {
+    /// The folder with the demo data files read by `dealergate seed`.
+    pub dir: PathBuf,
+}
+
+mod defaults {
+    use std::net::SocketAddr;
+
+    pub fn listen() -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], 8000))
+    }
+}
+
+impl Default for DatabaseSettings {
+    fn default() -> Self {
+        Self {
+            url: Secret::new(DEV_DATABASE_URL.to_owned()),
+            max_connections: 16,
+            min_connections: 1,
+            acquire_timeout_secs: 3,
+            connect_timeout_secs: 3,
+            statement_timeout_secs: 15,
+        }
+    }
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        Self {
+            body_limit_bytes: 64 * 1024,
+            body_timeout_secs: 10,
+            shutdown_timeout_secs: 20,
+        }
+    }
+}
+
+impl Default for SeedSettings {
+    fn default() -> Self {
+        Self {
+            dir: PathBuf::from("seed"),
+        }
+    }
+}
+
+impl DatabaseSettings {
+    pub fn acquire_timeout(&self) -> Duration {
+        Duration::from_secs(self.acquire_timeout_secs)
+    }
+
+    pub fn connect_timeout(&self) -> Duration {
+        Duration::from_secs(self.connect_timeout_secs)
+    }
+}
+
+impl HttpSettings {
+    pub fn body_timeout(&self) -> Duration {
+        Duration::from_secs(self.body_timeout_secs)
+    }
+
+    pub fn shutdown_timeout(&self) -> Duration {
+        Duration::from_secs(self.shutdown_timeout_secs)
+    }
+}
+
+impl LogSettings {
+    pub fn format_for(&self, profile: Profile) -> LogFormat {
+        self.format.unwrap_or(match profile {
+            Profile::Dev => LogFormat::Text,
+            Profile::Prod => LogFormat::Json,
+        })
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration: {0}")]
+    Invalid(#[from] Box<figment::Error>),
+    #[error("configuration file {0} does not exist")]
+    MissingFile(PathBuf),
+    #[error("insecure configuration for the prod profile: {0}")]
+    Insecure(String),
+}
+
+impl Settings {
+    /// Reads the layers. `config_file` is `--config`; without it `DEALERGATE_CONFIG`, then
+    /// `./dealergate.toml` if present.
+    pub fn load(config_file: Option<PathBuf>) -> Result<Self, ConfigError> {
+        let explicit =
+            config_file.or_else(|| std::env::var_os("DEALERGATE_CONFIG").map(PathBuf::from));
+        let file = match explicit {
+            Some(path) if !path.exists() => return Err(ConfigError::MissingFile(path)),
+            Some(path) => Some(path),
+            None => Some(PathBuf::from(DEFAULT_CONFIG_FILE)).filter(|p| p.exists()),
+        };
+        let mut figment = Figment::new();
+        if let Some(file) = file {
+            figment = figment.merge(Toml::file_exact(file));
+        }
+        let settings: Settings = figment
+            .merge(
+                Env::raw()
+                    .only(&["DATABASE_URL"])
+                    .map(|_| "database.url".into()),
+            )
+            .merge(Env::prefixed("DEALERGATE_").split("__").ignore(&["config"]))
+            .extract()
+            .map_err(|e| ConfigError::Invalid(Box::new(e)))?;
+        settings.check()?;
+        Ok(settings)
+    }
+
+    /// What `prod` refuses: anything that only makes sense on a developer's machine.
+    fn check(&self) -> Result<(), ConfigError> {
+        if self.profile == Profile::Prod && self.database.url.expose() == DEV_DATABASE_URL {
+            return Err(ConfigError::Insecure(
+                "database.url is the development default; set DATABASE_URL".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The effective configuration as TOML, secrets redacted (`dealergate config`).
+    pub fn to_redacted_toml(&self) -> String {
+        toml::to_string_pretty(self).unwrap_or_else(|e| format!("# cannot render: {e}"))
+    }
+}
+
+/// A value that never leaves the process by accident: `Debug`, `Display` and `Serialize`
+/// all print `[redacted]`. Read it with [`Secret::expose`].
+#[derive(Clone, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret<T>(T);
+
+impl<T> Secret<T> {
+    pub fn new(value: T) -> Self {
+        Self(value)
+    }
+
+    pub fn expose(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T> fmt::Debug for Secret<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+impl<T> fmt::Display for Secret<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+impl<T> Serialize for Secret<T> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str("[redacted]")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use figment::Jail;
+
+    #[test]
+    fn defaults_are_a_working_dev_setup() {
+        Jail::expect_with(|_jail| {
+            let s = Settings::load(None).map_err(|e| e.to_string())?;
+            assert_eq!(s.profile, Profile::Dev);
+            assert_eq!(s.listen.to_string(), "127.0.0.1:8000");
+            assert_eq!(s.database.url.expose(), DEV_DATABASE_URL);
+            assert_eq!(s.http.body_limit_bytes, 65536);
+            assert_eq!(s.log.format_for(s.profile), LogFormat::Text);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn file_then_database_url_then_prefixed_env() {
+        Jail::expect_with(|jail| {
+            jail.create_file(
+                "dealergate.toml",
+                "listen = \"0.0.0.0:9000\"\n[database]\nurl = \"postgres://file\"\nmax_connections = 4\n",
+            )?;
+            let s = Settings::load(None).map_err(|e| e.to_string())?;
+            assert_eq!(s.listen.port(), 9000);
+            assert_eq!(s.database.url.expose(), "postgres://file");
+
+            jail.set_env("DATABASE_URL", "postgres://from-database-url");
+            jail.set_env("DEALERGATE_DATABASE__MAX_CONNECTIONS", "7");
+            jail.set_env("DEALERGATE_LISTEN", "127.0.0.1:0");
+            let s = Settings::load(None).map_err(|e| e.to_string())?;
+            assert_eq!(s.database.url.expose(), "postgres://from-database-url");
+            assert_eq!(s.database.max_connections, 7);
+            assert_eq!(s.listen.port(), 0);
+
+            jail.set_env("DEALERGATE_DATABASE__URL", "postgres://prefixed");
+            let s = Settings::load(None).map_err(|e| e.to_string())?;
+            assert_eq!(s.database.url.expose(), "postgres://prefixed");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_misspelt_key_is_an_error_not_a_silent_default() {
+        Jail::expect_with(|jail| {
+            jail.set_env("DEALERGATE_DATABASE__MAX_CONECTIONS", "7");
+            let err = Settings::load(None).expect_err("unknown key must fail");
+            assert!(err.to_string().contains("max_conections"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn an_explicit_config_file_must_exist() {
+        Jail::expect_with(|jail| {
+            jail.set_env("DEALERGATE_CONFIG", "nowhere.toml");
+            assert!(matches!(
+                Settings::load(None),
+                Err(ConfigError::MissingFile(_))
+            ));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn prod_refuses_the_development_database() {
+        Jail::expect_with(|jail| {
+            jail.set_env("DEALERGATE_PROFILE", "prod");
+            assert!(matches!(
+                Settings::load(None),
+                Err(ConfigError::Insecure(_))
+            ));
+            jail.set_env("DATABASE_URL", "postgres://app:pw@db/dealergate");
+            let s = Settings::load(None).map_err(|e| e.to_string())?;
+            assert_eq!(s.log.format_for(s.profile), LogFormat::Json);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn secrets_are_redacted_when_printed() {
+        Jail::expect_with(|jail| {
+            jail.set_env("DATABASE_URL", "postgres://app:hunter2@db/dealergate");
+            let s = Settings::load(None).map_err(|e| e.to_string())?;
+            assert!(!s.to_redacted_toml().contains("hunter2"));
+            assert!(!format!("{s:?}").contains("hunter2"));
+            assert!(s.to_redacted_toml().contains("[redacted]"));
+            Ok(())
+        });
+    }
+}

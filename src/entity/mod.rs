@@ -1,0 +1,6 @@
+//! What is stored: SeaORM entities, one per table. Request and response DTOs live in `http`.
+
+pub mod audit_event;
+pub mod dealership;
+pub mod session;
+pub mod user;

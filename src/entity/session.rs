@@ -1,0 +1,29 @@
+//! A session: one login, one refresh-token family. Only hashes of refresh tokens are stored.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "sessions")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub dealership_id: Option<Uuid>,
+    pub user_id: Uuid,
+    pub refresh_token_hash: Vec<u8>,
+    pub previous_token_hash: Option<Vec<u8>>,
+    pub rotated_at: Option<DateTimeUtc>,
+    pub rotation_count: i32,
+    pub user_agent: Option<String>,
+    pub ip: Option<String>,
+    pub created_at: DateTimeUtc,
+    pub last_used_at: DateTimeUtc,
+    pub expires_at: DateTimeUtc,
+    pub absolute_expires_at: DateTimeUtc,
+    pub revoked_at: Option<DateTimeUtc>,
+    pub revoked_reason: Option<String>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

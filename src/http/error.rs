@@ -1,0 +1,136 @@
+//! The one mapping from failures to the API's JSON error body (api.md, "Errors").
+
+use poem::http::StatusCode;
+use poem_openapi::{ApiResponse, Object, payload::Json};
+
+use super::request_id;
+use crate::error::{AppError, FieldError};
+
+#[derive(Debug, Object)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, Object)]
+pub struct ErrorDetail {
+    /// A stable machine-readable kind: `validation_error`, `not_found`, …
+    #[oai(rename = "type")]
+    pub kind: String,
+    pub message: String,
+    /// The `X-Request-Id` of this request: quote it when reporting a problem.
+    pub request_id: String,
+    #[oai(skip_serializing_if_is_empty)]
+    pub details: Vec<ErrorField>,
+}
+
+#[derive(Debug, Object)]
+pub struct ErrorField {
+    pub field: String,
+    pub message: String,
+}
+
+/// Every error response the API gives, with its status.
+#[derive(Debug, ApiResponse)]
+pub enum ApiError {
+    /// Malformed request: bad JSON, wrong content type, unreadable parameter.
+    #[oai(status = 400)]
+    BadRequest(Json<ErrorBody>),
+    /// Missing, malformed, expired or revoked token, or bad credentials.
+    #[oai(status = 401)]
+    Unauthenticated(Json<ErrorBody>, #[oai(header = "WWW-Authenticate")] String),
+    /// Authenticated, but the policy says no.
+    #[oai(status = 403)]
+    Forbidden(Json<ErrorBody>),
+    /// No such thing in your view (another dealership's rows included).
+    #[oai(status = 404)]
+    NotFound(Json<ErrorBody>),
+    #[oai(status = 405)]
+    MethodNotAllowed(Json<ErrorBody>),
+    /// Duplicate email or dealership name.
+    #[oai(status = 409)]
+    Conflict(Json<ErrorBody>),
+    #[oai(status = 413)]
+    PayloadTooLarge(Json<ErrorBody>),
+    /// Well-formed but invalid fields; `details` lists them.
+    #[oai(status = 422)]
+    Validation(Json<ErrorBody>),
+    /// Too many failed logins.
+    #[oai(status = 429)]
+    RateLimited(Json<ErrorBody>, #[oai(header = "Retry-After")] u64),
+    /// A bug: the details are in the server log under the request id.
+    #[oai(status = 500)]
+    Internal(Json<ErrorBody>),
+    /// The database is unreachable or not ready.
+    #[oai(status = 503)]
+    Unavailable(Json<ErrorBody>),
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+fn body(kind: &str, message: String, details: &[FieldError]) -> Json<ErrorBody> {
+    Json(ErrorBody {
+        error: ErrorDetail {
+            kind: kind.to_owned(),
+            message,
+            request_id: request_id::current(),
+            details: details
+                .iter()
+                .map(|f| ErrorField {
+                    field: f.field.clone(),
+                    message: f.message.clone(),
+                })
+                .collect(),
+        },
+    })
+}
+
+impl From<AppError> for ApiError {
+    fn from(err: AppError) -> Self {
+        let message = err.to_string();
+        match err {
+            AppError::BadRequest(_) => Self::BadRequest(body("bad_request", message, &[])),
+            AppError::Unauthenticated => {
+                Self::Unauthenticated(body("unauthenticated", message, &[]), "Bearer".into())
+            }
+            AppError::Forbidden => Self::Forbidden(body("forbidden", message, &[])),
+            AppError::NotFound(_) => Self::NotFound(body("not_found", message, &[])),
+            AppError::MethodNotAllowed => {
+                Self::MethodNotAllowed(body("method_not_allowed", message, &[]))
+            }
+            AppError::Conflict(_) => Self::Conflict(body("conflict", message, &[])),
+            AppError::PayloadTooLarge { .. } => {
+                Self::PayloadTooLarge(body("payload_too_large", message, &[]))
+            }
+            AppError::Validation(fields) => {
+                Self::Validation(body("validation_error", message, &fields))
+            }
+            AppError::RateLimited { retry_after_secs } => {
+                Self::RateLimited(body("rate_limited", message, &[]), retry_after_secs)
+            }
+            AppError::Unavailable(reason) => {
+                tracing::warn!(%reason, "answering 503");
+                Self::Unavailable(body("unavailable", "service unavailable".into(), &[]))
+            }
+            AppError::NotReady(checks) => Self::Unavailable(body("unavailable", message, &checks)),
+            AppError::Internal(cause) => {
+                tracing::error!(error = format!("{cause:#}"), "internal error");
+                Self::Internal(body("internal", message, &[]))
+            }
+        }
+    }
+}
+
+/// Errors raised by poem itself (no route, wrong method, unparsable body or parameter) in the
+/// same terms as ours, so they get the same body.
+pub fn from_poem(err: &poem::Error, body_limit: usize) -> AppError {
+    match err.status() {
+        StatusCode::NOT_FOUND => AppError::NotFound("route"),
+        StatusCode::METHOD_NOT_ALLOWED => AppError::MethodNotAllowed,
+        StatusCode::UNAUTHORIZED => AppError::Unauthenticated,
+        StatusCode::FORBIDDEN => AppError::Forbidden,
+        StatusCode::PAYLOAD_TOO_LARGE => AppError::PayloadTooLarge { limit: body_limit },
+        StatusCode::SERVICE_UNAVAILABLE => AppError::Unavailable(err.to_string()),
+        status if status.is_client_error() => AppError::BadRequest(err.to_string()),
+        _ => AppError::Internal(anyhow::anyhow!("{err}")),
+    }
+}

@@ -1,0 +1,117 @@
+//! Around every request: the request id, the body limit, one error body for every failure
+//! (poem's own included), and one access-log line.
+
+use std::time::{Duration, Instant};
+
+use poem::{
+    Endpoint, IntoResponse, Middleware, Request, Response,
+    error::ReadBodyError,
+    http::{HeaderValue, header::CONTENT_LENGTH},
+};
+use tracing::Instrument;
+
+use super::{
+    error::{ApiError, from_poem},
+    request_id,
+};
+use crate::{config::HttpSettings, error::AppError};
+
+pub struct RequestContext {
+    body_limit: usize,
+    body_timeout: Duration,
+}
+
+impl RequestContext {
+    pub fn new(http: &HttpSettings) -> Self {
+        Self {
+            body_limit: http.body_limit_bytes,
+            body_timeout: http.body_timeout(),
+        }
+    }
+}
+
+impl<E: Endpoint> Middleware<E> for RequestContext {
+    type Output = RequestContextEndpoint<E>;
+
+    fn transform(&self, inner: E) -> Self::Output {
+        RequestContextEndpoint {
+            inner,
+            body_limit: self.body_limit,
+            body_timeout: self.body_timeout,
+        }
+    }
+}
+
+pub struct RequestContextEndpoint<E> {
+    inner: E,
+    body_limit: usize,
+    body_timeout: Duration,
+}
+
+impl<E: Endpoint> Endpoint for RequestContextEndpoint<E> {
+    type Output = Response;
+
+    async fn call(&self, mut req: Request) -> poem::Result<Response> {
+        let id = request_id::from_request(&req);
+        let span = tracing::info_span!(
+            "request",
+            request_id = %id,
+            method = %req.method(),
+            path = %req.uri().path(),
+        );
+        let started = Instant::now();
+        let handled = async {
+            let result = match self.buffer_body(&mut req).await {
+                Ok(()) => self.inner.call(req).await.map(IntoResponse::into_response),
+                Err(err) => Ok(ApiError::from(err).into_response()),
+            };
+            result.unwrap_or_else(|err| self.error_response(err))
+        };
+        let mut resp = request_id::scope(id.clone(), handled.instrument(span.clone())).await;
+        if let Ok(value) = HeaderValue::from_str(&id) {
+            resp.headers_mut().insert(request_id::HEADER, value);
+        }
+        span.in_scope(|| {
+            tracing::info!(
+                status = resp.status().as_u16(),
+                latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+                "request finished"
+            )
+        });
+        Ok(resp)
+    }
+}
+
+impl<E> RequestContextEndpoint<E> {
+    /// Reads the whole body up to the limit (bodies are small JSON documents), so an oversized
+    /// or endless body is refused here whether or not it declared its length.
+    async fn buffer_body(&self, req: &mut Request) -> Result<(), AppError> {
+        let too_large = AppError::PayloadTooLarge {
+            limit: self.body_limit,
+        };
+        let declared = req
+            .header(CONTENT_LENGTH)
+            .and_then(|len| len.parse::<u64>().ok());
+        if declared.is_some_and(|len| len > self.body_limit as u64) {
+            return Err(too_large);
+        }
+        let read = req.take_body().into_bytes_limit(self.body_limit);
+        let bytes = tokio::time::timeout(self.body_timeout, read)
+            .await
+            .map_err(|_| AppError::BadRequest("request body was not received in time".into()))?
+            .map_err(|err| match err {
+                ReadBodyError::PayloadTooLarge => too_large,
+                other => AppError::BadRequest(format!("unreadable request body: {other}")),
+            })?;
+        req.set_body(bytes);
+        Ok(())
+    }
+
+    fn error_response(&self, err: poem::Error) -> Response {
+        if err.is_from_response() {
+            // already one of ours (an ApiError returned by a handler)
+            return err.into_response();
+        }
+        ApiError::from(from_poem(&err, self.body_limit)).into_response()
+    }
+}

@@ -1,0 +1,42 @@
+//! The HTTP surface (poem-openapi): one `#[OpenApi]` struct per tag, assembled with the
+//! middleware that every request passes through.
+
+pub mod error;
+mod health;
+mod middleware;
+pub mod request_id;
+
+use poem::{
+    Endpoint, EndpointExt, Route,
+    middleware::{NormalizePath, TrailingSlash},
+};
+use poem_openapi::{OpenApiService, Tags};
+
+use crate::state::AppState;
+
+#[derive(Tags)]
+pub enum ApiTags {
+    /// Liveness and readiness probes.
+    Health,
+}
+
+pub type Apis = health::HealthApi;
+
+/// The API and its OpenAPI document; needs no state, so `dealergate openapi` can print it.
+pub fn api_service() -> OpenApiService<Apis, ()> {
+    OpenApiService::new(health::HealthApi, "dealergate", env!("CARGO_PKG_VERSION"))
+        .description("Identity, sessions, users, dealerships and roles for dealership platforms.")
+}
+
+/// The whole HTTP application for one replica.
+pub fn app(state: AppState) -> impl Endpoint {
+    let api = api_service();
+    let context = middleware::RequestContext::new(&state.settings.http);
+    Route::new()
+        .at("/openapi.json", api.spec_endpoint())
+        .nest("/docs", api.swagger_ui())
+        .nest("/", api)
+        .with(NormalizePath::new(TrailingSlash::Trim))
+        .data(state)
+        .with(context)
+}

@@ -1,0 +1,29 @@
+//! dealergate: identity, sessions, users, dealerships and roles for dealership platforms, with
+//! every dealership's data kept apart by PostgreSQL row-level security.
+//!
+//! The modules follow a request: token → session → tenant → policy → transaction → service → table.
+
+#![forbid(unsafe_code)]
+
+/// Who are you: passwords (tokens and sessions next).
+pub mod auth;
+/// The command line.
+pub mod cli;
+/// What is configured: figment layers into one typed tree; secrets redacted.
+pub mod config;
+/// What is stored: SeaORM entities.
+pub mod entity;
+/// The one list of failure kinds.
+pub mod error;
+/// The HTTP surface: routes, middleware, the one error mapping.
+pub mod http;
+/// What happens: business rules over a tenant transaction.
+pub mod service;
+/// Build the application (connect, check isolation, bind) and run it.
+pub mod startup;
+/// What every handler shares.
+pub mod state;
+/// Logs: text in dev, JSON in prod.
+pub mod telemetry;
+/// Which tenant: the scope and the RLS transaction type, and the isolation posture check.
+pub mod tenancy;

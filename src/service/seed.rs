@@ -1,0 +1,153 @@
+//! The demo data of api.md, read from `seed/*.toml` and applied idempotently (by dealership name
+//! and user email) in one platform-scope transaction. Never a migration, never in `prod`.
+
+use std::path::Path;
+
+use anyhow::{Context, bail};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, sea_query::Expr};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use crate::{
+    auth::password,
+    entity::{dealership, user},
+    error::AppError,
+    tenancy::TenantTx,
+};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DemoData {
+    #[serde(default)]
+    pub dealerships: Vec<DemoDealership>,
+    #[serde(default)]
+    pub users: Vec<DemoUser>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DemoDealership {
+    pub id: Uuid,
+    pub name: String,
+    pub address: Option<String>,
+    pub contact_email: Option<String>,
+    pub contact_phone: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DemoUser {
+    pub id: Uuid,
+    pub email: String,
+    pub password: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub phone: Option<String>,
+    pub role: String,
+    /// The dealership's name in the same files; absent for admins.
+    pub dealership: Option<String>,
+}
+
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct SeedReport {
+    pub dealerships_created: usize,
+    pub users_created: usize,
+    pub unchanged: usize,
+}
+
+/// Reads every `*.toml` in `dir`, in name order, into one data set.
+pub fn load(dir: &Path) -> anyhow::Result<DemoData> {
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .with_context(|| format!("reading seed folder {}", dir.display()))?
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "toml"))
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        bail!("no *.toml seed files in {}", dir.display());
+    }
+    let mut data = DemoData {
+        dealerships: Vec::new(),
+        users: Vec::new(),
+    };
+    for file in files {
+        let text = std::fs::read_to_string(&file)?;
+        let part: DemoData =
+            toml::from_str(&text).with_context(|| format!("parsing {}", file.display()))?;
+        data.dealerships.extend(part.dealerships);
+        data.users.extend(part.users);
+    }
+    Ok(data)
+}
+
+/// Inserts what is missing; existing dealerships (by name) and users (by email) are left as
+/// they are, so a second run changes nothing.
+pub async fn apply(tx: &TenantTx, data: &DemoData) -> Result<SeedReport, AppError> {
+    let mut report = SeedReport::default();
+    for d in &data.dealerships {
+        if find_dealership(tx, &d.name).await?.is_some() {
+            report.unchanged += 1;
+            continue;
+        }
+        dealership::ActiveModel {
+            id: Set(d.id),
+            name: Set(d.name.clone()),
+            address: Set(d.address.clone()),
+            contact_email: Set(d.contact_email.clone()),
+            contact_phone: Set(d.contact_phone.clone()),
+            ..Default::default()
+        }
+        .insert(&**tx)
+        .await?;
+        report.dealerships_created += 1;
+    }
+    for u in &data.users {
+        let exists = user::Entity::find()
+            .filter(Expr::cust_with_values(
+                "lower(email) = lower($1)",
+                [u.email.clone()],
+            ))
+            .filter(user::Column::DeletedAt.is_null())
+            .one(&**tx)
+            .await?
+            .is_some();
+        if exists {
+            report.unchanged += 1;
+            continue;
+        }
+        let dealership_id = match &u.dealership {
+            Some(name) => Some(find_dealership(tx, name).await?.ok_or_else(|| {
+                AppError::internal(anyhow::anyhow!("seed: no dealership {name}"))
+            })?),
+            None => None,
+        };
+        user::ActiveModel {
+            id: Set(u.id),
+            dealership_id: Set(dealership_id),
+            email: Set(u.email.to_lowercase()),
+            password_hash: Set(password::hash(u.password.clone()).await?),
+            first_name: Set(u.first_name.clone()),
+            last_name: Set(u.last_name.clone()),
+            phone: Set(u.phone.clone()),
+            role: Set(u.role.clone()),
+            ..Default::default()
+        }
+        .insert(&**tx)
+        .await?;
+        report.users_created += 1;
+    }
+    Ok(report)
+}
+
+async fn find_dealership(tx: &TenantTx, name: &str) -> Result<Option<Uuid>, AppError> {
+    Ok(dealership::Entity::find()
+        .filter(Expr::cust_with_values(
+            "lower(name) = lower($1)",
+            [name.to_owned()],
+        ))
+        .filter(dealership::Column::DeletedAt.is_null())
+        .one(&**tx)
+        .await?
+        .map(|d| d.id))
+}

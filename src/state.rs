@@ -1,0 +1,47 @@
+//! What every handler shares within one replica.
+
+use std::{
+    ops::Deref,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+};
+
+use crate::{config::Settings, tenancy::Database};
+
+#[derive(Clone)]
+pub struct AppState(Arc<Shared>);
+
+pub struct Shared {
+    pub settings: Settings,
+    pub db: Database,
+    shutting_down: AtomicBool,
+}
+
+impl AppState {
+    pub fn new(settings: Settings, db: Database) -> Self {
+        Self(Arc::new(Shared {
+            settings,
+            db,
+            shutting_down: AtomicBool::new(false),
+        }))
+    }
+
+    /// From now on `/readyz` answers 503, so load balancers stop sending traffic.
+    pub fn begin_shutdown(&self) {
+        self.0.shutting_down.store(true, Ordering::SeqCst);
+    }
+
+    pub fn is_shutting_down(&self) -> bool {
+        self.0.shutting_down.load(Ordering::SeqCst)
+    }
+}
+
+impl Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}

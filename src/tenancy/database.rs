@@ -1,0 +1,96 @@
+//! The pool, and the tenant transaction that is the only door to tenant tables.
+
+use std::{ops::Deref, time::Duration};
+
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
+    Statement, TransactionTrait,
+};
+
+use super::Scope;
+use crate::{config::DatabaseSettings, error::AppError};
+
+/// The connection pool. Its connection is private to `tenancy`: request code gets a
+/// [`TenantTx`], never the pool, so a forgotten tenant cannot read every tenant.
+#[derive(Clone)]
+pub struct Database {
+    conn: DatabaseConnection,
+}
+
+impl Database {
+    pub async fn connect(settings: &DatabaseSettings) -> Result<Self, DbErr> {
+        let mut options = ConnectOptions::new(settings.url.expose().clone());
+        options
+            .max_connections(settings.max_connections)
+            .min_connections(settings.min_connections)
+            .acquire_timeout(settings.acquire_timeout())
+            .connect_timeout(settings.connect_timeout())
+            // the default ping on every checkout doubles the cost of a short transaction
+            .test_before_acquire(false)
+            .sqlx_logging(false);
+        if settings.statement_timeout_secs > 0 {
+            options.statement_timeout(Duration::from_secs(settings.statement_timeout_secs));
+        }
+        Ok(Self {
+            conn: sea_orm::Database::connect(options).await?,
+        })
+    }
+
+    /// Opens a transaction for `scope`: in one statement it switches to the runtime role and
+    /// sets the tenant, both transaction-local, so nothing survives on the pooled connection.
+    pub async fn begin(&self, scope: Scope) -> Result<TenantTx, AppError> {
+        let tx = self.conn.begin().await?;
+        let (role, tenant) = scope.role_and_tenant();
+        tx.execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT set_config('role', $1, true), set_config('app.dealership_id', $2, true)",
+            [role.into(), tenant.into()],
+        ))
+        .await?;
+        Ok(TenantTx { tx, scope })
+    }
+
+    /// A round trip to the server, bounded so a probe never hangs.
+    pub async fn ping(&self, within: Duration) -> Result<(), AppError> {
+        match tokio::time::timeout(within, self.conn.ping()).await {
+            Ok(result) => Ok(result?),
+            Err(_) => Err(AppError::Unavailable(
+                "database did not answer in time".into(),
+            )),
+        }
+    }
+
+    /// Catalog reads (posture checks) only: they touch no tenant table.
+    pub(super) fn catalog(&self) -> &DatabaseConnection {
+        &self.conn
+    }
+
+    pub async fn close(self) -> Result<(), DbErr> {
+        self.conn.close().await
+    }
+}
+
+/// A transaction bound to one [`Scope`]. Services take `&DatabaseTransaction` (through
+/// `Deref`) or `&impl ConnectionTrait`; dropping it without [`commit`](Self::commit) rolls back.
+pub struct TenantTx {
+    tx: DatabaseTransaction,
+    scope: Scope,
+}
+
+impl TenantTx {
+    pub fn scope(&self) -> Scope {
+        self.scope
+    }
+
+    pub async fn commit(self) -> Result<(), AppError> {
+        Ok(self.tx.commit().await?)
+    }
+}
+
+impl Deref for TenantTx {
+    type Target = DatabaseTransaction;
+
+    fn deref(&self) -> &DatabaseTransaction {
+        &self.tx
+    }
+}

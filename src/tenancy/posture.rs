@@ -1,0 +1,209 @@
+//! Is isolation real? The start-up and `/readyz` checks that RLS is enabled and forced on every
+//! table, that the runtime roles cannot bypass it, and (in `prod`) that the login role has no way
+//! around the tenant transaction.
+
+use migration::MigratorTrait;
+use sea_orm::{ConnectionTrait, DbBackend, FromQueryResult, Statement};
+
+use super::{Database, PLATFORM_ROLE, RUNTIME_ROLE, Scope};
+use crate::{config::Profile, error::AppError};
+
+/// What the checks found. `problems` make the server refuse to start (and `/readyz` fail);
+/// `warnings` are logged.
+#[derive(Debug, Default)]
+pub struct Posture {
+    pub problems: Vec<String>,
+    pub warnings: Vec<String>,
+}
+
+impl Posture {
+    pub fn is_secure(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
+#[derive(Debug, FromQueryResult)]
+struct TableRls {
+    name: String,
+    enabled: bool,
+    forced: bool,
+}
+
+#[derive(Debug, FromQueryResult)]
+struct RoleRights {
+    name: String,
+    superuser: bool,
+    bypass_rls: bool,
+    /// can become a superuser or BYPASSRLS role
+    privileged_member: bool,
+    /// owns, or can become the owner of, a table in the schema
+    owner: bool,
+    /// reads a tenant table without switching role (login role only)
+    direct_access: bool,
+    can_switch_runtime: bool,
+    can_switch_platform: bool,
+}
+
+// every table but sea-orm-migration's bookkeeping holds tenant data and must be isolated
+const TABLES: &str = r#"
+SELECT c.relname::text AS name, c.relrowsecurity AS enabled, c.relforcerowsecurity AS forced
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND c.relname <> 'seaql_migrations'
+ORDER BY 1
+"#;
+
+const ROLES: &str = r#"
+SELECT r.rolname::text AS name,
+       r.rolsuper AS superuser,
+       r.rolbypassrls AS bypass_rls,
+       EXISTS (SELECT 1 FROM pg_roles p
+               WHERE p.oid <> r.oid AND (p.rolsuper OR p.rolbypassrls)
+                 AND pg_has_role(r.oid, p.oid, 'MEMBER')) AS privileged_member,
+       EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+               WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p')
+                 AND pg_has_role(r.oid, c.relowner, 'MEMBER')) AS owner,
+       EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+               WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p')
+                 AND c.relname <> 'seaql_migrations'
+                 AND has_table_privilege(r.oid, c.oid, 'SELECT')) AS direct_access,
+       pg_has_role(r.oid, $1, 'MEMBER') AS can_switch_runtime,
+       pg_has_role(r.oid, $2, 'MEMBER') AS can_switch_platform
+FROM pg_roles r
+WHERE r.rolname = ANY (ARRAY[$1, $2, session_user::text])
+"#;
+
+/// Runs every check. An error means the database could not be asked at all.
+pub async fn inspect(db: &Database, profile: Profile) -> Result<Posture, AppError> {
+    let conn = db.catalog();
+    let mut posture = Posture::default();
+
+    let tables = TableRls::find_by_statement(Statement::from_string(DbBackend::Postgres, TABLES))
+        .all(conn)
+        .await?;
+    if tables.is_empty() {
+        posture
+            .problems
+            .push("no tables: the schema is not migrated (run `dealergate migrate up`)".into());
+    }
+    for t in tables.iter().filter(|t| !(t.enabled && t.forced)) {
+        posture.problems.push(format!(
+            "table {} does not have row-level security enabled and forced",
+            t.name
+        ));
+    }
+
+    let login = conn
+        .query_one_raw(Statement::from_string(
+            DbBackend::Postgres,
+            "SELECT session_user::text AS name",
+        ))
+        .await?
+        .map(|row| row.try_get::<String>("", "name"))
+        .transpose()?
+        .unwrap_or_default();
+    let roles = RoleRights::find_by_statement(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        ROLES,
+        [RUNTIME_ROLE.into(), PLATFORM_ROLE.into()],
+    ))
+    .all(conn)
+    .await?;
+
+    for runtime in [RUNTIME_ROLE, PLATFORM_ROLE] {
+        match roles.iter().find(|r| r.name == runtime) {
+            None => posture
+                .problems
+                .push(format!("runtime role {runtime} does not exist")),
+            Some(r) => posture.problems.extend(runtime_role_problems(r)),
+        }
+    }
+    if let Some(r) = roles.iter().find(|r| r.name == login) {
+        let (problems, warnings) = login_role_findings(r);
+        posture.problems.extend(problems);
+        match profile {
+            Profile::Prod => posture.problems.extend(warnings),
+            // the two-command start connects as the local superuser: allowed, but said
+            Profile::Dev => posture.warnings.extend(warnings),
+        }
+    }
+    Ok(posture)
+}
+
+fn runtime_role_problems(r: &RoleRights) -> Vec<String> {
+    let mut problems = Vec::new();
+    if r.superuser || r.bypass_rls || r.privileged_member {
+        problems.push(format!(
+            "runtime role {} can bypass row-level security",
+            r.name
+        ));
+    }
+    if r.owner {
+        problems.push(format!(
+            "runtime role {} owns a table, so RLS would not bind it",
+            r.name
+        ));
+    }
+    problems
+}
+
+/// `(always problems, problems in prod / warnings in dev)` for the role the pool logs in as.
+fn login_role_findings(r: &RoleRights) -> (Vec<String>, Vec<String>) {
+    let mut problems = Vec::new();
+    let mut risky = Vec::new();
+    if !r.can_switch_runtime || !r.can_switch_platform {
+        problems.push(format!(
+            "login role {} is not a member of {RUNTIME_ROLE} and {PLATFORM_ROLE}",
+            r.name
+        ));
+    }
+    if r.superuser || r.bypass_rls || r.privileged_member {
+        risky.push(format!(
+            "login role {} is a superuser or can bypass row-level security",
+            r.name
+        ));
+    }
+    if r.owner {
+        risky.push(format!(
+            "login role {} owns the tables (connect as a separate login role)",
+            r.name
+        ));
+    }
+    if r.direct_access {
+        risky.push(format!(
+            "login role {} reads tenant tables without the tenant transaction (make it NOINHERIT)",
+            r.name
+        ));
+    }
+    (problems, risky)
+}
+
+/// Migrations the binary knows that the database has not applied (and vice versa).
+pub async fn migration_drift(db: &Database) -> Result<Vec<String>, AppError> {
+    let tx = db.begin(Scope::Anonymous).await?;
+    let applied: Vec<String> = tx
+        .query_all_raw(Statement::from_string(
+            DbBackend::Postgres,
+            "SELECT version FROM seaql_migrations ORDER BY version",
+        ))
+        .await?
+        .iter()
+        .map(|row| row.try_get::<String>("", "version"))
+        .collect::<Result<_, _>>()?;
+    tx.commit().await?;
+    let known: Vec<String> = migration::Migrator::migrations()
+        .iter()
+        .map(|m| m.name().to_owned())
+        .collect();
+    let mut drift: Vec<String> = known
+        .iter()
+        .filter(|m| !applied.contains(m))
+        .map(|m| format!("pending: {m}"))
+        .collect();
+    drift.extend(
+        applied
+            .iter()
+            .filter(|m| !known.contains(m))
+            .map(|m| format!("unknown to this binary: {m}")),
+    );
+    Ok(drift)
+}
