@@ -10,6 +10,11 @@ use sea_orm::{
 use super::Scope;
 use crate::{config::DatabaseSettings, error::AppError};
 
+/// Switches role and tenant for the rest of the transaction only (`is_local = true`):
+/// `set_config('role', …)` is `SET LOCAL ROLE` with a bind parameter.
+pub const ENTER_SCOPE: &str =
+    "SELECT set_config('role', $1, true), set_config('app.dealership_id', $2, true)";
+
 /// The connection pool. Its connection is private to `tenancy`: request code gets a
 /// [`TenantTx`], never the pool, so a forgotten tenant cannot read every tenant.
 #[derive(Clone)]
@@ -43,7 +48,7 @@ impl Database {
         let (role, tenant) = scope.role_and_tenant();
         tx.execute_raw(Statement::from_sql_and_values(
             DbBackend::Postgres,
-            "SELECT set_config('role', $1, true), set_config('app.dealership_id', $2, true)",
+            ENTER_SCOPE,
             [role.into(), tenant.into()],
         ))
         .await?;

@@ -4,7 +4,7 @@
 mod database;
 pub mod posture;
 
-pub use database::{Database, TenantTx};
+pub use database::{Database, ENTER_SCOPE, TenantTx};
 pub use migration::{PLATFORM_ROLE, RUNTIME_ROLE};
 use uuid::Uuid;
 
@@ -22,7 +22,7 @@ pub enum Scope {
 
 impl Scope {
     /// The database role and the `app.dealership_id` value this scope runs with.
-    fn role_and_tenant(self) -> (&'static str, String) {
+    pub fn role_and_tenant(self) -> (&'static str, String) {
         match self {
             Scope::Dealership(id) => (RUNTIME_ROLE, id.to_string()),
             Scope::Platform => (PLATFORM_ROLE, String::new()),

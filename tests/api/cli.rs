@@ -1,0 +1,103 @@
+//! The `dealergate` binary's subcommands, run as a user would run them.
+
+use std::process::{Command, Output};
+
+use sea_orm::{ConnectionTrait, DbBackend, Statement};
+
+use crate::helpers::{TestDb, spawn_app};
+
+fn dealergate(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_dealergate"));
+    cmd.args(args).current_dir(env!("CARGO_MANIFEST_DIR"));
+    for (key, _) in std::env::vars() {
+        if key.starts_with("DEALERGATE_") || key == "DATABASE_URL" {
+            cmd.env_remove(key);
+        }
+    }
+    cmd.envs(env.iter().copied());
+    cmd.output().expect("run dealergate")
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[tokio::test]
+async fn openapi_prints_the_document_the_server_serves() {
+    let app = spawn_app().await;
+    let out = dealergate(&["openapi"], &[]);
+    assert!(out.status.success());
+    let printed: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let served: serde_json::Value = app.get("/openapi.json").await.json().await.unwrap();
+    assert_eq!(printed, served);
+}
+
+#[test]
+fn config_prints_the_effective_settings_with_secrets_redacted() {
+    let out = dealergate(
+        &["config"],
+        &[
+            (
+                "DATABASE_URL",
+                "postgres://app:s3cret-pw@db.internal/dealergate",
+            ),
+            ("DEALERGATE_LISTEN", "0.0.0.0:9999"),
+        ],
+    );
+    assert!(out.status.success(), "{out:?}");
+    let text = stdout(&out);
+    assert!(text.contains("listen = \"0.0.0.0:9999\""), "{text}");
+    assert!(text.contains("[redacted]"), "{text}");
+    assert!(!text.contains("s3cret-pw"), "{text}");
+}
+
+#[tokio::test]
+async fn seed_is_refused_in_prod_and_changes_nothing_when_repeated() {
+    let db = TestDb::new().await;
+    let url = db.owner_url();
+    let refused = dealergate(
+        &["seed"],
+        &[("DEALERGATE_PROFILE", "prod"), ("DATABASE_URL", &url)],
+    );
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("refused in the prod profile"));
+
+    let owner = db.owner().await;
+    let snapshot = "SELECT string_agg(id::text || updated_at::text, ',' ORDER BY id) AS s FROM \
+                    (SELECT id, updated_at FROM users UNION ALL SELECT id, updated_at FROM dealerships) t";
+    let before = owner
+        .query_one_raw(Statement::from_string(DbBackend::Postgres, snapshot))
+        .await
+        .unwrap()
+        .unwrap();
+    for _ in 0..2 {
+        let out = dealergate(&["seed"], &[("DATABASE_URL", &url)]);
+        assert!(out.status.success(), "{out:?}");
+    }
+    let after = owner
+        .query_one_raw(Statement::from_string(DbBackend::Postgres, snapshot))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        before.try_get::<String>("", "s").unwrap(),
+        after.try_get::<String>("", "s").unwrap()
+    );
+}
+
+#[tokio::test]
+async fn migrate_status_lists_every_migration_as_applied() {
+    let db = TestDb::new().await;
+    let out = dealergate(&["migrate", "status"], &[("DATABASE_URL", &db.owner_url())]);
+    assert!(out.status.success(), "{out:?}");
+    let text = stdout(&out);
+    assert!(
+        text.contains("Applied  m20261122_000001_create_tenant_tables"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Applied  m20261122_000002_enforce_row_level_security"),
+        "{text}"
+    );
+    assert!(!text.contains("Pending"), "{text}");
+}

@@ -1,0 +1,91 @@
+//! The HTTP contract every endpoint shares: the error body, request ids, body limits, paths.
+
+use crate::helpers::{error_of, spawn_app, spawn_app_with};
+
+#[tokio::test]
+async fn an_unknown_path_is_a_json_404_naming_the_request() {
+    let app = spawn_app().await;
+    let error = error_of(app.get("/api/v1/nothing-here").await, 404).await;
+    assert_eq!(error["type"], "not_found");
+}
+
+#[tokio::test]
+async fn a_wrong_method_is_a_json_405() {
+    let app = spawn_app().await;
+    let resp = app.client.delete(app.url("/healthz")).send().await.unwrap();
+    let error = error_of(resp, 405).await;
+    assert_eq!(error["type"], "method_not_allowed");
+}
+
+#[tokio::test]
+async fn a_trailing_slash_is_optional() {
+    let app = spawn_app().await;
+    assert_eq!(app.get("/healthz/").await.status(), 200);
+    assert_eq!(app.get("/readyz/").await.status(), 200);
+}
+
+#[tokio::test]
+async fn a_well_formed_request_id_is_echoed_and_a_hostile_one_replaced() {
+    let app = spawn_app().await;
+    let echoed = app
+        .client
+        .get(app.url("/healthz"))
+        .header("X-Request-Id", "frontend-42.a")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(echoed.headers()["x-request-id"], "frontend-42.a");
+
+    for hostile in ["<script>alert(1)</script>", &"x".repeat(200), "a b"] {
+        let resp = app
+            .client
+            .get(app.url("/nowhere"))
+            .header("X-Request-Id", hostile)
+            .send()
+            .await
+            .unwrap();
+        let id = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
+        assert_ne!(id, hostile);
+        assert!(uuid::Uuid::parse_str(&id).is_ok(), "a fresh id: {id}");
+        let error = error_of(resp, 404).await;
+        assert_eq!(error["request_id"], id.as_str());
+    }
+}
+
+#[tokio::test]
+async fn a_body_over_the_limit_is_413_whether_declared_or_streamed() {
+    let app = spawn_app_with(|s| s.http.body_limit_bytes = 1024).await;
+    let declared = app
+        .client
+        .post(app.url("/healthz"))
+        .body(vec![b'a'; 2048])
+        .send()
+        .await
+        .unwrap();
+    let error = error_of(declared, 413).await;
+    assert_eq!(error["type"], "payload_too_large");
+
+    // chunked: no Content-Length to trust, the limit still holds
+    let chunks: Vec<Result<Vec<u8>, std::io::Error>> =
+        (0..8).map(|_| Ok(vec![b'a'; 512])).collect();
+    let streamed = app
+        .client
+        .post(app.url("/healthz"))
+        .body(reqwest::Body::wrap_stream(futures_util::stream::iter(
+            chunks,
+        )))
+        .send()
+        .await
+        .unwrap();
+    error_of(streamed, 413).await;
+
+    // within the limit the request goes on to routing (here: wrong method)
+    let small = app
+        .client
+        .post(app.url("/healthz"))
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    error_of(small, 405).await;
+}

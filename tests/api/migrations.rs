@@ -1,0 +1,41 @@
+//! Migrations are reversible.
+
+use dealergate::{config::Profile, tenancy::posture};
+use migration::{Migrator, MigratorTrait};
+use sea_orm::{ConnectionTrait, DbBackend, Statement};
+
+use crate::helpers::{TestDb, database_settings};
+
+async fn table_count(conn: &impl ConnectionTrait) -> i64 {
+    conn.query_one_raw(Statement::from_string(
+        DbBackend::Postgres,
+        "SELECT count(*) AS n FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'seaql_migrations'",
+    ))
+    .await
+    .unwrap()
+    .unwrap()
+    .try_get::<i64>("", "n")
+    .unwrap()
+}
+
+#[tokio::test]
+async fn down_to_nothing_and_up_again_restores_a_secure_schema() {
+    let db = TestDb::new().await;
+    let owner = db.owner().await;
+    assert_eq!(table_count(&owner).await, 4);
+
+    Migrator::down(&owner, None)
+        .await
+        .expect("every migration rolls back");
+    assert_eq!(table_count(&owner).await, 0);
+
+    Migrator::up(&owner, None).await.expect("and applies again");
+    assert_eq!(table_count(&owner).await, 4);
+
+    let pool = dealergate::tenancy::Database::connect(&database_settings(db.login_url(), 1))
+        .await
+        .unwrap();
+    let report = posture::inspect(&pool, Profile::Prod).await.unwrap();
+    assert!(report.is_secure(), "{:?}", report.problems);
+    assert!(posture::migration_drift(&pool).await.unwrap().is_empty());
+}
