@@ -38,6 +38,8 @@ pub struct Settings {
     #[serde(default)]
     pub http: HttpSettings,
     #[serde(default)]
+    pub auth: AuthSettings,
+    #[serde(default)]
     pub log: LogSettings,
     #[serde(default)]
     pub seed: SeedSettings,
@@ -66,6 +68,52 @@ pub struct HttpSettings {
     pub body_timeout_secs: u64,
     /// Seconds in-flight requests get to finish after SIGTERM/SIGINT.
     pub shutdown_timeout_secs: u64,
+    /// Take the client IP from the last `X-Forwarded-For` entry (the one the proxy in front of
+    /// us appended). Only behind a proxy that sets it: otherwise clients choose their own IP.
+    pub trust_forwarded_for: bool,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthSettings {
+    /// `iss` of issued access tokens, and the only issuer accepted.
+    pub issuer: String,
+    /// `aud` of issued access tokens, and the only audience accepted.
+    pub audience: String,
+    pub access_token_ttl_secs: u64,
+    /// Idle lifetime of a session: each refresh extends it by this much.
+    pub refresh_token_ttl_secs: u64,
+    /// Absolute lifetime of a session, however often it is refreshed.
+    pub session_max_age_secs: u64,
+    /// Seconds during which a just-rotated refresh token still succeeds (tabs refreshing at once).
+    pub refresh_grace_secs: u64,
+    /// PEM (PKCS#8) of the Ed25519 key that signs access tokens, inline.
+    pub signing_key: Option<Secret<String>>,
+    /// …or the path of that PEM file.
+    pub signing_key_file: Option<PathBuf>,
+    /// PEM files of retired public keys still accepted for verification (key rotation).
+    pub verification_key_files: Vec<PathBuf>,
+    /// Secret (at least 32 bytes) from which rotated refresh tokens are derived.
+    pub refresh_token_secret: Option<Secret<String>>,
+    /// Send the refresh token as an HttpOnly cookie instead of in the JSON body.
+    pub cookie_mode: bool,
+    /// Upper bound, in seconds, on how long a replica trusts cached session state if a
+    /// revocation notice were lost. Revocations normally apply at once through NOTIFY.
+    pub session_cache_ttl_secs: u64,
+    pub lockout: LockoutSettings,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LockoutSettings {
+    /// Failed logins for one account within the window before it is locked.
+    pub account_max_failures: u32,
+    /// Failed logins from one client IP within the window before it is locked.
+    pub ip_max_failures: u32,
+    pub window_secs: u64,
+    pub lock_secs: u64,
+    /// Failures after which each further failure is answered more slowly.
+    pub delay_after: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
@@ -107,6 +155,7 @@ impl Default for Settings {
             listen: defaults::listen(),
             database: DatabaseSettings::default(),
             http: HttpSettings::default(),
+            auth: AuthSettings::default(),
             log: LogSettings::default(),
             seed: SeedSettings::default(),
         }
@@ -132,6 +181,39 @@ impl Default for HttpSettings {
             body_limit_bytes: 64 * 1024,
             body_timeout_secs: 10,
             shutdown_timeout_secs: 20,
+            trust_forwarded_for: false,
+        }
+    }
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        Self {
+            issuer: "dealergate".into(),
+            audience: "dealergate".into(),
+            access_token_ttl_secs: 15 * 60,
+            refresh_token_ttl_secs: 7 * 24 * 3600,
+            session_max_age_secs: 30 * 24 * 3600,
+            refresh_grace_secs: 10,
+            signing_key: None,
+            signing_key_file: None,
+            verification_key_files: Vec::new(),
+            refresh_token_secret: None,
+            cookie_mode: false,
+            session_cache_ttl_secs: 60,
+            lockout: LockoutSettings::default(),
+        }
+    }
+}
+
+impl Default for LockoutSettings {
+    fn default() -> Self {
+        Self {
+            account_max_failures: 5,
+            ip_max_failures: 50,
+            window_secs: 15 * 60,
+            lock_secs: 15 * 60,
+            delay_after: 2,
         }
     }
 }
@@ -161,6 +243,12 @@ impl HttpSettings {
 
     pub fn shutdown_timeout(&self) -> Duration {
         Duration::from_secs(self.shutdown_timeout_secs)
+    }
+}
+
+impl AuthSettings {
+    pub fn access_token_ttl(&self) -> Duration {
+        Duration::from_secs(self.access_token_ttl_secs)
     }
 }
 
@@ -213,9 +301,42 @@ impl Settings {
 
     /// What `prod` refuses: anything that only makes sense on a developer's machine.
     fn check(&self) -> Result<(), ConfigError> {
-        if self.profile == Profile::Prod && self.database.url.expose() == DEV_DATABASE_URL {
+        let auth = &self.auth;
+        if auth.access_token_ttl_secs == 0 || auth.refresh_token_ttl_secs == 0 {
+            return Err(ConfigError::Insecure(
+                "token lifetimes must be positive".into(),
+            ));
+        }
+        if let Some(secret) = &auth.refresh_token_secret
+            && secret.expose().len() < 32
+        {
+            return Err(ConfigError::Insecure(
+                "auth.refresh_token_secret must be at least 32 bytes".into(),
+            ));
+        }
+        if self.profile != Profile::Prod {
+            return Ok(());
+        }
+        if self.database.url.expose() == DEV_DATABASE_URL {
             return Err(ConfigError::Insecure(
                 "database.url is the development default; set DATABASE_URL".into(),
+            ));
+        }
+        if auth.signing_key.is_none() && auth.signing_key_file.is_none() {
+            return Err(ConfigError::Insecure(
+                "no signing key: set auth.signing_key or auth.signing_key_file \
+                 (`dealergate keys generate` makes one)"
+                    .into(),
+            ));
+        }
+        if auth.refresh_token_secret.is_none() {
+            return Err(ConfigError::Insecure(
+                "auth.refresh_token_secret is not set".into(),
+            ));
+        }
+        if auth.access_token_ttl_secs > 3600 {
+            return Err(ConfigError::Insecure(
+                "access tokens must live at most an hour in prod".into(),
             ));
         }
         Ok(())
@@ -330,7 +451,7 @@ mod tests {
     }
 
     #[test]
-    fn prod_refuses_the_development_database() {
+    fn prod_refuses_insecure_configuration() {
         Jail::expect_with(|jail| {
             jail.set_env("DEALERGATE_PROFILE", "prod");
             assert!(matches!(
@@ -338,6 +459,14 @@ mod tests {
                 Err(ConfigError::Insecure(_))
             ));
             jail.set_env("DATABASE_URL", "postgres://app:pw@db/dealergate");
+            let err = Settings::load(None).expect_err("no signing key");
+            assert!(err.to_string().contains("signing key"), "{err}");
+            jail.set_env("DEALERGATE_AUTH__SIGNING_KEY_FILE", "/keys/signing.pem");
+            let err = Settings::load(None).expect_err("no refresh secret");
+            assert!(err.to_string().contains("refresh_token_secret"), "{err}");
+            jail.set_env("DEALERGATE_AUTH__REFRESH_TOKEN_SECRET", "short");
+            assert!(Settings::load(None).is_err(), "a short secret is refused");
+            jail.set_env("DEALERGATE_AUTH__REFRESH_TOKEN_SECRET", "x".repeat(32));
             let s = Settings::load(None).map_err(|e| e.to_string())?;
             assert_eq!(s.log.format_for(s.profile), LogFormat::Json);
             Ok(())

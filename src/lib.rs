@@ -11,6 +11,8 @@ pub mod auth;
 pub mod cli;
 /// What is configured: figment layers into one typed tree; secrets redacted.
 pub mod config;
+/// Validated input types: Email, NewPassword, Role.
+pub mod domain;
 /// What is stored: SeaORM entities.
 pub mod entity;
 /// The one list of failure kinds.

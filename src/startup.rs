@@ -6,7 +6,12 @@ use poem::{
     listener::{Acceptor, Listener, TcpAcceptor, TcpListener},
 };
 
-use crate::{http, state::AppState, tenancy::Database, tenancy::posture};
+use crate::{
+    auth::{AuthContext, revocation},
+    http,
+    state::AppState,
+    tenancy::{Database, posture},
+};
 
 pub struct Application {
     acceptor: TcpAcceptor,
@@ -29,6 +34,7 @@ impl Application {
         if !posture.is_secure() {
             bail!("refusing to serve: {}", posture.problems.join("; "));
         }
+        let auth = AuthContext::build(&settings.auth).await?;
         let acceptor = TcpListener::bind(settings.listen)
             .into_acceptor()
             .await
@@ -41,7 +47,7 @@ impl Application {
         Ok(Self {
             acceptor,
             port,
-            state: AppState::new(settings, db),
+            state: AppState::new(settings, db, auth),
         })
     }
 
@@ -67,10 +73,16 @@ impl Application {
             tracing::info!("shutting down: draining in-flight requests");
             state.begin_shutdown();
         };
+        let listener = revocation::spawn_listener(
+            self.state.settings.database.url.expose().clone(),
+            self.state.auth.sessions.clone(),
+        );
         tracing::info!(port = self.port, "listening");
-        Server::new_with_acceptor(self.acceptor)
+        let served = Server::new_with_acceptor(self.acceptor)
             .run_with_graceful_shutdown(http::app(self.state.clone()), stop, Some(grace))
-            .await?;
+            .await;
+        listener.abort();
+        served?;
         self.state.db.clone().close().await?;
         tracing::info!("stopped");
         Ok(())

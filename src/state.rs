@@ -8,7 +8,7 @@ use std::{
     },
 };
 
-use crate::{config::Settings, tenancy::Database};
+use crate::{auth::AuthContext, config::Settings, tenancy::Database};
 
 #[derive(Clone)]
 pub struct AppState(Arc<Shared>);
@@ -16,14 +16,16 @@ pub struct AppState(Arc<Shared>);
 pub struct Shared {
     pub settings: Settings,
     pub db: Database,
+    pub auth: AuthContext,
     shutting_down: AtomicBool,
 }
 
 impl AppState {
-    pub fn new(settings: Settings, db: Database) -> Self {
+    pub fn new(settings: Settings, db: Database, auth: AuthContext) -> Self {
         Self(Arc::new(Shared {
             settings,
             db,
+            auth,
             shutting_down: AtomicBool::new(false),
         }))
     }

@@ -7,6 +7,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261122_000001_create_tenant_tables;
 mod m20261122_000002_enforce_row_level_security;
+mod m20261122_000003_create_login_throttle;
 
 /// The NOLOGIN role every tenant-scoped request runs as (RLS filters by `app.dealership_id`).
 pub const RUNTIME_ROLE: &str = "dealergate_app";
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261122_000001_create_tenant_tables::Migration),
             Box::new(m20261122_000002_enforce_row_level_security::Migration),
+            Box::new(m20261122_000003_create_login_throttle::Migration),
         ]
     }
 }

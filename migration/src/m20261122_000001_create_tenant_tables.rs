@@ -57,7 +57,8 @@ CREATE TABLE sessions (
     id                  uuid PRIMARY KEY DEFAULT gen_random_uuid(),
     dealership_id       uuid REFERENCES dealerships (id),
     user_id             uuid NOT NULL REFERENCES users (id),
-    -- SHA-256 of the current refresh token, and of the one it replaced (grace window)
+    -- SHA-256 of the current refresh token, and of the one it replaced (grace window);
+    -- tokens carry the session id, so rows are found by key, never by a global hash index
     refresh_token_hash  bytea NOT NULL,
     previous_token_hash bytea,
     rotated_at          timestamptz,
@@ -72,9 +73,6 @@ CREATE TABLE sessions (
     revoked_at          timestamptz,
     revoked_reason      text
 );
-CREATE UNIQUE INDEX sessions_refresh_token_hash_key ON sessions (refresh_token_hash);
-CREATE INDEX sessions_previous_token_hash_idx ON sessions (previous_token_hash)
-    WHERE previous_token_hash IS NOT NULL;
 CREATE INDEX sessions_dealership_user_idx ON sessions (dealership_id, user_id, created_at DESC);
 
 CREATE TABLE audit_events (

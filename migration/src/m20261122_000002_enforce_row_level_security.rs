@@ -115,19 +115,21 @@ AS $$
     WHERE lower(u.email) = lower(p_email) AND u.deleted_at IS NULL
 $$;
 
-CREATE FUNCTION auth_refresh_lookup(p_token_hash bytea)
+-- refresh tokens are `<session id>.<secret>`: found by key, verified by hash under RLS
+CREATE FUNCTION auth_refresh_lookup(p_session_id uuid)
 RETURNS TABLE (session_id uuid, user_id uuid, dealership_id uuid)
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT s.id, s.user_id, s.dealership_id
     FROM public.sessions s
-    WHERE s.refresh_token_hash = p_token_hash OR s.previous_token_hash = p_token_hash
+    WHERE s.id = p_session_id
 $$;
 
 ALTER FUNCTION auth_login_lookup(text) OWNER TO {DEFINER_ROLE};
-ALTER FUNCTION auth_refresh_lookup(bytea) OWNER TO {DEFINER_ROLE};
-REVOKE ALL ON FUNCTION auth_login_lookup(text), auth_refresh_lookup(bytea) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION auth_login_lookup(text), auth_refresh_lookup(bytea) TO {RUNTIME_ROLE};
+ALTER FUNCTION auth_refresh_lookup(uuid) OWNER TO {DEFINER_ROLE};
+REVOKE ALL ON FUNCTION auth_login_lookup(text), auth_refresh_lookup(uuid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION auth_login_lookup(text), auth_refresh_lookup(uuid)
+    TO {RUNTIME_ROLE}, {PLATFORM_ROLE};
 "#
     )
 }
@@ -144,7 +146,7 @@ fn up_sql() -> String {
 
 fn down_sql() -> String {
     let mut sql = String::from(
-        "DROP FUNCTION auth_login_lookup(text);\nDROP FUNCTION auth_refresh_lookup(bytea);\n",
+        "DROP FUNCTION auth_login_lookup(text);\nDROP FUNCTION auth_refresh_lookup(uuid);\n",
     );
     for (table, _) in TENANT_TABLES {
         sql.push_str(&format!(

@@ -1,3 +1,51 @@
-//! Who are you: passwords now; tokens and sessions build on it.
+//! Who are you: passwords, access tokens and their keys, refresh tokens, sessions and their
+//! instant revocation, and failed-login throttling.
 
+pub mod jwt;
+pub mod keys;
+pub mod login;
 pub mod password;
+pub mod principal;
+pub mod refresh_token;
+pub mod revocation;
+pub mod throttle;
+
+use std::time::Duration;
+
+use anyhow::Context;
+
+use crate::config::AuthSettings;
+
+/// The authentication state of one replica.
+pub struct AuthContext {
+    pub keys: keys::KeySet,
+    pub rotation: refresh_token::RotationKey,
+    pub sessions: revocation::SessionCache,
+    /// Verified against when an email is unknown, so that costs the same as a wrong password.
+    pub dummy_hash: String,
+}
+
+impl AuthContext {
+    pub async fn build(auth: &AuthSettings) -> anyhow::Result<Self> {
+        let keys = keys::KeySet::from_settings(auth).context("loading the signing keys")?;
+        if keys.ephemeral {
+            tracing::warn!(
+                "no signing key configured: using an ephemeral key (dev only); tokens die with the process"
+            );
+        }
+        let rotation = match &auth.refresh_token_secret {
+            Some(secret) => refresh_token::RotationKey::new(secret.expose().as_bytes()),
+            None => refresh_token::RotationKey::ephemeral(),
+        };
+        let random: [u8; 16] = rand::random();
+        let dummy_hash = password::hash(format!("{random:x?}")).await?;
+        Ok(Self {
+            keys,
+            rotation,
+            sessions: revocation::SessionCache::new(Duration::from_secs(
+                auth.session_cache_ttl_secs,
+            )),
+            dummy_hash,
+        })
+    }
+}

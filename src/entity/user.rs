@@ -2,6 +2,8 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::domain::Role;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "users")]
 pub struct Model {
@@ -14,7 +16,7 @@ pub struct Model {
     pub first_name: String,
     pub last_name: String,
     pub phone: Option<String>,
-    pub role: String,
+    pub role: Role,
     pub is_active: bool,
     pub token_version: i32,
     pub last_login: Option<DateTimeUtc>,

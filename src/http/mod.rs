@@ -1,10 +1,14 @@
 //! The HTTP surface (poem-openapi): one `#[OpenApi]` struct per tag, assembled with the
 //! middleware that every request passes through.
 
+mod auth;
+mod dto;
 pub mod error;
 mod health;
 mod middleware;
 pub mod request_id;
+mod security;
+mod well_known;
 
 use poem::{
     Endpoint, EndpointExt, Route,
@@ -16,16 +20,22 @@ use crate::state::AppState;
 
 #[derive(Tags)]
 pub enum ApiTags {
+    /// Sign in, refresh, sign out; the caller's own account and sessions.
+    Auth,
     /// Liveness and readiness probes.
     Health,
 }
 
-pub type Apis = health::HealthApi;
+pub type Apis = (auth::AuthApi, well_known::WellKnownApi, health::HealthApi);
 
 /// The API and its OpenAPI document; needs no state, so `dealergate openapi` can print it.
 pub fn api_service() -> OpenApiService<Apis, ()> {
-    OpenApiService::new(health::HealthApi, "dealergate", env!("CARGO_PKG_VERSION"))
-        .description("Identity, sessions, users, dealerships and roles for dealership platforms.")
+    OpenApiService::new(
+        (auth::AuthApi, well_known::WellKnownApi, health::HealthApi),
+        "dealergate",
+        env!("CARGO_PKG_VERSION"),
+    )
+    .description("Identity, sessions, users, dealerships and roles for dealership platforms.")
 }
 
 /// The whole HTTP application for one replica.

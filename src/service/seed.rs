@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use crate::{
     auth::password,
+    domain::Role,
     entity::{dealership, user},
     error::AppError,
     tenancy::TenantTx,
@@ -43,7 +44,7 @@ pub struct DemoUser {
     pub first_name: String,
     pub last_name: String,
     pub phone: Option<String>,
-    pub role: String,
+    pub role: Role,
     /// The dealership's name in the same files; absent for admins.
     pub dealership: Option<String>,
 }
@@ -130,7 +131,7 @@ pub async fn apply(tx: &TenantTx, data: &DemoData) -> Result<SeedReport, AppErro
             first_name: Set(u.first_name.clone()),
             last_name: Set(u.last_name.clone()),
             phone: Set(u.phone.clone()),
-            role: Set(u.role.clone()),
+            role: Set(u.role),
             ..Default::default()
         }
         .insert(&**tx)

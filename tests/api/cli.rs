@@ -55,12 +55,22 @@ fn config_prints_the_effective_settings_with_secrets_redacted() {
 async fn seed_is_refused_in_prod_and_changes_nothing_when_repeated() {
     let db = TestDb::new().await;
     let url = db.owner_url();
-    let refused = dealergate(
-        &["seed"],
-        &[("DEALERGATE_PROFILE", "prod"), ("DATABASE_URL", &url)],
-    );
+    let prod = [
+        ("DEALERGATE_PROFILE", "prod"),
+        ("DATABASE_URL", url.as_str()),
+        (
+            "DEALERGATE_AUTH__SIGNING_KEY_FILE",
+            "/run/secrets/signing.pem",
+        ),
+        (
+            "DEALERGATE_AUTH__REFRESH_TOKEN_SECRET",
+            "0123456789abcdef0123456789abcdef",
+        ),
+    ];
+    let refused = dealergate(&["seed"], &prod);
     assert!(!refused.status.success());
-    assert!(String::from_utf8_lossy(&refused.stderr).contains("refused in the prod profile"));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("refused in the prod profile"), "{stderr}");
 
     let owner = db.owner().await;
     let snapshot = "SELECT string_agg(id::text || updated_at::text, ',' ORDER BY id) AS s FROM \

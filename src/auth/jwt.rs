@@ -1,0 +1,133 @@
+//! Access tokens: EdDSA JWTs with a `kid`, verified with the algorithm pinned.
+
+use jsonwebtoken::{Algorithm, Header, Validation, decode, decode_header, encode};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::keys::KeySet;
+use crate::{config::AuthSettings, domain::Role, error::AppError};
+
+pub const ACCESS: &str = "access";
+/// Clock skew tolerated between replicas, in seconds.
+const LEEWAY_SECS: u64 = 5;
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct AccessClaims {
+    pub iss: String,
+    pub aud: String,
+    /// The user's id.
+    pub sub: Uuid,
+    /// `None` for platform admins.
+    pub dealership_id: Option<Uuid>,
+    pub role: Role,
+    /// The session (login) this token belongs to.
+    pub sid: Uuid,
+    /// The user's token version when issued: bumping it kills the token.
+    pub ver: i32,
+    pub iat: i64,
+    pub nbf: i64,
+    pub exp: i64,
+    pub jti: Uuid,
+    /// Always `access`: a token of another type is refused.
+    pub typ: String,
+}
+
+/// Who a token is for, as the issuer needs it.
+pub struct Subject {
+    pub user_id: Uuid,
+    pub dealership_id: Option<Uuid>,
+    pub role: Role,
+    pub session_id: Uuid,
+    pub token_version: i32,
+}
+
+pub fn issue(keys: &KeySet, auth: &AuthSettings, subject: &Subject) -> Result<String, AppError> {
+    let now = chrono::Utc::now().timestamp();
+    let claims = AccessClaims {
+        iss: auth.issuer.clone(),
+        aud: auth.audience.clone(),
+        sub: subject.user_id,
+        dealership_id: subject.dealership_id,
+        role: subject.role,
+        sid: subject.session_id,
+        ver: subject.token_version,
+        iat: now,
+        nbf: now,
+        exp: now + auth.access_token_ttl_secs as i64,
+        jti: Uuid::now_v7(),
+        typ: ACCESS.into(),
+    };
+    let (kid, key) = keys.signing();
+    let mut header = Header::new(Algorithm::EdDSA);
+    header.kid = Some(kid.to_owned());
+    header.typ = Some("JWT".into());
+    encode(&header, &claims, key).map_err(AppError::internal)
+}
+
+/// The claims of a genuine, current access token; the reason for a refusal goes to `debug` only.
+pub fn verify(keys: &KeySet, auth: &AuthSettings, token: &str) -> Result<AccessClaims, AppError> {
+    let refuse = |why: &dyn std::fmt::Display| {
+        tracing::debug!(reason = %why, "access token refused");
+        AppError::Unauthenticated
+    };
+    let header = decode_header(token).map_err(|e| refuse(&e))?;
+    if header.alg != Algorithm::EdDSA {
+        return Err(refuse(&format!("algorithm {:?}", header.alg)));
+    }
+    let kid = header.kid.ok_or_else(|| refuse(&"no kid"))?;
+    let key = keys.verifying(&kid).ok_or_else(|| refuse(&"unknown kid"))?;
+    let mut validation = Validation::new(Algorithm::EdDSA);
+    validation.set_issuer(&[&auth.issuer]);
+    validation.set_audience(&[&auth.audience]);
+    validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
+    validation.validate_nbf = true;
+    validation.leeway = LEEWAY_SECS;
+    let claims = decode::<AccessClaims>(token, key, &validation)
+        .map_err(|e| refuse(&e))?
+        .claims;
+    if claims.typ != ACCESS {
+        return Err(refuse(&format!("token type {}", claims.typ)));
+    }
+    Ok(claims)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn subject() -> Subject {
+        Subject {
+            user_id: Uuid::now_v7(),
+            dealership_id: Some(Uuid::now_v7()),
+            role: Role::Agent,
+            session_id: Uuid::now_v7(),
+            token_version: 3,
+        }
+    }
+
+    #[test]
+    fn an_issued_token_verifies_with_its_claims() {
+        let auth = AuthSettings::default();
+        let keys = KeySet::from_settings(&auth).unwrap();
+        let s = subject();
+        let claims = verify(&keys, &auth, &issue(&keys, &auth, &s).unwrap()).unwrap();
+        assert_eq!(
+            (claims.sub, claims.sid, claims.ver),
+            (s.user_id, s.session_id, 3)
+        );
+        assert_eq!(claims.exp - claims.iat, 900);
+        assert_eq!(claims.typ, "access");
+    }
+
+    #[test]
+    fn another_replicas_key_is_not_trusted() {
+        let auth = AuthSettings::default();
+        let ours = KeySet::from_settings(&auth).unwrap();
+        let theirs = KeySet::from_settings(&auth).unwrap();
+        let token = issue(&theirs, &auth, &subject()).unwrap();
+        assert!(matches!(
+            verify(&ours, &auth, &token),
+            Err(AppError::Unauthenticated)
+        ));
+    }
+}

@@ -1,0 +1,263 @@
+//! Signing in and staying signed in: login (password → new session) and refresh (rotate the
+//! session's token). Both start before any tenant is known, through the definer lookups, and
+//! continue in the user's own tenant transaction.
+
+use uuid::Uuid;
+
+use super::{
+    jwt::{self, Subject},
+    password,
+    principal::scope_of,
+    refresh_token::RefreshToken,
+    revocation::{self, Revoked},
+    throttle,
+};
+use crate::{
+    domain::Email,
+    entity::user,
+    error::AppError,
+    service::{RequestMeta, audit, sessions, users},
+    state::AppState,
+    tenancy::Scope,
+};
+
+/// What a successful login or refresh hands out.
+pub struct Issued {
+    pub access_token: String,
+    pub refresh_token: RefreshToken,
+    pub expires_in: u64,
+    pub user: user::Model,
+}
+
+pub async fn login(
+    state: &AppState,
+    email: Email,
+    password: String,
+    meta: &RequestMeta,
+) -> Result<Issued, AppError> {
+    let ip = meta.ip.as_deref();
+    let tx = state.db.begin(Scope::Anonymous).await?;
+    let candidate = users::login_candidate(&tx, &email).await?;
+    let locked = throttle::locked_for(&tx, &email, ip).await?;
+    tx.commit().await?;
+    let dealership_id = candidate.as_ref().and_then(|c| c.dealership_id);
+    let user_id = candidate.as_ref().map(|c| c.user_id);
+
+    if let Some(retry_after_secs) = locked {
+        let tx = state.db.begin(scope_of(dealership_id)).await?;
+        audit::record(
+            &tx,
+            meta,
+            login_event("login.locked", dealership_id, user_id, &email, None),
+        )
+        .await?;
+        tx.commit().await?;
+        return Err(AppError::RateLimited { retry_after_secs });
+    }
+
+    // unknown emails are checked against a dummy hash: same answer, same time
+    let hash = candidate.as_ref().map_or_else(
+        || state.auth.dummy_hash.clone(),
+        |c| c.password_hash.clone(),
+    );
+    let matches = password::verify(password, hash).await?;
+    let Some(candidate) = candidate.filter(|_| matches) else {
+        return Err(failed(
+            state,
+            &email,
+            dealership_id,
+            user_id,
+            "bad_credentials",
+            meta,
+        )
+        .await);
+    };
+
+    let tx = state.db.begin(scope_of(candidate.dealership_id)).await?;
+    let Some(user) = users::find_signable(&tx, candidate.user_id).await? else {
+        drop(tx);
+        return Err(failed(state, &email, dealership_id, user_id, "inactive", meta).await);
+    };
+    let session_id = Uuid::now_v7();
+    let refresh_token = RefreshToken::generate(session_id);
+    let auth = &state.settings.auth;
+    sessions::create(
+        &tx,
+        sessions::NewSession {
+            id: session_id,
+            user_id: user.id,
+            dealership_id: user.dealership_id,
+            refresh_token_hash: refresh_token.hash(),
+            idle_secs: auth.refresh_token_ttl_secs as i64,
+            max_age_secs: auth.session_max_age_secs as i64,
+        },
+        meta,
+    )
+    .await?;
+    users::touch_last_login(&tx, user.id).await?;
+    throttle::reset(&tx, &email).await?;
+    audit::record(
+        &tx,
+        meta,
+        login_event(
+            "login.succeeded",
+            user.dealership_id,
+            Some(user.id),
+            &email,
+            Some(session_id),
+        ),
+    )
+    .await?;
+    tx.commit().await?;
+    issue(state, user, refresh_token)
+}
+
+/// Counts and audits a failed login, waits the progressive delay, and gives the one answer
+/// every failure gets.
+async fn failed(
+    state: &AppState,
+    email: &Email,
+    dealership_id: Option<Uuid>,
+    user_id: Option<Uuid>,
+    reason: &str,
+    meta: &RequestMeta,
+) -> AppError {
+    let recorded = async {
+        let tx = state.db.begin(scope_of(dealership_id)).await?;
+        let failures =
+            throttle::record_failure(&tx, &state.settings.auth.lockout, email, meta.ip.as_deref())
+                .await?;
+        let mut event = login_event("login.failed", dealership_id, user_id, email, None);
+        event.changes = Some(serde_json::json!({"email": email.as_str(), "reason": reason}));
+        audit::record(&tx, meta, event).await?;
+        tx.commit().await?;
+        Ok::<_, AppError>(failures)
+    };
+    match recorded.await {
+        Ok(failures) => {
+            tokio::time::sleep(throttle::delay(&state.settings.auth.lockout, failures)).await;
+            AppError::Unauthenticated
+        }
+        Err(err) => err,
+    }
+}
+
+fn login_event(
+    action: &'static str,
+    dealership_id: Option<Uuid>,
+    user_id: Option<Uuid>,
+    email: &Email,
+    session_id: Option<Uuid>,
+) -> audit::Event {
+    audit::Event {
+        dealership_id,
+        actor_id: user_id,
+        action,
+        target_type: if session_id.is_some() {
+            "session"
+        } else {
+            "user"
+        },
+        target_id: session_id.or(user_id),
+        changes: Some(serde_json::json!({"email": email.as_str()})),
+    }
+}
+
+/// Rotates the session's refresh token. A token another tab rotated moments ago (inside the
+/// grace window) gets the same successor; the rotated-away token presented later is a replay
+/// and ends the whole session.
+pub async fn refresh(
+    state: &AppState,
+    raw_token: &str,
+    meta: &RequestMeta,
+) -> Result<Issued, AppError> {
+    let presented = RefreshToken::parse(raw_token).ok_or(AppError::Unauthenticated)?;
+    let tx = state.db.begin(Scope::Anonymous).await?;
+    let owner = sessions::owner_of(&tx, presented.session_id).await?;
+    tx.commit().await?;
+    let owner = owner.ok_or(AppError::Unauthenticated)?;
+
+    let auth = &state.settings.auth;
+    let next = presented.successor(&state.auth.rotation);
+    let tx = state.db.begin(scope_of(owner.dealership_id)).await?;
+    let first_use = sessions::rotate(
+        &tx,
+        owner.session_id,
+        presented.hash(),
+        next.hash(),
+        auth.refresh_token_ttl_secs as i64,
+    )
+    .await?;
+    if !first_use {
+        let stale = sessions::classify_stale(
+            &tx,
+            owner.session_id,
+            presented.hash(),
+            next.hash(),
+            auth.refresh_grace_secs as i64,
+        )
+        .await?;
+        match stale {
+            Some(s) if s.in_grace => {}
+            Some(s) if s.replayed => {
+                sessions::revoke(&tx, owner.user_id, owner.session_id, "refresh_token_reuse")
+                    .await?;
+                audit::record(
+                    &tx,
+                    meta,
+                    audit::Event {
+                        dealership_id: owner.dealership_id,
+                        actor_id: None,
+                        action: "session.refresh_token_reused",
+                        target_type: "session",
+                        target_id: Some(owner.session_id),
+                        changes: Some(
+                            serde_json::json!({"user_id": owner.user_id, "revoked": true}),
+                        ),
+                    },
+                )
+                .await?;
+                revocation::publish(&tx, Revoked::Session(owner.session_id)).await?;
+                tx.commit().await?;
+                state
+                    .auth
+                    .sessions
+                    .apply(Revoked::Session(owner.session_id))
+                    .await;
+                tracing::warn!(session_id = %owner.session_id, "refresh token replayed: session revoked");
+                return Err(AppError::Unauthenticated);
+            }
+            _ => return Err(AppError::Unauthenticated),
+        }
+    }
+    let user = users::find_signable(&tx, owner.user_id)
+        .await?
+        .ok_or(AppError::Unauthenticated)?;
+    tx.commit().await?;
+    issue(state, user, next)
+}
+
+fn issue(
+    state: &AppState,
+    user: user::Model,
+    refresh_token: RefreshToken,
+) -> Result<Issued, AppError> {
+    let auth = &state.settings.auth;
+    let access_token = jwt::issue(
+        &state.auth.keys,
+        auth,
+        &Subject {
+            user_id: user.id,
+            dealership_id: user.dealership_id,
+            role: user.role,
+            session_id: refresh_token.session_id,
+            token_version: user.token_version,
+        },
+    )?;
+    Ok(Issued {
+        access_token,
+        refresh_token,
+        expires_in: auth.access_token_ttl_secs,
+        user,
+    })
+}

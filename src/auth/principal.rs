@@ -1,0 +1,57 @@
+//! Who is calling: a verified access token whose session is still alive.
+
+use uuid::Uuid;
+
+use super::{jwt, revocation::SessionState};
+use crate::{domain::Role, error::AppError, service::sessions, state::AppState, tenancy::Scope};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    pub user_id: Uuid,
+    pub dealership_id: Option<Uuid>,
+    pub role: Role,
+    pub session_id: Uuid,
+}
+
+impl Principal {
+    /// The scope of the caller's own transactions: their dealership, or platform for admins.
+    pub fn scope(&self) -> Scope {
+        scope_of(self.dealership_id)
+    }
+}
+
+/// Platform scope for users without a dealership (admins), their dealership otherwise.
+pub fn scope_of(dealership_id: Option<Uuid>) -> Scope {
+    dealership_id.map_or(Scope::Platform, Scope::Dealership)
+}
+
+/// Verifies the token, then checks its session and the user's token version (cached; a
+/// revocation anywhere drops the cache entry at once).
+pub async fn authenticate(state: &AppState, token: &str) -> Result<Principal, AppError> {
+    let claims = jwt::verify(&state.auth.keys, &state.settings.auth, token)?;
+    let scope = scope_of(claims.dealership_id);
+    let load = async {
+        let tx = state.db.begin(scope).await?;
+        let found = sessions::state(&tx, claims.sid).await?;
+        tx.commit().await?;
+        Ok(found)
+    };
+    let alive = |s: &SessionState| {
+        s.live
+            && s.user_id == claims.sub
+            && s.token_version == claims.ver
+            && s.dealership_id == claims.dealership_id
+    };
+    match state.auth.sessions.state(claims.sid, load).await? {
+        Some(session) if alive(&session) => Ok(Principal {
+            user_id: claims.sub,
+            dealership_id: claims.dealership_id,
+            role: claims.role,
+            session_id: claims.sid,
+        }),
+        _ => {
+            tracing::debug!(sid = %claims.sid, "access token of a revoked or stale session");
+            Err(AppError::Unauthenticated)
+        }
+    }
+}

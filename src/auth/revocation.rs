@@ -1,0 +1,268 @@
+//! Is the session still alive? A moka cache of session state per replica, kept honest by
+//! PostgreSQL `LISTEN/NOTIFY`: every revocation is published in the transaction that makes it,
+//! and every replica drops the affected entries when it commits.
+//!
+//! While a replica's LISTEN connection is down it may miss notices, so it stops caching and asks
+//! the database on every request until it is listening again (and then starts from an empty
+//! cache). The TTL bounds staleness even if all of that failed; it is not the mechanism.
+
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicBool, AtomicU64, Ordering},
+    },
+    time::Duration,
+};
+
+use moka::future::Cache;
+use sea_orm::{
+    ConnectionTrait, DatabaseTransaction, DbBackend, Statement, sqlx::postgres::PgListener,
+};
+use uuid::Uuid;
+
+use crate::error::AppError;
+
+pub const CHANNEL: &str = "dealergate_revocations";
+const RECONNECT_BACKOFF: Duration = Duration::from_secs(1);
+
+/// What was revoked: one session, every session of a user, or of a dealership.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Revoked {
+    Session(Uuid),
+    User(Uuid),
+    Dealership(Uuid),
+}
+
+impl Revoked {
+    fn payload(self) -> String {
+        match self {
+            Revoked::Session(id) => format!("session:{id}"),
+            Revoked::User(id) => format!("user:{id}"),
+            Revoked::Dealership(id) => format!("dealership:{id}"),
+        }
+    }
+
+    fn parse(payload: &str) -> Option<Self> {
+        let (kind, id) = payload.split_once(':')?;
+        let id = Uuid::try_parse(id).ok()?;
+        match kind {
+            "session" => Some(Revoked::Session(id)),
+            "user" => Some(Revoked::User(id)),
+            "dealership" => Some(Revoked::Dealership(id)),
+            _ => None,
+        }
+    }
+}
+
+/// Announces a revocation to every replica when `tx` commits (and never if it rolls back).
+pub async fn publish(tx: &DatabaseTransaction, what: Revoked) -> Result<(), AppError> {
+    tx.execute_raw(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "SELECT pg_notify($1, $2)",
+        [CHANNEL.into(), what.payload().into()],
+    ))
+    .await?;
+    Ok(())
+}
+
+/// What a request needs to know about its session, joined from session, user and dealership.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionState {
+    pub user_id: Uuid,
+    pub dealership_id: Option<Uuid>,
+    pub token_version: i32,
+    /// Not revoked, user active and not deleted, dealership active and not deleted.
+    pub live: bool,
+}
+
+#[derive(Clone)]
+pub struct SessionCache {
+    cache: Cache<Uuid, SessionState>,
+    listening: Arc<AtomicBool>,
+    /// Bumped by every revocation: a load that overlapped one is not cached.
+    epoch: Arc<AtomicU64>,
+}
+
+impl SessionCache {
+    pub fn new(ttl: Duration) -> Self {
+        Self {
+            cache: Cache::builder()
+                .max_capacity(100_000)
+                .time_to_live(ttl)
+                .support_invalidation_closures()
+                .build(),
+            listening: Arc::new(AtomicBool::new(false)),
+            epoch: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    /// The state of session `sid`, from the cache or from `load` (`None`: no such session).
+    pub async fn state<F>(&self, sid: Uuid, load: F) -> Result<Option<SessionState>, AppError>
+    where
+        F: Future<Output = Result<Option<SessionState>, AppError>>,
+    {
+        let cacheable = self.listening.load(Ordering::Acquire);
+        if cacheable && let Some(state) = self.cache.get(&sid).await {
+            return Ok(Some(state));
+        }
+        let epoch = self.epoch.load(Ordering::Acquire);
+        let state = load.await?;
+        if let Some(state) = &state
+            && cacheable
+            && self.epoch.load(Ordering::Acquire) == epoch
+        {
+            self.cache.insert(sid, state.clone()).await;
+        }
+        Ok(state)
+    }
+
+    /// Drops what `what` makes stale. Called for every notice, this replica's own included.
+    pub async fn apply(&self, what: Revoked) {
+        self.epoch.fetch_add(1, Ordering::AcqRel);
+        let dropped = match what {
+            Revoked::Session(id) => {
+                self.cache.invalidate(&id).await;
+                Ok(())
+            }
+            Revoked::User(id) => self
+                .cache
+                .invalidate_entries_if(move |_, s| s.user_id == id)
+                .map(drop),
+            Revoked::Dealership(id) => self
+                .cache
+                .invalidate_entries_if(move |_, s| s.dealership_id == Some(id))
+                .map(drop),
+        };
+        if let Err(err) = dropped {
+            tracing::error!(%err, "cannot drop revoked entries; dropping everything");
+            self.cache.invalidate_all();
+        }
+    }
+
+    fn set_listening(&self, listening: bool) {
+        // whatever was cached may have missed notices while the connection was down
+        self.cache.invalidate_all();
+        self.epoch.fetch_add(1, Ordering::AcqRel);
+        self.listening.store(listening, Ordering::Release);
+    }
+
+    pub fn is_listening(&self) -> bool {
+        self.listening.load(Ordering::Acquire)
+    }
+}
+
+/// Listens for revocations until the task is aborted, reconnecting after any failure (for
+/// example a database restart).
+pub fn spawn_listener(database_url: String, cache: SessionCache) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            match PgListener::connect(&database_url).await {
+                Ok(mut listener) => match listener.listen(CHANNEL).await {
+                    Ok(()) => {
+                        cache.set_listening(true);
+                        tracing::info!(channel = CHANNEL, "listening for revocations");
+                        receive(&mut listener, &cache).await;
+                    }
+                    Err(err) => tracing::warn!(%err, "LISTEN failed"),
+                },
+                Err(err) => tracing::warn!(%err, "cannot connect to listen for revocations"),
+            }
+            cache.set_listening(false);
+            tokio::time::sleep(RECONNECT_BACKOFF).await;
+        }
+    })
+}
+
+async fn receive(listener: &mut PgListener, cache: &SessionCache) {
+    loop {
+        match listener.try_recv().await {
+            Ok(Some(notice)) => match Revoked::parse(notice.payload()) {
+                Some(what) => cache.apply(what).await,
+                None => tracing::warn!(payload = notice.payload(), "unknown revocation notice"),
+            },
+            Ok(None) => {
+                tracing::warn!("revocation listener lost its connection");
+                return;
+            }
+            Err(err) => {
+                tracing::warn!(%err, "revocation listener failed");
+                return;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state(user: Uuid, dealership: Option<Uuid>) -> SessionState {
+        SessionState {
+            user_id: user,
+            dealership_id: dealership,
+            token_version: 0,
+            live: true,
+        }
+    }
+
+    #[test]
+    fn notices_round_trip() {
+        let id = Uuid::now_v7();
+        for what in [
+            Revoked::Session(id),
+            Revoked::User(id),
+            Revoked::Dealership(id),
+        ] {
+            assert_eq!(Revoked::parse(&what.payload()), Some(what));
+        }
+        assert_eq!(Revoked::parse("tenant:x"), None);
+    }
+
+    #[tokio::test]
+    async fn revocations_drop_exactly_the_affected_sessions() {
+        let cache = SessionCache::new(Duration::from_secs(60));
+        cache.set_listening(true);
+        let (alice, bob, dealership) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+        let sessions = [Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7()];
+        let owners = [
+            (alice, Some(dealership)),
+            (alice, Some(dealership)),
+            (bob, None),
+        ];
+        for (sid, (user, d)) in sessions.iter().zip(owners) {
+            cache
+                .state(*sid, async { Ok(Some(state(user, d))) })
+                .await
+                .unwrap();
+        }
+        let cached = |sid| {
+            let cache = cache.clone();
+            async move {
+                cache
+                    .state(sid, async { Err(AppError::Unauthenticated) })
+                    .await
+                    .is_ok()
+            }
+        };
+        assert!(cached(sessions[0]).await && cached(sessions[2]).await);
+
+        cache.apply(Revoked::User(alice)).await;
+        assert!(!cached(sessions[0]).await && !cached(sessions[1]).await);
+        assert!(cached(sessions[2]).await, "bob's session is untouched");
+
+        cache.apply(Revoked::Session(sessions[2])).await;
+        assert!(!cached(sessions[2]).await);
+    }
+
+    #[tokio::test]
+    async fn nothing_is_cached_while_not_listening() {
+        let cache = SessionCache::new(Duration::from_secs(60));
+        let sid = Uuid::now_v7();
+        cache
+            .state(sid, async { Ok(Some(state(Uuid::now_v7(), None))) })
+            .await
+            .unwrap();
+        let again = cache.state(sid, async { Ok(None) }).await.unwrap();
+        assert_eq!(again, None, "loaded again, not served from the cache");
+    }
+}

@@ -1,0 +1,104 @@
+//! Failed-login throttling per account and per client IP, shared by every replica through
+//! PostgreSQL: a progressive delay, then 429 with `Retry-After` until the lock expires.
+
+use std::time::Duration;
+
+use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend, FromQueryResult, Statement};
+
+use crate::{config::LockoutSettings, domain::Email, error::AppError};
+
+const MAX_DELAY: Duration = Duration::from_secs(3);
+
+fn account_key(email: &Email) -> String {
+    format!("account:{email}")
+}
+
+fn ip_key(ip: &str) -> String {
+    format!("ip:{ip}")
+}
+
+#[derive(FromQueryResult)]
+struct Locked {
+    retry_after_secs: i32,
+}
+
+/// Seconds until the account and the IP are both unlocked; `None` if neither is locked.
+pub async fn locked_for(
+    tx: &DatabaseTransaction,
+    email: &Email,
+    ip: Option<&str>,
+) -> Result<Option<u64>, AppError> {
+    let mut keys = vec![account_key(email)];
+    keys.extend(ip.map(ip_key));
+    let locks = Locked::find_by_statement(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "SELECT retry_after_secs FROM auth_throttle_locked($1)",
+        [keys.into()],
+    ))
+    .all(tx)
+    .await?;
+    Ok(locks.iter().map(|l| l.retry_after_secs.max(1) as u64).max())
+}
+
+/// Counts a failure for the account and the IP; returns the account's failures in the window.
+pub async fn record_failure(
+    tx: &DatabaseTransaction,
+    lockout: &LockoutSettings,
+    email: &Email,
+    ip: Option<&str>,
+) -> Result<u32, AppError> {
+    let window = lockout.window_secs.min(i32::MAX as u64) as i32;
+    let lock = lockout.lock_secs.min(i32::MAX as u64) as i32;
+    let fail = |key: String, max: u32| {
+        Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT auth_throttle_fail($1, $2, $3, $4) AS failures",
+            [key.into(), (max as i32).into(), window.into(), lock.into()],
+        )
+    };
+    if let Some(ip) = ip {
+        tx.execute_raw(fail(ip_key(ip), lockout.ip_max_failures))
+            .await?;
+    }
+    let row = tx
+        .query_one_raw(fail(account_key(email), lockout.account_max_failures))
+        .await?
+        .ok_or_else(|| AppError::internal(anyhow::anyhow!("auth_throttle_fail returned no row")))?;
+    Ok(row.try_get::<i32>("", "failures")?.max(0) as u32)
+}
+
+/// A successful login clears the account's count (not the IP's: one good password must not
+/// unlock guessing at other accounts).
+pub async fn reset(tx: &DatabaseTransaction, email: &Email) -> Result<(), AppError> {
+    tx.execute_raw(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "SELECT auth_throttle_reset($1)",
+        [account_key(email).into()],
+    ))
+    .await?;
+    Ok(())
+}
+
+/// How long to wait before answering the `failures`-th failure: nothing at first, then
+/// doubling from 250 ms, capped.
+pub fn delay(lockout: &LockoutSettings, failures: u32) -> Duration {
+    match failures.checked_sub(lockout.delay_after) {
+        None | Some(0) => Duration::ZERO,
+        Some(n) => (Duration::from_millis(250) * 2u32.saturating_pow(n.min(8) - 1)).min(MAX_DELAY),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_delay_grows_after_the_free_attempts_and_is_capped() {
+        let lockout = LockoutSettings {
+            delay_after: 2,
+            ..LockoutSettings::default()
+        };
+        let delays: Vec<_> = (1..=8).map(|f| delay(&lockout, f).as_millis()).collect();
+        assert_eq!(delays, [0, 0, 250, 500, 1000, 2000, 3000, 3000]);
+    }
+}

@@ -1,0 +1,379 @@
+//! `/api/v1/auth`: sign in, stay signed in, sign out, and the caller's own account and sessions.
+
+use poem::{Request, web::Data};
+use poem_openapi::{
+    ApiResponse, Object, OpenApi,
+    param::{Cookie, Path},
+    payload::{Form, Json},
+};
+use uuid::Uuid;
+
+use super::{
+    ApiTags,
+    dto::{Session, TokenResponse, User},
+    error::ApiResult,
+    security::{BearerAuth, request_meta},
+};
+use crate::{
+    auth::{
+        login::{self, Issued},
+        password,
+        revocation::Revoked,
+    },
+    domain::{Email, NewPassword},
+    error::{AppError, FieldError},
+    service::{
+        audit, sessions,
+        users::{self, ProfileChange},
+    },
+    state::AppState,
+};
+
+const REFRESH_COOKIE: &str = "dealergate_refresh";
+const COOKIE_PATH: &str = "/api/v1/auth";
+
+#[derive(Object)]
+struct LoginRequest {
+    /// Matched case-insensitively.
+    email: String,
+    password: String,
+}
+
+/// The OAuth2 password grant (RFC 6749 §4.3), for Swagger UI's Authorize and OAuth2 clients.
+#[derive(Object, serde::Deserialize)]
+struct PasswordGrant {
+    /// Must be `password`.
+    grant_type: String,
+    /// The email address.
+    username: String,
+    password: String,
+}
+
+#[derive(Object)]
+struct RefreshRequest {
+    /// The refresh token; omit it (send `{}`) in cookie mode.
+    refresh_token: Option<String>,
+}
+
+#[derive(Object)]
+struct ProfileUpdate {
+    first_name: Option<String>,
+    last_name: Option<String>,
+    /// An empty string clears it.
+    phone: Option<String>,
+}
+
+#[derive(Object)]
+struct PasswordChange {
+    current_password: String,
+    new_password: String,
+}
+
+#[derive(ApiResponse)]
+enum Issue {
+    /// Signed in; the token response must not be cached.
+    #[oai(status = 200)]
+    Ok(
+        Json<TokenResponse>,
+        #[oai(header = "Cache-Control")] String,
+        #[oai(header = "Set-Cookie")] Option<String>,
+    ),
+}
+
+#[derive(ApiResponse)]
+enum Done {
+    #[oai(status = 204)]
+    NoContent(#[oai(header = "Set-Cookie")] Option<String>),
+}
+
+pub struct AuthApi;
+
+#[OpenApi(prefix_path = "/api/v1/auth", tag = "ApiTags::Auth")]
+impl AuthApi {
+    /// Sign in with email and password.
+    ///
+    /// **Permissions:** anyone. Failed attempts are throttled per account and per client IP.
+    #[oai(path = "/login", method = "post")]
+    async fn login(
+        &self,
+        req: &Request,
+        state: Data<&AppState>,
+        body: Json<LoginRequest>,
+    ) -> ApiResult<Issue> {
+        let email = Email::parse("email", &body.0.email)?;
+        let issued =
+            login::login(&state, email, body.0.password, &request_meta(req, &state)).await?;
+        Ok(issue(&state, issued))
+    }
+
+    /// Sign in with the OAuth2 password grant (form-encoded).
+    ///
+    /// **Permissions:** anyone; throttled like `/login`.
+    #[oai(path = "/token", method = "post")]
+    async fn token(
+        &self,
+        req: &Request,
+        state: Data<&AppState>,
+        form: Form<PasswordGrant>,
+    ) -> ApiResult<Issue> {
+        if form.0.grant_type != "password" {
+            return Err(AppError::Validation(vec![FieldError::new(
+                "grant_type",
+                "must be `password`",
+            )])
+            .into());
+        }
+        let email = Email::parse("username", &form.0.username)?;
+        let issued =
+            login::login(&state, email, form.0.password, &request_meta(req, &state)).await?;
+        Ok(issue(&state, issued))
+    }
+
+    /// Exchange a refresh token for new tokens; the refresh token rotates on every use.
+    ///
+    /// **Permissions:** anyone holding a live refresh token (body, or cookie in cookie mode).
+    #[oai(path = "/refresh", method = "post")]
+    async fn refresh(
+        &self,
+        req: &Request,
+        state: Data<&AppState>,
+        body: Json<RefreshRequest>,
+        #[oai(name = "dealergate_refresh")] cookie: Cookie<Option<String>>,
+    ) -> ApiResult<Issue> {
+        let token = body
+            .0
+            .refresh_token
+            .or_else(|| cookie.0.filter(|_| state.settings.auth.cookie_mode))
+            .ok_or(AppError::Unauthenticated)?;
+        let issued = login::refresh(&state, &token, &request_meta(req, &state)).await?;
+        Ok(issue(&state, issued))
+    }
+
+    /// End the current session.
+    ///
+    /// **Permissions:** any signed-in user, for their own session.
+    #[oai(path = "/logout", method = "post")]
+    async fn logout(
+        &self,
+        auth: BearerAuth,
+        req: &Request,
+        state: Data<&AppState>,
+    ) -> ApiResult<Done> {
+        let me = &auth.0;
+        let tx = state.db.begin(me.scope()).await?;
+        sessions::end(
+            &tx,
+            me,
+            me.user_id,
+            me.session_id,
+            "logout",
+            &request_meta(req, &state),
+        )
+        .await?;
+        tx.commit().await?;
+        state
+            .auth
+            .sessions
+            .apply(Revoked::Session(me.session_id))
+            .await;
+        Ok(Done::NoContent(clear_cookie(&state)))
+    }
+
+    /// End every session of the caller, on every device.
+    ///
+    /// **Permissions:** any signed-in user, for their own sessions.
+    #[oai(path = "/logout-all", method = "post")]
+    async fn logout_all(
+        &self,
+        auth: BearerAuth,
+        req: &Request,
+        state: Data<&AppState>,
+    ) -> ApiResult<Done> {
+        let me = &auth.0;
+        let tx = state.db.begin(me.scope()).await?;
+        sessions::end_all(
+            &tx,
+            me,
+            me.user_id,
+            None,
+            "logout_all",
+            &request_meta(req, &state),
+        )
+        .await?;
+        tx.commit().await?;
+        state.auth.sessions.apply(Revoked::User(me.user_id)).await;
+        Ok(Done::NoContent(clear_cookie(&state)))
+    }
+
+    /// The caller's own user.
+    ///
+    /// **Permissions:** any signed-in user.
+    #[oai(path = "/me", method = "get")]
+    async fn me(&self, auth: BearerAuth, state: Data<&AppState>) -> ApiResult<Json<User>> {
+        let tx = state.db.begin(auth.0.scope()).await?;
+        let user = users::find_signable(&tx, auth.0.user_id)
+            .await?
+            .ok_or(AppError::Unauthenticated)?;
+        tx.commit().await?;
+        Ok(Json(user.into()))
+    }
+
+    /// Change the caller's name or phone.
+    ///
+    /// **Permissions:** any signed-in user, on themselves.
+    #[oai(path = "/me", method = "patch")]
+    async fn update_me(
+        &self,
+        auth: BearerAuth,
+        req: &Request,
+        state: Data<&AppState>,
+        body: Json<ProfileUpdate>,
+    ) -> ApiResult<Json<User>> {
+        let change = ProfileChange::parse(body.0.first_name, body.0.last_name, body.0.phone)?;
+        let me = &auth.0;
+        let tx = state.db.begin(me.scope()).await?;
+        let user = users::find_signable(&tx, me.user_id)
+            .await?
+            .ok_or(AppError::Unauthenticated)?;
+        let (user, changes) = users::update_profile(&tx, user, change).await?;
+        if changes.as_object().is_some_and(|c| !c.is_empty()) {
+            let event = audit::Event {
+                dealership_id: me.dealership_id,
+                actor_id: Some(me.user_id),
+                action: "user.updated",
+                target_type: "user",
+                target_id: Some(me.user_id),
+                changes: Some(changes),
+            };
+            audit::record(&tx, &request_meta(req, &state), event).await?;
+        }
+        tx.commit().await?;
+        Ok(Json(user.into()))
+    }
+
+    /// Change the caller's password; every other session of theirs ends.
+    ///
+    /// **Permissions:** any signed-in user who knows their current password.
+    #[oai(path = "/password", method = "post")]
+    async fn change_password(
+        &self,
+        auth: BearerAuth,
+        req: &Request,
+        state: Data<&AppState>,
+        body: Json<PasswordChange>,
+    ) -> ApiResult<Done> {
+        let me = &auth.0;
+        let tx = state.db.begin(me.scope()).await?;
+        let user = users::find_signable(&tx, me.user_id)
+            .await?
+            .ok_or(AppError::Unauthenticated)?;
+        tx.commit().await?;
+        let new = NewPassword::parse("new_password", &body.0.new_password, Some(&user.email))?;
+        if !password::verify(body.0.current_password, user.password_hash).await? {
+            return Err(AppError::Validation(vec![FieldError::new(
+                "current_password",
+                "is not correct",
+            )])
+            .into());
+        }
+        let hash = password::hash(new.expose().to_owned()).await?;
+
+        let meta = request_meta(req, &state);
+        let tx = state.db.begin(me.scope()).await?;
+        users::set_password_hash(&tx, me.user_id, hash).await?;
+        let event = audit::Event {
+            dealership_id: me.dealership_id,
+            actor_id: Some(me.user_id),
+            action: "user.password_changed",
+            target_type: "user",
+            target_id: Some(me.user_id),
+            changes: None,
+        };
+        audit::record(&tx, &meta, event).await?;
+        sessions::end_all(
+            &tx,
+            me,
+            me.user_id,
+            Some(me.session_id),
+            "password_changed",
+            &meta,
+        )
+        .await?;
+        tx.commit().await?;
+        state.auth.sessions.apply(Revoked::User(me.user_id)).await;
+        Ok(Done::NoContent(None))
+    }
+
+    /// The caller's live sessions, newest first; `current` marks this one.
+    ///
+    /// **Permissions:** any signed-in user, for their own sessions.
+    #[oai(path = "/sessions", method = "get")]
+    async fn sessions(
+        &self,
+        auth: BearerAuth,
+        state: Data<&AppState>,
+    ) -> ApiResult<Json<Vec<Session>>> {
+        let tx = state.db.begin(auth.0.scope()).await?;
+        let live = sessions::list_live(&tx, auth.0.user_id).await?;
+        tx.commit().await?;
+        Ok(Json(
+            live.into_iter()
+                .map(|s| Session::new(s, auth.0.session_id))
+                .collect(),
+        ))
+    }
+
+    /// End one of the caller's sessions (another device, or this one).
+    ///
+    /// **Permissions:** any signed-in user, for their own sessions.
+    #[oai(path = "/sessions/:id", method = "delete")]
+    async fn end_session(
+        &self,
+        auth: BearerAuth,
+        req: &Request,
+        state: Data<&AppState>,
+        id: Path<Uuid>,
+    ) -> ApiResult<Done> {
+        let me = &auth.0;
+        let tx = state.db.begin(me.scope()).await?;
+        if !sessions::end(
+            &tx,
+            me,
+            me.user_id,
+            id.0,
+            "ended_by_user",
+            &request_meta(req, &state),
+        )
+        .await?
+        {
+            return Err(AppError::NotFound("session").into());
+        }
+        tx.commit().await?;
+        state.auth.sessions.apply(Revoked::Session(id.0)).await;
+        Ok(Done::NoContent(None))
+    }
+}
+
+fn issue(state: &AppState, issued: Issued) -> Issue {
+    let auth = &state.settings.auth;
+    let cookie = auth.cookie_mode.then(|| {
+        format!(
+            "{REFRESH_COOKIE}={}; HttpOnly; Secure; SameSite=Strict; Path={COOKIE_PATH}; Max-Age={}",
+            issued.refresh_token.expose(),
+            auth.refresh_token_ttl_secs
+        )
+    });
+    Issue::Ok(
+        Json(TokenResponse::new(issued, auth.cookie_mode)),
+        "no-store".into(),
+        cookie,
+    )
+}
+
+fn clear_cookie(state: &AppState) -> Option<String> {
+    state.settings.auth.cookie_mode.then(|| {
+        format!(
+            "{REFRESH_COOKIE}=; HttpOnly; Secure; SameSite=Strict; Path={COOKIE_PATH}; Max-Age=0"
+        )
+    })
+}

@@ -1,0 +1,49 @@
+//! The bearer scheme: an access token in `Authorization`, verified and checked for revocation
+//! before the handler runs. Documented as OAuth2 password flow so Swagger UI's Authorize works.
+
+use poem::Request;
+use poem_openapi::{SecurityScheme, auth::Bearer};
+
+use super::error::ApiError;
+use crate::{
+    auth::principal::{Principal, authenticate},
+    error::AppError,
+    service::RequestMeta,
+    state::AppState,
+};
+
+#[derive(SecurityScheme)]
+#[oai(
+    ty = "oauth2",
+    flows(password(token_url = "/api/v1/auth/token")),
+    checker = "check_bearer"
+)]
+pub struct BearerAuth(pub Principal);
+
+async fn check_bearer(req: &Request, bearer: Bearer) -> poem::Result<Principal> {
+    let state = req
+        .data::<AppState>()
+        .ok_or_else(|| ApiError::from(AppError::internal(anyhow::anyhow!("no state"))))?;
+    authenticate(state, &bearer.token)
+        .await
+        .map_err(|e| ApiError::from(e).into())
+}
+
+/// Request id, client IP and user agent, as sessions and audit events record them.
+pub fn request_meta(req: &Request, state: &AppState) -> RequestMeta {
+    let forwarded = state
+        .settings
+        .http
+        .trust_forwarded_for
+        .then(|| req.header("x-forwarded-for"))
+        .flatten()
+        // the proxy in front of us appended the last entry; earlier ones are the client's word
+        .and_then(|xff| xff.rsplit(',').next())
+        .and_then(|ip| ip.trim().parse::<std::net::IpAddr>().ok());
+    let ip = forwarded.or_else(|| req.remote_addr().as_socket_addr().map(|a| a.ip()));
+    RequestMeta {
+        request_id: Some(super::request_id::current()),
+        ip: ip.map(|ip| ip.to_canonical().to_string()),
+        user_agent: req.header("user-agent").map(str::to_owned),
+    }
+}

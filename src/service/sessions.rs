@@ -1,0 +1,273 @@
+//! Sessions: one per login, a refresh-token family. Rotation is a single conditional UPDATE, so
+//! two replicas racing on the same token cannot both take the first-use path.
+
+use chrono::Utc;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbBackend, EntityTrait,
+    FromQueryResult, QueryFilter, QueryOrder, Set, Statement,
+};
+use uuid::Uuid;
+
+use super::{RequestMeta, audit};
+use crate::{
+    auth::{
+        principal::Principal,
+        revocation::{self, Revoked, SessionState},
+    },
+    entity::session,
+    error::AppError,
+};
+
+/// The session a refresh token names, as the definer lookup returns it (before any tenant).
+#[derive(Debug, FromQueryResult)]
+pub struct Owner {
+    pub session_id: Uuid,
+    pub user_id: Uuid,
+    pub dealership_id: Option<Uuid>,
+}
+
+pub async fn owner_of(
+    tx: &DatabaseTransaction,
+    session_id: Uuid,
+) -> Result<Option<Owner>, AppError> {
+    Ok(Owner::find_by_statement(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "SELECT * FROM auth_refresh_lookup($1)",
+        [session_id.into()],
+    ))
+    .one(tx)
+    .await?)
+}
+
+pub struct NewSession {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub dealership_id: Option<Uuid>,
+    pub refresh_token_hash: Vec<u8>,
+    pub idle_secs: i64,
+    pub max_age_secs: i64,
+}
+
+pub async fn create(
+    tx: &DatabaseTransaction,
+    new: NewSession,
+    meta: &RequestMeta,
+) -> Result<(), AppError> {
+    let now = Utc::now();
+    session::ActiveModel {
+        id: Set(new.id),
+        dealership_id: Set(new.dealership_id),
+        user_id: Set(new.user_id),
+        refresh_token_hash: Set(new.refresh_token_hash),
+        user_agent: Set(meta
+            .user_agent
+            .as_ref()
+            .map(|ua| ua.chars().take(512).collect())),
+        ip: Set(meta.ip.clone()),
+        expires_at: Set(now + chrono::Duration::seconds(new.idle_secs.min(new.max_age_secs))),
+        absolute_expires_at: Set(now + chrono::Duration::seconds(new.max_age_secs)),
+        ..Default::default()
+    }
+    .insert(tx)
+    .await?;
+    Ok(())
+}
+
+/// First use of the current token: swaps in `next_hash` and slides the idle expiry. `false` if
+/// the presented token is not the current one of a live session (anymore).
+pub async fn rotate(
+    tx: &DatabaseTransaction,
+    session_id: Uuid,
+    presented_hash: Vec<u8>,
+    next_hash: Vec<u8>,
+    idle_secs: i64,
+) -> Result<bool, AppError> {
+    let rotated = tx
+        .execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "UPDATE sessions SET previous_token_hash = refresh_token_hash, refresh_token_hash = $3, \
+                 rotated_at = now(), rotation_count = rotation_count + 1, last_used_at = now(), \
+                 expires_at = least(now() + make_interval(secs => $4), absolute_expires_at) \
+             WHERE id = $1 AND refresh_token_hash = $2 AND revoked_at IS NULL \
+               AND expires_at > now() AND absolute_expires_at > now()",
+            [session_id.into(), presented_hash.into(), next_hash.into(), (idle_secs as f64).into()],
+        ))
+        .await?;
+    Ok(rotated.rows_affected() == 1)
+}
+
+/// What a token that is not the current one means.
+#[derive(Debug, FromQueryResult)]
+pub struct Stale {
+    /// Just rotated by a concurrent refresh: its successor is the current token.
+    pub in_grace: bool,
+    /// The token that was rotated away, presented after the grace window: a replay.
+    pub replayed: bool,
+}
+
+pub async fn classify_stale(
+    tx: &DatabaseTransaction,
+    session_id: Uuid,
+    presented_hash: Vec<u8>,
+    next_hash: Vec<u8>,
+    grace_secs: i64,
+) -> Result<Option<Stale>, AppError> {
+    Ok(Stale::find_by_statement(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "SELECT coalesce(previous_token_hash = $2 AND refresh_token_hash = $3 \
+                    AND rotated_at > now() - make_interval(secs => $4) AND revoked_at IS NULL \
+                    AND expires_at > now() AND absolute_expires_at > now(), false) AS in_grace, \
+                coalesce(previous_token_hash = $2 AND revoked_at IS NULL, false) AS replayed \
+         FROM sessions WHERE id = $1",
+        [
+            session_id.into(),
+            presented_hash.into(),
+            next_hash.into(),
+            (grace_secs as f64).into(),
+        ],
+    ))
+    .one(tx)
+    .await?)
+}
+
+/// Revokes one session of `user_id`; `false` if there was no such live session.
+pub async fn revoke(
+    tx: &DatabaseTransaction,
+    user_id: Uuid,
+    session_id: Uuid,
+    reason: &str,
+) -> Result<bool, AppError> {
+    let done = tx
+        .execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "UPDATE sessions SET revoked_at = now(), revoked_reason = $3 \
+             WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL",
+            [session_id.into(), user_id.into(), reason.into()],
+        ))
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Revokes every live session of `user_id` but `except`; returns how many.
+pub async fn revoke_all(
+    tx: &DatabaseTransaction,
+    user_id: Uuid,
+    except: Option<Uuid>,
+    reason: &str,
+) -> Result<u64, AppError> {
+    let done = tx
+        .execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "UPDATE sessions SET revoked_at = now(), revoked_reason = $3 \
+             WHERE user_id = $1 AND revoked_at IS NULL AND id IS DISTINCT FROM $2",
+            [user_id.into(), except.into(), reason.into()],
+        ))
+        .await?;
+    Ok(done.rows_affected())
+}
+
+/// The user's sessions that can still be refreshed, newest first.
+pub async fn list_live(
+    tx: &DatabaseTransaction,
+    user_id: Uuid,
+) -> Result<Vec<session::Model>, AppError> {
+    Ok(session::Entity::find()
+        .filter(session::Column::UserId.eq(user_id))
+        .filter(session::Column::RevokedAt.is_null())
+        .filter(session::Column::ExpiresAt.gt(Utc::now()))
+        .filter(session::Column::AbsoluteExpiresAt.gt(Utc::now()))
+        .order_by_desc(session::Column::CreatedAt)
+        .all(tx)
+        .await?)
+}
+
+#[derive(Debug, FromQueryResult)]
+struct StateRow {
+    user_id: Uuid,
+    dealership_id: Option<Uuid>,
+    token_version: i32,
+    live: bool,
+}
+
+/// Session, user and dealership state in one query, for the per-request liveness check.
+pub async fn state(
+    tx: &DatabaseTransaction,
+    session_id: Uuid,
+) -> Result<Option<SessionState>, AppError> {
+    let row = StateRow::find_by_statement(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "SELECT s.user_id, s.dealership_id, u.token_version, \
+                (s.revoked_at IS NULL AND u.is_active AND u.deleted_at IS NULL \
+                 AND coalesce(d.is_active AND d.deleted_at IS NULL, true)) AS live \
+         FROM sessions s \
+         JOIN users u ON u.id = s.user_id \
+         LEFT JOIN dealerships d ON d.id = s.dealership_id \
+         WHERE s.id = $1",
+        [session_id.into()],
+    ))
+    .one(tx)
+    .await?;
+    Ok(row.map(|r| SessionState {
+        user_id: r.user_id,
+        dealership_id: r.dealership_id,
+        token_version: r.token_version,
+        live: r.live,
+    }))
+}
+
+/// Ends one session of `user_id` for `reason`: revoked, audited, and announced to every replica
+/// when `tx` commits. `false` if the user has no such live session.
+pub async fn end(
+    tx: &DatabaseTransaction,
+    actor: &Principal,
+    user_id: Uuid,
+    session_id: Uuid,
+    reason: &str,
+    meta: &RequestMeta,
+) -> Result<bool, AppError> {
+    if !revoke(tx, user_id, session_id, reason).await? {
+        return Ok(false);
+    }
+    audit::record(
+        tx,
+        meta,
+        audit::Event {
+            dealership_id: actor.dealership_id,
+            actor_id: Some(actor.user_id),
+            action: "session.revoked",
+            target_type: "session",
+            target_id: Some(session_id),
+            changes: Some(serde_json::json!({"user_id": user_id, "reason": reason})),
+        },
+    )
+    .await?;
+    revocation::publish(tx, Revoked::Session(session_id)).await?;
+    Ok(true)
+}
+
+/// Ends every session of `user_id` but `except`, as one audited, announced change.
+pub async fn end_all(
+    tx: &DatabaseTransaction,
+    actor: &Principal,
+    user_id: Uuid,
+    except: Option<Uuid>,
+    reason: &str,
+    meta: &RequestMeta,
+) -> Result<u64, AppError> {
+    let ended = revoke_all(tx, user_id, except, reason).await?;
+    audit::record(
+        tx,
+        meta,
+        audit::Event {
+            dealership_id: actor.dealership_id,
+            actor_id: Some(actor.user_id),
+            action: "session.revoked_all",
+            target_type: "user",
+            target_id: Some(user_id),
+            changes: Some(serde_json::json!({"sessions": ended, "kept": except, "reason": reason})),
+        },
+    )
+    .await?;
+    revocation::publish(tx, Revoked::User(user_id)).await?;
+    Ok(ended)
+}

@@ -1,0 +1,187 @@
+//! Users as the caller's own account sees them: lookup for login, profile, password.
+
+use chrono::Utc;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseTransaction, DbBackend, EntityTrait, FromQueryResult,
+    IntoActiveModel, QueryFilter, Set, Statement,
+};
+use uuid::Uuid;
+
+use crate::{
+    domain::Email,
+    entity::{dealership, user},
+    error::{AppError, FieldError},
+};
+
+/// What the definer lookup returns for a login, before any tenant is known.
+#[derive(Debug, FromQueryResult)]
+pub struct LoginCandidate {
+    pub user_id: Uuid,
+    pub dealership_id: Option<Uuid>,
+    pub password_hash: String,
+}
+
+pub async fn login_candidate(
+    tx: &DatabaseTransaction,
+    email: &Email,
+) -> Result<Option<LoginCandidate>, AppError> {
+    Ok(
+        LoginCandidate::find_by_statement(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT * FROM auth_login_lookup($1)",
+            [email.as_str().into()],
+        ))
+        .one(tx)
+        .await?,
+    )
+}
+
+/// The user if they may be signed in: active, not deleted, and of an active dealership.
+pub async fn find_signable(
+    tx: &DatabaseTransaction,
+    id: Uuid,
+) -> Result<Option<user::Model>, AppError> {
+    let Some(user) = user::Entity::find_by_id(id)
+        .filter(user::Column::DeletedAt.is_null())
+        .filter(user::Column::IsActive.eq(true))
+        .one(tx)
+        .await?
+    else {
+        return Ok(None);
+    };
+    if let Some(dealership_id) = user.dealership_id {
+        let active = dealership::Entity::find_by_id(dealership_id)
+            .filter(dealership::Column::DeletedAt.is_null())
+            .filter(dealership::Column::IsActive.eq(true))
+            .one(tx)
+            .await?
+            .is_some();
+        if !active {
+            return Ok(None);
+        }
+    }
+    Ok(Some(user))
+}
+
+pub async fn touch_last_login(tx: &DatabaseTransaction, id: Uuid) -> Result<(), AppError> {
+    user::Entity::update_many()
+        .col_expr(
+            user::Column::LastLogin,
+            sea_orm::sea_query::Expr::value(Utc::now()),
+        )
+        .filter(user::Column::Id.eq(id))
+        .exec(tx)
+        .await?;
+    Ok(())
+}
+
+/// Profile fields a user may change on themselves; `None` leaves a field as it is, and an
+/// empty phone clears it.
+#[derive(Debug, Default)]
+pub struct ProfileChange {
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub phone: Option<String>,
+}
+
+/// Applies `change`; returns the updated user and the before/after of what changed.
+pub async fn update_profile(
+    tx: &DatabaseTransaction,
+    user: user::Model,
+    change: ProfileChange,
+) -> Result<(user::Model, serde_json::Value), AppError> {
+    let mut diff = serde_json::Map::new();
+    let mut active = user.clone().into_active_model();
+    if let Some(first) = change.first_name.filter(|v| *v != user.first_name) {
+        diff.insert(
+            "first_name".into(),
+            serde_json::json!({"before": user.first_name, "after": first}),
+        );
+        active.first_name = Set(first);
+    }
+    if let Some(last) = change.last_name.filter(|v| *v != user.last_name) {
+        diff.insert(
+            "last_name".into(),
+            serde_json::json!({"before": user.last_name, "after": last}),
+        );
+        active.last_name = Set(last);
+    }
+    if let Some(phone) = change.phone {
+        let phone = Some(phone).filter(|p| !p.is_empty());
+        if phone != user.phone {
+            diff.insert(
+                "phone".into(),
+                serde_json::json!({"before": user.phone, "after": phone}),
+            );
+            active.phone = Set(phone);
+        }
+    }
+    if diff.is_empty() {
+        return Ok((user, serde_json::Value::Object(diff)));
+    }
+    active.updated_at = Set(Utc::now());
+    Ok((active.update(tx).await?, serde_json::Value::Object(diff)))
+}
+
+pub async fn set_password_hash(
+    tx: &DatabaseTransaction,
+    id: Uuid,
+    hash: String,
+) -> Result<(), AppError> {
+    user::Entity::update_many()
+        .col_expr(
+            user::Column::PasswordHash,
+            sea_orm::sea_query::Expr::value(hash),
+        )
+        .col_expr(
+            user::Column::UpdatedAt,
+            sea_orm::sea_query::Expr::value(Utc::now()),
+        )
+        .filter(user::Column::Id.eq(id))
+        .exec(tx)
+        .await?;
+    Ok(())
+}
+
+impl ProfileChange {
+    /// Names are 1–100 characters after trimming; a phone is at most 32 of digits, spaces and
+    /// `+-().` Every invalid field is reported at once.
+    pub fn parse(
+        first_name: Option<String>,
+        last_name: Option<String>,
+        phone: Option<String>,
+    ) -> Result<Self, AppError> {
+        let mut errors = Vec::new();
+        let mut name = |field: &str, value: Option<String>| {
+            let value = value.map(|v| v.trim().to_owned());
+            if let Some(v) = &value
+                && (v.is_empty() || v.chars().count() > 100 || v.chars().any(char::is_control))
+            {
+                errors.push(FieldError::new(field, "must be 1 to 100 characters"));
+            }
+            value
+        };
+        let first_name = name("first_name", first_name);
+        let last_name = name("last_name", last_name);
+        let phone = phone.map(|p| p.trim().to_owned());
+        if let Some(p) = &phone
+            && (p.len() > 32
+                || !p
+                    .chars()
+                    .all(|c| c.is_ascii_digit() || " +-().".contains(c)))
+        {
+            errors.push(FieldError::new(
+                "phone",
+                "must be at most 32 digits, spaces or +-().",
+            ));
+        }
+        if !errors.is_empty() {
+            return Err(AppError::Validation(errors));
+        }
+        Ok(Self {
+            first_name,
+            last_name,
+            phone,
+        })
+    }
+}
