@@ -8,6 +8,7 @@ use migration::{Migrator, MigratorTrait};
 use sea_orm::{ConnectOptions, ConnectionTrait, DatabaseConnection, DbBackend, Statement};
 
 use crate::{
+    auth::keys,
     config::{Profile, Settings},
     service::seed,
     startup::Application,
@@ -44,6 +45,21 @@ pub enum Command {
     Config,
     /// Print the OpenAPI document.
     Openapi,
+    /// Manage access-token signing keys.
+    Keys {
+        #[command(subcommand)]
+        action: KeysAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysAction {
+    /// Write a new Ed25519 key pair: `signing.pem` (private, mode 0600) and `signing.pub.pem`.
+    Generate {
+        /// Folder to write into; existing files are never overwritten.
+        #[arg(long, default_value = "keys")]
+        out: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -63,9 +79,27 @@ pub enum MigrateAction {
 /// Parses nothing, runs everything: the body of `main`.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let command = cli.command.unwrap_or(Command::Serve);
-    if let Command::Openapi = command {
-        println!("{}", crate::http::api_service().spec());
-        return Ok(());
+    match &command {
+        Command::Openapi => {
+            println!("{}", crate::http::api_service().spec());
+            return Ok(());
+        }
+        Command::Keys {
+            action: KeysAction::Generate { out },
+        } => {
+            let (private, public) = keys::write_key_pair(out)?;
+            println!("wrote {} and {}", private.display(), public.display());
+            println!(
+                "sign with it:   DEALERGATE_AUTH__SIGNING_KEY_FILE={}",
+                private.display()
+            );
+            println!(
+                "after rotating, keep verifying old tokens with auth.verification_key_files = [\"{}\"]",
+                public.display()
+            );
+            return Ok(());
+        }
+        _ => {}
     }
     let settings = Settings::load(cli.config)?;
     if let Command::Config = command {
@@ -77,7 +111,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve => serve(settings).await,
         Command::Migrate { action } => migrate(&settings, action).await,
         Command::Seed => seed(&settings).await,
-        Command::Config | Command::Openapi => Ok(()),
+        Command::Config | Command::Openapi | Command::Keys { .. } => Ok(()),
     }
 }
 

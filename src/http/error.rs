@@ -1,6 +1,7 @@
 //! The one mapping from failures to the API's JSON error body (api.md, "Errors").
 
 use poem::http::StatusCode;
+use poem_openapi::error::ParseRequestPayloadError;
 use poem_openapi::{ApiResponse, Object, payload::Json};
 
 use super::request_id;
@@ -121,8 +122,12 @@ impl From<AppError> for ApiError {
 }
 
 /// Errors raised by poem itself (no route, wrong method, unparsable body or parameter) in the
-/// same terms as ours, so they get the same body.
-pub fn from_poem(err: &poem::Error, body_limit: usize) -> AppError {
+/// same terms as ours, so they get the same body. `body` is the request body, to tell a
+/// malformed document (400) from a well-formed one with wrong fields (422).
+pub fn from_poem(err: &poem::Error, body_limit: usize, body: &[u8]) -> AppError {
+    if err.is::<ParseRequestPayloadError>() {
+        return payload_error(&err.to_string(), body);
+    }
     match err.status() {
         StatusCode::NOT_FOUND => AppError::NotFound("route"),
         StatusCode::METHOD_NOT_ALLOWED => AppError::MethodNotAllowed,
@@ -132,5 +137,51 @@ pub fn from_poem(err: &poem::Error, body_limit: usize) -> AppError {
         StatusCode::SERVICE_UNAVAILABLE => AppError::Unavailable(err.to_string()),
         status if status.is_client_error() => AppError::BadRequest(err.to_string()),
         _ => AppError::Internal(anyhow::anyhow!("{err}")),
+    }
+}
+
+fn payload_error(message: &str, body: &[u8]) -> AppError {
+    let message = message.trim_start_matches("parse request payload error: ");
+    // serde names a missing field as: missing field `name`
+    if let Some(field) = message
+        .split_once("missing field `")
+        .and_then(|(_, rest)| rest.split_once('`'))
+        .map(|(field, _)| field)
+    {
+        return AppError::Validation(vec![FieldError::new(field, "is required")]);
+    }
+    let well_formed =
+        serde_json::from_slice::<serde_json::Value>(body).is_ok_and(|v| v.is_object());
+    if well_formed {
+        AppError::Validation(vec![FieldError::new("body", message)])
+    } else {
+        AppError::BadRequest(format!("malformed request body: {message}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn payload_errors_split_into_malformed_and_invalid() {
+        let missing = payload_error(
+            "parse request payload error: missing field `username`",
+            b"grant_type=password",
+        );
+        assert!(matches!(missing, AppError::Validation(f) if f[0].field == "username"));
+        let wrong_type = payload_error(
+            "Expected input type \"string\", found null.",
+            br#"{"email":"a@b.c"}"#,
+        );
+        assert!(matches!(wrong_type, AppError::Validation(f) if f[0].field == "body"));
+        assert!(matches!(
+            payload_error("key must be a string", b"{bad"),
+            AppError::BadRequest(_)
+        ));
+        assert!(matches!(
+            payload_error("Expected input type", b"[]"),
+            AppError::BadRequest(_)
+        ));
     }
 }

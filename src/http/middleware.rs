@@ -3,6 +3,7 @@
 
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use poem::{
     Endpoint, IntoResponse, Middleware, Request, Response,
     error::ReadBodyError,
@@ -61,11 +62,14 @@ impl<E: Endpoint> Endpoint for RequestContextEndpoint<E> {
         );
         let started = Instant::now();
         let handled = async {
-            let result = match self.buffer_body(&mut req).await {
-                Ok(()) => self.inner.call(req).await.map(IntoResponse::into_response),
-                Err(err) => Ok(ApiError::from(err).into_response()),
+            let body = match self.buffer_body(&mut req).await {
+                Ok(body) => body,
+                Err(err) => return ApiError::from(err).into_response(),
             };
-            result.unwrap_or_else(|err| self.error_response(err))
+            match self.inner.call(req).await {
+                Ok(resp) => resp.into_response(),
+                Err(err) => self.error_response(err, &body),
+            }
         };
         let mut resp = request_id::scope(id.clone(), handled.instrument(span.clone())).await;
         if let Ok(value) = HeaderValue::from_str(&id) {
@@ -85,7 +89,7 @@ impl<E: Endpoint> Endpoint for RequestContextEndpoint<E> {
 impl<E> RequestContextEndpoint<E> {
     /// Reads the whole body up to the limit (bodies are small JSON documents), so an oversized
     /// or endless body is refused here whether or not it declared its length.
-    async fn buffer_body(&self, req: &mut Request) -> Result<(), AppError> {
+    async fn buffer_body(&self, req: &mut Request) -> Result<Bytes, AppError> {
         let too_large = AppError::PayloadTooLarge {
             limit: self.body_limit,
         };
@@ -103,15 +107,15 @@ impl<E> RequestContextEndpoint<E> {
                 ReadBodyError::PayloadTooLarge => too_large,
                 other => AppError::BadRequest(format!("unreadable request body: {other}")),
             })?;
-        req.set_body(bytes);
-        Ok(())
+        req.set_body(bytes.clone());
+        Ok(bytes)
     }
 
-    fn error_response(&self, err: poem::Error) -> Response {
+    fn error_response(&self, err: poem::Error, body: &Bytes) -> Response {
         if err.is_from_response() {
             // already one of ours (an ApiError returned by a handler)
             return err.into_response();
         }
-        ApiError::from(from_poem(&err, self.body_limit)).into_response()
+        ApiError::from(from_poem(&err, self.body_limit, body)).into_response()
     }
 }

@@ -2,10 +2,10 @@
 //! port 0 connected the way production connects — as a NOINHERIT login role that owns nothing
 //! and is only a member of the runtime roles.
 
-use std::{path::Path, time::Duration};
+use std::{path::Path, sync::Arc, time::Duration};
 
 use dealergate::{
-    config::{DatabaseSettings, Profile, Secret, Settings},
+    config::{AuthSettings, DatabaseSettings, Profile, Secret, Settings},
     service::seed,
     startup::Application,
     state::AppState,
@@ -20,7 +20,7 @@ use uuid::{Uuid, uuid};
 pub const DEFAULT_SERVER_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 /// The test login role: LOGIN NOINHERIT, member of the runtime roles, owner of nothing.
 pub const LOGIN_ROLE: &str = "dealergate_test_login";
-const LOGIN_PASSWORD: &str = "dealergate_test_login";
+const LOGIN_PASSWORD: &str = "test-login-password-7c1e";
 
 pub const PREMIUM_AUTO: Uuid = uuid!("0193a5f0-0000-7000-8000-000000000001");
 pub const METRO_MOTORS: Uuid = uuid!("0193a5f0-0000-7000-8000-000000000002");
@@ -175,6 +175,7 @@ async fn ensure_login_role(admin: &DatabaseConnection) {
                CREATE ROLE {LOGIN_ROLE} LOGIN NOINHERIT PASSWORD '{LOGIN_PASSWORD}';
              EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
              END $$;
+             ALTER ROLE {LOGIN_ROLE} PASSWORD '{LOGIN_PASSWORD}';
              GRANT {RUNTIME_ROLE}, {PLATFORM_ROLE} TO {LOGIN_ROLE};"
         ),
     )
@@ -273,7 +274,8 @@ impl Drop for TestDb {
 pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
-    pub db: TestDb,
+    /// Shared with replicas of this app; dropped with the last of them.
+    pub db: Arc<TestDb>,
     /// The running server's shared state.
     pub state: AppState,
     stop: Option<oneshot::Sender<()>>,
@@ -283,10 +285,17 @@ pub struct TestApp {
 /// The settings a test server starts from: dev profile, port 0, the test database as the
 /// login role.
 pub fn test_settings(db: &TestDb) -> Settings {
+    let (signing_pem, _) = dealergate::auth::keys::generate_pem().expect("key pair");
     Settings {
         profile: Profile::Dev,
         listen: "127.0.0.1:0".parse().expect("address"),
         database: database_settings(db.login_url(), 5),
+        auth: AuthSettings {
+            // configured like production, so replicas of a test app trust each other's tokens
+            signing_key: Some(Secret::new(signing_pem)),
+            refresh_token_secret: Some(Secret::new(Uuid::new_v4().simple().to_string())),
+            ..AuthSettings::default()
+        },
         ..Settings::default()
     }
 }
@@ -296,9 +305,13 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
-    let db = TestDb::new().await;
+    let db = Arc::new(TestDb::new().await);
     let mut settings = test_settings(&db);
     configure(&mut settings);
+    start_with(db, settings).await
+}
+
+pub async fn start_with(db: Arc<TestDb>, settings: Settings) -> TestApp {
     let app = Application::build(settings)
         .await
         .expect("the application builds");
@@ -322,6 +335,12 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
 }
 
 impl TestApp {
+    /// A second server on the same database, as another replica would be.
+    pub async fn spawn_replica(&self) -> TestApp {
+        let settings = self.state.settings.clone();
+        start_with(self.db.clone(), settings).await
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.address)
     }
@@ -373,4 +392,156 @@ pub async fn error_of(resp: reqwest::Response, status: u16) -> serde_json::Value
         "request_id matches the header"
     );
     error
+}
+
+/// A demo user of `seed/demo.toml`.
+pub struct Demo {
+    pub email: &'static str,
+    pub password: &'static str,
+    pub role: &'static str,
+    pub dealership: Option<Uuid>,
+}
+
+pub const ADMIN: Demo = Demo {
+    email: "admin@example.com",
+    password: "Admin123!@#",
+    role: "admin",
+    dealership: None,
+};
+pub const PA_PRINCIPAL: Demo = Demo {
+    email: "principal@premiumauto.com",
+    password: "Principal123!",
+    role: "principal",
+    dealership: Some(PREMIUM_AUTO),
+};
+pub const PA_AGENT: Demo = Demo {
+    email: "agent@premiumauto.com",
+    password: "Agent123!",
+    role: "agent",
+    dealership: Some(PREMIUM_AUTO),
+};
+pub const DEMO_USERS: [Demo; 7] = [
+    ADMIN,
+    PA_PRINCIPAL,
+    Demo {
+        email: "manager@premiumauto.com",
+        password: "Manager123!",
+        role: "manager",
+        dealership: Some(PREMIUM_AUTO),
+    },
+    PA_AGENT,
+    Demo {
+        email: "principal@metromotors.com",
+        password: "Principal123!",
+        role: "principal",
+        dealership: Some(METRO_MOTORS),
+    },
+    Demo {
+        email: "manager@metromotors.com",
+        password: "Manager123!",
+        role: "manager",
+        dealership: Some(METRO_MOTORS),
+    },
+    Demo {
+        email: "agent@metromotors.com",
+        password: "Agent123!",
+        role: "agent",
+        dealership: Some(METRO_MOTORS),
+    },
+];
+
+/// What a successful login or refresh returned.
+pub struct Tokens {
+    pub access: String,
+    pub refresh: String,
+    pub body: serde_json::Value,
+}
+
+impl Tokens {
+    async fn from_response(resp: reqwest::Response) -> Self {
+        assert_eq!(resp.status(), 200, "tokens issued");
+        let body: serde_json::Value = resp.json().await.expect("token JSON");
+        Self {
+            access: body["access_token"]
+                .as_str()
+                .expect("access_token")
+                .to_owned(),
+            refresh: body["refresh_token"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+            body,
+        }
+    }
+}
+
+impl TestApp {
+    pub async fn post_json(&self, path: &str, body: serde_json::Value) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .json(&body)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> reqwest::Response {
+        self.post_json(
+            "/api/v1/auth/login",
+            serde_json::json!({"email": email, "password": password}),
+        )
+        .await
+    }
+
+    pub async fn login_ok(&self, email: &str, password: &str) -> Tokens {
+        Tokens::from_response(self.login(email, password).await).await
+    }
+
+    pub async fn refresh(&self, refresh_token: &str) -> reqwest::Response {
+        self.post_json(
+            "/api/v1/auth/refresh",
+            serde_json::json!({"refresh_token": refresh_token}),
+        )
+        .await
+    }
+
+    pub async fn refresh_ok(&self, refresh_token: &str) -> Tokens {
+        Tokens::from_response(self.refresh(refresh_token).await).await
+    }
+
+    /// A request with `Authorization: Bearer <token>`.
+    pub fn as_user(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: &str,
+    ) -> reqwest::RequestBuilder {
+        self.client
+            .request(method, self.url(path))
+            .bearer_auth(token)
+    }
+
+    pub async fn get_as(&self, path: &str, token: &str) -> reqwest::Response {
+        self.as_user(reqwest::Method::GET, path, token)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    pub async fn post_as(&self, path: &str, token: &str) -> reqwest::Response {
+        self.as_user(reqwest::Method::POST, path, token)
+            .send()
+            .await
+            .expect("request sent")
+    }
+}
+
+/// The `n` column of a one-row query.
+pub async fn count(conn: &impl ConnectionTrait, sql: &str) -> i64 {
+    conn.query_one_raw(Statement::from_string(DbBackend::Postgres, sql))
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        .expect("one row")
+        .try_get::<i64>("", "n")
+        .expect("column n")
 }

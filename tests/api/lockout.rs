@@ -1,0 +1,105 @@
+//! Failed-login throttling: counted in PostgreSQL, so it holds across replicas.
+
+use crate::helpers::{PA_AGENT, PA_PRINCIPAL, count, error_of, spawn_app_with};
+
+fn three_strikes(s: &mut dealergate::config::Settings) {
+    s.auth.lockout.account_max_failures = 3;
+    s.auth.lockout.delay_after = 10; // no delay: this test is about the lock
+}
+
+#[tokio::test]
+async fn the_failure_after_the_limit_is_429_with_retry_after_on_every_replica() {
+    let a = spawn_app_with(three_strikes).await;
+    let b = a.spawn_replica().await;
+    error_of(a.login(PA_AGENT.email, "wrong-1").await, 401).await;
+    error_of(b.login(PA_AGENT.email, "wrong-2").await, 401).await;
+    error_of(a.login(PA_AGENT.email, "wrong-3").await, 401).await;
+
+    let locked = b.login(PA_AGENT.email, "wrong-4").await;
+    let retry_after: u64 = locked.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=900).contains(&retry_after), "{retry_after}");
+    assert_eq!(error_of(locked, 429).await["type"], "rate_limited");
+    // locked means locked, even with the right password, on either replica
+    error_of(a.login(PA_AGENT.email, PA_AGENT.password).await, 429).await;
+    // another account is not affected
+    a.login_ok(PA_PRINCIPAL.email, PA_PRINCIPAL.password).await;
+
+    let owner = a.db.owner().await;
+    assert_eq!(
+        count(
+            &owner,
+            "SELECT count(*) AS n FROM audit_events WHERE action = 'login.failed'"
+        )
+        .await,
+        3
+    );
+    assert_eq!(
+        count(
+            &owner,
+            "SELECT count(*) AS n FROM audit_events WHERE action = 'login.locked'"
+        )
+        .await,
+        2
+    );
+}
+
+#[tokio::test]
+async fn a_successful_login_resets_the_account_count() {
+    let app = spawn_app_with(three_strikes).await;
+    for _ in 0..2 {
+        error_of(app.login(PA_AGENT.email, "wrong").await, 401).await;
+    }
+    app.login_ok(PA_AGENT.email, PA_AGENT.password).await;
+    for _ in 0..2 {
+        error_of(app.login(PA_AGENT.email, "wrong").await, 401).await;
+    }
+    app.login_ok(PA_AGENT.email, PA_AGENT.password).await;
+}
+
+#[tokio::test]
+async fn unknown_accounts_lock_like_real_ones_and_the_ip_limit_catches_spraying() {
+    let app = spawn_app_with(|s| {
+        three_strikes(s);
+        s.auth.lockout.ip_max_failures = 5;
+    })
+    .await;
+    for _ in 0..3 {
+        error_of(app.login("ghost@premiumauto.com", "guess").await, 401).await;
+    }
+    error_of(app.login("ghost@premiumauto.com", "guess").await, 429).await;
+    // two more failures from this IP on other accounts reach the IP limit (3 + 2 = 5)
+    error_of(app.login("a@premiumauto.com", "guess").await, 401).await;
+    error_of(app.login("b@premiumauto.com", "guess").await, 401).await;
+    error_of(
+        app.login(PA_PRINCIPAL.email, PA_PRINCIPAL.password).await,
+        429,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn failures_beyond_the_free_attempts_are_answered_progressively_slower() {
+    let app = spawn_app_with(|s| {
+        s.auth.lockout.account_max_failures = 10;
+        s.auth.lockout.delay_after = 1;
+    })
+    .await;
+    let timed = |password: &'static str| {
+        let app = &app;
+        async move {
+            let started = std::time::Instant::now();
+            error_of(app.login(PA_AGENT.email, password).await, 401).await;
+            started.elapsed()
+        }
+    };
+    timed("wrong").await; // free
+    let third = {
+        timed("wrong").await; // 250 ms
+        timed("wrong").await // 500 ms
+    };
+    assert!(third >= std::time::Duration::from_millis(500), "{third:?}");
+}

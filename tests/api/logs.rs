@@ -1,0 +1,104 @@
+//! Nothing secret reaches the log: not passwords, hashes, tokens, keys or connection passwords.
+
+use std::sync::{Arc, Mutex};
+
+use reqwest::Method;
+use sea_orm::{ConnectionTrait, DbBackend, Statement};
+use tracing_subscriber::fmt::MakeWriter;
+
+use crate::helpers::{DEMO_USERS, PA_AGENT, spawn_app};
+
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> MakeWriter<'a> for Captured {
+    type Writer = Captured;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+#[tokio::test]
+async fn no_password_hash_token_or_key_appears_in_the_server_log() {
+    let log = Captured::default();
+    tracing_subscriber::fmt()
+        .with_env_filter("trace,hyper=debug,h2=debug,rustls=debug,tokio=debug,runtime=debug")
+        .with_writer(log.clone())
+        .with_ansi(false)
+        .try_init()
+        .expect("this test owns the process's subscriber");
+
+    let app = spawn_app().await;
+    let mut secrets: Vec<String> = Vec::new();
+    for user in DEMO_USERS {
+        let tokens = app.login_ok(user.email, user.password).await;
+        let rotated = app.refresh_ok(&tokens.refresh).await;
+        app.get_as("/api/v1/auth/me", &rotated.access).await;
+        secrets.extend([
+            user.password.to_owned(),
+            tokens.access,
+            tokens.refresh,
+            rotated.access.clone(),
+            rotated.refresh,
+        ]);
+        app.post_as("/api/v1/auth/logout", &rotated.access).await;
+    }
+    app.login(PA_AGENT.email, "a-wrong-password-9f2").await;
+    secrets.push("a-wrong-password-9f2".into());
+    let tokens = app.login_ok(PA_AGENT.email, PA_AGENT.password).await;
+    app.as_user(Method::POST, "/api/v1/auth/password", &tokens.access)
+        .json(&serde_json::json!({"current_password": PA_AGENT.password, "new_password": "new-secret-passphrase-31"}))
+        .send()
+        .await
+        .unwrap();
+    secrets.push("new-secret-passphrase-31".into());
+    app.get_as("/api/v1/auth/me", "eyJhbGciOiJub25lIn0.forged-token-body.")
+        .await;
+    secrets.push("forged-token-body".into());
+
+    let owner = app.db.owner().await;
+    for row in owner
+        .query_all_raw(Statement::from_string(
+            DbBackend::Postgres,
+            "SELECT password_hash FROM users",
+        ))
+        .await
+        .unwrap()
+    {
+        let hash: String = row.try_get("", "password_hash").unwrap();
+        secrets.push(hash.rsplit('$').next().unwrap().to_owned());
+    }
+    let auth = &app.state.settings.auth;
+    let pem = auth.signing_key.as_ref().unwrap().expose();
+    secrets.push(pem.lines().nth(1).unwrap().to_owned());
+    secrets.push(auth.refresh_token_secret.as_ref().unwrap().expose().clone());
+    secrets.push("test-login-password-7c1e".into());
+
+    let text = String::from_utf8(log.0.lock().unwrap().clone()).unwrap();
+    assert!(text.contains("request finished"), "the log was captured");
+    assert!(
+        text.len() > 10_000,
+        "and it is substantial: {} bytes",
+        text.len()
+    );
+    for secret in &secrets {
+        assert!(
+            !text.contains(secret.as_str()),
+            "leaked into the log: {}…",
+            &secret[..secret.len().min(12)]
+        );
+    }
+    assert!(!text.contains("$argon2id$"), "a password hash in the log");
+}
