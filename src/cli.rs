@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 use migration::{Migrator, MigratorTrait};
-use sea_orm::{ConnectOptions, ConnectionTrait, DatabaseConnection, DbBackend, Statement};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
 
 use crate::{
     auth::keys,
@@ -13,7 +13,7 @@ use crate::{
     service::seed,
     startup::Application,
     telemetry,
-    tenancy::{Database, Scope},
+    tenancy::{Database, Scope, connect_options},
 };
 
 #[derive(Debug, Parser)]
@@ -45,10 +45,26 @@ pub enum Command {
     Config,
     /// Print the OpenAPI document.
     Openapi,
+    /// Check an authorization policy folder.
+    Policies {
+        #[command(subcommand)]
+        action: PoliciesAction,
+    },
     /// Manage access-token signing keys.
     Keys {
         #[command(subcommand)]
         action: KeysAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PoliciesAction {
+    /// Validate `model.conf` and `policy.csv` and run `tests.csv`; prints each problem and exits
+    /// non-zero if there is any (for platform teams' CI).
+    Check {
+        /// The policy folder.
+        #[arg(default_value = "policies")]
+        dir: PathBuf,
     },
 }
 
@@ -99,6 +115,19 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             );
             return Ok(());
         }
+        Command::Policies {
+            action: PoliciesAction::Check { dir },
+        } => {
+            let problems = crate::authz::check_dir(dir).await;
+            for problem in &problems {
+                println!("FAIL {problem}");
+            }
+            if !problems.is_empty() {
+                bail!("{} problem(s) in {}", problems.len(), dir.display());
+            }
+            println!("ok: {} is valid and its tests.csv passes", dir.display());
+            return Ok(());
+        }
         _ => {}
     }
     let settings = Settings::load(cli.config)?;
@@ -111,7 +140,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve => serve(settings).await,
         Command::Migrate { action } => migrate(&settings, action).await,
         Command::Seed => seed(&settings).await,
-        Command::Config | Command::Openapi | Command::Keys { .. } => Ok(()),
+        Command::Config | Command::Openapi | Command::Keys { .. } | Command::Policies { .. } => {
+            Ok(())
+        }
     }
 }
 
@@ -130,11 +161,10 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
 
 async fn migrate(settings: &Settings, action: MigrateAction) -> anyhow::Result<()> {
     // one connection, so the advisory lock below covers every statement of the migration
-    let mut options = ConnectOptions::new(settings.database.url.expose().clone());
+    let mut options = connect_options(settings.database.url.expose());
     options
         .max_connections(1)
-        .connect_timeout(settings.database.connect_timeout())
-        .sqlx_logging(false);
+        .connect_timeout(settings.database.connect_timeout());
     let conn = sea_orm::Database::connect(options)
         .await
         .context("connecting to the database to migrate")?;
@@ -192,13 +222,9 @@ async fn create_database_if_missing(url: &str) -> anyhow::Result<()> {
     let Some((server_url, name)) = split_database_url(url) else {
         return Ok(());
     };
-    let conn = sea_orm::Database::connect(
-        ConnectOptions::new(server_url)
-            .sqlx_logging(false)
-            .to_owned(),
-    )
-    .await
-    .context("connecting to the PostgreSQL server")?;
+    let conn = sea_orm::Database::connect(connect_options(&server_url))
+        .await
+        .context("connecting to the PostgreSQL server")?;
     let exists = conn
         .query_one_raw(Statement::from_sql_and_values(
             DbBackend::Postgres,

@@ -40,6 +40,8 @@ pub struct Settings {
     #[serde(default)]
     pub auth: AuthSettings,
     #[serde(default)]
+    pub policies: PolicySettings,
+    #[serde(default)]
     pub log: LogSettings,
     #[serde(default)]
     pub seed: SeedSettings,
@@ -134,6 +136,15 @@ pub struct LogSettings {
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
+pub struct PolicySettings {
+    /// The folder with `model.conf`, `policy.csv` and `tests.csv`.
+    pub dir: PathBuf,
+    /// Reload when the files change (SIGHUP and the reload endpoint work either way).
+    pub watch: bool,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
 pub struct SeedSettings {
     /// The folder with the demo data files read by `dealergate seed`.
     pub dir: PathBuf,
@@ -156,6 +167,7 @@ impl Default for Settings {
             database: DatabaseSettings::default(),
             http: HttpSettings::default(),
             auth: AuthSettings::default(),
+            policies: PolicySettings::default(),
             log: LogSettings::default(),
             seed: SeedSettings::default(),
         }
@@ -214,6 +226,15 @@ impl Default for LockoutSettings {
             window_secs: 15 * 60,
             lock_secs: 15 * 60,
             delay_after: 2,
+        }
+    }
+}
+
+impl Default for PolicySettings {
+    fn default() -> Self {
+        Self {
+            dir: PathBuf::from("policies"),
+            watch: true,
         }
     }
 }

@@ -62,6 +62,16 @@ impl AppError {
     }
 }
 
+/// A unique-key violation is a 409 naming `what`; anything else maps as usual.
+pub fn conflict_if_duplicate(err: DbErr, what: &str) -> AppError {
+    match err.sql_err() {
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
+            AppError::Conflict(format!("{what} already exists"))
+        }
+        _ => err.into(),
+    }
+}
+
 impl From<DbErr> for AppError {
     fn from(err: DbErr) -> Self {
         match err {

@@ -5,10 +5,14 @@
 
 #![forbid(unsafe_code)]
 
-/// Who are you: passwords (tokens and sessions next).
+/// Who are you: passwords, tokens, sessions, revocation, throttling.
 pub mod auth;
+/// May you: the Casbin policy, its decision cache and hot reload.
+pub mod authz;
 /// The command line.
 pub mod cli;
+/// What the other replicas say: revocations and policy reloads over LISTEN/NOTIFY.
+pub mod cluster;
 /// What is configured: figment layers into one typed tree; secrets redacted.
 pub mod config;
 /// Validated input types: Email, NewPassword, Role.

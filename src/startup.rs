@@ -7,8 +7,9 @@ use poem::{
 };
 
 use crate::{
-    auth::{AuthContext, revocation},
-    http,
+    auth::AuthContext,
+    authz::{Authorizer, reload},
+    cluster, http,
     state::AppState,
     tenancy::{Database, posture},
 };
@@ -35,6 +36,15 @@ impl Application {
             bail!("refusing to serve: {}", posture.problems.join("; "));
         }
         let auth = AuthContext::build(&settings.auth).await?;
+        let authz = Authorizer::load(&settings.policies.dir)
+            .await
+            .map_err(|reasons| {
+                anyhow::anyhow!(
+                    "policy in {} rejected: {}",
+                    settings.policies.dir.display(),
+                    reasons.join("; ")
+                )
+            })?;
         let acceptor = TcpListener::bind(settings.listen)
             .into_acceptor()
             .await
@@ -47,7 +57,7 @@ impl Application {
         Ok(Self {
             acceptor,
             port,
-            state: AppState::new(settings, db, auth),
+            state: AppState::new(settings, db, auth, std::sync::Arc::new(authz)),
         })
     }
 
@@ -73,15 +83,26 @@ impl Application {
             tracing::info!("shutting down: draining in-flight requests");
             state.begin_shutdown();
         };
-        let listener = revocation::spawn_listener(
-            self.state.settings.database.url.expose().clone(),
-            self.state.auth.sessions.clone(),
-        );
+        let settings = &self.state.settings;
+        let mut background = vec![
+            cluster::spawn_listener(
+                settings.database.url.expose().clone(),
+                self.state.auth.sessions.clone(),
+                self.state.authz.clone(),
+            ),
+            reload::on_hangup(self.state.authz.clone()),
+        ];
+        if settings.policies.watch {
+            background.push(reload::watch(
+                &settings.policies.dir,
+                self.state.authz.clone(),
+            )?);
+        }
         tracing::info!(port = self.port, "listening");
         let served = Server::new_with_acceptor(self.acceptor)
             .run_with_graceful_shutdown(http::app(self.state.clone()), stop, Some(grace))
             .await;
-        listener.abort();
+        background.iter().for_each(|task| task.abort());
         served?;
         self.state.db.clone().close().await?;
         tracing::info!("stopped");

@@ -8,7 +8,7 @@ use std::{
     },
 };
 
-use crate::{auth::AuthContext, config::Settings, tenancy::Database};
+use crate::{auth::AuthContext, authz::Authorizer, config::Settings, tenancy::Database};
 
 #[derive(Clone)]
 pub struct AppState(Arc<Shared>);
@@ -17,15 +17,22 @@ pub struct Shared {
     pub settings: Settings,
     pub db: Database,
     pub auth: AuthContext,
+    pub authz: Arc<Authorizer>,
     shutting_down: AtomicBool,
 }
 
 impl AppState {
-    pub fn new(settings: Settings, db: Database, auth: AuthContext) -> Self {
+    pub fn new(
+        settings: Settings,
+        db: Database,
+        auth: AuthContext,
+        authz: Arc<Authorizer>,
+    ) -> Self {
         Self(Arc::new(Shared {
             settings,
             db,
             auth,
+            authz,
             shutting_down: AtomicBool::new(false),
         }))
     }

@@ -3,7 +3,9 @@
 use uuid::Uuid;
 
 use super::{jwt, revocation::SessionState};
-use crate::{domain::Role, error::AppError, service::sessions, state::AppState, tenancy::Scope};
+use crate::{
+    authz::Reach, domain::Role, error::AppError, service::sessions, state::AppState, tenancy::Scope,
+};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
@@ -17,6 +19,14 @@ impl Principal {
     /// The scope of the caller's own transactions: their dealership, or platform for admins.
     pub fn scope(&self) -> Scope {
         scope_of(self.dealership_id)
+    }
+
+    /// The transaction scope for acting within `reach`: platform for `any`, own otherwise.
+    pub fn scope_for(&self, reach: Reach) -> Scope {
+        match reach {
+            Reach::Any => Scope::Platform,
+            Reach::Dealership | Reach::Own => self.scope(),
+        }
     }
 }
 

@@ -15,15 +15,12 @@ use std::{
 };
 
 use moka::future::Cache;
-use sea_orm::{
-    ConnectionTrait, DatabaseTransaction, DbBackend, Statement, sqlx::postgres::PgListener,
-};
+use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend, Statement};
 use uuid::Uuid;
 
 use crate::error::AppError;
 
 pub const CHANNEL: &str = "dealergate_revocations";
-const RECONNECT_BACKOFF: Duration = Duration::from_secs(1);
 
 /// What was revoked: one session, every session of a user, or of a dealership.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,7 +39,7 @@ impl Revoked {
         }
     }
 
-    fn parse(payload: &str) -> Option<Self> {
+    pub fn parse(payload: &str) -> Option<Self> {
         let (kind, id) = payload.split_once(':')?;
         let id = Uuid::try_parse(id).ok()?;
         match kind {
@@ -139,7 +136,7 @@ impl SessionCache {
         }
     }
 
-    fn set_listening(&self, listening: bool) {
+    pub fn set_listening(&self, listening: bool) {
         // whatever was cached may have missed notices while the connection was down
         self.cache.invalidate_all();
         self.epoch.fetch_add(1, Ordering::AcqRel);
@@ -148,47 +145,6 @@ impl SessionCache {
 
     pub fn is_listening(&self) -> bool {
         self.listening.load(Ordering::Acquire)
-    }
-}
-
-/// Listens for revocations until the task is aborted, reconnecting after any failure (for
-/// example a database restart).
-pub fn spawn_listener(database_url: String, cache: SessionCache) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        loop {
-            match PgListener::connect(&database_url).await {
-                Ok(mut listener) => match listener.listen(CHANNEL).await {
-                    Ok(()) => {
-                        cache.set_listening(true);
-                        tracing::info!(channel = CHANNEL, "listening for revocations");
-                        receive(&mut listener, &cache).await;
-                    }
-                    Err(err) => tracing::warn!(%err, "LISTEN failed"),
-                },
-                Err(err) => tracing::warn!(%err, "cannot connect to listen for revocations"),
-            }
-            cache.set_listening(false);
-            tokio::time::sleep(RECONNECT_BACKOFF).await;
-        }
-    })
-}
-
-async fn receive(listener: &mut PgListener, cache: &SessionCache) {
-    loop {
-        match listener.try_recv().await {
-            Ok(Some(notice)) => match Revoked::parse(notice.payload()) {
-                Some(what) => cache.apply(what).await,
-                None => tracing::warn!(payload = notice.payload(), "unknown revocation notice"),
-            },
-            Ok(None) => {
-                tracing::warn!("revocation listener lost its connection");
-                return;
-            }
-            Err(err) => {
-                tracing::warn!(%err, "revocation listener failed");
-                return;
-            }
-        }
     }
 }
 

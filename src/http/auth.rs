@@ -20,6 +20,7 @@ use crate::{
         password,
         revocation::Revoked,
     },
+    authz::{Action, Resource},
     domain::{Email, NewPassword},
     error::{AppError, FieldError},
     service::{
@@ -207,9 +208,10 @@ impl AuthApi {
 
     /// The caller's own user.
     ///
-    /// **Permissions:** any signed-in user.
+    /// **Permissions:** `users:read` at `self` scope.
     #[oai(path = "/me", method = "get")]
     async fn me(&self, auth: BearerAuth, state: Data<&AppState>) -> ApiResult<Json<User>> {
+        state.authz.grant(&auth.0, Resource::Users, Action::Read)?;
         let tx = state.db.begin(auth.0.scope()).await?;
         let user = users::find_signable(&tx, auth.0.user_id)
             .await?
@@ -220,7 +222,7 @@ impl AuthApi {
 
     /// Change the caller's name or phone.
     ///
-    /// **Permissions:** any signed-in user, on themselves.
+    /// **Permissions:** `users:update` at `self` scope.
     #[oai(path = "/me", method = "patch")]
     async fn update_me(
         &self,
@@ -229,6 +231,9 @@ impl AuthApi {
         state: Data<&AppState>,
         body: Json<ProfileUpdate>,
     ) -> ApiResult<Json<User>> {
+        state
+            .authz
+            .grant(&auth.0, Resource::Users, Action::Update)?;
         let change = ProfileChange::parse(body.0.first_name, body.0.last_name, body.0.phone)?;
         let me = &auth.0;
         let tx = state.db.begin(me.scope()).await?;
@@ -253,7 +258,7 @@ impl AuthApi {
 
     /// Change the caller's password; every other session of theirs ends.
     ///
-    /// **Permissions:** any signed-in user who knows their current password.
+    /// **Permissions:** `users:update` at `self` scope, and the current password.
     #[oai(path = "/password", method = "post")]
     async fn change_password(
         &self,
@@ -262,6 +267,9 @@ impl AuthApi {
         state: Data<&AppState>,
         body: Json<PasswordChange>,
     ) -> ApiResult<Done> {
+        state
+            .authz
+            .grant(&auth.0, Resource::Users, Action::Update)?;
         let me = &auth.0;
         let tx = state.db.begin(me.scope()).await?;
         let user = users::find_signable(&tx, me.user_id)
@@ -306,13 +314,16 @@ impl AuthApi {
 
     /// The caller's live sessions, newest first; `current` marks this one.
     ///
-    /// **Permissions:** any signed-in user, for their own sessions.
+    /// **Permissions:** `sessions:list` at `self` scope.
     #[oai(path = "/sessions", method = "get")]
     async fn sessions(
         &self,
         auth: BearerAuth,
         state: Data<&AppState>,
     ) -> ApiResult<Json<Vec<Session>>> {
+        state
+            .authz
+            .grant(&auth.0, Resource::Sessions, Action::List)?;
         let tx = state.db.begin(auth.0.scope()).await?;
         let live = sessions::list_live(&tx, auth.0.user_id).await?;
         tx.commit().await?;
@@ -325,7 +336,7 @@ impl AuthApi {
 
     /// End one of the caller's sessions (another device, or this one).
     ///
-    /// **Permissions:** any signed-in user, for their own sessions.
+    /// **Permissions:** `sessions:delete` at `self` scope.
     #[oai(path = "/sessions/:id", method = "delete")]
     async fn end_session(
         &self,
@@ -334,6 +345,9 @@ impl AuthApi {
         state: Data<&AppState>,
         id: Path<Uuid>,
     ) -> ApiResult<Done> {
+        state
+            .authz
+            .grant(&auth.0, Resource::Sessions, Action::Delete)?;
         let me = &auth.0;
         let tx = state.db.begin(me.scope()).await?;
         if !sessions::end(

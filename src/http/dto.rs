@@ -7,7 +7,7 @@ use uuid::Uuid;
 use crate::{
     auth::login::Issued,
     domain::Role,
-    entity::{session, user},
+    entity::{audit_event, dealership, session, user},
 };
 
 #[derive(Debug, Object)]
@@ -94,4 +94,68 @@ impl Session {
             ip: s.ip,
         }
     }
+}
+
+#[derive(Debug, Object)]
+pub struct Dealership {
+    pub id: Uuid,
+    pub name: String,
+    pub address: Option<String>,
+    pub contact_email: Option<String>,
+    pub contact_phone: Option<String>,
+    pub is_active: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<dealership::Model> for Dealership {
+    fn from(d: dealership::Model) -> Self {
+        Self {
+            id: d.id,
+            name: d.name,
+            address: d.address,
+            contact_email: d.contact_email,
+            contact_phone: d.contact_phone,
+            is_active: d.is_active,
+            created_at: d.created_at,
+            updated_at: d.updated_at,
+        }
+    }
+}
+
+#[derive(Debug, Object)]
+pub struct AuditEvent {
+    pub id: Uuid,
+    pub at: DateTime<Utc>,
+    pub dealership_id: Option<Uuid>,
+    pub actor_id: Option<Uuid>,
+    pub action: String,
+    pub target_type: String,
+    pub target_id: Option<Uuid>,
+    pub request_id: Option<String>,
+    pub ip: Option<String>,
+    /// What changed (before/after); never secrets.
+    pub changes: Option<serde_json::Value>,
+}
+
+impl From<audit_event::Model> for AuditEvent {
+    fn from(e: audit_event::Model) -> Self {
+        Self {
+            id: e.id,
+            at: e.at,
+            dealership_id: e.dealership_id,
+            actor_id: e.actor_id,
+            action: e.action,
+            target_type: e.target_type,
+            target_id: e.target_id,
+            request_id: e.request_id,
+            ip: e.ip,
+            changes: e.changes,
+        }
+    }
+}
+
+#[derive(Debug, Object)]
+pub struct Count {
+    pub count: u64,
 }

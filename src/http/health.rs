@@ -24,6 +24,16 @@ struct Readiness {
     status: String,
     /// The checks that passed.
     checks: Vec<String>,
+    /// The authorization policy in force.
+    policy: PolicyStatus,
+}
+
+#[derive(Object)]
+struct PolicyStatus {
+    hash: String,
+    loaded_at: chrono::DateTime<chrono::Utc>,
+    /// Why the newest policy files were refused, if they were: the loaded policy stays.
+    rejected: Option<String>,
 }
 
 pub struct HealthApi;
@@ -38,8 +48,8 @@ impl HealthApi {
         })
     }
 
-    /// Readiness: not shutting down, database reachable, migrations current, and tenant
-    /// isolation intact (RLS enabled and forced everywhere, runtime roles unprivileged).
+    /// Readiness: not shutting down, database reachable, migrations current, tenant isolation
+    /// intact (RLS enabled and forced everywhere, runtime roles unprivileged), a policy loaded.
     /// 503 lists the failing checks in `details`.
     #[oai(path = "/readyz", method = "get")]
     async fn readyz(&self, state: Data<&AppState>) -> ApiResult<Json<Readiness>> {
@@ -47,11 +57,17 @@ impl HealthApi {
         if !failed.is_empty() {
             return Err(AppError::NotReady(failed).into());
         }
+        let policy = state.authz.summary();
         Ok(Json(Readiness {
             status: "ready".into(),
-            checks: ["database", "migrations", "isolation"]
+            checks: ["database", "migrations", "isolation", "policy"]
                 .map(String::from)
                 .to_vec(),
+            policy: PolicyStatus {
+                hash: policy.hash,
+                loaded_at: policy.loaded_at,
+                rejected: state.authz.last_error(),
+            },
         }))
     }
 }

@@ -1,13 +1,17 @@
 //! The HTTP surface (poem-openapi): one `#[OpenApi]` struct per tag, assembled with the
 //! middleware that every request passes through.
 
+mod admin;
+mod audit;
 mod auth;
+mod dealerships;
 mod dto;
 pub mod error;
 mod health;
 mod middleware;
 pub mod request_id;
 mod security;
+mod users;
 mod well_known;
 
 use poem::{
@@ -22,16 +26,40 @@ use crate::state::AppState;
 pub enum ApiTags {
     /// Sign in, refresh, sign out; the caller's own account and sessions.
     Auth,
+    /// The staff directory and its management.
+    Users,
+    /// The tenants.
+    Dealerships,
+    /// Who changed what.
+    Audit,
+    /// The platform's controls.
+    Admin,
     /// Liveness and readiness probes.
     Health,
 }
 
-pub type Apis = (auth::AuthApi, well_known::WellKnownApi, health::HealthApi);
+pub type Apis = (
+    auth::AuthApi,
+    users::UsersApi,
+    dealerships::DealershipsApi,
+    audit::AuditApi,
+    admin::AdminApi,
+    well_known::WellKnownApi,
+    health::HealthApi,
+);
 
 /// The API and its OpenAPI document; needs no state, so `dealergate openapi` can print it.
 pub fn api_service() -> OpenApiService<Apis, ()> {
     OpenApiService::new(
-        (auth::AuthApi, well_known::WellKnownApi, health::HealthApi),
+        (
+            auth::AuthApi,
+            users::UsersApi,
+            dealerships::DealershipsApi,
+            audit::AuditApi,
+            admin::AdminApi,
+            well_known::WellKnownApi,
+            health::HealthApi,
+        ),
         "dealergate",
         env!("CARGO_PKG_VERSION"),
     )

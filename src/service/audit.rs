@@ -39,3 +39,51 @@ pub async fn record(
     .await?;
     Ok(())
 }
+
+#[derive(Debug, Default, Clone)]
+pub struct EventFilter {
+    pub action: Option<String>,
+    pub actor_id: Option<Uuid>,
+    pub target_id: Option<Uuid>,
+    pub since: Option<chrono::DateTime<chrono::Utc>>,
+    pub until: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// Events newest first. In a tenant transaction RLS confines them to the tenant; the explicit
+/// dealership condition says the same.
+pub async fn list(
+    tx: &DatabaseTransaction,
+    dealership_id: Option<Uuid>,
+    filter: &EventFilter,
+    page: super::Page,
+) -> Result<(Vec<audit_event::Model>, u64), AppError> {
+    use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
+    let mut query = audit_event::Entity::find();
+    if let Some(d) = dealership_id {
+        query = query.filter(audit_event::Column::DealershipId.eq(d));
+    }
+    if let Some(action) = &filter.action {
+        query = query.filter(audit_event::Column::Action.eq(action.clone()));
+    }
+    if let Some(actor) = filter.actor_id {
+        query = query.filter(audit_event::Column::ActorId.eq(actor));
+    }
+    if let Some(target) = filter.target_id {
+        query = query.filter(audit_event::Column::TargetId.eq(target));
+    }
+    if let Some(since) = filter.since {
+        query = query.filter(audit_event::Column::At.gte(since));
+    }
+    if let Some(until) = filter.until {
+        query = query.filter(audit_event::Column::At.lt(until));
+    }
+    let total = query.clone().count(tx).await?;
+    let events = query
+        .order_by_desc(audit_event::Column::At)
+        .order_by_desc(audit_event::Column::Id)
+        .limit(page.limit)
+        .offset(page.offset)
+        .all(tx)
+        .await?;
+    Ok((events, total))
+}

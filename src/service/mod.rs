@@ -1,9 +1,12 @@
 //! What happens: business rules over a tenant transaction; no HTTP types here.
 
 pub mod audit;
+pub mod dealerships;
 pub mod seed;
 pub mod sessions;
 pub mod users;
+
+use crate::error::{AppError, FieldError};
 
 /// Where a request came from, as recorded in sessions and audit events.
 #[derive(Debug, Clone, Default)]
@@ -11,4 +14,32 @@ pub struct RequestMeta {
     pub request_id: Option<String>,
     pub ip: Option<String>,
     pub user_agent: Option<String>,
+}
+
+/// A page of a list: `limit` 1..=100 (default 50), `offset` from 0; lists are newest first.
+#[derive(Debug, Clone, Copy)]
+pub struct Page {
+    pub limit: u64,
+    pub offset: u64,
+}
+
+impl Page {
+    pub fn parse(limit: Option<i64>, offset: Option<i64>) -> Result<Self, AppError> {
+        let mut errors = Vec::new();
+        let limit = limit.unwrap_or(50);
+        if !(1..=100).contains(&limit) {
+            errors.push(FieldError::new("limit", "must be between 1 and 100"));
+        }
+        let offset = offset.unwrap_or(0);
+        if !(0..=1_000_000).contains(&offset) {
+            errors.push(FieldError::new("offset", "must be between 0 and 1000000"));
+        }
+        if !errors.is_empty() {
+            return Err(AppError::Validation(errors));
+        }
+        Ok(Self {
+            limit: limit as u64,
+            offset: offset as u64,
+        })
+    }
 }

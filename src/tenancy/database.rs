@@ -24,7 +24,7 @@ pub struct Database {
 
 impl Database {
     pub async fn connect(settings: &DatabaseSettings) -> Result<Self, DbErr> {
-        let mut options = ConnectOptions::new(settings.url.expose().clone());
+        let mut options = connect_options(settings.url.expose());
         options
             .max_connections(settings.max_connections)
             .min_connections(settings.min_connections)
@@ -97,5 +97,51 @@ impl Deref for TenantTx {
 
     fn deref(&self) -> &DatabaseTransaction {
         &self.tx
+    }
+}
+
+/// Options for `url` that never show its password: SeaORM records its connect options (the
+/// URL included) in a tracing span, so the password goes to the driver separately.
+pub fn connect_options(url: &str) -> ConnectOptions {
+    let (url, password) = split_password(url);
+    let mut options = ConnectOptions::new(url);
+    options.sqlx_logging(false);
+    if let Some(password) = password {
+        options.map_sqlx_postgres_opts(move |o| o.password(&password));
+    }
+    options
+}
+
+/// `postgres://user:secret@host/db` → (`postgres://user@host/db`, `Some(secret)`), decoded.
+pub fn split_password(url: &str) -> (String, Option<String>) {
+    let Ok(mut parsed) = url::Url::parse(url) else {
+        return (url.to_owned(), None);
+    };
+    let password = parsed.password().map(|p| {
+        url::form_urlencoded::parse(format!("p={p}").as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_else(|| p.to_owned())
+    });
+    if password.is_some() && parsed.set_password(None).is_err() {
+        return (url.to_owned(), None);
+    }
+    (parsed.to_string(), password)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_password_is_taken_out_of_the_url() {
+        let (url, password) =
+            split_password("postgres://app:s%40cret@db:5432/dealergate?sslmode=require");
+        assert_eq!(url, "postgres://app@db:5432/dealergate?sslmode=require");
+        assert_eq!(password.as_deref(), Some("s@cret"));
+        assert_eq!(
+            split_password("postgres://app@db/x"),
+            ("postgres://app@db/x".into(), None)
+        );
     }
 }

@@ -21,8 +21,9 @@ async fn readyz_reports_database_migrations_and_isolation_ready() {
     assert_eq!(body["status"], "ready");
     assert_eq!(
         body["checks"],
-        serde_json::json!(["database", "migrations", "isolation"])
+        serde_json::json!(["database", "migrations", "isolation", "policy"])
     );
+    assert_eq!(body["policy"]["hash"].as_str().map(str::len), Some(64));
 }
 
 #[tokio::test]

@@ -1,4 +1,8 @@
-//! Users as the caller's own account sees them: lookup for login, profile, password.
+//! Users: lookup for login, the caller's own profile and password, and (in submodules) the
+//! staff directory and its management.
+
+pub mod directory;
+pub mod manage;
 
 use chrono::Utc;
 use sea_orm::{

@@ -1,0 +1,173 @@
+//! May you? Typed questions — (role, resource, action, scope) — to the Casbin policy in
+//! `policies/`, answered from a decision cache that is dropped whenever the policy reloads.
+
+mod policy;
+pub mod reload;
+
+use std::{
+    path::{Path, PathBuf},
+    sync::{Arc, RwLock},
+};
+
+use chrono::{DateTime, Utc};
+use moka::sync::Cache;
+
+pub use policy::{Policy, check_dir};
+
+use crate::{auth::principal::Principal, domain::Role, error::AppError};
+
+/// What is acted on. Every variant must appear in the policy, and the policy may name no other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Resource {
+    Users,
+    Dealerships,
+    Sessions,
+    AuditEvents,
+    Policies,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Action {
+    List,
+    Read,
+    Create,
+    Update,
+    Delete,
+}
+
+/// The target's relation to the caller, narrowest first: a grant at a wider scope covers the
+/// narrower ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Reach {
+    /// The caller's own record.
+    Own,
+    /// Anything in the caller's dealership.
+    Dealership,
+    /// Anything anywhere (platform).
+    Any,
+}
+
+macro_rules! names {
+    ($ty:ty { $($variant:ident => $name:literal),+ $(,)? }) => {
+        impl $ty {
+            pub const ALL: &'static [$ty] = &[$(<$ty>::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $(<$ty>::$variant => $name),+ }
+            }
+
+            pub fn parse(name: &str) -> Option<Self> {
+                match name { $($name => Some(<$ty>::$variant),)+ _ => None }
+            }
+        }
+    };
+}
+
+names!(Resource { Users => "users", Dealerships => "dealerships", Sessions => "sessions", AuditEvents => "audit_events", Policies => "policies" });
+names!(Action { List => "list", Read => "read", Create => "create", Update => "update", Delete => "delete" });
+names!(Reach { Own => "self", Dealership => "dealership", Any => "any" });
+
+/// What `GET /admin/policies` shows of the policy in force.
+#[derive(Debug, Clone)]
+pub struct PolicySummary {
+    pub rows: Vec<Vec<String>>,
+    pub hash: String,
+    pub loaded_at: DateTime<Utc>,
+}
+
+type Decision = (Role, Resource, Action, Reach);
+
+pub struct Authorizer {
+    dir: PathBuf,
+    current: RwLock<Arc<Policy>>,
+    decisions: Cache<Decision, bool>,
+    /// Why the last reload was refused, until one succeeds.
+    last_error: RwLock<Option<String>>,
+}
+
+impl Authorizer {
+    /// Loads and checks the policy in `dir`; a broken policy stops start-up.
+    pub async fn load(dir: &Path) -> Result<Self, Vec<String>> {
+        let policy = Policy::load(dir).await?;
+        Ok(Self {
+            dir: dir.to_owned(),
+            current: RwLock::new(Arc::new(policy)),
+            decisions: Cache::builder().max_capacity(10_000).build(),
+            last_error: RwLock::new(None),
+        })
+    }
+
+    fn policy(&self) -> Arc<Policy> {
+        // a poisoned lock still holds a valid Arc: the swap is a single assignment
+        self.current
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Whether `role` may do `action` on `resource` at `reach` (cached).
+    pub fn allows(&self, role: Role, resource: Resource, action: Action, reach: Reach) -> bool {
+        let key = (role, resource, action, reach);
+        if let Some(decision) = self.decisions.get(&key) {
+            return decision;
+        }
+        let decision = self.policy().decide(role, resource, action, reach);
+        self.decisions.insert(key, decision);
+        decision
+    }
+
+    /// The widest reach at which `who` may do `action` on `resource`; 403 if none. Handlers ask
+    /// this first, before touching any data, and then act within the reach.
+    pub fn grant(
+        &self,
+        who: &Principal,
+        resource: Resource,
+        action: Action,
+    ) -> Result<Reach, AppError> {
+        [Reach::Any, Reach::Dealership, Reach::Own]
+            .into_iter()
+            .find(|reach| self.allows(who.role, resource, action, *reach))
+            .ok_or(AppError::Forbidden)
+    }
+
+    /// Re-reads the policy folder; swaps it in only if it parses and its `tests.csv` passes.
+    pub async fn reload(&self) -> Result<PolicySummary, Vec<String>> {
+        match Policy::load(&self.dir).await {
+            Ok(policy) => {
+                let changed = policy.hash != self.policy().hash;
+                *self.current.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(policy);
+                self.decisions.invalidate_all();
+                *self.last_error.write().unwrap_or_else(|e| e.into_inner()) = None;
+                let summary = self.summary();
+                tracing::info!(hash = %summary.hash, changed, "policy loaded");
+                Ok(summary)
+            }
+            Err(reasons) => {
+                tracing::error!(
+                    reasons = reasons.join("; "),
+                    "policy rejected; the previous policy stays in force"
+                );
+                *self.last_error.write().unwrap_or_else(|e| e.into_inner()) =
+                    Some(reasons.join("; "));
+                Err(reasons)
+            }
+        }
+    }
+
+    pub fn summary(&self) -> PolicySummary {
+        let policy = self.policy();
+        PolicySummary {
+            rows: policy.rows.clone(),
+            hash: policy.hash.clone(),
+            loaded_at: policy.loaded_at,
+        }
+    }
+
+    /// Why the newest files on disk were refused, if they were.
+    pub fn last_error(&self) -> Option<String> {
+        self.last_error
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+}

@@ -1,0 +1,262 @@
+//! `/api/v1/dealerships`: the tenants.
+
+use poem::{Request, web::Data};
+use poem_openapi::{
+    ApiResponse, Object, OpenApi,
+    param::{Path, Query},
+    payload::Json,
+};
+use uuid::Uuid;
+
+use super::{
+    ApiTags,
+    dto::Dealership,
+    error::ApiResult,
+    security::{BearerAuth, request_meta},
+};
+use crate::{
+    authz::{Action, Resource},
+    domain::Email,
+    error::{AppError, FieldError},
+    service::{
+        Page,
+        dealerships::{self, Profile},
+    },
+    state::AppState,
+};
+
+#[derive(Object)]
+struct CreateDealership {
+    name: String,
+    address: Option<String>,
+    contact_email: Option<String>,
+    contact_phone: Option<String>,
+}
+
+#[derive(Object)]
+struct UpdateDealership {
+    name: Option<String>,
+    /// An empty string clears it (likewise the contact fields).
+    address: Option<String>,
+    contact_email: Option<String>,
+    contact_phone: Option<String>,
+    /// Platform only: `false` suspends the dealership and ends its users' sessions.
+    is_active: Option<bool>,
+}
+
+#[derive(ApiResponse)]
+enum DealershipList {
+    /// A page of dealerships, newest first; `X-Total-Count` counts every match.
+    #[oai(status = 200)]
+    Ok(Json<Vec<Dealership>>, #[oai(header = "X-Total-Count")] u64),
+}
+
+#[derive(ApiResponse)]
+enum Created {
+    #[oai(status = 201)]
+    Created(Json<Dealership>),
+}
+
+#[derive(ApiResponse)]
+enum Done {
+    #[oai(status = 204)]
+    NoContent,
+}
+
+pub struct DealershipsApi;
+
+#[OpenApi(prefix_path = "/api/v1/dealerships", tag = "ApiTags::Dealerships")]
+impl DealershipsApi {
+    /// All dealerships for admins; the caller's own for everyone else.
+    ///
+    /// **Permissions:** `dealerships:list` at the caller's widest scope.
+    #[oai(path = "/", method = "get")]
+    async fn list(
+        &self,
+        auth: BearerAuth,
+        state: Data<&AppState>,
+        limit: Query<Option<i64>>,
+        offset: Query<Option<i64>>,
+    ) -> ApiResult<DealershipList> {
+        let reach = state
+            .authz
+            .grant(&auth.0, Resource::Dealerships, Action::List)?;
+        let page = Page::parse(limit.0, offset.0)?;
+        let tx = state.db.begin(auth.0.scope_for(reach)).await?;
+        let (rows, total) = dealerships::list(&tx, &auth.0, reach, page).await?;
+        tx.commit().await?;
+        Ok(DealershipList::Ok(
+            Json(rows.into_iter().map(Dealership::from).collect()),
+            total,
+        ))
+    }
+
+    /// Create a dealership.
+    ///
+    /// **Permissions:** `dealerships:create` at `any` scope.
+    #[oai(path = "/", method = "post")]
+    async fn create(
+        &self,
+        auth: BearerAuth,
+        req: &Request,
+        state: Data<&AppState>,
+        body: Json<CreateDealership>,
+    ) -> ApiResult<Created> {
+        let reach = state
+            .authz
+            .grant(&auth.0, Resource::Dealerships, Action::Create)?;
+        let b = body.0;
+        let profile = parse_profile(Some(b.name), b.address, b.contact_email, b.contact_phone)?;
+        let tx = state.db.begin(auth.0.scope_for(reach)).await?;
+        let created =
+            dealerships::create(&tx, &auth.0, reach, profile, &request_meta(req, &state)).await?;
+        tx.commit().await?;
+        Ok(Created::Created(Json(created.into())))
+    }
+
+    /// One dealership.
+    ///
+    /// **Permissions:** `dealerships:read` at the target's scope.
+    #[oai(path = "/:id", method = "get")]
+    async fn get(
+        &self,
+        auth: BearerAuth,
+        state: Data<&AppState>,
+        id: Path<Uuid>,
+    ) -> ApiResult<Json<Dealership>> {
+        let reach = state
+            .authz
+            .grant(&auth.0, Resource::Dealerships, Action::Read)?;
+        let tx = state.db.begin(auth.0.scope_for(reach)).await?;
+        let found = dealerships::get(&tx, &auth.0, reach, id.0).await?;
+        tx.commit().await?;
+        Ok(Json(found.into()))
+    }
+
+    /// Edit the profile; admins may also suspend (`is_active: false`) or reactivate.
+    ///
+    /// **Permissions:** `dealerships:update` at the target's scope; `is_active` needs `any`.
+    #[oai(path = "/:id", method = "patch")]
+    async fn update(
+        &self,
+        auth: BearerAuth,
+        req: &Request,
+        state: Data<&AppState>,
+        id: Path<Uuid>,
+        body: Json<UpdateDealership>,
+    ) -> ApiResult<Json<Dealership>> {
+        let reach = state
+            .authz
+            .grant(&auth.0, Resource::Dealerships, Action::Update)?;
+        let b = body.0;
+        let profile = parse_profile(b.name, b.address, b.contact_email, b.contact_phone)?;
+        let tx = state.db.begin(auth.0.scope_for(reach)).await?;
+        let updated = dealerships::update(
+            &tx,
+            &auth.0,
+            reach,
+            id.0,
+            profile,
+            b.is_active,
+            &request_meta(req, &state),
+        )
+        .await?;
+        tx.commit().await?;
+        state
+            .auth
+            .sessions
+            .apply(crate::auth::revocation::Revoked::Dealership(id.0))
+            .await;
+        Ok(Json(updated.into()))
+    }
+
+    /// Soft-delete a dealership: suspended, hidden, and every session of its users ended.
+    ///
+    /// **Permissions:** `dealerships:delete` at `any` scope.
+    #[oai(path = "/:id", method = "delete")]
+    async fn delete(
+        &self,
+        auth: BearerAuth,
+        req: &Request,
+        state: Data<&AppState>,
+        id: Path<Uuid>,
+    ) -> ApiResult<Done> {
+        let reach = state
+            .authz
+            .grant(&auth.0, Resource::Dealerships, Action::Delete)?;
+        let tx = state.db.begin(auth.0.scope_for(reach)).await?;
+        dealerships::delete(&tx, &auth.0, reach, id.0, &request_meta(req, &state)).await?;
+        tx.commit().await?;
+        state
+            .auth
+            .sessions
+            .apply(crate::auth::revocation::Revoked::Dealership(id.0))
+            .await;
+        Ok(Done::NoContent)
+    }
+}
+
+/// Name 1–200 characters; contact email a valid address; phone ≤ 32 of digits and `+-(). `;
+/// an empty optional field clears it. Every invalid field is reported at once.
+fn parse_profile(
+    name: Option<String>,
+    address: Option<String>,
+    contact_email: Option<String>,
+    contact_phone: Option<String>,
+) -> Result<Profile, AppError> {
+    let mut errors = Vec::new();
+    let name = name.map(|n| n.trim().to_owned());
+    if name
+        .as_ref()
+        .is_some_and(|n| n.is_empty() || n.chars().count() > 200 || n.chars().any(char::is_control))
+    {
+        errors.push(FieldError::new("name", "must be 1 to 200 characters"));
+    }
+    let clearable =
+        |v: Option<String>| v.map(|v| Some(v.trim().to_owned()).filter(|v| !v.is_empty()));
+    let address = clearable(address);
+    if address
+        .as_ref()
+        .and_then(|a| a.as_ref())
+        .is_some_and(|a| a.chars().count() > 500)
+    {
+        errors.push(FieldError::new("address", "must be at most 500 characters"));
+    }
+    let contact_email = clearable(contact_email);
+    let contact_email = match contact_email {
+        Some(Some(e)) => match Email::parse("contact_email", &e) {
+            Ok(e) => Some(Some(e.to_string())),
+            Err(AppError::Validation(f)) => {
+                errors.extend(f);
+                None
+            }
+            Err(other) => return Err(other),
+        },
+        other => other,
+    };
+    let contact_phone = clearable(contact_phone);
+    if contact_phone
+        .as_ref()
+        .and_then(|p| p.as_ref())
+        .is_some_and(|p| {
+            p.len() > 32
+                || !p
+                    .chars()
+                    .all(|c| c.is_ascii_digit() || " +-().".contains(c))
+        })
+    {
+        errors.push(FieldError::new(
+            "contact_phone",
+            "must be at most 32 digits, spaces or +-().",
+        ));
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+    Ok(Profile {
+        name,
+        address,
+        contact_email,
+        contact_phone,
+    })
+}

@@ -1,0 +1,293 @@
+//! Managing staff: create, edit, deactivate, delete, end sessions. The rank rule holds on each:
+//! nobody creates, promotes or edits a user above their own rank.
+
+use chrono::Utc;
+use sea_orm::{ActiveModelTrait, DatabaseTransaction, EntityTrait, IntoActiveModel, Set};
+use serde_json::{Map, Value, json};
+use uuid::Uuid;
+
+use super::{ProfileChange, directory};
+use crate::{
+    auth::{
+        principal::Principal,
+        revocation::{self, Revoked},
+    },
+    authz::Reach,
+    domain::{Email, NewPassword, Role},
+    entity::{dealership, user},
+    error::{AppError, FieldError, conflict_if_duplicate},
+    service::{RequestMeta, audit, sessions},
+};
+
+/// A validated new user; `password_hash` is computed by the caller off the async threads.
+pub struct NewUser {
+    pub email: Email,
+    pub password: NewPassword,
+    pub first_name: String,
+    pub last_name: String,
+    pub phone: Option<String>,
+    pub role: Role,
+    pub dealership_id: Option<Uuid>,
+}
+
+/// The fields of an edit; `None` leaves a field as it is.
+#[derive(Default)]
+pub struct UserChange {
+    pub email: Option<Email>,
+    pub profile: ProfileChange,
+    pub role: Option<Role>,
+    pub is_active: Option<bool>,
+    pub password_hash: Option<String>,
+}
+
+fn outranks(who: &Principal, role: Role) -> Result<(), AppError> {
+    if role.rank() > who.role.rank() {
+        return Err(AppError::Forbidden);
+    }
+    Ok(())
+}
+
+/// Where a new user goes: an admin names the dealership (none for admins); a principal's
+/// users join the principal's own dealership, and naming another one finds nothing.
+pub async fn create(
+    tx: &DatabaseTransaction,
+    who: &Principal,
+    reach: Reach,
+    new: NewUser,
+    password_hash: String,
+    meta: &RequestMeta,
+) -> Result<user::Model, AppError> {
+    outranks(who, new.role)?;
+    let dealership_id = match (reach, new.role) {
+        (Reach::Own, _) => return Err(AppError::Forbidden),
+        (_, Role::Admin) if new.dealership_id.is_some() => {
+            return Err(AppError::Validation(vec![FieldError::new(
+                "dealership_id",
+                "admins belong to no dealership",
+            )]));
+        }
+        (_, Role::Admin) => None,
+        (Reach::Any, _) => Some(new.dealership_id.ok_or_else(|| {
+            AppError::Validation(vec![FieldError::new(
+                "dealership_id",
+                "is required for this role",
+            )])
+        })?),
+        (Reach::Dealership, _) => match new.dealership_id {
+            Some(d) if Some(d) != who.dealership_id => {
+                return Err(AppError::NotFound("dealership"));
+            }
+            _ => who.dealership_id,
+        },
+    };
+    if let Some(d) = dealership_id {
+        let live = dealership::Entity::find_by_id(d)
+            .one(tx)
+            .await?
+            .is_some_and(|d| d.deleted_at.is_none());
+        if !live {
+            return Err(AppError::NotFound("dealership"));
+        }
+    }
+    let created = user::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        dealership_id: Set(dealership_id),
+        email: Set(new.email.as_str().to_owned()),
+        password_hash: Set(password_hash),
+        first_name: Set(new.first_name),
+        last_name: Set(new.last_name),
+        phone: Set(new.phone),
+        role: Set(new.role),
+        ..Default::default()
+    }
+    .insert(tx)
+    .await
+    .map_err(|e| conflict_if_duplicate(e, "a user with this email"))?;
+    let changes = json!({
+        "email": created.email, "role": created.role, "dealership_id": created.dealership_id,
+        "first_name": created.first_name, "last_name": created.last_name, "phone": created.phone,
+    });
+    record(tx, who, meta, "user.created", &created, changes).await?;
+    Ok(created)
+}
+
+/// Applies `change` to user `id`. Role changes, deactivation and password resets end the
+/// user's outstanding tokens at once.
+pub async fn update(
+    tx: &DatabaseTransaction,
+    who: &Principal,
+    reach: Reach,
+    id: Uuid,
+    change: UserChange,
+    meta: &RequestMeta,
+) -> Result<user::Model, AppError> {
+    let target = directory::get(tx, who, reach, id).await?;
+    outranks(who, target.role)?;
+    if let Some(role) = change.role {
+        outranks(who, role)?;
+    }
+    if id == who.user_id
+        && (change.role.is_some_and(|r| r != target.role) || change.is_active == Some(false))
+    {
+        return Err(AppError::Validation(vec![FieldError::new(
+            "id",
+            "you cannot change your own role or deactivate yourself",
+        )]));
+    }
+    if change.role == Some(Role::Admin) && target.dealership_id.is_some()
+        || change.role.is_some_and(|r| r != Role::Admin) && target.dealership_id.is_none()
+    {
+        return Err(AppError::Validation(vec![FieldError::new(
+            "role",
+            "admins, and only admins, belong to no dealership",
+        )]));
+    }
+
+    let mut diff = Map::new();
+    let mut active = target.clone().into_active_model();
+    let mut invalidate = false;
+    if let Some(email) = change.email.filter(|e| e.as_str() != target.email) {
+        diff.insert(
+            "email".into(),
+            json!({"before": target.email, "after": email.as_str()}),
+        );
+        active.email = Set(email.as_str().to_owned());
+    }
+    if let Some(role) = change.role.filter(|r| *r != target.role) {
+        diff.insert("role".into(), json!({"before": target.role, "after": role}));
+        active.role = Set(role);
+        invalidate = true;
+    }
+    if let Some(is_active) = change.is_active.filter(|a| *a != target.is_active) {
+        diff.insert(
+            "is_active".into(),
+            json!({"before": target.is_active, "after": is_active}),
+        );
+        active.is_active = Set(is_active);
+        invalidate |= !is_active;
+    }
+    if let Some(hash) = change.password_hash {
+        diff.insert("password".into(), json!({"changed": true}));
+        active.password_hash = Set(hash);
+        invalidate = true;
+    }
+    let profile = change.profile;
+    for (field, before, after) in [
+        (
+            "first_name",
+            Some(&target.first_name),
+            profile.first_name.as_ref(),
+        ),
+        (
+            "last_name",
+            Some(&target.last_name),
+            profile.last_name.as_ref(),
+        ),
+    ] {
+        if let Some(after) = after.filter(|a| Some(*a) != before) {
+            diff.insert(field.into(), json!({"before": before, "after": after}));
+        }
+    }
+    if let Some(first) = profile.first_name {
+        active.first_name = Set(first);
+    }
+    if let Some(last) = profile.last_name {
+        active.last_name = Set(last);
+    }
+    if let Some(phone) = profile
+        .phone
+        .map(|p| Some(p).filter(|p| !p.is_empty()))
+        .filter(|p| *p != target.phone)
+    {
+        diff.insert(
+            "phone".into(),
+            json!({"before": target.phone, "after": phone}),
+        );
+        active.phone = Set(phone);
+    }
+    if diff.is_empty() {
+        return Ok(target);
+    }
+    if invalidate {
+        active.token_version = Set(target.token_version + 1);
+    }
+    active.updated_at = Set(Utc::now());
+    let updated = active
+        .update(tx)
+        .await
+        .map_err(|e| conflict_if_duplicate(e, "a user with this email"))?;
+    if invalidate {
+        sessions::revoke_all(tx, id, None, "user_changed").await?;
+        revocation::publish(tx, Revoked::User(id)).await?;
+    }
+    record(tx, who, meta, "user.updated", &updated, Value::Object(diff)).await?;
+    Ok(updated)
+}
+
+/// Soft delete: the row stays for the audit trail, the email becomes free, sessions end.
+pub async fn delete(
+    tx: &DatabaseTransaction,
+    who: &Principal,
+    reach: Reach,
+    id: Uuid,
+    meta: &RequestMeta,
+) -> Result<(), AppError> {
+    if id == who.user_id {
+        return Err(AppError::Validation(vec![FieldError::new(
+            "id",
+            "you cannot delete yourself",
+        )]));
+    }
+    let target = directory::get(tx, who, reach, id).await?;
+    outranks(who, target.role)?;
+    let mut active = target.clone().into_active_model();
+    active.deleted_at = Set(Some(Utc::now()));
+    active.is_active = Set(false);
+    active.token_version = Set(target.token_version + 1);
+    active.updated_at = Set(Utc::now());
+    let deleted = active.update(tx).await?;
+    sessions::revoke_all(tx, id, None, "user_deleted").await?;
+    revocation::publish(tx, Revoked::User(id)).await?;
+    record(
+        tx,
+        who,
+        meta,
+        "user.deleted",
+        &deleted,
+        json!({"email": deleted.email}),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Ends every session of user `id` (an admin or principal acting on staff).
+pub async fn end_sessions(
+    tx: &DatabaseTransaction,
+    who: &Principal,
+    reach: Reach,
+    id: Uuid,
+    meta: &RequestMeta,
+) -> Result<u64, AppError> {
+    let target = directory::get(tx, who, reach, id).await?;
+    outranks(who, target.role)?;
+    sessions::end_all(tx, who, id, None, "revoked_by_staff", meta).await
+}
+
+async fn record(
+    tx: &DatabaseTransaction,
+    who: &Principal,
+    meta: &RequestMeta,
+    action: &'static str,
+    target: &user::Model,
+    changes: Value,
+) -> Result<(), AppError> {
+    let event = audit::Event {
+        dealership_id: target.dealership_id,
+        actor_id: Some(who.user_id),
+        action,
+        target_type: "user",
+        target_id: Some(target.id),
+        changes: Some(changes),
+    };
+    audit::record(tx, meta, event).await
+}
