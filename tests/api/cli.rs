@@ -111,3 +111,27 @@ async fn migrate_status_lists_every_migration_as_applied() {
     );
     assert!(!text.contains("Pending"), "{text}");
 }
+
+#[test]
+fn policies_check_passes_the_shipped_policy_and_names_each_failing_row() {
+    let ok = dealergate(&["policies", "check"], &[]);
+    assert!(ok.status.success(), "{ok:?}");
+    let dir = std::env::temp_dir().join(format!("dg-check-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let shipped = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("policies");
+    std::fs::copy(shipped.join("model.conf"), dir.join("model.conf")).unwrap();
+    let policy = std::fs::read_to_string(shipped.join("policy.csv"))
+        .unwrap()
+        .replace("p, manager, users, list, dealership\n", "");
+    std::fs::write(dir.join("policy.csv"), policy).unwrap();
+    std::fs::copy(shipped.join("tests.csv"), dir.join("tests.csv")).unwrap();
+    let failed = dealergate(&["policies", "check", dir.to_str().unwrap()], &[]);
+    assert!(!failed.status.success());
+    let text = stdout(&failed);
+    assert!(text.contains("FAIL tests.csv line"), "{text}");
+    assert!(
+        text.contains("manager, users, list, dealership is denied but must be allowed"),
+        "{text}"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}

@@ -1,17 +1,22 @@
 //! One integration-test binary: the real server on port 0 against a real PostgreSQL database
 //! per test (see `helpers`).
 
+mod audit_log;
 mod auth_flows;
 mod cli;
+mod dealerships;
 mod hashing;
 mod health;
 mod helpers;
 mod http_contract;
 mod isolation;
+mod isolation_matrix;
 mod lockout;
 mod logs;
 mod migrations;
+mod policy_reload;
 mod posture;
 mod refresh;
 mod revocation;
 mod tokens;
+mod users;

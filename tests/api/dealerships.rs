@@ -1,0 +1,176 @@
+//! The tenants: created and suspended by the platform, profiles edited by their principals.
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::helpers::{
+    ADMIN, METRO_MOTORS, PA_AGENT, PA_PRINCIPAL, PREMIUM_AUTO, count, error_of, spawn_app,
+};
+
+#[tokio::test]
+async fn admins_create_list_and_edit_dealerships_with_conflicts_and_validation() {
+    let app = spawn_app().await;
+    let admin = app.login_ok(ADMIN.email, ADMIN.password).await.access;
+    let create = |body: Value| {
+        app.as_user(Method::POST, "/api/v1/dealerships", &admin)
+            .json(&body)
+            .send()
+    };
+    let created = create(json!({"name": "City Cars", "contact_email": "Hello@CityCars.com"}))
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let city: Value = created.json().await.unwrap();
+    assert_eq!(city["contact_email"], "hello@citycars.com");
+    error_of(create(json!({"name": "city cars"})).await.unwrap(), 409).await;
+    let invalid = create(json!({"name": " ", "contact_email": "nope", "contact_phone": "call me"}))
+        .await
+        .unwrap();
+    assert_eq!(
+        error_of(invalid, 422).await["details"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+    let list = app.get_as("/api/v1/dealerships", &admin).await;
+    assert_eq!(list.headers()["x-total-count"], "3");
+
+    let principal = app
+        .login_ok(PA_PRINCIPAL.email, PA_PRINCIPAL.password)
+        .await
+        .access;
+    let own: Vec<Value> = app
+        .get_as("/api/v1/dealerships", &principal)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(own.len(), 1);
+    assert_eq!(own[0]["id"], PREMIUM_AUTO.to_string());
+    let edit = app
+        .as_user(
+            Method::PATCH,
+            &format!("/api/v1/dealerships/{PREMIUM_AUTO}"),
+            &principal,
+        )
+        .json(&json!({"address": "2 New Street", "contact_phone": ""}))
+        .send()
+        .await
+        .unwrap();
+    let edited: Value = edit.json().await.unwrap();
+    assert_eq!(
+        (edited["address"].as_str(), edited["contact_phone"].as_str()),
+        (Some("2 New Street"), None)
+    );
+    let suspend_own = app
+        .as_user(
+            Method::PATCH,
+            &format!("/api/v1/dealerships/{PREMIUM_AUTO}"),
+            &principal,
+        )
+        .json(&json!({"is_active": false}))
+        .send()
+        .await
+        .unwrap();
+    error_of(suspend_own, 403).await;
+    let rename_to_taken = app
+        .as_user(
+            Method::PATCH,
+            &format!("/api/v1/dealerships/{PREMIUM_AUTO}"),
+            &principal,
+        )
+        .json(&json!({"name": "Metro Motors"}))
+        .send()
+        .await
+        .unwrap();
+    error_of(rename_to_taken, 409).await;
+}
+
+#[tokio::test]
+async fn suspending_a_dealership_fails_its_users_tokens_on_the_next_request() {
+    let app = spawn_app().await;
+    let admin = app.login_ok(ADMIN.email, ADMIN.password).await.access;
+    let principal = app
+        .login_ok(PA_PRINCIPAL.email, PA_PRINCIPAL.password)
+        .await;
+    let agent = app.login_ok(PA_AGENT.email, PA_AGENT.password).await;
+    let metro = app.login_ok("agent@metromotors.com", "Agent123!").await;
+    for t in [&principal, &agent, &metro] {
+        assert_eq!(app.get_as("/api/v1/auth/me", &t.access).await.status(), 200);
+    }
+    let suspended = app
+        .as_user(
+            Method::PATCH,
+            &format!("/api/v1/dealerships/{PREMIUM_AUTO}"),
+            &admin,
+        )
+        .json(&json!({"is_active": false}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(suspended.status(), 200);
+    for t in [&principal, &agent] {
+        error_of(app.get_as("/api/v1/auth/me", &t.access).await, 401).await;
+        error_of(app.refresh(&t.refresh).await, 401).await;
+    }
+    error_of(app.login(PA_AGENT.email, PA_AGENT.password).await, 401).await;
+    assert_eq!(
+        app.get_as("/api/v1/auth/me", &metro.access).await.status(),
+        200,
+        "other tenants unaffected"
+    );
+
+    let reactivated = app
+        .as_user(
+            Method::PATCH,
+            &format!("/api/v1/dealerships/{PREMIUM_AUTO}"),
+            &admin,
+        )
+        .json(&json!({"is_active": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reactivated.status(), 200);
+    app.login_ok(PA_AGENT.email, PA_AGENT.password).await;
+}
+
+#[tokio::test]
+async fn deleting_a_dealership_hides_it_frees_its_name_and_ends_its_sessions() {
+    let app = spawn_app().await;
+    let admin = app.login_ok(ADMIN.email, ADMIN.password).await.access;
+    let metro = app.login_ok("agent@metromotors.com", "Agent123!").await;
+    let deleted = app
+        .as_user(
+            Method::DELETE,
+            &format!("/api/v1/dealerships/{METRO_MOTORS}"),
+            &admin,
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), 204);
+    error_of(app.get_as("/api/v1/auth/me", &metro.access).await, 401).await;
+    error_of(
+        app.get_as(&format!("/api/v1/dealerships/{METRO_MOTORS}"), &admin)
+            .await,
+        404,
+    )
+    .await;
+    let reuse = app
+        .as_user(Method::POST, "/api/v1/dealerships", &admin)
+        .json(&json!({"name": "Metro Motors"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reuse.status(), 201);
+    let owner = app.db.owner().await;
+    assert_eq!(
+        count(
+            &owner,
+            "SELECT count(*) AS n FROM audit_events WHERE action = 'dealership.deleted'"
+        )
+        .await,
+        1
+    );
+}

@@ -1,0 +1,255 @@
+//! Platform teams change the policy files of a running server: valid changes take effect in
+//! seconds (file watch, ConfigMap symlink swap, SIGHUP, the endpoint, other replicas); broken
+//! ones are refused with reasons while the previous policy stays in force.
+
+use std::{
+    path::{Path, PathBuf},
+    time::{Duration, Instant},
+};
+
+use reqwest::Method;
+use serde_json::Value;
+
+use crate::helpers::{ADMIN, PA_AGENT, TestApp, error_of, spawn_app_with};
+
+/// A private copy of `policies/` for one test.
+fn policy_copy(into: &Path) -> PathBuf {
+    std::fs::create_dir_all(into).unwrap();
+    for file in ["model.conf", "policy.csv", "tests.csv"] {
+        std::fs::copy(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("policies")
+                .join(file),
+            into.join(file),
+        )
+        .unwrap();
+    }
+    into.to_owned()
+}
+
+fn temp_dir() -> PathBuf {
+    std::env::temp_dir().join(format!("dg-policies-{}", uuid::Uuid::new_v4()))
+}
+
+/// The shipped files, changed so agents may list their dealership's users.
+fn agents_may_list(dir: &Path) {
+    let tests = std::fs::read_to_string(dir.join("tests.csv"))
+        .unwrap()
+        .replace(
+            "agent, users, list, self, deny",
+            "agent, users, list, self, allow",
+        )
+        .replace(
+            "agent, users, list, dealership, deny",
+            "agent, users, list, dealership, allow",
+        );
+    std::fs::write(dir.join("tests.csv"), tests).unwrap();
+    let mut policy = std::fs::read_to_string(dir.join("policy.csv")).unwrap();
+    policy.push_str("p, agent, users, list, dealership\n");
+    std::fs::write(dir.join("policy.csv"), policy).unwrap();
+}
+
+async fn agent_list_status(app: &TestApp, token: &str) -> u16 {
+    app.get_as("/api/v1/users", token).await.status().as_u16()
+}
+
+async fn within_two_seconds(app: &TestApp, token: &str, want: u16) {
+    let started = Instant::now();
+    while agent_list_status(app, token).await != want {
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "decision not {want} after 2 s"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+#[tokio::test]
+async fn an_edited_policy_file_takes_effect_and_a_broken_one_is_refused_with_reasons() {
+    let dir = policy_copy(&temp_dir());
+    let d = dir.clone();
+    let app = spawn_app_with(move |s| s.policies.dir = d).await;
+    let agent = app.login_ok(PA_AGENT.email, PA_AGENT.password).await.access;
+    assert_eq!(agent_list_status(&app, &agent).await, 403);
+
+    agents_may_list(&dir);
+    within_two_seconds(&app, &agent, 200).await;
+
+    std::fs::write(
+        dir.join("policy.csv"),
+        "p, agent, users\np, agent, cars, drive, any\n",
+    )
+    .unwrap();
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(
+        agent_list_status(&app, &agent).await,
+        200,
+        "the previous policy stays in force"
+    );
+
+    let admin = app.login_ok(ADMIN.email, ADMIN.password).await.access;
+    let refused = app.post_as("/api/v1/admin/policies/reload", &admin).await;
+    let error = error_of(refused, 422).await;
+    let reasons = error["details"].to_string();
+    assert!(reasons.contains("malformed row"), "{reasons}");
+    assert!(
+        reasons.contains("unknown resource \\\"cars\\\""),
+        "{reasons}"
+    );
+    let shown: Value = app
+        .get_as("/api/v1/admin/policies", &admin)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        shown["rejected"]
+            .as_str()
+            .unwrap()
+            .contains("malformed row")
+    );
+    assert!(
+        shown["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r == &serde_json::json!(["p", "agent", "users", "list", "dealership"]))
+    );
+    let ready: Value = app.get("/readyz").await.json().await.unwrap();
+    assert!(
+        ready["policy"]["rejected"].is_string(),
+        "readiness shows the refusal: {ready}"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[tokio::test]
+async fn a_policy_that_fails_its_own_tests_is_refused() {
+    let dir = policy_copy(&temp_dir());
+    let d = dir.clone();
+    let app = spawn_app_with(move |s| {
+        s.policies.dir = d;
+        s.policies.watch = false;
+    })
+    .await;
+    // allow without updating tests.csv: the tests say agents may not list users
+    let mut policy = std::fs::read_to_string(dir.join("policy.csv")).unwrap();
+    policy.push_str("p, agent, users, list, dealership\n");
+    std::fs::write(dir.join("policy.csv"), policy).unwrap();
+    let admin = app.login_ok(ADMIN.email, ADMIN.password).await.access;
+    let error = error_of(
+        app.post_as("/api/v1/admin/policies/reload", &admin).await,
+        422,
+    )
+    .await;
+    assert!(
+        error["details"]
+            .to_string()
+            .contains("agent, users, list, dealership is allowed but must be denied"),
+        "{error}"
+    );
+    let agent = app.login_ok(PA_AGENT.email, PA_AGENT.password).await.access;
+    assert_eq!(agent_list_status(&app, &agent).await, 403);
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[tokio::test]
+async fn a_configmap_symlink_swap_is_picked_up() {
+    // what the kubelet does: files are links into ..data, which is swapped atomically
+    let root = temp_dir();
+    let v1 = policy_copy(&root.join("..2026_11_22_v1"));
+    std::os::unix::fs::symlink("..2026_11_22_v1", root.join("..data")).unwrap();
+    for file in ["model.conf", "policy.csv", "tests.csv"] {
+        std::os::unix::fs::symlink(format!("..data/{file}"), root.join(file)).unwrap();
+    }
+    let r = root.clone();
+    let app = spawn_app_with(move |s| s.policies.dir = r).await;
+    let agent = app.login_ok(PA_AGENT.email, PA_AGENT.password).await.access;
+    assert_eq!(agent_list_status(&app, &agent).await, 403);
+
+    let v2 = policy_copy(&root.join("..2026_11_22_v2"));
+    agents_may_list(&v2);
+    std::os::unix::fs::symlink("..2026_11_22_v2", root.join("..data_tmp")).unwrap();
+    std::fs::rename(root.join("..data_tmp"), root.join("..data")).unwrap();
+    std::fs::remove_dir_all(v1).unwrap();
+    within_two_seconds(&app, &agent, 200).await;
+    std::fs::remove_dir_all(root).unwrap();
+}
+
+#[tokio::test]
+async fn a_reload_through_the_endpoint_reaches_every_replica() {
+    let dir = policy_copy(&temp_dir());
+    let d = dir.clone();
+    let a = spawn_app_with(move |s| {
+        s.policies.dir = d;
+        s.policies.watch = false;
+    })
+    .await;
+    let b = a.spawn_replica().await;
+    while !(a.state.auth.sessions.is_listening() && b.state.auth.sessions.is_listening()) {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let agent = a.login_ok(PA_AGENT.email, PA_AGENT.password).await.access;
+    assert_eq!(agent_list_status(&b, &agent).await, 403);
+    agents_may_list(&dir);
+    let admin = a.login_ok(ADMIN.email, ADMIN.password).await.access;
+    let reloaded = a.post_as("/api/v1/admin/policies/reload", &admin).await;
+    assert_eq!(reloaded.status(), 200);
+    let hash = reloaded.json::<Value>().await.unwrap()["hash"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    within_two_seconds(&b, &agent, 200).await;
+    let on_b: Value = b
+        .get_as("/api/v1/admin/policies", &admin)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(on_b["hash"], hash.as_str());
+    let events: Vec<Value> = a
+        .get_as("/api/v1/audit-events?action=policy.reloaded", &admin)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(events.len(), 1);
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[tokio::test]
+async fn sighup_reloads_the_policy() {
+    let dir = policy_copy(&temp_dir());
+    let d = dir.clone();
+    let app = spawn_app_with(move |s| {
+        s.policies.dir = d;
+        s.policies.watch = false;
+    })
+    .await;
+    let agent = app.login_ok(PA_AGENT.email, PA_AGENT.password).await.access;
+    agents_may_list(&dir);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        agent_list_status(&app, &agent).await,
+        403,
+        "nothing reloads by itself"
+    );
+    let sent = std::process::Command::new("kill")
+        .args(["-HUP", &std::process::id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    within_two_seconds(&app, &agent, 200).await;
+    let admin = app.login_ok(ADMIN.email, ADMIN.password).await.access;
+    let denied_for_agent = app
+        .as_user(Method::POST, "/api/v1/admin/policies/reload", &agent)
+        .send()
+        .await
+        .unwrap();
+    error_of(denied_for_agent, 403).await;
+    assert_eq!(
+        app.get_as("/api/v1/admin/policies", &admin).await.status(),
+        200
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}

@@ -1,0 +1,364 @@
+//! Managing staff: the directory, creation, edits, the rank rule, soft delete.
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::helpers::{
+    ADMIN, METRO_MOTORS, PA_AGENT, PA_PRINCIPAL, PREMIUM_AUTO, TestApp, count, error_of, spawn_app,
+};
+
+async fn id_of(app: &TestApp, email: &str) -> String {
+    let owner = app.db.owner().await;
+    use sea_orm::{ConnectionTrait, DbBackend, Statement};
+    owner
+        .query_one_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT id::text AS id FROM users WHERE email = $1 AND deleted_at IS NULL",
+            [email.into()],
+        ))
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get::<String>("", "id")
+        .unwrap()
+}
+
+fn new_user(email: &str, role: &str) -> Value {
+    json!({"email": email, "password": "a fine passphrase", "first_name": "New", "last_name": "Hire", "role": role})
+}
+
+#[tokio::test]
+async fn the_directory_lists_filters_pages_and_counts() {
+    let app = spawn_app().await;
+    let admin = app.login_ok(ADMIN.email, ADMIN.password).await.access;
+    let all = app.get_as("/api/v1/users", &admin).await;
+    assert_eq!(all.headers()["x-total-count"], "7");
+    let page = app.get_as("/api/v1/users?limit=2&offset=1", &admin).await;
+    assert_eq!(page.headers()["x-total-count"], "7");
+    assert_eq!(page.json::<Vec<Value>>().await.unwrap().len(), 2);
+    let metro: Vec<Value> = app
+        .get_as(
+            &format!("/api/v1/users?dealership_id={METRO_MOTORS}&role=agent"),
+            &admin,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(metro.len(), 1);
+    assert_eq!(metro[0]["email"], "agent@metromotors.com");
+    let q: Vec<Value> = app
+        .get_as("/api/v1/users?q=PREMIUMAUTO", &admin)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(q.len(), 3);
+    let count: Value = app
+        .get_as("/api/v1/users/count?is_active=true", &admin)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(count["count"], 7);
+    error_of(app.get_as("/api/v1/users?limit=0", &admin).await, 422).await;
+    error_of(app.get_as("/api/v1/users?limit=101", &admin).await, 422).await;
+    error_of(app.get_as("/api/v1/users?role=emperor", &admin).await, 400).await;
+    let wild: Vec<Value> = app
+        .get_as("/api/v1/users?q=%25", &admin)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(wild.is_empty(), "LIKE wildcards in q are literal");
+
+    let principal = app
+        .login_ok(PA_PRINCIPAL.email, PA_PRINCIPAL.password)
+        .await
+        .access;
+    let own = app.get_as("/api/v1/users", &principal).await;
+    assert_eq!(own.headers()["x-total-count"], "3");
+}
+
+#[tokio::test]
+async fn users_are_created_with_validation_conflicts_and_an_audit_event() {
+    let app = spawn_app().await;
+    let principal = app
+        .login_ok(PA_PRINCIPAL.email, PA_PRINCIPAL.password)
+        .await
+        .access;
+    let create = |body: Value| {
+        app.as_user(Method::POST, "/api/v1/users", &principal)
+            .json(&body)
+            .send()
+    };
+    let created = create(new_user("New.Hire@PremiumAuto.com", "manager"))
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let user: Value = created.json().await.unwrap();
+    assert_eq!(user["email"], "new.hire@premiumauto.com");
+    assert_eq!(user["dealership_id"], PREMIUM_AUTO.to_string());
+    app.login_ok("new.hire@premiumauto.com", "a fine passphrase")
+        .await;
+
+    let duplicate = create(new_user("NEW.HIRE@premiumauto.com", "agent"))
+        .await
+        .unwrap();
+    assert_eq!(error_of(duplicate, 409).await["type"], "conflict");
+    let invalid = create(json!({"email": "nope", "password": "short", "first_name": "", "last_name": "X", "role": "agent"})).await.unwrap();
+    let fields: Vec<Value> = error_of(invalid, 422).await["details"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["field"].clone())
+        .collect();
+    assert_eq!(
+        fields,
+        [json!("email"), json!("password"), json!("first_name")]
+    );
+
+    let admin = app.login_ok(ADMIN.email, ADMIN.password).await.access;
+    let no_dealership = app
+        .as_user(Method::POST, "/api/v1/users", &admin)
+        .json(&new_user("x@example.com", "agent"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        error_of(no_dealership, 422).await["details"][0]["field"],
+        "dealership_id"
+    );
+    let mut admin_with_dealership = new_user("y@example.com", "admin");
+    admin_with_dealership["dealership_id"] = json!(PREMIUM_AUTO);
+    error_of(
+        app.as_user(Method::POST, "/api/v1/users", &admin)
+            .json(&admin_with_dealership)
+            .send()
+            .await
+            .unwrap(),
+        422,
+    )
+    .await;
+    let owner = app.db.owner().await;
+    assert_eq!(
+        count(
+            &owner,
+            "SELECT count(*) AS n FROM audit_events WHERE action = 'user.created'"
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        count(
+            &owner,
+            "SELECT count(*) AS n FROM audit_events WHERE changes::text LIKE '%fine passphrase%'"
+        )
+        .await,
+        0
+    );
+}
+
+#[tokio::test]
+async fn nobody_acts_above_their_rank_and_nothing_changes_when_refused() {
+    let app = spawn_app().await;
+    let owner = app.db.owner().await;
+    let snapshot = "SELECT count(*) AS n FROM users";
+    let before = count(&owner, snapshot).await;
+    let principal = app
+        .login_ok(PA_PRINCIPAL.email, PA_PRINCIPAL.password)
+        .await
+        .access;
+    let manager = app
+        .login_ok("manager@premiumauto.com", "Manager123!")
+        .await
+        .access;
+    let agent_id = id_of(&app, PA_AGENT.email).await;
+    let admin_id = id_of(&app, ADMIN.email).await;
+
+    let create_admin = app
+        .as_user(Method::POST, "/api/v1/users", &principal)
+        .json(&new_user("boss@premiumauto.com", "admin"))
+        .send()
+        .await
+        .unwrap();
+    error_of(create_admin, 403).await;
+    let promote = app
+        .as_user(
+            Method::PATCH,
+            &format!("/api/v1/users/{agent_id}"),
+            &principal,
+        )
+        .json(&json!({"role": "admin"}))
+        .send()
+        .await
+        .unwrap();
+    error_of(promote, 403).await;
+    // admins are platform users: invisible to a principal, so editing one finds nothing
+    let edit_admin = app
+        .as_user(
+            Method::PATCH,
+            &format!("/api/v1/users/{admin_id}"),
+            &principal,
+        )
+        .json(&json!({"first_name": "Owned"}))
+        .send()
+        .await
+        .unwrap();
+    error_of(edit_admin, 404).await;
+    let toggle_admin = app
+        .as_user(
+            Method::PATCH,
+            &format!("/api/v1/users/{admin_id}/toggle-active"),
+            &principal,
+        )
+        .send()
+        .await
+        .unwrap();
+    error_of(toggle_admin, 404).await;
+    for role in ["agent", "manager", "principal"] {
+        let by_manager = app
+            .as_user(Method::POST, "/api/v1/users", &manager)
+            .json(&new_user(&format!("{role}2@premiumauto.com"), role))
+            .send()
+            .await
+            .unwrap();
+        error_of(by_manager, 403).await;
+    }
+    assert_eq!(count(&owner, snapshot).await, before);
+    assert_eq!(
+        count(
+            &owner,
+            "SELECT count(*) AS n FROM users WHERE role = 'admin'"
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        count(
+            &owner,
+            "SELECT count(*) AS n FROM users WHERE first_name = 'Owned' OR NOT is_active"
+        )
+        .await,
+        0
+    );
+    assert_eq!(
+        count(
+            &owner,
+            "SELECT count(*) AS n FROM audit_events WHERE action LIKE 'user.%'"
+        )
+        .await,
+        0
+    );
+}
+
+#[tokio::test]
+async fn a_role_change_deactivation_or_deletion_ends_the_users_tokens_at_once() {
+    let app = spawn_app().await;
+    let principal = app
+        .login_ok(PA_PRINCIPAL.email, PA_PRINCIPAL.password)
+        .await
+        .access;
+    let manager_id = id_of(&app, "manager@premiumauto.com").await;
+    let agent_id = id_of(&app, PA_AGENT.email).await;
+
+    let manager = app.login_ok("manager@premiumauto.com", "Manager123!").await;
+    assert_eq!(
+        app.get_as("/api/v1/auth/me", &manager.access)
+            .await
+            .status(),
+        200
+    );
+    let demoted = app
+        .as_user(
+            Method::PATCH,
+            &format!("/api/v1/users/{manager_id}"),
+            &principal,
+        )
+        .json(&json!({"role": "agent"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(demoted.status(), 200);
+    error_of(app.get_as("/api/v1/auth/me", &manager.access).await, 401).await;
+    error_of(app.refresh(&manager.refresh).await, 401).await;
+
+    let agent = app.login_ok(PA_AGENT.email, PA_AGENT.password).await;
+    assert_eq!(
+        app.get_as("/api/v1/auth/me", &agent.access).await.status(),
+        200
+    );
+    let toggled = app
+        .as_user(
+            Method::PATCH,
+            &format!("/api/v1/users/{agent_id}/toggle-active"),
+            &principal,
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(toggled.json::<Value>().await.unwrap()["is_active"], false);
+    error_of(app.get_as("/api/v1/auth/me", &agent.access).await, 401).await;
+    error_of(app.login(PA_AGENT.email, PA_AGENT.password).await, 401).await;
+    let back = app
+        .as_user(
+            Method::PATCH,
+            &format!("/api/v1/users/{agent_id}/toggle-active"),
+            &principal,
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(back.json::<Value>().await.unwrap()["is_active"], true);
+    let agent = app.login_ok(PA_AGENT.email, PA_AGENT.password).await;
+
+    let deleted = app
+        .as_user(
+            Method::DELETE,
+            &format!("/api/v1/users/{agent_id}"),
+            &principal,
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), 204);
+    error_of(app.get_as("/api/v1/auth/me", &agent.access).await, 401).await;
+    error_of(
+        app.get_as(&format!("/api/v1/users/{agent_id}"), &principal)
+            .await,
+        404,
+    )
+    .await;
+    // the email is free again
+    let again = app
+        .as_user(Method::POST, "/api/v1/users", &principal)
+        .json(&new_user(PA_AGENT.email, "agent"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 201);
+}
+
+#[tokio::test]
+async fn revoking_a_users_sessions_ends_them_on_the_next_request() {
+    let app = spawn_app().await;
+    let principal = app
+        .login_ok(PA_PRINCIPAL.email, PA_PRINCIPAL.password)
+        .await
+        .access;
+    let agent = app.login_ok(PA_AGENT.email, PA_AGENT.password).await;
+    assert_eq!(
+        app.get_as("/api/v1/auth/me", &agent.access).await.status(),
+        200
+    );
+    let agent_id = id_of(&app, PA_AGENT.email).await;
+    let revoked = app
+        .post_as(
+            &format!("/api/v1/users/{agent_id}/sessions/revoke"),
+            &principal,
+        )
+        .await;
+    assert_eq!(revoked.status(), 204);
+    error_of(app.get_as("/api/v1/auth/me", &agent.access).await, 401).await;
+    error_of(app.refresh(&agent.refresh).await, 401).await;
+}
