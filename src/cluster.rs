@@ -65,7 +65,13 @@ async fn receive(listener: &mut PgListener, sessions: &SessionCache, authz: &Aut
                 let _ = authz.reload().await;
             }
             Ok(Some(notice)) => match Revoked::parse(notice.payload()) {
-                Some(what) => sessions.apply(what).await,
+                Some(what) => {
+                    crate::metrics::metrics()
+                        .revocations_received
+                        .with_label_values(&[what.kind()])
+                        .inc();
+                    sessions.apply(what).await
+                }
                 None => tracing::warn!(payload = notice.payload(), "unknown cluster notice"),
             },
             Ok(None) => {

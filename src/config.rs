@@ -70,6 +70,9 @@ pub struct HttpSettings {
     pub body_timeout_secs: u64,
     /// Seconds in-flight requests get to finish after SIGTERM/SIGINT.
     pub shutdown_timeout_secs: u64,
+    /// Seconds to keep serving, unready, after SIGTERM before closing the listener, so load
+    /// balancers stop routing here first (Kubernetes: a few seconds).
+    pub shutdown_delay_secs: u64,
     /// Take the client IP from the last `X-Forwarded-For` entry (the one the proxy in front of
     /// us appended). Only behind a proxy that sets it: otherwise clients choose their own IP.
     pub trust_forwarded_for: bool,
@@ -193,6 +196,7 @@ impl Default for HttpSettings {
             body_limit_bytes: 64 * 1024,
             body_timeout_secs: 10,
             shutdown_timeout_secs: 20,
+            shutdown_delay_secs: 0,
             trust_forwarded_for: false,
         }
     }
@@ -264,6 +268,10 @@ impl HttpSettings {
 
     pub fn shutdown_timeout(&self) -> Duration {
         Duration::from_secs(self.shutdown_timeout_secs)
+    }
+
+    pub fn shutdown_delay(&self) -> Duration {
+        Duration::from_secs(self.shutdown_delay_secs)
     }
 }
 
@@ -343,6 +351,16 @@ impl Settings {
                 "database.url is the development default; set DATABASE_URL".into(),
             ));
         }
+        Ok(())
+    }
+
+    /// What `prod` additionally needs to serve: real keys, short-lived access tokens. (Other
+    /// commands, such as `migrate up` in a Helm hook, need no signing secrets.)
+    pub fn check_serving(&self) -> Result<(), ConfigError> {
+        if self.profile != Profile::Prod {
+            return Ok(());
+        }
+        let auth = &self.auth;
         if auth.signing_key.is_none() && auth.signing_key_file.is_none() {
             return Err(ConfigError::Insecure(
                 "no signing key: set auth.signing_key or auth.signing_key_file \
@@ -480,15 +498,20 @@ mod tests {
                 Err(ConfigError::Insecure(_))
             ));
             jail.set_env("DATABASE_URL", "postgres://app:pw@db/dealergate");
-            let err = Settings::load(None).expect_err("no signing key");
+            let migrating = Settings::load(None).map_err(|e| e.to_string())?;
+            let err = migrating.check_serving().expect_err("no signing key");
             assert!(err.to_string().contains("signing key"), "{err}");
             jail.set_env("DEALERGATE_AUTH__SIGNING_KEY_FILE", "/keys/signing.pem");
-            let err = Settings::load(None).expect_err("no refresh secret");
+            let err = Settings::load(None)
+                .map_err(|e| e.to_string())?
+                .check_serving()
+                .expect_err("no refresh secret");
             assert!(err.to_string().contains("refresh_token_secret"), "{err}");
             jail.set_env("DEALERGATE_AUTH__REFRESH_TOKEN_SECRET", "short");
             assert!(Settings::load(None).is_err(), "a short secret is refused");
             jail.set_env("DEALERGATE_AUTH__REFRESH_TOKEN_SECRET", "x".repeat(32));
             let s = Settings::load(None).map_err(|e| e.to_string())?;
+            s.check_serving().map_err(|e| e.to_string())?;
             assert_eq!(s.log.format_for(s.profile), LogFormat::Json);
             Ok(())
         });

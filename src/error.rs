@@ -79,7 +79,10 @@ impl From<DbErr> for AppError {
             // fail fast with 503 rather than hang or call it a bug
             DbErr::ConnectionAcquire(e) => Self::Unavailable(format!("database: {e}")),
             DbErr::Conn(e) => Self::Unavailable(format!("database: {e}")),
-            other => Self::Internal(other.into()),
+            other => {
+                crate::metrics::metrics().db_errors.inc();
+                Self::Internal(other.into())
+            }
         }
     }
 }

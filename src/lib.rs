@@ -23,6 +23,8 @@ pub mod entity;
 pub mod error;
 /// The HTTP surface: routes, middleware, the one error mapping.
 pub mod http;
+/// What is measured: Prometheus metrics.
+pub mod metrics;
 /// What happens: business rules over a tenant transaction.
 pub mod service;
 /// Build the application (connect, check isolation, bind) and run it.

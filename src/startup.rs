@@ -23,6 +23,7 @@ pub struct Application {
 impl Application {
     /// Connects, refuses to go on if tenant isolation is not real, and binds the listener.
     pub async fn build(settings: crate::config::Settings) -> anyhow::Result<Self> {
+        settings.check_serving()?;
         let db = Database::connect(&settings.database)
             .await
             .context("connecting to the database")?;
@@ -78,10 +79,15 @@ impl Application {
     pub async fn run_until(self, stop: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
         let state = self.state.clone();
         let grace = state.settings.http.shutdown_timeout();
+        let delay = state.settings.http.shutdown_delay();
         let stop = async move {
             stop.await;
-            tracing::info!("shutting down: draining in-flight requests");
             state.begin_shutdown();
+            tracing::info!(
+                delay_secs = delay.as_secs(),
+                "shutting down: unready, then draining in-flight requests"
+            );
+            tokio::time::sleep(delay).await;
         };
         let settings = &self.state.settings;
         let mut background = vec![

@@ -8,7 +8,12 @@ use std::{
     },
 };
 
-use crate::{auth::AuthContext, authz::Authorizer, config::Settings, tenancy::Database};
+use crate::{
+    auth::{AuthContext, revocation::Revoked},
+    authz::Authorizer,
+    config::Settings,
+    tenancy::Database,
+};
 
 #[derive(Clone)]
 pub struct AppState(Arc<Shared>);
@@ -35,6 +40,12 @@ impl AppState {
             authz,
             shutting_down: AtomicBool::new(false),
         }))
+    }
+
+    /// Drops what a committed revocation made stale from this replica's cache right away (the
+    /// NOTIFY sent with the commit does the same on every replica, this one included).
+    pub async fn revoked(&self, what: Revoked) {
+        self.auth.sessions.apply(what).await;
     }
 
     /// From now on `/readyz` answers 503, so load balancers stop sending traffic.

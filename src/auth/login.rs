@@ -52,6 +52,7 @@ pub async fn login(
         )
         .await?;
         tx.commit().await?;
+        count_login("locked");
         return Err(AppError::RateLimited { retry_after_secs });
     }
 
@@ -109,7 +110,22 @@ pub async fn login(
     )
     .await?;
     tx.commit().await?;
+    count_login("success");
     issue(state, user, refresh_token)
+}
+
+fn count_login(outcome: &str) {
+    crate::metrics::metrics()
+        .logins
+        .with_label_values(&[outcome])
+        .inc();
+}
+
+fn count_refresh(outcome: &str) {
+    crate::metrics::metrics()
+        .refreshes
+        .with_label_values(&[outcome])
+        .inc();
 }
 
 /// Counts and audits a failed login, waits the progressive delay, and gives the one answer
@@ -133,6 +149,7 @@ async fn failed(
         tx.commit().await?;
         Ok::<_, AppError>(failures)
     };
+    count_login("failure");
     match recorded.await {
         Ok(failures) => {
             tokio::time::sleep(throttle::delay(&state.settings.auth.lockout, failures)).await;
@@ -198,7 +215,7 @@ pub async fn refresh(
         )
         .await?;
         match stale {
-            Some(s) if s.in_grace => {}
+            Some(s) if s.in_grace => count_refresh("grace"),
             Some(s) if s.replayed => {
                 sessions::revoke(&tx, owner.user_id, owner.session_id, "refresh_token_reuse")
                     .await?;
@@ -225,15 +242,22 @@ pub async fn refresh(
                     .apply(Revoked::Session(owner.session_id))
                     .await;
                 tracing::warn!(session_id = %owner.session_id, "refresh token replayed: session revoked");
+                count_refresh("reuse_detected");
                 return Err(AppError::Unauthenticated);
             }
-            _ => return Err(AppError::Unauthenticated),
+            _ => {
+                count_refresh("refused");
+                return Err(AppError::Unauthenticated);
+            }
         }
     }
     let user = users::find_signable(&tx, owner.user_id)
         .await?
         .ok_or(AppError::Unauthenticated)?;
     tx.commit().await?;
+    if first_use {
+        count_refresh("rotated");
+    }
     issue(state, user, next)
 }
 

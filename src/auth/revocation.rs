@@ -31,6 +31,15 @@ pub enum Revoked {
 }
 
 impl Revoked {
+    /// The metrics label.
+    pub fn kind(self) -> &'static str {
+        match self {
+            Revoked::Session(_) => "session",
+            Revoked::User(_) => "user",
+            Revoked::Dealership(_) => "dealership",
+        }
+    }
+
     fn payload(self) -> String {
         match self {
             Revoked::Session(id) => format!("session:{id}"),
@@ -59,6 +68,10 @@ pub async fn publish(tx: &DatabaseTransaction, what: Revoked) -> Result<(), AppE
         [CHANNEL.into(), what.payload().into()],
     ))
     .await?;
+    crate::metrics::metrics()
+        .revocations_published
+        .with_label_values(&[what.kind()])
+        .inc();
     Ok(())
 }
 

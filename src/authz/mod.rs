@@ -89,6 +89,7 @@ impl Authorizer {
     /// Loads and checks the policy in `dir`; a broken policy stops start-up.
     pub async fn load(dir: &Path) -> Result<Self, Vec<String>> {
         let policy = Policy::load(dir).await?;
+        crate::metrics::metrics().policy_loaded(&policy.hash);
         Ok(Self {
             dir: dir.to_owned(),
             current: RwLock::new(Arc::new(policy)),
@@ -108,9 +109,12 @@ impl Authorizer {
     /// Whether `role` may do `action` on `resource` at `reach` (cached).
     pub fn allows(&self, role: Role, resource: Resource, action: Action, reach: Reach) -> bool {
         let key = (role, resource, action, reach);
+        let cache = &crate::metrics::metrics().authz_cache;
         if let Some(decision) = self.decisions.get(&key) {
+            cache.with_label_values(&["hit"]).inc();
             return decision;
         }
+        cache.with_label_values(&["miss"]).inc();
         let decision = self.policy().decide(role, resource, action, reach);
         self.decisions.insert(key, decision);
         decision
@@ -135,6 +139,9 @@ impl Authorizer {
         match Policy::load(&self.dir).await {
             Ok(policy) => {
                 let changed = policy.hash != self.policy().hash;
+                let metrics = crate::metrics::metrics();
+                metrics.policy_reloads.with_label_values(&["ok"]).inc();
+                metrics.policy_loaded(&policy.hash);
                 *self.current.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(policy);
                 self.decisions.invalidate_all();
                 *self.last_error.write().unwrap_or_else(|e| e.into_inner()) = None;
@@ -143,6 +150,10 @@ impl Authorizer {
                 Ok(summary)
             }
             Err(reasons) => {
+                crate::metrics::metrics()
+                    .policy_reloads
+                    .with_label_values(&["failed"])
+                    .inc();
                 tracing::error!(
                     reasons = reasons.join("; "),
                     "policy rejected; the previous policy stays in force"

@@ -172,11 +172,7 @@ impl AuthApi {
         )
         .await?;
         tx.commit().await?;
-        state
-            .auth
-            .sessions
-            .apply(Revoked::Session(me.session_id))
-            .await;
+        state.revoked(Revoked::Session(me.session_id)).await;
         Ok(Done::NoContent(clear_cookie(&state)))
     }
 
@@ -202,7 +198,7 @@ impl AuthApi {
         )
         .await?;
         tx.commit().await?;
-        state.auth.sessions.apply(Revoked::User(me.user_id)).await;
+        state.revoked(Revoked::User(me.user_id)).await;
         Ok(Done::NoContent(clear_cookie(&state)))
     }
 
@@ -308,7 +304,7 @@ impl AuthApi {
         )
         .await?;
         tx.commit().await?;
-        state.auth.sessions.apply(Revoked::User(me.user_id)).await;
+        state.revoked(Revoked::User(me.user_id)).await;
         Ok(Done::NoContent(None))
     }
 
@@ -363,7 +359,7 @@ impl AuthApi {
             return Err(AppError::NotFound("session").into());
         }
         tx.commit().await?;
-        state.auth.sessions.apply(Revoked::Session(id.0)).await;
+        state.revoked(Revoked::Session(id.0)).await;
         Ok(Done::NoContent(None))
     }
 }

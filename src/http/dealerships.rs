@@ -15,6 +15,7 @@ use super::{
     security::{BearerAuth, request_meta},
 };
 use crate::{
+    auth::revocation::Revoked,
     authz::{Action, Resource},
     domain::Email,
     error::{AppError, FieldError},
@@ -162,11 +163,7 @@ impl DealershipsApi {
         )
         .await?;
         tx.commit().await?;
-        state
-            .auth
-            .sessions
-            .apply(crate::auth::revocation::Revoked::Dealership(id.0))
-            .await;
+        state.revoked(Revoked::Dealership(id.0)).await;
         Ok(Json(updated.into()))
     }
 
@@ -187,11 +184,7 @@ impl DealershipsApi {
         let tx = state.db.begin(auth.0.scope_for(reach)).await?;
         dealerships::delete(&tx, &auth.0, reach, id.0, &request_meta(req, &state)).await?;
         tx.commit().await?;
-        state
-            .auth
-            .sessions
-            .apply(crate::auth::revocation::Revoked::Dealership(id.0))
-            .await;
+        state.revoked(Revoked::Dealership(id.0)).await;
         Ok(Done::NoContent)
     }
 }

@@ -13,7 +13,7 @@ use tracing::Instrument;
 
 use super::{
     error::{ApiError, from_poem},
-    request_id,
+    request_id, routes,
 };
 use crate::{config::HttpSettings, error::AppError};
 
@@ -54,11 +54,16 @@ impl<E: Endpoint> Endpoint for RequestContextEndpoint<E> {
 
     async fn call(&self, mut req: Request) -> poem::Result<Response> {
         let id = request_id::from_request(&req);
+        let route = routes::template_of(req.uri().path());
+        let method = req.method().to_string();
+        // user and tenant are recorded by the bearer check, once known
         let span = tracing::info_span!(
             "request",
             request_id = %id,
-            method = %req.method(),
-            path = %req.uri().path(),
+            method = %method,
+            route = %route,
+            user_id = tracing::field::Empty,
+            dealership_id = tracing::field::Empty,
         );
         let started = Instant::now();
         let handled = async {
@@ -75,13 +80,18 @@ impl<E: Endpoint> Endpoint for RequestContextEndpoint<E> {
         if let Ok(value) = HeaderValue::from_str(&id) {
             resp.headers_mut().insert(request_id::HEADER, value);
         }
-        span.in_scope(|| {
-            tracing::info!(
-                status = resp.status().as_u16(),
-                latency_ms = started.elapsed().as_secs_f64() * 1000.0,
-                "request finished"
-            )
-        });
+        let elapsed = started.elapsed().as_secs_f64();
+        let status = resp.status().as_u16();
+        span.in_scope(|| tracing::info!(status, latency_ms = elapsed * 1000.0, "request finished"));
+        let metrics = crate::metrics::metrics();
+        metrics
+            .http_requests
+            .with_label_values(&[route.as_str(), method.as_str(), status.to_string().as_str()])
+            .inc();
+        metrics
+            .http_duration
+            .with_label_values(&[route.as_str(), method.as_str()])
+            .observe(elapsed);
         Ok(resp)
     }
 }

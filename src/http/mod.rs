@@ -10,6 +10,7 @@ pub mod error;
 mod health;
 mod middleware;
 pub mod request_id;
+mod routes;
 mod security;
 mod users;
 mod well_known;
@@ -71,10 +72,19 @@ pub fn app(state: AppState) -> impl Endpoint {
     let api = api_service();
     let context = middleware::RequestContext::new(&state.settings.http);
     Route::new()
+        .at("/metrics", poem::get(metrics_endpoint))
         .at("/openapi.json", api.spec_endpoint())
         .nest("/docs", api.swagger_ui())
         .nest("/", api)
         .with(NormalizePath::new(TrailingSlash::Trim))
         .data(state)
         .with(context)
+}
+
+/// Prometheus scrapes this (outside the OpenAPI document: it is for operators, not clients).
+#[poem::handler]
+fn metrics_endpoint(state: poem::web::Data<&AppState>) -> poem::Response {
+    poem::Response::builder()
+        .content_type("text/plain; version=0.0.4")
+        .body(crate::metrics::metrics().render(state.db.pool_stats()))
 }

@@ -24,9 +24,15 @@ async fn check_bearer(req: &Request, bearer: Bearer) -> poem::Result<Principal> 
     let state = req
         .data::<AppState>()
         .ok_or_else(|| ApiError::from(AppError::internal(anyhow::anyhow!("no state"))))?;
-    authenticate(state, &bearer.token)
+    let principal = authenticate(state, &bearer.token)
         .await
-        .map_err(|e| ApiError::from(e).into())
+        .map_err(|e| poem::Error::from(ApiError::from(e)))?;
+    let span = tracing::Span::current();
+    span.record("user_id", tracing::field::display(principal.user_id));
+    if let Some(dealership) = principal.dealership_id {
+        span.record("dealership_id", tracing::field::display(dealership));
+    }
+    Ok(principal)
 }
 
 /// Request id, client IP and user agent, as sessions and audit events record them.

@@ -16,6 +16,7 @@ use super::{
 };
 use crate::{
     auth::password,
+    auth::revocation::Revoked,
     authz::{Action, Resource},
     domain::{Email, NewPassword, Role},
     error::{AppError, FieldError},
@@ -247,11 +248,7 @@ impl UsersApi {
         )
         .await?;
         tx.commit().await?;
-        state
-            .auth
-            .sessions
-            .apply(crate::auth::revocation::Revoked::User(id.0))
-            .await;
+        state.revoked(Revoked::User(id.0)).await;
         Ok(Json(user.into()))
     }
 
@@ -292,11 +289,7 @@ impl UsersApi {
         )
         .await?;
         tx.commit().await?;
-        state
-            .auth
-            .sessions
-            .apply(crate::auth::revocation::Revoked::User(id.0))
-            .await;
+        state.revoked(Revoked::User(id.0)).await;
         Ok(Json(user.into()))
     }
 
@@ -317,11 +310,7 @@ impl UsersApi {
         let tx = state.db.begin(auth.0.scope_for(reach)).await?;
         manage::delete(&tx, &auth.0, reach, id.0, &request_meta(req, &state)).await?;
         tx.commit().await?;
-        state
-            .auth
-            .sessions
-            .apply(crate::auth::revocation::Revoked::User(id.0))
-            .await;
+        state.revoked(Revoked::User(id.0)).await;
         Ok(Done::NoContent)
     }
 
@@ -342,11 +331,7 @@ impl UsersApi {
         let tx = state.db.begin(auth.0.scope_for(reach)).await?;
         manage::end_sessions(&tx, &auth.0, reach, id.0, &request_meta(req, &state)).await?;
         tx.commit().await?;
-        state
-            .auth
-            .sessions
-            .apply(crate::auth::revocation::Revoked::User(id.0))
-            .await;
+        state.revoked(Revoked::User(id.0)).await;
         Ok(Done::NoContent)
     }
 }

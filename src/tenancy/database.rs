@@ -65,6 +65,13 @@ impl Database {
         }
     }
 
+    /// `(in use, idle)` connections of the pool, for the metrics.
+    pub fn pool_stats(&self) -> (u64, u64) {
+        let pool = self.conn.get_postgres_connection_pool();
+        let idle = pool.num_idle() as u64;
+        (u64::from(pool.size()).saturating_sub(idle), idle)
+    }
+
     /// Catalog reads (posture checks) only: they touch no tenant table.
     pub(super) fn catalog(&self) -> &DatabaseConnection {
         &self.conn

@@ -37,6 +37,9 @@ async fn no_password_hash_token_or_key_appears_in_the_server_log() {
         .with_env_filter("trace,hyper=debug,h2=debug,rustls=debug,tokio=debug,runtime=debug")
         .with_writer(log.clone())
         .with_ansi(false)
+        .json()
+        .flatten_event(true)
+        .with_current_span(true)
         .try_init()
         .expect("this test owns the process's subscriber");
 
@@ -103,4 +106,35 @@ async fn no_password_hash_token_or_key_appears_in_the_server_log() {
         }
     }
     assert!(!text.contains("$argon2id$"), "a password hash in the log");
+
+    // every request's line carries its request id, route, status, latency, user and tenant
+    let me_lines: Vec<serde_json::Value> = text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|l| {
+            l["message"] == "request finished"
+                && l["span"]["route"] == "/api/v1/auth/me"
+                && l["status"] == 200
+        })
+        .collect();
+    assert!(me_lines.len() >= 7, "a JSON line per GET /auth/me");
+    for line in &me_lines {
+        assert!(
+            line["status"].is_u64() && line["latency_ms"].is_f64(),
+            "{line}"
+        );
+        assert!(
+            line["span"]["request_id"].is_string() && line["span"]["user_id"].is_string(),
+            "{line}"
+        );
+    }
+    let tenants = me_lines
+        .iter()
+        .filter(|l| l["span"]["dealership_id"].is_string())
+        .count();
+    assert_eq!(
+        tenants,
+        me_lines.len() - 1,
+        "every caller but the platform admin has a tenant"
+    );
 }

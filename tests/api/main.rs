@@ -14,6 +14,7 @@ mod isolation_matrix;
 mod lockout;
 mod logs;
 mod migrations;
+mod operations;
 mod policy_reload;
 mod posture;
 mod refresh;

@@ -80,6 +80,52 @@ pub async fn create(
             _ => who.dealership_id,
         },
     };
+    let created = insert(tx, new, dealership_id, password_hash).await?;
+    let changes = json!({
+        "email": created.email, "role": created.role, "dealership_id": created.dealership_id,
+        "first_name": created.first_name, "last_name": created.last_name, "phone": created.phone,
+    });
+    record(tx, who, meta, "user.created", &created, changes).await?;
+    Ok(created)
+}
+
+/// An operator's user (`dealergate admin create-user`): no caller, no rank; audited as made by
+/// no one. `None` if a live user has the email already (nothing changes).
+pub async fn create_by_operator(
+    tx: &DatabaseTransaction,
+    new: NewUser,
+    password_hash: String,
+    meta: &RequestMeta,
+) -> Result<Option<user::Model>, AppError> {
+    if super::login_candidate(tx, &new.email).await?.is_some() {
+        return Ok(None);
+    }
+    let dealership_id = new.dealership_id;
+    if (new.role == Role::Admin) != dealership_id.is_none() {
+        return Err(AppError::Validation(vec![FieldError::new(
+            "dealership",
+            "admins, and only admins, belong to no dealership",
+        )]));
+    }
+    let created = insert(tx, new, dealership_id, password_hash).await?;
+    let event = audit::Event {
+        dealership_id: created.dealership_id,
+        actor_id: None,
+        action: "user.created",
+        target_type: "user",
+        target_id: Some(created.id),
+        changes: Some(json!({"email": created.email, "role": created.role, "by": "operator"})),
+    };
+    audit::record(tx, meta, event).await?;
+    Ok(Some(created))
+}
+
+async fn insert(
+    tx: &DatabaseTransaction,
+    new: NewUser,
+    dealership_id: Option<Uuid>,
+    password_hash: String,
+) -> Result<user::Model, AppError> {
     if let Some(d) = dealership_id {
         let live = dealership::Entity::find_by_id(d)
             .one(tx)
@@ -89,7 +135,7 @@ pub async fn create(
             return Err(AppError::NotFound("dealership"));
         }
     }
-    let created = user::ActiveModel {
+    user::ActiveModel {
         id: Set(Uuid::now_v7()),
         dealership_id: Set(dealership_id),
         email: Set(new.email.as_str().to_owned()),
@@ -102,13 +148,7 @@ pub async fn create(
     }
     .insert(tx)
     .await
-    .map_err(|e| conflict_if_duplicate(e, "a user with this email"))?;
-    let changes = json!({
-        "email": created.email, "role": created.role, "dealership_id": created.dealership_id,
-        "first_name": created.first_name, "last_name": created.last_name, "phone": created.phone,
-    });
-    record(tx, who, meta, "user.created", &created, changes).await?;
-    Ok(created)
+    .map_err(|e| conflict_if_duplicate(e, "a user with this email"))
 }
 
 /// Applies `change` to user `id`. Role changes, deactivation and password resets end the

@@ -1,0 +1,104 @@
+//! `dealergate admin create-user`: how the first admin of a production install gets in, since
+//! `seed` is refused in prod. Idempotent, so a Helm hook can run it on every install.
+
+use std::io::Read;
+
+use anyhow::{Context, bail};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use uuid::Uuid;
+
+use super::AdminAction;
+use crate::{
+    auth::password,
+    config::Settings,
+    domain::{Email, NewPassword, Role},
+    entity::dealership,
+    service::{
+        RequestMeta,
+        users::manage::{self, NewUser},
+    },
+    tenancy::{Database, Scope},
+};
+
+pub async fn run(settings: &Settings, action: AdminAction) -> anyhow::Result<()> {
+    let AdminAction::CreateUser {
+        email,
+        role,
+        dealership,
+        first_name,
+        last_name,
+        password_file,
+    } = action;
+    let email = Email::parse("email", &email).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let role: Role = role.parse().map_err(|e: String| anyhow::anyhow!(e))?;
+    let raw = match password_file {
+        Some(path) => {
+            std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?
+        }
+        None => {
+            let mut input = String::new();
+            std::io::stdin()
+                .read_to_string(&mut input)
+                .context("reading the password from standard input")?;
+            input
+        }
+    };
+    let raw = raw.trim_end_matches(['\r', '\n']);
+    let password = NewPassword::parse("password", raw, Some(email.as_str()))
+        .map_err(|e| anyhow::anyhow!("password: {e}"))?;
+
+    let db = Database::connect(&settings.database)
+        .await
+        .context("connecting to the database")?;
+    let tx = db.begin(Scope::Platform).await?;
+    let dealership_id = match dealership {
+        None => None,
+        Some(d) => Some(find_dealership(&tx, &d).await?),
+    };
+    let hash = password::hash(password.expose().to_owned()).await?;
+    let new = NewUser {
+        email: email.clone(),
+        password,
+        first_name,
+        last_name,
+        phone: None,
+        role,
+        dealership_id,
+    };
+    let meta = RequestMeta {
+        request_id: Some(format!("cli-{}", Uuid::now_v7())),
+        ..RequestMeta::default()
+    };
+    match manage::create_by_operator(&tx, new, hash, &meta).await? {
+        Some(user) => {
+            tx.commit().await?;
+            println!("created {} ({}) {}", user.email, user.role, user.id);
+        }
+        None => {
+            drop(tx); // nothing to commit; the pool cannot close while it holds a connection
+            println!("{email} already exists; nothing changed");
+        }
+    }
+    db.close().await?;
+    Ok(())
+}
+
+async fn find_dealership(
+    tx: &sea_orm::DatabaseTransaction,
+    id_or_name: &str,
+) -> anyhow::Result<Uuid> {
+    let query = dealership::Entity::find().filter(dealership::Column::DeletedAt.is_null());
+    let found = match Uuid::try_parse(id_or_name) {
+        Ok(id) => query.filter(dealership::Column::Id.eq(id)).one(tx).await?,
+        Err(_) => {
+            query
+                .filter(dealership::Column::Name.eq(id_or_name))
+                .one(tx)
+                .await?
+        }
+    };
+    match found {
+        Some(d) => Ok(d.id),
+        None => bail!("no dealership {id_or_name:?}"),
+    }
+}

@@ -1,0 +1,160 @@
+//! What is measured: Prometheus metrics, served at `/metrics` in the text format.
+//!
+//! One registry per process (replicas are processes); names follow Prometheus conventions.
+
+use std::sync::OnceLock;
+
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGaugeVec, Opts, Registry,
+    TextEncoder,
+};
+
+pub struct Metrics {
+    registry: Registry,
+    /// by `route` (template), `method`, `status`
+    pub http_requests: IntCounterVec,
+    /// by `route`, `method`
+    pub http_duration: HistogramVec,
+    /// by `outcome`: success, failure, locked
+    pub logins: IntCounterVec,
+    /// by `outcome`: rotated, grace, reuse_detected, refused
+    pub refreshes: IntCounterVec,
+    /// by `kind`: session, user, dealership
+    pub revocations_published: IntCounterVec,
+    pub revocations_received: IntCounterVec,
+    /// by `outcome`: ok, failed
+    pub policy_reloads: IntCounterVec,
+    /// 1 for the `hash` of the policy in force
+    pub policy_info: IntGaugeVec,
+    /// by `result`: hit, miss
+    pub authz_cache: IntCounterVec,
+    /// by `state`: in_use, idle
+    pub db_connections: IntGaugeVec,
+    pub db_errors: IntCounter,
+}
+
+fn counter(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
+    let metric =
+        IntCounterVec::new(Opts::new(name, help), labels).expect("valid metric definition");
+    registry
+        .register(Box::new(metric.clone()))
+        .expect("metric registered once");
+    metric
+}
+
+fn gauge(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> IntGaugeVec {
+    let metric = IntGaugeVec::new(Opts::new(name, help), labels).expect("valid metric definition");
+    registry
+        .register(Box::new(metric.clone()))
+        .expect("metric registered once");
+    metric
+}
+
+/// The process's metrics. The definitions are constants, so building them cannot fail.
+pub fn metrics() -> &'static Metrics {
+    static METRICS: OnceLock<Metrics> = OnceLock::new();
+    METRICS.get_or_init(|| {
+        let r = Registry::new();
+        let http_duration = HistogramVec::new(
+            HistogramOpts::new(
+                "dealergate_http_request_duration_seconds",
+                "HTTP request latency.",
+            )
+            .buckets(vec![
+                0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+            ]),
+            &["route", "method"],
+        )
+        .expect("valid metric definition");
+        r.register(Box::new(http_duration.clone()))
+            .expect("metric registered once");
+        let db_errors = IntCounter::new(
+            "dealergate_db_query_errors_total",
+            "Database errors other than being unreachable.",
+        )
+        .expect("valid metric definition");
+        r.register(Box::new(db_errors.clone()))
+            .expect("metric registered once");
+        Metrics {
+            http_requests: counter(
+                &r,
+                "dealergate_http_requests_total",
+                "HTTP requests answered.",
+                &["route", "method", "status"],
+            ),
+            http_duration,
+            logins: counter(
+                &r,
+                "dealergate_logins_total",
+                "Login attempts by outcome.",
+                &["outcome"],
+            ),
+            refreshes: counter(
+                &r,
+                "dealergate_refreshes_total",
+                "Refresh-token uses by outcome.",
+                &["outcome"],
+            ),
+            revocations_published: counter(
+                &r,
+                "dealergate_revocations_published_total",
+                "Revocations announced to the replicas.",
+                &["kind"],
+            ),
+            revocations_received: counter(
+                &r,
+                "dealergate_revocations_received_total",
+                "Revocation notices applied by this replica.",
+                &["kind"],
+            ),
+            policy_reloads: counter(
+                &r,
+                "dealergate_policy_reloads_total",
+                "Policy reload attempts by outcome.",
+                &["outcome"],
+            ),
+            policy_info: gauge(
+                &r,
+                "dealergate_policy_info",
+                "The policy in force (1 for its hash).",
+                &["hash"],
+            ),
+            authz_cache: counter(
+                &r,
+                "dealergate_authz_cache_total",
+                "Authorization decisions by cache result.",
+                &["result"],
+            ),
+            db_connections: gauge(
+                &r,
+                "dealergate_db_pool_connections",
+                "Pooled database connections by state.",
+                &["state"],
+            ),
+            db_errors,
+            registry: r,
+        }
+    })
+}
+
+impl Metrics {
+    /// The text exposition, after refreshing the pool gauges with `(in use, idle)`.
+    pub fn render(&self, pool: (u64, u64)) -> String {
+        self.db_connections
+            .with_label_values(&["in_use"])
+            .set(pool.0 as i64);
+        self.db_connections
+            .with_label_values(&["idle"])
+            .set(pool.1 as i64);
+        let mut out = Vec::new();
+        if let Err(err) = TextEncoder::new().encode(&self.registry.gather(), &mut out) {
+            tracing::error!(%err, "cannot encode metrics");
+        }
+        String::from_utf8(out).unwrap_or_default()
+    }
+
+    pub fn policy_loaded(&self, hash: &str) {
+        self.policy_info.reset();
+        self.policy_info.with_label_values(&[hash]).set(1);
+    }
+}
