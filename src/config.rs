@@ -73,6 +73,9 @@ pub struct HttpSettings {
     /// Seconds to keep serving, unready, after SIGTERM before closing the listener, so load
     /// balancers stop routing here first (Kubernetes: a few seconds).
     pub shutdown_delay_secs: u64,
+    /// Browser origins allowed by CORS (`https://app.example.com`). Unset: the usual local
+    /// dev-server ports in `dev`, none in `prod`. Credentials are allowed only in cookie mode.
+    pub cors_origins: Option<Vec<String>>,
     /// Take the client IP from the last `X-Forwarded-For` entry (the one the proxy in front of
     /// us appended). Only behind a proxy that sets it: otherwise clients choose their own IP.
     pub trust_forwarded_for: bool,
@@ -197,6 +200,7 @@ impl Default for HttpSettings {
             body_timeout_secs: 10,
             shutdown_timeout_secs: 20,
             shutdown_delay_secs: 0,
+            cors_origins: None,
             trust_forwarded_for: false,
         }
     }
@@ -273,6 +277,23 @@ impl HttpSettings {
     pub fn shutdown_delay(&self) -> Duration {
         Duration::from_secs(self.shutdown_delay_secs)
     }
+
+    /// The origins CORS allows under `profile`.
+    pub fn cors_origins_for(&self, profile: Profile) -> Vec<String> {
+        match (&self.cors_origins, profile) {
+            (Some(origins), _) => origins.clone(),
+            (None, Profile::Dev) => [3000, 4200, 5173, 8080]
+                .iter()
+                .flat_map(|port| {
+                    [
+                        format!("http://localhost:{port}"),
+                        format!("http://127.0.0.1:{port}"),
+                    ]
+                })
+                .collect(),
+            (None, Profile::Prod) => Vec::new(),
+        }
+    }
 }
 
 impl AuthSettings {
@@ -342,6 +363,19 @@ impl Settings {
             return Err(ConfigError::Insecure(
                 "auth.refresh_token_secret must be at least 32 bytes".into(),
             ));
+        }
+        for origin in self.http.cors_origins.iter().flatten() {
+            let valid = url::Url::parse(origin).is_ok_and(|u| {
+                matches!(u.scheme(), "http" | "https")
+                    && u.host().is_some()
+                    && u.path() == "/"
+                    && !origin.ends_with('/')
+            });
+            if !valid {
+                return Err(ConfigError::Insecure(format!(
+                    "http.cors_origins: {origin:?} is not an origin like https://app.example.com"
+                )));
+            }
         }
         if self.profile != Profile::Prod {
             return Ok(());
@@ -473,6 +507,29 @@ mod tests {
             jail.set_env("DEALERGATE_DATABASE__MAX_CONECTIONS", "7");
             let err = Settings::load(None).expect_err("unknown key must fail");
             assert!(err.to_string().contains("max_conections"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn cors_origins_must_be_plain_origins() {
+        Jail::expect_with(|jail| {
+            jail.set_env(
+                "DEALERGATE_HTTP__CORS_ORIGINS",
+                r#"["https://app.example.com/path"]"#,
+            );
+            assert!(Settings::load(None).is_err());
+            jail.set_env("DEALERGATE_HTTP__CORS_ORIGINS", r#"["*"]"#);
+            assert!(Settings::load(None).is_err());
+            jail.set_env(
+                "DEALERGATE_HTTP__CORS_ORIGINS",
+                r#"["https://app.example.com"]"#,
+            );
+            let s = Settings::load(None).map_err(|e| e.to_string())?;
+            assert_eq!(
+                s.http.cors_origins_for(s.profile),
+                ["https://app.example.com"]
+            );
             Ok(())
         });
     }

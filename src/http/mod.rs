@@ -17,7 +17,7 @@ mod well_known;
 
 use poem::{
     Endpoint, EndpointExt, Route,
-    middleware::{NormalizePath, TrailingSlash},
+    middleware::{Cors, NormalizePath, TrailingSlash},
 };
 use poem_openapi::{OpenApiService, Tags};
 
@@ -71,14 +71,32 @@ pub fn api_service() -> OpenApiService<Apis, ()> {
 pub fn app(state: AppState) -> impl Endpoint {
     let api = api_service();
     let context = middleware::RequestContext::new(&state.settings.http);
+    let cors = cors(&state.settings);
     Route::new()
         .at("/metrics", poem::get(metrics_endpoint))
         .at("/openapi.json", api.spec_endpoint())
         .nest("/docs", api.swagger_ui())
         .nest("/", api)
         .with(NormalizePath::new(TrailingSlash::Trim))
+        .with(cors)
         .data(state)
         .with(context)
+}
+
+/// Browser frontends on the configured origins only; cookies cross only in cookie mode.
+fn cors(settings: &crate::config::Settings) -> Cors {
+    let origins = settings.http.cors_origins_for(settings.profile);
+    // poem's Cors allows every origin when given none: deny explicitly instead
+    let cors = if origins.is_empty() {
+        Cors::new().allow_origins_fn(|_| false)
+    } else {
+        Cors::new().allow_origins(origins.iter().map(String::as_str))
+    };
+    cors.allow_credentials(settings.auth.cookie_mode)
+        .allow_methods(["GET", "POST", "PATCH", "DELETE"])
+        .allow_headers(["authorization", "content-type", "x-request-id"])
+        .expose_headers(["x-request-id", "x-total-count", "retry-after"])
+        .max_age(600)
 }
 
 /// Prometheus scrapes this (outside the OpenAPI document: it is for operators, not clients).

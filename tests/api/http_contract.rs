@@ -89,3 +89,63 @@ async fn a_body_over_the_limit_is_413_whether_declared_or_streamed() {
         .unwrap();
     error_of(small, 405).await;
 }
+
+#[tokio::test]
+async fn cors_answers_only_the_configured_origins() {
+    let app =
+        spawn_app_with(|s| s.http.cors_origins = Some(vec!["https://app.example.com".into()]))
+            .await;
+    let preflight = |origin: &'static str| {
+        app.client
+            .request(reqwest::Method::OPTIONS, app.url("/api/v1/auth/login"))
+            .header("Origin", origin)
+            .header("Access-Control-Request-Method", "POST")
+            .header("Access-Control-Request-Headers", "content-type")
+            .send()
+    };
+    let allowed = preflight("https://app.example.com").await.unwrap();
+    assert_eq!(
+        allowed.headers()["access-control-allow-origin"],
+        "https://app.example.com"
+    );
+    assert!(
+        allowed
+            .headers()
+            .get("access-control-allow-credentials")
+            .is_none(),
+        "no cookies outside cookie mode"
+    );
+    let refused = preflight("https://evil.example.net").await.unwrap();
+    assert!(
+        refused
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none()
+    );
+    let simple = app
+        .client
+        .get(app.url("/healthz"))
+        .header("Origin", "https://evil.example.net")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        simple
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none()
+    );
+}
+
+#[tokio::test]
+async fn prod_allows_no_cross_origin_requests_unless_configured() {
+    let app = spawn_app_with(|s| s.profile = dealergate::config::Profile::Prod).await;
+    let resp = app
+        .client
+        .get(app.url("/healthz"))
+        .header("Origin", "http://localhost:5173")
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.headers().get("access-control-allow-origin").is_none());
+}
