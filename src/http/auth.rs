@@ -101,10 +101,7 @@ impl AuthApi {
         state: Data<&AppState>,
         body: Json<LoginRequest>,
     ) -> ApiResult<Issue> {
-        let email = Email::parse("email", &body.0.email)?;
-        let issued =
-            login::login(&state, email, body.0.password, &request_meta(req, &state)).await?;
-        Ok(issue(&state, issued))
+        sign_in(req, &state, "email", &body.0.email, body.0.password).await
     }
 
     /// Sign in with the OAuth2 password grant (form-encoded).
@@ -124,10 +121,7 @@ impl AuthApi {
             )])
             .into());
         }
-        let email = Email::parse("username", &form.0.username)?;
-        let issued =
-            login::login(&state, email, form.0.password, &request_meta(req, &state)).await?;
-        Ok(issue(&state, issued))
+        sign_in(req, &state, "username", &form.0.username, form.0.password).await
     }
 
     /// Exchange a refresh token for new tokens; the refresh token rotates on every use.
@@ -362,6 +356,19 @@ impl AuthApi {
         state.revoked(Revoked::Session(id.0)).await;
         Ok(Done::NoContent(None))
     }
+}
+
+/// Both sign-in forms: the email (named as the form names it) and password to tokens.
+async fn sign_in(
+    req: &Request,
+    state: &AppState,
+    field: &str,
+    email: &str,
+    password: String,
+) -> ApiResult<Issue> {
+    let email = Email::parse(field, email)?;
+    let issued = login::login(state, email, password, &request_meta(req, state)).await?;
+    Ok(issue(state, issued))
 }
 
 fn issue(state: &AppState, issued: Issued) -> Issue {
