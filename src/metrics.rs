@@ -13,7 +13,7 @@ pub struct Metrics {
     registry: Registry,
     /// by `route` (template), `method`, `status`
     pub http_requests: IntCounterVec,
-    /// by `route`, `method`
+    /// by `route`, `method`, `status`
     pub http_duration: HistogramVec,
     /// by `outcome`: success, failure, locked
     pub logins: IntCounterVec,
@@ -63,7 +63,7 @@ pub fn metrics() -> &'static Metrics {
             .buckets(vec![
                 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
             ]),
-            &["route", "method"],
+            &["route", "method", "status"],
         )
         .expect("valid metric definition");
         r.register(Box::new(http_duration.clone()))

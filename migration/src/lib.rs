@@ -3,6 +3,8 @@
 //! Migrations run as the owner role (the one in `DATABASE_URL` for `dealergate migrate up`);
 //! the server itself runs as a login role that only switches into the runtime roles created here.
 
+#![forbid(unsafe_code)]
+
 pub use sea_orm_migration::prelude::*;
 
 mod m20261122_000001_create_tenant_tables;

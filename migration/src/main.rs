@@ -1,5 +1,7 @@
 //! Stand-alone migration CLI (`cargo run -p migration -- up`); `dealergate migrate` does the same.
 
+#![forbid(unsafe_code)]
+
 use sea_orm_migration::prelude::*;
 
 #[tokio::main]

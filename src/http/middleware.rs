@@ -81,16 +81,23 @@ impl<E: Endpoint> Endpoint for RequestContextEndpoint<E> {
             resp.headers_mut().insert(request_id::HEADER, value);
         }
         let elapsed = started.elapsed().as_secs_f64();
-        let status = resp.status().as_u16();
-        span.in_scope(|| tracing::info!(status, latency_ms = elapsed * 1000.0, "request finished"));
+        let code = resp.status().as_u16();
+        span.in_scope(|| {
+            tracing::info!(
+                status = code,
+                latency_ms = elapsed * 1000.0,
+                "request finished"
+            )
+        });
+        let status = code.to_string();
         let metrics = crate::metrics::metrics();
         metrics
             .http_requests
-            .with_label_values(&[route.as_str(), method.as_str(), status.to_string().as_str()])
+            .with_label_values(&[route.as_str(), method.as_str(), status.as_str()])
             .inc();
         metrics
             .http_duration
-            .with_label_values(&[route.as_str(), method.as_str()])
+            .with_label_values(&[route.as_str(), method.as_str(), status.as_str()])
             .observe(elapsed);
         Ok(resp)
     }

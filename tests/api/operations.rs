@@ -47,7 +47,7 @@ async fn metrics_count_requests_by_route_template_logins_and_policy() {
     for present in [
         r#"dealergate_http_requests_total{method="GET",route="/api/v1/users/{id}",status="200"}"#,
         r#"dealergate_http_requests_total{method="GET",route="unmatched",status="404"}"#,
-        r#"dealergate_http_request_duration_seconds_bucket{method="GET",route="/api/v1/auth/me""#,
+        r#"dealergate_http_request_duration_seconds_bucket{method="GET",route="/api/v1/auth/me",status="200""#,
         r#"dealergate_logins_total{outcome="success"}"#,
         r#"dealergate_logins_total{outcome="failure"}"#,
         r#"dealergate_refreshes_total{outcome="rotated"}"#,
