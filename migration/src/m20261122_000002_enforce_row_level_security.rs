@@ -38,20 +38,25 @@ DECLARE
     r text;
 BEGIN
     FOREACH r IN ARRAY ARRAY['{RUNTIME_ROLE}', '{PLATFORM_ROLE}', '{DEFINER_ROLE}'] LOOP
+        -- checked first: CREATE ROLE needs CREATEROLE even when the role exists, and a DBA may
+        -- have made the roles for a migrator that has no such right
+        CONTINUE WHEN EXISTS (SELECT 1 FROM pg_roles WHERE rolname = r);
         BEGIN
             EXECUTE format('CREATE ROLE %I NOLOGIN NOINHERIT NOSUPERUSER NOBYPASSRLS', r);
         EXCEPTION WHEN duplicate_object OR unique_violation THEN
-            NULL; -- another database (or a concurrent migration) created it first
+            NULL; -- a concurrent migration of another database created it first
         END;
     END LOOP;
     -- A migrator that is not a superuser may only hand functions to a role it can become,
     -- and that role needs CREATE on the schema. Superusers need neither.
     IF NOT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) THEN
-        BEGIN
-            EXECUTE format('GRANT {DEFINER_ROLE} TO %I', current_user);
-        EXCEPTION WHEN unique_violation THEN
-            NULL;
-        END;
+        IF NOT pg_has_role(current_user, '{DEFINER_ROLE}', 'MEMBER') THEN
+            BEGIN
+                EXECUTE format('GRANT {DEFINER_ROLE} TO %I', current_user);
+            EXCEPTION WHEN unique_violation THEN
+                NULL;
+            END;
+        END IF;
         GRANT CREATE ON SCHEMA public TO {DEFINER_ROLE};
     END IF;
 END

@@ -7,7 +7,7 @@ use uuid::Uuid;
 use super::{
     jwt::{self, Subject},
     password,
-    principal::scope_of,
+    principal::{Principal, scope_of},
     refresh_token::RefreshToken,
     revocation::{self, Revoked},
     throttle,
@@ -44,16 +44,15 @@ pub async fn login(
     let user_id = candidate.as_ref().map(|c| c.user_id);
 
     if let Some(retry_after_secs) = locked {
-        let tx = state.db.begin(scope_of(dealership_id)).await?;
-        audit::record(
-            &tx,
+        return Err(refuse_locked(
+            state,
+            &email,
+            dealership_id,
+            user_id,
+            retry_after_secs,
             meta,
-            login_event("login.locked", dealership_id, user_id, &email, None),
         )
-        .await?;
-        tx.commit().await?;
-        count_login("locked");
-        return Err(AppError::RateLimited { retry_after_secs });
+        .await);
     }
 
     // unknown emails are checked against a dummy hash: same answer, same time
@@ -62,6 +61,19 @@ pub async fn login(
         |c| c.password_hash.clone(),
     );
     let matches = password::verify(password, hash).await?;
+    // attempts sent all at once passed the first check together; the ones that waited for the
+    // hasher while others failed are refused now, whatever their password
+    if let Some(retry_after_secs) = locked_now(state, &email, ip).await? {
+        return Err(refuse_locked(
+            state,
+            &email,
+            dealership_id,
+            user_id,
+            retry_after_secs,
+            meta,
+        )
+        .await);
+    }
     let Some(candidate) = candidate.filter(|_| matches) else {
         return Err(failed(
             state,
@@ -126,6 +138,88 @@ fn count_refresh(outcome: &str) {
         .refreshes
         .with_label_values(&[outcome])
         .inc();
+}
+
+/// Checks the signed-in user's current password before a sensitive change, under the same
+/// throttle as logins: locked → 429; wrong → counted, and 422 naming `current_password`.
+pub async fn verify_current_password(
+    state: &AppState,
+    me: &Principal,
+    email: &Email,
+    current: String,
+    hash: String,
+    meta: &RequestMeta,
+) -> Result<(), AppError> {
+    if let Some(retry_after_secs) = locked_now(state, email, meta.ip.as_deref()).await? {
+        return Err(refuse_locked(
+            state,
+            email,
+            me.dealership_id,
+            Some(me.user_id),
+            retry_after_secs,
+            meta,
+        )
+        .await);
+    }
+    if password::verify(current, hash).await? {
+        return Ok(());
+    }
+    match failed(
+        state,
+        email,
+        me.dealership_id,
+        Some(me.user_id),
+        "wrong_current_password",
+        meta,
+    )
+    .await
+    {
+        AppError::Unauthenticated => {
+            Err(AppError::Validation(vec![crate::error::FieldError::new(
+                "current_password",
+                "is not correct",
+            )]))
+        }
+        other => Err(other),
+    }
+}
+
+/// Seconds until the account or IP is unlocked, asked again (its own short transaction).
+pub async fn locked_now(
+    state: &AppState,
+    email: &Email,
+    ip: Option<&str>,
+) -> Result<Option<u64>, AppError> {
+    let tx = state.db.begin(Scope::Anonymous).await?;
+    let locked = throttle::locked_for(&tx, email, ip).await?;
+    tx.commit().await?;
+    Ok(locked)
+}
+
+/// Audits a locked attempt and gives the 429 every locked attempt gets.
+async fn refuse_locked(
+    state: &AppState,
+    email: &Email,
+    dealership_id: Option<Uuid>,
+    user_id: Option<Uuid>,
+    retry_after_secs: u64,
+    meta: &RequestMeta,
+) -> AppError {
+    let recorded = async {
+        let tx = state.db.begin(scope_of(dealership_id)).await?;
+        audit::record(
+            &tx,
+            meta,
+            login_event("login.locked", dealership_id, user_id, email, None),
+        )
+        .await?;
+        tx.commit().await
+    };
+    count_login("locked");
+    match recorded.await {
+        Ok(()) => AppError::RateLimited { retry_after_secs },
+        Err(err) => err,
+    }
 }
 
 /// Counts and audits a failed login, waits the progressive delay, and gives the one answer

@@ -122,6 +122,10 @@ impl SessionCache {
             && self.epoch.load(Ordering::Acquire) == epoch
         {
             self.cache.insert(sid, state.clone()).await;
+            // a revocation applied between the check and the insert must not be undone by it
+            if self.epoch.load(Ordering::Acquire) != epoch {
+                self.cache.invalidate(&sid).await;
+            }
         }
         Ok(state)
     }

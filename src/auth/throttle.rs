@@ -13,8 +13,15 @@ fn account_key(email: &Email) -> String {
     format!("account:{email}")
 }
 
+/// An IPv6 client controls its whole /64, so that is what is counted.
 fn ip_key(ip: &str) -> String {
-    format!("ip:{ip}")
+    match ip.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V6(v6)) if v6.to_ipv4_mapped().is_none() => {
+            let s = v6.segments();
+            format!("ip:{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+        _ => format!("ip:{ip}"),
+    }
 }
 
 #[derive(FromQueryResult)]
@@ -91,6 +98,16 @@ pub fn delay(lockout: &LockoutSettings, failures: u32) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ipv6_clients_are_counted_by_their_64_prefix() {
+        assert_eq!(
+            ip_key("2001:db8:1:2:aaaa::1"),
+            ip_key("2001:db8:1:2:bbbb::7")
+        );
+        assert_ne!(ip_key("2001:db8:1:2::1"), ip_key("2001:db8:1:3::1"));
+        assert_eq!(ip_key("203.0.113.9"), "ip:203.0.113.9");
+    }
 
     #[test]
     fn the_delay_grows_after_the_free_attempts_and_is_capped() {

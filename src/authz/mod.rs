@@ -10,7 +10,6 @@ use std::{
 };
 
 use chrono::{DateTime, Utc};
-use moka::sync::Cache;
 
 pub use policy::{Policy, check_dir};
 
@@ -75,12 +74,13 @@ pub struct PolicySummary {
     pub loaded_at: DateTime<Utc>,
 }
 
-type Decision = (Role, Resource, Action, Reach);
+pub(crate) type Decision = (Role, Resource, Action, Reach);
 
 pub struct Authorizer {
     dir: PathBuf,
     current: RwLock<Arc<Policy>>,
-    decisions: Cache<Decision, bool>,
+    /// One reload at a time, so a slow one cannot swap older files in after a newer one.
+    reloading: tokio::sync::Mutex<()>,
     /// Why the last reload was refused, until one succeeds.
     last_error: RwLock<Option<String>>,
 }
@@ -93,7 +93,7 @@ impl Authorizer {
         Ok(Self {
             dir: dir.to_owned(),
             current: RwLock::new(Arc::new(policy)),
-            decisions: Cache::builder().max_capacity(10_000).build(),
+            reloading: tokio::sync::Mutex::new(()),
             last_error: RwLock::new(None),
         })
     }
@@ -106,17 +106,20 @@ impl Authorizer {
             .clone()
     }
 
-    /// Whether `role` may do `action` on `resource` at `reach` (cached).
+    /// Whether `role` may do `action` on `resource` at `reach`. Decisions are cached with the
+    /// policy that made them, so a reload (a new policy) starts from an empty cache and no
+    /// decision of the old one can outlive it.
     pub fn allows(&self, role: Role, resource: Resource, action: Action, reach: Reach) -> bool {
+        let policy = self.policy();
         let key = (role, resource, action, reach);
         let cache = &crate::metrics::metrics().authz_cache;
-        if let Some(decision) = self.decisions.get(&key) {
+        if let Some(decision) = policy.decisions.get(&key) {
             cache.with_label_values(&["hit"]).inc();
             return decision;
         }
         cache.with_label_values(&["miss"]).inc();
-        let decision = self.policy().decide(role, resource, action, reach);
-        self.decisions.insert(key, decision);
+        let decision = policy.decide(role, resource, action, reach);
+        policy.decisions.insert(key, decision);
         decision
     }
 
@@ -136,6 +139,7 @@ impl Authorizer {
 
     /// Re-reads the policy folder; swaps it in only if it parses and its `tests.csv` passes.
     pub async fn reload(&self) -> Result<PolicySummary, Vec<String>> {
+        let _one_at_a_time = self.reloading.lock().await;
         match Policy::load(&self.dir).await {
             Ok(policy) => {
                 let changed = policy.hash != self.policy().hash;
@@ -143,7 +147,6 @@ impl Authorizer {
                 metrics.policy_reloads.with_label_values(&["ok"]).inc();
                 metrics.policy_loaded(&policy.hash);
                 *self.current.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(policy);
-                self.decisions.invalidate_all();
                 *self.last_error.write().unwrap_or_else(|e| e.into_inner()) = None;
                 let summary = self.summary();
                 tracing::info!(hash = %summary.hash, changed, "policy loaded");

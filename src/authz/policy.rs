@@ -9,11 +9,15 @@ use casbin::{CoreApi, DefaultModel, Enforcer, FileAdapter};
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
-use super::{Action, Reach, Resource};
+use moka::sync::Cache;
+
+use super::{Action, Decision, Reach, Resource};
 use crate::domain::Role;
 
 pub struct Policy {
     enforcer: Enforcer,
+    /// This policy's decisions, dropped with it.
+    pub(super) decisions: Cache<Decision, bool>,
     pub rows: Vec<Vec<String>>,
     pub hash: String,
     pub loaded_at: DateTime<Utc>,
@@ -44,6 +48,7 @@ impl Policy {
             .map_err(|e| vec![format!("policy.csv: {e}")])?;
         let policy = Self {
             enforcer,
+            decisions: Cache::builder().max_capacity(10_000).build(),
             rows,
             hash: hex(&Sha256::digest(texts.concat())),
             loaded_at: Utc::now(),

@@ -186,6 +186,7 @@ impl AuthApi {
             &tx,
             me,
             me.user_id,
+            me.dealership_id,
             None,
             "logout_all",
             &request_meta(req, &state),
@@ -267,16 +268,21 @@ impl AuthApi {
             .ok_or(AppError::Unauthenticated)?;
         tx.commit().await?;
         let new = NewPassword::parse("new_password", &body.0.new_password, Some(&user.email))?;
-        if !password::verify(body.0.current_password, user.password_hash).await? {
-            return Err(AppError::Validation(vec![FieldError::new(
-                "current_password",
-                "is not correct",
-            )])
-            .into());
-        }
+        // re-authentication is throttled like a login: a stolen access token must not become
+        // a password-guessing oracle
+        let meta = request_meta(req, &state);
+        let email = Email::parse("email", &user.email)?;
+        login::verify_current_password(
+            &state,
+            me,
+            &email,
+            body.0.current_password,
+            user.password_hash,
+            &meta,
+        )
+        .await?;
         let hash = password::hash(new.expose().to_owned()).await?;
 
-        let meta = request_meta(req, &state);
         let tx = state.db.begin(me.scope()).await?;
         users::set_password_hash(&tx, me.user_id, hash).await?;
         let event = audit::Event {
@@ -292,6 +298,7 @@ impl AuthApi {
             &tx,
             me,
             me.user_id,
+            me.dealership_id,
             Some(me.session_id),
             "password_changed",
             &meta,

@@ -103,6 +103,16 @@ impl<E: Endpoint> Endpoint for RequestContextEndpoint<E> {
     }
 }
 
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|w| w.eq_ignore_ascii_case(needle))
+}
+
+fn has_nul_escape(uri: &[u8]) -> bool {
+    contains(uri, b"%00")
+}
+
 impl<E> RequestContextEndpoint<E> {
     /// Reads the whole body up to the limit (bodies are small JSON documents), so an oversized
     /// or endless body is refused here whether or not it declared its length.
@@ -124,6 +134,15 @@ impl<E> RequestContextEndpoint<E> {
                 ReadBodyError::PayloadTooLarge => too_large,
                 other => AppError::BadRequest(format!("unreadable request body: {other}")),
             })?;
+        // PostgreSQL text cannot hold NUL: refuse it here rather than fail deep inside
+        if bytes.contains(&0)
+            || contains(&bytes, br"\u0000")
+            || has_nul_escape(req.uri().to_string().as_bytes())
+        {
+            return Err(AppError::BadRequest(
+                "NUL characters are not accepted".into(),
+            ));
+        }
         req.set_body(bytes.clone());
         Ok(bytes)
     }

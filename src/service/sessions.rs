@@ -245,11 +245,13 @@ pub async fn end(
     Ok(true)
 }
 
-/// Ends every session of `user_id` but `except`, as one audited, announced change.
+/// Ends every session of `user_id` (of `dealership_id`) but `except`, as one audited,
+/// announced change; the event belongs to the user's dealership, whoever acted.
 pub async fn end_all(
     tx: &DatabaseTransaction,
     actor: &Principal,
     user_id: Uuid,
+    dealership_id: Option<Uuid>,
     except: Option<Uuid>,
     reason: &str,
     meta: &RequestMeta,
@@ -259,7 +261,7 @@ pub async fn end_all(
         tx,
         meta,
         audit::Event {
-            dealership_id: actor.dealership_id,
+            dealership_id,
             actor_id: Some(actor.user_id),
             action: "session.revoked_all",
             target_type: "user",

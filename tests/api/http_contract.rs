@@ -149,3 +149,31 @@ async fn prod_allows_no_cross_origin_requests_unless_configured() {
         .unwrap();
     assert!(resp.headers().get("access-control-allow-origin").is_none());
 }
+
+#[tokio::test]
+async fn nul_characters_are_a_400_not_a_database_error() {
+    let app = spawn_app().await;
+    let admin = app
+        .login_ok(crate::helpers::ADMIN.email, crate::helpers::ADMIN.password)
+        .await
+        .access;
+    error_of(app.get_as("/api/v1/users?q=%00", &admin).await, 400).await;
+    error_of(
+        app.get_as("/api/v1/audit-events?action=a%00b", &admin)
+            .await,
+        400,
+    )
+    .await;
+    let body = app
+        .as_user(
+            reqwest::Method::PATCH,
+            &format!("/api/v1/dealerships/{}", crate::helpers::PREMIUM_AUTO),
+            &admin,
+        )
+        .header("content-type", "application/json")
+        .body(r#"{"address":"a\u0000b"}"#)
+        .send()
+        .await
+        .unwrap();
+    error_of(body, 400).await;
+}

@@ -103,3 +103,62 @@ async fn failures_beyond_the_free_attempts_are_answered_progressively_slower() {
     };
     assert!(third >= std::time::Duration::from_millis(500), "{third:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_simultaneous_guesses_cannot_outrun_the_lock() {
+    let app = spawn_app_with(three_strikes).await;
+    let guesses: Vec<_> = (0..16)
+        .map(|i| {
+            let client = app.client.clone();
+            let url = app.url("/api/v1/auth/login");
+            // the right password is among the guesses, sent last
+            let password = if i == 15 {
+                PA_AGENT.password.to_owned()
+            } else {
+                format!("guess-{i}")
+            };
+            tokio::spawn(async move {
+                client
+                    .post(url)
+                    .json(&serde_json::json!({"email": PA_AGENT.email, "password": password}))
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+                    .as_u16()
+            })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for guess in guesses {
+        statuses.push(guess.await.unwrap());
+    }
+    let tried = statuses.iter().filter(|s| **s == 401).count();
+    let hashers = std::thread::available_parallelism().map_or(2, |n| n.get());
+    assert!(
+        tried <= 3 + hashers,
+        "only the limit (plus those already hashing) were tried: {statuses:?}"
+    );
+    assert!(statuses.contains(&429), "{statuses:?}");
+    error_of(app.login(PA_AGENT.email, PA_AGENT.password).await, 429).await;
+}
+
+#[tokio::test]
+async fn guessing_the_current_password_is_throttled_like_a_login() {
+    let app = spawn_app_with(three_strikes).await;
+    let tokens = app.login_ok(PA_AGENT.email, PA_AGENT.password).await;
+    let change = |current: &str| {
+        app.as_user(
+            reqwest::Method::POST,
+            "/api/v1/auth/password",
+            &tokens.access,
+        )
+        .json(&serde_json::json!({"current_password": current, "new_password": "a new passphrase"}))
+        .send()
+    };
+    for i in 0..3 {
+        let error = error_of(change(&format!("guess-{i}")).await.unwrap(), 422).await;
+        assert_eq!(error["details"][0]["field"], "current_password");
+    }
+    error_of(change(PA_AGENT.password).await.unwrap(), 429).await;
+}

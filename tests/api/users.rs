@@ -362,3 +362,60 @@ async fn revoking_a_users_sessions_ends_them_on_the_next_request() {
     error_of(app.get_as("/api/v1/auth/me", &agent.access).await, 401).await;
     error_of(app.refresh(&agent.refresh).await, 401).await;
 }
+
+#[tokio::test]
+async fn on_themselves_staff_change_only_their_profile() {
+    let app = spawn_app().await;
+    let agent = app.login_ok(PA_AGENT.email, PA_AGENT.password).await;
+    let me = agent.body["user"]["id"].as_str().unwrap().to_owned();
+    let path = format!("/api/v1/users/{me}");
+    let named = app
+        .as_user(Method::PATCH, &path, &agent.access)
+        .json(&json!({"first_name": "Ally"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(named.status(), 200);
+    for body in [
+        json!({"email": "mine@example.com"}),
+        json!({"role": "agent"}),
+        json!({"is_active": true}),
+    ] {
+        let refused = app
+            .as_user(Method::PATCH, &path, &agent.access)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        error_of(refused, 403).await;
+    }
+    app.login_ok(PA_AGENT.email, PA_AGENT.password).await;
+}
+
+#[tokio::test]
+async fn an_admin_ending_staff_sessions_shows_in_the_dealerships_audit_log() {
+    let app = spawn_app().await;
+    let admin = app.login_ok(ADMIN.email, ADMIN.password).await.access;
+    let agent_id = id_of(&app, PA_AGENT.email).await;
+    assert_eq!(
+        app.post_as(&format!("/api/v1/users/{agent_id}/sessions/revoke"), &admin)
+            .await
+            .status(),
+        204
+    );
+    let principal = app
+        .login_ok(PA_PRINCIPAL.email, PA_PRINCIPAL.password)
+        .await
+        .access;
+    let events: Vec<Value> = app
+        .get_as(
+            "/api/v1/audit-events?action=session.revoked_all",
+            &principal,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0]["target_id"], agent_id.as_str());
+}

@@ -166,6 +166,15 @@ pub async fn update(
     if let Some(role) = change.role {
         outranks(who, role)?;
     }
+    // on oneself alone (`self` reach) only the profile may change: the login email, role,
+    // activity and password are staff decisions (own password: /auth/password)
+    let account_change = change.email.is_some()
+        || change.role.is_some()
+        || change.is_active.is_some()
+        || change.password_hash.is_some();
+    if reach == Reach::Own && account_change {
+        return Err(AppError::Forbidden);
+    }
     if id == who.user_id
         && (change.role.is_some_and(|r| r != target.role) || change.is_active == Some(false))
     {
@@ -310,7 +319,16 @@ pub async fn end_sessions(
 ) -> Result<u64, AppError> {
     let target = directory::get(tx, who, reach, id).await?;
     outranks(who, target.role)?;
-    sessions::end_all(tx, who, id, None, "revoked_by_staff", meta).await
+    sessions::end_all(
+        tx,
+        who,
+        id,
+        target.dealership_id,
+        None,
+        "revoked_by_staff",
+        meta,
+    )
+    .await
 }
 
 async fn record(
