@@ -2,7 +2,7 @@
 //! before the handler runs. Documented as OAuth2 password flow so Swagger UI's Authorize works.
 
 use poem::Request;
-use poem_openapi::{SecurityScheme, auth::Bearer};
+use poem_openapi::{OAuthScopes, SecurityScheme, auth::Bearer};
 
 use super::error::ApiError;
 use crate::{
@@ -12,10 +12,19 @@ use crate::{
     state::AppState,
 };
 
+/// OpenAPI requires a flow to declare its scopes; permissions come from the policy, not scopes.
+#[derive(OAuthScopes)]
+#[allow(dead_code)] // named only in the OpenAPI document
+pub enum ApiScope {
+    /// Whatever the caller's role allows.
+    #[oai(rename = "api")]
+    Api,
+}
+
 #[derive(SecurityScheme)]
 #[oai(
     ty = "oauth2",
-    flows(password(token_url = "/api/v1/auth/token")),
+    flows(password(token_url = "/api/v1/auth/token", scopes = "ApiScope")),
     checker = "check_bearer"
 )]
 pub struct BearerAuth(pub Principal);
