@@ -18,6 +18,12 @@ pub const PLATFORM_ROLE: &str = "dealergate_platform";
 /// The NOLOGIN role that owns the narrow `SECURITY DEFINER` lookups for login and refresh.
 pub const DEFINER_ROLE: &str = "dealergate_definer";
 
+/// Runs one migration's SQL (several statements, in the migration's transaction).
+async fn execute(manager: &SchemaManager<'_>, sql: &str) -> Result<(), DbErr> {
+    manager.get_connection().execute_unprepared(sql).await?;
+    Ok(())
+}
+
 pub struct Migrator;
 
 #[async_trait::async_trait]

@@ -173,18 +173,10 @@ fn down_sql() -> String {
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .get_connection()
-            .execute_unprepared(&up_sql())
-            .await?;
-        Ok(())
+        crate::execute(manager, &up_sql()).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .get_connection()
-            .execute_unprepared(&down_sql())
-            .await?;
-        Ok(())
+        crate::execute(manager, &down_sql()).await
     }
 }

@@ -87,15 +87,10 @@ DROP TABLE login_throttle;
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .get_connection()
-            .execute_unprepared(&up_sql())
-            .await?;
-        Ok(())
+        crate::execute(manager, &up_sql()).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager.get_connection().execute_unprepared(DOWN).await?;
-        Ok(())
+        crate::execute(manager, DOWN).await
     }
 }

@@ -79,6 +79,7 @@ pub fn app(state: AppState) -> impl Endpoint {
         .nest("/", api)
         .with(NormalizePath::new(TrailingSlash::Trim))
         .with(cors)
+        .before(same_origin_needs_no_cors)
         .data(state)
         .with(context)
 }
@@ -97,6 +98,22 @@ fn cors(settings: &crate::config::Settings) -> Cors {
         .allow_headers(["authorization", "content-type", "x-request-id"])
         .expose_headers(["x-request-id", "x-total-count", "retry-after"])
         .max_age(600)
+}
+
+/// Browsers send `Origin` on same-origin POSTs too (Swagger UI's own requests, a frontend
+/// served from this host); CORS is about other origins, so such a request drops the header
+/// instead of being checked against the allow-list.
+async fn same_origin_needs_no_cors(mut req: poem::Request) -> poem::Result<poem::Request> {
+    let same = match (req.header("origin"), req.header("host")) {
+        (Some(origin), Some(host)) => origin
+            .split_once("://")
+            .is_some_and(|(_, authority)| authority.eq_ignore_ascii_case(host)),
+        _ => false,
+    };
+    if same {
+        req.headers_mut().remove("origin");
+    }
+    Ok(req)
 }
 
 /// Prometheus scrapes this (outside the OpenAPI document: it is for operators, not clients).

@@ -177,3 +177,45 @@ async fn nul_characters_are_a_400_not_a_database_error() {
         .unwrap();
     error_of(body, 400).await;
 }
+
+#[tokio::test]
+async fn a_same_origin_browser_post_is_not_a_cors_request() {
+    // what Swagger UI on /docs does: POST with Origin set to the server itself
+    for profile in [
+        dealergate::config::Profile::Dev,
+        dealergate::config::Profile::Prod,
+    ] {
+        let app = spawn_app_with(|s| s.profile = profile).await;
+        let resp = app
+            .client
+            .post(app.url("/api/v1/auth/token"))
+            .header("Origin", app.address.as_str())
+            .form(&[
+                ("grant_type", "password"),
+                ("username", "agent@premiumauto.com"),
+                ("password", "Agent123!"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200, "{profile:?}");
+        let foreign = app
+            .client
+            .post(app.url("/api/v1/auth/token"))
+            .header("Origin", "https://evil.example.net")
+            .form(&[
+                ("grant_type", "password"),
+                ("username", "agent@premiumauto.com"),
+                ("password", "Agent123!"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            foreign
+                .headers()
+                .get("access-control-allow-origin")
+                .is_none()
+        );
+    }
+}
