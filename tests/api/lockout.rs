@@ -134,9 +134,10 @@ async fn a_burst_of_simultaneous_guesses_cannot_outrun_the_lock() {
         statuses.push(guess.await.unwrap());
     }
     let tried = statuses.iter().filter(|s| **s == 401).count();
+    // those hashing, and those between their hash and recording the failure, when the lock lands
     let hashers = std::thread::available_parallelism().map_or(2, |n| n.get());
     assert!(
-        tried <= 3 + hashers,
+        tried <= 3 + 2 * hashers,
         "only the limit (plus those already hashing) were tried: {statuses:?}"
     );
     assert!(statuses.contains(&429), "{statuses:?}");
