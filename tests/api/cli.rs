@@ -1,31 +1,13 @@
 //! The `dealergate` binary's subcommands, run as a user would run them.
 
-use std::process::{Command, Output};
-
 use sea_orm::{ConnectionTrait, DbBackend, Statement};
 
-use crate::helpers::{TestDb, spawn_app};
-
-fn dealergate(args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_dealergate"));
-    cmd.args(args).current_dir(env!("CARGO_MANIFEST_DIR"));
-    for (key, _) in std::env::vars() {
-        if key.starts_with("DEALERGATE_") || key == "DATABASE_URL" {
-            cmd.env_remove(key);
-        }
-    }
-    cmd.envs(env.iter().copied());
-    cmd.output().expect("run dealergate")
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
+use crate::helpers::{TestDb, dealergate, spawn_app, stdout};
 
 #[tokio::test]
 async fn openapi_prints_the_document_the_server_serves() {
     let app = spawn_app().await;
-    let out = dealergate(&["openapi"], &[]);
+    let out = dealergate(&["openapi"], &[], None);
     assert!(out.status.success());
     let printed: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
     let served: serde_json::Value = app.get("/openapi.json").await.json().await.unwrap();
@@ -43,6 +25,7 @@ fn config_prints_the_effective_settings_with_secrets_redacted() {
             ),
             ("DEALERGATE_LISTEN", "0.0.0.0:9999"),
         ],
+        None,
     );
     assert!(out.status.success(), "{out:?}");
     let text = stdout(&out);
@@ -67,7 +50,7 @@ async fn seed_is_refused_in_prod_and_changes_nothing_when_repeated() {
             "0123456789abcdef0123456789abcdef",
         ),
     ];
-    let refused = dealergate(&["seed"], &prod);
+    let refused = dealergate(&["seed"], &prod, None);
     assert!(!refused.status.success());
     let stderr = String::from_utf8_lossy(&refused.stderr);
     assert!(stderr.contains("refused in the prod profile"), "{stderr}");
@@ -81,7 +64,7 @@ async fn seed_is_refused_in_prod_and_changes_nothing_when_repeated() {
         .unwrap()
         .unwrap();
     for _ in 0..2 {
-        let out = dealergate(&["seed"], &[("DATABASE_URL", &url)]);
+        let out = dealergate(&["seed"], &[("DATABASE_URL", &url)], None);
         assert!(out.status.success(), "{out:?}");
     }
     let after = owner
@@ -98,7 +81,11 @@ async fn seed_is_refused_in_prod_and_changes_nothing_when_repeated() {
 #[tokio::test]
 async fn migrate_status_lists_every_migration_as_applied() {
     let db = TestDb::new().await;
-    let out = dealergate(&["migrate", "status"], &[("DATABASE_URL", &db.owner_url())]);
+    let out = dealergate(
+        &["migrate", "status"],
+        &[("DATABASE_URL", &db.owner_url())],
+        None,
+    );
     assert!(out.status.success(), "{out:?}");
     let text = stdout(&out);
     assert!(
@@ -114,7 +101,7 @@ async fn migrate_status_lists_every_migration_as_applied() {
 
 #[test]
 fn policies_check_passes_the_shipped_policy_and_names_each_failing_row() {
-    let ok = dealergate(&["policies", "check"], &[]);
+    let ok = dealergate(&["policies", "check"], &[], None);
     assert!(ok.status.success(), "{ok:?}");
     let dir = std::env::temp_dir().join(format!("dg-check-{}", uuid::Uuid::new_v4()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -125,7 +112,7 @@ fn policies_check_passes_the_shipped_policy_and_names_each_failing_row() {
         .replace("p, manager, users, list, dealership\n", "");
     std::fs::write(dir.join("policy.csv"), policy).unwrap();
     std::fs::copy(shipped.join("tests.csv"), dir.join("tests.csv")).unwrap();
-    let failed = dealergate(&["policies", "check", dir.to_str().unwrap()], &[]);
+    let failed = dealergate(&["policies", "check", dir.to_str().unwrap()], &[], None);
     assert!(!failed.status.success());
     let text = stdout(&failed);
     assert!(text.contains("FAIL tests.csv line"), "{text}");

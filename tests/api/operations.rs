@@ -1,12 +1,8 @@
 //! What operators rely on: metrics, graceful shutdown, the healthcheck and first-admin commands.
 
-use std::{
-    io::Write,
-    process::{Command, Stdio},
-    time::Duration,
-};
+use std::time::Duration;
 
-use crate::helpers::{ADMIN, PA_AGENT, error_of, spawn_app, spawn_app_with};
+use crate::helpers::{ADMIN, PA_AGENT, dealergate, error_of, spawn_app, spawn_app_with};
 
 fn metric(text: &str, line_start: &str) -> Option<f64> {
     text.lines()
@@ -88,28 +84,6 @@ async fn shutdown_finishes_the_request_in_flight_and_exits_cleanly() {
         .unwrap()
         .expect("the in-flight request got its answer");
     assert_eq!(answered.status(), 401);
-}
-
-fn dealergate(args: &[&str], env: &[(&str, &str)], stdin: Option<&str>) -> std::process::Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_dealergate"));
-    cmd.args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    for (key, _) in std::env::vars() {
-        if key.starts_with("DEALERGATE_") || key == "DATABASE_URL" {
-            cmd.env_remove(key);
-        }
-    }
-    cmd.envs(env.iter().copied());
-    let mut child = cmd.spawn().unwrap();
-    let mut input = child.stdin.take().unwrap();
-    if let Some(text) = stdin {
-        input.write_all(text.as_bytes()).unwrap();
-    }
-    drop(input);
-    child.wait_with_output().unwrap()
 }
 
 // the command blocks its thread; the server needs another one to answer
