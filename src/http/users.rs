@@ -266,28 +266,9 @@ impl UsersApi {
         let reach = state
             .authz
             .grant(&auth.0, Resource::Users, Action::Update)?;
-        if id.0 == auth.0.user_id {
-            return Err(AppError::Validation(vec![FieldError::new(
-                "id",
-                "you cannot deactivate yourself",
-            )])
-            .into());
-        }
         let tx = state.db.begin(auth.0.scope_for(reach)).await?;
-        let current = directory::get(&tx, &auth.0, reach, id.0).await?;
-        let change = UserChange {
-            is_active: Some(!current.is_active),
-            ..UserChange::default()
-        };
-        let user = manage::update(
-            &tx,
-            &auth.0,
-            reach,
-            id.0,
-            change,
-            &request_meta(req, &state),
-        )
-        .await?;
+        let user =
+            manage::toggle_active(&tx, &auth.0, reach, id.0, &request_meta(req, &state)).await?;
         tx.commit().await?;
         state.revoked(Revoked::User(id.0)).await;
         Ok(Json(user.into()))

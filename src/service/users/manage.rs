@@ -162,6 +162,40 @@ pub async fn update(
     meta: &RequestMeta,
 ) -> Result<user::Model, AppError> {
     let target = directory::get(tx, who, reach, id).await?;
+    apply(tx, who, reach, target, change, meta).await
+}
+
+/// Flips user `id`'s `is_active`; deactivation ends their tokens at once. Not on yourself.
+pub async fn toggle_active(
+    tx: &DatabaseTransaction,
+    who: &Principal,
+    reach: Reach,
+    id: Uuid,
+    meta: &RequestMeta,
+) -> Result<user::Model, AppError> {
+    if id == who.user_id {
+        return Err(AppError::Validation(vec![FieldError::new(
+            "id",
+            "you cannot deactivate yourself",
+        )]));
+    }
+    let target = directory::get(tx, who, reach, id).await?;
+    let change = UserChange {
+        is_active: Some(!target.is_active),
+        ..UserChange::default()
+    };
+    apply(tx, who, reach, target, change, meta).await
+}
+
+async fn apply(
+    tx: &DatabaseTransaction,
+    who: &Principal,
+    reach: Reach,
+    target: user::Model,
+    change: UserChange,
+    meta: &RequestMeta,
+) -> Result<user::Model, AppError> {
+    let id = target.id;
     outranks(who, target.role)?;
     if let Some(role) = change.role {
         outranks(who, role)?;
