@@ -2,6 +2,7 @@
 //! session's token). Both start before any tenant is known, through the definer lookups, and
 //! continue in the user's own tenant transaction.
 
+use sea_orm::DatabaseTransaction;
 use uuid::Uuid;
 
 use super::{
@@ -18,7 +19,7 @@ use crate::{
     error::AppError,
     service::{RequestMeta, audit, sessions, users},
     state::AppState,
-    tenancy::Scope,
+    tenancy::{Scope, TenantTx},
 };
 
 /// What a successful login or refresh hands out.
@@ -275,8 +276,8 @@ fn login_event(
 }
 
 /// Rotates the session's refresh token. A token another tab rotated moments ago (inside the
-/// grace window) gets the same successor; the rotated-away token presented later is a replay
-/// and ends the whole session.
+/// grace window) gets the same successor; any retired token of the family presented later is a
+/// replay and ends the whole session.
 pub async fn refresh(
     state: &AppState,
     raw_token: &str,
@@ -300,46 +301,14 @@ pub async fn refresh(
     )
     .await?;
     if !first_use {
-        let stale = sessions::classify_stale(
-            &tx,
-            owner.session_id,
-            presented.hash(),
-            next.hash(),
-            auth.refresh_grace_secs as i64,
-        )
-        .await?;
-        match stale {
-            Some(s) if s.in_grace => count_refresh("grace"),
-            Some(s) if s.replayed => {
-                sessions::revoke(&tx, owner.user_id, owner.session_id, "refresh_token_reuse")
-                    .await?;
-                audit::record(
-                    &tx,
-                    meta,
-                    audit::Event {
-                        dealership_id: owner.dealership_id,
-                        actor_id: None,
-                        action: "session.refresh_token_reused",
-                        target_type: "session",
-                        target_id: Some(owner.session_id),
-                        changes: Some(
-                            serde_json::json!({"user_id": owner.user_id, "revoked": true}),
-                        ),
-                    },
-                )
-                .await?;
-                revocation::publish(&tx, Revoked::Session(owner.session_id)).await?;
-                tx.commit().await?;
-                state
-                    .auth
-                    .sessions
-                    .apply(Revoked::Session(owner.session_id))
-                    .await;
-                tracing::warn!(session_id = %owner.session_id, "refresh token replayed: session revoked");
+        match judge_stale(state, &tx, &presented, &next, owner.session_id).await? {
+            Stale::InGrace => count_refresh("grace"),
+            Stale::Replayed => {
+                end_replayed_family(state, tx, &owner, meta).await?;
                 count_refresh("reuse_detected");
                 return Err(AppError::Unauthenticated);
             }
-            _ => {
+            Stale::Unknown => {
                 count_refresh("refused");
                 return Err(AppError::Unauthenticated);
             }
@@ -353,6 +322,86 @@ pub async fn refresh(
         count_refresh("rotated");
     }
     issue(state, user, next)
+}
+
+/// What a presented token that is not the session's current one is.
+enum Stale {
+    /// The token another tab rotated moments ago: its successor is the current token.
+    InGrace,
+    /// A retired token of this family (RFC 9700 §4.14.2): someone holds a stolen copy.
+    Replayed,
+    /// Not a token of this family, or the session is over: refused, nothing changes.
+    Unknown,
+}
+
+async fn judge_stale(
+    state: &AppState,
+    tx: &DatabaseTransaction,
+    presented: &RefreshToken,
+    next: &RefreshToken,
+    session_id: Uuid,
+) -> Result<Stale, AppError> {
+    let grace = state.settings.auth.refresh_grace_secs as i64;
+    let Some(chain) = sessions::chain(tx, session_id, grace).await? else {
+        return Ok(Stale::Unknown);
+    };
+    if chain.revoked {
+        return Ok(Stale::Unknown);
+    }
+    if chain.previous_token_hash == Some(presented.hash()) {
+        let converges = chain.in_grace && next.hash() == chain.refresh_token_hash;
+        return Ok(if converges {
+            Stale::InGrace
+        } else {
+            Stale::Replayed
+        });
+    }
+    // follow the keyed chain forward from the presented token: only a genuine ancestor meets
+    // the current token, so guessing a session id cannot end someone else's session
+    let (presented, key) = (presented.clone(), state.auth.rotation.clone());
+    let rotations = u32::try_from(chain.rotation_count).unwrap_or(0);
+    let current = chain.refresh_token_hash;
+    let ancestor =
+        tokio::task::spawn_blocking(move || presented.precedes(&key, &current, rotations))
+            .await
+            .map_err(AppError::internal)?;
+    Ok(if ancestor {
+        Stale::Replayed
+    } else {
+        Stale::Unknown
+    })
+}
+
+/// Revokes the whole session a replayed token belongs to, audited and announced to every replica.
+async fn end_replayed_family(
+    state: &AppState,
+    tx: TenantTx,
+    owner: &sessions::Owner,
+    meta: &RequestMeta,
+) -> Result<(), AppError> {
+    sessions::revoke(&tx, owner.user_id, owner.session_id, "refresh_token_reuse").await?;
+    audit::record(
+        &tx,
+        meta,
+        audit::Event {
+            dealership_id: owner.dealership_id,
+            actor_id: None,
+            action: "session.refresh_token_reused",
+            target_type: "session",
+            target_id: Some(owner.session_id),
+            changes: Some(serde_json::json!({"user_id": owner.user_id, "revoked": true})),
+        },
+    )
+    .await?;
+    revocation::publish(&tx, Revoked::Session(owner.session_id)).await?;
+    tx.commit().await?;
+    state
+        .auth
+        .sessions
+        .apply(Revoked::Session(owner.session_id))
+        .await;
+    tracing::warn!(session_id = %owner.session_id, "refresh token replayed: session revoked");
+    Ok(())
 }
 
 fn issue(

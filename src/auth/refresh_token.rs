@@ -15,6 +15,11 @@ use uuid::Uuid;
 
 const SECRET_BYTES: usize = 32;
 
+/// How many rotations forward a presented token is followed to recognise it as a retired one of
+/// its family: 43 days of refreshing every 15 minutes. A token retired longer ago than that is
+/// refused without ending the session.
+pub const MAX_REPLAY_WALK: u32 = 4096;
+
 #[derive(Clone, PartialEq, Eq)]
 pub struct RefreshToken {
     pub session_id: Uuid,
@@ -72,6 +77,20 @@ impl RefreshToken {
         }
     }
 
+    /// Whether this token is a genuine ancestor, at most `rotations` back, of the token whose hash
+    /// is `current_hash`. Only a real retired token of the family passes: a forged secret that
+    /// merely names the session never reaches the current token, as the chain is keyed.
+    pub fn precedes(&self, key: &RotationKey, current_hash: &[u8], rotations: u32) -> bool {
+        let mut token = self.clone();
+        for _ in 0..rotations.min(MAX_REPLAY_WALK) {
+            token = token.successor(key);
+            if token.hash() == current_hash {
+                return true;
+            }
+        }
+        false
+    }
+
     /// The wire form; hand it to the client once and forget it.
     pub fn expose(&self) -> String {
         format!(
@@ -108,6 +127,29 @@ mod tests {
         assert!(token.successor(&key) == token.successor(&key));
         assert!(token.successor(&key) != token);
         assert!(token.successor(&key) != token.successor(&RotationKey::new(&[8; 32])));
+    }
+
+    #[test]
+    fn only_genuine_ancestors_precede_the_current_token() {
+        let key = RotationKey::new(&[7; 32]);
+        let first = RefreshToken::generate(Uuid::now_v7());
+        let mut current = first.clone();
+        for _ in 0..5 {
+            current = current.successor(&key);
+        }
+        assert!(first.precedes(&key, &current.hash(), 5));
+        assert!(
+            !first.precedes(&key, &current.hash(), 4),
+            "bounded by the rotations"
+        );
+        assert!(
+            !current.precedes(&key, &current.hash(), 5),
+            "not its own ancestor"
+        );
+        let forged = RefreshToken::generate(first.session_id);
+        assert!(!forged.precedes(&key, &current.hash(), 5));
+        let other_key = RotationKey::new(&[8; 32]);
+        assert!(!first.precedes(&other_key, &current.hash(), 5));
     }
 
     #[test]

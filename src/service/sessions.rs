@@ -96,35 +96,30 @@ pub async fn rotate(
     Ok(rotated.rows_affected() == 1)
 }
 
-/// What a token that is not the current one means.
+/// Where a session's token chain stands, to judge a presented token that is not its current one.
 #[derive(Debug, FromQueryResult)]
-pub struct Stale {
-    /// Just rotated by a concurrent refresh: its successor is the current token.
+pub struct Chain {
+    pub refresh_token_hash: Vec<u8>,
+    pub previous_token_hash: Option<Vec<u8>>,
+    pub rotation_count: i32,
+    /// The previous token was rotated away within the grace window of a session still usable.
     pub in_grace: bool,
-    /// The token that was rotated away, presented after the grace window: a replay.
-    pub replayed: bool,
+    pub revoked: bool,
 }
 
-pub async fn classify_stale(
+pub async fn chain(
     tx: &DatabaseTransaction,
     session_id: Uuid,
-    presented_hash: Vec<u8>,
-    next_hash: Vec<u8>,
     grace_secs: i64,
-) -> Result<Option<Stale>, AppError> {
-    Ok(Stale::find_by_statement(Statement::from_sql_and_values(
+) -> Result<Option<Chain>, AppError> {
+    Ok(Chain::find_by_statement(Statement::from_sql_and_values(
         DbBackend::Postgres,
-        "SELECT coalesce(previous_token_hash = $2 AND refresh_token_hash = $3 \
-                    AND rotated_at > now() - make_interval(secs => $4) AND revoked_at IS NULL \
-                    AND expires_at > now() AND absolute_expires_at > now(), false) AS in_grace, \
-                coalesce(previous_token_hash = $2 AND revoked_at IS NULL, false) AS replayed \
+        "SELECT refresh_token_hash, previous_token_hash, rotation_count, \
+                (rotated_at > now() - make_interval(secs => $2) AND revoked_at IS NULL \
+                 AND expires_at > now() AND absolute_expires_at > now()) IS TRUE AS in_grace, \
+                revoked_at IS NOT NULL AS revoked \
          FROM sessions WHERE id = $1",
-        [
-            session_id.into(),
-            presented_hash.into(),
-            next_hash.into(),
-            (grace_secs as f64).into(),
-        ],
+        [session_id.into(), (grace_secs as f64).into()],
     ))
     .one(tx)
     .await?)

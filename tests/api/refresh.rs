@@ -162,3 +162,62 @@ async fn a_deactivated_user_cannot_refresh() {
     .await;
     error_of(app.refresh(&tokens.refresh).await, 401).await;
 }
+
+#[tokio::test]
+async fn any_retired_token_of_a_family_ends_the_session_not_only_the_last_one() {
+    let app = spawn_app().await;
+    let stolen = app.login_ok(PA_AGENT.email, PA_AGENT.password).await;
+    let first = app.refresh_ok(&stolen.refresh).await;
+    let thief = app.refresh_ok(&first.refresh).await;
+    let thief = app.refresh_ok(&thief.refresh).await;
+
+    // the victim presents the token from three rotations ago: the family is revoked
+    error_of(app.refresh(&stolen.refresh).await, 401).await;
+    error_of(app.refresh(&thief.refresh).await, 401).await;
+    error_of(app.get_as("/api/v1/auth/me", &thief.access).await, 401).await;
+    let owner = app.db.owner().await;
+    assert_eq!(
+        count(
+            &owner,
+            "SELECT count(*) AS n FROM sessions WHERE revoked_reason = 'refresh_token_reuse'"
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        count(
+            &owner,
+            "SELECT count(*) AS n FROM audit_events WHERE action = 'session.refresh_token_reused'"
+        )
+        .await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn a_forged_token_naming_a_rotated_session_does_not_end_it() {
+    let app = spawn_app().await;
+    let tokens = app.login_ok(PA_AGENT.email, PA_AGENT.password).await;
+    let rotated = app.refresh_ok(&tokens.refresh).await;
+    let rotated = app.refresh_ok(&rotated.refresh).await;
+    let (sid, _) = rotated.refresh.split_once('.').unwrap();
+    for secret in [
+        "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        "ZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZA",
+    ] {
+        error_of(app.refresh(&format!("{sid}.{secret}")).await, 401).await;
+    }
+    let next = app.refresh_ok(&rotated.refresh).await;
+    assert_eq!(
+        app.get_as("/api/v1/auth/me", &next.access).await.status(),
+        200
+    );
+    assert_eq!(
+        count(
+            &app.db.owner().await,
+            "SELECT count(*) AS n FROM sessions WHERE revoked_at IS NOT NULL"
+        )
+        .await,
+        0
+    );
+}
