@@ -76,9 +76,13 @@ pub struct HttpSettings {
     /// Browser origins allowed by CORS (`https://app.example.com`). Unset: the usual local
     /// dev-server ports in `dev`, none in `prod`. Credentials are allowed only in cookie mode.
     pub cors_origins: Option<Vec<String>>,
-    /// Take the client IP from the last `X-Forwarded-For` entry (the one the proxy in front of
-    /// us appended). Only behind a proxy that sets it: otherwise clients choose their own IP.
+    /// Take the client IP from `X-Forwarded-For` (every header line, in order). Only behind
+    /// proxies that append to it: otherwise clients choose their own IP.
     pub trust_forwarded_for: bool,
+    /// How many proxies in front of us append to `X-Forwarded-For`: the client is the entry
+    /// this many from the right (1: the one the nearest proxy appended). Left of it, entries are
+    /// the client's own word.
+    pub trusted_proxy_hops: u8,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -202,6 +206,7 @@ impl Default for HttpSettings {
             shutdown_delay_secs: 0,
             cors_origins: None,
             trust_forwarded_for: false,
+            trusted_proxy_hops: 1,
         }
     }
 }

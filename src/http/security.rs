@@ -5,8 +5,11 @@ use poem::Request;
 use poem_openapi::{OAuthScopes, SecurityScheme, auth::Bearer};
 
 use super::error::ApiError;
+use std::net::IpAddr;
+
 use crate::{
     auth::principal::{Principal, authenticate},
+    config::HttpSettings,
     error::AppError,
     service::RequestMeta,
     state::AppState,
@@ -46,19 +49,36 @@ async fn check_bearer(req: &Request, bearer: Bearer) -> poem::Result<Principal> 
 
 /// Request id, client IP and user agent, as sessions and audit events record them.
 pub fn request_meta(req: &Request, state: &AppState) -> RequestMeta {
-    let forwarded = state
-        .settings
-        .http
-        .trust_forwarded_for
-        .then(|| req.header("x-forwarded-for"))
-        .flatten()
-        // the proxy in front of us appended the last entry; earlier ones are the client's word
-        .and_then(|xff| xff.rsplit(',').next())
-        .and_then(|ip| ip.trim().parse::<std::net::IpAddr>().ok());
-    let ip = forwarded.or_else(|| req.remote_addr().as_socket_addr().map(|a| a.ip()));
+    let ip = forwarded_client(req, &state.settings.http)
+        .or_else(|| req.remote_addr().as_socket_addr().map(|a| a.ip()));
     RequestMeta {
         request_id: Some(super::request_id::current()),
         ip: ip.map(|ip| ip.to_canonical().to_string()),
         user_agent: req.header("user-agent").map(str::to_owned),
     }
+}
+
+/// The client as the trusted proxies saw it: every `X-Forwarded-For` line in order, then the
+/// entry `trusted_proxy_hops` from the right (each proxy appends the address it saw, so entries
+/// further left are whatever the client sent). A shorter chain gives its left-most entry.
+fn forwarded_client(req: &Request, http: &HttpSettings) -> Option<IpAddr> {
+    if !http.trust_forwarded_for {
+        return None;
+    }
+    let entries: Vec<&str> = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|line| line.to_str().ok())
+        .flat_map(|line| line.split(','))
+        .map(str::trim)
+        .filter(|entry| !entry.is_empty())
+        .collect();
+    let hops = usize::from(http.trusted_proxy_hops.max(1));
+    let client = entries
+        .len()
+        .checked_sub(hops)
+        .and_then(|i| entries.get(i))
+        .or(entries.first())?;
+    client.parse().ok()
 }

@@ -5,6 +5,7 @@ mod audit_log;
 mod auth_flows;
 mod cli;
 mod dealerships;
+mod forwarded;
 mod hashing;
 mod health;
 mod helpers;
