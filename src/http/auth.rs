@@ -16,6 +16,7 @@ use super::{
 };
 use crate::{
     auth::{
+        account,
         login::{self, Issued},
         password,
         revocation::Revoked,
@@ -62,6 +63,10 @@ struct ProfileUpdate {
     last_name: Option<String>,
     /// An empty string clears it.
     phone: Option<String>,
+    /// A new sign-in email; needs `current_password`.
+    email: Option<String>,
+    /// Required with `email`.
+    current_password: Option<String>,
 }
 
 #[derive(Object)]
@@ -211,9 +216,9 @@ impl AuthApi {
         Ok(Json(user.into()))
     }
 
-    /// Change the caller's name or phone.
+    /// Change the caller's name or phone, or their sign-in email (with `current_password`).
     ///
-    /// **Permissions:** `users:update` at `self` scope.
+    /// **Permissions:** `users:update` at `self` scope; the current password for the email.
     #[oai(path = "/me", method = "patch")]
     async fn update_me(
         &self,
@@ -225,25 +230,15 @@ impl AuthApi {
         state
             .authz
             .grant(&auth.0, Resource::Users, Action::Update)?;
-        let change = ProfileChange::parse(body.0.first_name, body.0.last_name, body.0.phone)?;
-        let me = &auth.0;
-        let tx = state.db.begin(me.scope()).await?;
-        let user = users::find_signable(&tx, me.user_id)
-            .await?
-            .ok_or(AppError::Unauthenticated)?;
-        let (user, changes) = users::update_profile(&tx, user, change).await?;
-        if changes.as_object().is_some_and(|c| !c.is_empty()) {
-            let event = audit::Event {
-                dealership_id: me.dealership_id,
-                actor_id: Some(me.user_id),
-                action: "user.updated",
-                target_type: "user",
-                target_id: Some(me.user_id),
-                changes: Some(changes),
-            };
-            audit::record(&tx, &request_meta(req, &state), event).await?;
-        }
-        tx.commit().await?;
+        let body = body.0;
+        let profile = ProfileChange::parse(body.first_name, body.last_name, body.phone)?;
+        let email = body.email.as_deref().map(|e| Email::parse("email", e));
+        let change = account::OwnChange {
+            profile,
+            email: email.transpose()?,
+            current_password: body.current_password,
+        };
+        let user = account::update_me(&state, &auth.0, change, &request_meta(req, &state)).await?;
         Ok(Json(user.into()))
     }
 

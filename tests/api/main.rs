@@ -20,5 +20,6 @@ mod policy_reload;
 mod posture;
 mod refresh;
 mod revocation;
+mod takeover;
 mod tokens;
 mod users;

@@ -1,5 +1,8 @@
-//! Managing staff: create, edit, deactivate, delete, end sessions. The rank rule holds on each:
-//! nobody creates, promotes or edits a user above their own rank.
+//! Managing staff: create, edit, deactivate, delete, end sessions. The rank rules hold on each:
+//! nobody creates, promotes or edits a user above their own rank, and nobody changes the
+//! password, email, role or activity of a user of their own rank or above (a peer must never be
+//! able to take a peer's account over). One's own account changes through `/auth/me` and
+//! `/auth/password`; an admin's credentials only by its owner or `dealergate admin`.
 
 use chrono::Utc;
 use sea_orm::{ActiveModelTrait, DatabaseTransaction, EntityTrait, IntoActiveModel, Set};
@@ -40,8 +43,18 @@ pub struct UserChange {
     pub password_hash: Option<String>,
 }
 
+/// `who` may act on users of `role`'s rank (edit profiles, create, end sessions).
 fn outranks(who: &Principal, role: Role) -> Result<(), AppError> {
     if role.rank() > who.role.rank() {
+        return Err(AppError::Forbidden);
+    }
+    Ok(())
+}
+
+/// `who` may change the account (password, email, role, activity) of someone of `role`: only
+/// strictly below their own rank, so equals cannot take each other over.
+fn governs_account_of(who: &Principal, role: Role) -> Result<(), AppError> {
+    if role.rank() >= who.role.rank() {
         return Err(AppError::Forbidden);
     }
     Ok(())
@@ -217,6 +230,27 @@ async fn apply(
             "you cannot change your own role or deactivate yourself",
         )]));
     }
+    if id == who.user_id
+        && change
+            .email
+            .as_ref()
+            .is_some_and(|e| e.as_str() != target.email)
+    {
+        return Err(AppError::Validation(vec![FieldError::new(
+            "email",
+            "change your own at /api/v1/auth/me, with your current password",
+        )]));
+    }
+    let changes_account = change
+        .email
+        .as_ref()
+        .is_some_and(|e| e.as_str() != target.email)
+        || change.role.is_some_and(|r| r != target.role)
+        || change.is_active.is_some_and(|a| a != target.is_active)
+        || change.password_hash.is_some();
+    if id != who.user_id && changes_account {
+        governs_account_of(who, target.role)?;
+    }
     if change.role == Some(Role::Admin) && target.dealership_id.is_some()
         || change.role.is_some_and(|r| r != Role::Admin) && target.dealership_id.is_none()
     {
@@ -322,7 +356,7 @@ pub async fn delete(
         )]));
     }
     let target = directory::get(tx, who, reach, id).await?;
-    outranks(who, target.role)?;
+    governs_account_of(who, target.role)?;
     let mut active = target.clone().into_active_model();
     active.deleted_at = Set(Some(Utc::now()));
     active.is_active = Set(false);
