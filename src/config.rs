@@ -83,6 +83,16 @@ pub struct HttpSettings {
     /// this many from the right (1: the one the nearest proxy appended). Left of it, entries are
     /// the client's own word.
     pub trusted_proxy_hops: u8,
+    /// Send `Strict-Transport-Security: max-age=…` (only when clients reach us over HTTPS).
+    pub hsts_max_age_secs: Option<u64>,
+    /// Seconds a client may take to send a request's headers; a keep-alive connection waiting
+    /// for its next request is closed after the same time (HTTP/1.1).
+    pub header_timeout_secs: u64,
+    /// Seconds a connection may stay without any traffic before it is closed (HTTP/2 included).
+    pub idle_timeout_secs: u64,
+    /// The operators' listener: `/metrics`, `/healthz` and the detailed `/readyz`. Keep it off
+    /// the public network (the chart exposes it to probes and the monitoring only).
+    pub ops_listen: Option<SocketAddr>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -207,6 +217,10 @@ impl Default for HttpSettings {
             cors_origins: None,
             trust_forwarded_for: false,
             trusted_proxy_hops: 1,
+            hsts_max_age_secs: None,
+            header_timeout_secs: 10,
+            idle_timeout_secs: 60,
+            ops_listen: Some(SocketAddr::from(([127, 0, 0, 1], 9090))),
         }
     }
 }
@@ -281,6 +295,14 @@ impl HttpSettings {
 
     pub fn shutdown_delay(&self) -> Duration {
         Duration::from_secs(self.shutdown_delay_secs)
+    }
+
+    pub fn header_timeout(&self) -> Duration {
+        Duration::from_secs(self.header_timeout_secs.max(1))
+    }
+
+    pub fn idle_timeout(&self) -> Duration {
+        Duration::from_secs(self.idle_timeout_secs.max(1))
     }
 
     /// The origins CORS allows under `profile`.

@@ -7,6 +7,7 @@ mod auth;
 mod dealerships;
 mod dto;
 pub mod error;
+mod headers;
 mod health;
 mod middleware;
 pub mod request_id;
@@ -72,6 +73,7 @@ pub fn app(state: AppState) -> impl Endpoint {
     let api = api_service();
     let context = middleware::RequestContext::new(&state.settings.http);
     let cors = cors(&state.settings);
+    let security = headers::SecurityHeaders::new(&state.settings.http);
     Route::new()
         .at("/metrics", poem::get(metrics_endpoint))
         .at("/openapi.json", api.spec_endpoint())
@@ -82,6 +84,7 @@ pub fn app(state: AppState) -> impl Endpoint {
         .before(same_origin_needs_no_cors)
         .data(state)
         .with(context)
+        .with(security)
 }
 
 /// Browser frontends on the configured origins only; cookies cross only in cookie mode.

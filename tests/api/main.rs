@@ -7,6 +7,7 @@ mod cli;
 mod dealerships;
 mod forwarded;
 mod hashing;
+mod headers;
 mod health;
 mod helpers;
 mod http_contract;
