@@ -1,10 +1,7 @@
 //! Application::build(settings) → a bound, checked server that knows its port.
 
 use anyhow::{Context, bail};
-use poem::{
-    Server,
-    listener::{Acceptor, Listener, TcpAcceptor, TcpListener},
-};
+use tokio::net::TcpListener;
 
 use crate::{
     auth::AuthContext,
@@ -15,8 +12,8 @@ use crate::{
 };
 
 pub struct Application {
-    acceptor: TcpAcceptor,
-    port: u16,
+    listener: TcpListener,
+    ops_listener: Option<TcpListener>,
     state: AppState,
 }
 
@@ -46,24 +43,25 @@ impl Application {
                     reasons.join("; ")
                 )
             })?;
-        let acceptor = TcpListener::bind(settings.listen)
-            .into_acceptor()
-            .await
-            .with_context(|| format!("binding {}", settings.listen))?;
-        let port = acceptor
-            .local_addr()
-            .first()
-            .and_then(|addr| addr.as_socket_addr().map(|a| a.port()))
-            .context("the listener has no socket address")?;
+        let listener = bind(settings.listen).await?;
+        let ops_listener = match settings.http.ops_listen {
+            Some(address) => Some(bind(address).await?),
+            None => None,
+        };
         Ok(Self {
-            acceptor,
-            port,
+            listener,
+            ops_listener,
             state: AppState::new(settings, db, auth, std::sync::Arc::new(authz)),
         })
     }
 
     pub fn port(&self) -> u16 {
-        self.port
+        port_of(&self.listener)
+    }
+
+    /// The operators' listener's port, if one is configured.
+    pub fn ops_port(&self) -> Option<u16> {
+        self.ops_listener.as_ref().map(port_of)
     }
 
     pub fn state(&self) -> AppState {
@@ -80,6 +78,7 @@ impl Application {
         let state = self.state.clone();
         let grace = state.settings.http.shutdown_timeout();
         let delay = state.settings.http.shutdown_delay();
+        let (stopping, stopped) = tokio::sync::watch::channel(false);
         let stop = async move {
             stop.await;
             state.begin_shutdown();
@@ -88,6 +87,7 @@ impl Application {
                 "shutting down: unready, then draining in-flight requests"
             );
             tokio::time::sleep(delay).await;
+            let _ = stopping.send(true);
         };
         let settings = &self.state.settings;
         let mut background = vec![
@@ -104,16 +104,52 @@ impl Application {
                 self.state.authz.clone(),
             )?);
         }
-        tracing::info!(port = self.port, "listening");
-        let served = Server::new_with_acceptor(self.acceptor)
-            .run_with_graceful_shutdown(http::app(self.state.clone()), stop, Some(grace))
-            .await;
+        let limits = http::serve::Limits {
+            header_timeout: settings.http.header_timeout(),
+            idle_timeout: settings.http.idle_timeout(),
+        };
+        if let Some(ops) = self.ops_listener {
+            tracing::info!(
+                port = port_of(&ops),
+                "operators' listener (metrics, readiness)"
+            );
+            let mut stopped = stopped.clone();
+            let app = http::ops_app(self.state.clone());
+            background.push(tokio::spawn(async move {
+                let stop = async move {
+                    let _ = stopped.wait_for(|s| *s).await;
+                };
+                if let Err(err) = http::serve::serve(ops, app, limits, stop, grace).await {
+                    tracing::error!(%err, "the operators' listener failed");
+                }
+            }));
+        }
+        tracing::info!(port = port_of(&self.listener), "listening");
+        let served = http::serve::serve(
+            self.listener,
+            http::app(self.state.clone()),
+            limits,
+            stop,
+            grace,
+        )
+        .await;
+        drop(stopped);
         background.iter().for_each(|task| task.abort());
         served?;
         self.state.db.clone().close().await?;
         tracing::info!("stopped");
         Ok(())
     }
+}
+
+async fn bind(address: std::net::SocketAddr) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(address)
+        .await
+        .with_context(|| format!("binding {address}"))
+}
+
+fn port_of(listener: &TcpListener) -> u16 {
+    listener.local_addr().map_or(0, |a| a.port())
 }
 
 async fn shutdown_signal() {

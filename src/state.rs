@@ -6,12 +6,14 @@ use std::{
         Arc,
         atomic::{AtomicBool, Ordering},
     },
+    time::Instant,
 };
 
 use crate::{
     auth::{AuthContext, revocation::Revoked},
     authz::Authorizer,
     config::Settings,
+    error::FieldError,
     tenancy::Database,
 };
 
@@ -23,6 +25,8 @@ pub struct Shared {
     pub db: Database,
     pub auth: AuthContext,
     pub authz: Arc<Authorizer>,
+    /// The last readiness checks and when they ran (see `http::health`).
+    pub readiness: tokio::sync::Mutex<Option<(Instant, Vec<FieldError>)>>,
     shutting_down: AtomicBool,
 }
 
@@ -38,6 +42,7 @@ impl AppState {
             db,
             auth,
             authz,
+            readiness: tokio::sync::Mutex::new(None),
             shutting_down: AtomicBool::new(false),
         }))
     }

@@ -13,6 +13,7 @@ mod middleware;
 pub mod request_id;
 mod routes;
 mod security;
+pub mod serve;
 mod users;
 mod well_known;
 
@@ -75,7 +76,6 @@ pub fn app(state: AppState) -> impl Endpoint {
     let cors = cors(&state.settings);
     let security = headers::SecurityHeaders::new(&state.settings.http);
     Route::new()
-        .at("/metrics", poem::get(metrics_endpoint))
         .at("/openapi.json", api.spec_endpoint())
         .nest("/docs", api.swagger_ui())
         .nest("/", api)
@@ -85,6 +85,26 @@ pub fn app(state: AppState) -> impl Endpoint {
         .data(state)
         .with(context)
         .with(security)
+}
+
+/// The operators' listener (`http.ops_listen`): metrics, liveness and the detailed readiness
+/// report, off the public port.
+pub fn ops_app(state: AppState) -> impl Endpoint {
+    let context = middleware::RequestContext::new(&state.settings.http);
+    let security = headers::SecurityHeaders::new(&state.settings.http);
+    Route::new()
+        .at("/metrics", poem::get(metrics_endpoint))
+        .at("/healthz", poem::get(alive))
+        .at("/readyz", poem::get(health::readiness_report))
+        .with(NormalizePath::new(TrailingSlash::Trim))
+        .data(state)
+        .with(context)
+        .with(security)
+}
+
+#[poem::handler]
+fn alive() -> poem::web::Json<serde_json::Value> {
+    poem::web::Json(serde_json::json!({"status": "ok"}))
 }
 
 /// Browser frontends on the configured origins only; cookies cross only in cookie mode.
@@ -119,7 +139,8 @@ async fn same_origin_needs_no_cors(mut req: poem::Request) -> poem::Result<poem:
     Ok(req)
 }
 
-/// Prometheus scrapes this (outside the OpenAPI document: it is for operators, not clients).
+/// Prometheus scrapes this on the operators' listener (outside the OpenAPI document: it is for
+/// operators, not clients).
 #[poem::handler]
 fn metrics_endpoint(state: poem::web::Data<&AppState>) -> poem::Response {
     poem::Response::builder()

@@ -15,7 +15,7 @@ async fn healthz_answers_ok_without_touching_the_database() {
 #[tokio::test]
 async fn readyz_reports_database_migrations_and_isolation_ready() {
     let app = spawn_app().await;
-    let resp = app.get("/readyz").await;
+    let resp = app.ops("/readyz").await;
     assert_eq!(resp.status(), 200);
     let body: serde_json::Value = resp.json().await.unwrap();
     assert_eq!(body["status"], "ready");
@@ -31,7 +31,7 @@ async fn readyz_is_unavailable_fast_when_the_database_is_gone() {
     let app = spawn_app().await;
     app.db.drop_now().await;
     let started = std::time::Instant::now();
-    let error = error_of(app.get("/readyz").await, 503).await;
+    let error = error_of(app.ops("/readyz").await, 503).await;
     assert_eq!(error["type"], "unavailable");
     assert_eq!(error["details"][0]["field"], "database");
     // fail fast, never hang: bounded by the ping and connect timeouts, far below the client's
@@ -42,7 +42,7 @@ async fn readyz_is_unavailable_fast_when_the_database_is_gone() {
 async fn readyz_turns_unready_when_shutdown_begins_and_the_server_then_stops_cleanly() {
     let mut app = spawn_app().await;
     app.state.begin_shutdown();
-    let error = error_of(app.get("/readyz").await, 503).await;
+    let error = error_of(app.ops("/readyz").await, 503).await;
     assert_eq!(error["details"][0]["field"], "shutdown");
     app.stop()
         .await

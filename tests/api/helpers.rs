@@ -11,7 +11,7 @@ use std::{
 };
 
 use dealergate::{
-    config::{AuthSettings, DatabaseSettings, Profile, Secret, Settings},
+    config::{AuthSettings, DatabaseSettings, HttpSettings, Profile, Secret, Settings},
     service::seed,
     startup::Application,
     state::AppState,
@@ -279,6 +279,8 @@ impl Drop for TestDb {
 
 pub struct TestApp {
     pub address: String,
+    /// The operators' listener: metrics and the detailed readiness report.
+    pub ops_address: String,
     pub client: reqwest::Client,
     /// Shared with replicas of this app; dropped with the last of them.
     pub db: Arc<TestDb>,
@@ -295,6 +297,10 @@ pub fn test_settings(db: &TestDb) -> Settings {
     Settings {
         profile: Profile::Dev,
         listen: "127.0.0.1:0".parse().expect("address"),
+        http: HttpSettings {
+            ops_listen: Some("127.0.0.1:0".parse().expect("address")),
+            ..HttpSettings::default()
+        },
         database: database_settings(db.login_url(), 5),
         auth: AuthSettings {
             // configured like production, so replicas of a test app trust each other's tokens
@@ -322,6 +328,7 @@ pub async fn start_with(db: Arc<TestDb>, settings: Settings) -> TestApp {
         .await
         .expect("the application builds");
     let port = app.port();
+    let ops_port = app.ops_port().unwrap_or(0);
     let state = app.state();
     let (stop, stopped) = oneshot::channel::<()>();
     let server = tokio::spawn(app.run_until(async {
@@ -329,6 +336,7 @@ pub async fn start_with(db: Arc<TestDb>, settings: Settings) -> TestApp {
     }));
     TestApp {
         address: format!("http://127.0.0.1:{port}"),
+        ops_address: format!("http://127.0.0.1:{ops_port}"),
         client: reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
             .build()
@@ -354,6 +362,15 @@ impl TestApp {
     pub async fn get(&self, path: &str) -> reqwest::Response {
         self.client
             .get(self.url(path))
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    /// A GET on the operators' listener.
+    pub async fn ops(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(format!("{}{path}", self.ops_address))
             .send()
             .await
             .expect("request sent")

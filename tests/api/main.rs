@@ -4,6 +4,7 @@
 mod audit_log;
 mod auth_flows;
 mod cli;
+mod connections;
 mod dealerships;
 mod forwarded;
 mod hashing;

@@ -31,7 +31,7 @@ async fn metrics_count_requests_by_route_template_logins_and_policy() {
     .await;
     app.get("/no/such/path/123").await;
 
-    let resp = app.get("/metrics").await;
+    let resp = app.ops("/metrics").await;
     assert_eq!(resp.status(), 200);
     assert!(
         resp.headers()["content-type"]

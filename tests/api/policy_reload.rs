@@ -115,7 +115,7 @@ async fn an_edited_policy_file_takes_effect_and_a_broken_one_is_refused_with_rea
             .iter()
             .any(|r| r == &serde_json::json!(["p", "agent", "users", "list", "dealership"]))
     );
-    let ready: Value = app.get("/readyz").await.json().await.unwrap();
+    let ready: Value = app.ops("/readyz").await.json().await.unwrap();
     assert!(
         ready["policy"]["rejected"].is_string(),
         "readiness shows the refusal: {ready}"

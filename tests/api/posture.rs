@@ -46,7 +46,7 @@ async fn readyz_fails_when_isolation_is_sabotaged_while_serving() {
         "ALTER TABLE audit_events DISABLE ROW LEVEL SECURITY",
     )
     .await;
-    let error = error_of(app.get("/readyz").await, 503).await;
+    let error = error_of(app.ops("/readyz").await, 503).await;
     let details = error["details"].as_array().unwrap();
     assert!(
         details.iter().any(|d| d["field"] == "isolation"
