@@ -10,6 +10,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261122_000001_create_tenant_tables;
 mod m20261122_000002_enforce_row_level_security;
 mod m20261122_000003_create_login_throttle;
+mod m20261201_000004_narrow_update_grants;
 
 /// The NOLOGIN role every tenant-scoped request runs as (RLS filters by `app.dealership_id`).
 pub const RUNTIME_ROLE: &str = "dealergate_app";
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000001_create_tenant_tables::Migration),
             Box::new(m20261122_000002_enforce_row_level_security::Migration),
             Box::new(m20261122_000003_create_login_throttle::Migration),
+            Box::new(m20261201_000004_narrow_update_grants::Migration),
         ]
     }
 }

@@ -42,6 +42,8 @@ struct RoleRights {
     direct_access: bool,
     can_switch_runtime: bool,
     can_switch_platform: bool,
+    /// may UPDATE `dealerships.is_active` or `deleted_at` (suspend or delete a tenant)
+    suspends_dealerships: bool,
 }
 
 // every table but sea-orm-migration's bookkeeping holds tenant data and must be isolated
@@ -67,7 +69,11 @@ SELECT r.rolname::text AS name,
                  AND c.relname <> 'seaql_migrations'
                  AND has_table_privilege(r.oid, c.oid, 'SELECT')) AS direct_access,
        pg_has_role(r.oid, $1, 'MEMBER') AS can_switch_runtime,
-       pg_has_role(r.oid, $2, 'MEMBER') AS can_switch_platform
+       pg_has_role(r.oid, $2, 'MEMBER') AS can_switch_platform,
+       CASE WHEN to_regclass('public.dealerships') IS NULL THEN false
+            ELSE has_column_privilege(r.oid, 'public.dealerships', 'is_active', 'UPDATE')
+              OR has_column_privilege(r.oid, 'public.dealerships', 'deleted_at', 'UPDATE')
+       END AS suspends_dealerships
 FROM pg_roles r
 WHERE r.rolname = ANY (ARRAY[$1, $2, session_user::text])
 "#;
@@ -116,6 +122,16 @@ pub async fn inspect(db: &Database, profile: Profile) -> Result<Posture, AppErro
                 .push(format!("runtime role {runtime} does not exist")),
             Some(r) => posture.problems.extend(runtime_role_problems(r)),
         }
+    }
+    // only the platform suspends or deletes dealerships: the tenant role must not be able to
+    if roles
+        .iter()
+        .any(|r| r.name == RUNTIME_ROLE && r.suspends_dealerships)
+    {
+        posture.problems.push(format!(
+            "runtime role {RUNTIME_ROLE} may update dealerships.is_active or deleted_at \
+             (only {PLATFORM_ROLE} may suspend or delete a dealership)"
+        ));
     }
     if let Some(r) = roles.iter().find(|r| r.name == login) {
         let (problems, warnings) = login_role_findings(r);

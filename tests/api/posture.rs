@@ -81,3 +81,52 @@ async fn prod_accepts_the_unprivileged_login_role() {
         .await
         .expect("a NOINHERIT member of the runtime roles is the production posture");
 }
+
+#[tokio::test]
+async fn a_tenant_edits_its_profile_but_the_database_refuses_it_a_suspension() {
+    use dealergate::tenancy::Scope;
+    use sea_orm::ConnectionTrait;
+    let db = TestDb::new().await;
+    let pool = db.login_pool(1).await;
+    let tenant = Scope::Dealership(crate::helpers::PREMIUM_AUTO);
+    for forbidden in [
+        "UPDATE dealerships SET is_active = false",
+        "UPDATE dealerships SET deleted_at = now()",
+        "UPDATE users SET dealership_id = NULL",
+        "UPDATE sessions SET absolute_expires_at = now() + interval '10 years'",
+    ] {
+        let tx = pool.begin(tenant).await.unwrap();
+        let err = tx.execute_unprepared(forbidden).await.expect_err(forbidden);
+        assert!(
+            err.to_string().contains("permission denied"),
+            "{forbidden}: {err}"
+        );
+    }
+    let tx = pool.begin(tenant).await.unwrap();
+    let renamed = tx
+        .execute_unprepared("UPDATE dealerships SET address = '1 Main St', updated_at = now()")
+        .await
+        .unwrap();
+    assert_eq!(
+        renamed.rows_affected(),
+        1,
+        "its own profile, and only its own row"
+    );
+    tx.commit().await.unwrap();
+    let tx = pool.begin(Scope::Platform).await.unwrap();
+    tx.execute_unprepared("UPDATE dealerships SET is_active = true")
+        .await
+        .expect("the platform may suspend and reactivate");
+}
+
+#[tokio::test]
+async fn the_server_refuses_to_start_when_the_tenant_role_may_suspend_dealerships() {
+    let db = TestDb::new().await;
+    exec(
+        &db.owner().await,
+        "GRANT UPDATE ON dealerships TO dealergate_app",
+    )
+    .await;
+    let err = build_error(test_settings(&db)).await;
+    assert!(err.contains("dealerships.is_active"), "{err}");
+}
