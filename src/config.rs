@@ -45,6 +45,8 @@ pub struct Settings {
     pub log: LogSettings,
     #[serde(default)]
     pub seed: SeedSettings,
+    #[serde(default)]
+    pub maintenance: MaintenanceSettings,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -165,6 +167,27 @@ pub struct PolicySettings {
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
+pub struct MaintenanceSettings {
+    /// Seconds between purges of expired login counters and long-ended sessions (0 = never).
+    pub purge_interval_secs: u64,
+    /// Rows deleted per statement; a purge repeats batches until a batch comes back short.
+    pub purge_batch_size: u32,
+    /// Seconds an expired or revoked session is kept (for investigations) before it is purged.
+    pub session_retention_secs: u64,
+}
+
+impl Default for MaintenanceSettings {
+    fn default() -> Self {
+        Self {
+            purge_interval_secs: 300,
+            purge_batch_size: 1000,
+            session_retention_secs: 24 * 3600,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
 pub struct SeedSettings {
     /// The folder with the demo data files read by `dealergate seed`.
     pub dir: PathBuf,
@@ -190,6 +213,7 @@ impl Default for Settings {
             policies: PolicySettings::default(),
             log: LogSettings::default(),
             seed: SeedSettings::default(),
+            maintenance: MaintenanceSettings::default(),
         }
     }
 }

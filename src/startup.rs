@@ -97,6 +97,11 @@ impl Application {
                 self.state.authz.clone(),
             ),
             reload::on_hangup(self.state.authz.clone()),
+            crate::service::maintenance::spawn(
+                self.state.db.clone(),
+                settings.maintenance.clone(),
+                settings.auth.lockout.clone(),
+            ),
         ];
         if settings.policies.watch {
             background.push(reload::watch(

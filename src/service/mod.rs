@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod dealerships;
+pub mod maintenance;
 pub mod seed;
 pub mod sessions;
 pub mod users;

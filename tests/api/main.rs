@@ -20,6 +20,7 @@ mod migrations;
 mod operations;
 mod policy_reload;
 mod posture;
+mod purge;
 mod refresh;
 mod revocation;
 mod takeover;

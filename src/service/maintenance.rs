@@ -1,0 +1,102 @@
+//! Housekeeping in platform scope: tables that would only grow are purged in bounded batches.
+
+use std::time::Duration;
+
+use sea_orm::{ConnectionTrait, DbBackend, Statement};
+
+use crate::{
+    config::{LockoutSettings, MaintenanceSettings},
+    error::AppError,
+    tenancy::{Database, Scope},
+};
+
+/// A purge never runs more batches than this per table, however far behind it is.
+const MAX_BATCHES: u32 = 100;
+
+/// What one purge deleted.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Purged {
+    pub login_counters: u64,
+    pub sessions: u64,
+}
+
+/// Deletes login counters whose window has passed and sessions that ended more than the
+/// retention ago, each table in batches of `purge_batch_size`, each batch its own transaction.
+pub async fn purge(
+    db: &Database,
+    maintenance: &MaintenanceSettings,
+    lockout: &LockoutSettings,
+) -> Result<Purged, AppError> {
+    let batch = maintenance.purge_batch_size.clamp(1, i32::MAX as u32) as i32;
+    let window = lockout.window_secs.min(i32::MAX as u64) as i32;
+    let retention = maintenance.session_retention_secs as f64;
+    let counters = Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "SELECT auth_throttle_purge($1, $2) AS n",
+        [window.into(), batch.into()],
+    );
+    let sessions = Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "WITH due AS ( \
+             SELECT id FROM sessions \
+             WHERE least(expires_at, absolute_expires_at, coalesce(revoked_at, 'infinity')) \
+                   < now() - make_interval(secs => $1) \
+             LIMIT $2 FOR UPDATE SKIP LOCKED) \
+         , gone AS (DELETE FROM sessions s USING due WHERE s.id = due.id RETURNING 1) \
+         SELECT count(*) AS n FROM gone",
+        [retention.into(), batch.into()],
+    );
+    Ok(Purged {
+        login_counters: in_batches(db, &counters, batch).await?,
+        sessions: in_batches(db, &sessions, batch).await?,
+    })
+}
+
+async fn in_batches(db: &Database, statement: &Statement, batch: i32) -> Result<u64, AppError> {
+    let mut total = 0;
+    for _ in 0..MAX_BATCHES {
+        let tx = db.begin(Scope::Platform).await?;
+        let row = tx.query_one_raw(statement.clone()).await?;
+        tx.commit().await?;
+        let deleted = match row {
+            Some(row) => row
+                .try_get::<i64>("", "n")
+                .or_else(|_| row.try_get::<i32>("", "n").map(i64::from))?,
+            None => 0,
+        };
+        total += deleted.max(0) as u64;
+        if deleted < i64::from(batch) {
+            break;
+        }
+    }
+    Ok(total)
+}
+
+/// Purges every `purge_interval_secs` until aborted (a no-op task when the interval is 0).
+pub fn spawn(
+    db: Database,
+    maintenance: MaintenanceSettings,
+    lockout: LockoutSettings,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        if maintenance.purge_interval_secs == 0 {
+            return;
+        }
+        let mut every = tokio::time::interval(Duration::from_secs(maintenance.purge_interval_secs));
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            every.tick().await;
+            match purge(&db, &maintenance, &lockout).await {
+                Ok(purged) if purged != Purged::default() => {
+                    tracing::info!(
+                        login_counters = purged.login_counters,
+                        sessions = purged.sessions,
+                        "purged expired rows"
+                    )
+                }
+                Ok(_) => {}
+                Err(err) => tracing::warn!(error = %err, "purge failed; retrying next interval"),
+            }
+        }
+    })
+}
