@@ -12,28 +12,34 @@ fn behind_proxies(hops: u8) -> impl FnOnce(&mut dealergate::config::Settings) {
     }
 }
 
-async fn login_via(app: &TestApp, forwarded: &[&str], password: &str) -> reqwest::Response {
+async fn login_via(
+    app: &TestApp,
+    forwarded: &[&str],
+    email: &str,
+    password: &str,
+) -> reqwest::Response {
     let mut req = app
         .client
         .post(app.url("/api/v1/auth/login"))
-        .json(&serde_json::json!({"email": PA_AGENT.email, "password": password}));
+        .json(&serde_json::json!({"email": email, "password": password}));
     for line in forwarded {
         req = req.header("x-forwarded-for", *line);
     }
     req.send().await.expect("request sent")
 }
 
+async fn sign_in_via(app: &TestApp, forwarded: &[&str]) -> reqwest::Response {
+    login_via(app, forwarded, PA_AGENT.email, PA_AGENT.password).await
+}
+
 async fn lock_out(app: &TestApp, forwarded: &str) {
     for n in 0..3 {
-        let resp = app
-            .client
-            .post(app.url("/api/v1/auth/login"))
-            .header("x-forwarded-for", forwarded)
-            .json(&serde_json::json!({"email": format!("nobody{n}@example.com"), "password": "wrong-password"}))
-            .send()
-            .await
-            .expect("request sent");
-        error_of(resp, 401).await;
+        let email = format!("nobody{n}@example.com");
+        error_of(
+            login_via(app, &[forwarded], &email, "wrong-password").await,
+            401,
+        )
+        .await;
     }
 }
 
@@ -41,15 +47,9 @@ async fn lock_out(app: &TestApp, forwarded: &str) {
 async fn one_address_failures_do_not_lock_another_behind_the_same_proxy() {
     let app = spawn_app_with(behind_proxies(1)).await;
     lock_out(&app, "203.0.113.1").await;
-    error_of(
-        login_via(&app, &["203.0.113.1"], PA_AGENT.password).await,
-        429,
-    )
-    .await;
+    error_of(sign_in_via(&app, &["203.0.113.1"]).await, 429).await;
     assert_eq!(
-        login_via(&app, &["203.0.113.2"], PA_AGENT.password)
-            .await
-            .status(),
+        sign_in_via(&app, &["203.0.113.2"]).await.status(),
         200,
         "another client behind the same proxy still signs in"
     );
@@ -66,7 +66,7 @@ async fn a_forged_left_most_entry_does_not_escape_the_per_address_limit() {
         vec!["198.51.100.7", "203.0.113.1"],
         vec!["198.51.100.7, 198.51.100.8", "203.0.113.1"],
     ] {
-        let resp = login_via(&app, &forwarded, PA_AGENT.password).await;
+        let resp = sign_in_via(&app, &forwarded).await;
         error_of(resp, 429).await;
     }
 }
@@ -76,15 +76,9 @@ async fn the_client_is_the_entry_as_many_hops_from_the_right_as_there_are_truste
     let app = spawn_app_with(behind_proxies(2)).await;
     // client → CDN (appends the client) → ingress (appends the CDN) → us
     lock_out(&app, "198.51.100.9, 203.0.113.1, 10.0.0.5").await;
-    error_of(
-        login_via(&app, &["203.0.113.1, 10.0.0.6"], PA_AGENT.password).await,
-        429,
-    )
-    .await;
+    error_of(sign_in_via(&app, &["203.0.113.1, 10.0.0.6"]).await, 429).await;
     assert_eq!(
-        login_via(&app, &["203.0.113.2, 10.0.0.5"], PA_AGENT.password)
-            .await
-            .status(),
+        sign_in_via(&app, &["203.0.113.2, 10.0.0.5"]).await.status(),
         200
     );
 }

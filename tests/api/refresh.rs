@@ -2,7 +2,17 @@
 
 use std::time::Duration;
 
-use crate::helpers::{PA_AGENT, PA_PRINCIPAL, count, error_of, spawn_app, spawn_app_with};
+use crate::helpers::{PA_AGENT, PA_PRINCIPAL, TestApp, count, error_of, spawn_app, spawn_app_with};
+
+/// Exactly one session was revoked as a replayed family, and audited as such.
+async fn one_family_revoked_for_reuse(app: &TestApp) {
+    let owner = app.db.owner().await;
+    let revoked = "SELECT count(*) AS n FROM sessions WHERE revoked_reason = 'refresh_token_reuse'";
+    assert_eq!(count(&owner, revoked).await, 1);
+    let audited =
+        "SELECT count(*) AS n FROM audit_events WHERE action = 'session.refresh_token_reused'";
+    assert_eq!(count(&owner, audited).await, 1);
+}
 
 #[tokio::test]
 async fn fifty_concurrent_refreshes_of_one_token_all_succeed_and_converge() {
@@ -83,23 +93,7 @@ async fn a_rotated_token_replayed_after_the_grace_window_ends_the_whole_session(
     error_of(app.refresh(&first.refresh).await, 401).await;
     error_of(app.refresh(&second.refresh).await, 401).await;
     error_of(app.get_as("/api/v1/auth/me", &second.access).await, 401).await;
-    let owner = app.db.owner().await;
-    assert_eq!(
-        count(
-            &owner,
-            "SELECT count(*) AS n FROM sessions WHERE revoked_reason = 'refresh_token_reuse'"
-        )
-        .await,
-        1
-    );
-    assert_eq!(
-        count(
-            &owner,
-            "SELECT count(*) AS n FROM audit_events WHERE action = 'session.refresh_token_reused'"
-        )
-        .await,
-        1
-    );
+    one_family_revoked_for_reuse(&app).await;
     // the user can still sign in again
     app.login_ok(PA_PRINCIPAL.email, PA_PRINCIPAL.password)
         .await;
@@ -175,23 +169,7 @@ async fn any_retired_token_of_a_family_ends_the_session_not_only_the_last_one() 
     error_of(app.refresh(&stolen.refresh).await, 401).await;
     error_of(app.refresh(&thief.refresh).await, 401).await;
     error_of(app.get_as("/api/v1/auth/me", &thief.access).await, 401).await;
-    let owner = app.db.owner().await;
-    assert_eq!(
-        count(
-            &owner,
-            "SELECT count(*) AS n FROM sessions WHERE revoked_reason = 'refresh_token_reuse'"
-        )
-        .await,
-        1
-    );
-    assert_eq!(
-        count(
-            &owner,
-            "SELECT count(*) AS n FROM audit_events WHERE action = 'session.refresh_token_reused'"
-        )
-        .await,
-        1
-    );
+    one_family_revoked_for_reuse(&app).await;
 }
 
 #[tokio::test]
