@@ -1,0 +1,291 @@
+//! Database faults, through a proxy between the server and PostgreSQL: the service answers 503
+//! fast while the database is gone or silent, recovers without a restart, keeps listening for
+//! revocations, and never answers 201 for a user it did not store (nor store one it refused).
+//!
+//! Each scenario prints its time to fail (first 503) and to recover (first 200) with
+//! `eprintln!`; the assertions only use generous bounds.
+
+use std::time::{Duration, Instant};
+
+use dealergate::config::{Secret, Settings};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::helpers::{
+    ADMIN, PA_AGENT, PREMIUM_AUTO, TestApp, count, error_of, exec, fault_proxy::Mode,
+    spawn_app_behind_proxy,
+};
+
+const ACQUIRE_SECS: u64 = 1;
+/// What "within the acquire timeout plus a little" allows: generous, so it cannot flake.
+const FAIL_WITHIN: Duration = Duration::from_secs(ACQUIRE_SECS + 3);
+const RECOVER_WITHIN: Duration = Duration::from_secs(10);
+
+fn fail_fast(settings: &mut Settings) {
+    settings.database.acquire_timeout_secs = ACQUIRE_SECS;
+    settings.database.connect_timeout_secs = 1;
+    settings.database.max_connections = 8;
+}
+
+/// A client that gives up long before the test harness would, so a hang fails the test.
+fn impatient() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(15))
+        .build()
+        .expect("client")
+}
+
+/// Sends `req`; its status and how long the answer took. A hang or a dropped connection (a
+/// panicking handler) fails the test.
+async fn timed(req: reqwest::RequestBuilder) -> (reqwest::Response, Duration) {
+    let started = Instant::now();
+    let resp = req.send().await.expect("an answer, not a hang or a reset");
+    (resp, started.elapsed())
+}
+
+/// Asks `GET path` until it answers `want`; how long that took. Every other answer must be
+/// a 503, never a 500.
+async fn until_status(
+    app: &TestApp,
+    client: &reqwest::Client,
+    path: &str,
+    token: Option<&str>,
+    want: StatusCode,
+    within: Duration,
+) -> Duration {
+    let started = Instant::now();
+    loop {
+        let mut req = client.get(app.url(path));
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        let (resp, _) = timed(req).await;
+        if resp.status() == want {
+            return started.elapsed();
+        }
+        assert_eq!(resp.status(), 503, "{path} while waiting for {want}");
+        assert!(
+            started.elapsed() < within,
+            "{path} not {want} after {within:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+async fn listening_again(app: &TestApp, within: Duration) -> Duration {
+    let started = Instant::now();
+    while !app.state.auth.sessions.is_listening() {
+        assert!(
+            started.elapsed() < within,
+            "the LISTEN connection did not come back"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    started.elapsed()
+}
+
+/// The 503 of api.md: `unavailable`, with the request id.
+async fn unavailable(resp: reqwest::Response) {
+    let error = error_of(resp, 503).await;
+    assert_eq!(error["type"], "unavailable", "{error}");
+}
+
+/// A direct replica: same database, no proxy (the other instance a revocation comes from).
+async fn direct_replica(app: &TestApp) -> TestApp {
+    let url = app.db.login_url();
+    app.spawn_replica_with(|s| s.database.url = Secret::new(url))
+        .await
+}
+
+async fn session_id(app: &TestApp, token: &str) -> String {
+    let sessions: Vec<Value> = app
+        .get_as("/api/v1/auth/sessions", token)
+        .await
+        .json()
+        .await
+        .expect("sessions");
+    sessions
+        .iter()
+        .find(|s| s["current"] == true)
+        .and_then(|s| s["id"].as_str())
+        .expect("the current session")
+        .to_owned()
+}
+
+#[tokio::test]
+async fn an_authenticated_request_answers_503_not_500_when_the_database_connections_are_cut() {
+    let (app, proxy) = spawn_app_behind_proxy(fail_fast).await;
+    let client = impatient();
+    let admin = app.login_ok(ADMIN.email, ADMIN.password).await.access;
+    let (ok, _) = timed(client.get(app.url("/api/v1/users")).bearer_auth(&admin)).await;
+    assert_eq!(ok.status(), 200);
+
+    proxy.refuse();
+    proxy.cut();
+    let (resp, took) = timed(client.get(app.url("/api/v1/users")).bearer_auth(&admin)).await;
+    eprintln!("cut: GET /users answered {} after {took:?}", resp.status());
+    unavailable(resp).await;
+    assert!(took < FAIL_WITHIN, "took {took:?}");
+}
+
+/// Refuse + cut, then stall: the same promises for a database that is gone and for one that
+/// has gone silent (a black-holed route: nothing comes back, not even a reset).
+#[tokio::test]
+async fn while_the_database_is_gone_requests_fail_fast_with_503_and_the_service_then_recovers() {
+    for fault in [Mode::Refuse, Mode::Stall] {
+        gone_then_back(fault).await;
+    }
+}
+
+async fn gone_then_back(fault: Mode) {
+    let (app, proxy) = spawn_app_behind_proxy(fail_fast).await;
+    let other = direct_replica(&app).await;
+    let client = impatient();
+    listening_again(&app, Duration::from_secs(5)).await;
+    let admin = app.login_ok(ADMIN.email, ADMIN.password).await.access;
+    let agent = app.login_ok(PA_AGENT.email, PA_AGENT.password).await.access;
+    for path in ["/api/v1/users", "/api/v1/auth/me"] {
+        let (resp, _) = timed(client.get(app.url(path)).bearer_auth(&admin)).await;
+        assert_eq!(resp.status(), 200, "{path} before the fault");
+    }
+
+    proxy.set(fault);
+    if fault == Mode::Refuse {
+        proxy.cut();
+    }
+    let mut first_503 = None;
+    // listing needs a transaction; /auth/me the session check; login its own transactions
+    let requests = [
+        client.get(app.url("/api/v1/users")).bearer_auth(&admin),
+        client.get(app.url("/api/v1/auth/me")).bearer_auth(&agent),
+        client
+            .request(Method::POST, app.url("/api/v1/users"))
+            .bearer_auth(&admin)
+            .json(&new_user("gone@premiumauto.com")),
+        client
+            .post(app.url("/api/v1/auth/login"))
+            .json(&json!({"email": PA_AGENT.email, "password": PA_AGENT.password})),
+        client.get(app.url("/api/v1/users")).bearer_auth(&admin),
+    ];
+    for req in requests {
+        let (resp, took) = timed(req).await;
+        first_503.get_or_insert(took);
+        assert!(took < FAIL_WITHIN, "{fault:?}: a 503 took {took:?}");
+        unavailable(resp).await;
+    }
+    let (ready, took) = timed(client.get(app.url("/readyz"))).await;
+    assert!(took < FAIL_WITHIN, "{fault:?}: /readyz took {took:?}");
+    let error = error_of(ready, 503).await;
+    assert_eq!(error["details"][0]["field"], "database");
+    let (alive, _) = timed(client.get(app.url("/healthz"))).await;
+    assert_eq!(alive.status(), 200);
+
+    proxy.pass();
+    let recovered = until_status(
+        &app,
+        &client,
+        "/api/v1/users",
+        Some(&admin),
+        StatusCode::OK,
+        RECOVER_WITHIN,
+    )
+    .await;
+    let ready_again = until_status(
+        &app,
+        &client,
+        "/readyz",
+        None,
+        StatusCode::OK,
+        RECOVER_WITHIN,
+    )
+    .await;
+    let relistening = listening_again(&app, RECOVER_WITHIN).await;
+    eprintln!(
+        "{fault:?}: first 503 after {:?}; after the database came back: first 200 after \
+         {recovered:?}, /readyz 200 {ready_again:?} later, listening {relistening:?} after that",
+        first_503.unwrap_or_default()
+    );
+    assert_eq!(
+        count(
+            &app.db.owner().await,
+            "SELECT count(*) AS n FROM users WHERE email = 'gone@premiumauto.com'"
+        )
+        .await,
+        0,
+        "a refused create left no row"
+    );
+
+    revocations_reach_the_recovered_replica(&app, &other, &admin).await;
+    assert!(app.is_serving(), "the server is still running");
+}
+
+/// After recovery the proxied replica caches sessions again and drops them on notices: a
+/// revocation the other instance makes reaches it well inside the cache TTL.
+async fn revocations_reach_the_recovered_replica(app: &TestApp, other: &TestApp, admin: &str) {
+    assert!(app.state.settings.auth.session_cache_ttl_secs >= 30);
+    let client = impatient();
+    let me = |token: &str| {
+        client
+            .get(app.url("/api/v1/auth/me"))
+            .bearer_auth(token.to_owned())
+    };
+
+    // proof that the cache answers: a revocation written without its notice goes unseen…
+    let agent = other
+        .login_ok(PA_AGENT.email, PA_AGENT.password)
+        .await
+        .access;
+    let sid = session_id(other, &agent).await;
+    assert_eq!(timed(me(&agent)).await.0.status(), 200, "cached as live");
+    let owner = app.db.owner().await;
+    exec(
+        &owner,
+        &format!("UPDATE sessions SET revoked_at = now() WHERE id = '{sid}'"),
+    )
+    .await;
+    assert_eq!(
+        timed(me(&agent)).await.0.status(),
+        200,
+        "served from the cache"
+    );
+    // …until the notice arrives on the re-subscribed LISTEN connection
+    exec(
+        &owner,
+        &format!("SELECT pg_notify('dealergate_revocations', 'session:{sid}')"),
+    )
+    .await;
+    let refused = until_refused(&me, &agent).await;
+
+    // and a logout on the other instance ends the admin's token here
+    assert_eq!(timed(me(admin)).await.0.status(), 200);
+    assert_eq!(
+        other.post_as("/api/v1/auth/logout", admin).await.status(),
+        204
+    );
+    let logged_out = until_refused(&me, admin).await;
+    eprintln!(
+        "after recovery: a NOTIFY refused the cached token after {refused:?}, a logout on \
+         the other instance after {logged_out:?}"
+    );
+}
+
+async fn until_refused(me: &impl Fn(&str) -> reqwest::RequestBuilder, token: &str) -> Duration {
+    let started = Instant::now();
+    loop {
+        let (resp, _) = timed(me(token)).await;
+        if resp.status() == 401 {
+            return started.elapsed();
+        }
+        assert_eq!(resp.status(), 200);
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "still accepted 5 s after the revocation"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn new_user(email: &str) -> Value {
+    json!({"email": email, "password": "a fine passphrase", "first_name": "New",
+           "last_name": "Hire", "role": "agent", "dealership_id": PREMIUM_AUTO})
+}
