@@ -72,12 +72,13 @@ async fn until_status(
     }
 }
 
-async fn listening_again(app: &TestApp, within: Duration) -> Duration {
+/// Waits until the replica's LISTEN connection is up; how long that took.
+async fn listening(app: &TestApp, within: Duration) -> Duration {
     let started = Instant::now();
     while !app.state.auth.sessions.is_listening() {
         assert!(
             started.elapsed() < within,
-            "the LISTEN connection did not come back"
+            "the LISTEN connection is not up after {within:?}"
         );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
@@ -141,7 +142,7 @@ async fn gone_then_back(fault: Mode) {
     let (app, proxy) = spawn_app_behind_proxy(fail_fast).await;
     let other = direct_replica(&app).await;
     let client = impatient();
-    listening_again(&app, Duration::from_secs(5)).await;
+    listening(&app, Duration::from_secs(5)).await;
     let admin = app.login_ok(ADMIN.email, ADMIN.password).await.access;
     let agent = app.login_ok(PA_AGENT.email, PA_AGENT.password).await.access;
     for path in ["/api/v1/users", "/api/v1/auth/me"] {
@@ -149,6 +150,18 @@ async fn gone_then_back(fault: Mode) {
         assert_eq!(resp.status(), 200, "{path} before the fault");
     }
 
+    // a cut closes the LISTEN socket; a silent one is found by the listener's heartbeat
+    // (3 s of silence, then 3 s for an answer); until then the cache is trusted, as it would
+    // be through any other pause
+    let sessions = app.state.auth.sessions.clone();
+    let listener_down = tokio::spawn(async move {
+        let broken = Instant::now();
+        while sessions.is_listening() {
+            assert!(broken.elapsed() < Duration::from_secs(10), "never noticed");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        broken.elapsed()
+    });
     proxy.set(fault);
     if fault == Mode::Refuse {
         proxy.cut();
@@ -179,8 +192,10 @@ async fn gone_then_back(fault: Mode) {
     assert_eq!(error["details"][0]["field"], "database");
     let (alive, _) = timed(client.get(app.url("/healthz"))).await;
     assert_eq!(alive.status(), 200);
+    let distrusted = listener_down.await.expect("the listener went down");
 
     proxy.pass();
+    let back = Instant::now();
     let recovered = until_status(
         &app,
         &client,
@@ -199,10 +214,12 @@ async fn gone_then_back(fault: Mode) {
         RECOVER_WITHIN,
     )
     .await;
-    let relistening = listening_again(&app, RECOVER_WITHIN).await;
+    listening(&app, RECOVER_WITHIN).await;
+    let relistening = back.elapsed();
     eprintln!(
-        "{fault:?}: first 503 after {:?}; after the database came back: first 200 after \
-         {recovered:?}, /readyz 200 {ready_again:?} later, listening {relistening:?} after that",
+        "{fault:?}: first 503 after {:?}, listener down {distrusted:?} into the fault; after \
+         the database came back: first 200 after {recovered:?}, /readyz 200 {ready_again:?} \
+         later, listening again {relistening:?} after it came back",
         first_503.unwrap_or_default()
     );
     assert_eq!(
