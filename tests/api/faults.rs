@@ -5,10 +5,19 @@
 //! Each scenario prints its time to fail (first 503) and to recover (first 200) with
 //! `eprintln!`; the assertions only use generous bounds.
 
-use std::time::{Duration, Instant};
+use std::{
+    collections::HashMap,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::{Duration, Instant},
+};
 
 use dealergate::config::{Secret, Settings};
+use futures_util::StreamExt;
 use reqwest::{Method, StatusCode};
+use sea_orm::{ConnectionTrait, DbBackend, Statement};
 use serde_json::{Value, json};
 
 use crate::helpers::{
@@ -305,4 +314,180 @@ async fn until_refused(me: &impl Fn(&str) -> reqwest::RequestBuilder, token: &st
 fn new_user(email: &str) -> Value {
     json!({"email": email, "password": "a fine passphrase", "first_name": "New",
            "last_name": "Hire", "role": "agent", "dealership_id": PREMIUM_AUTO})
+}
+
+/// Many admins' creates while every connection is cut every few tens of milliseconds: each
+/// request answered 201 has its row and its audit event, and each other answer is a 503 that
+/// left no row behind.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn users_created_while_connections_are_cut_are_stored_exactly_when_answered_201() {
+    const USERS: usize = 150;
+    let (app, proxy) = spawn_app_behind_proxy(fail_fast).await;
+    let proxy = Arc::new(proxy);
+    let admin = app.login_ok(ADMIN.email, ADMIN.password).await.access;
+    let client = impatient();
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let chaos = tokio::spawn({
+        let (proxy, stop) = (proxy.clone(), stop.clone());
+        async move {
+            let mut cuts = 0u64;
+            while !stop.load(Ordering::SeqCst) {
+                // bursts of cuts 20–59 ms apart, varied so they land in every phase of a
+                // request, then a calm that lets some transactions finish
+                let pause = match cuts % 5 {
+                    4 => 250,
+                    _ => 20 + (cuts * 37) % 40,
+                };
+                tokio::time::sleep(Duration::from_millis(pause)).await;
+                proxy.cut();
+                cuts += 1;
+            }
+            cuts
+        }
+    });
+    let started = Instant::now();
+    let answers: Vec<(String, StatusCode)> = futures_util::stream::iter(0..USERS)
+        .map(|i| {
+            let email = format!("cut-{i}@premiumauto.com");
+            let req = client
+                .post(app.url("/api/v1/users"))
+                .bearer_auth(&admin)
+                .json(&new_user(&email));
+            async move { (email, timed(req).await.0.status()) }
+        })
+        .buffer_unordered(12)
+        .collect()
+        .await;
+    stop.store(true, Ordering::SeqCst);
+    let cuts = chaos.await.expect("chaos task");
+    let took = started.elapsed();
+
+    let owner = app.db.owner().await;
+    let stored = owner
+        .query_all_raw(Statement::from_string(
+            DbBackend::Postgres,
+            "SELECT u.email, count(a.id) AS events FROM users u \
+             LEFT JOIN audit_events a ON a.target_id = u.id AND a.action = 'user.created' \
+             WHERE u.email LIKE 'cut-%' GROUP BY u.email",
+        ))
+        .await
+        .expect("stored users");
+    let stored: HashMap<String, i64> = stored
+        .iter()
+        .map(|row| {
+            (
+                row.try_get::<String>("", "email").expect("email"),
+                row.try_get::<i64>("", "events").expect("events"),
+            )
+        })
+        .collect();
+    let created = answers.iter().filter(|(_, s)| *s == 201).count();
+    let unavailable = answers.iter().filter(|(_, s)| *s == 503).count();
+    eprintln!(
+        "cut mid-transaction: {cuts} cuts in {took:?}; {USERS} creates answered \
+         {created} × 201, {unavailable} × 503; {} rows stored",
+        stored.len()
+    );
+    for (email, status) in &answers {
+        match status.as_u16() {
+            201 => assert_eq!(
+                stored.get(email),
+                Some(&1),
+                "{email} answered 201: stored with one user.created event"
+            ),
+            503 => assert!(
+                !stored.contains_key(email),
+                "{email} answered 503 but stored"
+            ),
+            other => panic!("{email} answered {other}"),
+        }
+    }
+    assert!(
+        created > 0 && unavailable > 0,
+        "the cuts landed and some creates got through"
+    );
+    assert!(app.is_serving());
+}
+
+/// Installs a deferred trigger that makes every COMMIT of a new user take `secs` inside
+/// PostgreSQL, so a test can cut the connection after COMMIT arrived but before its answer.
+async fn slow_commits(owner: &impl ConnectionTrait, secs: f64) {
+    exec(
+        owner,
+        &format!(
+            "CREATE FUNCTION slow_commit() RETURNS trigger LANGUAGE plpgsql AS
+               $$ BEGIN PERFORM pg_sleep({secs}); RETURN NULL; END $$;
+             CREATE CONSTRAINT TRIGGER slow_commit AFTER INSERT ON users
+               DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION slow_commit();"
+        ),
+    )
+    .await;
+}
+
+/// Creates a user, cuts every connection while its COMMIT runs inside PostgreSQL; the answer
+/// and whether the user is stored.
+async fn create_and_cut_during_commit(commit_secs: f64) -> (StatusCode, Duration, bool) {
+    let (app, proxy) = spawn_app_behind_proxy(fail_fast).await;
+    let admin = app.login_ok(ADMIN.email, ADMIN.password).await.access;
+    let owner = app.db.owner().await;
+    slow_commits(&owner, commit_secs).await;
+    let email = "ambiguous@premiumauto.com";
+    let create = tokio::spawn(timed(
+        impatient()
+            .post(app.url("/api/v1/users"))
+            .bearer_auth(&admin)
+            .json(&new_user(email)),
+    ));
+    let started = Instant::now();
+    while count(
+        &owner,
+        "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() \
+         AND query = 'COMMIT' AND state = 'active'",
+    )
+    .await
+        == 0
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "no COMMIT seen"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    proxy.cut();
+    let (resp, took) = create.await.expect("the request task");
+    let stored = count(
+        &owner,
+        &format!(
+            "SELECT count(*) AS n FROM users u JOIN audit_events a \
+             ON a.target_id = u.id AND a.action = 'user.created' WHERE u.email = '{email}'"
+        ),
+    )
+    .await;
+    assert!(app.is_serving());
+    (resp.status(), took, stored == 1)
+}
+
+/// The ambiguous commit: PostgreSQL committed, the acknowledgement was lost with the
+/// connection. The server finds out on another connection and answers what happened.
+#[tokio::test]
+async fn a_commit_whose_answer_is_lost_is_settled_and_answered_201_when_it_committed() {
+    let (status, took, stored) = create_and_cut_during_commit(0.3).await;
+    eprintln!("COMMIT cut while running (committed): {status} after {took:?}");
+    assert_eq!(status, 201);
+    assert!(
+        stored,
+        "answered 201: the user and its audit event are stored"
+    );
+}
+
+/// A COMMIT that does not finish: the server ends its backend after a grace period, which
+/// makes the outcome final (rolled back), and answers 503 with nothing stored.
+#[tokio::test]
+async fn a_commit_that_hangs_after_its_connection_is_lost_is_ended_and_answered_503() {
+    let (status, took, stored) = create_and_cut_during_commit(30.0).await;
+    eprintln!("COMMIT cut while hanging (ended): {status} after {took:?}");
+    assert_eq!(status, 503);
+    assert!(!stored, "answered 503: nothing stored");
+    assert!(took < Duration::from_secs(10), "settled in {took:?}");
 }
