@@ -2,13 +2,7 @@
 //! databases break, switchable while the test runs: pass, refuse new connections, cut every
 //! open connection, or stall (accept and forward nothing, like a black-holed route).
 
-use std::{
-    net::SocketAddr,
-    sync::{
-        Arc,
-        atomic::{AtomicUsize, Ordering},
-    },
-};
+use std::net::SocketAddr;
 
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
@@ -47,14 +41,7 @@ impl FaultProxy {
         let addr = listener.local_addr().expect("proxy address");
         let (mode, _) = watch::channel(Mode::Pass);
         let (cuts, _) = watch::channel(0u64);
-        let open = Arc::new(AtomicUsize::new(0));
-        let accept = tokio::spawn(accept_loop(
-            listener,
-            upstream,
-            mode.clone(),
-            cuts.clone(),
-            open,
-        ));
+        let accept = tokio::spawn(accept_loop(listener, upstream, mode.clone(), cuts.clone()));
         Self {
             addr,
             mode,
@@ -99,10 +86,11 @@ async fn accept_loop(
     upstream: SocketAddr,
     mode: watch::Sender<Mode>,
     cuts: watch::Sender<u64>,
-    open: Arc<AtomicUsize>,
 ) {
     loop {
         let Ok((client, _)) = listener.accept().await else {
+            // out of descriptors, say: try again shortly rather than spin
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
             continue;
         };
         if *mode.borrow() == Mode::Refuse {
@@ -112,7 +100,6 @@ async fn accept_loop(
         let connection = Connection {
             mode: mode.subscribe(),
             cut: cuts.subscribe(),
-            _open: OpenGuard::new(open.clone()),
         };
         tokio::spawn(connection.serve(client, upstream));
     }
@@ -122,7 +109,6 @@ struct Connection {
     mode: watch::Receiver<Mode>,
     /// Subscribed at accept: only cuts made after that kill this connection.
     cut: watch::Receiver<u64>,
-    _open: OpenGuard,
 }
 
 impl Connection {
@@ -170,19 +156,4 @@ async fn pump(mut from: OwnedReadHalf, mut to: OwnedWriteHalf, mut mode: watch::
         }
     }
     let _ = to.shutdown().await;
-}
-
-struct OpenGuard(Arc<AtomicUsize>);
-
-impl OpenGuard {
-    fn new(open: Arc<AtomicUsize>) -> Self {
-        open.fetch_add(1, Ordering::SeqCst);
-        Self(open)
-    }
-}
-
-impl Drop for OpenGuard {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::SeqCst);
-    }
 }
