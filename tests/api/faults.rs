@@ -138,6 +138,27 @@ async fn an_authenticated_request_answers_503_not_500_when_the_database_connecti
     assert!(took < FAIL_WITHIN, "took {took:?}");
 }
 
+/// A database restart or a killed backend leaves dead connections in the pool, which does
+/// not ping on checkout: they are replaced while opening the transaction, not reported.
+#[tokio::test]
+async fn connections_cut_while_the_database_stays_up_cost_no_request() {
+    let (app, proxy) = spawn_app_behind_proxy(fail_fast).await;
+    let client = impatient();
+    let admin = app.login_ok(ADMIN.email, ADMIN.password).await.access;
+    let list = || client.get(app.url("/api/v1/users")).bearer_auth(&admin);
+    // several pooled connections, all idle
+    let warm = futures_util::future::join_all((0..4).map(|_| timed(list()))).await;
+    assert!(warm.iter().all(|(resp, _)| resp.status() == 200));
+
+    proxy.cut();
+    let (resp, took) = timed(list()).await;
+    eprintln!(
+        "cut, database up: GET /users answered {} after {took:?}",
+        resp.status()
+    );
+    assert_eq!(resp.status(), 200);
+}
+
 /// Refuse + cut, then stall: the same promises for a database that is gone and for one that
 /// has gone silent (a black-holed route: nothing comes back, not even a reset).
 #[tokio::test]
