@@ -431,6 +431,9 @@ async fn users_created_while_connections_are_cut_are_stored_exactly_when_answere
     assert!(app.is_serving());
 }
 
+const COMMITTING: &str = "SELECT count(*) AS n FROM pg_stat_activity \
+     WHERE datname = current_database() AND query = 'COMMIT' AND state = 'active'";
+
 /// Installs a deferred trigger that makes every COMMIT of a new user take `secs` inside
 /// PostgreSQL, so a test can cut the connection after COMMIT arrived but before its answer.
 async fn slow_commits(owner: &impl ConnectionTrait, secs: f64) {
@@ -461,14 +464,7 @@ async fn create_and_cut_during_commit(commit_secs: f64) -> (StatusCode, Duration
             .json(&new_user(email)),
     ));
     let started = Instant::now();
-    while count(
-        &owner,
-        "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() \
-         AND query = 'COMMIT' AND state = 'active'",
-    )
-    .await
-        == 0
-    {
+    while count(&owner, COMMITTING).await == 0 {
         assert!(
             started.elapsed() < Duration::from_secs(10),
             "no COMMIT seen"
@@ -477,6 +473,8 @@ async fn create_and_cut_during_commit(commit_secs: f64) -> (StatusCode, Duration
     }
     proxy.cut();
     let (resp, took) = create.await.expect("the request task");
+    // settled either way: no COMMIT of this database is still running (a hanging one was ended)
+    assert_eq!(count(&owner, COMMITTING).await, 0, "a COMMIT still runs");
     let stored = count(
         &owner,
         &format!(
