@@ -218,8 +218,15 @@ async fn gone_then_back(fault: Mode) {
     }
     let (ready, took) = timed(client.get(app.url("/readyz"))).await;
     assert!(took < FAIL_WITHIN, "{fault:?}: /readyz took {took:?}");
-    let error = error_of(ready, 503).await;
-    assert_eq!(error["details"][0]["field"], "database");
+    unavailable(ready).await;
+    let ops_readyz = format!("{}/readyz", app.ops_address);
+    let (report, took) = timed(client.get(&ops_readyz)).await;
+    assert!(
+        took < FAIL_WITHIN,
+        "{fault:?}: the readiness report took {took:?}"
+    );
+    let error = error_of(report, 503).await;
+    assert_eq!(error["details"][0]["field"], "database", "{error}");
     let (alive, _) = timed(client.get(app.url("/healthz"))).await;
     assert_eq!(alive.status(), 200);
     let distrusted = listener_down.await.expect("the listener went down");
