@@ -93,13 +93,16 @@ async fn accept_loop(
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
             continue;
         };
+        // subscribed before the mode is read: a cut made after this point (tests set the
+        // mode, then cut) kills the connection, and one made before it came with its mode
+        let cut = cuts.subscribe();
         if *mode.borrow() == Mode::Refuse {
             drop(client);
             continue;
         }
         let connection = Connection {
             mode: mode.subscribe(),
-            cut: cuts.subscribe(),
+            cut,
         };
         tokio::spawn(connection.serve(client, upstream));
     }
@@ -107,7 +110,7 @@ async fn accept_loop(
 
 struct Connection {
     mode: watch::Receiver<Mode>,
-    /// Subscribed at accept: only cuts made after that kill this connection.
+    /// Subscribed at accept: the cuts made after that kill this connection.
     cut: watch::Receiver<u64>,
 }
 
