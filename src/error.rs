@@ -103,7 +103,7 @@ fn connection_lost(err: &sqlx::Error) -> bool {
         | sqlx::Error::PoolTimedOut
         | sqlx::Error::PoolClosed
         | sqlx::Error::WorkerCrashed
-        // a stream cut mid-message decodes as garbage
+        // the connection is out of step with the server (cut mid-message): unusable, not a bug
         | sqlx::Error::Protocol(_) => true,
         sqlx::Error::Database(db) => db.code().is_some_and(|code| server_going_away(&code)),
         _ => false,
