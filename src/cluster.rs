@@ -1,12 +1,16 @@
 //! What the other replicas say: one `LISTEN` connection for revocations and policy reloads,
-//! reconnecting after any failure (a database restart, a killed backend).
+//! reconnecting after any failure (a database restart, a killed backend, a cut or silent
+//! network). While it is down, the session cache is not trusted (`set_listening(false)`).
 
 use std::{sync::Arc, time::Duration};
 
 use std::str::FromStr;
 
-use sea_orm::sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions};
-use tokio::task::JoinHandle;
+use sea_orm::sqlx::{
+    self,
+    postgres::{PgConnectOptions, PgListener, PgPoolOptions},
+};
+use tokio::{task::JoinHandle, time::timeout};
 
 use crate::{
     auth::revocation::{self, Revoked, SessionCache},
@@ -15,6 +19,12 @@ use crate::{
 };
 
 const RECONNECT_BACKOFF: Duration = Duration::from_secs(1);
+/// A connect (and subscribe) or a heartbeat that takes longer has failed: a database that
+/// accepts and then says nothing must not hold the listener, or the cache's trust, for long.
+const ANSWER_WITHIN: Duration = Duration::from_secs(3);
+/// After this long without a notice, ask the connection whether it is still there: a silent
+/// network does not close the socket, so without asking we would never know.
+const HEARTBEAT_AFTER: Duration = Duration::from_secs(3);
 
 pub fn spawn_listener(
     database_url: String,
@@ -23,15 +33,16 @@ pub fn spawn_listener(
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
         loop {
-            match connect(&database_url).await {
-                Ok(mut listener) => {
+            match timeout(ANSWER_WITHIN, connect(&database_url)).await {
+                Ok(Ok(mut listener)) => {
                     // notices may have been missed while disconnected
                     sessions.set_listening(true);
                     let _ = authz.reload().await;
                     tracing::info!("listening for revocations and policy reloads");
                     receive(&mut listener, &sessions, &authz).await;
                 }
-                Err(err) => tracing::warn!(%err, "cannot LISTEN for cluster notices"),
+                Ok(Err(err)) => tracing::warn!(%err, "cannot LISTEN for cluster notices"),
+                Err(_) => tracing::warn!("cannot LISTEN for cluster notices: no answer in time"),
             }
             sessions.set_listening(false);
             tokio::time::sleep(RECONNECT_BACKOFF).await;
@@ -47,11 +58,15 @@ async fn connect(url: &str) -> Result<PgListener, sea_orm::sqlx::Error> {
     }
     let pool = PgPoolOptions::new()
         .max_connections(1)
+        .acquire_timeout(ANSWER_WITHIN)
         .idle_timeout(None)
         .max_lifetime(None)
         .connect_with(options)
         .await?;
     let mut listener = PgListener::connect_with(&pool).await?;
+    // a lost connection is reported at once (and the cache distrusted) instead of being
+    // reconnected inside `try_recv` while notices go missing
+    listener.eager_reconnect(false);
     listener
         .listen_all([revocation::CHANNEL, reload::CHANNEL])
         .await?;
@@ -60,7 +75,21 @@ async fn connect(url: &str) -> Result<PgListener, sea_orm::sqlx::Error> {
 
 async fn receive(listener: &mut PgListener, sessions: &SessionCache, authz: &Authorizer) {
     loop {
-        match listener.try_recv().await {
+        // `try_recv` is cancel-safe: a timeout loses no notice
+        let Ok(received) = timeout(HEARTBEAT_AFTER, listener.try_recv()).await else {
+            match timeout(
+                ANSWER_WITHIN,
+                sqlx::query("SELECT 1").execute(&mut *listener),
+            )
+            .await
+            {
+                Ok(Ok(_)) => continue,
+                Ok(Err(err)) => tracing::warn!(%err, "cluster listener's heartbeat failed"),
+                Err(_) => tracing::warn!("cluster listener's connection went silent"),
+            }
+            return;
+        };
+        match received {
             Ok(Some(notice)) if notice.channel() == reload::CHANNEL => {
                 let _ = authz.reload().await;
             }

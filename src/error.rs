@@ -1,7 +1,7 @@
 //! AppError: the one list of failure kinds, in domain terms. `http::error` is the one place that
 //! turns them into the JSON error body of the API.
 
-use sea_orm::DbErr;
+use sea_orm::{DbErr, RuntimeErr, sqlx};
 
 /// One invalid input field, as listed in the error body's `details`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,22 +74,56 @@ pub fn conflict_if_duplicate(err: DbErr, what: &str) -> AppError {
 
 impl From<DbErr> for AppError {
     fn from(err: DbErr) -> Self {
-        match err {
-            // the pool could not hand out a connection in time, or the server is gone:
-            // fail fast with 503 rather than hang or call it a bug
-            DbErr::ConnectionAcquire(e) => Self::Unavailable(format!("database: {e}")),
-            DbErr::Conn(e) => Self::Unavailable(format!("database: {e}")),
-            other => {
-                crate::metrics::metrics().db_errors.inc();
-                Self::Internal(other.into())
-            }
+        if is_connection_failure(&err) {
+            // the database is unreachable, not wrong: fail fast with 503 rather than call it a bug
+            return Self::Unavailable(format!("database: {err}"));
         }
+        crate::metrics::metrics().db_errors.inc();
+        Self::Internal(err.into())
     }
+}
+
+/// The database could not be reached or the connection broke: no pooled connection in time, a
+/// connect that failed, or a statement, `BEGIN` or `COMMIT` whose connection died under it.
+/// Errors the server answered (SQL errors, constraint violations, bad decoding) are not.
+pub fn is_connection_failure(err: &DbErr) -> bool {
+    match err {
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
+        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => {
+            connection_lost(e)
+        }
+        _ => false,
+    }
+}
+
+fn connection_lost(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed
+        // the connection is out of step with the server (cut mid-message): unusable, not a bug
+        | sqlx::Error::Protocol(_) => true,
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| server_going_away(&code)),
+        _ => false,
+    }
+}
+
+/// SQLSTATEs of a server that ended or refused the session, not of a bad statement:
+/// class 08 (connection exception), shutdown or termination of the backend (57P01–57P03),
+/// and too many connections (53300).
+fn server_going_away(code: &str) -> bool {
+    code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03" | "53300")
 }
 
 impl From<anyhow::Error> for AppError {
     fn from(err: anyhow::Error) -> Self {
-        Self::Internal(err)
+        // a database error that travelled as anyhow is classified like any other
+        match err.downcast::<DbErr>() {
+            Ok(db) => db.into(),
+            Err(err) => Self::Internal(err),
+        }
     }
 }
 
@@ -104,5 +138,44 @@ mod tests {
             FieldError::new("password", "too short"),
         ]);
         assert_eq!(err.to_string(), "email: not a valid address");
+    }
+
+    fn exec_err(err: sqlx::Error) -> DbErr {
+        DbErr::Exec(RuntimeErr::SqlxError(std::sync::Arc::new(err)))
+    }
+
+    #[test]
+    fn a_broken_connection_is_unavailable_and_a_bad_statement_is_a_bug() {
+        let cut = std::io::Error::from(std::io::ErrorKind::UnexpectedEof);
+        for lost in [
+            exec_err(sqlx::Error::Io(cut)),
+            exec_err(sqlx::Error::PoolTimedOut),
+            exec_err(sqlx::Error::Protocol("unexpected message".into())),
+            DbErr::Query(RuntimeErr::SqlxError(std::sync::Arc::new(
+                sqlx::Error::PoolClosed,
+            ))),
+            DbErr::ConnectionAcquire(sea_orm::ConnAcquireErr::Timeout),
+        ] {
+            assert!(
+                matches!(AppError::from(lost.clone()), AppError::Unavailable(_)),
+                "{lost}"
+            );
+        }
+        for bug in [
+            exec_err(sqlx::Error::ColumnNotFound("id".into())),
+            exec_err(sqlx::Error::RowNotFound),
+            DbErr::Exec(RuntimeErr::Internal("syntax error".into())),
+            DbErr::RecordNotFound("user".into()),
+        ] {
+            assert!(
+                matches!(AppError::from(bug.clone()), AppError::Internal(_)),
+                "{bug}"
+            );
+        }
+        assert!(server_going_away("08006") && server_going_away("57P01"));
+        assert!(!server_going_away("42601") && !server_going_away("23505"));
+        let wrapped =
+            anyhow::Error::new(DbErr::ConnectionAcquire(sea_orm::ConnAcquireErr::Timeout));
+        assert!(matches!(AppError::from(wrapped), AppError::Unavailable(_)));
     }
 }

@@ -6,20 +6,29 @@ use sea_orm::{
     ConnectOptions, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
     Statement, TransactionTrait,
 };
+use tokio::time::{Instant, sleep, timeout, timeout_at};
 
 use super::Scope;
-use crate::{config::DatabaseSettings, error::AppError};
+use crate::{
+    config::DatabaseSettings,
+    error::{AppError, is_connection_failure},
+};
 
 /// Switches role and tenant for the rest of the transaction only (`is_local = true`):
-/// `set_config('role', …)` is `SET LOCAL ROLE` with a bind parameter.
-pub const ENTER_SCOPE: &str =
-    "SELECT set_config('role', $1, true), set_config('app.dealership_id', $2, true)";
+/// `set_config('role', …)` is `SET LOCAL ROLE` with a bind parameter. The backend's pid comes
+/// along for free, for settling a commit whose answer was lost ([`TenantTx::commit`]).
+pub const ENTER_SCOPE: &str = "SELECT set_config('role', $1, true), \
+     set_config('app.dealership_id', $2, true), pg_backend_pid() AS backend_pid";
 
 /// The connection pool. Its connection is private to `tenancy`: request code gets a
 /// [`TenantTx`], never the pool, so a forgotten tenant cannot read every tenant.
 #[derive(Clone)]
 pub struct Database {
     conn: DatabaseConnection,
+    /// How long a round trip that should be instant (`BEGIN`, `COMMIT`) may take before the
+    /// database counts as unreachable: the acquire timeout, so a silent database (no reset,
+    /// no answer) fails as fast as a refusing one.
+    within: Duration,
 }
 
 impl Database {
@@ -38,21 +47,54 @@ impl Database {
         }
         Ok(Self {
             conn: sea_orm::Database::connect(options).await?,
+            within: settings.acquire_timeout(),
         })
     }
 
     /// Opens a transaction for `scope`: in one statement it switches to the runtime role and
     /// sets the tenant, both transaction-local, so nothing survives on the pooled connection.
+    ///
+    /// Bounded by the acquire timeout as a whole. A pooled connection that died since its last
+    /// use (the pool does not ping on checkout) fails at once; nothing has run yet, so the
+    /// transaction is opened again on another one.
     pub async fn begin(&self, scope: Scope) -> Result<TenantTx, AppError> {
+        let deadline = Instant::now() + self.within;
+        let unreachable = || AppError::Unavailable("database did not open a transaction".into());
+        loop {
+            match timeout_at(deadline, self.try_begin(scope)).await {
+                Ok(Ok(tx)) => return Ok(tx),
+                Ok(Err(err)) if is_connection_failure(&err) && Instant::now() < deadline => {
+                    tracing::debug!(%err, "a pooled connection was dead; opening another");
+                    if timeout_at(deadline, sleep(Duration::from_millis(10)))
+                        .await
+                        .is_err()
+                    {
+                        return Err(err.into());
+                    }
+                }
+                Ok(Err(err)) => return Err(err.into()),
+                Err(_) => return Err(unreachable()),
+            }
+        }
+    }
+
+    async fn try_begin(&self, scope: Scope) -> Result<TenantTx, DbErr> {
         let tx = self.conn.begin().await?;
         let (role, tenant) = scope.role_and_tenant();
-        tx.execute_raw(Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            ENTER_SCOPE,
-            [role.into(), tenant.into()],
-        ))
-        .await?;
-        Ok(TenantTx { tx, scope })
+        let entered = tx
+            .query_one_raw(Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                ENTER_SCOPE,
+                [role.into(), tenant.into()],
+            ))
+            .await?;
+        let backend_pid = entered.and_then(|row| row.try_get::<i32>("", "backend_pid").ok());
+        Ok(TenantTx {
+            tx,
+            scope,
+            db: self.clone(),
+            backend_pid,
+        })
     }
 
     /// A round trip to the server, bounded so a probe never hangs.
@@ -87,6 +129,9 @@ impl Database {
 pub struct TenantTx {
     tx: DatabaseTransaction,
     scope: Scope,
+    /// The pool, to settle a lost commit on another connection.
+    db: Database,
+    backend_pid: Option<i32>,
 }
 
 impl TenantTx {
@@ -94,8 +139,147 @@ impl TenantTx {
         self.scope
     }
 
+    /// Commits, and answers `Ok` only if the transaction is durable.
+    ///
+    /// The ambiguous case: the connection breaks after `COMMIT` was sent, so PostgreSQL may
+    /// have committed without us seeing the acknowledgement. Answering 503 then could leave a
+    /// change (a new user, its audit event) that the client was told failed; answering 201
+    /// blindly could report one that never happened. So a transaction that wrote (it has a
+    /// transaction id, fetched just before `COMMIT`) asks PostgreSQL on another connection how
+    /// it ended (`pg_xact_status`): committed → `Ok`, aborted → 503. Still in progress means
+    /// its backend has not noticed the lost client (or is still committing): after a grace
+    /// period that backend is ended, which makes the outcome final either way. Only when the
+    /// database cannot be asked within the bound does the answer stay unknown: then 503, logged
+    /// as an error with the transaction id, and a retried create meets a 409 if it did commit.
+    /// A transaction that wrote nothing has nothing to lose: its failed commit is a plain 503.
     pub async fn commit(self) -> Result<(), AppError> {
-        Ok(self.tx.commit().await?)
+        let TenantTx {
+            tx,
+            db,
+            backend_pid,
+            ..
+        } = self;
+        let within = db.within;
+        let lost = || AppError::Unavailable("database connection lost before COMMIT".into());
+        // costs one round trip; NULL for a transaction that wrote nothing
+        let xid = match timeout(within, tx.query_one_raw(current_xid())).await {
+            Ok(Ok(row)) => row.and_then(|r| r.try_get::<Option<String>>("", "xid").ok().flatten()),
+            Ok(Err(err)) => return Err(err.into()),
+            Err(_) => return Err(lost()),
+        };
+        let failure = match timeout(within, tx.commit()).await {
+            Ok(Ok(())) => return Ok(()),
+            // the server answered: it did not commit (a deferred constraint, say)
+            Ok(Err(err)) if !is_connection_failure(&err) => return Err(err.into()),
+            Ok(Err(err)) => err.to_string(),
+            Err(_) => "no answer to COMMIT".to_owned(),
+        };
+        match xid {
+            None => Err(AppError::Unavailable(format!("database: {failure}"))),
+            Some(xid) => db.settle(&xid, backend_pid, &failure).await,
+        }
+    }
+}
+
+fn current_xid() -> Statement {
+    Statement::from_string(
+        DbBackend::Postgres,
+        "SELECT pg_current_xact_id_if_assigned()::text AS xid",
+    )
+}
+
+/// How transaction `xid` ended, as far as PostgreSQL knows now.
+#[derive(Debug, PartialEq, Eq)]
+enum Outcome {
+    Committed,
+    Aborted,
+    InProgress,
+    /// Too old to be known (NULL), or unreadable.
+    Unknown,
+}
+
+impl Database {
+    /// Finds out whether transaction `xid`, whose `COMMIT` went unanswered, committed.
+    async fn settle(&self, xid: &str, pid: Option<i32>, failure: &str) -> Result<(), AppError> {
+        let started = Instant::now();
+        // twice the usual bound: the first half waits for the old backend to finish by itself
+        let deadline = started + 2 * self.within;
+        let mut ended_backend = false;
+        loop {
+            match timeout_at(deadline, self.outcome(xid)).await {
+                Ok(Ok(Outcome::Committed)) => {
+                    tracing::warn!(xid, failure, "COMMIT went unanswered but had committed");
+                    return Ok(());
+                }
+                Ok(Ok(Outcome::Aborted)) => {
+                    return Err(AppError::Unavailable(format!(
+                        "database: {failure} (rolled back)"
+                    )));
+                }
+                Ok(Ok(Outcome::InProgress))
+                    if !ended_backend && started.elapsed() > self.within =>
+                {
+                    ended_backend = true;
+                    if let Some(pid) = pid {
+                        let _ = timeout_at(deadline, self.end_backend(pid, xid)).await;
+                    }
+                }
+                Ok(Ok(Outcome::InProgress)) => {}
+                Ok(Ok(Outcome::Unknown)) => break,
+                Ok(Err(err)) if is_connection_failure(&err) => {}
+                Ok(Err(err)) => {
+                    tracing::error!(xid, %err, "cannot ask how a transaction ended");
+                    break;
+                }
+                Err(_) => break,
+            }
+            if timeout_at(deadline, sleep(Duration::from_millis(20)))
+                .await
+                .is_err()
+            {
+                break;
+            }
+        }
+        tracing::error!(
+            xid,
+            failure,
+            "the outcome of a COMMIT is unknown: the database could not be asked in time"
+        );
+        Err(AppError::Unavailable(format!(
+            "database: {failure}; outcome unknown"
+        )))
+    }
+
+    async fn outcome(&self, xid: &str) -> Result<Outcome, DbErr> {
+        let row = self
+            .conn
+            .query_one_raw(Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                "SELECT pg_xact_status($1::xid8) AS status",
+                [xid.into()],
+            ))
+            .await?;
+        let status = row.and_then(|r| r.try_get::<Option<String>>("", "status").ok().flatten());
+        Ok(match status.as_deref() {
+            Some("committed") => Outcome::Committed,
+            Some("aborted") => Outcome::Aborted,
+            Some("in progress") => Outcome::InProgress,
+            _ => Outcome::Unknown,
+        })
+    }
+
+    /// Ends backend `pid` if it is still inside transaction `xid` (never a reused pid): its
+    /// transaction then commits or aborts for good, and [`Self::outcome`] can tell which.
+    async fn end_backend(&self, pid: i32, xid: &str) -> Result<(), DbErr> {
+        self.conn
+            .execute_raw(Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                 WHERE pid = $1 AND backend_xid::text = ($2::numeric % 4294967296)::text",
+                [pid.into(), xid.into()],
+            ))
+            .await
+            .map(drop)
     }
 }
 

@@ -2,8 +2,11 @@
 //! port 0 connected the way production connects — as a NOINHERIT login role that owns nothing
 //! and is only a member of the runtime roles.
 
+pub mod fault_proxy;
+
 use std::{
     io::Write,
+    net::{SocketAddr, ToSocketAddrs},
     path::Path,
     process::{Command, Output, Stdio},
     sync::Arc,
@@ -331,6 +334,53 @@ pub async fn start_with(db: Arc<TestDb>, settings: Settings) -> TestApp {
         state,
         stop: Some(stop),
         server: Some(server),
+    }
+}
+
+/// PostgreSQL's address, for a proxy to forward to.
+pub fn server_addr() -> SocketAddr {
+    let url = server_url();
+    let host = url.host_str().expect("DATABASE_URL names a host");
+    (host, url.port().unwrap_or(5432))
+        .to_socket_addrs()
+        .expect("resolve the database host")
+        .next()
+        .expect("an address for the database host")
+}
+
+/// `url` with its host and port replaced by `addr`.
+pub fn url_via(url: &str, addr: SocketAddr) -> String {
+    let mut url = Url::parse(url).expect("a database URL");
+    url.set_ip_host(addr.ip()).expect("URL takes an IP host");
+    url.set_port(Some(addr.port())).expect("URL takes a port");
+    url.to_string()
+}
+
+/// A test server whose every database connection, the LISTEN one included, goes through a
+/// [`fault_proxy::FaultProxy`] the test can break.
+pub async fn spawn_app_behind_proxy(
+    configure: impl FnOnce(&mut Settings),
+) -> (TestApp, fault_proxy::FaultProxy) {
+    let db = Arc::new(TestDb::new().await);
+    let proxy = fault_proxy::FaultProxy::start(server_addr()).await;
+    let mut settings = test_settings(&db);
+    settings.database.url = Secret::new(url_via(&db.login_url(), proxy.addr()));
+    configure(&mut settings);
+    (start_with(db, settings).await, proxy)
+}
+
+impl TestApp {
+    /// A replica on the same database with settings changed by `configure` (for example
+    /// connected directly while this one goes through a proxy).
+    pub async fn spawn_replica_with(&self, configure: impl FnOnce(&mut Settings)) -> TestApp {
+        let mut settings = self.state.settings.clone();
+        configure(&mut settings);
+        start_with(self.db.clone(), settings).await
+    }
+
+    /// The server task is still running (it has neither stopped nor panicked).
+    pub fn is_serving(&self) -> bool {
+        self.server.as_ref().is_some_and(|s| !s.is_finished())
     }
 }
 

@@ -6,6 +6,7 @@ mod auth_flows;
 mod cli;
 mod connections;
 mod dealerships;
+mod faults;
 mod forwarded;
 mod hashing;
 mod headers;
