@@ -415,6 +415,11 @@ impl Settings {
                 "auth.refresh_token_secret must be at least 32 bytes".into(),
             ));
         }
+        if self.http.trust_forwarded_for && self.http.trusted_proxy_hops == 0 {
+            return Err(ConfigError::Insecure(
+                "http.trusted_proxy_hops must be at least 1 when trusting X-Forwarded-For".into(),
+            ));
+        }
         for origin in self.http.cors_origins.iter().flatten() {
             let valid = url::Url::parse(origin).is_ok_and(|u| {
                 matches!(u.scheme(), "http" | "https")

@@ -2,7 +2,6 @@
 //! session's token). Both start before any tenant is known, through the definer lookups, and
 //! continue in the user's own tenant transaction.
 
-use sea_orm::DatabaseTransaction;
 use uuid::Uuid;
 
 use super::{
@@ -301,11 +300,19 @@ pub async fn refresh(
     )
     .await?;
     if !first_use {
-        match judge_stale(state, &tx, &presented, &next, owner.session_id).await? {
+        let grace = auth.refresh_grace_secs as i64;
+        let chain = sessions::chain(&tx, owner.session_id, grace).await?;
+        match judge_stale(chain, &presented, &next) {
             Stale::InGrace => count_refresh("grace"),
-            Stale::Replayed => {
-                end_replayed_family(state, tx, &owner, meta).await?;
-                count_refresh("reuse_detected");
+            Stale::Replayed => return Err(end_replayed_family(state, tx, &owner, meta).await),
+            Stale::MaybeRetired { current, rotations } => {
+                // the walk is CPU work: give the connection back while it runs
+                tx.commit().await?;
+                if is_retired(state, &presented, current, rotations).await? {
+                    let tx = state.db.begin(scope_of(owner.dealership_id)).await?;
+                    return Err(end_replayed_family(state, tx, &owner, meta).await);
+                }
+                count_refresh("refused");
                 return Err(AppError::Unauthenticated);
             }
             Stale::Unknown => {
@@ -330,78 +337,90 @@ enum Stale {
     InGrace,
     /// A retired token of this family (RFC 9700 §4.14.2): someone holds a stolen copy.
     Replayed,
+    /// Perhaps a token retired further back: follow the chain to find out.
+    MaybeRetired { current: Vec<u8>, rotations: u32 },
     /// Not a token of this family, or the session is over: refused, nothing changes.
     Unknown,
 }
 
-async fn judge_stale(
-    state: &AppState,
-    tx: &DatabaseTransaction,
+fn judge_stale(
+    chain: Option<sessions::Chain>,
     presented: &RefreshToken,
     next: &RefreshToken,
-    session_id: Uuid,
-) -> Result<Stale, AppError> {
-    let grace = state.settings.auth.refresh_grace_secs as i64;
-    let Some(chain) = sessions::chain(tx, session_id, grace).await? else {
-        return Ok(Stale::Unknown);
+) -> Stale {
+    let Some(chain) = chain.filter(|c| !c.revoked) else {
+        return Stale::Unknown;
     };
-    if chain.revoked {
-        return Ok(Stale::Unknown);
+    let presented_hash = presented.hash();
+    if chain.refresh_token_hash == presented_hash {
+        // the current token, yet not rotated: the session expired or reached its rotation limit
+        return Stale::Unknown;
     }
-    if chain.previous_token_hash == Some(presented.hash()) {
+    if chain.previous_token_hash == Some(presented_hash) {
         let converges = chain.in_grace && next.hash() == chain.refresh_token_hash;
-        return Ok(if converges {
+        return if converges {
             Stale::InGrace
         } else {
             Stale::Replayed
-        });
+        };
     }
-    // follow the keyed chain forward from the presented token: only a genuine ancestor meets
-    // the current token, so guessing a session id cannot end someone else's session
-    let (presented, key) = (presented.clone(), state.auth.rotation.clone());
-    let rotations = u32::try_from(chain.rotation_count).unwrap_or(0);
-    let current = chain.refresh_token_hash;
-    let ancestor =
-        tokio::task::spawn_blocking(move || presented.precedes(&key, &current, rotations))
-            .await
-            .map_err(AppError::internal)?;
-    Ok(if ancestor {
-        Stale::Replayed
-    } else {
-        Stale::Unknown
-    })
+    Stale::MaybeRetired {
+        current: chain.refresh_token_hash,
+        rotations: u32::try_from(chain.rotation_count).unwrap_or(0),
+    }
 }
 
-/// Revokes the whole session a replayed token belongs to, audited and announced to every replica.
+/// Follows the keyed chain forward from the presented token: only a genuine retired token meets
+/// the current one, so guessing a session id cannot end someone else's session.
+async fn is_retired(
+    state: &AppState,
+    presented: &RefreshToken,
+    current: Vec<u8>,
+    rotations: u32,
+) -> Result<bool, AppError> {
+    let (presented, key) = (presented.clone(), state.auth.rotation.clone());
+    tokio::task::spawn_blocking(move || presented.precedes(&key, &current, rotations))
+        .await
+        .map_err(AppError::internal)
+}
+
+/// Revokes the whole session a replayed token belongs to, audited and announced to every
+/// replica; the answer is the refusal the replaying client gets.
 async fn end_replayed_family(
     state: &AppState,
     tx: TenantTx,
     owner: &sessions::Owner,
     meta: &RequestMeta,
-) -> Result<(), AppError> {
-    sessions::revoke(&tx, owner.user_id, owner.session_id, "refresh_token_reuse").await?;
-    audit::record(
-        &tx,
-        meta,
-        audit::Event {
-            dealership_id: owner.dealership_id,
-            actor_id: None,
-            action: "session.refresh_token_reused",
-            target_type: "session",
-            target_id: Some(owner.session_id),
-            changes: Some(serde_json::json!({"user_id": owner.user_id, "revoked": true})),
-        },
-    )
-    .await?;
-    revocation::publish(&tx, Revoked::Session(owner.session_id)).await?;
-    tx.commit().await?;
+) -> AppError {
+    let ended = async {
+        sessions::revoke(&tx, owner.user_id, owner.session_id, "refresh_token_reuse").await?;
+        audit::record(
+            &tx,
+            meta,
+            audit::Event {
+                dealership_id: owner.dealership_id,
+                actor_id: None,
+                action: "session.refresh_token_reused",
+                target_type: "session",
+                target_id: Some(owner.session_id),
+                changes: Some(serde_json::json!({"user_id": owner.user_id, "revoked": true})),
+            },
+        )
+        .await?;
+        revocation::publish(&tx, Revoked::Session(owner.session_id)).await?;
+        tx.commit().await
+    };
+    if let Err(err) = ended.await {
+        return err;
+    }
     state
         .auth
         .sessions
         .apply(Revoked::Session(owner.session_id))
         .await;
     tracing::warn!(session_id = %owner.session_id, "refresh token replayed: session revoked");
-    Ok(())
+    count_refresh("reuse_detected");
+    AppError::Unauthenticated
 }
 
 fn issue(

@@ -74,11 +74,46 @@ fn forwarded_client(req: &Request, http: &HttpSettings) -> Option<IpAddr> {
         .map(str::trim)
         .filter(|entry| !entry.is_empty())
         .collect();
-    let hops = usize::from(http.trusted_proxy_hops.max(1));
+    let hops = usize::from(http.trusted_proxy_hops.max(1)); // 0 is refused at load
     let client = entries
         .len()
         .checked_sub(hops)
         .and_then(|i| entries.get(i))
         .or(entries.first())?;
-    client.parse().ok()
+    parse_entry(client)
+}
+
+/// `203.0.113.5`, `2001:db8::1`, and the forms with a port some proxies write
+/// (`203.0.113.5:4711`, `[2001:db8::1]:4711`, `[2001:db8::1]`).
+fn parse_entry(entry: &str) -> Option<IpAddr> {
+    entry
+        .parse()
+        .ok()
+        .or_else(|| entry.parse::<std::net::SocketAddr>().ok().map(|a| a.ip()))
+        .or_else(|| entry.strip_prefix('[')?.strip_suffix(']')?.parse().ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_entry;
+
+    #[test]
+    fn forwarded_entries_parse_with_or_without_a_port() {
+        for (entry, ip) in [
+            ("203.0.113.5", "203.0.113.5"),
+            ("203.0.113.5:4711", "203.0.113.5"),
+            ("2001:db8::1", "2001:db8::1"),
+            ("[2001:db8::1]", "2001:db8::1"),
+            ("[2001:db8::1]:4711", "2001:db8::1"),
+        ] {
+            assert_eq!(
+                parse_entry(entry).map(|i| i.to_string()).as_deref(),
+                Some(ip),
+                "{entry}"
+            );
+        }
+        for garbage in ["", "unknown", "_hidden", "1.2.3", "[::1"] {
+            assert_eq!(parse_entry(garbage), None, "{garbage}");
+        }
+    }
 }

@@ -57,6 +57,7 @@ pub async fn serve(
     builder.http2().timer(TokioTimer::new());
     let builder = Arc::new(builder);
     let (draining, drain) = watch::channel(false);
+    let (closing, close) = watch::channel(false);
     let connections = TaskTracker::new();
     let local = listener.local_addr()?;
     tokio::pin!(stop);
@@ -80,7 +81,7 @@ pub async fn serve(
             endpoint.clone(),
             builder.clone(),
             limits.idle_timeout,
-            drain.clone(),
+            (drain.clone(), close.clone()),
         ));
     }
     drop(listener);
@@ -94,6 +95,8 @@ pub async fn serve(
             grace_secs = grace.as_secs(),
             "connections still open after the grace period: closing them"
         );
+        let _ = closing.send(true);
+        connections.wait().await;
     }
     Ok(())
 }
@@ -104,7 +107,7 @@ async fn connection(
     endpoint: Arc<impl Endpoint<Output = poem::Response> + 'static>,
     builder: Arc<auto::Builder<TokioExecutor>>,
     idle_timeout: Duration,
-    mut drain: watch::Receiver<bool>,
+    (mut drain, mut close): (watch::Receiver<bool>, watch::Receiver<bool>),
 ) {
     let service = service_fn(move |req: hyper::Request<Incoming>| {
         let endpoint = endpoint.clone();
@@ -135,9 +138,14 @@ async fn connection(
         () = idle => tracing::debug!(%remote, "closing an idle connection"),
         _ = drain.wait_for(|draining| *draining) => {}
     }
-    // finish the request in flight, if any, then close
+    // finish the request in flight, if any, then close; a client that stops reading its
+    // response is not waited for beyond the idle timeout, nor past the shutdown's grace period
     conn.as_mut().graceful_shutdown();
-    let _ = conn.await;
+    tokio::select! {
+        _ = conn => {}
+        () = tokio::time::sleep(idle_timeout) => {}
+        _ = close.wait_for(|closing| *closing) => {}
+    }
 }
 
 /// When a connection last moved a byte either way.

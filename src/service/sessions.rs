@@ -12,6 +12,7 @@ use super::{RequestMeta, audit};
 use crate::{
     auth::{
         principal::Principal,
+        refresh_token::MAX_REPLAY_WALK,
         revocation::{self, Revoked, SessionState},
     },
     entity::session,
@@ -74,7 +75,9 @@ pub async fn create(
 }
 
 /// First use of the current token: swaps in `next_hash` and slides the idle expiry. `false` if
-/// the presented token is not the current one of a live session (anymore).
+/// the presented token is not the current one of a live session (anymore), or the session has
+/// rotated [`MAX_REPLAY_WALK`] times: past that a retired token could no longer be recognised,
+/// so the session ends and its user signs in again.
 pub async fn rotate(
     tx: &DatabaseTransaction,
     session_id: Uuid,
@@ -89,8 +92,14 @@ pub async fn rotate(
                  rotated_at = now(), rotation_count = rotation_count + 1, last_used_at = now(), \
                  expires_at = least(now() + make_interval(secs => $4), absolute_expires_at) \
              WHERE id = $1 AND refresh_token_hash = $2 AND revoked_at IS NULL \
-               AND expires_at > now() AND absolute_expires_at > now()",
-            [session_id.into(), presented_hash.into(), next_hash.into(), (idle_secs as f64).into()],
+               AND expires_at > now() AND absolute_expires_at > now() AND rotation_count < $5",
+            [
+                session_id.into(),
+                presented_hash.into(),
+                next_hash.into(),
+                (idle_secs as f64).into(),
+                (MAX_REPLAY_WALK as i32).into(),
+            ],
         ))
         .await?;
     Ok(rotated.rows_affected() == 1)

@@ -60,15 +60,16 @@ impl Database {
     pub async fn begin(&self, scope: Scope) -> Result<TenantTx, AppError> {
         let deadline = Instant::now() + self.within;
         let unreachable = || AppError::Unavailable("database did not open a transaction".into());
+        // a dead pooled connection is replaced at once; a refusing or full server is not
+        // hammered: the pause doubles from 10 ms up to 200 ms
+        let mut pause = Duration::from_millis(5);
         loop {
             match timeout_at(deadline, self.try_begin(scope)).await {
                 Ok(Ok(tx)) => return Ok(tx),
                 Ok(Err(err)) if is_connection_failure(&err) && Instant::now() < deadline => {
                     tracing::debug!(%err, "a pooled connection was dead; opening another");
-                    if timeout_at(deadline, sleep(Duration::from_millis(10)))
-                        .await
-                        .is_err()
-                    {
+                    pause = (pause * 2).min(Duration::from_millis(200));
+                    if timeout_at(deadline, sleep(pause)).await.is_err() {
                         return Err(err.into());
                     }
                 }

@@ -199,3 +199,21 @@ async fn a_forged_token_naming_a_rotated_session_does_not_end_it() {
         0
     );
 }
+
+#[tokio::test]
+async fn a_session_at_its_rotation_limit_must_sign_in_again() {
+    // past the limit a retired token could no longer be recognised, so refreshing past it (a
+    // thief's way to push the victim's token out of reach) ends in a fresh sign-in instead
+    let app = spawn_app().await;
+    let tokens = app.login_ok(PA_AGENT.email, PA_AGENT.password).await;
+    crate::helpers::exec(
+        &app.db.owner().await,
+        &format!(
+            "UPDATE sessions SET rotation_count = {}",
+            dealergate::auth::refresh_token::MAX_REPLAY_WALK
+        ),
+    )
+    .await;
+    error_of(app.refresh(&tokens.refresh).await, 401).await;
+    app.login_ok(PA_AGENT.email, PA_AGENT.password).await;
+}

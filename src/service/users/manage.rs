@@ -230,6 +230,12 @@ async fn apply(
             "you cannot change your own role or deactivate yourself",
         )]));
     }
+    if id == who.user_id && change.password_hash.is_some() {
+        return Err(AppError::Validation(vec![FieldError::new(
+            "password",
+            "change your own at /api/v1/auth/password",
+        )]));
+    }
     if id == who.user_id
         && change
             .email
