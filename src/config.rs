@@ -125,6 +125,18 @@ pub struct AuthSettings {
     /// revocation notice were lost. Revocations normally apply at once through NOTIFY.
     pub session_cache_ttl_secs: u64,
     pub lockout: LockoutSettings,
+    pub hashing: HashingSettings,
+}
+
+/// The argon2 workers. Each holds one 19 MiB block, so hashing memory is at most
+/// `workers` × 19 MiB; a hash asked for while `queue` others wait is answered 503 at once.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HashingSettings {
+    /// Hashing threads (0 = one per available core).
+    pub workers: usize,
+    /// Hashes that may wait for a free worker.
+    pub queue: usize,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -265,6 +277,16 @@ impl Default for AuthSettings {
             cookie_mode: false,
             session_cache_ttl_secs: 60,
             lockout: LockoutSettings::default(),
+            hashing: HashingSettings::default(),
+        }
+    }
+}
+
+impl Default for HashingSettings {
+    fn default() -> Self {
+        Self {
+            workers: 0,
+            queue: 64,
         }
     }
 }
@@ -350,6 +372,16 @@ impl HttpSettings {
 impl AuthSettings {
     pub fn access_token_ttl(&self) -> Duration {
         Duration::from_secs(self.access_token_ttl_secs)
+    }
+}
+
+impl HashingSettings {
+    /// The configured number of workers, or the available cores.
+    pub fn worker_count(&self) -> usize {
+        match self.workers {
+            0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
+            n => n,
+        }
     }
 }
 

@@ -41,6 +41,9 @@ pub enum AppError {
     RateLimited { retry_after_secs: u64 },
     #[error("service unavailable: {0}")]
     Unavailable(String),
+    /// Too much work queued (password hashing): refused at once rather than queued unboundedly.
+    #[error("the server is busy; retry in {retry_after_secs} s")]
+    Overloaded { retry_after_secs: u64 },
     /// A readiness check failed; each entry names the check.
     #[error("not ready: {}", .0.iter().map(|c| c.field.as_str()).collect::<Vec<_>>().join(", "))]
     NotReady(Vec<FieldError>),

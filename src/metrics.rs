@@ -5,8 +5,8 @@
 use std::sync::OnceLock;
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGaugeVec, Opts, Registry,
-    TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry, TextEncoder,
 };
 
 pub struct Metrics {
@@ -31,11 +31,25 @@ pub struct Metrics {
     /// by `state`: in_use, idle
     pub db_connections: IntGaugeVec,
     pub db_errors: IntCounter,
+    /// argon2 hashes being computed now (at most the hashing workers)
+    pub password_hashes_in_flight: IntGauge,
+    /// argon2 hashes waiting for a worker (at most `auth.hashing.queue`)
+    pub password_hashes_queued: IntGauge,
+    /// VmRSS of this process, read when the metrics are rendered
+    pub resident_memory: IntGauge,
 }
 
 fn counter(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
     let metric =
         IntCounterVec::new(Opts::new(name, help), labels).expect("valid metric definition");
+    registry
+        .register(Box::new(metric.clone()))
+        .expect("metric registered once");
+    metric
+}
+
+fn plain_gauge(registry: &Registry, name: &str, help: &str) -> IntGauge {
+    let metric = IntGauge::new(name, help).expect("valid metric definition");
     registry
         .register(Box::new(metric.clone()))
         .expect("metric registered once");
@@ -132,6 +146,21 @@ pub fn metrics() -> &'static Metrics {
                 &["state"],
             ),
             db_errors,
+            password_hashes_in_flight: plain_gauge(
+                &r,
+                "dealergate_password_hashes_in_flight",
+                "Password hashes being computed by the hashing workers.",
+            ),
+            password_hashes_queued: plain_gauge(
+                &r,
+                "dealergate_password_hashes_queued",
+                "Password hashes waiting for a hashing worker.",
+            ),
+            resident_memory: plain_gauge(
+                &r,
+                "dealergate_process_resident_memory_bytes",
+                "Resident memory of the process (VmRSS).",
+            ),
             registry: r,
         }
     })
@@ -146,6 +175,9 @@ impl Metrics {
         self.db_connections
             .with_label_values(&["idle"])
             .set(pool.1 as i64);
+        if let Some(bytes) = resident_memory_bytes() {
+            self.resident_memory.set(bytes as i64);
+        }
         let mut out = Vec::new();
         if let Err(err) = TextEncoder::new().encode(&self.registry.gather(), &mut out) {
             tracing::error!(%err, "cannot encode metrics");
@@ -156,5 +188,48 @@ impl Metrics {
     pub fn policy_loaded(&self, hash: &str) {
         self.policy_info.reset();
         self.policy_info.with_label_values(&[hash]).set(1);
+    }
+}
+
+/// VmRSS from `/proc/self/status` (Linux), in bytes.
+pub fn resident_memory_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    vm_rss(&status)
+}
+
+fn vm_rss(status: &str) -> Option<u64> {
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    // "VmRSS:     26112 kB"
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resident_memory_is_read_from_proc_status() {
+        let status = "Name:\tdealergate\nVmHWM:\t  30000 kB\nVmRSS:\t   26112 kB\nThreads:\t9\n";
+        assert_eq!(vm_rss(status), Some(26112 * 1024));
+        assert_eq!(vm_rss("Name:\tx\n"), None);
+        if cfg!(target_os = "linux") {
+            assert!(resident_memory_bytes().is_some_and(|b| b > 1024 * 1024));
+        }
+    }
+
+    #[test]
+    fn the_hashing_and_memory_gauges_are_exported() {
+        let text = metrics().render((0, 0));
+        for name in [
+            "dealergate_password_hashes_in_flight",
+            "dealergate_password_hashes_queued",
+            "dealergate_process_resident_memory_bytes",
+        ] {
+            assert!(
+                text.contains(&format!("# TYPE {name} gauge")),
+                "{name} in {text}"
+            );
+        }
     }
 }

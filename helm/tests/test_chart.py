@@ -76,6 +76,18 @@ SCENARIOS: dict[str, list[str]] = {
     "first-admin+managed-secret": ["managed-secret.yaml", "first-admin.yaml"],
     "rollout-on-change": ["rollout-on-change.yaml"],
     "database-cidr": ["database-cidr.yaml"],
+    "ingress-overrides": ["ingress-overrides.yaml"],
+    "proxy-without-ingress": ["proxy-without-ingress.yaml"],
+}
+
+# What the server is told about its clients per scenario: (trust X-Forwarded-For, trusted proxy
+# hops, HSTS max-age or None). Behind the chart's Ingress the proxy is trusted unless told
+# otherwise (else one client's failed logins lock every login out), and HSTS is on with its TLS.
+CLIENT_EDGE: dict[str, tuple[bool, int, int | None]] = {
+    "default": (False, 1, None),
+    "ingress-servicemonitor": (True, 1, 31536000),
+    "ingress-overrides": (True, 2, None),
+    "proxy-without-ingress": (True, 1, 600),
 }
 
 # Values the schema must refuse: file -> a fragment of Helm's error message.
@@ -86,6 +98,8 @@ INVALID_VALUES = {
     "bad-service-type.yaml": "/service/type",
     "egress-everywhere.yaml": "/networkPolicy/database/cidr",
     "access-token-too-long.yaml": "/config/auth/accessTokenTtlSecs",
+    "proxy-hops-zero.yaml": "/config/http/trustedProxyHops",
+    "hsts-true.yaml": "/config/http/hstsMaxAgeSecs",
 }
 
 # Values that pass the schema but that the templates must refuse (required/fail).
@@ -122,6 +136,8 @@ RENDER_FAILURES: list[tuple[str, dict[str, Any], str]] = [
      {"podDisruptionBudget": {"minAvailable": 2}}, "minAvailable"),
     ("a grace period shorter than the server's shutdown",
      {"terminationGracePeriodSeconds": 20}, "terminationGracePeriodSeconds"),
+    ("a ServiceMonitor that the NetworkPolicy would keep off the ops port",
+     {"serviceMonitor": {"enabled": True}}, "networkPolicy.ops.from"),
     ("NetworkPolicy without a database destination",
      {"networkPolicy": {"database": {"cidr": "", "podSelector": None}}},
      "networkPolicy.database"),
@@ -616,16 +632,19 @@ def check_deployment(scenario: str, objects: list[dict[str, Any]], values: dict[
     R.check(f"[{scenario}] image defaults to the appVersion tag",
             c["image"] == f"{merged['image']['repository']}:0.1.0" or merged["image"]["tag"]
             or merged["image"]["digest"])
-    R.check(f"[{scenario}] container runs `serve` and exposes port 8000 named http",
+    R.check(f"[{scenario}] container runs `serve` and exposes port 8000 named http and 9090 "
+            "named ops",
             c.get("args") == ["serve"]
-            and {"name": "http", "containerPort": 8000, "protocol": "TCP"} in c.get("ports", []))
+            and c.get("ports") == [{"name": "http", "containerPort": 8000, "protocol": "TCP"},
+                                   {"name": "ops", "containerPort": 9090, "protocol": "TCP"}],
+            str(c.get("ports")))
     probes = {k: (c.get(k) or {}).get("httpGet") or {} for k in
               ("startupProbe", "livenessProbe", "readinessProbe")}
-    R.check(f"[{scenario}] probes: startup+liveness on /healthz, readiness on /readyz, port http",
+    R.check(f"[{scenario}] probes: startup+liveness on /healthz, readiness on /readyz, port ops",
             probes["startupProbe"].get("path") == "/healthz"
             and probes["livenessProbe"].get("path") == "/healthz"
             and probes["readinessProbe"].get("path") == "/readyz"
-            and all(p.get("port") == "http" for p in probes.values()), str(probes))
+            and all(p.get("port") == "ops" for p in probes.values()), str(probes))
     grace = spec.get("terminationGracePeriodSeconds")
     http = merged["config"]["http"]
     R.check(f"[{scenario}] terminationGracePeriodSeconds ({grace}) exceeds shutdown delay + "
@@ -693,12 +712,19 @@ def check_config_and_policies(scenario: str, objects: list[dict[str, Any]],
     cm = one(objects, "ConfigMap", "dealergate-config")
     toml = tomllib.loads(cm["data"]["dealergate.toml"])
     c = merged["config"]
+    trust = c["http"].get("trustForwardedFor")
+    hsts = c["http"].get("hstsMaxAgeSecs")
+    if hsts is None:
+        hsts = 31536000 if merged["ingress"]["enabled"] and merged["ingress"]["tls"] else False
     expected = {
         "profile": "prod",
         "listen": "0.0.0.0:8000",
         "http": {"shutdown_timeout_secs": c["http"]["shutdownTimeoutSecs"],
                  "shutdown_delay_secs": c["http"]["shutdownDelaySecs"],
-                 "trust_forwarded_for": c["http"]["trustForwardedFor"],
+                 "trust_forwarded_for": merged["ingress"]["enabled"] if trust is None else trust,
+                 "trusted_proxy_hops": c["http"]["trustedProxyHops"],
+                 **({} if hsts is False else {"hsts_max_age_secs": hsts}),
+                 "ops_listen": "0.0.0.0:9090",
                  "body_limit_bytes": c["http"]["bodyLimitBytes"],
                  "cors_origins": c["http"]["corsOrigins"]},
         "auth": {"access_token_ttl_secs": c["auth"]["accessTokenTtlSecs"],
@@ -709,7 +735,9 @@ def check_config_and_policies(scenario: str, objects: list[dict[str, Any]],
                  "lockout": {"account_max_failures": c["auth"]["lockout"]["accountMaxFailures"],
                              "ip_max_failures": c["auth"]["lockout"]["ipMaxFailures"],
                              "window_secs": c["auth"]["lockout"]["windowSecs"],
-                             "lock_secs": c["auth"]["lockout"]["lockSecs"]}},
+                             "lock_secs": c["auth"]["lockout"]["lockSecs"]},
+                 "hashing": {"workers": c["auth"]["hashing"]["workers"],
+                             "queue": c["auth"]["hashing"]["queue"]}},
         "log": {"format": "json", "level": c["log"]["level"]},
         "database": {"max_connections": c["database"]["maxConnections"],
                      "acquire_timeout_secs": c["database"]["acquireTimeoutSecs"]},
@@ -737,12 +765,19 @@ def check_network_policy(scenario: str, objects: list[dict[str, Any]],
             and spec["podSelector"]["matchLabels"] == one(objects, "Deployment")["spec"]
             ["selector"]["matchLabels"])
     ingress = spec.get("ingress") or []
-    R.check(f"[{scenario}] NetworkPolicy ingress: only TCP 8000",
-            len(ingress) >= 1 and all(r.get("ports") == [{"port": 8000, "protocol": "TCP"}]
-                                      for r in ingress), str(ingress))
+    api = [r for r in ingress if r.get("ports") == [{"port": 8000, "protocol": "TCP"}]]
+    ops = [r for r in ingress if r.get("ports") == [{"port": 9090, "protocol": "TCP"}]]
+    R.check(f"[{scenario}] NetworkPolicy ingress: only TCP 8000 and TCP 9090, one rule each",
+            len(api) == 1 and len(ops) <= 1 and len(api) + len(ops) == len(ingress),
+            str(ingress))
     wanted_from = merged["networkPolicy"]["ingress"]["from"]
-    R.check(f"[{scenario}] NetworkPolicy ingress sources are networkPolicy.ingress.from",
-            all((r.get("from") or []) == wanted_from for r in ingress))
+    R.check(f"[{scenario}] NetworkPolicy: the API port 8000 from networkPolicy.ingress.from "
+            "(any peer when empty)", all((r.get("from") or []) == wanted_from for r in api))
+    ops_from = merged["networkPolicy"]["ops"]["from"]
+    R.check(f"[{scenario}] NetworkPolicy: the ops port 9090 only from networkPolicy.ops.from "
+            f"({'no pod' if not ops_from else 'the monitoring'}), never from any peer",
+            (ops == [] if not ops_from else len(ops) == 1 and ops[0].get("from") == ops_from),
+            str(ops))
 
     egress = spec.get("egress") or []
     problems = []
@@ -823,9 +858,12 @@ def check_scaling(scenario: str, objects: list[dict[str, Any]], merged: dict[str
 def check_service_and_account(scenario: str, objects: list[dict[str, Any]],
                               merged: dict[str, Any]) -> None:
     svc = one(objects, "Service")
-    R.check(f"[{scenario}] Service ClusterIP port 80 -> http, selecting the server pods",
+    R.check(f"[{scenario}] Service ClusterIP port 80 -> http and 9090 -> ops, selecting the "
+            "server pods",
             svc["spec"]["type"] == "ClusterIP"
             and svc["spec"]["ports"] == [{"name": "http", "port": 80, "targetPort": "http",
+                                          "protocol": "TCP"},
+                                         {"name": "ops", "port": 9090, "targetPort": "ops",
                                           "protocol": "TCP"}]
             and svc["spec"]["selector"] == one(objects, "Deployment")["spec"]["selector"]
             ["matchLabels"])
@@ -854,12 +892,12 @@ def check_service_and_account(scenario: str, objects: list[dict[str, Any]],
             m = monitors[0]
             selector = m["spec"]["selector"]["matchLabels"]
             svc_labels = svc["metadata"]["labels"]
-            ok = (m["spec"]["endpoints"][0]["port"] == "http"
+            ok = (m["spec"]["endpoints"][0]["port"] == "ops"
                   and m["spec"]["endpoints"][0]["path"] == "/metrics"
                   and all(svc_labels.get(k) == v for k, v in selector.items())
                   and all(m["metadata"]["labels"].get(k) == v
                           for k, v in merged["serviceMonitor"]["labels"].items()))
-        R.check(f"[{scenario}] ServiceMonitor scrapes /metrics on port http of the Service", ok)
+        R.check(f"[{scenario}] ServiceMonitor scrapes /metrics on port ops of the Service", ok)
     else:
         R.check(f"[{scenario}] no ServiceMonitor unless enabled", not monitors)
 
@@ -1041,6 +1079,42 @@ def check_settings_exist(scenario: str, objects: list[dict[str, Any]]) -> None:
             "src/config.rs", not unknown, f"unknown: {unknown}")
 
 
+def server_toml(objects: list[dict[str, Any]]) -> dict[str, Any]:
+    return tomllib.loads(one(objects, "ConfigMap", "dealergate-config")["data"]["dealergate.toml"])
+
+
+def check_client_edge(scenario: str, objects: list[dict[str, Any]]) -> None:
+    if scenario not in CLIENT_EDGE:
+        return
+    trust, hops, hsts = CLIENT_EDGE[scenario]
+    http = server_toml(objects)["http"]
+    R.check(f"[{scenario}] X-Forwarded-For trusted: {trust}, client {hops} hop(s) from the right",
+            http.get("trust_forwarded_for") is trust and http.get("trusted_proxy_hops") == hops,
+            str(http))
+    R.check(f"[{scenario}] Strict-Transport-Security: "
+            f"{'max-age=' + str(hsts) if hsts is not None else 'not sent'}",
+            http.get("hsts_max_age_secs") == hsts, str(http))
+
+
+def check_client_edge_overrides(chart: helm.Chart) -> None:
+    ingress = yaml.safe_load((VALUES_DIR / "ingress-servicemonitor.yaml").read_text())["ingress"]
+    cases = [
+        ("an Ingress without TLS: trusted proxy, no HSTS",
+         {"ingress": {**ingress, "tls": []}}, True, None),
+        ("trustForwardedFor false wins over the Ingress",
+         {"ingress": ingress, "config": {"http": {"trustForwardedFor": False}}}, False, 31536000),
+        ("hstsMaxAgeSecs 0 is sent (browsers forget HSTS)",
+         {"config": {"http": {"hstsMaxAgeSecs": 0}}}, False, 0),
+    ]
+    for name, values, trust, hsts in cases:
+        objects = R.run(f"renders with {name}", lambda v=values: render(chart, v))
+        if objects is None:
+            continue
+        http = server_toml(objects)["http"]
+        R.check(f"{name}", http.get("trust_forwarded_for") is trust
+                and http.get("hsts_max_age_secs") == hsts, str(http))
+
+
 def check_scenario(chart: helm.Chart, scenario: str, values: dict[str, Any]) -> list[dict]:
     objects = R.run(f"[{scenario}] chart renders", lambda: render(chart, values))
     if objects is None:
@@ -1060,6 +1134,7 @@ def check_scenario(chart: helm.Chart, scenario: str, values: dict[str, Any]) -> 
         lambda: check_service_and_account(scenario, objects, merged),
         lambda: check_hooks(scenario, objects, merged),
         lambda: check_settings_exist(scenario, objects),
+        lambda: check_client_edge(scenario, objects),
     ):
         try:
             fn()
@@ -1078,6 +1153,7 @@ def main() -> int:
     with helm.Chart.load(str(CHART)) as chart:
         check_schema(chart, values_by_scenario)
         check_render_failures(chart)
+        check_client_edge_overrides(chart)
         for scenario, values in values_by_scenario.items():
             rendered[scenario] = check_scenario(chart, scenario, values)
     check_dockerfile()

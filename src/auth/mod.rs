@@ -38,6 +38,7 @@ impl AuthContext {
             Some(secret) => refresh_token::RotationKey::new(secret.expose().as_bytes()),
             None => refresh_token::RotationKey::ephemeral(),
         };
+        password::configure(&auth.hashing).context("starting the hashing workers")?;
         let random: [u8; 16] = rand::random();
         let dummy_hash = password::hash(format!("{random:x?}")).await?;
         Ok(Self {

@@ -167,6 +167,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         return Ok(());
     }
     telemetry::init(&settings);
+    // before `serve` seeds or `admin create-user` hashes, so they use the configured workers
+    crate::auth::password::configure(&settings.auth.hashing)?;
     match command {
         Command::Serve => serve(settings).await,
         Command::Migrate { action } => migrate(&settings, action).await,

@@ -61,9 +61,10 @@ pub enum ApiError {
     /// A bug: the details are in the server log under the request id.
     #[oai(status = 500)]
     Internal(Json<ErrorBody>),
-    /// The database is unreachable or not ready.
+    /// The database is unreachable or not ready, or the server is too busy (then with
+    /// `Retry-After`).
     #[oai(status = 503)]
-    Unavailable(Json<ErrorBody>),
+    Unavailable(Json<ErrorBody>, #[oai(header = "Retry-After")] Option<u64>),
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
@@ -110,9 +111,14 @@ impl From<AppError> for ApiError {
             }
             AppError::Unavailable(reason) => {
                 tracing::warn!(%reason, "answering 503");
-                Self::Unavailable(body("unavailable", "service unavailable".into(), &[]))
+                Self::Unavailable(body("unavailable", "service unavailable".into(), &[]), None)
             }
-            AppError::NotReady(checks) => Self::Unavailable(body("unavailable", message, &checks)),
+            AppError::Overloaded { retry_after_secs } => {
+                Self::Unavailable(body("unavailable", message, &[]), Some(retry_after_secs))
+            }
+            AppError::NotReady(checks) => {
+                Self::Unavailable(body("unavailable", message, &checks), None)
+            }
             AppError::Internal(cause) => {
                 tracing::error!(error = format!("{cause:#}"), "internal error");
                 Self::Internal(body("internal", message, &[]))

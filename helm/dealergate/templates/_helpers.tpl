@@ -173,3 +173,25 @@ seccompProfile:
 {{- .Values.replicaCount }}
 {{- end }}
 {{- end }}
+
+{{/* http.trust_forwarded_for: config.http.trustForwardedFor, or (null) whether the ingress is on:
+     behind it every client would otherwise share the controller's address. */}}
+{{- define "dealergate.trustForwardedFor" -}}
+{{- $v := .Values.config.http.trustForwardedFor -}}
+{{- if kindIs "invalid" $v -}}
+{{- .Values.ingress.enabled -}}
+{{- else -}}
+{{- $v -}}
+{{- end -}}
+{{- end }}
+
+{{/* http.hsts_max_age_secs, or nothing when HSTS is not to be sent: config.http.hstsMaxAgeSecs
+     as given (false: never), or (null) a year when the ingress terminates TLS. */}}
+{{- define "dealergate.hstsMaxAgeSecs" -}}
+{{- $v := .Values.config.http.hstsMaxAgeSecs -}}
+{{- if kindIs "invalid" $v -}}
+{{- if and .Values.ingress.enabled .Values.ingress.tls -}}31536000{{- end -}}
+{{- else if not (kindIs "bool" $v) -}}
+{{- int64 $v -}}
+{{- end -}}
+{{- end }}
