@@ -56,12 +56,14 @@ COPY policies/ /etc/dealergate/policies/
 
 ENV DEALERGATE_PROFILE=prod \
     DEALERGATE_LISTEN=0.0.0.0:8000 \
+    DEALERGATE_HTTP__OPS_LISTEN=0.0.0.0:9090 \
     DEALERGATE_POLICIES__DIR=/etc/dealergate/policies \
     DEALERGATE_LOG__FORMAT=json
 
 WORKDIR /etc/dealergate
 USER 10001:10001
-EXPOSE 8000
+# 8000: the API; 9090: the operators' listener (metrics, detailed readiness), keep it private
+EXPOSE 8000 9090
 
 # `dealergate healthcheck` GETs /healthz on the local listen port and exits 0 or 1.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=15s --retries=3 \

@@ -487,7 +487,7 @@ def check_dockerfile() -> None:
         "FROM debian:bookworm-slim AS runtime",
         "COPY policies/ /etc/dealergate/policies/",
         "USER 10001:10001",
-        "EXPOSE 8000",
+        "EXPOSE 8000 9090",
         'ENTRYPOINT ["dealergate"]',
         'CMD ["serve"]',
         'CMD ["dealergate", "healthcheck"]',
@@ -496,6 +496,7 @@ def check_dockerfile() -> None:
     R.check("Dockerfile: stages, non-root user, policies, port, entrypoint, healthcheck",
             not missing, f"missing lines: {missing}")
     for env in ("DEALERGATE_PROFILE=prod", "DEALERGATE_LISTEN=0.0.0.0:8000",
+                "DEALERGATE_HTTP__OPS_LISTEN=0.0.0.0:9090",
                 "DEALERGATE_POLICIES__DIR=/etc/dealergate/policies", "DEALERGATE_LOG__FORMAT=json"):
         R.check(f"Dockerfile sets {env}", env in text)
     R.check("Dockerfile builds with --locked and caches dependencies with stub sources",
