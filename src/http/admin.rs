@@ -6,6 +6,7 @@ use poem_openapi::{Object, OpenApi, payload::Json};
 
 use super::{
     ApiTags,
+    dto::Nullable,
     error::ApiResult,
     security::{BearerAuth, request_meta},
 };
@@ -25,7 +26,7 @@ struct LoadedPolicy {
     /// The rows of `policy.csv`, e.g. `["p", "agent", "users", "read", "self"]`.
     rows: Vec<Vec<String>>,
     /// Why the newest files on disk were refused, if they were (the loaded policy stays).
-    rejected: Option<String>,
+    rejected: Nullable<String>,
 }
 
 impl LoadedPolicy {
@@ -34,7 +35,7 @@ impl LoadedPolicy {
             hash: summary.hash,
             loaded_at: summary.loaded_at,
             rows: summary.rows,
-            rejected,
+            rejected: rejected.into(),
         }
     }
 }

@@ -54,14 +54,18 @@ struct PasswordGrant {
 #[derive(Object)]
 struct RefreshRequest {
     /// The refresh token; omit it (send `{}`) in cookie mode.
+    #[oai(nullable)]
     refresh_token: Option<String>,
 }
 
 #[derive(Object)]
 struct ProfileUpdate {
+    #[oai(nullable)]
     first_name: Option<String>,
+    #[oai(nullable)]
     last_name: Option<String>,
     /// An empty string clears it.
+    #[oai(nullable)]
     phone: Option<String>,
     /// A new sign-in email; needs `current_password`.
     email: Option<String>,

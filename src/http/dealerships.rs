@@ -29,19 +29,27 @@ use crate::{
 #[derive(Object)]
 struct CreateDealership {
     name: String,
+    #[oai(nullable)]
     address: Option<String>,
+    #[oai(nullable)]
     contact_email: Option<String>,
+    #[oai(nullable)]
     contact_phone: Option<String>,
 }
 
 #[derive(Object)]
 struct UpdateDealership {
+    #[oai(nullable)]
     name: Option<String>,
     /// An empty string clears it (likewise the contact fields).
+    #[oai(nullable)]
     address: Option<String>,
+    #[oai(nullable)]
     contact_email: Option<String>,
+    #[oai(nullable)]
     contact_phone: Option<String>,
     /// Platform only: `false` suspends the dealership and ends its users' sessions.
+    #[oai(nullable)]
     is_active: Option<bool>,
 }
 

@@ -1,7 +1,14 @@
 //! Response shapes of api.md ("Shapes"). Entities never leave the service layer as they are.
 
+use std::borrow::Cow;
+
 use chrono::{DateTime, Utc};
-use poem_openapi::Object;
+use poem_openapi::{
+    Object,
+    registry::{MetaSchema, MetaSchemaRef, Registry},
+    types::{ParseError, ParseFromJSON, ParseResult, ToJSON, Type},
+};
+use serde_json::Value;
 use uuid::Uuid;
 
 use crate::{
@@ -10,18 +17,87 @@ use crate::{
     entity::{audit_event, dealership, session, user},
 };
 
+/// A field that is always sent, as `null` when it has no value. poem-openapi describes an
+/// `Option<T>` as an optional, non-nullable `T` yet sends `null`; this says what is sent:
+/// required and nullable. Absent instead of `null` would change the wire format the
+/// frontends of the replaced services read (`dealership_id === null` for admins).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Nullable<T>(pub Option<T>);
+
+impl<T> From<Option<T>> for Nullable<T> {
+    fn from(value: Option<T>) -> Self {
+        Self(value)
+    }
+}
+
+impl<T: Type> Type for Nullable<T> {
+    const IS_REQUIRED: bool = true;
+
+    type RawValueType = T::RawValueType;
+
+    type RawElementValueType = T::RawElementValueType;
+
+    fn name() -> Cow<'static, str> {
+        format!("nullable_{}", T::name()).into()
+    }
+
+    fn schema_ref() -> MetaSchemaRef {
+        T::schema_ref().merge(MetaSchema {
+            nullable: true,
+            ..MetaSchema::ANY
+        })
+    }
+
+    fn register(registry: &mut Registry) {
+        T::register(registry);
+    }
+
+    fn as_raw_value(&self) -> Option<&Self::RawValueType> {
+        self.0.as_ref().and_then(Type::as_raw_value)
+    }
+
+    fn raw_element_iter<'a>(
+        &'a self,
+    ) -> Box<dyn Iterator<Item = &'a Self::RawElementValueType> + 'a> {
+        match &self.0 {
+            Some(value) => value.raw_element_iter(),
+            None => Box::new(std::iter::empty()),
+        }
+    }
+}
+
+// Response shapes are only sent; the derive asks for parsing too (tests read them back).
+impl<T: ParseFromJSON> ParseFromJSON for Nullable<T> {
+    fn parse_from_json(value: Option<Value>) -> ParseResult<Self> {
+        Option::<T>::parse_from_json(value)
+            .map(Self)
+            .map_err(ParseError::propagate)
+    }
+}
+
+impl<T: ToJSON> ToJSON for Nullable<T> {
+    fn to_json(&self) -> Option<Value> {
+        Some(
+            self.0
+                .as_ref()
+                .and_then(ToJSON::to_json)
+                .unwrap_or(Value::Null),
+        )
+    }
+}
+
 #[derive(Debug, Object)]
 pub struct User {
     pub id: Uuid,
     pub email: String,
     pub first_name: String,
     pub last_name: String,
-    pub phone: Option<String>,
+    pub phone: Nullable<String>,
     pub role: Role,
     /// `null` for platform admins.
-    pub dealership_id: Option<Uuid>,
+    pub dealership_id: Nullable<Uuid>,
     pub is_active: bool,
-    pub last_login: Option<DateTime<Utc>>,
+    pub last_login: Nullable<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -33,11 +109,11 @@ impl From<user::Model> for User {
             email: u.email,
             first_name: u.first_name,
             last_name: u.last_name,
-            phone: u.phone,
+            phone: u.phone.into(),
             role: u.role,
-            dealership_id: u.dealership_id,
+            dealership_id: u.dealership_id.into(),
             is_active: u.is_active,
-            last_login: u.last_login,
+            last_login: u.last_login.into(),
             created_at: u.created_at,
             updated_at: u.updated_at,
         }
@@ -76,8 +152,8 @@ pub struct Session {
     pub last_used_at: DateTime<Utc>,
     /// When the session ends unless refreshed before.
     pub expires_at: DateTime<Utc>,
-    pub user_agent: Option<String>,
-    pub ip: Option<String>,
+    pub user_agent: Nullable<String>,
+    pub ip: Nullable<String>,
     /// This is the session of the token making the request.
     pub current: bool,
 }
@@ -90,8 +166,8 @@ impl Session {
             created_at: s.created_at,
             last_used_at: s.last_used_at,
             expires_at: s.expires_at,
-            user_agent: s.user_agent,
-            ip: s.ip,
+            user_agent: s.user_agent.into(),
+            ip: s.ip.into(),
         }
     }
 }
@@ -100,9 +176,9 @@ impl Session {
 pub struct Dealership {
     pub id: Uuid,
     pub name: String,
-    pub address: Option<String>,
-    pub contact_email: Option<String>,
-    pub contact_phone: Option<String>,
+    pub address: Nullable<String>,
+    pub contact_email: Nullable<String>,
+    pub contact_phone: Nullable<String>,
     pub is_active: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -113,9 +189,9 @@ impl From<dealership::Model> for Dealership {
         Self {
             id: d.id,
             name: d.name,
-            address: d.address,
-            contact_email: d.contact_email,
-            contact_phone: d.contact_phone,
+            address: d.address.into(),
+            contact_email: d.contact_email.into(),
+            contact_phone: d.contact_phone.into(),
             is_active: d.is_active,
             created_at: d.created_at,
             updated_at: d.updated_at,
@@ -127,15 +203,15 @@ impl From<dealership::Model> for Dealership {
 pub struct AuditEvent {
     pub id: Uuid,
     pub at: DateTime<Utc>,
-    pub dealership_id: Option<Uuid>,
-    pub actor_id: Option<Uuid>,
+    pub dealership_id: Nullable<Uuid>,
+    pub actor_id: Nullable<Uuid>,
     pub action: String,
     pub target_type: String,
-    pub target_id: Option<Uuid>,
-    pub request_id: Option<String>,
-    pub ip: Option<String>,
+    pub target_id: Nullable<Uuid>,
+    pub request_id: Nullable<String>,
+    pub ip: Nullable<String>,
     /// What changed (before/after); never secrets.
-    pub changes: Option<serde_json::Value>,
+    pub changes: Nullable<serde_json::Value>,
 }
 
 impl From<audit_event::Model> for AuditEvent {
@@ -143,14 +219,14 @@ impl From<audit_event::Model> for AuditEvent {
         Self {
             id: e.id,
             at: e.at,
-            dealership_id: e.dealership_id,
-            actor_id: e.actor_id,
+            dealership_id: e.dealership_id.into(),
+            actor_id: e.actor_id.into(),
             action: e.action,
             target_type: e.target_type,
-            target_id: e.target_id,
-            request_id: e.request_id,
-            ip: e.ip,
-            changes: e.changes,
+            target_id: e.target_id.into(),
+            request_id: e.request_id.into(),
+            ip: e.ip.into(),
+            changes: e.changes.into(),
         }
     }
 }

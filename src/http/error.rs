@@ -20,7 +20,8 @@ pub struct ErrorDetail {
     pub message: String,
     /// The `X-Request-Id` of this request: quote it when reporting a problem.
     pub request_id: String,
-    #[oai(skip_serializing_if_is_empty)]
+    /// The invalid fields (422) or failing checks (503); always sent, empty for other errors,
+    /// so clients can iterate it without a presence check.
     pub details: Vec<ErrorField>,
 }
 

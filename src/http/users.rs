@@ -37,22 +37,31 @@ struct CreateUser {
     password: String,
     first_name: String,
     last_name: String,
+    #[oai(nullable)]
     phone: Option<String>,
     role: Role,
     /// Required for staff created by an admin; a principal's staff join the principal's dealership.
+    #[oai(nullable)]
     dealership_id: Option<Uuid>,
 }
 
 #[derive(Object)]
 struct UpdateUser {
+    #[oai(nullable)]
     email: Option<String>,
+    #[oai(nullable)]
     first_name: Option<String>,
+    #[oai(nullable)]
     last_name: Option<String>,
     /// An empty string clears it.
+    #[oai(nullable)]
     phone: Option<String>,
+    #[oai(nullable)]
     role: Option<Role>,
+    #[oai(nullable)]
     is_active: Option<bool>,
     /// A new password for someone else (users change their own at `/auth/password`).
+    #[oai(nullable)]
     password: Option<String>,
 }
 
