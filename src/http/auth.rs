@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::{
     ApiTags,
-    dto::{Session, TokenResponse, User},
+    dto::{Session, TokenResponse, User, json_string, json_string_or_null},
     error::ApiResult,
     security::{BearerAuth, request_meta},
 };
@@ -37,7 +37,9 @@ const COOKIE_PATH: &str = "/api/v1/auth";
 #[derive(Object)]
 struct LoginRequest {
     /// Matched case-insensitively.
+    #[oai(deserialize_with = "json_string")]
     email: String,
+    #[oai(deserialize_with = "json_string")]
     password: String,
 }
 
@@ -54,18 +56,18 @@ struct PasswordGrant {
 #[derive(Object)]
 struct RefreshRequest {
     /// The refresh token; omit it (send `{}`) in cookie mode.
-    #[oai(nullable)]
+    #[oai(nullable, deserialize_with = "json_string_or_null")]
     refresh_token: Option<String>,
 }
 
 #[derive(Object)]
 struct ProfileUpdate {
-    #[oai(nullable)]
+    #[oai(nullable, deserialize_with = "json_string_or_null")]
     first_name: Option<String>,
-    #[oai(nullable)]
+    #[oai(nullable, deserialize_with = "json_string_or_null")]
     last_name: Option<String>,
     /// An empty string clears it.
-    #[oai(nullable)]
+    #[oai(nullable, deserialize_with = "json_string_or_null")]
     phone: Option<String>,
     /// A new sign-in email; needs `current_password`.
     email: Option<String>,
@@ -75,7 +77,9 @@ struct ProfileUpdate {
 
 #[derive(Object)]
 struct PasswordChange {
+    #[oai(deserialize_with = "json_string")]
     current_password: String,
+    #[oai(deserialize_with = "json_string")]
     new_password: String,
 }
 

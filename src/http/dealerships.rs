@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::{
     ApiTags,
-    dto::Dealership,
+    dto::{Dealership, json_string, json_string_or_null},
     error::ApiResult,
     security::{BearerAuth, request_meta},
 };
@@ -28,25 +28,26 @@ use crate::{
 
 #[derive(Object)]
 struct CreateDealership {
+    #[oai(deserialize_with = "json_string")]
     name: String,
-    #[oai(nullable)]
+    #[oai(nullable, deserialize_with = "json_string_or_null")]
     address: Option<String>,
-    #[oai(nullable)]
+    #[oai(nullable, deserialize_with = "json_string_or_null")]
     contact_email: Option<String>,
-    #[oai(nullable)]
+    #[oai(nullable, deserialize_with = "json_string_or_null")]
     contact_phone: Option<String>,
 }
 
 #[derive(Object)]
 struct UpdateDealership {
-    #[oai(nullable)]
+    #[oai(nullable, deserialize_with = "json_string_or_null")]
     name: Option<String>,
     /// An empty string clears it (likewise the contact fields).
-    #[oai(nullable)]
+    #[oai(nullable, deserialize_with = "json_string_or_null")]
     address: Option<String>,
-    #[oai(nullable)]
+    #[oai(nullable, deserialize_with = "json_string_or_null")]
     contact_email: Option<String>,
-    #[oai(nullable)]
+    #[oai(nullable, deserialize_with = "json_string_or_null")]
     contact_phone: Option<String>,
     /// Platform only: `false` suspends the dealership and ends its users' sessions.
     #[oai(nullable)]

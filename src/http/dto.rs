@@ -1,4 +1,5 @@
-//! Response shapes of api.md ("Shapes"). Entities never leave the service layer as they are.
+//! Response shapes of api.md ("Shapes"), and how request bodies read strings. Entities never
+//! leave the service layer as they are.
 
 use std::borrow::Cow;
 
@@ -234,4 +235,23 @@ impl From<audit_event::Model> for AuditEvent {
 #[derive(Debug, Object)]
 pub struct Count {
     pub count: u64,
+}
+
+/// A JSON string and nothing else, for request fields (`#[oai(deserialize_with = …)]`).
+/// poem-openapi's `String` also takes numbers and booleans (`"phone": 0` was stored as `"0"`),
+/// which the schema does not allow: say so with a 422 instead.
+pub fn json_string(value: Option<Value>) -> ParseResult<String> {
+    match value {
+        Some(Value::String(s)) => Ok(s),
+        other => Err(ParseError::expected_type(other.unwrap_or_default())),
+    }
+}
+
+/// [`json_string`] for an optional field: absent and `null` are `None`.
+pub fn json_string_or_null(value: Option<Value>) -> ParseResult<Option<String>> {
+    match value {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(other) => Err(ParseError::expected_type(other)),
+    }
 }

@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::{
     ApiTags,
-    dto::{Count, User},
+    dto::{Count, User, json_string, json_string_or_null},
     error::ApiResult,
     security::{BearerAuth, request_meta},
 };
@@ -33,11 +33,15 @@ use crate::{
 
 #[derive(Object)]
 struct CreateUser {
+    #[oai(deserialize_with = "json_string")]
     email: String,
+    #[oai(deserialize_with = "json_string")]
     password: String,
+    #[oai(deserialize_with = "json_string")]
     first_name: String,
+    #[oai(deserialize_with = "json_string")]
     last_name: String,
-    #[oai(nullable)]
+    #[oai(nullable, deserialize_with = "json_string_or_null")]
     phone: Option<String>,
     role: Role,
     /// Required for staff created by an admin; a principal's staff join the principal's dealership.
@@ -47,21 +51,21 @@ struct CreateUser {
 
 #[derive(Object)]
 struct UpdateUser {
-    #[oai(nullable)]
+    #[oai(nullable, deserialize_with = "json_string_or_null")]
     email: Option<String>,
-    #[oai(nullable)]
+    #[oai(nullable, deserialize_with = "json_string_or_null")]
     first_name: Option<String>,
-    #[oai(nullable)]
+    #[oai(nullable, deserialize_with = "json_string_or_null")]
     last_name: Option<String>,
     /// An empty string clears it.
-    #[oai(nullable)]
+    #[oai(nullable, deserialize_with = "json_string_or_null")]
     phone: Option<String>,
     #[oai(nullable)]
     role: Option<Role>,
     #[oai(nullable)]
     is_active: Option<bool>,
     /// A new password for someone else (users change their own at `/auth/password`).
-    #[oai(nullable)]
+    #[oai(nullable, deserialize_with = "json_string_or_null")]
     password: Option<String>,
 }
 
