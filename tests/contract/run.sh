@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# Contract test: the OpenAPI document at /openapi.json must describe every answer the real
+# server gives. Starts the server (dev profile) against a fresh database, then runs
+# schemathesis once per demo role (tests/contract/contract.py says how the passes are split):
+# phases examples, coverage, fuzzing and stateful; checks not_a_server_error,
+# status_code_conformance, content_type_conformance, response_schema_conformance and
+# negative_data_rejection. Any failure fails the run.
+#
+#   bash tests/contract/run.sh                    (CI: about 20 cases per operation, minutes)
+#   MAX_EXAMPLES=500 bash tests/contract/run.sh   (the longer run)
+#   SEED=<n> bash tests/contract/run.sh           (replay a run; its seed is printed)
+#
+# Needs python3 >= 3.9 with venv or pip, cargo, and PostgreSQL as for the tests (DATABASE_URL
+# names the cluster's superuser URL, default postgres://postgres@127.0.0.1:5432/postgres).
+# Everything runs from a throwaway virtualenv and database, removed on exit with the server.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+repo="$(cd "$here/../.." && pwd)"
+cd "$repo"
+
+SCHEMATHESIS='schemathesis==4.32.5'
+export MAX_EXAMPLES="${MAX_EXAMPLES:-20}"
+python="${PYTHON:-python3}"
+
+work="$(mktemp -d "${TMPDIR:-/tmp}/dealergate-contract.XXXXXX")"
+database="dealergate_contract_$$"
+cluster="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
+cluster="${cluster%%\?*}"
+cluster_root="${cluster%/*}"
+server_pid=""
+
+cleanup() {
+  local status=$?
+  if [[ -n "$server_pid" ]] && kill -0 "$server_pid" 2>/dev/null; then
+    kill -TERM "$server_pid" 2>/dev/null || true
+    for _ in $(seq 1 50); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.2; done
+    kill -KILL "$server_pid" 2>/dev/null || true
+  fi
+  if command -v psql >/dev/null 2>&1; then
+    psql "$cluster_root/postgres?sslmode=disable" -Atqc "DROP DATABASE IF EXISTS $database WITH (FORCE)" \
+      >/dev/null 2>&1 || echo "contract: could not drop database $database" >&2
+  fi
+  if [[ $status -ne 0 && -f "$work/server.log" ]]; then
+    echo "== last lines of the server log" >&2
+    tail -n 40 "$work/server.log" >&2 || true
+  fi
+  rm -rf "$work"
+  exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+echo "== schemathesis in a throwaway virtualenv ($SCHEMATHESIS)"
+venv="$work/venv"
+if "$python" -m venv "$venv" >/dev/null 2>&1; then
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-input "$SCHEMATHESIS"
+else
+  # Debian without python3-venv has no ensurepip: a bare venv, filled by the system pip
+  # (pip >= 22.3 understands --python)
+  "$python" -m venv --clear --without-pip "$venv"
+  "$python" -m pip --python "$venv/bin/python" install --quiet --disable-pip-version-check \
+    --no-input "$SCHEMATHESIS"
+fi
+
+echo "== building the server (dev profile)"
+cargo build --quiet --bin dealergate
+target_dir="$(cargo metadata --format-version 1 --no-deps |
+  "$python" -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')"
+server="$target_dir/debug/dealergate"
+
+port="$("$python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+base="http://127.0.0.1:$port"
+
+# dev `serve` creates the database, migrates and seeds it. Access tokens outlive a long run.
+env_vars=(
+  "DATABASE_URL=$cluster_root/$database?sslmode=disable"
+  "DEALERGATE_PROFILE=dev"
+  "DEALERGATE_LISTEN=127.0.0.1:$port"
+  "DEALERGATE_AUTH__ACCESS_TOKEN_TTL_SECS=3600"
+  "DEALERGATE_LOG__LEVEL=warn"
+)
+# A server with a separate operations listener gets a free port for it too (not the default,
+# which another server on this machine may hold).
+if env "${env_vars[@]}" "$server" config 2>/dev/null | grep -q 'ops_listen'; then
+  ops_port="$("$python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+  env_vars+=("DEALERGATE_HTTP__OPS_LISTEN=127.0.0.1:$ops_port")
+fi
+
+echo "== starting the server at $base (database $database)"
+env "${env_vars[@]}" "$server" serve >"$work/server.log" 2>&1 &
+server_pid=$!
+for _ in $(seq 1 120); do
+  if "$python" -c "import urllib.request, sys; urllib.request.urlopen('$base/healthz', timeout=2)" 2>/dev/null; then
+    break
+  fi
+  kill -0 "$server_pid" 2>/dev/null || { echo "contract: the server exited" >&2; exit 1; }
+  sleep 0.5
+done
+
+reports="${CONTRACT_REPORTS_DIR:-$work/reports}"  # set it to keep the reports
+mkdir -p "$reports"
+started=$SECONDS
+CONTRACT_BASE_URL="$base" CONTRACT_ST="$venv/bin/st" CONTRACT_REPORTS="$reports" \
+  "$venv/bin/python" "$here/contract.py"
+echo "== contract run took $((SECONDS - started)) s"
