@@ -12,6 +12,7 @@ mod hashing;
 mod headers;
 mod health;
 mod helpers;
+mod hostile;
 mod http_contract;
 mod isolation;
 mod isolation_matrix;
