@@ -35,6 +35,8 @@ pub enum AppError {
     Conflict(String),
     #[error("request body is larger than {limit} bytes")]
     PayloadTooLarge { limit: usize },
+    #[error("{0}")]
+    HeadersTooLarge(String),
     #[error("{}", validation_message(.0))]
     Validation(Vec<FieldError>),
     #[error("too many attempts; retry in {retry_after_secs} s")]

@@ -18,8 +18,12 @@ impl Email {
         let Some((local, domain)) = email.split_once('@') else {
             return Err(invalid("not a valid address"));
         };
-        let plain =
-            |s: &str| !s.is_empty() && !s.chars().any(|c| c.is_whitespace() || c.is_control());
+        let plain = |s: &str| {
+            !s.is_empty()
+                && !s
+                    .chars()
+                    .any(|c| c.is_whitespace() || super::text::is_forbidden_in_line(c))
+        };
         if !plain(local)
             || !plain(domain)
             || domain.contains('@')

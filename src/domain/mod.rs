@@ -3,6 +3,7 @@
 mod email;
 mod password;
 mod role;
+pub mod text;
 
 pub use email::Email;
 pub use password::NewPassword;

@@ -17,7 +17,10 @@ use super::{
 use crate::{
     auth::revocation::Revoked,
     authz::{Action, Resource},
-    domain::Email,
+    domain::{
+        Email,
+        text::{is_forbidden_in_line, is_forbidden_in_text},
+    },
     error::{AppError, FieldError},
     service::{
         Page,
@@ -198,7 +201,8 @@ impl DealershipsApi {
     }
 }
 
-/// Name 1–200 characters; contact email a valid address; phone ≤ 32 of digits and `+-(). `;
+/// Name 1–200 characters, address ≤ 500 (neither with control or bidi characters; the address
+/// may have line breaks); contact email a valid address; phone ≤ 32 of digits and `+-(). `;
 /// an empty optional field clears it. Every invalid field is reported at once.
 fn parse_profile(
     name: Option<String>,
@@ -208,11 +212,13 @@ fn parse_profile(
 ) -> Result<Profile, AppError> {
     let mut errors = Vec::new();
     let name = name.map(|n| n.trim().to_owned());
-    if name
-        .as_ref()
-        .is_some_and(|n| n.is_empty() || n.chars().count() > 200 || n.chars().any(char::is_control))
-    {
-        errors.push(FieldError::new("name", "must be 1 to 200 characters"));
+    if name.as_ref().is_some_and(|n| {
+        n.is_empty() || n.chars().count() > 200 || n.chars().any(is_forbidden_in_line)
+    }) {
+        errors.push(FieldError::new(
+            "name",
+            "must be 1 to 200 characters, without control characters",
+        ));
     }
     let clearable =
         |v: Option<String>| v.map(|v| Some(v.trim().to_owned()).filter(|v| !v.is_empty()));
@@ -220,9 +226,12 @@ fn parse_profile(
     if address
         .as_ref()
         .and_then(|a| a.as_ref())
-        .is_some_and(|a| a.chars().count() > 500)
+        .is_some_and(|a| a.chars().count() > 500 || a.chars().any(is_forbidden_in_text))
     {
-        errors.push(FieldError::new("address", "must be at most 500 characters"));
+        errors.push(FieldError::new(
+            "address",
+            "must be at most 500 characters, without control characters",
+        ));
     }
     let contact_email = clearable(contact_email);
     let contact_email = match contact_email {

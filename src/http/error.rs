@@ -51,8 +51,12 @@ pub enum ApiError {
     /// Duplicate email or dealership name.
     #[oai(status = 409)]
     Conflict(Json<ErrorBody>),
+    /// Body over the configured limit.
     #[oai(status = 413)]
     PayloadTooLarge(Json<ErrorBody>),
+    /// A header line or the whole header section over its limit.
+    #[oai(status = 431)]
+    HeadersTooLarge(Json<ErrorBody>),
     /// Well-formed but invalid fields; `details` lists them.
     #[oai(status = 422)]
     Validation(Json<ErrorBody>),
@@ -103,6 +107,9 @@ impl From<AppError> for ApiError {
             AppError::Conflict(_) => Self::Conflict(body("conflict", message, &[])),
             AppError::PayloadTooLarge { .. } => {
                 Self::PayloadTooLarge(body("payload_too_large", message, &[]))
+            }
+            AppError::HeadersTooLarge(_) => {
+                Self::HeadersTooLarge(body("headers_too_large", message, &[]))
             }
             AppError::Validation(fields) => {
                 Self::Validation(body("validation_error", message, &fields))

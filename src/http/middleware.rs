@@ -7,7 +7,10 @@ use bytes::Bytes;
 use poem::{
     Endpoint, IntoResponse, Middleware, Request, Response,
     error::ReadBodyError,
-    http::{HeaderValue, header::CONTENT_LENGTH},
+    http::{
+        HeaderValue,
+        header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE},
+    },
 };
 use tracing::Instrument;
 
@@ -67,6 +70,9 @@ impl<E: Endpoint> Endpoint for RequestContextEndpoint<E> {
         );
         let started = Instant::now();
         let handled = async {
+            if let Err(err) = check_head(&req) {
+                return ApiError::from(err).into_response();
+            }
             let body = match self.buffer_body(&mut req).await {
                 Ok(body) => body,
                 Err(err) => return ApiError::from(err).into_response(),
@@ -113,6 +119,67 @@ fn has_nul_escape(uri: &[u8]) -> bool {
     contains(uri, b"%00")
 }
 
+/// Longest header line (name and value) and header section we read. hyper refuses more than
+/// 100 headers by itself (a bare 431, before this middleware runs); these limits come first
+/// for the sizes, so what a request carries into logs, sessions and audit rows is bounded.
+const MAX_HEADER_LINE: usize = 8 * 1024;
+const MAX_HEADER_SECTION: usize = 32 * 1024;
+
+/// The request line and headers, before the body is read: bounded sizes, one set of
+/// credentials, and a URL that decodes to UTF-8.
+fn check_head(req: &Request) -> Result<(), AppError> {
+    let mut section = 0;
+    for (name, value) in req.headers() {
+        let line = name.as_str().len() + value.len() + 4; // ": " and CRLF
+        if line > MAX_HEADER_LINE {
+            return Err(AppError::HeadersTooLarge(format!(
+                "header {name} is longer than {MAX_HEADER_LINE} bytes"
+            )));
+        }
+        section += line;
+    }
+    if section > MAX_HEADER_SECTION {
+        return Err(AppError::HeadersTooLarge(format!(
+            "the headers are larger than {MAX_HEADER_SECTION} bytes"
+        )));
+    }
+    // two sets of credentials: which one a proxy and this server read would differ
+    for single in [AUTHORIZATION, CONTENT_TYPE] {
+        if req.headers().get_all(&single).iter().count() > 1 {
+            return Err(AppError::BadRequest(format!(
+                "more than one {single} header"
+            )));
+        }
+    }
+    // poem decodes the URL lossily: invalid UTF-8 would become U+FFFD and be searched for
+    let uri = req.uri();
+    if !decodes_to_utf8(uri.path()) || !uri.query().is_none_or(decodes_to_utf8) {
+        return Err(AppError::BadRequest(
+            "the URL does not decode to UTF-8".into(),
+        ));
+    }
+    Ok(())
+}
+
+fn decodes_to_utf8(s: &str) -> bool {
+    let hex = |b: Option<&u8>| b.and_then(|b| (*b as char).to_digit(16)).map(|d| d as u8);
+    let bytes = s.as_bytes();
+    let mut decoded = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && let (Some(high), Some(low)) = (hex(bytes.get(i + 1)), hex(bytes.get(i + 2)))
+        {
+            decoded.push(high << 4 | low);
+            i += 3;
+            continue;
+        }
+        decoded.push(bytes[i]);
+        i += 1;
+    }
+    std::str::from_utf8(&decoded).is_ok()
+}
+
 impl<E> RequestContextEndpoint<E> {
     /// Reads the whole body up to the limit (bodies are small JSON documents), so an oversized
     /// or endless body is refused here whether or not it declared its length.
@@ -153,5 +220,19 @@ impl<E> RequestContextEndpoint<E> {
             return err.into_response();
         }
         ApiError::from(from_poem(&err, self.body_limit, body)).into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_must_decode_to_utf8() {
+        assert!(decodes_to_utf8("/api/v1/users"));
+        assert!(decodes_to_utf8("q=%C3%BC%E4%B8%AD&x=%"));
+        assert!(decodes_to_utf8("q=100%25"));
+        assert!(!decodes_to_utf8("q=%FF%FE"));
+        assert!(!decodes_to_utf8("q=%C3%28"));
     }
 }

@@ -159,9 +159,14 @@ impl ProfileChange {
         let mut name = |field: &str, value: Option<String>| {
             let value = value.map(|v| v.trim().to_owned());
             if let Some(v) = &value
-                && (v.is_empty() || v.chars().count() > 100 || v.chars().any(char::is_control))
+                && (v.is_empty()
+                    || v.chars().count() > 100
+                    || v.chars().any(crate::domain::text::is_forbidden_in_line))
             {
-                errors.push(FieldError::new(field, "must be 1 to 100 characters"));
+                errors.push(FieldError::new(
+                    field,
+                    "must be 1 to 100 characters, without control characters",
+                ));
             }
             value
         };
