@@ -7,7 +7,7 @@ use poem_openapi::{Object, OpenApi, payload::Json};
 use super::{
     ApiTags,
     dto::Nullable,
-    error::ApiResult,
+    error::{ApiResult, set},
     security::{BearerAuth, request_meta},
 };
 use crate::{
@@ -52,7 +52,7 @@ impl AdminApi {
         &self,
         auth: BearerAuth,
         state: Data<&AppState>,
-    ) -> ApiResult<Json<LoadedPolicy>> {
+    ) -> ApiResult<Json<LoadedPolicy>, set::Caller> {
         platform_only(
             state
                 .authz
@@ -74,7 +74,7 @@ impl AdminApi {
         auth: BearerAuth,
         req: &Request,
         state: Data<&AppState>,
-    ) -> ApiResult<Json<LoadedPolicy>> {
+    ) -> ApiResult<Json<LoadedPolicy>, set::Reload> {
         platform_only(
             state
                 .authz

@@ -5,7 +5,12 @@ use poem::web::Data;
 use poem_openapi::{ApiResponse, OpenApi, param::Query, payload::Json};
 use uuid::Uuid;
 
-use super::{ApiTags, dto::AuditEvent, error::ApiResult, security::BearerAuth};
+use super::{
+    ApiTags,
+    dto::AuditEvent,
+    error::{ApiResult, set},
+    security::BearerAuth,
+};
 use crate::{
     authz::{Action, Reach, Resource},
     error::AppError,
@@ -43,7 +48,7 @@ impl AuditApi {
         until: Query<Option<DateTime<Utc>>>,
         limit: Query<Option<i64>>,
         offset: Query<Option<i64>>,
-    ) -> ApiResult<EventList> {
+    ) -> ApiResult<EventList, set::Listing> {
         let reach = state
             .authz
             .grant(&auth.0, Resource::AuditEvents, Action::List)?;

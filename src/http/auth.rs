@@ -11,7 +11,7 @@ use uuid::Uuid;
 use super::{
     ApiTags,
     dto::{Session, TokenResponse, User, json_string, json_string_or_null},
-    error::ApiResult,
+    error::{ApiResult, set},
     security::{BearerAuth, request_meta},
 };
 use crate::{
@@ -113,7 +113,7 @@ impl AuthApi {
         req: &Request,
         state: Data<&AppState>,
         body: Json<LoginRequest>,
-    ) -> ApiResult<Issue> {
+    ) -> ApiResult<Issue, set::SignIn> {
         sign_in(req, &state, "email", &body.0.email, body.0.password).await
     }
 
@@ -126,7 +126,7 @@ impl AuthApi {
         req: &Request,
         state: Data<&AppState>,
         form: Form<PasswordGrant>,
-    ) -> ApiResult<Issue> {
+    ) -> ApiResult<Issue, set::SignIn> {
         if form.0.grant_type != "password" {
             return Err(AppError::Validation(vec![FieldError::new(
                 "grant_type",
@@ -147,7 +147,7 @@ impl AuthApi {
         state: Data<&AppState>,
         body: Json<RefreshRequest>,
         #[oai(name = "dealergate_refresh")] cookie: Cookie<Option<String>>,
-    ) -> ApiResult<Issue> {
+    ) -> ApiResult<Issue, set::Refresh> {
         let token = body
             .0
             .refresh_token
@@ -166,7 +166,7 @@ impl AuthApi {
         auth: BearerAuth,
         req: &Request,
         state: Data<&AppState>,
-    ) -> ApiResult<Done> {
+    ) -> ApiResult<Done, set::Caller> {
         let me = &auth.0;
         let tx = state.db.begin(me.scope()).await?;
         sessions::end(
@@ -192,7 +192,7 @@ impl AuthApi {
         auth: BearerAuth,
         req: &Request,
         state: Data<&AppState>,
-    ) -> ApiResult<Done> {
+    ) -> ApiResult<Done, set::Caller> {
         let me = &auth.0;
         let tx = state.db.begin(me.scope()).await?;
         sessions::end_all(
@@ -214,7 +214,11 @@ impl AuthApi {
     ///
     /// **Permissions:** `users:read` at `self` scope.
     #[oai(path = "/me", method = "get")]
-    async fn me(&self, auth: BearerAuth, state: Data<&AppState>) -> ApiResult<Json<User>> {
+    async fn me(
+        &self,
+        auth: BearerAuth,
+        state: Data<&AppState>,
+    ) -> ApiResult<Json<User>, set::Caller> {
         state.authz.grant(&auth.0, Resource::Users, Action::Read)?;
         let tx = state.db.begin(auth.0.scope()).await?;
         let user = users::find_signable(&tx, auth.0.user_id)
@@ -234,7 +238,7 @@ impl AuthApi {
         req: &Request,
         state: Data<&AppState>,
         body: Json<ProfileUpdate>,
-    ) -> ApiResult<Json<User>> {
+    ) -> ApiResult<Json<User>, set::CallerUpdate> {
         state
             .authz
             .grant(&auth.0, Resource::Users, Action::Update)?;
@@ -260,7 +264,7 @@ impl AuthApi {
         req: &Request,
         state: Data<&AppState>,
         body: Json<PasswordChange>,
-    ) -> ApiResult<Done> {
+    ) -> ApiResult<Done, set::PasswordChange> {
         state
             .authz
             .grant(&auth.0, Resource::Users, Action::Update)?;
@@ -320,7 +324,7 @@ impl AuthApi {
         &self,
         auth: BearerAuth,
         state: Data<&AppState>,
-    ) -> ApiResult<Json<Vec<Session>>> {
+    ) -> ApiResult<Json<Vec<Session>>, set::Caller> {
         state
             .authz
             .grant(&auth.0, Resource::Sessions, Action::List)?;
@@ -344,7 +348,7 @@ impl AuthApi {
         req: &Request,
         state: Data<&AppState>,
         id: Path<Uuid>,
-    ) -> ApiResult<Done> {
+    ) -> ApiResult<Done, set::Lookup> {
         state
             .authz
             .grant(&auth.0, Resource::Sessions, Action::Delete)?;
@@ -375,7 +379,7 @@ async fn sign_in(
     field: &str,
     email: &str,
     password: String,
-) -> ApiResult<Issue> {
+) -> ApiResult<Issue, set::SignIn> {
     let email = Email::parse(field, email)?;
     let issued = login::login(state, email, password, &request_meta(req, state)).await?;
     Ok(issue(state, issued))

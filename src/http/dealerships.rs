@@ -11,7 +11,7 @@ use uuid::Uuid;
 use super::{
     ApiTags,
     dto::{Dealership, json_string, json_string_or_null},
-    error::ApiResult,
+    error::{ApiResult, set},
     security::{BearerAuth, request_meta},
 };
 use crate::{
@@ -90,7 +90,7 @@ impl DealershipsApi {
         state: Data<&AppState>,
         limit: Query<Option<i64>>,
         offset: Query<Option<i64>>,
-    ) -> ApiResult<DealershipList> {
+    ) -> ApiResult<DealershipList, set::Listing> {
         let reach = state
             .authz
             .grant(&auth.0, Resource::Dealerships, Action::List)?;
@@ -114,7 +114,7 @@ impl DealershipsApi {
         req: &Request,
         state: Data<&AppState>,
         body: Json<CreateDealership>,
-    ) -> ApiResult<Created> {
+    ) -> ApiResult<Created, set::CreateDealership> {
         let reach = state
             .authz
             .grant(&auth.0, Resource::Dealerships, Action::Create)?;
@@ -136,7 +136,7 @@ impl DealershipsApi {
         auth: BearerAuth,
         state: Data<&AppState>,
         id: Path<Uuid>,
-    ) -> ApiResult<Json<Dealership>> {
+    ) -> ApiResult<Json<Dealership>, set::Lookup> {
         let reach = state
             .authz
             .grant(&auth.0, Resource::Dealerships, Action::Read)?;
@@ -157,7 +157,7 @@ impl DealershipsApi {
         state: Data<&AppState>,
         id: Path<Uuid>,
         body: Json<UpdateDealership>,
-    ) -> ApiResult<Json<Dealership>> {
+    ) -> ApiResult<Json<Dealership>, set::Edit> {
         let reach = state
             .authz
             .grant(&auth.0, Resource::Dealerships, Action::Update)?;
@@ -189,7 +189,7 @@ impl DealershipsApi {
         req: &Request,
         state: Data<&AppState>,
         id: Path<Uuid>,
-    ) -> ApiResult<Done> {
+    ) -> ApiResult<Done, set::Lookup> {
         let reach = state
             .authz
             .grant(&auth.0, Resource::Dealerships, Action::Delete)?;

@@ -1,8 +1,14 @@
 //! The one mapping from failures to the API's JSON error body (api.md, "Errors").
 
-use poem::http::StatusCode;
+use std::marker::PhantomData;
+
+use poem::{IntoResponse, Response, http::StatusCode};
 use poem_openapi::error::ParseRequestPayloadError;
-use poem_openapi::{ApiResponse, Object, payload::Json};
+use poem_openapi::{
+    ApiResponse, Object,
+    payload::Json,
+    registry::{MetaResponses, Registry},
+};
 
 use super::request_id;
 use crate::error::{AppError, FieldError};
@@ -72,7 +78,99 @@ pub enum ApiError {
     Unavailable(Json<ErrorBody>, #[oai(header = "Retry-After")] Option<u64>),
 }
 
-pub type ApiResult<T> = Result<T, ApiError>;
+/// What a handler returns: its success, or an error documented as one of the statuses `S`
+/// lists (see [`set`]).
+pub type ApiResult<T, S> = Result<T, Errors<S>>;
+
+/// The error statuses one operation can answer.
+pub trait ErrorSet: 'static {
+    const STATUSES: &'static [u16];
+}
+
+/// An [`ApiError`] as one operation documents it: at run time every error is answered as
+/// usual; `S` only narrows the operation's OpenAPI responses to those it can really give, so
+/// the document neither hides a status (schemathesis's status_code_conformance holds the
+/// server to it) nor promises ones that cannot happen (a 409 from a GET, a 405 from a route).
+pub struct Errors<S>(ApiError, PhantomData<fn() -> S>);
+
+impl<S: ErrorSet> ApiResponse for Errors<S> {
+    fn meta() -> MetaResponses {
+        let mut meta = ApiError::meta();
+        meta.responses
+            .retain(|r| r.status.is_some_and(|status| S::STATUSES.contains(&status)));
+        meta
+    }
+
+    fn register(registry: &mut Registry) {
+        ApiError::register(registry);
+    }
+}
+
+impl<S> IntoResponse for Errors<S> {
+    fn into_response(self) -> Response {
+        self.0.into_response()
+    }
+}
+
+impl<S> From<Errors<S>> for poem::Error {
+    fn from(err: Errors<S>) -> Self {
+        err.0.into()
+    }
+}
+
+impl<S> From<AppError> for Errors<S> {
+    fn from(err: AppError) -> Self {
+        Self(err.into(), PhantomData)
+    }
+}
+
+/// The error statuses of each kind of operation. Every request can be malformed (400: URL,
+/// headers, body), too large (413 body, 431 headers) or meet a bug (500); the rest is what the
+/// operation's own checks can answer.
+pub mod set {
+    use super::ErrorSet;
+
+    macro_rules! error_set {
+        ($($(#[$doc:meta])* $name:ident: [$($status:literal),*];)*) => {$(
+            $(#[$doc])*
+            pub struct $name;
+            impl ErrorSet for $name {
+                const STATUSES: &'static [u16] = &[400, 413, 431, 500, $($status),*];
+            }
+        )*};
+    }
+
+    error_set! {
+        /// Touches nothing but the process (liveness, the published keys).
+        Probe: [];
+        /// Readiness: 503 names the failing checks.
+        Readiness: [503];
+        /// Credentials for tokens: wrong (401), malformed (422), throttled (429).
+        SignIn: [401, 422, 429, 503];
+        /// A refresh token for tokens.
+        Refresh: [401, 422, 503];
+        /// The caller's own things, no input beyond the token.
+        Caller: [401, 403, 503];
+        /// A change to the caller's own profile.
+        CallerUpdate: [401, 403, 422, 503];
+        /// The caller's password: the current one is checked and throttled.
+        PasswordChange: [401, 403, 422, 429, 503];
+        /// A list: a bad `limit` or `offset` is 422.
+        Listing: [401, 403, 422, 503];
+        /// One thing by id, or an action on it that takes no input.
+        Lookup: [401, 403, 404, 503];
+        /// A user: the dealership may not exist (404), the email may be taken (409).
+        CreateUser: [401, 403, 404, 409, 422, 503];
+        /// A dealership: the name may be taken.
+        CreateDealership: [401, 403, 409, 422, 503];
+        /// An edit by id: the new email or name may be taken.
+        Edit: [401, 403, 404, 409, 422, 503];
+        /// An action by id that some targets refuse (not on yourself: 422).
+        Removal: [401, 403, 404, 422, 503];
+        /// The policy reload: broken files are 422.
+        Reload: [401, 403, 422, 503];
+    }
+}
 
 fn body(kind: &str, message: String, details: &[FieldError]) -> Json<ErrorBody> {
     Json(ErrorBody {
@@ -176,6 +274,44 @@ fn payload_error(message: &str, body: &[u8]) -> AppError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn documented<S: ErrorSet>() -> Vec<u16> {
+        Errors::<S>::meta()
+            .responses
+            .iter()
+            .filter_map(|r| r.status)
+            .collect()
+    }
+
+    #[test]
+    fn every_status_of_an_error_set_is_an_api_error() {
+        // a status no ApiError variant has would silently vanish from the document
+        macro_rules! check {
+            ($($set:ident),*) => {$(
+                let mut listed = set::$set::STATUSES.to_vec();
+                listed.sort_unstable();
+                let mut found = documented::<set::$set>();
+                found.sort_unstable();
+                assert_eq!(found, listed, stringify!($set));
+            )*};
+        }
+        check!(
+            Probe,
+            Readiness,
+            SignIn,
+            Refresh,
+            Caller,
+            CallerUpdate,
+            PasswordChange,
+            Listing,
+            Lookup,
+            CreateUser,
+            CreateDealership,
+            Edit,
+            Removal,
+            Reload
+        );
+    }
 
     #[test]
     fn payload_errors_split_into_malformed_and_invalid() {

@@ -7,7 +7,7 @@ use poem_openapi::{Object, OpenApi, payload::Json};
 
 use super::{
     ApiTags,
-    error::{ApiError, ApiResult},
+    error::{ApiError, ApiResult, set},
 };
 use crate::{
     error::{AppError, FieldError},
@@ -53,17 +53,17 @@ pub struct HealthApi;
 impl HealthApi {
     /// Liveness: the process is up and serving HTTP. Touches no dependency.
     #[oai(path = "/healthz", method = "get")]
-    async fn healthz(&self) -> Json<Alive> {
-        Json(Alive {
+    async fn healthz(&self) -> ApiResult<Json<Alive>, set::Probe> {
+        Ok(Json(Alive {
             status: "ok".into(),
-        })
+        }))
     }
 
     /// Readiness: not shutting down, database reachable, migrations current, tenant isolation
     /// intact, a policy loaded. Status only: the failing checks are reported on the operators'
     /// listener (`http.ops_listen`).
     #[oai(path = "/readyz", method = "get")]
-    async fn readyz(&self, state: Data<&AppState>) -> ApiResult<Json<ReadyStatus>> {
+    async fn readyz(&self, state: Data<&AppState>) -> ApiResult<Json<ReadyStatus>, set::Readiness> {
         if !failing_checks(&state).await.is_empty() {
             return Err(AppError::Unavailable("not ready".into()).into());
         }

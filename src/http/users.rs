@@ -11,7 +11,7 @@ use uuid::Uuid;
 use super::{
     ApiTags,
     dto::{Count, User, json_string, json_string_or_null},
-    error::ApiResult,
+    error::{ApiResult, set},
     security::{BearerAuth, request_meta},
 };
 use crate::{
@@ -107,7 +107,7 @@ impl UsersApi {
         q: Query<Option<String>>,
         limit: Query<Option<i64>>,
         offset: Query<Option<i64>>,
-    ) -> ApiResult<UserList> {
+    ) -> ApiResult<UserList, set::Listing> {
         let reach = state.authz.grant(&auth.0, Resource::Users, Action::List)?;
         let page = Page::parse(limit.0, offset.0)?;
         let filter = UserFilter {
@@ -137,7 +137,7 @@ impl UsersApi {
         is_active: Query<Option<bool>>,
         dealership_id: Query<Option<Uuid>>,
         q: Query<Option<String>>,
-    ) -> ApiResult<Json<Count>> {
+    ) -> ApiResult<Json<Count>, set::Caller> {
         let reach = state.authz.grant(&auth.0, Resource::Users, Action::List)?;
         let filter = UserFilter {
             role: role.0,
@@ -161,7 +161,7 @@ impl UsersApi {
         req: &Request,
         state: Data<&AppState>,
         body: Json<CreateUser>,
-    ) -> ApiResult<Created> {
+    ) -> ApiResult<Created, set::CreateUser> {
         let reach = state
             .authz
             .grant(&auth.0, Resource::Users, Action::Create)?;
@@ -196,7 +196,7 @@ impl UsersApi {
         auth: BearerAuth,
         state: Data<&AppState>,
         id: Path<Uuid>,
-    ) -> ApiResult<Json<User>> {
+    ) -> ApiResult<Json<User>, set::Lookup> {
         let reach = state.authz.grant(&auth.0, Resource::Users, Action::Read)?;
         let tx = state.db.begin(auth.0.scope_for(reach)).await?;
         let user = directory::get(&tx, &auth.0, reach, id.0).await?;
@@ -215,7 +215,7 @@ impl UsersApi {
         state: Data<&AppState>,
         id: Path<Uuid>,
         body: Json<UpdateUser>,
-    ) -> ApiResult<Json<User>> {
+    ) -> ApiResult<Json<User>, set::Edit> {
         let reach = state
             .authz
             .grant(&auth.0, Resource::Users, Action::Update)?;
@@ -275,7 +275,7 @@ impl UsersApi {
         req: &Request,
         state: Data<&AppState>,
         id: Path<Uuid>,
-    ) -> ApiResult<Json<User>> {
+    ) -> ApiResult<Json<User>, set::Removal> {
         let reach = state
             .authz
             .grant(&auth.0, Resource::Users, Action::Update)?;
@@ -297,7 +297,7 @@ impl UsersApi {
         req: &Request,
         state: Data<&AppState>,
         id: Path<Uuid>,
-    ) -> ApiResult<Done> {
+    ) -> ApiResult<Done, set::Removal> {
         let reach = state
             .authz
             .grant(&auth.0, Resource::Users, Action::Delete)?;
@@ -318,7 +318,7 @@ impl UsersApi {
         req: &Request,
         state: Data<&AppState>,
         id: Path<Uuid>,
-    ) -> ApiResult<Done> {
+    ) -> ApiResult<Done, set::Lookup> {
         let reach = state
             .authz
             .grant(&auth.0, Resource::Sessions, Action::Delete)?;

@@ -3,7 +3,10 @@
 use poem::web::Data;
 use poem_openapi::{OpenApi, payload::Json};
 
-use super::ApiTags;
+use super::{
+    ApiTags,
+    error::{ApiResult, set},
+};
 use crate::{auth::keys::Jwks, state::AppState};
 
 pub struct WellKnownApi;
@@ -14,7 +17,7 @@ impl WellKnownApi {
     ///
     /// **Permissions:** anyone.
     #[oai(path = "/.well-known/jwks.json", method = "get")]
-    async fn jwks(&self, state: Data<&AppState>) -> Json<Jwks> {
-        Json(state.auth.keys.jwks().clone())
+    async fn jwks(&self, state: Data<&AppState>) -> ApiResult<Json<Jwks>, set::Probe> {
+        Ok(Json(state.auth.keys.jwks().clone()))
     }
 }
