@@ -21,13 +21,12 @@ import os
 import re
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 
 BASE = os.environ["CONTRACT_BASE_URL"]
 ST = os.environ["CONTRACT_ST"]
-REPORTS = os.environ["CONTRACT_REPORTS"]
+REPORTS = os.path.abspath(os.environ["CONTRACT_REPORTS"])
 MAX_EXAMPLES = os.environ.get("MAX_EXAMPLES", "20")
 # One worker: with more, schemathesis's threads trip CPython 3.11's non-thread-safe AST
 # recursion counter (hypothesis parses lambda sources): "AST constructor recursion depth
@@ -132,7 +131,8 @@ def schemathesis(name, token, keep):
     print(f"== schemathesis: {name} ({operations} operations)", flush=True)
     log_path = os.path.join(REPORTS, name + ".log")
     with open(log_path, "w") as log:
-        proc = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT)
+        # in the reports folder: schemathesis keeps a cache (.schemathesis/) where it runs
+        proc = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=REPORTS)
     reports = sorted(glob.glob(os.path.join(report_dir, "*.json")))
     if not reports:
         sys.stdout.write(open(log_path).read())

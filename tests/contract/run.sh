@@ -10,9 +10,10 @@
 #   MAX_EXAMPLES=500 bash tests/contract/run.sh   (the longer run)
 #   SEED=<n> bash tests/contract/run.sh           (replay a run; its seed is printed)
 #
-# Needs python3 >= 3.9 with venv or pip, cargo, and PostgreSQL as for the tests (DATABASE_URL
-# names the cluster's superuser URL, default postgres://postgres@127.0.0.1:5432/postgres).
-# Everything runs from a throwaway virtualenv and database, removed on exit with the server.
+# Needs python3 >= 3.11 (schemathesis) with venv or pip, cargo, and PostgreSQL as for the
+# tests (DATABASE_URL names the cluster's superuser URL, default
+# postgres://postgres@127.0.0.1:5432/postgres). Everything runs from a throwaway virtualenv and
+# database, removed on exit with the server.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -22,6 +23,10 @@ cd "$repo"
 SCHEMATHESIS='schemathesis==4.32.5'
 export MAX_EXAMPLES="${MAX_EXAMPLES:-20}"
 python="${PYTHON:-python3}"
+if ! "$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
+  echo "tests/contract/run.sh needs Python 3.11 or newer (schemathesis); found: $("$python" --version 2>&1)" >&2
+  exit 2
+fi
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/dealergate-contract.XXXXXX")"
 database="dealergate_contract_$$"
