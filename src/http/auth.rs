@@ -5,6 +5,7 @@ use poem_openapi::{
     ApiResponse, Object, OpenApi,
     param::{Cookie, Path},
     payload::{Form, Json},
+    types::Example,
 };
 use uuid::Uuid;
 
@@ -35,6 +36,7 @@ const REFRESH_COOKIE: &str = "dealergate_refresh";
 const COOKIE_PATH: &str = "/api/v1/auth";
 
 #[derive(Object)]
+#[oai(example)]
 struct LoginRequest {
     /// Matched case-insensitively.
     #[oai(deserialize_with = "json_string")]
@@ -43,14 +45,35 @@ struct LoginRequest {
     password: String,
 }
 
+impl Example for LoginRequest {
+    fn example() -> Self {
+        // a demo user of the dev profile (README, "Demo logins")
+        Self {
+            email: "agent@premiumauto.com".into(),
+            password: "Agent123!".into(),
+        }
+    }
+}
+
 /// The OAuth2 password grant (RFC 6749 §4.3), for Swagger UI's Authorize and OAuth2 clients.
 #[derive(Object, serde::Deserialize)]
+#[oai(example)]
 struct PasswordGrant {
     /// Must be `password`.
     grant_type: String,
     /// The email address.
     username: String,
     password: String,
+}
+
+impl Example for PasswordGrant {
+    fn example() -> Self {
+        Self {
+            grant_type: "password".into(),
+            username: "agent@premiumauto.com".into(),
+            password: "Agent123!".into(),
+        }
+    }
 }
 
 #[derive(Object)]
@@ -61,6 +84,7 @@ struct RefreshRequest {
 }
 
 #[derive(Object)]
+#[oai(example)]
 struct ProfileUpdate {
     #[oai(nullable, deserialize_with = "json_string_or_null")]
     first_name: Option<String>,
@@ -73,6 +97,16 @@ struct ProfileUpdate {
     email: Option<String>,
     /// Required with `email`.
     current_password: Option<String>,
+}
+
+impl Example for ProfileUpdate {
+    fn example() -> Self {
+        Self {
+            first_name: Some("Alice".into()),
+            last_name: Some("Premium".into()),
+            phone: Some("+1 555 0100".into()),
+        }
+    }
 }
 
 #[derive(Object)]

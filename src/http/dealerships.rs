@@ -5,6 +5,7 @@ use poem_openapi::{
     ApiResponse, Object, OpenApi,
     param::{Path, Query},
     payload::Json,
+    types::Example,
 };
 use uuid::Uuid;
 
@@ -30,6 +31,7 @@ use crate::{
 };
 
 #[derive(Object)]
+#[oai(example)]
 struct CreateDealership {
     #[oai(deserialize_with = "json_string")]
     name: String,
@@ -41,7 +43,19 @@ struct CreateDealership {
     contact_phone: Option<String>,
 }
 
+impl Example for CreateDealership {
+    fn example() -> Self {
+        Self {
+            name: "Westside Cars".into(),
+            address: Some("1 Main Street\nSpringfield".into()),
+            contact_email: Some("sales@westside.example.com".into()),
+            contact_phone: Some("+1 555 0199".into()),
+        }
+    }
+}
+
 #[derive(Object)]
+#[oai(example)]
 struct UpdateDealership {
     #[oai(nullable, deserialize_with = "json_string_or_null")]
     name: Option<String>,
@@ -55,6 +69,18 @@ struct UpdateDealership {
     /// Platform only: `false` suspends the dealership and ends its users' sessions.
     #[oai(nullable)]
     is_active: Option<bool>,
+}
+
+impl Example for UpdateDealership {
+    fn example() -> Self {
+        Self {
+            name: None,
+            address: Some("2 Main Street\nSpringfield".into()),
+            contact_email: None,
+            contact_phone: Some("+1 555 0198".into()),
+            is_active: None,
+        }
+    }
 }
 
 #[derive(ApiResponse)]

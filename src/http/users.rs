@@ -5,6 +5,7 @@ use poem_openapi::{
     ApiResponse, Object, OpenApi,
     param::{Path, Query},
     payload::Json,
+    types::Example,
 };
 use uuid::Uuid;
 
@@ -32,6 +33,7 @@ use crate::{
 };
 
 #[derive(Object)]
+#[oai(example)]
 struct CreateUser {
     #[oai(deserialize_with = "json_string")]
     email: String,
@@ -49,7 +51,22 @@ struct CreateUser {
     dealership_id: Option<Uuid>,
 }
 
+impl Example for CreateUser {
+    fn example() -> Self {
+        Self {
+            email: "new.agent@premiumauto.com".into(),
+            password: "a long enough passphrase".into(),
+            first_name: "Nora".into(),
+            last_name: "Newman".into(),
+            phone: Some("+1 555 0101".into()),
+            role: Role::Agent,
+            dealership_id: Some(uuid::uuid!("0193a5f0-0000-7000-8000-000000000001")),
+        }
+    }
+}
+
 #[derive(Object)]
+#[oai(example)]
 struct UpdateUser {
     #[oai(nullable, deserialize_with = "json_string_or_null")]
     email: Option<String>,
@@ -67,6 +84,20 @@ struct UpdateUser {
     /// A new password for someone else (users change their own at `/auth/password`).
     #[oai(nullable, deserialize_with = "json_string_or_null")]
     password: Option<String>,
+}
+
+impl Example for UpdateUser {
+    fn example() -> Self {
+        Self {
+            email: None,
+            first_name: Some("Nora".into()),
+            last_name: None,
+            phone: Some("+1 555 0102".into()),
+            role: None,
+            is_active: None,
+            password: None,
+        }
+    }
 }
 
 #[derive(ApiResponse)]
