@@ -219,3 +219,86 @@ async fn a_same_origin_browser_post_is_not_a_cors_request() {
         );
     }
 }
+
+#[tokio::test]
+async fn every_error_body_has_details_even_when_empty() {
+    let app = spawn_app().await;
+    let error = error_of(app.get("/api/v1/nothing-here").await, 404).await;
+    assert_eq!(error["details"], serde_json::json!([]));
+}
+
+#[tokio::test]
+async fn empty_fields_are_sent_as_null_and_documented_as_required_and_nullable() {
+    let app = spawn_app().await;
+    let admin = app
+        .login_ok(crate::helpers::ADMIN.email, crate::helpers::ADMIN.password)
+        .await
+        .access;
+    let me: serde_json::Value = app
+        .get_as("/api/v1/auth/me", &admin)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        me["dealership_id"].is_null() && me["phone"].is_null(),
+        "{me}"
+    );
+
+    let spec: serde_json::Value = app.get("/openapi.json").await.json().await.unwrap();
+    let user = &spec["components"]["schemas"]["User"];
+    for field in ["dealership_id", "phone", "last_login"] {
+        assert_eq!(user["properties"][field]["nullable"], true, "{field}");
+        assert!(
+            user["required"].as_array().unwrap().contains(&field.into()),
+            "{field} is always sent"
+        );
+    }
+    let detail = &spec["components"]["schemas"]["ErrorDetail"];
+    assert!(
+        detail["required"]
+            .as_array()
+            .unwrap()
+            .contains(&"details".into())
+    );
+}
+
+#[tokio::test]
+async fn operations_document_their_own_error_statuses_only() {
+    let app = spawn_app().await;
+    let spec: serde_json::Value = app.get("/openapi.json").await.json().await.unwrap();
+    let statuses = |path: &str, method: &str| -> Vec<String> {
+        spec["paths"][path][method]["responses"]
+            .as_object()
+            .unwrap_or_else(|| panic!("{method} {path}"))
+            .keys()
+            .cloned()
+            .collect()
+    };
+    for (path, ops) in spec["paths"].as_object().unwrap() {
+        for (method, op) in ops.as_object().unwrap() {
+            let listed: Vec<&String> = op["responses"].as_object().unwrap().keys().collect();
+            // a route's 405 is not an operation's answer; every request may be malformed
+            assert!(!listed.iter().any(|s| *s == "405"), "{method} {path}");
+            for always in ["400", "413", "431", "500"] {
+                assert!(
+                    listed.iter().any(|s| *s == always),
+                    "{method} {path} {always}"
+                );
+            }
+            if op.get("security").is_some() {
+                let headers = op["responses"]["401"]["headers"].as_object();
+                assert!(
+                    headers.is_some_and(|h| h
+                        .keys()
+                        .any(|k| k.eq_ignore_ascii_case("www-authenticate"))),
+                    "{method} {path}: 401 with WWW-Authenticate"
+                );
+            }
+        }
+    }
+    assert!(!statuses("/api/v1/auth/me", "get").contains(&"409".into()));
+    assert!(statuses("/api/v1/users", "post").contains(&"409".into()));
+    assert!(statuses("/api/v1/auth/login", "post").contains(&"429".into()));
+    assert!(!statuses("/healthz", "get").contains(&"503".into()));
+}
