@@ -94,8 +94,10 @@ struct ProfileUpdate {
     #[oai(nullable, deserialize_with = "json_string_or_null")]
     phone: Option<String>,
     /// A new sign-in email; needs `current_password`.
+    #[oai(nullable, deserialize_with = "json_string_or_null")]
     email: Option<String>,
     /// Required with `email`.
+    #[oai(nullable, deserialize_with = "json_string_or_null")]
     current_password: Option<String>,
 }
 
@@ -105,6 +107,8 @@ impl Example for ProfileUpdate {
             first_name: Some("Alice".into()),
             last_name: Some("Premium".into()),
             phone: Some("+1 555 0100".into()),
+            email: None,
+            current_password: None,
         }
     }
 }

@@ -151,8 +151,9 @@ pub mod set {
         Refresh: [401, 422, 503];
         /// The caller's own things, no input beyond the token.
         Caller: [401, 403, 503];
-        /// A change to the caller's own profile.
-        CallerUpdate: [401, 403, 422, 503];
+        /// A change to the caller's own profile; a new email needs the current password
+        /// (checked and throttled) and may be taken.
+        CallerUpdate: [401, 403, 409, 422, 429, 503];
         /// The caller's password: the current one is checked and throttled.
         PasswordChange: [401, 403, 422, 429, 503];
         /// A list: a bad `limit` or `offset` is 422.
