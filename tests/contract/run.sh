@@ -76,6 +76,7 @@ server="$target_dir/debug/dealergate"
 
 port="$("$python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 base="http://127.0.0.1:$port"
+ops_port="$("$python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 
 # dev `serve` creates the database, migrates and seeds it. Access tokens outlive a long run.
 env_vars=(
@@ -84,14 +85,9 @@ env_vars=(
   "DEALERGATE_LISTEN=127.0.0.1:$port"
   "DEALERGATE_AUTH__ACCESS_TOKEN_TTL_SECS=3600"
   "DEALERGATE_LOG__LEVEL=warn"
+  # the operators' listener too, off its default port (another server here may hold it)
+  "DEALERGATE_HTTP__OPS_LISTEN=127.0.0.1:$ops_port"
 )
-# A server with a separate operations listener gets a free port for it too (not the default,
-# which another server on this machine may hold).
-if env "${env_vars[@]}" "$server" config 2>/dev/null | grep -q 'ops_listen'; then
-  ops_port="$("$python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-  env_vars+=("DEALERGATE_HTTP__OPS_LISTEN=127.0.0.1:$ops_port")
-fi
-
 echo "== starting the server at $base (database $database)"
 env "${env_vars[@]}" "$server" serve >"$work/server.log" 2>&1 &
 server_pid=$!
@@ -102,6 +98,8 @@ for _ in $(seq 1 120); do
   kill -0 "$server_pid" 2>/dev/null || { echo "contract: the server exited" >&2; exit 1; }
   sleep 0.5
 done
+"$python" -c "import urllib.request; urllib.request.urlopen('$base/healthz', timeout=2)" 2>/dev/null ||
+  { echo "contract: the server did not answer /healthz within a minute" >&2; exit 1; }
 
 reports="${CONTRACT_REPORTS_DIR:-$work/reports}"  # set it to keep the reports
 mkdir -p "$reports"
