@@ -491,174 +491,68 @@ fn dealership_body(n: usize) -> Value {
     json!({ "name": format!("Hostile Motors {n}") })
 }
 
+impl FieldCase {
+    /// The valid body, limit and column of `field` at `method path`.
+    fn new(method: Method, path: String, field: &'static str) -> Self {
+        let created = method == Method::POST;
+        let body: fn(usize) -> Value = match path.as_str() {
+            "/api/v1/users" if created => user_body,
+            "/api/v1/dealerships" if created => dealership_body,
+            _ => |_| json!({}),
+        };
+        let max_chars = match field {
+            "first_name" | "last_name" => 100,
+            "phone" | "contact_phone" => 32,
+            "password" => 128,
+            "name" => 200,
+            "address" => 500,
+            _ => 254, // email addresses
+        };
+        let table = if path.contains("dealerships") {
+            "dealerships"
+        } else {
+            "users"
+        };
+        let column = if field == "password" {
+            "password_hash"
+        } else {
+            field
+        };
+        Self {
+            method,
+            path,
+            field,
+            body,
+            max_chars,
+            returned: field != "password",
+            stored: (table, column),
+        }
+    }
+}
+
 fn field_cases() -> Vec<FieldCase> {
+    let users = "/api/v1/users".to_owned();
     let user = format!("/api/v1/users/{AGENT_ID}");
+    let me = "/api/v1/auth/me".to_owned();
+    let dealerships = "/api/v1/dealerships".to_owned();
     let dealership = format!("/api/v1/dealerships/{PREMIUM_AUTO}");
-    let case = |method: Method, path: &str, field, body, max_chars, stored| FieldCase {
-        method,
-        path: path.to_owned(),
-        field,
-        body,
-        max_chars,
-        returned: field != "password",
-        stored,
-    };
-    let empty = |_| json!({});
-    vec![
-        case(
-            Method::POST,
-            "/api/v1/users",
-            "email",
-            user_body,
-            254,
-            ("users", "email"),
-        ),
-        case(
-            Method::POST,
-            "/api/v1/users",
-            "first_name",
-            user_body,
-            100,
-            ("users", "first_name"),
-        ),
-        case(
-            Method::POST,
-            "/api/v1/users",
-            "last_name",
-            user_body,
-            100,
-            ("users", "last_name"),
-        ),
-        case(
-            Method::POST,
-            "/api/v1/users",
-            "phone",
-            user_body,
-            32,
-            ("users", "phone"),
-        ),
-        case(
-            Method::POST,
-            "/api/v1/users",
-            "password",
-            user_body,
-            128,
-            ("users", "password_hash"),
-        ),
-        case(
-            Method::PATCH,
-            &user,
-            "email",
-            empty,
-            254,
-            ("users", "email"),
-        ),
-        case(
-            Method::PATCH,
-            &user,
-            "first_name",
-            empty,
-            100,
-            ("users", "first_name"),
-        ),
-        case(
-            Method::PATCH,
-            &user,
-            "last_name",
-            empty,
-            100,
-            ("users", "last_name"),
-        ),
-        case(Method::PATCH, &user, "phone", empty, 32, ("users", "phone")),
-        case(
-            Method::PATCH,
-            "/api/v1/auth/me",
-            "first_name",
-            empty,
-            100,
-            ("users", "first_name"),
-        ),
-        case(
-            Method::PATCH,
-            "/api/v1/auth/me",
-            "last_name",
-            empty,
-            100,
-            ("users", "last_name"),
-        ),
-        case(
-            Method::PATCH,
-            "/api/v1/auth/me",
-            "phone",
-            empty,
-            32,
-            ("users", "phone"),
-        ),
-        case(
-            Method::POST,
-            "/api/v1/dealerships",
-            "name",
-            dealership_body,
-            200,
-            ("dealerships", "name"),
-        ),
-        case(
-            Method::POST,
-            "/api/v1/dealerships",
-            "address",
-            dealership_body,
-            500,
-            ("dealerships", "address"),
-        ),
-        case(
-            Method::POST,
-            "/api/v1/dealerships",
-            "contact_email",
-            dealership_body,
-            254,
-            ("dealerships", "contact_email"),
-        ),
-        case(
-            Method::POST,
-            "/api/v1/dealerships",
-            "contact_phone",
-            dealership_body,
-            32,
-            ("dealerships", "contact_phone"),
-        ),
-        case(
-            Method::PATCH,
-            &dealership,
-            "name",
-            empty,
-            200,
-            ("dealerships", "name"),
-        ),
-        case(
-            Method::PATCH,
-            &dealership,
-            "address",
-            empty,
-            500,
-            ("dealerships", "address"),
-        ),
-        case(
-            Method::PATCH,
-            &dealership,
-            "contact_email",
-            empty,
-            254,
-            ("dealerships", "contact_email"),
-        ),
-        case(
-            Method::PATCH,
-            &dealership,
-            "contact_phone",
-            empty,
-            32,
-            ("dealerships", "contact_phone"),
-        ),
-    ]
+    let user_fields = ["email", "first_name", "last_name", "phone"];
+    let dealership_fields = ["name", "address", "contact_email", "contact_phone"];
+    let mut cases = Vec::new();
+    for field in user_fields.iter().chain(&["password"]) {
+        cases.push(FieldCase::new(Method::POST, users.clone(), field));
+    }
+    for field in user_fields {
+        cases.push(FieldCase::new(Method::PATCH, user.clone(), field));
+    }
+    for field in ["first_name", "last_name", "phone"] {
+        cases.push(FieldCase::new(Method::PATCH, me.clone(), field));
+    }
+    for field in dealership_fields {
+        cases.push(FieldCase::new(Method::POST, dealerships.clone(), field));
+        cases.push(FieldCase::new(Method::PATCH, dealership.clone(), field));
+    }
+    cases
 }
 
 /// The value to send: email fields get an address around the text, long-text cases are
