@@ -119,15 +119,21 @@ fn has_nul_escape(uri: &[u8]) -> bool {
     contains(uri, b"%00")
 }
 
-/// Longest header line (name and value) and header section we read. hyper refuses more than
-/// 100 headers by itself (a bare 431, before this middleware runs); these limits come first
-/// for the sizes, so what a request carries into logs, sessions and audit rows is bounded.
+/// Longest header line (name and value), header section and header count we read, so what a
+/// request carries into logs, sessions and audit rows is bounded. hyper parses up to 1000
+/// headers (`http::serve`) and refuses more by itself, with a bare 431.
 const MAX_HEADER_LINE: usize = 8 * 1024;
 const MAX_HEADER_SECTION: usize = 32 * 1024;
+const MAX_HEADERS: usize = 100;
 
 /// The request line and headers, before the body is read: bounded sizes, one set of
 /// credentials, and a URL that decodes to UTF-8.
 fn check_head(req: &Request) -> Result<(), AppError> {
+    if req.headers().len() > MAX_HEADERS {
+        return Err(AppError::HeadersTooLarge(format!(
+            "more than {MAX_HEADERS} headers"
+        )));
+    }
     let mut section = 0;
     for (name, value) in req.headers() {
         let line = name.as_str().len() + value.len() + 4; // ": " and CRLF

@@ -32,6 +32,9 @@ use tokio::{
 };
 use tokio_util::task::TaskTracker;
 
+/// Headers hyper parses before refusing a request on its own (without the JSON error body).
+const HYPER_MAX_HEADERS: usize = 1000;
+
 /// Per-connection limits.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
@@ -53,7 +56,10 @@ pub async fn serve(
     builder
         .http1()
         .timer(TokioTimer::new())
-        .header_read_timeout(limits.header_timeout);
+        .header_read_timeout(limits.header_timeout)
+        // hyper's own limit (100) answers a bare 431: parse up to this many, so the middleware's
+        // tighter limits answer with the JSON error body
+        .max_headers(HYPER_MAX_HEADERS);
     builder.http2().timer(TokioTimer::new());
     let builder = Arc::new(builder);
     let (draining, drain) = watch::channel(false);

@@ -332,12 +332,23 @@ async fn oversized_duplicated_and_numerous_headers_are_refused_with_the_error_bo
             400,
             true,
         ),
-        // hyper itself refuses over 100 headers, before the application sees the request
         (
             "150 small headers",
             format!(
                 "{auth}{}",
                 (0..150)
+                    .map(|i| format!("X-H{i}: {i}\r\n"))
+                    .collect::<String>()
+            ),
+            431,
+            true,
+        ),
+        // past what hyper parses at all it refuses by itself, before the application runs
+        (
+            "1500 small headers",
+            format!(
+                "{auth}{}",
+                (0..1500)
                     .map(|i| format!("X-H{i}: {i}\r\n"))
                     .collect::<String>()
             ),
