@@ -31,15 +31,9 @@ requirements=(
 )
 
 echo "== creating a throwaway virtualenv in $venv"
-if "$python" -m venv "$venv" >/dev/null 2>&1; then
-  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-input "${requirements[@]}"
-else
-  # Debian without python3-venv has no ensurepip: make the venv bare and install into it with
-  # the system pip (pip >= 22.3 understands --python).
-  "$python" -m venv --clear --without-pip "$venv"
-  "$python" -m pip --python "$venv/bin/python" install --quiet --disable-pip-version-check \
-    --no-input "${requirements[@]}"
-fi
+# shellcheck source=../../.ci/venv.sh
+source "$repo/.ci/venv.sh"
+make_venv "$python" "$venv" "${requirements[@]}"
 
 echo "== running helm/tests/test_chart.py"
 cd "$repo"

@@ -27,24 +27,13 @@ pub async fn update_me(
     change: OwnChange,
     meta: &RequestMeta,
 ) -> Result<user::Model, AppError> {
-    let tx = state.db.begin(me.scope()).await?;
-    let user = users::find_signable(&tx, me.user_id)
-        .await?
-        .ok_or(AppError::Unauthenticated)?;
-    tx.commit().await?;
-    let new_email = change.email.filter(|e| e.as_str() != user.email);
-    if new_email.is_some() {
-        let current = change.current_password.ok_or_else(|| {
-            AppError::Validation(vec![FieldError::new(
-                "current_password",
-                "is required to change the email",
-            )])
-        })?;
-        let email = Email::parse("email", &user.email)?;
-        login::verify_current_password(state, me, &email, current, user.password_hash, meta)
-            .await?;
-    }
-
+    // only an email change needs the current password, checked (slowly) outside the change
+    let new_email = match change.email {
+        Some(email) => {
+            verify_for_new_email(state, me, email, change.current_password, meta).await?
+        }
+        None => None,
+    };
     let tx = state.db.begin(me.scope()).await?;
     let user = users::find_signable(&tx, me.user_id)
         .await?
@@ -73,4 +62,33 @@ pub async fn update_me(
     }
     tx.commit().await?;
     Ok(user)
+}
+
+/// `Some(email)` once the current password is confirmed, `None` if it is the caller's email
+/// already.
+async fn verify_for_new_email(
+    state: &AppState,
+    me: &Principal,
+    email: Email,
+    current_password: Option<String>,
+    meta: &RequestMeta,
+) -> Result<Option<Email>, AppError> {
+    let tx = state.db.begin(me.scope()).await?;
+    let user = users::find_signable(&tx, me.user_id)
+        .await?
+        .ok_or(AppError::Unauthenticated)?;
+    tx.commit().await?;
+    if email.as_str() == user.email {
+        return Ok(None);
+    }
+    let current = current_password.ok_or_else(|| {
+        AppError::Validation(vec![FieldError::new(
+            "current_password",
+            "is required to change the email",
+        )])
+    })?;
+    let signed_in_as = Email::parse("email", &user.email)?;
+    login::verify_current_password(state, me, &signed_in_as, current, user.password_hash, meta)
+        .await?;
+    Ok(Some(email))
 }

@@ -32,7 +32,7 @@ pub async fn purge(
     let retention = maintenance.session_retention_secs as f64;
     let counters = Statement::from_sql_and_values(
         DbBackend::Postgres,
-        "SELECT auth_throttle_purge($1, $2) AS n",
+        "SELECT auth_throttle_purge($1, $2)::bigint AS n",
         [window.into(), batch.into()],
     );
     let sessions = Statement::from_sql_and_values(
@@ -58,12 +58,7 @@ async fn in_batches(db: &Database, statement: &Statement, batch: i32) -> Result<
         let tx = db.begin(Scope::Platform).await?;
         let row = tx.query_one_raw(statement.clone()).await?;
         tx.commit().await?;
-        let deleted = match row {
-            Some(row) => row
-                .try_get::<i64>("", "n")
-                .or_else(|_| row.try_get::<i32>("", "n").map(i64::from))?,
-            None => 0,
-        };
+        let deleted = row.map_or(Ok(0), |row| row.try_get::<i64>("", "n"))?;
         total += deleted.max(0) as u64;
         if deleted < i64::from(batch) {
             break;

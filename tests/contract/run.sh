@@ -58,15 +58,9 @@ trap 'exit 130' INT TERM
 
 echo "== schemathesis in a throwaway virtualenv ($SCHEMATHESIS)"
 venv="$work/venv"
-if "$python" -m venv "$venv" >/dev/null 2>&1; then
-  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-input "$SCHEMATHESIS"
-else
-  # Debian without python3-venv has no ensurepip: a bare venv, filled by the system pip
-  # (pip >= 22.3 understands --python)
-  "$python" -m venv --clear --without-pip "$venv"
-  "$python" -m pip --python "$venv/bin/python" install --quiet --disable-pip-version-check \
-    --no-input "$SCHEMATHESIS"
-fi
+# shellcheck source=../../.ci/venv.sh
+source "$repo/.ci/venv.sh"
+make_venv "$python" "$venv" "$SCHEMATHESIS"
 
 echo "== building the server (dev profile)"
 cargo build --quiet --bin dealergate
