@@ -13,7 +13,7 @@ use sea_orm::sqlx::{
 use tokio::{task::JoinHandle, time::timeout};
 
 use crate::{
-    auth::revocation::{self, Revoked, SessionCache},
+    auth::sessions::{self, Revoked, SessionCache},
     authz::{Authorizer, reload},
     tenancy::split_password,
 };
@@ -68,7 +68,7 @@ async fn connect(url: &str) -> Result<PgListener, sea_orm::sqlx::Error> {
     // reconnected inside `try_recv` while notices go missing
     listener.eager_reconnect(false);
     listener
-        .listen_all([revocation::CHANNEL, reload::CHANNEL])
+        .listen_all([sessions::CHANNEL, reload::CHANNEL])
         .await?;
     Ok(listener)
 }

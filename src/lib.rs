@@ -1,37 +1,56 @@
 //! dealergate: identity, sessions, users, dealerships and roles for dealership platforms, with
 //! every dealership's data kept apart by PostgreSQL row-level security.
 //!
-//! The modules follow a request: token → session → tenant → policy → transaction → service → table.
+//! The modules are declared in the order a request meets them: configuration and start-up,
+//! then the HTTP surface, then token → session → policy → request scope → tenant transaction →
+//! service → table, then what runs beside requests. `ARCHITECTURE.md` walks one request.
 
 #![forbid(unsafe_code)]
 
-/// Who are you: passwords, tokens, sessions, revocation, throttling.
-pub mod auth;
-/// May you: the Casbin policy, its decision cache and hot reload.
-pub mod authz;
-/// The command line.
-pub mod cli;
-/// What the other replicas say: revocations and policy reloads over LISTEN/NOTIFY.
-pub mod cluster;
 /// What is configured: figment layers into one typed tree; secrets redacted.
 pub mod config;
-/// Validated input types: Email, NewPassword, Role.
-pub mod domain;
-/// What is stored: SeaORM entities.
-pub mod entity;
-/// The one list of failure kinds.
-pub mod error;
-/// The HTTP surface: routes, middleware, the one error mapping.
-pub mod http;
-/// What is measured: Prometheus metrics.
-pub mod metrics;
-/// What happens: business rules over a tenant transaction.
-pub mod service;
-/// Build the application (connect, check isolation, bind) and run it.
-pub mod startup;
-/// What every handler shares.
-pub mod state;
+
 /// Logs: text in dev, JSON in prod.
 pub mod telemetry;
-/// Which tenant: the scope and the RLS transaction type, and the isolation posture check.
+
+/// Build the application (connect, check isolation, bind) and run it.
+pub mod startup;
+
+/// What every handler shares within one replica.
+pub mod state;
+
+/// The HTTP surface: routes, middleware, the bearer scheme, the one error mapping.
+pub mod http;
+
+/// Who are you: tokens, passwords, the session-liveness cache, throttling.
+pub mod auth;
+
+/// May you: the Casbin policy, its decision cache and hot reload.
+pub mod authz;
+
+/// What this request may touch: the granted reach and its tenant transaction.
+pub mod scope;
+
+/// Which tenant: the RLS transaction type and the isolation posture check.
 pub mod tenancy;
+
+/// What happens: sign-in, accounts, users, dealerships, sessions, audit, over a request scope.
+pub mod service;
+
+/// Validated input types: Email, NewPassword, Role, names and phones.
+pub mod domain;
+
+/// What is stored: SeaORM entities.
+pub mod entity;
+
+/// The one list of failure kinds.
+pub mod error;
+
+/// What the other replicas say: revocations and policy reloads over LISTEN/NOTIFY.
+pub mod cluster;
+
+/// What is measured: Prometheus metrics.
+pub mod metrics;
+
+/// The command line: serve, migrate, seed, admin, policies, openapi.
+pub mod cli;

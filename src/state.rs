@@ -10,11 +10,7 @@ use std::{
 };
 
 use crate::{
-    auth::{AuthContext, revocation::Revoked},
-    authz::Authorizer,
-    config::Settings,
-    error::FieldError,
-    tenancy::Database,
+    auth::AuthContext, authz::Authorizer, config::Settings, error::FieldError, tenancy::Database,
 };
 
 #[derive(Clone)]
@@ -45,12 +41,6 @@ impl AppState {
             readiness: tokio::sync::Mutex::new(None),
             shutting_down: AtomicBool::new(false),
         }))
-    }
-
-    /// Drops what a committed revocation made stale from this replica's cache right away (the
-    /// NOTIFY sent with the commit does the same on every replica, this one included).
-    pub async fn revoked(&self, what: Revoked) {
-        self.auth.sessions.apply(what).await;
     }
 
     /// From now on `/readyz` answers 503, so load balancers stop sending traffic.

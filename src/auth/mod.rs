@@ -1,14 +1,12 @@
 //! Who are you: passwords, access tokens and their keys, refresh tokens, sessions and their
 //! instant revocation, and failed-login throttling.
 
-pub mod account;
 pub mod jwt;
 pub mod keys;
-pub mod login;
 pub mod password;
 pub mod principal;
 pub mod refresh_token;
-pub mod revocation;
+pub mod sessions;
 pub mod throttle;
 
 use std::time::Duration;
@@ -21,7 +19,7 @@ use crate::config::AuthSettings;
 pub struct AuthContext {
     pub keys: keys::KeySet,
     pub rotation: refresh_token::RotationKey,
-    pub sessions: revocation::SessionCache,
+    pub sessions: sessions::SessionCache,
     /// Verified against when an email is unknown, so that costs the same as a wrong password.
     pub dummy_hash: String,
 }
@@ -44,9 +42,7 @@ impl AuthContext {
         Ok(Self {
             keys,
             rotation,
-            sessions: revocation::SessionCache::new(Duration::from_secs(
-                auth.session_cache_ttl_secs,
-            )),
+            sessions: sessions::SessionCache::new(Duration::from_secs(auth.session_cache_ttl_secs)),
             dummy_hash,
         })
     }

@@ -2,9 +2,15 @@
 
 use uuid::Uuid;
 
-use super::{jwt, revocation::SessionState};
+use super::{
+    AuthContext, jwt,
+    sessions::{self, SessionState},
+};
 use crate::{
-    authz::Reach, domain::Role, error::AppError, service::sessions, state::AppState, tenancy::Scope,
+    config::AuthSettings,
+    domain::Role,
+    error::AppError,
+    tenancy::{Database, Scope},
 };
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,14 +26,6 @@ impl Principal {
     pub fn scope(&self) -> Scope {
         scope_of(self.dealership_id)
     }
-
-    /// The transaction scope for acting within `reach`: platform for `any`, own otherwise.
-    pub fn scope_for(&self, reach: Reach) -> Scope {
-        match reach {
-            Reach::Any => Scope::Platform,
-            Reach::Dealership | Reach::Own => self.scope(),
-        }
-    }
 }
 
 /// Platform scope for users without a dealership (admins), their dealership otherwise.
@@ -37,12 +35,16 @@ pub fn scope_of(dealership_id: Option<Uuid>) -> Scope {
 
 /// Verifies the token, then checks its session and the user's token version (cached; a
 /// revocation anywhere drops the cache entry at once).
-pub async fn authenticate(state: &AppState, token: &str) -> Result<Principal, AppError> {
-    let claims = jwt::verify(&state.auth.keys, &state.settings.auth, token)?;
-    let scope = scope_of(claims.dealership_id);
+pub async fn authenticate(
+    auth: &AuthContext,
+    settings: &AuthSettings,
+    db: &Database,
+    token: &str,
+) -> Result<Principal, AppError> {
+    let claims = jwt::verify(&auth.keys, settings, token)?;
     let load = async {
-        let tx = state.db.begin(scope).await?;
-        let found = sessions::state(&tx, claims.sid).await?;
+        let tx = db.begin(scope_of(claims.dealership_id)).await?;
+        let found = sessions::load(&tx, claims.sid).await?;
         tx.commit().await?;
         Ok(found)
     };
@@ -52,7 +54,7 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<Principal, Ap
             && s.token_version == claims.ver
             && s.dealership_id == claims.dealership_id
     };
-    match state.auth.sessions.state(claims.sid, load).await? {
+    match auth.sessions.state(claims.sid, load).await? {
         Some(session) if alive(&session) => Ok(Principal {
             user_id: claims.sub,
             dealership_id: claims.dealership_id,

@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 
 pub use policy::{Policy, check_dir};
 
-use crate::{auth::principal::Principal, domain::Role, error::AppError};
+use crate::{domain::Role, error::AppError};
 
 /// What is acted on. Every variant must appear in the policy, and the policy may name no other.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -123,17 +123,12 @@ impl Authorizer {
         decision
     }
 
-    /// The widest reach at which `who` may do `action` on `resource`; 403 if none. Handlers ask
-    /// this first, before touching any data, and then act within the reach.
-    pub fn grant(
-        &self,
-        who: &Principal,
-        resource: Resource,
-        action: Action,
-    ) -> Result<Reach, AppError> {
+    /// The widest reach at which `role` may do `action` on `resource`; 403 if none. Asked
+    /// first, before touching any data (through `state.begin`), and then acted within.
+    pub fn grant(&self, role: Role, resource: Resource, action: Action) -> Result<Reach, AppError> {
         [Reach::Any, Reach::Dealership, Reach::Own]
             .into_iter()
-            .find(|reach| self.allows(who.role, resource, action, *reach))
+            .find(|reach| self.allows(role, resource, action, *reach))
             .ok_or(AppError::Forbidden)
     }
 

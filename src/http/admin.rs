@@ -1,21 +1,19 @@
 //! `/api/v1/admin`: the platform's controls — the authorization policy in force.
 
 use chrono::{DateTime, Utc};
-use poem::{Request, web::Data};
+use poem::web::Data;
 use poem_openapi::{Object, OpenApi, payload::Json};
 
 use super::{
     ApiTags,
     dto::Nullable,
     error::{ApiResult, set},
-    security::{BearerAuth, request_meta},
+    security::BearerAuth,
 };
 use crate::{
-    authz::{Action, PolicySummary, Reach, Resource, reload},
-    error::{AppError, FieldError},
-    service::audit,
+    authz::{Action, PolicySummary, Resource},
+    service::policies,
     state::AppState,
-    tenancy::Scope,
 };
 
 #[derive(Object)]
@@ -50,18 +48,12 @@ impl AdminApi {
     #[oai(path = "/policies", method = "get")]
     async fn policies(
         &self,
-        auth: BearerAuth,
+        BearerAuth(me): BearerAuth,
         state: Data<&AppState>,
     ) -> ApiResult<Json<LoadedPolicy>, set::Caller> {
-        platform_only(
-            state
-                .authz
-                .grant(&auth.0, Resource::Policies, Action::Read)?,
-        )?;
-        Ok(Json(LoadedPolicy::new(
-            state.authz.summary(),
-            state.authz.last_error(),
-        )))
+        let grant = state.grant(&me, Resource::Policies, Action::Read)?;
+        let (summary, rejected) = policies::in_force(&state.authz, &grant)?;
+        Ok(Json(LoadedPolicy::new(summary, rejected)))
     }
 
     /// Re-read `policies/` and, if it is valid and its `tests.csv` passes, put it in force on
@@ -71,50 +63,12 @@ impl AdminApi {
     #[oai(path = "/policies/reload", method = "post")]
     async fn reload(
         &self,
-        auth: BearerAuth,
-        req: &Request,
+        BearerAuth(me): BearerAuth,
         state: Data<&AppState>,
     ) -> ApiResult<Json<LoadedPolicy>, set::Reload> {
-        platform_only(
-            state
-                .authz
-                .grant(&auth.0, Resource::Policies, Action::Update)?,
-        )?;
-        let outcome = state.authz.reload().await;
-        let (action, changes) = match &outcome {
-            Ok(summary) => ("policy.reloaded", serde_json::json!({"hash": summary.hash})),
-            Err(reasons) => ("policy.rejected", serde_json::json!({"reasons": reasons})),
-        };
-        let tx = state.db.begin(Scope::Platform).await?;
-        if let Ok(summary) = &outcome {
-            reload::announce(&tx, &summary.hash).await?;
-        }
-        let event = audit::Event {
-            actor_id: Some(auth.0.user_id),
-            action,
-            target_type: "policy",
-            changes: Some(changes),
-            ..audit::Event::default()
-        };
-        audit::record(&tx, &request_meta(req, &state), event).await?;
-        tx.commit().await?;
-        match outcome {
-            Ok(summary) => Ok(Json(LoadedPolicy::new(summary, None))),
-            Err(reasons) => Err(AppError::Validation(
-                reasons
-                    .into_iter()
-                    .map(|r| FieldError::new("policy", r))
-                    .collect(),
-            )
-            .into()),
-        }
-    }
-}
-
-fn platform_only(reach: Reach) -> Result<(), AppError> {
-    if reach == Reach::Any {
-        Ok(())
-    } else {
-        Err(AppError::Forbidden)
+        let scope = state.begin(&me, Resource::Policies, Action::Update).await?;
+        let outcome = policies::reload(&state.authz, &scope).await?;
+        scope.commit().await?;
+        Ok(Json(LoadedPolicy::new(outcome?, None)))
     }
 }

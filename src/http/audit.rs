@@ -12,8 +12,7 @@ use super::{
     security::BearerAuth,
 };
 use crate::{
-    authz::{Action, Reach, Resource},
-    error::AppError,
+    authz::{Action, Resource},
     service::{
         Page,
         audit::{self, EventFilter},
@@ -39,41 +38,23 @@ impl AuditApi {
     #[oai(path = "/", method = "get")]
     async fn list(
         &self,
-        auth: BearerAuth,
+        BearerAuth(me): BearerAuth,
         state: Data<&AppState>,
-        action: Query<Option<String>>,
-        actor_id: Query<Option<Uuid>>,
-        target_id: Query<Option<Uuid>>,
-        since: Query<Option<DateTime<Utc>>>,
-        until: Query<Option<DateTime<Utc>>>,
-        limit: Query<Option<i64>>,
-        offset: Query<Option<i64>>,
+        Query(action): Query<Option<String>>,
+        Query(actor_id): Query<Option<Uuid>>,
+        Query(target_id): Query<Option<Uuid>>,
+        Query(since): Query<Option<DateTime<Utc>>>,
+        Query(until): Query<Option<DateTime<Utc>>>,
+        Query(limit): Query<Option<i64>>,
+        Query(offset): Query<Option<i64>>,
     ) -> ApiResult<EventList, set::Listing> {
-        let reach = state
-            .authz
-            .grant(&auth.0, Resource::AuditEvents, Action::List)?;
-        if reach == Reach::Own {
-            return Err(AppError::Forbidden.into());
-        }
-        let page = Page::parse(limit.0, offset.0)?;
-        let filter = EventFilter {
-            action: action.0,
-            actor_id: actor_id.0,
-            target_id: target_id.0,
-            since: since.0,
-            until: until.0,
-        };
-        let dealership = if reach == Reach::Any {
-            None
-        } else {
-            auth.0.dealership_id
-        };
-        let tx = state.db.begin(auth.0.scope_for(reach)).await?;
-        let (events, total) = audit::list(&tx, dealership, &filter, page).await?;
-        tx.commit().await?;
-        Ok(EventList::Ok(
-            Json(events.into_iter().map(AuditEvent::from).collect()),
-            total,
-        ))
+        let scope = state
+            .begin(&me, Resource::AuditEvents, Action::List)
+            .await?;
+        let filter = EventFilter::new(action, actor_id, target_id, since, until);
+        let (events, total) = audit::list(&scope, &filter, Page::parse(limit, offset)?).await?;
+        scope.commit().await?;
+        let events = events.into_iter().map(AuditEvent::from).collect();
+        Ok(EventList::Ok(Json(events), total))
     }
 }

@@ -16,18 +16,13 @@ use super::{
     security::{BearerAuth, request_meta},
 };
 use crate::{
-    auth::{
-        account,
-        login::{self, Issued},
-        password,
-        revocation::Revoked,
-    },
     authz::{Action, Resource},
-    domain::{Email, NewPassword},
+    domain::Email,
     error::{AppError, FieldError},
     service::{
-        audit, sessions,
-        users::{self, ProfileChange},
+        account, sessions,
+        sign_in::{self, Issued},
+        users::ProfileChange,
     },
     state::AppState,
 };
@@ -113,6 +108,18 @@ impl Example for ProfileUpdate {
     }
 }
 
+impl ProfileUpdate {
+    fn parse(self) -> Result<account::OwnChange, AppError> {
+        let profile = ProfileChange::parse(self.first_name, self.last_name, self.phone)?;
+        let email = self.email.as_deref().map(|e| Email::parse("email", e));
+        Ok(account::OwnChange {
+            profile,
+            email: email.transpose()?,
+            current_password: self.current_password,
+        })
+    }
+}
+
 #[derive(Object)]
 struct PasswordChange {
     #[oai(deserialize_with = "json_string")]
@@ -150,9 +157,9 @@ impl AuthApi {
         &self,
         req: &Request,
         state: Data<&AppState>,
-        body: Json<LoginRequest>,
+        Json(body): Json<LoginRequest>,
     ) -> ApiResult<Issue, set::SignIn> {
-        sign_in(req, &state, "email", &body.0.email, body.0.password).await
+        sign_in(req, &state, "email", &body.email, body.password).await
     }
 
     /// Sign in with the OAuth2 password grant (form-encoded).
@@ -163,16 +170,13 @@ impl AuthApi {
         &self,
         req: &Request,
         state: Data<&AppState>,
-        form: Form<PasswordGrant>,
+        Form(form): Form<PasswordGrant>,
     ) -> ApiResult<Issue, set::SignIn> {
-        if form.0.grant_type != "password" {
-            return Err(AppError::Validation(vec![FieldError::new(
-                "grant_type",
-                "must be `password`",
-            )])
-            .into());
+        if form.grant_type != "password" {
+            let field = FieldError::new("grant_type", "must be `password`");
+            return Err(AppError::Validation(vec![field]).into());
         }
-        sign_in(req, &state, "username", &form.0.username, form.0.password).await
+        sign_in(req, &state, "username", &form.username, form.password).await
     }
 
     /// Exchange a refresh token for new tokens; the refresh token rotates on every use.
@@ -183,15 +187,14 @@ impl AuthApi {
         &self,
         req: &Request,
         state: Data<&AppState>,
-        body: Json<RefreshRequest>,
-        #[oai(name = "dealergate_refresh")] cookie: Cookie<Option<String>>,
+        Json(body): Json<RefreshRequest>,
+        #[oai(name = "dealergate_refresh")] Cookie(cookie): Cookie<Option<String>>,
     ) -> ApiResult<Issue, set::Refresh> {
         let token = body
-            .0
             .refresh_token
-            .or_else(|| cookie.0.filter(|_| state.settings.auth.cookie_mode))
+            .or_else(|| cookie.filter(|_| state.settings.auth.cookie_mode))
             .ok_or(AppError::Unauthenticated)?;
-        let issued = login::refresh(&state, &token, &request_meta(req, &state)).await?;
+        let issued = sign_in::refresh(&state, &token, &request_meta(req, &state)).await?;
         Ok(issue(&state, issued))
     }
 
@@ -201,23 +204,12 @@ impl AuthApi {
     #[oai(path = "/logout", method = "post")]
     async fn logout(
         &self,
-        auth: BearerAuth,
-        req: &Request,
+        BearerAuth(me): BearerAuth,
         state: Data<&AppState>,
     ) -> ApiResult<Done, set::Caller> {
-        let me = &auth.0;
-        let tx = state.db.begin(me.scope()).await?;
-        sessions::end(
-            &tx,
-            me,
-            me.user_id,
-            me.session_id,
-            "logout",
-            &request_meta(req, &state),
-        )
-        .await?;
-        tx.commit().await?;
-        state.revoked(Revoked::Session(me.session_id)).await;
+        let scope = state.sign_out_scope(&me).await?;
+        sessions::end(&scope, me.user_id, me.session_id, "logout").await?;
+        scope.commit().await?;
         Ok(Done::NoContent(clear_cookie(&state)))
     }
 
@@ -227,24 +219,12 @@ impl AuthApi {
     #[oai(path = "/logout-all", method = "post")]
     async fn logout_all(
         &self,
-        auth: BearerAuth,
-        req: &Request,
+        BearerAuth(me): BearerAuth,
         state: Data<&AppState>,
     ) -> ApiResult<Done, set::Caller> {
-        let me = &auth.0;
-        let tx = state.db.begin(me.scope()).await?;
-        sessions::end_all(
-            &tx,
-            me,
-            me.user_id,
-            me.dealership_id,
-            None,
-            "logout_all",
-            &request_meta(req, &state),
-        )
-        .await?;
-        tx.commit().await?;
-        state.revoked(Revoked::User(me.user_id)).await;
+        let scope = state.sign_out_scope(&me).await?;
+        sessions::end_all_own(&scope, None, "logout_all").await?;
+        scope.commit().await?;
         Ok(Done::NoContent(clear_cookie(&state)))
     }
 
@@ -254,15 +234,12 @@ impl AuthApi {
     #[oai(path = "/me", method = "get")]
     async fn me(
         &self,
-        auth: BearerAuth,
+        BearerAuth(me): BearerAuth,
         state: Data<&AppState>,
     ) -> ApiResult<Json<User>, set::Caller> {
-        state.authz.grant(&auth.0, Resource::Users, Action::Read)?;
-        let tx = state.db.begin(auth.0.scope()).await?;
-        let user = users::find_signable(&tx, auth.0.user_id)
-            .await?
-            .ok_or(AppError::Unauthenticated)?;
-        tx.commit().await?;
+        let scope = state.begin_own(&me, Resource::Users, Action::Read).await?;
+        let user = account::me(&scope).await?;
+        scope.commit().await?;
         Ok(Json(user.into()))
     }
 
@@ -272,23 +249,12 @@ impl AuthApi {
     #[oai(path = "/me", method = "patch")]
     async fn update_me(
         &self,
-        auth: BearerAuth,
-        req: &Request,
+        BearerAuth(me): BearerAuth,
         state: Data<&AppState>,
-        body: Json<ProfileUpdate>,
+        Json(body): Json<ProfileUpdate>,
     ) -> ApiResult<Json<User>, set::CallerUpdate> {
-        state
-            .authz
-            .grant(&auth.0, Resource::Users, Action::Update)?;
-        let body = body.0;
-        let profile = ProfileChange::parse(body.first_name, body.last_name, body.phone)?;
-        let email = body.email.as_deref().map(|e| Email::parse("email", e));
-        let change = account::OwnChange {
-            profile,
-            email: email.transpose()?,
-            current_password: body.current_password,
-        };
-        let user = account::update_me(&state, &auth.0, change, &request_meta(req, &state)).await?;
+        let grant = state.grant_own(&me, Resource::Users, Action::Update)?;
+        let user = account::update_me(&state, &grant, body.parse()?).await?;
         Ok(Json(user.into()))
     }
 
@@ -298,59 +264,16 @@ impl AuthApi {
     #[oai(path = "/password", method = "post")]
     async fn change_password(
         &self,
-        auth: BearerAuth,
-        req: &Request,
+        BearerAuth(me): BearerAuth,
         state: Data<&AppState>,
-        body: Json<PasswordChange>,
+        Json(body): Json<PasswordChange>,
     ) -> ApiResult<Done, set::PasswordChange> {
-        state
-            .authz
-            .grant(&auth.0, Resource::Users, Action::Update)?;
-        let me = &auth.0;
-        let tx = state.db.begin(me.scope()).await?;
-        let user = users::find_signable(&tx, me.user_id)
-            .await?
-            .ok_or(AppError::Unauthenticated)?;
-        tx.commit().await?;
-        let new = NewPassword::parse("new_password", &body.0.new_password, Some(&user.email))?;
-        // re-authentication is throttled like a login: a stolen access token must not become
-        // a password-guessing oracle
-        let meta = request_meta(req, &state);
-        let email = Email::parse("email", &user.email)?;
-        login::verify_current_password(
-            &state,
-            me,
-            &email,
-            body.0.current_password,
-            user.password_hash,
-            &meta,
-        )
-        .await?;
-        let hash = password::hash(new.expose().to_owned()).await?;
-
-        let tx = state.db.begin(me.scope()).await?;
-        users::set_password_hash(&tx, me.user_id, hash).await?;
-        let event = audit::Event {
-            dealership_id: me.dealership_id,
-            actor_id: Some(me.user_id),
-            action: "user.password_changed",
-            target_type: "user",
-            target_id: Some(me.user_id),
-            changes: None,
-        };
-        audit::record(&tx, &meta, event).await?;
-        sessions::end_all(
-            &tx,
-            me,
-            me.user_id,
-            me.dealership_id,
-            Some(me.session_id),
-            "password_changed",
-            &meta,
-        )
-        .await?;
-        tx.commit().await?;
-        state.revoked(Revoked::User(me.user_id)).await;
+        let grant = state.grant_own(&me, Resource::Users, Action::Update)?;
+        let PasswordChange {
+            current_password,
+            new_password,
+        } = body;
+        account::change_password(&state, &grant, current_password, new_password).await?;
         Ok(Done::NoContent(None))
     }
 
@@ -360,19 +283,17 @@ impl AuthApi {
     #[oai(path = "/sessions", method = "get")]
     async fn sessions(
         &self,
-        auth: BearerAuth,
+        BearerAuth(me): BearerAuth,
         state: Data<&AppState>,
     ) -> ApiResult<Json<Vec<Session>>, set::Caller> {
-        state
-            .authz
-            .grant(&auth.0, Resource::Sessions, Action::List)?;
-        let tx = state.db.begin(auth.0.scope()).await?;
-        let live = sessions::list_live(&tx, auth.0.user_id).await?;
-        tx.commit().await?;
+        let scope = state
+            .begin_own(&me, Resource::Sessions, Action::List)
+            .await?;
+        let live = sessions::list_own(&scope).await?;
+        scope.commit().await?;
+        let current = me.session_id;
         Ok(Json(
-            live.into_iter()
-                .map(|s| Session::new(s, auth.0.session_id))
-                .collect(),
+            live.into_iter().map(|s| Session::new(s, current)).collect(),
         ))
     }
 
@@ -382,30 +303,15 @@ impl AuthApi {
     #[oai(path = "/sessions/:id", method = "delete")]
     async fn end_session(
         &self,
-        auth: BearerAuth,
-        req: &Request,
+        BearerAuth(me): BearerAuth,
         state: Data<&AppState>,
-        id: Path<Uuid>,
+        Path(id): Path<Uuid>,
     ) -> ApiResult<Done, set::Lookup> {
-        state
-            .authz
-            .grant(&auth.0, Resource::Sessions, Action::Delete)?;
-        let me = &auth.0;
-        let tx = state.db.begin(me.scope()).await?;
-        if !sessions::end(
-            &tx,
-            me,
-            me.user_id,
-            id.0,
-            "ended_by_user",
-            &request_meta(req, &state),
-        )
-        .await?
-        {
-            return Err(AppError::NotFound("session").into());
-        }
-        tx.commit().await?;
-        state.revoked(Revoked::Session(id.0)).await;
+        let scope = state
+            .begin_own(&me, Resource::Sessions, Action::Delete)
+            .await?;
+        sessions::end_own(&scope, id, "ended_by_user").await?;
+        scope.commit().await?;
         Ok(Done::NoContent(None))
     }
 }
@@ -419,7 +325,7 @@ async fn sign_in(
     password: String,
 ) -> ApiResult<Issue, set::SignIn> {
     let email = Email::parse(field, email)?;
-    let issued = login::login(state, email, password, &request_meta(req, state)).await?;
+    let issued = sign_in::login(state, email, password, &request_meta(req, state)).await?;
     Ok(issue(state, issued))
 }
 

@@ -1,6 +1,6 @@
 //! `/api/v1/dealerships`: the tenants.
 
-use poem::{Request, web::Data};
+use poem::web::Data;
 use poem_openapi::{
     ApiResponse, Object, OpenApi,
     param::{Path, Query},
@@ -13,10 +13,9 @@ use super::{
     ApiTags,
     dto::{Dealership, json_string, json_string_or_null},
     error::{ApiResult, set},
-    security::{BearerAuth, request_meta},
+    security::BearerAuth,
 };
 use crate::{
-    auth::revocation::Revoked,
     authz::{Action, Resource},
     domain::{
         Email,
@@ -112,22 +111,18 @@ impl DealershipsApi {
     #[oai(path = "/", method = "get")]
     async fn list(
         &self,
-        auth: BearerAuth,
+        BearerAuth(me): BearerAuth,
         state: Data<&AppState>,
-        limit: Query<Option<i64>>,
-        offset: Query<Option<i64>>,
+        Query(limit): Query<Option<i64>>,
+        Query(offset): Query<Option<i64>>,
     ) -> ApiResult<DealershipList, set::Listing> {
-        let reach = state
-            .authz
-            .grant(&auth.0, Resource::Dealerships, Action::List)?;
-        let page = Page::parse(limit.0, offset.0)?;
-        let tx = state.db.begin(auth.0.scope_for(reach)).await?;
-        let (rows, total) = dealerships::list(&tx, &auth.0, reach, page).await?;
-        tx.commit().await?;
-        Ok(DealershipList::Ok(
-            Json(rows.into_iter().map(Dealership::from).collect()),
-            total,
-        ))
+        let scope = state
+            .begin(&me, Resource::Dealerships, Action::List)
+            .await?;
+        let (rows, total) = dealerships::list(&scope, Page::parse(limit, offset)?).await?;
+        scope.commit().await?;
+        let rows = rows.into_iter().map(Dealership::from).collect();
+        Ok(DealershipList::Ok(Json(rows), total))
     }
 
     /// Create a dealership.
@@ -136,20 +131,15 @@ impl DealershipsApi {
     #[oai(path = "/", method = "post")]
     async fn create(
         &self,
-        auth: BearerAuth,
-        req: &Request,
+        BearerAuth(me): BearerAuth,
         state: Data<&AppState>,
-        body: Json<CreateDealership>,
+        Json(body): Json<CreateDealership>,
     ) -> ApiResult<Created, set::CreateDealership> {
-        let reach = state
-            .authz
-            .grant(&auth.0, Resource::Dealerships, Action::Create)?;
-        let b = body.0;
-        let profile = parse_profile(Some(b.name), b.address, b.contact_email, b.contact_phone)?;
-        let tx = state.db.begin(auth.0.scope_for(reach)).await?;
-        let created =
-            dealerships::create(&tx, &auth.0, reach, profile, &request_meta(req, &state)).await?;
-        tx.commit().await?;
+        let scope = state
+            .begin(&me, Resource::Dealerships, Action::Create)
+            .await?;
+        let created = dealerships::create(&scope, body.parse()?).await?;
+        scope.commit().await?;
         Ok(Created::Created(Json(created.into())))
     }
 
@@ -159,16 +149,15 @@ impl DealershipsApi {
     #[oai(path = "/:id", method = "get")]
     async fn get(
         &self,
-        auth: BearerAuth,
+        BearerAuth(me): BearerAuth,
         state: Data<&AppState>,
-        id: Path<Uuid>,
+        Path(id): Path<Uuid>,
     ) -> ApiResult<Json<Dealership>, set::Lookup> {
-        let reach = state
-            .authz
-            .grant(&auth.0, Resource::Dealerships, Action::Read)?;
-        let tx = state.db.begin(auth.0.scope_for(reach)).await?;
-        let found = dealerships::get(&tx, &auth.0, reach, id.0).await?;
-        tx.commit().await?;
+        let scope = state
+            .begin(&me, Resource::Dealerships, Action::Read)
+            .await?;
+        let found = dealerships::get(&scope, id).await?;
+        scope.commit().await?;
         Ok(Json(found.into()))
     }
 
@@ -178,30 +167,17 @@ impl DealershipsApi {
     #[oai(path = "/:id", method = "patch")]
     async fn update(
         &self,
-        auth: BearerAuth,
-        req: &Request,
+        BearerAuth(me): BearerAuth,
         state: Data<&AppState>,
-        id: Path<Uuid>,
-        body: Json<UpdateDealership>,
+        Path(id): Path<Uuid>,
+        Json(body): Json<UpdateDealership>,
     ) -> ApiResult<Json<Dealership>, set::Edit> {
-        let reach = state
-            .authz
-            .grant(&auth.0, Resource::Dealerships, Action::Update)?;
-        let b = body.0;
-        let profile = parse_profile(b.name, b.address, b.contact_email, b.contact_phone)?;
-        let tx = state.db.begin(auth.0.scope_for(reach)).await?;
-        let updated = dealerships::update(
-            &tx,
-            &auth.0,
-            reach,
-            id.0,
-            profile,
-            b.is_active,
-            &request_meta(req, &state),
-        )
-        .await?;
-        tx.commit().await?;
-        state.revoked(Revoked::Dealership(id.0)).await;
+        let scope = state
+            .begin(&me, Resource::Dealerships, Action::Update)
+            .await?;
+        let is_active = body.is_active;
+        let updated = dealerships::update(&scope, id, body.parse()?, is_active).await?;
+        scope.commit().await?;
         Ok(Json(updated.into()))
     }
 
@@ -211,19 +187,38 @@ impl DealershipsApi {
     #[oai(path = "/:id", method = "delete")]
     async fn delete(
         &self,
-        auth: BearerAuth,
-        req: &Request,
+        BearerAuth(me): BearerAuth,
         state: Data<&AppState>,
-        id: Path<Uuid>,
+        Path(id): Path<Uuid>,
     ) -> ApiResult<Done, set::Lookup> {
-        let reach = state
-            .authz
-            .grant(&auth.0, Resource::Dealerships, Action::Delete)?;
-        let tx = state.db.begin(auth.0.scope_for(reach)).await?;
-        dealerships::delete(&tx, &auth.0, reach, id.0, &request_meta(req, &state)).await?;
-        tx.commit().await?;
-        state.revoked(Revoked::Dealership(id.0)).await;
+        let scope = state
+            .begin(&me, Resource::Dealerships, Action::Delete)
+            .await?;
+        dealerships::delete(&scope, id).await?;
+        scope.commit().await?;
         Ok(Done::NoContent)
+    }
+}
+
+impl CreateDealership {
+    fn parse(self) -> Result<Profile, AppError> {
+        parse_profile(
+            Some(self.name),
+            self.address,
+            self.contact_email,
+            self.contact_phone,
+        )
+    }
+}
+
+impl UpdateDealership {
+    fn parse(self) -> Result<Profile, AppError> {
+        parse_profile(
+            self.name,
+            self.address,
+            self.contact_email,
+            self.contact_phone,
+        )
     }
 }
 

@@ -13,9 +13,9 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use crate::{
-    auth::login::Issued,
     domain::Role,
     entity::{audit_event, dealership, session, user},
+    service::sign_in::Issued,
 };
 
 /// A field that is always sent, as `null` when it has no value. poem-openapi describes an

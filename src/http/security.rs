@@ -8,10 +8,10 @@ use super::error::ApiError;
 use std::net::IpAddr;
 
 use crate::{
-    auth::principal::{Principal, authenticate},
+    auth::principal::authenticate,
     config::HttpSettings,
     error::AppError,
-    service::RequestMeta,
+    scope::{Caller, RequestMeta},
     state::AppState,
 };
 
@@ -30,13 +30,13 @@ pub enum ApiScope {
     flows(password(token_url = "/api/v1/auth/token", scopes = "ApiScope")),
     checker = "check_bearer"
 )]
-pub struct BearerAuth(pub Principal);
+pub struct BearerAuth(pub Caller);
 
-async fn check_bearer(req: &Request, bearer: Bearer) -> poem::Result<Principal> {
+async fn check_bearer(req: &Request, bearer: Bearer) -> poem::Result<Caller> {
     let state = req
         .data::<AppState>()
         .ok_or_else(|| ApiError::from(AppError::internal(anyhow::anyhow!("no state"))))?;
-    let principal = authenticate(state, &bearer.token)
+    let principal = authenticate(&state.auth, &state.settings.auth, &state.db, &bearer.token)
         .await
         .map_err(|e| poem::Error::from(ApiError::from(e)))?;
     let span = tracing::Span::current();
@@ -44,7 +44,10 @@ async fn check_bearer(req: &Request, bearer: Bearer) -> poem::Result<Principal> 
     if let Some(dealership) = principal.dealership_id {
         span.record("dealership_id", tracing::field::display(dealership));
     }
-    Ok(principal)
+    Ok(Caller {
+        principal,
+        meta: request_meta(req, state),
+    })
 }
 
 /// Request id, client IP and user agent, as sessions and audit events record them.

@@ -1,6 +1,6 @@
 //! `/api/v1/users`: the staff directory and its management.
 
-use poem::{Request, web::Data};
+use poem::web::Data;
 use poem_openapi::{
     ApiResponse, Object, OpenApi,
     param::{Path, Query},
@@ -13,20 +13,19 @@ use super::{
     ApiTags,
     dto::{Count, User, json_string, json_string_or_null},
     error::{ApiResult, set},
-    security::{BearerAuth, request_meta},
+    security::BearerAuth,
 };
 use crate::{
-    auth::password,
-    auth::revocation::Revoked,
     authz::{Action, Resource},
     domain::{Email, NewPassword, Role},
-    error::{AppError, FieldError},
+    error::AppError,
     service::{
         Page,
         users::{
             ProfileChange, directory,
             directory::UserFilter,
-            manage::{self, NewUser, UserChange},
+            edit::{self, UserChange},
+            manage::{self, NewUser},
         },
     },
     state::AppState,
@@ -100,6 +99,45 @@ impl Example for UpdateUser {
     }
 }
 
+impl CreateUser {
+    /// Every invalid field at once, or the new user.
+    fn parse(self) -> Result<NewUser, AppError> {
+        let email = Email::parse("email", &self.email);
+        let password = NewPassword::parse("password", &self.password, Some(&self.email));
+        let profile = ProfileChange::parse(Some(self.first_name), Some(self.last_name), self.phone);
+        let (email, password, profile) = collect_errors(email, password, profile)?;
+        Ok(NewUser {
+            email,
+            password,
+            first_name: profile.first_name.unwrap_or_default(),
+            last_name: profile.last_name.unwrap_or_default(),
+            phone: profile.phone.filter(|p| !p.is_empty()),
+            role: self.role,
+            dealership_id: self.dealership_id,
+        })
+    }
+}
+
+impl UpdateUser {
+    fn parse(self) -> Result<UserChange, AppError> {
+        let email = self.email.as_deref().map(|e| Email::parse("email", e));
+        let password = self
+            .password
+            .as_deref()
+            .map(|p| NewPassword::parse("password", p, None));
+        let profile = ProfileChange::parse(self.first_name, self.last_name, self.phone);
+        let (email, password, profile) =
+            collect_errors(email.transpose(), password.transpose(), profile)?;
+        Ok(UserChange {
+            email,
+            profile,
+            role: self.role,
+            is_active: self.is_active,
+            password,
+        })
+    }
+}
+
 #[derive(ApiResponse)]
 enum UserList {
     /// A page of users, newest first; `X-Total-Count` counts every match.
@@ -130,26 +168,19 @@ impl UsersApi {
     #[oai(path = "/", method = "get")]
     async fn list(
         &self,
-        auth: BearerAuth,
+        BearerAuth(me): BearerAuth,
         state: Data<&AppState>,
-        role: Query<Option<Role>>,
-        is_active: Query<Option<bool>>,
-        dealership_id: Query<Option<Uuid>>,
-        q: Query<Option<String>>,
-        limit: Query<Option<i64>>,
-        offset: Query<Option<i64>>,
+        Query(role): Query<Option<Role>>,
+        Query(is_active): Query<Option<bool>>,
+        Query(dealership_id): Query<Option<Uuid>>,
+        Query(q): Query<Option<String>>,
+        Query(limit): Query<Option<i64>>,
+        Query(offset): Query<Option<i64>>,
     ) -> ApiResult<UserList, set::Listing> {
-        let reach = state.authz.grant(&auth.0, Resource::Users, Action::List)?;
-        let page = Page::parse(limit.0, offset.0)?;
-        let filter = UserFilter {
-            role: role.0,
-            is_active: is_active.0,
-            dealership_id: dealership_id.0,
-            q: q.0,
-        };
-        let tx = state.db.begin(auth.0.scope_for(reach)).await?;
-        let (users, total) = directory::list(&tx, &auth.0, reach, &filter, page).await?;
-        tx.commit().await?;
+        let scope = state.begin(&me, Resource::Users, Action::List).await?;
+        let filter = UserFilter::new(role, is_active, dealership_id, q);
+        let (users, total) = directory::list(&scope, &filter, Page::parse(limit, offset)?).await?;
+        scope.commit().await?;
         Ok(UserList::Ok(
             Json(users.into_iter().map(User::from).collect()),
             total,
@@ -162,23 +193,17 @@ impl UsersApi {
     #[oai(path = "/count", method = "get")]
     async fn count(
         &self,
-        auth: BearerAuth,
+        BearerAuth(me): BearerAuth,
         state: Data<&AppState>,
-        role: Query<Option<Role>>,
-        is_active: Query<Option<bool>>,
-        dealership_id: Query<Option<Uuid>>,
-        q: Query<Option<String>>,
+        Query(role): Query<Option<Role>>,
+        Query(is_active): Query<Option<bool>>,
+        Query(dealership_id): Query<Option<Uuid>>,
+        Query(q): Query<Option<String>>,
     ) -> ApiResult<Json<Count>, set::Caller> {
-        let reach = state.authz.grant(&auth.0, Resource::Users, Action::List)?;
-        let filter = UserFilter {
-            role: role.0,
-            is_active: is_active.0,
-            dealership_id: dealership_id.0,
-            q: q.0,
-        };
-        let tx = state.db.begin(auth.0.scope_for(reach)).await?;
-        let count = directory::count(&tx, &auth.0, reach, &filter).await?;
-        tx.commit().await?;
+        let scope = state.begin(&me, Resource::Users, Action::List).await?;
+        let filter = UserFilter::new(role, is_active, dealership_id, q);
+        let count = directory::count(&scope, &filter).await?;
+        scope.commit().await?;
         Ok(Json(Count { count }))
     }
 
@@ -188,33 +213,12 @@ impl UsersApi {
     #[oai(path = "/", method = "post")]
     async fn create(
         &self,
-        auth: BearerAuth,
-        req: &Request,
+        BearerAuth(me): BearerAuth,
         state: Data<&AppState>,
-        body: Json<CreateUser>,
+        Json(body): Json<CreateUser>,
     ) -> ApiResult<Created, set::CreateUser> {
-        let reach = state
-            .authz
-            .grant(&auth.0, Resource::Users, Action::Create)?;
-        let body = body.0;
-        let email = Email::parse("email", &body.email);
-        let new_password = NewPassword::parse("password", &body.password, Some(&body.email));
-        let profile = ProfileChange::parse(Some(body.first_name), Some(body.last_name), body.phone);
-        let (email, new_password, profile) = collect_errors(email, new_password, profile)?;
-        let hash = password::hash(new_password.expose().to_owned()).await?;
-        let new = NewUser {
-            email,
-            password: new_password,
-            first_name: profile.first_name.unwrap_or_default(),
-            last_name: profile.last_name.unwrap_or_default(),
-            phone: profile.phone.filter(|p| !p.is_empty()),
-            role: body.role,
-            dealership_id: body.dealership_id,
-        };
-        let tx = state.db.begin(auth.0.scope_for(reach)).await?;
-        let user =
-            manage::create(&tx, &auth.0, reach, new, hash, &request_meta(req, &state)).await?;
-        tx.commit().await?;
+        let grant = state.grant(&me, Resource::Users, Action::Create)?;
+        let user = manage::create(&state, &grant, body.parse()?).await?;
         Ok(Created::Created(Json(user.into())))
     }
 
@@ -224,14 +228,13 @@ impl UsersApi {
     #[oai(path = "/:id", method = "get")]
     async fn get(
         &self,
-        auth: BearerAuth,
+        BearerAuth(me): BearerAuth,
         state: Data<&AppState>,
-        id: Path<Uuid>,
+        Path(id): Path<Uuid>,
     ) -> ApiResult<Json<User>, set::Lookup> {
-        let reach = state.authz.grant(&auth.0, Resource::Users, Action::Read)?;
-        let tx = state.db.begin(auth.0.scope_for(reach)).await?;
-        let user = directory::get(&tx, &auth.0, reach, id.0).await?;
-        tx.commit().await?;
+        let scope = state.begin(&me, Resource::Users, Action::Read).await?;
+        let user = directory::get(&scope, id).await?;
+        scope.commit().await?;
         Ok(Json(user.into()))
     }
 
@@ -241,58 +244,13 @@ impl UsersApi {
     #[oai(path = "/:id", method = "patch")]
     async fn update(
         &self,
-        auth: BearerAuth,
-        req: &Request,
+        BearerAuth(me): BearerAuth,
         state: Data<&AppState>,
-        id: Path<Uuid>,
-        body: Json<UpdateUser>,
+        Path(id): Path<Uuid>,
+        Json(body): Json<UpdateUser>,
     ) -> ApiResult<Json<User>, set::Edit> {
-        let reach = state
-            .authz
-            .grant(&auth.0, Resource::Users, Action::Update)?;
-        let body = body.0;
-        if body.password.is_some() && id.0 == auth.0.user_id {
-            return Err(AppError::Validation(vec![FieldError::new(
-                "password",
-                "change your own at /api/v1/auth/password",
-            )])
-            .into());
-        }
-        let email = body
-            .email
-            .as_deref()
-            .map(|e| Email::parse("email", e))
-            .transpose();
-        let new_password = body
-            .password
-            .as_deref()
-            .map(|p| NewPassword::parse("password", p, None))
-            .transpose();
-        let profile = ProfileChange::parse(body.first_name, body.last_name, body.phone);
-        let (email, new_password, profile) = collect_errors(email, new_password, profile)?;
-        let password_hash = match new_password {
-            Some(p) => Some(password::hash(p.expose().to_owned()).await?),
-            None => None,
-        };
-        let change = UserChange {
-            email,
-            profile,
-            role: body.role,
-            is_active: body.is_active,
-            password_hash,
-        };
-        let tx = state.db.begin(auth.0.scope_for(reach)).await?;
-        let user = manage::update(
-            &tx,
-            &auth.0,
-            reach,
-            id.0,
-            change,
-            &request_meta(req, &state),
-        )
-        .await?;
-        tx.commit().await?;
-        state.revoked(Revoked::User(id.0)).await;
+        let grant = state.grant(&me, Resource::Users, Action::Update)?;
+        let user = edit::update(&state, &grant, id, body.parse()?).await?;
         Ok(Json(user.into()))
     }
 
@@ -302,19 +260,13 @@ impl UsersApi {
     #[oai(path = "/:id/toggle-active", method = "patch")]
     async fn toggle_active(
         &self,
-        auth: BearerAuth,
-        req: &Request,
+        BearerAuth(me): BearerAuth,
         state: Data<&AppState>,
-        id: Path<Uuid>,
+        Path(id): Path<Uuid>,
     ) -> ApiResult<Json<User>, set::Removal> {
-        let reach = state
-            .authz
-            .grant(&auth.0, Resource::Users, Action::Update)?;
-        let tx = state.db.begin(auth.0.scope_for(reach)).await?;
-        let user =
-            manage::toggle_active(&tx, &auth.0, reach, id.0, &request_meta(req, &state)).await?;
-        tx.commit().await?;
-        state.revoked(Revoked::User(id.0)).await;
+        let scope = state.begin(&me, Resource::Users, Action::Update).await?;
+        let user = edit::toggle_active(&scope, id).await?;
+        scope.commit().await?;
         Ok(Json(user.into()))
     }
 
@@ -324,18 +276,13 @@ impl UsersApi {
     #[oai(path = "/:id", method = "delete")]
     async fn delete(
         &self,
-        auth: BearerAuth,
-        req: &Request,
+        BearerAuth(me): BearerAuth,
         state: Data<&AppState>,
-        id: Path<Uuid>,
+        Path(id): Path<Uuid>,
     ) -> ApiResult<Done, set::Removal> {
-        let reach = state
-            .authz
-            .grant(&auth.0, Resource::Users, Action::Delete)?;
-        let tx = state.db.begin(auth.0.scope_for(reach)).await?;
-        manage::delete(&tx, &auth.0, reach, id.0, &request_meta(req, &state)).await?;
-        tx.commit().await?;
-        state.revoked(Revoked::User(id.0)).await;
+        let scope = state.begin(&me, Resource::Users, Action::Delete).await?;
+        manage::delete(&scope, id).await?;
+        scope.commit().await?;
         Ok(Done::NoContent)
     }
 
@@ -345,18 +292,13 @@ impl UsersApi {
     #[oai(path = "/:id/sessions/revoke", method = "post")]
     async fn revoke_sessions(
         &self,
-        auth: BearerAuth,
-        req: &Request,
+        BearerAuth(me): BearerAuth,
         state: Data<&AppState>,
-        id: Path<Uuid>,
+        Path(id): Path<Uuid>,
     ) -> ApiResult<Done, set::Lookup> {
-        let reach = state
-            .authz
-            .grant(&auth.0, Resource::Sessions, Action::Delete)?;
-        let tx = state.db.begin(auth.0.scope_for(reach)).await?;
-        manage::end_sessions(&tx, &auth.0, reach, id.0, &request_meta(req, &state)).await?;
-        tx.commit().await?;
-        state.revoked(Revoked::User(id.0)).await;
+        let scope = state.begin(&me, Resource::Sessions, Action::Delete).await?;
+        manage::end_sessions(&scope, id).await?;
+        scope.commit().await?;
         Ok(Done::NoContent)
     }
 }

@@ -4,8 +4,12 @@
 use sea_orm::{ActiveModelTrait, DatabaseTransaction, Set};
 use uuid::Uuid;
 
-use super::RequestMeta;
-use crate::{entity::audit_event, error::AppError};
+use crate::{
+    authz::Reach,
+    entity::audit_event,
+    error::AppError,
+    scope::{RequestMeta, RequestScope},
+};
 
 /// One event. `changes` holds what changed (before/after); never secrets.
 #[derive(Debug, Default)]
@@ -40,6 +44,11 @@ pub async fn record(
     Ok(())
 }
 
+/// Writes `event` in the scope's transaction, with its request's id and address.
+pub async fn record_in(scope: &RequestScope, event: Event) -> Result<(), AppError> {
+    record(scope.tx(), scope.meta(), event).await
+}
+
 #[derive(Debug, Default, Clone)]
 pub struct EventFilter {
     pub action: Option<String>,
@@ -49,15 +58,39 @@ pub struct EventFilter {
     pub until: Option<chrono::DateTime<chrono::Utc>>,
 }
 
-/// Events newest first. In a tenant transaction RLS confines them to the tenant; the explicit
+impl EventFilter {
+    pub fn new(
+        action: Option<String>,
+        actor_id: Option<Uuid>,
+        target_id: Option<Uuid>,
+        since: Option<chrono::DateTime<chrono::Utc>>,
+        until: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Self {
+        Self {
+            action,
+            actor_id,
+            target_id,
+            since,
+            until,
+        }
+    }
+}
+
+/// Events newest first: every dealership's at `any` reach, the caller's own dealership's at
+/// `dealership`, none at `self`. RLS confines a tenant transaction already; the explicit
 /// dealership condition says the same.
 pub async fn list(
-    tx: &DatabaseTransaction,
-    dealership_id: Option<Uuid>,
+    scope: &RequestScope,
     filter: &EventFilter,
     page: super::Page,
 ) -> Result<(Vec<audit_event::Model>, u64), AppError> {
     use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
+    let dealership_id = match scope.reach() {
+        Reach::Own => return Err(AppError::Forbidden),
+        Reach::Dealership => scope.principal().dealership_id,
+        Reach::Any => None,
+    };
+    let tx = scope.tx();
     let mut query = audit_event::Entity::find();
     if let Some(d) = dealership_id {
         query = query.filter(audit_event::Column::DealershipId.eq(d));

@@ -3,21 +3,19 @@
 
 use chrono::Utc;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbBackend, EntityTrait,
-    IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select, Set, Statement,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, IntoActiveModel,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select, Set, Statement,
 };
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
 use crate::{
-    auth::{
-        principal::Principal,
-        revocation::{self, Revoked},
-    },
+    auth::{principal::Principal, sessions::Revoked},
     authz::Reach,
     entity::dealership,
     error::{AppError, conflict_if_duplicate},
-    service::{Page, RequestMeta, audit},
+    scope::RequestScope,
+    service::{Page, audit},
 };
 
 /// Profile fields, validated; `None` leaves a field as it is, `Some(None)` clears it.
@@ -40,11 +38,10 @@ fn visible(who: &Principal, reach: Reach) -> Select<dealership::Entity> {
 }
 
 pub async fn list(
-    tx: &DatabaseTransaction,
-    who: &Principal,
-    reach: Reach,
+    scope: &RequestScope,
     page: Page,
 ) -> Result<(Vec<dealership::Model>, u64), AppError> {
+    let (who, reach, tx) = (scope.principal(), scope.reach(), scope.tx());
     let total = visible(who, reach).count(tx).await?;
     let rows = visible(who, reach)
         .order_by_desc(dealership::Column::CreatedAt)
@@ -56,27 +53,16 @@ pub async fn list(
     Ok((rows, total))
 }
 
-pub async fn get(
-    tx: &DatabaseTransaction,
-    who: &Principal,
-    reach: Reach,
-    id: Uuid,
-) -> Result<dealership::Model, AppError> {
-    visible(who, reach)
+pub async fn get(scope: &RequestScope, id: Uuid) -> Result<dealership::Model, AppError> {
+    visible(scope.principal(), scope.reach())
         .filter(dealership::Column::Id.eq(id))
-        .one(tx)
+        .one(scope.tx())
         .await?
         .ok_or(AppError::NotFound("dealership"))
 }
 
-pub async fn create(
-    tx: &DatabaseTransaction,
-    who: &Principal,
-    reach: Reach,
-    profile: Profile,
-    meta: &RequestMeta,
-) -> Result<dealership::Model, AppError> {
-    if reach != Reach::Any {
+pub async fn create(scope: &RequestScope, profile: Profile) -> Result<dealership::Model, AppError> {
+    if scope.reach() != Reach::Any {
         return Err(AppError::Forbidden);
     }
     let name = profile
@@ -90,27 +76,24 @@ pub async fn create(
         contact_phone: Set(profile.contact_phone.flatten()),
         ..Default::default()
     }
-    .insert(tx)
+    .insert(scope.tx())
     .await
     .map_err(|e| conflict_if_duplicate(e, "a dealership with this name"))?;
     let changes = json!({"name": created.name, "address": created.address,
         "contact_email": created.contact_email, "contact_phone": created.contact_phone});
-    record(tx, who, meta, "dealership.created", created.id, changes).await?;
+    record(scope, "dealership.created", created.id, changes).await?;
     Ok(created)
 }
 
 /// Edits the profile, and (platform only) `is_active`: `false` suspends the dealership.
 pub async fn update(
-    tx: &DatabaseTransaction,
-    who: &Principal,
-    reach: Reach,
+    scope: &RequestScope,
     id: Uuid,
     profile: Profile,
     is_active: Option<bool>,
-    meta: &RequestMeta,
 ) -> Result<dealership::Model, AppError> {
-    let target = get(tx, who, reach, id).await?;
-    if is_active.is_some() && reach != Reach::Any {
+    let target = get(scope, id).await?;
+    if is_active.is_some() && scope.reach() != Reach::Any {
         return Err(AppError::Forbidden);
     }
     let mut diff = Map::new();
@@ -154,39 +137,31 @@ pub async fn update(
     }
     active.updated_at = Set(Utc::now());
     let updated = active
-        .update(tx)
+        .update(scope.tx())
         .await
         .map_err(|e| conflict_if_duplicate(e, "a dealership with this name"))?;
     if suspend {
-        let ended = end_all_sessions(tx, id).await?;
+        let ended = end_all_sessions(scope, id).await?;
         diff.insert("sessions_ended".into(), json!(ended));
     }
-    record(tx, who, meta, "dealership.updated", id, Value::Object(diff)).await?;
+    record(scope, "dealership.updated", id, Value::Object(diff)).await?;
     Ok(updated)
 }
 
 /// Soft delete: suspended, hidden, its name free again, every session of its users ended.
-pub async fn delete(
-    tx: &DatabaseTransaction,
-    who: &Principal,
-    reach: Reach,
-    id: Uuid,
-    meta: &RequestMeta,
-) -> Result<(), AppError> {
-    if reach != Reach::Any {
+pub async fn delete(scope: &RequestScope, id: Uuid) -> Result<(), AppError> {
+    if scope.reach() != Reach::Any {
         return Err(AppError::Forbidden);
     }
-    let target = get(tx, who, reach, id).await?;
+    let target = get(scope, id).await?;
     let mut active = target.clone().into_active_model();
     active.deleted_at = Set(Some(Utc::now()));
     active.is_active = Set(false);
     active.updated_at = Set(Utc::now());
-    active.update(tx).await?;
-    let ended = end_all_sessions(tx, id).await?;
+    active.update(scope.tx()).await?;
+    let ended = end_all_sessions(scope, id).await?;
     record(
-        tx,
-        who,
-        meta,
+        scope,
         "dealership.deleted",
         id,
         json!({"name": target.name, "sessions_ended": ended}),
@@ -194,8 +169,9 @@ pub async fn delete(
     .await
 }
 
-async fn end_all_sessions(tx: &DatabaseTransaction, id: Uuid) -> Result<u64, AppError> {
-    let ended = tx
+async fn end_all_sessions(scope: &RequestScope, id: Uuid) -> Result<u64, AppError> {
+    let ended = scope
+        .tx()
         .execute_raw(Statement::from_sql_and_values(
             DbBackend::Postgres,
             "UPDATE sessions SET revoked_at = now(), revoked_reason = 'dealership_suspended' \
@@ -204,25 +180,23 @@ async fn end_all_sessions(tx: &DatabaseTransaction, id: Uuid) -> Result<u64, App
         ))
         .await?
         .rows_affected();
-    revocation::publish(tx, Revoked::Dealership(id)).await?;
+    scope.revoke(Revoked::Dealership(id)).await?;
     Ok(ended)
 }
 
 async fn record(
-    tx: &DatabaseTransaction,
-    who: &Principal,
-    meta: &RequestMeta,
+    scope: &RequestScope,
     action: &'static str,
     id: Uuid,
     changes: Value,
 ) -> Result<(), AppError> {
     let event = audit::Event {
         dealership_id: Some(id),
-        actor_id: Some(who.user_id),
+        actor_id: Some(scope.principal().user_id),
         action,
         target_type: "dealership",
         target_id: Some(id),
         changes: Some(changes),
     };
-    audit::record(tx, meta, event).await
+    audit::record_in(scope, event).await
 }

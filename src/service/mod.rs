@@ -1,21 +1,17 @@
 //! What happens: business rules over a tenant transaction; no HTTP types here.
 
+pub mod account;
 pub mod audit;
 pub mod dealerships;
 pub mod maintenance;
+pub mod policies;
 pub mod seed;
 pub mod sessions;
+pub mod sign_in;
 pub mod users;
 
 use crate::error::{AppError, FieldError};
-
-/// Where a request came from, as recorded in sessions and audit events.
-#[derive(Debug, Clone, Default)]
-pub struct RequestMeta {
-    pub request_id: Option<String>,
-    pub ip: Option<String>,
-    pub user_agent: Option<String>,
-}
+pub use crate::scope::RequestMeta;
 
 /// A page of a list: `limit` 1..=100 (default 50), `offset` from 0; lists are newest first.
 #[derive(Debug, Clone, Copy)]

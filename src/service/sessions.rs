@@ -8,15 +8,12 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::{RequestMeta, audit};
+use super::audit;
 use crate::{
-    auth::{
-        principal::Principal,
-        refresh_token::MAX_REPLAY_WALK,
-        revocation::{self, Revoked, SessionState},
-    },
+    auth::{refresh_token::MAX_REPLAY_WALK, sessions::Revoked},
     entity::session,
     error::AppError,
+    scope::{RequestMeta, RequestScope},
 };
 
 /// The session a refresh token names, as the definer lookup returns it (before any tenant).
@@ -185,95 +182,73 @@ pub async fn list_live(
         .await?)
 }
 
-#[derive(Debug, FromQueryResult)]
-struct StateRow {
-    user_id: Uuid,
-    dealership_id: Option<Uuid>,
-    token_version: i32,
-    live: bool,
-}
-
-/// Session, user and dealership state in one query, for the per-request liveness check.
-pub async fn state(
-    tx: &DatabaseTransaction,
-    session_id: Uuid,
-) -> Result<Option<SessionState>, AppError> {
-    let row = StateRow::find_by_statement(Statement::from_sql_and_values(
-        DbBackend::Postgres,
-        "SELECT s.user_id, s.dealership_id, u.token_version, \
-                (s.revoked_at IS NULL AND u.is_active AND u.deleted_at IS NULL \
-                 AND coalesce(d.is_active AND d.deleted_at IS NULL, true)) AS live \
-         FROM sessions s \
-         JOIN users u ON u.id = s.user_id \
-         LEFT JOIN dealerships d ON d.id = s.dealership_id \
-         WHERE s.id = $1",
-        [session_id.into()],
-    ))
-    .one(tx)
-    .await?;
-    Ok(row.map(|r| SessionState {
-        user_id: r.user_id,
-        dealership_id: r.dealership_id,
-        token_version: r.token_version,
-        live: r.live,
-    }))
-}
-
 /// Ends one session of `user_id` for `reason`: revoked, audited, and announced to every replica
-/// when `tx` commits. `false` if the user has no such live session.
+/// when the scope commits. `false` if the user has no such live session.
 pub async fn end(
-    tx: &DatabaseTransaction,
-    actor: &Principal,
+    scope: &RequestScope,
     user_id: Uuid,
     session_id: Uuid,
     reason: &str,
-    meta: &RequestMeta,
 ) -> Result<bool, AppError> {
-    if !revoke(tx, user_id, session_id, reason).await? {
+    if !revoke(scope.tx(), user_id, session_id, reason).await? {
         return Ok(false);
     }
-    audit::record(
-        tx,
-        meta,
-        audit::Event {
-            dealership_id: actor.dealership_id,
-            actor_id: Some(actor.user_id),
-            action: "session.revoked",
-            target_type: "session",
-            target_id: Some(session_id),
-            changes: Some(serde_json::json!({"user_id": user_id, "reason": reason})),
-        },
-    )
-    .await?;
-    revocation::publish(tx, Revoked::Session(session_id)).await?;
+    let actor = scope.principal();
+    let event = audit::Event {
+        dealership_id: actor.dealership_id,
+        actor_id: Some(actor.user_id),
+        action: "session.revoked",
+        target_type: "session",
+        target_id: Some(session_id),
+        changes: Some(serde_json::json!({"user_id": user_id, "reason": reason})),
+    };
+    audit::record_in(scope, event).await?;
+    scope.revoke(Revoked::Session(session_id)).await?;
     Ok(true)
 }
 
 /// Ends every session of `user_id` (of `dealership_id`) but `except`, as one audited,
 /// announced change; the event belongs to the user's dealership, whoever acted.
 pub async fn end_all(
-    tx: &DatabaseTransaction,
-    actor: &Principal,
+    scope: &RequestScope,
     user_id: Uuid,
     dealership_id: Option<Uuid>,
     except: Option<Uuid>,
     reason: &str,
-    meta: &RequestMeta,
 ) -> Result<u64, AppError> {
-    let ended = revoke_all(tx, user_id, except, reason).await?;
-    audit::record(
-        tx,
-        meta,
-        audit::Event {
-            dealership_id,
-            actor_id: Some(actor.user_id),
-            action: "session.revoked_all",
-            target_type: "user",
-            target_id: Some(user_id),
-            changes: Some(serde_json::json!({"sessions": ended, "kept": except, "reason": reason})),
-        },
-    )
-    .await?;
-    revocation::publish(tx, Revoked::User(user_id)).await?;
+    let ended = revoke_all(scope.tx(), user_id, except, reason).await?;
+    let event = audit::Event {
+        dealership_id,
+        actor_id: Some(scope.principal().user_id),
+        action: "session.revoked_all",
+        target_type: "user",
+        target_id: Some(user_id),
+        changes: Some(serde_json::json!({"sessions": ended, "kept": except, "reason": reason})),
+    };
+    audit::record_in(scope, event).await?;
+    scope.revoke(Revoked::User(user_id)).await?;
     Ok(ended)
+}
+
+/// The caller's own sessions, in the caller's own scope.
+pub async fn list_own(scope: &RequestScope) -> Result<Vec<session::Model>, AppError> {
+    list_live(scope.tx(), scope.principal().user_id).await
+}
+
+/// Ends one of the caller's own sessions; 404 if it is not theirs or already over.
+pub async fn end_own(scope: &RequestScope, session_id: Uuid, reason: &str) -> Result<(), AppError> {
+    if !end(scope, scope.principal().user_id, session_id, reason).await? {
+        return Err(AppError::NotFound("session"));
+    }
+    Ok(())
+}
+
+/// Ends every session of the caller but `except`.
+pub async fn end_all_own(
+    scope: &RequestScope,
+    except: Option<Uuid>,
+    reason: &str,
+) -> Result<u64, AppError> {
+    let me = scope.principal();
+    end_all(scope, me.user_id, me.dealership_id, except, reason).await
 }

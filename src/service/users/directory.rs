@@ -1,14 +1,14 @@
 //! The staff directory: listing, counting and reading users within the caller's reach.
 
 use sea_orm::{
-    ColumnTrait, Condition, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, Select, sea_query::Expr,
+    ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    Select, sea_query::Expr,
 };
 use uuid::Uuid;
 
 use crate::{
     auth::principal::Principal, authz::Reach, domain::Role, entity::user, error::AppError,
-    service::Page,
+    scope::RequestScope, service::Page,
 };
 
 #[derive(Debug, Default, Clone)]
@@ -19,6 +19,22 @@ pub struct UserFilter {
     pub dealership_id: Option<Uuid>,
     /// Matches first name, last name or email, case-insensitively.
     pub q: Option<String>,
+}
+
+impl UserFilter {
+    pub fn new(
+        role: Option<Role>,
+        is_active: Option<bool>,
+        dealership_id: Option<Uuid>,
+        q: Option<String>,
+    ) -> Self {
+        Self {
+            role,
+            is_active,
+            dealership_id,
+            q,
+        }
+    }
 }
 
 /// Live users the caller can see at `reach`, filtered. RLS already confines a tenant
@@ -64,12 +80,11 @@ fn visible(who: &Principal, reach: Reach, filter: &UserFilter) -> Select<user::E
 
 /// One page, newest first, and the total matching.
 pub async fn list(
-    tx: &DatabaseTransaction,
-    who: &Principal,
-    reach: Reach,
+    scope: &RequestScope,
     filter: &UserFilter,
     page: Page,
 ) -> Result<(Vec<user::Model>, u64), AppError> {
+    let (who, reach, tx) = (scope.principal(), scope.reach(), scope.tx());
     let total = visible(who, reach, filter).count(tx).await?;
     let users = visible(who, reach, filter)
         .order_by_desc(user::Column::CreatedAt)
@@ -81,26 +96,17 @@ pub async fn list(
     Ok((users, total))
 }
 
-pub async fn count(
-    tx: &DatabaseTransaction,
-    who: &Principal,
-    reach: Reach,
-    filter: &UserFilter,
-) -> Result<u64, AppError> {
-    Ok(visible(who, reach, filter).count(tx).await?)
+pub async fn count(scope: &RequestScope, filter: &UserFilter) -> Result<u64, AppError> {
+    let query = visible(scope.principal(), scope.reach(), filter);
+    Ok(query.count(scope.tx()).await?)
 }
 
 /// The live user `id` if the caller can see it at `reach`; 404 otherwise, whether it exists
 /// elsewhere or not.
-pub async fn get(
-    tx: &DatabaseTransaction,
-    who: &Principal,
-    reach: Reach,
-    id: Uuid,
-) -> Result<user::Model, AppError> {
-    visible(who, reach, &UserFilter::default())
+pub async fn get(scope: &RequestScope, id: Uuid) -> Result<user::Model, AppError> {
+    visible(scope.principal(), scope.reach(), &UserFilter::default())
         .filter(user::Column::Id.eq(id))
-        .one(tx)
+        .one(scope.tx())
         .await?
         .ok_or(AppError::NotFound("user"))
 }

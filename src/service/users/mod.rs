@@ -2,6 +2,7 @@
 //! staff directory and its management.
 
 pub mod directory;
+pub mod edit;
 pub mod manage;
 
 use chrono::Utc;

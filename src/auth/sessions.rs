@@ -15,7 +15,7 @@ use std::{
 };
 
 use moka::future::Cache;
-use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend, Statement};
+use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend, FromQueryResult, Statement};
 use uuid::Uuid;
 
 use crate::error::AppError;
@@ -83,6 +83,40 @@ pub struct SessionState {
     pub token_version: i32,
     /// Not revoked, user active and not deleted, dealership active and not deleted.
     pub live: bool,
+}
+
+#[derive(Debug, FromQueryResult)]
+struct StateRow {
+    user_id: Uuid,
+    dealership_id: Option<Uuid>,
+    token_version: i32,
+    live: bool,
+}
+
+/// Session, user and dealership state in one query, for the per-request liveness check.
+pub async fn load(
+    tx: &DatabaseTransaction,
+    session_id: Uuid,
+) -> Result<Option<SessionState>, AppError> {
+    let row = StateRow::find_by_statement(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "SELECT s.user_id, s.dealership_id, u.token_version, \
+                (s.revoked_at IS NULL AND u.is_active AND u.deleted_at IS NULL \
+                 AND coalesce(d.is_active AND d.deleted_at IS NULL, true)) AS live \
+         FROM sessions s \
+         JOIN users u ON u.id = s.user_id \
+         LEFT JOIN dealerships d ON d.id = s.dealership_id \
+         WHERE s.id = $1",
+        [session_id.into()],
+    ))
+    .one(tx)
+    .await?;
+    Ok(row.map(|r| SessionState {
+        user_id: r.user_id,
+        dealership_id: r.dealership_id,
+        token_version: r.token_version,
+        live: r.live,
+    }))
 }
 
 #[derive(Clone)]

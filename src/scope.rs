@@ -1,0 +1,195 @@
+//! What this request may touch: the caller, the reach the policy granted, and the tenant
+//! transaction opened for exactly that reach. `state.begin(&me, Resource, Action)` is the only
+//! way to get one, so a service taking `&RequestScope` cannot run with a scope nobody granted.
+//!
+//! Revocations are recorded on the scope by the service that causes them: published with the
+//! transaction (NOTIFY is delivered on commit, never on rollback) and dropped from this
+//! replica's cache by [`RequestScope::commit`], so a handler cannot forget one.
+
+use std::sync::Mutex;
+
+use sea_orm::DatabaseTransaction;
+
+use crate::{
+    auth::{
+        principal::{Principal, scope_of},
+        sessions::{self, Revoked, SessionCache},
+    },
+    authz::{Action, Reach, Resource},
+    error::AppError,
+    state::AppState,
+    tenancy::{Scope, TenantTx},
+};
+
+/// Where a request came from, as sessions and audit events record it.
+#[derive(Debug, Clone, Default)]
+pub struct RequestMeta {
+    pub request_id: Option<String>,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+/// The authenticated caller and where their request came from (what `BearerAuth` yields).
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub principal: Principal,
+    pub meta: RequestMeta,
+}
+
+impl std::ops::Deref for Caller {
+    type Target = Principal;
+
+    fn deref(&self) -> &Principal {
+        &self.principal
+    }
+}
+
+/// A decision of the policy for one caller, before any transaction: what a service that must
+/// wait between its reads and writes (hashing a password) holds instead of a [`RequestScope`],
+/// so no pooled connection idles while it waits. Made only by [`AppState::grant`].
+#[derive(Debug, Clone)]
+pub struct Grant {
+    caller: Caller,
+    reach: Reach,
+}
+
+impl Grant {
+    pub fn caller(&self) -> &Caller {
+        &self.caller
+    }
+
+    pub fn reach(&self) -> Reach {
+        self.reach
+    }
+
+    /// The transaction scope for acting within the reach: platform for `any`, own otherwise.
+    fn tenant(&self) -> Scope {
+        match self.reach {
+            Reach::Any => Scope::Platform,
+            Reach::Dealership | Reach::Own => scope_of(self.caller.dealership_id),
+        }
+    }
+}
+
+/// A granted reach and its open tenant transaction. Dropped without
+/// [`commit`](Self::commit), it rolls back and applies nothing.
+pub struct RequestScope {
+    tx: TenantTx,
+    grant: Grant,
+    sessions: SessionCache,
+    revoked: Mutex<Vec<Revoked>>,
+}
+
+impl RequestScope {
+    pub fn tx(&self) -> &DatabaseTransaction {
+        &self.tx
+    }
+
+    pub fn principal(&self) -> &Principal {
+        &self.grant.caller.principal
+    }
+
+    pub fn meta(&self) -> &RequestMeta {
+        &self.grant.caller.meta
+    }
+
+    pub fn reach(&self) -> Reach {
+        self.grant.reach
+    }
+
+    /// Announces `what` to every replica when the transaction commits, and drops it from this
+    /// replica's cache at [`commit`](Self::commit).
+    pub async fn revoke(&self, what: Revoked) -> Result<(), AppError> {
+        sessions::publish(self.tx(), what).await?;
+        self.revoked
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(what);
+        Ok(())
+    }
+
+    /// Commits; then what the transaction revoked leaves this replica's cache at once (the
+    /// NOTIFY sent with the commit does the same on every replica, this one included).
+    pub async fn commit(self) -> Result<(), AppError> {
+        let RequestScope {
+            tx,
+            sessions,
+            revoked,
+            ..
+        } = self;
+        tx.commit().await?;
+        for what in revoked.into_inner().unwrap_or_else(|e| e.into_inner()) {
+            sessions.apply(what).await;
+        }
+        Ok(())
+    }
+}
+
+impl AppState {
+    /// The widest reach at which the caller may do `action` on `resource`; 403 if none.
+    pub fn grant(
+        &self,
+        me: &Caller,
+        resource: Resource,
+        action: Action,
+    ) -> Result<Grant, AppError> {
+        let reach = self.authz.grant(me.role, resource, action)?;
+        Ok(Grant {
+            caller: me.clone(),
+            reach,
+        })
+    }
+
+    /// Acting on one's own record: granted at `self` (or wider), and confined to it.
+    pub fn grant_own(
+        &self,
+        me: &Caller,
+        resource: Resource,
+        action: Action,
+    ) -> Result<Grant, AppError> {
+        self.grant(me, resource, action)?;
+        Ok(Self::own_grant(me))
+    }
+
+    /// Opens the tenant transaction of `grant`.
+    pub async fn open(&self, grant: &Grant) -> Result<RequestScope, AppError> {
+        Ok(RequestScope {
+            tx: self.db.begin(grant.tenant()).await?,
+            grant: grant.clone(),
+            sessions: self.auth.sessions.clone(),
+            revoked: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// Asks the policy, then opens the transaction for exactly the granted reach.
+    pub async fn begin(
+        &self,
+        me: &Caller,
+        resource: Resource,
+        action: Action,
+    ) -> Result<RequestScope, AppError> {
+        self.open(&self.grant(me, resource, action)?).await
+    }
+
+    /// [`begin`](Self::begin) confined to the caller's own record.
+    pub async fn begin_own(
+        &self,
+        me: &Caller,
+        resource: Resource,
+        action: Action,
+    ) -> Result<RequestScope, AppError> {
+        self.open(&self.grant_own(me, resource, action)?).await
+    }
+
+    /// The caller's own sessions, whatever the policy says: signing out must always work.
+    pub async fn sign_out_scope(&self, me: &Caller) -> Result<RequestScope, AppError> {
+        self.open(&Self::own_grant(me)).await
+    }
+
+    fn own_grant(me: &Caller) -> Grant {
+        Grant {
+            caller: me.clone(),
+            reach: Reach::Own,
+        }
+    }
+}

@@ -1,0 +1,115 @@
+//! Password → a new session: throttled per account and per client IP, the same answer and the
+//! same time for an unknown email, a wrong password and an inactive account.
+
+use uuid::Uuid;
+
+use super::{
+    Issued, count_login, issue, login_event,
+    reauth::{failed, locked_now, refuse_locked},
+};
+use crate::{
+    auth::{password, principal::scope_of, refresh_token::RefreshToken, throttle},
+    domain::Email,
+    error::AppError,
+    scope::RequestMeta,
+    service::{audit, sessions, users},
+    state::AppState,
+    tenancy::Scope,
+};
+
+pub async fn login(
+    state: &AppState,
+    email: Email,
+    password: String,
+    meta: &RequestMeta,
+) -> Result<Issued, AppError> {
+    let ip = meta.ip.as_deref();
+    let tx = state.db.begin(Scope::Anonymous).await?;
+    let candidate = users::login_candidate(&tx, &email).await?;
+    let locked = throttle::locked_for(&tx, &email, ip).await?;
+    tx.commit().await?;
+    let dealership_id = candidate.as_ref().and_then(|c| c.dealership_id);
+    let user_id = candidate.as_ref().map(|c| c.user_id);
+
+    if let Some(retry_after_secs) = locked {
+        return Err(refuse_locked(
+            state,
+            &email,
+            dealership_id,
+            user_id,
+            retry_after_secs,
+            meta,
+        )
+        .await);
+    }
+
+    // unknown emails are checked against a dummy hash: same answer, same time
+    let hash = candidate.as_ref().map_or_else(
+        || state.auth.dummy_hash.clone(),
+        |c| c.password_hash.clone(),
+    );
+    let matches = password::verify(password, hash).await?;
+    // attempts sent all at once passed the first check together; the ones that waited for the
+    // hasher while others failed are refused now, whatever their password
+    if let Some(retry_after_secs) = locked_now(state, &email, ip).await? {
+        return Err(refuse_locked(
+            state,
+            &email,
+            dealership_id,
+            user_id,
+            retry_after_secs,
+            meta,
+        )
+        .await);
+    }
+    let Some(candidate) = candidate.filter(|_| matches) else {
+        return Err(failed(
+            state,
+            &email,
+            dealership_id,
+            user_id,
+            "bad_credentials",
+            meta,
+        )
+        .await);
+    };
+
+    let tx = state.db.begin(scope_of(candidate.dealership_id)).await?;
+    let Some(user) = users::find_signable(&tx, candidate.user_id).await? else {
+        drop(tx);
+        return Err(failed(state, &email, dealership_id, user_id, "inactive", meta).await);
+    };
+    let session_id = Uuid::now_v7();
+    let refresh_token = RefreshToken::generate(session_id);
+    let auth = &state.settings.auth;
+    sessions::create(
+        &tx,
+        sessions::NewSession {
+            id: session_id,
+            user_id: user.id,
+            dealership_id: user.dealership_id,
+            refresh_token_hash: refresh_token.hash(),
+            idle_secs: auth.refresh_token_ttl_secs as i64,
+            max_age_secs: auth.session_max_age_secs as i64,
+        },
+        meta,
+    )
+    .await?;
+    users::touch_last_login(&tx, user.id).await?;
+    throttle::reset(&tx, &email).await?;
+    audit::record(
+        &tx,
+        meta,
+        login_event(
+            "login.succeeded",
+            user.dealership_id,
+            Some(user.id),
+            &email,
+            Some(session_id),
+        ),
+    )
+    .await?;
+    tx.commit().await?;
+    count_login("success");
+    issue(state, user, refresh_token)
+}

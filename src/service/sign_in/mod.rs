@@ -1,0 +1,94 @@
+//! Signing in and staying signed in: login (password → new session), refresh (rotate the
+//! session's token) and re-authentication before a sensitive change. All start before any
+//! tenant is known, through the definer lookups, and continue in the user's own tenant
+//! transaction; no caller exists yet, so they use plain tenant transactions, not a scope.
+
+mod login;
+mod reauth;
+mod refresh;
+
+pub use login::login;
+pub use reauth::verify_current_password;
+pub use refresh::refresh;
+
+use uuid::Uuid;
+
+use crate::{
+    auth::{
+        jwt::{self, Subject},
+        refresh_token::RefreshToken,
+    },
+    domain::Email,
+    entity::user,
+    error::AppError,
+    service::audit,
+    state::AppState,
+};
+
+/// What a successful login or refresh hands out.
+pub struct Issued {
+    pub access_token: String,
+    pub refresh_token: RefreshToken,
+    pub expires_in: u64,
+    pub user: user::Model,
+}
+
+pub(super) fn count_login(outcome: &str) {
+    crate::metrics::metrics()
+        .logins
+        .with_label_values(&[outcome])
+        .inc();
+}
+
+pub(super) fn count_refresh(outcome: &str) {
+    crate::metrics::metrics()
+        .refreshes
+        .with_label_values(&[outcome])
+        .inc();
+}
+
+pub(super) fn login_event(
+    action: &'static str,
+    dealership_id: Option<Uuid>,
+    user_id: Option<Uuid>,
+    email: &Email,
+    session_id: Option<Uuid>,
+) -> audit::Event {
+    audit::Event {
+        dealership_id,
+        actor_id: user_id,
+        action,
+        target_type: if session_id.is_some() {
+            "session"
+        } else {
+            "user"
+        },
+        target_id: session_id.or(user_id),
+        changes: Some(serde_json::json!({"email": email.as_str()})),
+    }
+}
+
+pub(super) fn issue(
+    state: &AppState,
+    user: user::Model,
+    refresh_token: RefreshToken,
+) -> Result<Issued, AppError> {
+    let auth = &state.settings.auth;
+    let access_token = jwt::issue(
+        &state.auth.keys,
+        auth,
+        &Subject {
+            user_id: user.id,
+            dealership_id: user.dealership_id,
+            role: user.role,
+            session_id: refresh_token.session_id,
+            token_version: user.token_version,
+        },
+    )?;
+    Ok(Issued {
+        access_token,
+        refresh_token,
+        expires_in: auth.access_token_ttl_secs,
+        user,
+    })
+}

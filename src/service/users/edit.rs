@@ -1,0 +1,221 @@
+//! Editing staff: profile, email, role, activity and someone else's password, under the rank
+//! rules of [`super::manage`]. Role changes, deactivation and password resets end the user's
+//! outstanding tokens at once.
+
+use chrono::Utc;
+use sea_orm::{ActiveModelTrait, IntoActiveModel, Set};
+use serde_json::{Map, Value, json};
+use uuid::Uuid;
+
+use super::{
+    ProfileChange, directory,
+    manage::{governs_account_of, outranks, record},
+};
+use crate::{
+    auth::{password, sessions::Revoked},
+    authz::Reach,
+    domain::{Email, NewPassword, Role},
+    entity::user,
+    error::{AppError, FieldError, conflict_if_duplicate},
+    scope::{Grant, RequestScope},
+    service::sessions,
+    state::AppState,
+};
+
+/// The fields of an edit; `None` leaves a field as it is.
+#[derive(Default)]
+pub struct UserChange {
+    pub email: Option<Email>,
+    pub profile: ProfileChange,
+    pub role: Option<Role>,
+    pub is_active: Option<bool>,
+    /// A new password for someone else (users change their own at `/auth/password`).
+    pub password: Option<NewPassword>,
+}
+
+/// Applies `change` to user `id`. A new password is hashed before the transaction opens.
+pub async fn update(
+    state: &AppState,
+    grant: &Grant,
+    id: Uuid,
+    change: UserChange,
+) -> Result<user::Model, AppError> {
+    if change.password.is_some() && id == grant.caller().user_id {
+        return Err(own_password());
+    }
+    let password_hash = match &change.password {
+        Some(p) => Some(password::hash(p.expose().to_owned()).await?),
+        None => None,
+    };
+    let scope = state.open(grant).await?;
+    let target = directory::get(&scope, id).await?;
+    let updated = apply(&scope, target, change, password_hash).await?;
+    scope.commit().await?;
+    Ok(updated)
+}
+
+/// Flips user `id`'s `is_active`; deactivation ends their tokens at once. Not on yourself.
+pub async fn toggle_active(scope: &RequestScope, id: Uuid) -> Result<user::Model, AppError> {
+    if id == scope.principal().user_id {
+        return Err(AppError::Validation(vec![FieldError::new(
+            "id",
+            "you cannot deactivate yourself",
+        )]));
+    }
+    let target = directory::get(scope, id).await?;
+    let change = UserChange {
+        is_active: Some(!target.is_active),
+        ..UserChange::default()
+    };
+    apply(scope, target, change, None).await
+}
+
+fn own_password() -> AppError {
+    AppError::Validation(vec![FieldError::new(
+        "password",
+        "change your own at /api/v1/auth/password",
+    )])
+}
+
+async fn apply(
+    scope: &RequestScope,
+    target: user::Model,
+    change: UserChange,
+    password_hash: Option<String>,
+) -> Result<user::Model, AppError> {
+    let (who, reach, tx) = (scope.principal(), scope.reach(), scope.tx());
+    let id = target.id;
+    outranks(who, target.role)?;
+    if let Some(role) = change.role {
+        outranks(who, role)?;
+    }
+    // on oneself alone (`self` reach) only the profile may change: the login email, role,
+    // activity and password are staff decisions (own password: /auth/password)
+    let account_change = change.email.is_some()
+        || change.role.is_some()
+        || change.is_active.is_some()
+        || password_hash.is_some();
+    if reach == Reach::Own && account_change {
+        return Err(AppError::Forbidden);
+    }
+    if id == who.user_id
+        && (change.role.is_some_and(|r| r != target.role) || change.is_active == Some(false))
+    {
+        return Err(AppError::Validation(vec![FieldError::new(
+            "id",
+            "you cannot change your own role or deactivate yourself",
+        )]));
+    }
+    if id == who.user_id && password_hash.is_some() {
+        return Err(own_password());
+    }
+    if id == who.user_id
+        && change
+            .email
+            .as_ref()
+            .is_some_and(|e| e.as_str() != target.email)
+    {
+        return Err(AppError::Validation(vec![FieldError::new(
+            "email",
+            "change your own at /api/v1/auth/me, with your current password",
+        )]));
+    }
+    let changes_account = change
+        .email
+        .as_ref()
+        .is_some_and(|e| e.as_str() != target.email)
+        || change.role.is_some_and(|r| r != target.role)
+        || change.is_active.is_some_and(|a| a != target.is_active)
+        || password_hash.is_some();
+    if id != who.user_id && changes_account {
+        governs_account_of(who, target.role)?;
+    }
+    if change.role == Some(Role::Admin) && target.dealership_id.is_some()
+        || change.role.is_some_and(|r| r != Role::Admin) && target.dealership_id.is_none()
+    {
+        return Err(AppError::Validation(vec![FieldError::new(
+            "role",
+            "admins, and only admins, belong to no dealership",
+        )]));
+    }
+
+    let mut diff = Map::new();
+    let mut active = target.clone().into_active_model();
+    let mut invalidate = false;
+    if let Some(email) = change.email.filter(|e| e.as_str() != target.email) {
+        diff.insert(
+            "email".into(),
+            json!({"before": target.email, "after": email.as_str()}),
+        );
+        active.email = Set(email.as_str().to_owned());
+    }
+    if let Some(role) = change.role.filter(|r| *r != target.role) {
+        diff.insert("role".into(), json!({"before": target.role, "after": role}));
+        active.role = Set(role);
+        invalidate = true;
+    }
+    if let Some(is_active) = change.is_active.filter(|a| *a != target.is_active) {
+        diff.insert(
+            "is_active".into(),
+            json!({"before": target.is_active, "after": is_active}),
+        );
+        active.is_active = Set(is_active);
+        invalidate |= !is_active;
+    }
+    if let Some(hash) = password_hash {
+        diff.insert("password".into(), json!({"changed": true}));
+        active.password_hash = Set(hash);
+        invalidate = true;
+    }
+    let profile = change.profile;
+    for (field, before, after) in [
+        (
+            "first_name",
+            Some(&target.first_name),
+            profile.first_name.as_ref(),
+        ),
+        (
+            "last_name",
+            Some(&target.last_name),
+            profile.last_name.as_ref(),
+        ),
+    ] {
+        if let Some(after) = after.filter(|a| Some(*a) != before) {
+            diff.insert(field.into(), json!({"before": before, "after": after}));
+        }
+    }
+    if let Some(first) = profile.first_name {
+        active.first_name = Set(first);
+    }
+    if let Some(last) = profile.last_name {
+        active.last_name = Set(last);
+    }
+    if let Some(phone) = profile
+        .phone
+        .map(|p| Some(p).filter(|p| !p.is_empty()))
+        .filter(|p| *p != target.phone)
+    {
+        diff.insert(
+            "phone".into(),
+            json!({"before": target.phone, "after": phone}),
+        );
+        active.phone = Set(phone);
+    }
+    if diff.is_empty() {
+        return Ok(target);
+    }
+    if invalidate {
+        active.token_version = Set(target.token_version + 1);
+    }
+    active.updated_at = Set(Utc::now());
+    let updated = active
+        .update(tx)
+        .await
+        .map_err(|e| conflict_if_duplicate(e, "a user with this email"))?;
+    if invalidate {
+        sessions::revoke_all(tx, id, None, "user_changed").await?;
+        scope.revoke(Revoked::User(id)).await?;
+    }
+    record(scope, "user.updated", &updated, Value::Object(diff)).await?;
+    Ok(updated)
+}
