@@ -1,0 +1,136 @@
+//! What configuration is refused: in every profile, in `prod`, and in `prod` when serving.
+
+use super::{ConfigError, DEV_DATABASE_URL, Profile, Settings};
+
+impl Settings {
+    /// What `prod` refuses: anything that only makes sense on a developer's machine.
+    pub(super) fn check(&self) -> Result<(), ConfigError> {
+        let auth = &self.auth;
+        if auth.access_token_ttl_secs == 0 || auth.refresh_token_ttl_secs == 0 {
+            return Err(ConfigError::Insecure(
+                "token lifetimes must be positive".into(),
+            ));
+        }
+        if let Some(secret) = &auth.refresh_token_secret
+            && secret.expose().len() < 32
+        {
+            return Err(ConfigError::Insecure(
+                "auth.refresh_token_secret must be at least 32 bytes".into(),
+            ));
+        }
+        if self.http.trust_forwarded_for && self.http.trusted_proxy_hops == 0 {
+            return Err(ConfigError::Insecure(
+                "http.trusted_proxy_hops must be at least 1 when trusting X-Forwarded-For".into(),
+            ));
+        }
+        for origin in self.http.cors_origins.iter().flatten() {
+            let valid = url::Url::parse(origin).is_ok_and(|u| {
+                matches!(u.scheme(), "http" | "https")
+                    && u.host().is_some()
+                    && u.path() == "/"
+                    && !origin.ends_with('/')
+            });
+            if !valid {
+                return Err(ConfigError::Insecure(format!(
+                    "http.cors_origins: {origin:?} is not an origin like https://app.example.com"
+                )));
+            }
+        }
+        if self.profile != Profile::Prod {
+            return Ok(());
+        }
+        if self.database.url.expose() == DEV_DATABASE_URL {
+            return Err(ConfigError::Insecure(
+                "database.url is the development default; set DATABASE_URL".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// What `prod` additionally needs to serve: real keys, short-lived access tokens. (Other
+    /// commands, such as `migrate up` in a Helm hook, need no signing secrets.)
+    pub fn check_serving(&self) -> Result<(), ConfigError> {
+        if self.profile != Profile::Prod {
+            return Ok(());
+        }
+        let auth = &self.auth;
+        if auth.signing_key.is_none() && auth.signing_key_file.is_none() {
+            return Err(ConfigError::Insecure(
+                "no signing key: set auth.signing_key or auth.signing_key_file \
+                 (`dealergate keys generate` makes one)"
+                    .into(),
+            ));
+        }
+        if auth.refresh_token_secret.is_none() {
+            return Err(ConfigError::Insecure(
+                "auth.refresh_token_secret is not set".into(),
+            ));
+        }
+        if auth.access_token_ttl_secs > 3600 {
+            return Err(ConfigError::Insecure(
+                "access tokens must live at most an hour in prod".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+// figment's Jail fixes the closures' error type to figment::Error, which clippy finds large
+#[allow(clippy::result_large_err)]
+mod tests {
+    use figment::Jail;
+
+    use crate::config::{ConfigError, LogFormat, Settings};
+
+    #[test]
+    fn cors_origins_must_be_plain_origins() {
+        Jail::expect_with(|jail| {
+            jail.set_env(
+                "DEALERGATE_HTTP__CORS_ORIGINS",
+                r#"["https://app.example.com/path"]"#,
+            );
+            assert!(Settings::load(None).is_err());
+            jail.set_env("DEALERGATE_HTTP__CORS_ORIGINS", r#"["*"]"#);
+            assert!(Settings::load(None).is_err());
+            jail.set_env(
+                "DEALERGATE_HTTP__CORS_ORIGINS",
+                r#"["https://app.example.com"]"#,
+            );
+            let s = Settings::load(None).map_err(|e| e.to_string())?;
+            assert_eq!(
+                s.http.cors_origins_for(s.profile),
+                ["https://app.example.com"]
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn prod_refuses_insecure_configuration() {
+        Jail::expect_with(|jail| {
+            jail.set_env("DEALERGATE_PROFILE", "prod");
+            assert!(matches!(
+                Settings::load(None),
+                Err(ConfigError::Insecure(_))
+            ));
+            jail.set_env("DATABASE_URL", "postgres://app:pw@db/dealergate");
+            let migrating = Settings::load(None).map_err(|e| e.to_string())?;
+            let err = migrating.check_serving().expect_err("no signing key");
+            assert!(err.to_string().contains("signing key"), "{err}");
+            jail.set_env("DEALERGATE_AUTH__SIGNING_KEY_FILE", "/keys/signing.pem");
+            let err = Settings::load(None)
+                .map_err(|e| e.to_string())?
+                .check_serving()
+                .expect_err("no refresh secret");
+            assert!(err.to_string().contains("refresh_token_secret"), "{err}");
+            jail.set_env("DEALERGATE_AUTH__REFRESH_TOKEN_SECRET", "short");
+            assert!(Settings::load(None).is_err(), "a short secret is refused");
+            jail.set_env("DEALERGATE_AUTH__REFRESH_TOKEN_SECRET", "x".repeat(32));
+            let s = Settings::load(None).map_err(|e| e.to_string())?;
+            s.check_serving().map_err(|e| e.to_string())?;
+            assert_eq!(s.log.format_for(s.profile), LogFormat::Json);
+            Ok(())
+        });
+    }
+}
