@@ -5,7 +5,7 @@ use uuid::Uuid;
 
 use super::{
     Issued, count_login, issue, login_event,
-    reauth::{failed, locked_now, refuse_locked},
+    reauth::{Attempt, locked_now},
 };
 use crate::{
     auth::{password, principal::scope_of, refresh_token::RefreshToken, throttle},
@@ -28,19 +28,15 @@ pub async fn login(
     let candidate = users::login_candidate(&tx, &email).await?;
     let locked = throttle::locked_for(&tx, &email, ip).await?;
     tx.commit().await?;
-    let dealership_id = candidate.as_ref().and_then(|c| c.dealership_id);
-    let user_id = candidate.as_ref().map(|c| c.user_id);
-
+    let attempt = Attempt {
+        state,
+        email: &email,
+        dealership_id: candidate.as_ref().and_then(|c| c.dealership_id),
+        user_id: candidate.as_ref().map(|c| c.user_id),
+        meta,
+    };
     if let Some(retry_after_secs) = locked {
-        return Err(refuse_locked(
-            state,
-            &email,
-            dealership_id,
-            user_id,
-            retry_after_secs,
-            meta,
-        )
-        .await);
+        return Err(attempt.refuse_locked(retry_after_secs).await);
     }
 
     // unknown emails are checked against a dummy hash: same answer, same time
@@ -52,32 +48,16 @@ pub async fn login(
     // attempts sent all at once passed the first check together; the ones that waited for the
     // hasher while others failed are refused now, whatever their password
     if let Some(retry_after_secs) = locked_now(state, &email, ip).await? {
-        return Err(refuse_locked(
-            state,
-            &email,
-            dealership_id,
-            user_id,
-            retry_after_secs,
-            meta,
-        )
-        .await);
+        return Err(attempt.refuse_locked(retry_after_secs).await);
     }
     let Some(candidate) = candidate.filter(|_| matches) else {
-        return Err(failed(
-            state,
-            &email,
-            dealership_id,
-            user_id,
-            "bad_credentials",
-            meta,
-        )
-        .await);
+        return Err(attempt.failed("bad_credentials").await);
     };
 
     let tx = state.db.begin(scope_of(candidate.dealership_id)).await?;
     let Some(user) = users::find_signable(&tx, candidate.user_id).await? else {
         drop(tx);
-        return Err(failed(state, &email, dealership_id, user_id, "inactive", meta).await);
+        return Err(attempt.failed("inactive").await);
     };
     let session_id = Uuid::now_v7();
     let refresh_token = RefreshToken::generate(session_id);

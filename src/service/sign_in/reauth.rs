@@ -8,7 +8,7 @@ use super::{count_login, login_event};
 use crate::{
     auth::{password, principal::scope_of, throttle},
     domain::Email,
-    error::AppError,
+    error::{AppError, FieldError},
     scope::{Caller, RequestMeta},
     service::audit,
     state::AppState,
@@ -24,37 +24,24 @@ pub async fn verify_current_password(
     current: String,
     hash: String,
 ) -> Result<(), AppError> {
-    let (me, meta) = (&caller.principal, &caller.meta);
-    if let Some(retry_after_secs) = locked_now(state, email, meta.ip.as_deref()).await? {
-        return Err(refuse_locked(
-            state,
-            email,
-            me.dealership_id,
-            Some(me.user_id),
-            retry_after_secs,
-            meta,
-        )
-        .await);
+    let attempt = Attempt {
+        state,
+        email,
+        dealership_id: caller.dealership_id,
+        user_id: Some(caller.user_id),
+        meta: &caller.meta,
+    };
+    if let Some(retry_after_secs) = locked_now(state, email, caller.meta.ip.as_deref()).await? {
+        return Err(attempt.refuse_locked(retry_after_secs).await);
     }
     if password::verify(current, hash).await? {
         return Ok(());
     }
-    match failed(
-        state,
-        email,
-        me.dealership_id,
-        Some(me.user_id),
-        "wrong_current_password",
-        meta,
-    )
-    .await
-    {
-        AppError::Unauthenticated => {
-            Err(AppError::Validation(vec![crate::error::FieldError::new(
-                "current_password",
-                "is not correct",
-            )]))
-        }
+    match attempt.failed("wrong_current_password").await {
+        AppError::Unauthenticated => Err(AppError::Validation(vec![FieldError::new(
+            "current_password",
+            "is not correct",
+        )])),
         other => Err(other),
     }
 }
@@ -71,59 +58,56 @@ pub async fn locked_now(
     Ok(locked)
 }
 
-/// Audits a locked attempt and gives the 429 every locked attempt gets.
-pub(super) async fn refuse_locked(
-    state: &AppState,
-    email: &Email,
-    dealership_id: Option<Uuid>,
-    user_id: Option<Uuid>,
-    retry_after_secs: u64,
-    meta: &RequestMeta,
-) -> AppError {
-    let recorded = async {
-        let tx = state.db.begin(scope_of(dealership_id)).await?;
-        audit::record(
-            &tx,
-            meta,
-            login_event("login.locked", dealership_id, user_id, email, None),
-        )
-        .await?;
-        tx.commit().await
-    };
-    count_login("locked");
-    match recorded.await {
-        Ok(()) => AppError::RateLimited { retry_after_secs },
-        Err(err) => err,
-    }
+/// One password check: the account it is for (as far as it is known) and where it came from.
+pub(super) struct Attempt<'a> {
+    pub state: &'a AppState,
+    pub email: &'a Email,
+    pub dealership_id: Option<Uuid>,
+    pub user_id: Option<Uuid>,
+    pub meta: &'a RequestMeta,
 }
 
-/// Counts and audits a failed login, waits the progressive delay, and gives the one answer
-/// every failure gets.
-pub(super) async fn failed(
-    state: &AppState,
-    email: &Email,
-    dealership_id: Option<Uuid>,
-    user_id: Option<Uuid>,
-    reason: &str,
-    meta: &RequestMeta,
-) -> AppError {
-    let recorded = async {
-        let tx = state.db.begin(scope_of(dealership_id)).await?;
-        let failures =
-            throttle::record_failure(&tx, &state.settings.auth.lockout, email, meta.ip.as_deref())
-                .await?;
-        let mut event = login_event("login.failed", dealership_id, user_id, email, None);
-        event.changes = Some(serde_json::json!({"email": email.as_str(), "reason": reason}));
-        audit::record(&tx, meta, event).await?;
-        tx.commit().await?;
-        Ok::<_, AppError>(failures)
-    };
-    count_login("failure");
-    match recorded.await {
-        Ok(failures) => {
-            tokio::time::sleep(throttle::delay(&state.settings.auth.lockout, failures)).await;
-            AppError::Unauthenticated
+impl Attempt<'_> {
+    /// Audits a locked attempt and gives the 429 every locked attempt gets.
+    pub async fn refuse_locked(&self, retry_after_secs: u64) -> AppError {
+        let recorded = async {
+            let tx = self.state.db.begin(scope_of(self.dealership_id)).await?;
+            audit::record(&tx, self.meta, self.event("login.locked")).await?;
+            tx.commit().await
+        };
+        count_login("locked");
+        match recorded.await {
+            Ok(()) => AppError::RateLimited { retry_after_secs },
+            Err(err) => err,
         }
-        Err(err) => err,
+    }
+
+    /// Counts and audits a failed attempt, waits the progressive delay, and gives the one
+    /// answer every failure gets.
+    pub async fn failed(&self, reason: &str) -> AppError {
+        let lockout = &self.state.settings.auth.lockout;
+        let recorded = async {
+            let tx = self.state.db.begin(scope_of(self.dealership_id)).await?;
+            let ip = self.meta.ip.as_deref();
+            let failures = throttle::record_failure(&tx, lockout, self.email, ip).await?;
+            let mut event = self.event("login.failed");
+            event.changes =
+                Some(serde_json::json!({"email": self.email.as_str(), "reason": reason}));
+            audit::record(&tx, self.meta, event).await?;
+            tx.commit().await?;
+            Ok::<_, AppError>(failures)
+        };
+        count_login("failure");
+        match recorded.await {
+            Ok(failures) => {
+                tokio::time::sleep(throttle::delay(lockout, failures)).await;
+                AppError::Unauthenticated
+            }
+            Err(err) => err,
+        }
+    }
+
+    fn event(&self, action: &'static str) -> audit::Event {
+        login_event(action, self.dealership_id, self.user_id, self.email, None)
     }
 }
