@@ -4,7 +4,7 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{ADMIN, PA_AGENT, PA_PRINCIPAL, PREMIUM_AUTO, error_of, spawn_app};
+use crate::helpers::{ADMIN, MM_AGENT, PA_AGENT, PA_PRINCIPAL, PREMIUM_AUTO, error_of, spawn_app};
 
 async fn events(app: &crate::helpers::TestApp, token: &str, query: &str) -> Vec<Value> {
     let resp = app
@@ -115,11 +115,7 @@ async fn a_refused_change_leaves_no_event() {
 #[tokio::test]
 async fn principals_see_only_their_dealerships_events_and_agents_none() {
     let app = spawn_app().await;
-    error_of(
-        app.login("agent@metromotors.com", "wrong-password").await,
-        401,
-    )
-    .await;
+    error_of(app.login(MM_AGENT.email, "wrong-password").await, 401).await;
     error_of(app.login(PA_AGENT.email, "wrong-password").await, 401).await;
     let principal = app
         .login_ok(PA_PRINCIPAL.email, PA_PRINCIPAL.password)

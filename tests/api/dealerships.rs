@@ -4,7 +4,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    ADMIN, METRO_MOTORS, PA_AGENT, PA_PRINCIPAL, PREMIUM_AUTO, count, error_of, spawn_app,
+    ADMIN, METRO_MOTORS, MM_AGENT, PA_AGENT, PA_PRINCIPAL, PREMIUM_AUTO, count, error_of, spawn_app,
 };
 
 #[tokio::test]
@@ -95,7 +95,7 @@ async fn suspending_a_dealership_fails_its_users_tokens_on_the_next_request() {
         .login_ok(PA_PRINCIPAL.email, PA_PRINCIPAL.password)
         .await;
     let agent = app.login_ok(PA_AGENT.email, PA_AGENT.password).await;
-    let metro = app.login_ok("agent@metromotors.com", "Agent123!").await;
+    let metro = app.login_ok(MM_AGENT.email, MM_AGENT.password).await;
     for t in [&principal, &agent, &metro] {
         assert_eq!(app.get_as("/api/v1/auth/me", &t.access).await.status(), 200);
     }
@@ -139,7 +139,7 @@ async fn suspending_a_dealership_fails_its_users_tokens_on_the_next_request() {
 async fn deleting_a_dealership_hides_it_frees_its_name_and_ends_its_sessions() {
     let app = spawn_app().await;
     let admin = app.login_ok(ADMIN.email, ADMIN.password).await.access;
-    let metro = app.login_ok("agent@metromotors.com", "Agent123!").await;
+    let metro = app.login_ok(MM_AGENT.email, MM_AGENT.password).await;
     let deleted = app
         .as_user(
             Method::DELETE,

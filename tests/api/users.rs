@@ -4,7 +4,8 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    ADMIN, METRO_MOTORS, PA_AGENT, PA_PRINCIPAL, PREMIUM_AUTO, TestApp, count, error_of, spawn_app,
+    ADMIN, METRO_MOTORS, PA_AGENT, PA_MANAGER, PA_PRINCIPAL, PREMIUM_AUTO, TestApp, count,
+    error_of, spawn_app,
 };
 
 async fn id_of(app: &TestApp, email: &str) -> String {
@@ -170,7 +171,7 @@ async fn nobody_acts_above_their_rank_and_nothing_changes_when_refused() {
         .await
         .access;
     let manager = app
-        .login_ok("manager@premiumauto.com", "Manager123!")
+        .login_ok(PA_MANAGER.email, PA_MANAGER.password)
         .await
         .access;
     let agent_id = id_of(&app, PA_AGENT.email).await;
@@ -259,10 +260,10 @@ async fn a_role_change_deactivation_or_deletion_ends_the_users_tokens_at_once() 
         .login_ok(PA_PRINCIPAL.email, PA_PRINCIPAL.password)
         .await
         .access;
-    let manager_id = id_of(&app, "manager@premiumauto.com").await;
+    let manager_id = id_of(&app, PA_MANAGER.email).await;
     let agent_id = id_of(&app, PA_AGENT.email).await;
 
-    let manager = app.login_ok("manager@premiumauto.com", "Manager123!").await;
+    let manager = app.login_ok(PA_MANAGER.email, PA_MANAGER.password).await;
     assert_eq!(
         app.get_as("/api/v1/auth/me", &manager.access)
             .await
