@@ -6,6 +6,7 @@
 //! - [`app`]: [`spawn_app`], [`TestApp`] and its request methods
 //! - [`fixtures`]: the demo dealerships and users of `seed/demo.toml`
 //! - [`assertions`]: the error body ([`error_of`])
+//! - [`lists`]: list requests as case tables ([`check_cases`])
 //! - [`cli`]: running the binary
 //! - [`fault_proxy`]: a TCP proxy between the server and PostgreSQL that tests can break
 
@@ -15,9 +16,11 @@ mod cli;
 mod db;
 pub mod fault_proxy;
 mod fixtures;
+mod lists;
 
 pub use app::*;
 pub use assertions::*;
 pub use cli::*;
 pub use db::*;
 pub use fixtures::*;
+pub use lists::*;
