@@ -3,8 +3,13 @@
 
 use reqwest::Method;
 use serde_json::{Value, json};
+use uuid::Uuid;
 
-use crate::helpers::{ADMIN, PA_AGENT, PA_PRINCIPAL, PREMIUM_AUTO, error_of, spawn_app};
+use crate::helpers::{
+    ADMIN, METRO_MOTORS, MM_AGENT, MM_PRINCIPAL, PA_AGENT, PA_MANAGER, PA_PRINCIPAL, PREMIUM_AUTO,
+    Want::{Ids, Invalid, Len, OnlyOf, Page, Refused},
+    case, check_cases, error_of, spawn_app,
+};
 
 async fn events(app: &crate::helpers::TestApp, token: &str, query: &str) -> Vec<Value> {
     let resp = app
@@ -83,10 +88,37 @@ async fn create_update_toggle_delete_and_revoke_each_leave_one_event_with_actor_
             .any(|e| e["changes"].to_string().contains("passphrase"))
     );
 
-    let filtered = events(&app, t, "?action=user.created").await;
-    assert_eq!(filtered.len(), 1);
-    let until_past = events(&app, t, "?until=2000-01-01T00:00:00Z").await;
-    assert!(until_past.is_empty());
+    // each filter alone and with others, and paging, over the events above
+    let ids: Vec<Uuid> = trail
+        .iter()
+        .map(|e| e["id"].as_str().unwrap().parse().unwrap())
+        .collect();
+    let of = |i: &[usize]| Ids(i.iter().map(|&i| ids[i]).collect());
+    let at = |query: &str| {
+        format!("/api/v1/audit-events?{query}")
+            .replace("{id}", id)
+            .replace("{me}", &me)
+            .replace("{nobody}", &Uuid::nil().to_string())
+            .replace("{long_ago}", "2000-01-01T00:00:00Z")
+    };
+    let row = |query: &str, want| case(&PA_PRINCIPAL, at(query), want);
+    #[rustfmt::skip]
+    let cases = [
+        row("action=user.created", of(&[4])),
+        row("until={long_ago}", of(&[])),
+        row("target_id={id}", of(&[0, 1, 2, 3, 4])),
+        row("target_id={id}&action=user.updated", of(&[2, 3])),
+        row("actor_id={me}&action=user.deleted", of(&[0])),
+        row("actor_id={nobody}", of(&[])),
+        row("target_id={id}&since={long_ago}", of(&[0, 1, 2, 3, 4])),
+        row("target_id={id}&until={long_ago}", of(&[])),
+        // Page(rows of the unpaged answer, X-Total-Count)
+        row("target_id={id}&limit=2&offset=1", Page(1..3, 5)),
+        row("target_id={id}&offset=5", Page(5..5, 5)),
+        row("limit=101", Invalid(&["limit"])),
+        row("offset=-1", Invalid(&["offset"])),
+    ];
+    check_cases(&app, &cases).await;
 }
 
 #[tokio::test]
@@ -115,26 +147,18 @@ async fn a_refused_change_leaves_no_event() {
 #[tokio::test]
 async fn principals_see_only_their_dealerships_events_and_agents_none() {
     let app = spawn_app().await;
-    error_of(
-        app.login("agent@metromotors.com", "wrong-password").await,
-        401,
-    )
-    .await;
+    error_of(app.login(MM_AGENT.email, "wrong-password").await, 401).await;
     error_of(app.login(PA_AGENT.email, "wrong-password").await, 401).await;
-    let principal = app
-        .login_ok(PA_PRINCIPAL.email, PA_PRINCIPAL.password)
-        .await
-        .access;
-    let seen = events(&app, &principal, "").await;
-    assert!(!seen.is_empty());
-    assert!(
-        seen.iter()
-            .all(|e| e["dealership_id"] == PREMIUM_AUTO.to_string()),
-        "{seen:?}"
-    );
-    let admin = app.login_ok(ADMIN.email, ADMIN.password).await.access;
-    let all = events(&app, &admin, "?action=login.failed").await;
-    assert_eq!(all.len(), 2);
-    let agent = app.login_ok(PA_AGENT.email, PA_AGENT.password).await.access;
-    error_of(app.get_as("/api/v1/audit-events", &agent).await, 403).await;
+    #[rustfmt::skip]
+    let cases = [
+        case(&PA_PRINCIPAL, "/api/v1/audit-events", OnlyOf(PREMIUM_AUTO)),
+        case(&MM_PRINCIPAL, "/api/v1/audit-events", OnlyOf(METRO_MOTORS)),
+        // one failed login in each dealership: the admin sees both, a principal their own
+        case(&ADMIN, "/api/v1/audit-events?action=login.failed", Len(2)),
+        case(&PA_PRINCIPAL, "/api/v1/audit-events?action=login.failed", Len(1)),
+        case(&MM_PRINCIPAL, "/api/v1/audit-events?action=login.failed", Len(1)),
+        case(&PA_MANAGER, "/api/v1/audit-events", Refused(403)),
+        case(&PA_AGENT, "/api/v1/audit-events", Refused(403)),
+    ];
+    check_cases(&app, &cases).await;
 }

@@ -4,7 +4,8 @@ use reqwest::Method;
 use serde_json::json;
 
 use crate::helpers::{
-    DEMO_USERS, PA_AGENT, PA_PRINCIPAL, TestApp, error_of, exec, spawn_app, spawn_app_with,
+    DEMO_USERS, MM_AGENT, MM_MANAGER, PA_AGENT, PA_MANAGER, PA_PRINCIPAL, TestApp, error_of, exec,
+    spawn_app, spawn_app_with,
 };
 
 async fn me(app: &TestApp, token: &str) -> serde_json::Value {
@@ -20,7 +21,8 @@ async fn every_demo_role_signs_in_sees_itself_and_refreshes() {
         let tokens = app.login_ok(user.email, user.password).await;
         assert_eq!(tokens.body["token_type"], "bearer");
         assert_eq!(tokens.body["expires_in"], 900);
-        assert_eq!(tokens.body["user"]["role"], user.role);
+        assert_eq!(tokens.body["user"]["role"], user.role.as_str());
+        assert_eq!(tokens.body["user"]["id"], user.id.to_string());
         assert!(tokens.body["user"].get("password_hash").is_none());
 
         let me = me(&app, &tokens.access).await;
@@ -63,7 +65,7 @@ async fn the_oauth2_password_form_issues_tokens_for_every_role() {
         let body: serde_json::Value = resp.json().await.unwrap();
         assert_eq!(
             me(&app, body["access_token"].as_str().unwrap()).await["role"],
-            user.role
+            user.role.as_str()
         );
     }
     let wrong_grant = app
@@ -122,10 +124,10 @@ async fn wrong_password_unknown_email_inactive_deleted_and_suspended_all_get_the
     .await;
     let attempts = [
         (PA_AGENT.email, "not-the-password"),
-        ("nobody@premiumauto.com", "Agent123!"),
-        ("manager@premiumauto.com", "Manager123!"),
-        ("manager@metromotors.com", "Manager123!"),
-        ("agent@metromotors.com", "Agent123!"),
+        ("nobody@premiumauto.com", PA_AGENT.password),
+        (PA_MANAGER.email, PA_MANAGER.password),
+        (MM_MANAGER.email, MM_MANAGER.password),
+        (MM_AGENT.email, MM_AGENT.password),
     ];
     let mut bodies = Vec::new();
     for (email, password) in attempts {

@@ -2,9 +2,12 @@
 
 use reqwest::Method;
 use serde_json::{Value, json};
+use uuid::Uuid;
 
 use crate::helpers::{
-    ADMIN, METRO_MOTORS, PA_AGENT, PA_PRINCIPAL, PREMIUM_AUTO, count, error_of, spawn_app,
+    ADMIN, METRO_MOTORS, MM_AGENT, PA_AGENT, PA_MANAGER, PA_PRINCIPAL, PREMIUM_AUTO,
+    Want::{Ids, Invalid, Page},
+    case, check_cases, count, error_of, spawn_app,
 };
 
 #[tokio::test]
@@ -33,21 +36,22 @@ async fn admins_create_list_and_edit_dealerships_with_conflicts_and_validation()
             .len(),
         3
     );
-    let list = app.get_as("/api/v1/dealerships", &admin).await;
-    assert_eq!(list.headers()["x-total-count"], "3");
+    // the new dealership is listed to admins; everyone else lists only their own
+    let city_id: Uuid = city["id"].as_str().unwrap().parse().unwrap();
+    #[rustfmt::skip]
+    let listed = [
+        case(&ADMIN, "/api/v1/dealerships", Ids(vec![city_id, METRO_MOTORS, PREMIUM_AUTO])),
+        case(&PA_PRINCIPAL, "/api/v1/dealerships", Ids(vec![PREMIUM_AUTO])),
+        case(&PA_MANAGER, "/api/v1/dealerships", Ids(vec![PREMIUM_AUTO])),
+        case(&PA_AGENT, "/api/v1/dealerships", Ids(vec![PREMIUM_AUTO])),
+        case(&MM_AGENT, "/api/v1/dealerships", Ids(vec![METRO_MOTORS])),
+    ];
+    check_cases(&app, &listed).await;
 
     let principal = app
         .login_ok(PA_PRINCIPAL.email, PA_PRINCIPAL.password)
         .await
         .access;
-    let own: Vec<Value> = app
-        .get_as("/api/v1/dealerships", &principal)
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(own.len(), 1);
-    assert_eq!(own[0]["id"], PREMIUM_AUTO.to_string());
     let edit = app
         .as_user(
             Method::PATCH,
@@ -88,6 +92,26 @@ async fn admins_create_list_and_edit_dealerships_with_conflicts_and_validation()
 }
 
 #[tokio::test]
+async fn the_dealership_list_pages_by_limit_and_offset_and_counts_every_match() {
+    let app = spawn_app().await;
+    #[rustfmt::skip]
+    let cases = [
+        // Page(rows of the unpaged answer, X-Total-Count)
+        case(&ADMIN, "/api/v1/dealerships?limit=1", Page(0..1, 2)),
+        case(&ADMIN, "/api/v1/dealerships?limit=1&offset=1", Page(1..2, 2)),
+        case(&ADMIN, "/api/v1/dealerships?offset=2", Page(2..2, 2)),
+        case(&ADMIN, "/api/v1/dealerships?limit=100&offset=1000000", Page(2..2, 2)),
+        case(&PA_PRINCIPAL, "/api/v1/dealerships?limit=1", Page(0..1, 1)),
+        case(&PA_PRINCIPAL, "/api/v1/dealerships?offset=1", Page(1..1, 1)),
+        case(&ADMIN, "/api/v1/dealerships?limit=0", Invalid(&["limit"])),
+        case(&ADMIN, "/api/v1/dealerships?limit=101", Invalid(&["limit"])),
+        case(&ADMIN, "/api/v1/dealerships?offset=-1", Invalid(&["offset"])),
+        case(&ADMIN, "/api/v1/dealerships?offset=1000001", Invalid(&["offset"])),
+    ];
+    check_cases(&app, &cases).await;
+}
+
+#[tokio::test]
 async fn suspending_a_dealership_fails_its_users_tokens_on_the_next_request() {
     let app = spawn_app().await;
     let admin = app.login_ok(ADMIN.email, ADMIN.password).await.access;
@@ -95,7 +119,7 @@ async fn suspending_a_dealership_fails_its_users_tokens_on_the_next_request() {
         .login_ok(PA_PRINCIPAL.email, PA_PRINCIPAL.password)
         .await;
     let agent = app.login_ok(PA_AGENT.email, PA_AGENT.password).await;
-    let metro = app.login_ok("agent@metromotors.com", "Agent123!").await;
+    let metro = app.login_ok(MM_AGENT.email, MM_AGENT.password).await;
     for t in [&principal, &agent, &metro] {
         assert_eq!(app.get_as("/api/v1/auth/me", &t.access).await.status(), 200);
     }
@@ -139,7 +163,7 @@ async fn suspending_a_dealership_fails_its_users_tokens_on_the_next_request() {
 async fn deleting_a_dealership_hides_it_frees_its_name_and_ends_its_sessions() {
     let app = spawn_app().await;
     let admin = app.login_ok(ADMIN.email, ADMIN.password).await.access;
-    let metro = app.login_ok("agent@metromotors.com", "Agent123!").await;
+    let metro = app.login_ok(MM_AGENT.email, MM_AGENT.password).await;
     let deleted = app
         .as_user(
             Method::DELETE,

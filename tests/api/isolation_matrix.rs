@@ -5,12 +5,14 @@
 
 use std::collections::BTreeSet;
 
+use dealergate::domain::Role;
 use reqwest::Method;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::helpers::{
-    DEMO_USERS, Demo, METRO_MOTORS, PREMIUM_AUTO, TestApp, count, exec, spawn_app,
+    ADMIN, DemoUser, METRO_MOTORS, MM_AGENT, PA_AGENT, PA_MANAGER, PA_PRINCIPAL, PREMIUM_AUTO,
+    TestApp, count, exec, spawn_app,
 };
 
 /// Statuses for [own dealership, other dealership, own record]; `0`: not applicable.
@@ -25,13 +27,8 @@ enum Kind {
 
 /// The callers, in the order of the expectations: admin, then Premium Auto's principal,
 /// manager and agent.
-fn callers() -> [&'static Demo; 4] {
-    [
-        &DEMO_USERS[0],
-        &DEMO_USERS[1],
-        &DEMO_USERS[2],
-        &DEMO_USERS[3],
-    ]
+fn callers() -> [&'static DemoUser; 4] {
+    [&ADMIN, &PA_PRINCIPAL, &PA_MANAGER, &PA_AGENT]
 }
 
 fn table() -> Vec<(&'static str, &'static str, Kind)> {
@@ -205,7 +202,7 @@ async fn targets(app: &TestApp) -> Targets {
 /// The concrete request for `target` (0: own dealership, 1: other, 2: own record).
 /// Who is asking: a demo user, signed in.
 struct Caller<'a> {
-    demo: &'a Demo,
+    demo: &'a DemoUser,
     id: Uuid,
     token: String,
 }
@@ -219,7 +216,7 @@ async fn request(
     target: usize,
 ) -> (String, Option<Value>) {
     let (me, token) = (caller.id, caller.token.as_str());
-    let admin = caller.demo.role == "admin";
+    let admin = caller.demo.role == Role::Admin;
     let user_id = [t.pa_user, t.mm_user, me][target];
     let dealership_id = match (admin, template.starts_with("/api/v1/dealerships/"), method) {
         (true, true, "DELETE") => [t.spare_dealership, t.other_spare_dealership, me][target],
@@ -229,11 +226,7 @@ async fn request(
         "/api/v1/auth/sessions/{id}" => {
             let owner_token = match target {
                 2 => token.to_owned(),
-                _ => {
-                    app.login_ok("agent@metromotors.com", "Agent123!")
-                        .await
-                        .access
-                }
+                _ => app.login_ok(MM_AGENT.email, MM_AGENT.password).await.access,
             };
             let sessions: Vec<Value> = app
                 .get_as("/api/v1/auth/sessions", &owner_token)
@@ -365,7 +358,7 @@ async fn every_route_every_role_every_tenant_gets_its_status_and_nothing_crosses
                     ));
                     continue;
                 }
-                if caller.role != "admin" {
+                if caller.role != Role::Admin {
                     if let Ok(body) = serde_json::from_str::<Value>(&text) {
                         assert_no_foreign_rows(template, &body);
                     }

@@ -4,7 +4,9 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    ADMIN, METRO_MOTORS, PA_AGENT, PA_PRINCIPAL, PREMIUM_AUTO, TestApp, count, error_of, spawn_app,
+    ADMIN, Case, DEMO_USERS, METRO_MOTORS, MM_AGENT, MM_MANAGER, MM_PRINCIPAL, PA_AGENT,
+    PA_MANAGER, PA_PRINCIPAL, PREMIUM_AUTO, TestApp, Want, case, check_cases, count, error_of,
+    spawn_app, users,
 };
 
 async fn id_of(app: &TestApp, email: &str) -> String {
@@ -28,56 +30,87 @@ fn new_user(email: &str, role: &str) -> Value {
 }
 
 #[tokio::test]
-async fn the_directory_lists_filters_pages_and_counts() {
+async fn the_directory_filters_by_role_activity_dealership_and_search_and_the_count_agrees() {
     let app = spawn_app().await;
-    let admin = app.login_ok(ADMIN.email, ADMIN.password).await.access;
-    let all = app.get_as("/api/v1/users", &admin).await;
-    assert_eq!(all.headers()["x-total-count"], "7");
-    let page = app.get_as("/api/v1/users?limit=2&offset=1", &admin).await;
-    assert_eq!(page.headers()["x-total-count"], "7");
-    assert_eq!(page.json::<Vec<Value>>().await.unwrap().len(), 2);
-    let metro: Vec<Value> = app
-        .get_as(
-            &format!("/api/v1/users?dealership_id={METRO_MOTORS}&role=agent"),
-            &admin,
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(metro.len(), 1);
-    assert_eq!(metro[0]["email"], "agent@metromotors.com");
-    let q: Vec<Value> = app
-        .get_as("/api/v1/users?q=PREMIUMAUTO", &admin)
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(q.len(), 3);
-    let count: Value = app
-        .get_as("/api/v1/users/count?is_active=true", &admin)
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(count["count"], 7);
-    error_of(app.get_as("/api/v1/users?limit=0", &admin).await, 422).await;
-    error_of(app.get_as("/api/v1/users?limit=101", &admin).await, 422).await;
-    error_of(app.get_as("/api/v1/users?role=emperor", &admin).await, 400).await;
-    let wild: Vec<Value> = app
-        .get_as("/api/v1/users?q=%25", &admin)
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert!(wild.is_empty(), "LIKE wildcards in q are literal");
+    let premium = [PA_PRINCIPAL, PA_MANAGER, PA_AGENT];
+    let metro = [MM_PRINCIPAL, MM_MANAGER, MM_AGENT];
+    let in_metro = format!("dealership_id={METRO_MOTORS}");
+    #[rustfmt::skip]
+    let mut cases = vec![
+        // the platform admin: every live user, narrowed by each filter and by several at once
+        case(&ADMIN, "/api/v1/users", users(DEMO_USERS)),
+        case(&ADMIN, "/api/v1/users?is_active=true", users(DEMO_USERS)),
+        case(&ADMIN, "/api/v1/users?is_active=false", users(&[])),
+        case(&ADMIN, "/api/v1/users?role=admin", users(&[ADMIN])),
+        case(&ADMIN, "/api/v1/users?role=agent", users(&[PA_AGENT, MM_AGENT])),
+        case(&ADMIN, format!("/api/v1/users?dealership_id={PREMIUM_AUTO}"), users(&premium)),
+        case(&ADMIN, format!("/api/v1/users?{in_metro}&role=agent"), users(&[MM_AGENT])),
+        // q: first name, last name or email, in any case
+        case(&ADMIN, "/api/v1/users?q=PREMIUMAUTO", users(&premium)),
+        case(&ADMIN, "/api/v1/users?q=metro", users(&metro)),
+        case(&ADMIN, "/api/v1/users?q=paula", users(&[PA_PRINCIPAL])),
+        case(&ADMIN, "/api/v1/users?q=premium&role=manager", users(&[PA_MANAGER])),
+        // LIKE wildcards in q are literal
+        case(&ADMIN, "/api/v1/users?q=%25", users(&[])),
+        case(&ADMIN, "/api/v1/users?q=_", users(&[])),
+        // within a dealership: its own staff only, whatever dealership_id asks for
+        case(&PA_PRINCIPAL, "/api/v1/users", users(&premium)),
+        case(&PA_MANAGER, "/api/v1/users", users(&premium)),
+        case(&MM_PRINCIPAL, "/api/v1/users", users(&metro)),
+        case(&PA_PRINCIPAL, format!("/api/v1/users?{in_metro}"), users(&premium)),
+        case(&PA_PRINCIPAL, "/api/v1/users?q=metro", users(&[])),
+        case(&PA_PRINCIPAL, "/api/v1/users?role=admin", users(&[])),
+        case(&PA_MANAGER, "/api/v1/users?role=principal", users(&[PA_PRINCIPAL])),
+    ];
+    // every row above is asked of /users/count as well, which must count the same users
+    let counts: Vec<Case> = cases
+        .iter()
+        .filter_map(|c| match &c.want {
+            Want::Ids(ids) => Some(case(
+                c.caller,
+                c.path.replacen("/api/v1/users", "/api/v1/users/count", 1),
+                Want::Count(ids.len() as u64),
+            )),
+            _ => None,
+        })
+        .collect();
+    cases.extend(counts);
+    #[rustfmt::skip]
+    let refused = [
+        case(&ADMIN, "/api/v1/users?role=emperor", Want::Refused(400)),
+        case(&ADMIN, "/api/v1/users/count?role=emperor", Want::Refused(400)),
+        case(&PA_AGENT, "/api/v1/users", Want::Refused(403)),
+        case(&PA_AGENT, "/api/v1/users/count", Want::Refused(403)),
+    ];
+    cases.extend(refused);
+    check_cases(&app, &cases).await;
+}
 
-    let principal = app
-        .login_ok(PA_PRINCIPAL.email, PA_PRINCIPAL.password)
-        .await
-        .access;
-    let own = app.get_as("/api/v1/users", &principal).await;
-    assert_eq!(own.headers()["x-total-count"], "3");
+#[tokio::test]
+async fn the_directory_pages_by_limit_and_offset_and_counts_every_match() {
+    let app = spawn_app().await;
+    use Want::{Invalid, Page};
+    #[rustfmt::skip]
+    let cases = [
+        // Page(rows of the unpaged answer, X-Total-Count)
+        case(&ADMIN, "/api/v1/users?limit=2&offset=1", Page(1..3, 7)),
+        case(&ADMIN, "/api/v1/users?limit=1", Page(0..1, 7)),
+        case(&ADMIN, "/api/v1/users?offset=5", Page(5..7, 7)),
+        // past the end: no rows, every match still counted
+        case(&ADMIN, "/api/v1/users?offset=7", Page(7..7, 7)),
+        case(&ADMIN, "/api/v1/users?limit=100&offset=1000000", Page(7..7, 7)),
+        // the total counts the filtered matches, not the page
+        case(&ADMIN, "/api/v1/users?role=agent&limit=1&offset=1", Page(1..2, 2)),
+        case(&PA_PRINCIPAL, "/api/v1/users?limit=2", Page(0..2, 3)),
+        case(&PA_PRINCIPAL, "/api/v1/users?offset=2", Page(2..3, 3)),
+        // limit is 1 to 100, offset 0 to 1000000
+        case(&ADMIN, "/api/v1/users?limit=0", Invalid(&["limit"])),
+        case(&ADMIN, "/api/v1/users?limit=101", Invalid(&["limit"])),
+        case(&ADMIN, "/api/v1/users?offset=-1", Invalid(&["offset"])),
+        case(&ADMIN, "/api/v1/users?offset=1000001", Invalid(&["offset"])),
+        case(&ADMIN, "/api/v1/users?limit=0&offset=-1", Invalid(&["limit", "offset"])),
+    ];
+    check_cases(&app, &cases).await;
 }
 
 #[tokio::test]
@@ -170,7 +203,7 @@ async fn nobody_acts_above_their_rank_and_nothing_changes_when_refused() {
         .await
         .access;
     let manager = app
-        .login_ok("manager@premiumauto.com", "Manager123!")
+        .login_ok(PA_MANAGER.email, PA_MANAGER.password)
         .await
         .access;
     let agent_id = id_of(&app, PA_AGENT.email).await;
@@ -259,10 +292,10 @@ async fn a_role_change_deactivation_or_deletion_ends_the_users_tokens_at_once() 
         .login_ok(PA_PRINCIPAL.email, PA_PRINCIPAL.password)
         .await
         .access;
-    let manager_id = id_of(&app, "manager@premiumauto.com").await;
+    let manager_id = id_of(&app, PA_MANAGER.email).await;
     let agent_id = id_of(&app, PA_AGENT.email).await;
 
-    let manager = app.login_ok("manager@premiumauto.com", "Manager123!").await;
+    let manager = app.login_ok(PA_MANAGER.email, PA_MANAGER.password).await;
     assert_eq!(
         app.get_as("/api/v1/auth/me", &manager.access)
             .await

@@ -1,0 +1,250 @@
+//! The real server on port 0 against a [`TestDb`] ([`spawn_app`] and friends), and
+//! [`TestApp`]'s request helpers: plain, signed in, logging in and refreshing.
+
+use std::{sync::Arc, time::Duration};
+
+use dealergate::{
+    config::{AuthSettings, HttpSettings, Profile, Secret, Settings},
+    startup::Application,
+    state::AppState,
+};
+use tokio::sync::oneshot;
+use uuid::Uuid;
+
+use super::{
+    db::{TestDb, database_settings, server_addr, url_via},
+    fault_proxy,
+};
+
+pub struct TestApp {
+    pub address: String,
+    /// The operators' listener: metrics and the detailed readiness report.
+    pub ops_address: String,
+    pub client: reqwest::Client,
+    /// Shared with replicas of this app; dropped with the last of them.
+    pub db: Arc<TestDb>,
+    /// The running server's shared state.
+    pub state: AppState,
+    stop: Option<oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+}
+
+/// The settings a test server starts from: dev profile, port 0, the test database as the
+/// login role.
+pub fn test_settings(db: &TestDb) -> Settings {
+    let (signing_pem, _) = dealergate::auth::keys::generate_pem().expect("key pair");
+    Settings {
+        profile: Profile::Dev,
+        listen: "127.0.0.1:0".parse().expect("address"),
+        http: HttpSettings {
+            ops_listen: Some("127.0.0.1:0".parse().expect("address")),
+            ..HttpSettings::default()
+        },
+        database: database_settings(db.login_url(), 5),
+        auth: AuthSettings {
+            // configured like production, so replicas of a test app trust each other's tokens
+            signing_key: Some(Secret::new(signing_pem)),
+            refresh_token_secret: Some(Secret::new(Uuid::new_v4().simple().to_string())),
+            ..AuthSettings::default()
+        },
+        ..Settings::default()
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
+    let db = Arc::new(TestDb::new().await);
+    let mut settings = test_settings(&db);
+    configure(&mut settings);
+    start_with(db, settings).await
+}
+
+pub async fn start_with(db: Arc<TestDb>, settings: Settings) -> TestApp {
+    let app = Application::build(settings)
+        .await
+        .expect("the application builds");
+    let port = app.port();
+    let ops_port = app.ops_port().unwrap_or(0);
+    let state = app.state();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let server = tokio::spawn(app.run_until(async {
+        let _ = stopped.await;
+    }));
+    TestApp {
+        address: format!("http://127.0.0.1:{port}"),
+        ops_address: format!("http://127.0.0.1:{ops_port}"),
+        client: reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .expect("client"),
+        db,
+        state,
+        stop: Some(stop),
+        server: Some(server),
+    }
+}
+
+/// A test server whose every database connection, the LISTEN one included, goes through a
+/// [`fault_proxy::FaultProxy`] the test can break.
+pub async fn spawn_app_behind_proxy(
+    configure: impl FnOnce(&mut Settings),
+) -> (TestApp, fault_proxy::FaultProxy) {
+    let db = Arc::new(TestDb::new().await);
+    let proxy = fault_proxy::FaultProxy::start(server_addr()).await;
+    let mut settings = test_settings(&db);
+    settings.database.url = Secret::new(url_via(&db.login_url(), proxy.addr()));
+    configure(&mut settings);
+    (start_with(db, settings).await, proxy)
+}
+
+impl TestApp {
+    /// A replica on the same database with settings changed by `configure` (for example
+    /// connected directly while this one goes through a proxy).
+    pub async fn spawn_replica_with(&self, configure: impl FnOnce(&mut Settings)) -> TestApp {
+        let mut settings = self.state.settings.clone();
+        configure(&mut settings);
+        start_with(self.db.clone(), settings).await
+    }
+
+    /// The server task is still running (it has neither stopped nor panicked).
+    pub fn is_serving(&self) -> bool {
+        self.server.as_ref().is_some_and(|s| !s.is_finished())
+    }
+}
+
+impl TestApp {
+    /// A second server on the same database, as another replica would be.
+    pub async fn spawn_replica(&self) -> TestApp {
+        let settings = self.state.settings.clone();
+        start_with(self.db.clone(), settings).await
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    /// A GET on the operators' listener.
+    pub async fn ops(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(format!("{}{path}", self.ops_address))
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    /// Sends the stop signal and waits for the server to drain and exit.
+    pub async fn stop(&mut self) -> anyhow::Result<()> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        match self.server.take() {
+            Some(server) => server.await.expect("server task"),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(server) = self.server.take() {
+            server.abort();
+        }
+    }
+}
+
+/// What a successful login or refresh returned.
+pub struct Tokens {
+    pub access: String,
+    pub refresh: String,
+    pub body: serde_json::Value,
+}
+
+impl Tokens {
+    async fn from_response(resp: reqwest::Response) -> Self {
+        assert_eq!(resp.status(), 200, "tokens issued");
+        let body: serde_json::Value = resp.json().await.expect("token JSON");
+        Self {
+            access: body["access_token"]
+                .as_str()
+                .expect("access_token")
+                .to_owned(),
+            refresh: body["refresh_token"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+            body,
+        }
+    }
+}
+
+impl TestApp {
+    pub async fn post_json(&self, path: &str, body: serde_json::Value) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .json(&body)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> reqwest::Response {
+        self.post_json(
+            "/api/v1/auth/login",
+            serde_json::json!({"email": email, "password": password}),
+        )
+        .await
+    }
+
+    pub async fn login_ok(&self, email: &str, password: &str) -> Tokens {
+        Tokens::from_response(self.login(email, password).await).await
+    }
+
+    pub async fn refresh(&self, refresh_token: &str) -> reqwest::Response {
+        self.post_json(
+            "/api/v1/auth/refresh",
+            serde_json::json!({"refresh_token": refresh_token}),
+        )
+        .await
+    }
+
+    pub async fn refresh_ok(&self, refresh_token: &str) -> Tokens {
+        Tokens::from_response(self.refresh(refresh_token).await).await
+    }
+
+    /// A request with `Authorization: Bearer <token>`.
+    pub fn as_user(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: &str,
+    ) -> reqwest::RequestBuilder {
+        self.client
+            .request(method, self.url(path))
+            .bearer_auth(token)
+    }
+
+    pub async fn get_as(&self, path: &str, token: &str) -> reqwest::Response {
+        self.as_user(reqwest::Method::GET, path, token)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    pub async fn post_as(&self, path: &str, token: &str) -> reqwest::Response {
+        self.as_user(reqwest::Method::POST, path, token)
+            .send()
+            .await
+            .expect("request sent")
+    }
+}
