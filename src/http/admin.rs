@@ -66,9 +66,8 @@ impl AdminApi {
         BearerAuth(me): BearerAuth,
         state: Data<&AppState>,
     ) -> ApiResult<Json<LoadedPolicy>, set::Reload> {
-        let scope = state.begin(&me, Resource::Policies, Action::Update).await?;
-        let outcome = policies::reload(&state.authz, &scope).await?;
-        scope.commit().await?;
-        Ok(Json(LoadedPolicy::new(outcome?, None)))
+        let grant = state.grant(&me, Resource::Policies, Action::Update)?;
+        let summary = policies::reload(&state, &grant).await?;
+        Ok(Json(LoadedPolicy::new(summary, None)))
     }
 }

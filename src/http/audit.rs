@@ -13,10 +13,7 @@ use super::{
 };
 use crate::{
     authz::{Action, Resource},
-    service::{
-        Page,
-        audit::{self, EventFilter},
-    },
+    service::audit::{self, EventFilter},
     state::AppState,
 };
 
@@ -52,7 +49,7 @@ impl AuditApi {
             .begin(&me, Resource::AuditEvents, Action::List)
             .await?;
         let filter = EventFilter::new(action, actor_id, target_id, since, until);
-        let (events, total) = audit::list(&scope, &filter, Page::parse(limit, offset)?).await?;
+        let (events, total) = audit::list(&scope, &filter, limit, offset).await?;
         scope.commit().await?;
         let events = events.into_iter().map(AuditEvent::from).collect();
         Ok(EventList::Ok(Json(events), total))

@@ -82,7 +82,8 @@ impl EventFilter {
 pub async fn list(
     scope: &RequestScope,
     filter: &EventFilter,
-    page: super::Page,
+    limit: Option<i64>,
+    offset: Option<i64>,
 ) -> Result<(Vec<audit_event::Model>, u64), AppError> {
     use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
     let dealership_id = match scope.reach() {
@@ -90,6 +91,8 @@ pub async fn list(
         Reach::Dealership => scope.principal().dealership_id,
         Reach::Any => None,
     };
+    // paging is judged after the reach: a caller who may not list gets 403, not 422
+    let page = super::Page::parse(limit, offset)?;
     let tx = scope.tx();
     let mut query = audit_event::Entity::find();
     if let Some(d) = dealership_id {

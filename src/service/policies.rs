@@ -6,6 +6,7 @@ use crate::{
     error::{AppError, FieldError},
     scope::{Grant, RequestScope},
     service::audit,
+    state::AppState,
 };
 
 /// What is in force, and why the newest files were refused, if they were. Platform only.
@@ -17,20 +18,30 @@ pub fn in_force(
     Ok((authz.summary(), authz.last_error()))
 }
 
-/// Re-reads the policy folder here, announces a good policy to every replica when the scope
-/// commits, and audits the outcome. A refused policy is the inner `Err` (422 with the
-/// reasons): its audit event is still written, so the scope must commit either way.
-pub async fn reload(
-    authz: &Authorizer,
+/// Re-reads the policy folder here (before any transaction opens: reloads queue one at a
+/// time), then announces a good policy to every replica and audits the outcome either way; a
+/// refused policy is a 422 with the reasons.
+pub async fn reload(state: &AppState, grant: &Grant) -> Result<PolicySummary, AppError> {
+    platform_only(grant.reach())?;
+    let outcome = state.authz.reload().await;
+    let scope = state.open(grant).await?;
+    announce_and_audit(&scope, &outcome).await?;
+    scope.commit().await?;
+    outcome.map_err(|reasons| {
+        let fields = reasons.into_iter().map(|r| FieldError::new("policy", r));
+        AppError::Validation(fields.collect())
+    })
+}
+
+async fn announce_and_audit(
     scope: &RequestScope,
-) -> Result<Result<PolicySummary, AppError>, AppError> {
-    platform_only(scope.reach())?;
-    let outcome = authz.reload().await;
-    let (action, changes) = match &outcome {
+    outcome: &Result<PolicySummary, Vec<String>>,
+) -> Result<(), AppError> {
+    let (action, changes) = match outcome {
         Ok(summary) => ("policy.reloaded", serde_json::json!({"hash": summary.hash})),
         Err(reasons) => ("policy.rejected", serde_json::json!({"reasons": reasons})),
     };
-    if let Ok(summary) = &outcome {
+    if let Ok(summary) = outcome {
         reload::announce(scope.tx(), &summary.hash).await?;
     }
     let event = audit::Event {
@@ -40,11 +51,7 @@ pub async fn reload(
         changes: Some(changes),
         ..audit::Event::default()
     };
-    audit::record_in(scope, event).await?;
-    Ok(outcome.map_err(|reasons| {
-        let fields = reasons.into_iter().map(|r| FieldError::new("policy", r));
-        AppError::Validation(fields.collect())
-    }))
+    audit::record_in(scope, event).await
 }
 
 fn platform_only(reach: Reach) -> Result<(), AppError> {
