@@ -51,6 +51,7 @@ impl std::ops::Deref for Caller {
 pub struct Grant {
     caller: Caller,
     reach: Reach,
+    action: Action,
 }
 
 impl Grant {
@@ -137,6 +138,7 @@ impl AppState {
         Ok(Grant {
             caller: me.clone(),
             reach,
+            action,
         })
     }
 
@@ -147,14 +149,23 @@ impl AppState {
         resource: Resource,
         action: Action,
     ) -> Result<Grant, AppError> {
-        self.grant(me, resource, action)?;
-        Ok(Self::own_grant(me))
+        let granted = self.grant(me, resource, action)?;
+        Ok(Grant {
+            reach: Reach::Own,
+            ..granted
+        })
     }
 
-    /// Opens the tenant transaction of `grant`.
+    /// Opens the tenant transaction of `grant`; one for listing or reading only reads.
     pub async fn open(&self, grant: &Grant) -> Result<RequestScope, AppError> {
+        let tx = match grant.action {
+            Action::List | Action::Read => self.db.begin_reading(grant.tenant()).await?,
+            Action::Create | Action::Update | Action::Delete => {
+                self.db.begin(grant.tenant()).await?
+            }
+        };
         Ok(RequestScope {
-            tx: self.db.begin(grant.tenant()).await?,
+            tx,
             grant: grant.clone(),
             sessions: self.auth.sessions.clone(),
             revoked: Mutex::new(Vec::new()),
@@ -183,13 +194,11 @@ impl AppState {
 
     /// The caller's own sessions, whatever the policy says: signing out must always work.
     pub async fn sign_out_scope(&self, me: &Caller) -> Result<RequestScope, AppError> {
-        self.open(&Self::own_grant(me)).await
-    }
-
-    fn own_grant(me: &Caller) -> Grant {
-        Grant {
+        let own = Grant {
             caller: me.clone(),
             reach: Reach::Own,
-        }
+            action: Action::Delete,
+        };
+        self.open(&own).await
     }
 }

@@ -18,6 +18,7 @@ use crate::config::AuthSettings;
 /// The authentication state of one replica.
 pub struct AuthContext {
     pub keys: keys::KeySet,
+    pub tokens: jwt::VerifiedTokens,
     pub rotation: refresh_token::RotationKey,
     pub sessions: sessions::SessionCache,
     /// Verified against when an email is unknown, so that costs the same as a wrong password.
@@ -41,6 +42,7 @@ impl AuthContext {
         let dummy_hash = password::hash(format!("{random:x?}")).await?;
         Ok(Self {
             keys,
+            tokens: jwt::VerifiedTokens::new(Duration::from_secs(auth.access_token_ttl_secs)),
             rotation,
             sessions: sessions::SessionCache::new(Duration::from_secs(auth.session_cache_ttl_secs)),
             dummy_hash,

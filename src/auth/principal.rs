@@ -3,7 +3,7 @@
 use uuid::Uuid;
 
 use super::{
-    AuthContext, jwt,
+    AuthContext,
     sessions::{self, SessionState},
 };
 use crate::{
@@ -41,9 +41,9 @@ pub async fn authenticate(
     db: &Database,
     token: &str,
 ) -> Result<Principal, AppError> {
-    let claims = jwt::verify(&auth.keys, settings, token)?;
+    let claims = auth.tokens.verify(&auth.keys, settings, token)?;
     let load = async {
-        let tx = db.begin(scope_of(claims.dealership_id)).await?;
+        let tx = db.begin_reading(scope_of(claims.dealership_id)).await?;
         let found = sessions::load(&tx, claims.sid).await?;
         tx.commit().await?;
         Ok(found)

@@ -58,13 +58,23 @@ impl Database {
     /// use (the pool does not ping on checkout) fails at once; nothing has run yet, so the
     /// transaction is opened again on another one.
     pub async fn begin(&self, scope: Scope) -> Result<TenantTx, AppError> {
+        self.open(scope, Writes::Maybe).await
+    }
+
+    /// [`begin`](Self::begin) for a transaction that only reads: its commit skips the round
+    /// trip that settles a lost commit, as a read has nothing to lose.
+    pub async fn begin_reading(&self, scope: Scope) -> Result<TenantTx, AppError> {
+        self.open(scope, Writes::Never).await
+    }
+
+    async fn open(&self, scope: Scope, writes: Writes) -> Result<TenantTx, AppError> {
         let deadline = Instant::now() + self.within;
         let unreachable = || AppError::Unavailable("database did not open a transaction".into());
         // a dead pooled connection is replaced at once; a refusing or full server is not
         // hammered: the pause doubles from 10 ms up to 200 ms
         let mut pause = Duration::from_millis(5);
         loop {
-            match timeout_at(deadline, self.try_begin(scope)).await {
+            match timeout_at(deadline, self.try_begin(scope, writes)).await {
                 Ok(Ok(tx)) => return Ok(tx),
                 Ok(Err(err)) if is_connection_failure(&err) && Instant::now() < deadline => {
                     tracing::debug!(%err, "a pooled connection was dead; opening another");
@@ -79,7 +89,7 @@ impl Database {
         }
     }
 
-    async fn try_begin(&self, scope: Scope) -> Result<TenantTx, DbErr> {
+    async fn try_begin(&self, scope: Scope, writes: Writes) -> Result<TenantTx, DbErr> {
         let tx = self.conn.begin().await?;
         let (role, tenant) = scope.role_and_tenant();
         let entered = tx
@@ -95,6 +105,7 @@ impl Database {
             scope,
             db: self.clone(),
             backend_pid,
+            writes,
         })
     }
 
@@ -133,6 +144,14 @@ pub struct TenantTx {
     /// The pool, to settle a lost commit on another connection.
     db: Database,
     backend_pid: Option<i32>,
+    writes: Writes,
+}
+
+/// Whether a transaction may write, which decides what its commit must settle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Writes {
+    Maybe,
+    Never,
 }
 
 impl TenantTx {
@@ -152,15 +171,23 @@ impl TenantTx {
     /// period that backend is ended, which makes the outcome final either way. Only when the
     /// database cannot be asked within the bound does the answer stay unknown: then 503, logged
     /// as an error with the transaction id, and a retried create meets a 409 if it did commit.
-    /// A transaction that wrote nothing has nothing to lose: its failed commit is a plain 503.
+    /// A transaction that wrote nothing has nothing to lose: its failed commit is a plain 503,
+    /// and one opened with [`Database::begin_reading`] does not even ask.
     pub async fn commit(self) -> Result<(), AppError> {
         let TenantTx {
             tx,
             db,
             backend_pid,
+            writes,
             ..
         } = self;
         let within = db.within;
+        if writes == Writes::Never {
+            return match timeout(within, tx.commit()).await {
+                Ok(result) => Ok(result?),
+                Err(_) => Err(AppError::Unavailable("no answer to COMMIT".into())),
+            };
+        }
         let lost = || AppError::Unavailable("database connection lost before COMMIT".into());
         // costs one round trip; NULL for a transaction that wrote nothing
         let xid = match timeout(within, tx.query_one_raw(current_xid())).await {

@@ -24,7 +24,7 @@ pub async fn login(
     meta: &RequestMeta,
 ) -> Result<Issued, AppError> {
     let ip = meta.ip.as_deref();
-    let tx = state.db.begin(Scope::Anonymous).await?;
+    let tx = state.db.begin_reading(Scope::Anonymous).await?;
     let candidate = users::login_candidate(&tx, &email).await?;
     let locked = throttle::locked_for(&tx, &email, ip).await?;
     tx.commit().await?;

@@ -52,7 +52,7 @@ pub async fn locked_now(
     email: &Email,
     ip: Option<&str>,
 ) -> Result<Option<u64>, AppError> {
-    let tx = state.db.begin(Scope::Anonymous).await?;
+    let tx = state.db.begin_reading(Scope::Anonymous).await?;
     let locked = throttle::locked_for(&tx, email, ip).await?;
     tx.commit().await?;
     Ok(locked)

@@ -25,7 +25,7 @@ pub async fn refresh(
     meta: &RequestMeta,
 ) -> Result<Issued, AppError> {
     let presented = RefreshToken::parse(raw_token).ok_or(AppError::Unauthenticated)?;
-    let tx = state.db.begin(Scope::Anonymous).await?;
+    let tx = state.db.begin_reading(Scope::Anonymous).await?;
     let owner = sessions::owner_of(&tx, presented.session_id).await?;
     tx.commit().await?;
     let owner = owner.ok_or(AppError::Unauthenticated)?;
