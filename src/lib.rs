@@ -15,7 +15,7 @@ pub mod cli;
 pub mod cluster;
 /// What is configured: figment layers into one typed tree; secrets redacted.
 pub mod config;
-/// Validated input types: Email, NewPassword, Role.
+/// Validated input types: Email, NewPassword, Phone, PersonName, DealershipName, Role.
 pub mod domain;
 /// What is stored: SeaORM entities.
 pub mod entity;

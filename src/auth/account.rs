@@ -10,6 +10,7 @@ use crate::{
     domain::Email,
     entity::user,
     error::{AppError, FieldError, conflict_if_duplicate},
+    http::fields,
     service::{RequestMeta, audit, users},
     state::AppState,
 };
@@ -87,7 +88,7 @@ async fn verify_for_new_email(
             "is required to change the email",
         )])
     })?;
-    let signed_in_as = Email::parse("email", &user.email)?;
+    let signed_in_as = fields::one("email", Email::parse(&user.email))?;
     login::verify_current_password(state, me, &signed_in_as, current, user.password_hash, meta)
         .await?;
     Ok(Some(email))

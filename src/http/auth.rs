@@ -13,6 +13,7 @@ use super::{
     ApiTags,
     dto::{Session, TokenResponse, User, json_string, json_string_or_null},
     error::{ApiResult, set},
+    fields,
     security::{BearerAuth, request_meta},
 };
 use crate::{
@@ -23,7 +24,7 @@ use crate::{
         revocation::Revoked,
     },
     authz::{Action, Resource},
-    domain::{Email, NewPassword},
+    domain::{Email, NewPassword, PersonName, Phone},
     error::{AppError, FieldError},
     service::{
         audit, sessions,
@@ -106,7 +107,7 @@ impl Example for ProfileUpdate {
         Self {
             first_name: Some("Alice".into()),
             last_name: Some("Premium".into()),
-            phone: Some("+1 555 0100".into()),
+            phone: Some("+1 312 555 0100".into()),
             email: None,
             current_password: None,
         }
@@ -281,11 +282,31 @@ impl AuthApi {
             .authz
             .grant(&auth.0, Resource::Users, Action::Update)?;
         let body = body.0;
-        let profile = ProfileChange::parse(body.first_name, body.last_name, body.phone)?;
-        let email = body.email.as_deref().map(|e| Email::parse("email", e));
+        let (first_name, last_name, phone, email) = fields::check((
+            (
+                "first_name",
+                body.first_name
+                    .as_deref()
+                    .map(PersonName::parse)
+                    .transpose(),
+            ),
+            (
+                "last_name",
+                body.last_name.as_deref().map(PersonName::parse).transpose(),
+            ),
+            (
+                "phone",
+                fields::clearable(body.phone.as_deref(), Phone::parse),
+            ),
+            ("email", body.email.as_deref().map(Email::parse).transpose()),
+        ))?;
         let change = account::OwnChange {
-            profile,
-            email: email.transpose()?,
+            profile: ProfileChange {
+                first_name,
+                last_name,
+                phone,
+            },
+            email,
             current_password: body.current_password,
         };
         let user = account::update_me(&state, &auth.0, change, &request_meta(req, &state)).await?;
@@ -312,11 +333,14 @@ impl AuthApi {
             .await?
             .ok_or(AppError::Unauthenticated)?;
         tx.commit().await?;
-        let new = NewPassword::parse("new_password", &body.0.new_password, Some(&user.email))?;
+        let new = fields::one(
+            "new_password",
+            NewPassword::parse(&body.0.new_password, Some(&user.email)),
+        )?;
         // re-authentication is throttled like a login: a stolen access token must not become
         // a password-guessing oracle
         let meta = request_meta(req, &state);
-        let email = Email::parse("email", &user.email)?;
+        let email = fields::one("email", Email::parse(&user.email))?;
         login::verify_current_password(
             &state,
             me,
@@ -414,11 +438,11 @@ impl AuthApi {
 async fn sign_in(
     req: &Request,
     state: &AppState,
-    field: &str,
+    field: &'static str,
     email: &str,
     password: String,
 ) -> ApiResult<Issue, set::SignIn> {
-    let email = Email::parse(field, email)?;
+    let email = fields::one(field, Email::parse(email))?;
     let issued = login::login(state, email, password, &request_meta(req, state)).await?;
     Ok(issue(state, issued))
 }

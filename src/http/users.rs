@@ -13,13 +13,14 @@ use super::{
     ApiTags,
     dto::{Count, User, json_string, json_string_or_null},
     error::{ApiResult, set},
+    fields,
     security::{BearerAuth, request_meta},
 };
 use crate::{
     auth::password,
     auth::revocation::Revoked,
     authz::{Action, Resource},
-    domain::{Email, NewPassword, Role},
+    domain::{Email, NewPassword, PersonName, Phone, Role},
     error::{AppError, FieldError},
     service::{
         Page,
@@ -58,7 +59,7 @@ impl Example for CreateUser {
             password: "a long enough passphrase".into(),
             first_name: "Nora".into(),
             last_name: "Newman".into(),
-            phone: Some("+1 555 0101".into()),
+            phone: Some("+1 312 555 0101".into()),
             role: Role::Agent,
             dealership_id: Some(uuid::uuid!("0193a5f0-0000-7000-8000-000000000001")),
         }
@@ -92,7 +93,7 @@ impl Example for UpdateUser {
             email: None,
             first_name: Some("Nora".into()),
             last_name: None,
-            phone: Some("+1 555 0102".into()),
+            phone: Some("+1 312 555 0102".into()),
             role: None,
             is_active: None,
             password: None,
@@ -197,17 +198,26 @@ impl UsersApi {
             .authz
             .grant(&auth.0, Resource::Users, Action::Create)?;
         let body = body.0;
-        let email = Email::parse("email", &body.email);
-        let new_password = NewPassword::parse("password", &body.password, Some(&body.email));
-        let profile = ProfileChange::parse(Some(body.first_name), Some(body.last_name), body.phone);
-        let (email, new_password, profile) = collect_errors(email, new_password, profile)?;
+        let (email, new_password, first_name, last_name, phone) = fields::check((
+            ("email", Email::parse(&body.email)),
+            (
+                "password",
+                NewPassword::parse(&body.password, Some(&body.email)),
+            ),
+            ("first_name", PersonName::parse(&body.first_name)),
+            ("last_name", PersonName::parse(&body.last_name)),
+            (
+                "phone",
+                fields::optional(body.phone.as_deref(), Phone::parse),
+            ),
+        ))?;
         let hash = password::hash(new_password.expose().to_owned()).await?;
         let new = NewUser {
             email,
             password: new_password,
-            first_name: profile.first_name.unwrap_or_default(),
-            last_name: profile.last_name.unwrap_or_default(),
-            phone: profile.phone.filter(|p| !p.is_empty()),
+            first_name,
+            last_name,
+            phone,
             role: body.role,
             dealership_id: body.dealership_id,
         };
@@ -258,18 +268,36 @@ impl UsersApi {
             )])
             .into());
         }
-        let email = body
-            .email
-            .as_deref()
-            .map(|e| Email::parse("email", e))
-            .transpose();
-        let new_password = body
-            .password
-            .as_deref()
-            .map(|p| NewPassword::parse("password", p, None))
-            .transpose();
-        let profile = ProfileChange::parse(body.first_name, body.last_name, body.phone);
-        let (email, new_password, profile) = collect_errors(email, new_password, profile)?;
+        let (email, new_password, first_name, last_name, phone) = fields::check((
+            ("email", body.email.as_deref().map(Email::parse).transpose()),
+            (
+                "password",
+                body.password
+                    .as_deref()
+                    .map(|p| NewPassword::parse(p, None))
+                    .transpose(),
+            ),
+            (
+                "first_name",
+                body.first_name
+                    .as_deref()
+                    .map(PersonName::parse)
+                    .transpose(),
+            ),
+            (
+                "last_name",
+                body.last_name.as_deref().map(PersonName::parse).transpose(),
+            ),
+            (
+                "phone",
+                fields::clearable(body.phone.as_deref(), Phone::parse),
+            ),
+        ))?;
+        let profile = ProfileChange {
+            first_name,
+            last_name,
+            phone,
+        };
         let password_hash = match new_password {
             Some(p) => Some(password::hash(p.expose().to_owned()).await?),
             None => None,
@@ -358,26 +386,5 @@ impl UsersApi {
         tx.commit().await?;
         state.revoked(Revoked::User(id.0)).await;
         Ok(Done::NoContent)
-    }
-}
-
-/// Every field error of three validations at once, or their values.
-fn collect_errors<A, B, C>(
-    a: Result<A, AppError>,
-    b: Result<B, AppError>,
-    c: Result<C, AppError>,
-) -> Result<(A, B, C), AppError> {
-    match (a, b, c) {
-        (Ok(a), Ok(b), Ok(c)) => Ok((a, b, c)),
-        (a, b, c) => {
-            let mut fields = Vec::new();
-            for err in [a.err(), b.err(), c.err()].into_iter().flatten() {
-                match err {
-                    AppError::Validation(f) => fields.extend(f),
-                    other => return Err(other),
-                }
-            }
-            Err(AppError::Validation(fields))
-        }
     }
 }

@@ -16,7 +16,7 @@ use crate::{
         revocation::{self, Revoked},
     },
     authz::Reach,
-    domain::{Email, NewPassword, Role},
+    domain::{Email, NewPassword, PersonName, Phone, Role},
     entity::{dealership, user},
     error::{AppError, FieldError, conflict_if_duplicate},
     service::{RequestMeta, audit, sessions},
@@ -26,9 +26,9 @@ use crate::{
 pub struct NewUser {
     pub email: Email,
     pub password: NewPassword,
-    pub first_name: String,
-    pub last_name: String,
-    pub phone: Option<String>,
+    pub first_name: PersonName,
+    pub last_name: PersonName,
+    pub phone: Option<Phone>,
     pub role: Role,
     pub dealership_id: Option<Uuid>,
 }
@@ -153,9 +153,9 @@ async fn insert(
         dealership_id: Set(dealership_id),
         email: Set(new.email.as_str().to_owned()),
         password_hash: Set(password_hash),
-        first_name: Set(new.first_name),
-        last_name: Set(new.last_name),
-        phone: Set(new.phone),
+        first_name: Set(new.first_name.into_inner()),
+        last_name: Set(new.last_name.into_inner()),
+        phone: Set(new.phone.map(Phone::into_inner)),
         role: Set(new.role),
         ..Default::default()
     }
@@ -295,31 +295,25 @@ async fn apply(
         invalidate = true;
     }
     let profile = change.profile;
+    let first_name = profile.first_name.map(PersonName::into_inner);
+    let last_name = profile.last_name.map(PersonName::into_inner);
     for (field, before, after) in [
-        (
-            "first_name",
-            Some(&target.first_name),
-            profile.first_name.as_ref(),
-        ),
-        (
-            "last_name",
-            Some(&target.last_name),
-            profile.last_name.as_ref(),
-        ),
+        ("first_name", Some(&target.first_name), first_name.as_ref()),
+        ("last_name", Some(&target.last_name), last_name.as_ref()),
     ] {
         if let Some(after) = after.filter(|a| Some(*a) != before) {
             diff.insert(field.into(), json!({"before": before, "after": after}));
         }
     }
-    if let Some(first) = profile.first_name {
+    if let Some(first) = first_name {
         active.first_name = Set(first);
     }
-    if let Some(last) = profile.last_name {
+    if let Some(last) = last_name {
         active.last_name = Set(last);
     }
     if let Some(phone) = profile
         .phone
-        .map(|p| Some(p).filter(|p| !p.is_empty()))
+        .map(|p| p.map(Phone::into_inner))
         .filter(|p| *p != target.phone)
     {
         diff.insert(
