@@ -11,7 +11,7 @@ use super::AdminAction;
 use crate::{
     auth::password,
     config::Settings,
-    domain::{Email, NewPassword, Role},
+    domain::{Email, NewPassword, PersonName, Role},
     entity::dealership,
     service::{
         RequestMeta,
@@ -29,7 +29,10 @@ pub async fn run(settings: &Settings, action: AdminAction) -> anyhow::Result<()>
         last_name,
         password_file,
     } = action;
-    let email = Email::parse("email", &email).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let email = Email::parse(&email).map_err(|e| anyhow::anyhow!("email: {e}"))?;
+    let first_name =
+        PersonName::parse(&first_name).map_err(|e| anyhow::anyhow!("first_name: {e}"))?;
+    let last_name = PersonName::parse(&last_name).map_err(|e| anyhow::anyhow!("last_name: {e}"))?;
     let role: Role = role.parse().map_err(|e: String| anyhow::anyhow!(e))?;
     let raw = match password_file {
         Some(path) => {
@@ -44,7 +47,7 @@ pub async fn run(settings: &Settings, action: AdminAction) -> anyhow::Result<()>
         }
     };
     let raw = raw.trim_end_matches(['\r', '\n']);
-    let password = NewPassword::parse("password", raw, Some(email.as_str()))
+    let password = NewPassword::parse(raw, Some(email.as_str()))
         .map_err(|e| anyhow::anyhow!("password: {e}"))?;
 
     let db = Database::connect(&settings.database)

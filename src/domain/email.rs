@@ -2,21 +2,22 @@
 
 use std::fmt;
 
-use crate::error::{AppError, FieldError};
+use super::Invalid;
+
+const NOT_AN_ADDRESS: Invalid = Invalid::new("not a valid address");
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Email(String);
 
 impl Email {
     /// Accepts `local@domain.tld` shapes up to 254 characters; the mailbox itself is not probed.
-    pub fn parse(field: &str, raw: &str) -> Result<Self, AppError> {
+    pub fn parse(raw: &str) -> Result<Self, Invalid> {
         let email = raw.trim().to_lowercase();
-        let invalid = |why: &str| AppError::Validation(vec![FieldError::new(field, why)]);
         if email.len() > 254 {
-            return Err(invalid("longer than 254 characters"));
+            return Err(Invalid::new("longer than 254 characters"));
         }
         let Some((local, domain)) = email.split_once('@') else {
-            return Err(invalid("not a valid address"));
+            return Err(NOT_AN_ADDRESS);
         };
         let plain = |s: &str| {
             !s.is_empty()
@@ -31,13 +32,17 @@ impl Email {
             || domain.starts_with('.')
             || domain.ends_with('.')
         {
-            return Err(invalid("not a valid address"));
+            return Err(NOT_AN_ADDRESS);
         }
         Ok(Self(email))
     }
 
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    pub fn into_inner(self) -> String {
+        self.0
     }
 }
 
@@ -54,15 +59,13 @@ mod tests {
     #[test]
     fn addresses_are_trimmed_and_lower_cased() {
         assert_eq!(
-            Email::parse("email", "  Agent@PremiumAuto.com ")
-                .unwrap()
-                .as_str(),
+            Email::parse("  Agent@PremiumAuto.com ").unwrap().as_str(),
             "agent@premiumauto.com"
         );
     }
 
     #[test]
-    fn malformed_addresses_are_refused_with_the_field_named() {
+    fn malformed_addresses_are_refused_with_a_reason() {
         for bad in [
             "",
             "no-at-sign",
@@ -74,11 +77,13 @@ mod tests {
             "a@example.com.",
             "a@\u{0}x.com",
         ] {
-            match Email::parse("email", bad) {
-                Err(AppError::Validation(fields)) => assert_eq!(fields[0].field, "email", "{bad}"),
-                other => panic!("{bad:?} gave {other:?}"),
-            }
+            assert_eq!(Email::parse(bad), Err(NOT_AN_ADDRESS), "{bad:?}");
         }
-        assert!(Email::parse("email", &format!("{}@example.com", "a".repeat(250))).is_err());
+        assert_eq!(
+            Email::parse(&format!("{}@example.com", "a".repeat(250)))
+                .unwrap_err()
+                .message(),
+            "longer than 254 characters"
+        );
     }
 }

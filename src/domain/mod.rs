@@ -1,10 +1,17 @@
-//! Validated input types: parsed once at the edge, trusted everywhere after.
+//! Validated input types: parsed once at the edge, trusted everywhere after. A parse failure is
+//! an [`Invalid`] that names no field; `http::fields` names it.
 
 mod email;
+mod invalid;
+mod name;
 mod password;
+mod phone;
 mod role;
 pub mod text;
 
 pub use email::Email;
+pub use invalid::Invalid;
+pub use name::{DealershipName, PersonName};
 pub use password::NewPassword;
+pub use phone::Phone;
 pub use role::Role;

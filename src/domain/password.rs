@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use crate::error::{AppError, FieldError};
+use super::Invalid;
 
 const MIN_CHARS: usize = 8;
 const MAX_CHARS: usize = 128;
@@ -115,8 +115,8 @@ pub struct NewPassword(String);
 
 impl NewPassword {
     /// `email` is the account's, when known: a password equal to it (or its local part) is refused.
-    pub fn parse(field: &str, raw: &str, email: Option<&str>) -> Result<Self, AppError> {
-        let refuse = |why: &str| AppError::Validation(vec![FieldError::new(field, why)]);
+    pub fn parse(raw: &str, email: Option<&str>) -> Result<Self, Invalid> {
+        let refuse = Invalid::new;
         let chars = raw.chars().count();
         if chars < MIN_CHARS {
             return Err(refuse("must be at least 8 characters"));
@@ -159,9 +159,8 @@ mod tests {
     use super::*;
 
     fn reason(raw: &str) -> String {
-        match NewPassword::parse("password", raw, Some("paula@premiumauto.com")) {
-            Err(AppError::Validation(f)) => f[0].message.clone(),
-            Err(other) => panic!("{other:?}"),
+        match NewPassword::parse(raw, Some("paula@premiumauto.com")) {
+            Err(invalid) => invalid.message().into(),
             Ok(_) => "accepted".into(),
         }
     }
@@ -183,11 +182,8 @@ mod tests {
     fn length_counts_characters_not_bytes() {
         assert_eq!(reason("ééééééé1"), "accepted");
         assert!(
-            format!(
-                "{:?}",
-                NewPassword::parse("p", "correct horse", None).unwrap()
-            )
-            .contains("redacted")
+            format!("{:?}", NewPassword::parse("correct horse", None).unwrap())
+                .contains("redacted")
         );
     }
 }

@@ -13,11 +13,12 @@ use super::{
     ApiTags,
     dto::{Session, TokenResponse, User, json_string, json_string_or_null},
     error::{ApiResult, set},
+    fields,
     security::{BearerAuth, request_meta},
 };
 use crate::{
     authz::{Action, Resource},
-    domain::Email,
+    domain::{Email, PersonName, Phone},
     error::{AppError, FieldError},
     service::{
         account, sessions,
@@ -101,7 +102,7 @@ impl Example for ProfileUpdate {
         Self {
             first_name: Some("Alice".into()),
             last_name: Some("Premium".into()),
-            phone: Some("+1 555 0100".into()),
+            phone: Some("+1 312 555 0100".into()),
             email: None,
             current_password: None,
         }
@@ -110,11 +111,23 @@ impl Example for ProfileUpdate {
 
 impl ProfileUpdate {
     fn parse(self) -> Result<account::OwnChange, AppError> {
-        let profile = ProfileChange::parse(self.first_name, self.last_name, self.phone)?;
-        let email = self.email.as_deref().map(|e| Email::parse("email", e));
+        let optional = |raw: &Option<String>| raw.as_deref().map(PersonName::parse).transpose();
+        let (first_name, last_name, phone, email) = fields::check((
+            ("first_name", optional(&self.first_name)),
+            ("last_name", optional(&self.last_name)),
+            (
+                "phone",
+                fields::clearable(self.phone.as_deref(), Phone::parse),
+            ),
+            ("email", self.email.as_deref().map(Email::parse).transpose()),
+        ))?;
         Ok(account::OwnChange {
-            profile,
-            email: email.transpose()?,
+            profile: ProfileChange {
+                first_name,
+                last_name,
+                phone,
+            },
+            email,
             current_password: self.current_password,
         })
     }
@@ -320,11 +333,11 @@ impl AuthApi {
 async fn sign_in(
     req: &Request,
     state: &AppState,
-    field: &str,
+    field: &'static str,
     email: &str,
     password: String,
 ) -> ApiResult<Issue, set::SignIn> {
-    let email = Email::parse(field, email)?;
+    let email = fields::one(field, Email::parse(email))?;
     let issued = sign_in::login(state, email, password, &request_meta(req, state)).await?;
     Ok(issue(state, issued))
 }

@@ -13,15 +13,13 @@ use super::{
     ApiTags,
     dto::{Dealership, json_string, json_string_or_null},
     error::{ApiResult, set},
+    fields,
     security::BearerAuth,
 };
 use crate::{
     authz::{Action, Resource},
-    domain::{
-        Email,
-        text::{is_forbidden_in_line, is_forbidden_in_text},
-    },
-    error::{AppError, FieldError},
+    domain::{DealershipName, Email, Invalid, Phone, text::is_forbidden_in_text},
+    error::AppError,
     service::{
         Page,
         dealerships::{self, Profile},
@@ -48,7 +46,7 @@ impl Example for CreateDealership {
             name: "Westside Cars".into(),
             address: Some("1 Main Street\nSpringfield".into()),
             contact_email: Some("sales@westside.example.com".into()),
-            contact_phone: Some("+1 555 0199".into()),
+            contact_phone: Some("+1 312 555 0199".into()),
         }
     }
 }
@@ -76,7 +74,7 @@ impl Example for UpdateDealership {
             name: None,
             address: Some("2 Main Street\nSpringfield".into()),
             contact_email: None,
-            contact_phone: Some("+1 555 0198".into()),
+            contact_phone: Some("+1 312 555 0198".into()),
             is_active: None,
         }
     }
@@ -202,93 +200,54 @@ impl DealershipsApi {
 
 impl CreateDealership {
     fn parse(self) -> Result<Profile, AppError> {
-        parse_profile(
-            Some(self.name),
-            self.address,
-            self.contact_email,
-            self.contact_phone,
-        )
+        let as_edit = UpdateDealership {
+            name: Some(self.name),
+            address: self.address,
+            contact_email: self.contact_email,
+            contact_phone: self.contact_phone,
+            is_active: None,
+        };
+        as_edit.parse()
     }
 }
 
 impl UpdateDealership {
+    /// Name, address and contacts; an empty optional field clears it. Every invalid field is
+    /// reported at once.
     fn parse(self) -> Result<Profile, AppError> {
-        parse_profile(
-            self.name,
-            self.address,
-            self.contact_email,
-            self.contact_phone,
-        )
+        let (name, address, contact_email, contact_phone) = fields::check((
+            (
+                "name",
+                self.name.as_deref().map(DealershipName::parse).transpose(),
+            ),
+            (
+                "address",
+                fields::clearable(self.address.as_deref(), address_text),
+            ),
+            (
+                "contact_email",
+                fields::clearable(self.contact_email.as_deref(), Email::parse),
+            ),
+            (
+                "contact_phone",
+                fields::clearable(self.contact_phone.as_deref(), Phone::parse),
+            ),
+        ))?;
+        Ok(Profile {
+            name,
+            address,
+            contact_email,
+            contact_phone,
+        })
     }
 }
 
-/// Name 1–200 characters, address ≤ 500 (neither with control or bidi characters; the address
-/// may have line breaks); contact email a valid address; phone ≤ 32 of digits and `+-(). `;
-/// an empty optional field clears it. Every invalid field is reported at once.
-fn parse_profile(
-    name: Option<String>,
-    address: Option<String>,
-    contact_email: Option<String>,
-    contact_phone: Option<String>,
-) -> Result<Profile, AppError> {
-    let mut errors = Vec::new();
-    let name = name.map(|n| n.trim().to_owned());
-    if name.as_ref().is_some_and(|n| {
-        n.is_empty() || n.chars().count() > 200 || n.chars().any(is_forbidden_in_line)
-    }) {
-        errors.push(FieldError::new(
-            "name",
-            "must be 1 to 200 characters, without control characters",
-        ));
-    }
-    let clearable =
-        |v: Option<String>| v.map(|v| Some(v.trim().to_owned()).filter(|v| !v.is_empty()));
-    let address = clearable(address);
-    if address
-        .as_ref()
-        .and_then(|a| a.as_ref())
-        .is_some_and(|a| a.chars().count() > 500 || a.chars().any(is_forbidden_in_text))
-    {
-        errors.push(FieldError::new(
-            "address",
+/// A postal address: at most 500 characters, line breaks allowed, no other control characters.
+fn address_text(raw: &str) -> Result<String, Invalid> {
+    if raw.chars().count() > 500 || raw.chars().any(is_forbidden_in_text) {
+        return Err(Invalid::new(
             "must be at most 500 characters, without control characters",
         ));
     }
-    let contact_email = clearable(contact_email);
-    let contact_email = match contact_email {
-        Some(Some(e)) => match Email::parse("contact_email", &e) {
-            Ok(e) => Some(Some(e.to_string())),
-            Err(AppError::Validation(f)) => {
-                errors.extend(f);
-                None
-            }
-            Err(other) => return Err(other),
-        },
-        other => other,
-    };
-    let contact_phone = clearable(contact_phone);
-    if contact_phone
-        .as_ref()
-        .and_then(|p| p.as_ref())
-        .is_some_and(|p| {
-            p.len() > 32
-                || !p
-                    .chars()
-                    .all(|c| c.is_ascii_digit() || " +-().".contains(c))
-        })
-    {
-        errors.push(FieldError::new(
-            "contact_phone",
-            "must be at most 32 digits, spaces or +-().",
-        ));
-    }
-    if !errors.is_empty() {
-        return Err(AppError::Validation(errors));
-    }
-    Ok(Profile {
-        name,
-        address,
-        contact_email,
-        contact_phone,
-    })
+    Ok(raw.to_owned())
 }

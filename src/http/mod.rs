@@ -7,6 +7,7 @@ mod auth;
 mod dealerships;
 mod dto;
 pub mod error;
+pub mod fields;
 mod headers;
 mod health;
 mod middleware;

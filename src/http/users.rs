@@ -13,12 +13,13 @@ use super::{
     ApiTags,
     dto::{Count, User, json_string, json_string_or_null},
     error::{ApiResult, set},
+    fields,
     security::BearerAuth,
 };
 use crate::{
     authz::{Action, Resource},
-    domain::{Email, NewPassword, Role},
-    error::AppError,
+    domain::{Email, NewPassword, PersonName, Phone, Role},
+    error::{AppError, FieldError},
     service::{
         Page,
         users::{
@@ -57,7 +58,7 @@ impl Example for CreateUser {
             password: "a long enough passphrase".into(),
             first_name: "Nora".into(),
             last_name: "Newman".into(),
-            phone: Some("+1 555 0101".into()),
+            phone: Some("+1 312 555 0101".into()),
             role: Role::Agent,
             dealership_id: Some(uuid::uuid!("0193a5f0-0000-7000-8000-000000000001")),
         }
@@ -91,7 +92,7 @@ impl Example for UpdateUser {
             email: None,
             first_name: Some("Nora".into()),
             last_name: None,
-            phone: Some("+1 555 0102".into()),
+            phone: Some("+1 312 555 0102".into()),
             role: None,
             is_active: None,
             password: None,
@@ -102,16 +103,25 @@ impl Example for UpdateUser {
 impl CreateUser {
     /// Every invalid field at once, or the new user.
     fn parse(self) -> Result<NewUser, AppError> {
-        let email = Email::parse("email", &self.email);
-        let password = NewPassword::parse("password", &self.password, Some(&self.email));
-        let profile = ProfileChange::parse(Some(self.first_name), Some(self.last_name), self.phone);
-        let (email, password, profile) = collect_errors(email, password, profile)?;
+        let (email, password, first_name, last_name, phone) = fields::check((
+            ("email", Email::parse(&self.email)),
+            (
+                "password",
+                NewPassword::parse(&self.password, Some(&self.email)),
+            ),
+            ("first_name", PersonName::parse(&self.first_name)),
+            ("last_name", PersonName::parse(&self.last_name)),
+            (
+                "phone",
+                fields::optional(self.phone.as_deref(), Phone::parse),
+            ),
+        ))?;
         Ok(NewUser {
             email,
             password,
-            first_name: profile.first_name.unwrap_or_default(),
-            last_name: profile.last_name.unwrap_or_default(),
-            phone: profile.phone.filter(|p| !p.is_empty()),
+            first_name,
+            last_name,
+            phone,
             role: self.role,
             dealership_id: self.dealership_id,
         })
@@ -119,18 +129,34 @@ impl CreateUser {
 }
 
 impl UpdateUser {
-    fn parse(self) -> Result<UserChange, AppError> {
-        let email = self.email.as_deref().map(|e| Email::parse("email", e));
+    /// Every invalid field at once, or the change; `own` edits may not carry a password.
+    fn parse(self, own: bool) -> Result<UserChange, AppError> {
+        if own && self.password.is_some() {
+            let field = FieldError::new("password", "change your own at /api/v1/auth/password");
+            return Err(AppError::Validation(vec![field]));
+        }
+        let optional = |raw: &Option<String>| raw.as_deref().map(PersonName::parse).transpose();
         let password = self
             .password
             .as_deref()
-            .map(|p| NewPassword::parse("password", p, None));
-        let profile = ProfileChange::parse(self.first_name, self.last_name, self.phone);
-        let (email, password, profile) =
-            collect_errors(email.transpose(), password.transpose(), profile)?;
+            .map(|p| NewPassword::parse(p, None));
+        let (email, password, first_name, last_name, phone) = fields::check((
+            ("email", self.email.as_deref().map(Email::parse).transpose()),
+            ("password", password.transpose()),
+            ("first_name", optional(&self.first_name)),
+            ("last_name", optional(&self.last_name)),
+            (
+                "phone",
+                fields::clearable(self.phone.as_deref(), Phone::parse),
+            ),
+        ))?;
         Ok(UserChange {
             email,
-            profile,
+            profile: ProfileChange {
+                first_name,
+                last_name,
+                phone,
+            },
             role: self.role,
             is_active: self.is_active,
             password,
@@ -250,7 +276,8 @@ impl UsersApi {
         Json(body): Json<UpdateUser>,
     ) -> ApiResult<Json<User>, set::Edit> {
         let grant = state.grant(&me, Resource::Users, Action::Update)?;
-        let user = edit::update(&state, &grant, id, body.parse()?).await?;
+        let change = body.parse(id == me.user_id)?;
+        let user = edit::update(&state, &grant, id, change).await?;
         Ok(Json(user.into()))
     }
 
@@ -300,26 +327,5 @@ impl UsersApi {
         manage::end_sessions(&scope, id).await?;
         scope.commit().await?;
         Ok(Done::NoContent)
-    }
-}
-
-/// Every field error of three validations at once, or their values.
-fn collect_errors<A, B, C>(
-    a: Result<A, AppError>,
-    b: Result<B, AppError>,
-    c: Result<C, AppError>,
-) -> Result<(A, B, C), AppError> {
-    match (a, b, c) {
-        (Ok(a), Ok(b), Ok(c)) => Ok((a, b, c)),
-        (a, b, c) => {
-            let mut fields = Vec::new();
-            for err in [a.err(), b.err(), c.err()].into_iter().flatten() {
-                match err {
-                    AppError::Validation(f) => fields.extend(f),
-                    other => return Err(other),
-                }
-            }
-            Err(AppError::Validation(fields))
-        }
     }
 }

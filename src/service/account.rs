@@ -68,8 +68,11 @@ pub async fn change_password(
     new: String,
 ) -> Result<(), AppError> {
     let user = signable(state, grant).await?;
-    let new = NewPassword::parse("new_password", &new, Some(&user.email))?;
-    let email = Email::parse("email", &user.email)?;
+    // the rule refuses a password built from the email, so it is judged here, not at the edge
+    let new = NewPassword::parse(&new, Some(&user.email)).map_err(|invalid| {
+        AppError::Validation(vec![FieldError::new("new_password", invalid.message())])
+    })?;
+    let email = stored_email(&user)?;
     sign_in::verify_current_password(state, grant.caller(), &email, current, user.password_hash)
         .await?;
     let hash = password::hash(new.expose().to_owned()).await?;
@@ -100,7 +103,7 @@ async fn verify_for_new_email(
             "is required to change the email",
         )])
     })?;
-    let signed_in_as = Email::parse("email", &user.email)?;
+    let signed_in_as = stored_email(&user)?;
     sign_in::verify_current_password(
         state,
         grant.caller(),
@@ -110,6 +113,11 @@ async fn verify_for_new_email(
     )
     .await?;
     Ok(Some(email))
+}
+
+/// The sign-in email as stored: it was valid when written, so a refusal is a server fault.
+fn stored_email(user: &user::Model) -> Result<Email, AppError> {
+    Email::parse(&user.email).map_err(AppError::internal)
 }
 
 /// The caller's user, read in a transaction of its own that ends before any slow check.

@@ -12,6 +12,7 @@ use uuid::Uuid;
 use crate::{
     auth::{principal::Principal, sessions::Revoked},
     authz::Reach,
+    domain::{DealershipName, Email, Phone},
     entity::dealership,
     error::{AppError, conflict_if_duplicate},
     scope::RequestScope,
@@ -21,10 +22,11 @@ use crate::{
 /// Profile fields, validated; `None` leaves a field as it is, `Some(None)` clears it.
 #[derive(Debug, Default)]
 pub struct Profile {
-    pub name: Option<String>,
+    pub name: Option<DealershipName>,
+    /// Up to 500 characters of text, line breaks allowed.
     pub address: Option<Option<String>>,
-    pub contact_email: Option<Option<String>>,
-    pub contact_phone: Option<Option<String>>,
+    pub contact_email: Option<Option<Email>>,
+    pub contact_phone: Option<Option<Phone>>,
 }
 
 fn visible(who: &Principal, reach: Reach) -> Select<dealership::Entity> {
@@ -70,10 +72,10 @@ pub async fn create(scope: &RequestScope, profile: Profile) -> Result<dealership
         .ok_or_else(|| AppError::internal(anyhow::anyhow!("name is validated as required")))?;
     let created = dealership::ActiveModel {
         id: Set(Uuid::now_v7()),
-        name: Set(name),
+        name: Set(name.into_inner()),
         address: Set(profile.address.flatten()),
-        contact_email: Set(profile.contact_email.flatten()),
-        contact_phone: Set(profile.contact_phone.flatten()),
+        contact_email: Set(profile.contact_email.flatten().map(Email::into_inner)),
+        contact_phone: Set(profile.contact_phone.flatten().map(Phone::into_inner)),
         ..Default::default()
     }
     .insert(scope.tx())
@@ -98,22 +100,20 @@ pub async fn update(
     }
     let mut diff = Map::new();
     let mut active = target.clone().into_active_model();
-    if let Some(name) = profile.name.filter(|n| *n != target.name) {
+    if let Some(name) = profile
+        .name
+        .map(DealershipName::into_inner)
+        .filter(|n| *n != target.name)
+    {
         diff.insert("name".into(), json!({"before": target.name, "after": name}));
         active.name = Set(name);
     }
+    let contact_email = profile.contact_email.map(|e| e.map(Email::into_inner));
+    let contact_phone = profile.contact_phone.map(|p| p.map(Phone::into_inner));
     for (field, before, after) in [
         ("address", &target.address, profile.address),
-        (
-            "contact_email",
-            &target.contact_email,
-            profile.contact_email,
-        ),
-        (
-            "contact_phone",
-            &target.contact_phone,
-            profile.contact_phone,
-        ),
+        ("contact_email", &target.contact_email, contact_email),
+        ("contact_phone", &target.contact_phone, contact_phone),
     ] {
         if let Some(after) = after.filter(|a| a != before) {
             diff.insert(field.into(), json!({"before": before, "after": after}));

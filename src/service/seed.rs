@@ -152,3 +152,24 @@ async fn find_dealership(tx: &TenantTx, name: &str) -> Result<Option<Uuid>, AppE
         .await?
         .map(|d| d.id))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Phone;
+
+    #[test]
+    fn the_demo_phones_are_valid_and_stored_as_the_api_would_store_them() {
+        let data = load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("seed")).unwrap();
+        let phones: Vec<&str> = data
+            .dealerships
+            .iter()
+            .filter_map(|d| d.contact_phone.as_deref())
+            .chain(data.users.iter().filter_map(|u| u.phone.as_deref()))
+            .collect();
+        assert!(!phones.is_empty());
+        for phone in phones {
+            assert_eq!(Phone::parse(phone).map(Phone::into_inner), Ok(phone.into()));
+        }
+    }
+}

@@ -14,7 +14,7 @@ use super::{
 use crate::{
     auth::{password, sessions::Revoked},
     authz::Reach,
-    domain::{Email, NewPassword, Role},
+    domain::{Email, NewPassword, PersonName, Phone, Role},
     entity::user,
     error::{AppError, FieldError, conflict_if_duplicate},
     scope::{Grant, RequestScope},
@@ -168,31 +168,25 @@ async fn apply(
         invalidate = true;
     }
     let profile = change.profile;
+    let first_name = profile.first_name.map(PersonName::into_inner);
+    let last_name = profile.last_name.map(PersonName::into_inner);
     for (field, before, after) in [
-        (
-            "first_name",
-            Some(&target.first_name),
-            profile.first_name.as_ref(),
-        ),
-        (
-            "last_name",
-            Some(&target.last_name),
-            profile.last_name.as_ref(),
-        ),
+        ("first_name", Some(&target.first_name), first_name.as_ref()),
+        ("last_name", Some(&target.last_name), last_name.as_ref()),
     ] {
         if let Some(after) = after.filter(|a| Some(*a) != before) {
             diff.insert(field.into(), json!({"before": before, "after": after}));
         }
     }
-    if let Some(first) = profile.first_name {
+    if let Some(first) = first_name {
         active.first_name = Set(first);
     }
-    if let Some(last) = profile.last_name {
+    if let Some(last) = last_name {
         active.last_name = Set(last);
     }
     if let Some(phone) = profile
         .phone
-        .map(|p| Some(p).filter(|p| !p.is_empty()))
+        .map(|p| p.map(Phone::into_inner))
         .filter(|p| *p != target.phone)
     {
         diff.insert(

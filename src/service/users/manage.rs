@@ -13,7 +13,7 @@ use super::directory;
 use crate::{
     auth::{password, principal::Principal, sessions::Revoked},
     authz::Reach,
-    domain::{Email, NewPassword, Role},
+    domain::{Email, NewPassword, PersonName, Phone, Role},
     entity::{dealership, user},
     error::{AppError, FieldError, conflict_if_duplicate},
     scope::{Grant, RequestMeta, RequestScope},
@@ -25,9 +25,9 @@ use crate::{
 pub struct NewUser {
     pub email: Email,
     pub password: NewPassword,
-    pub first_name: String,
-    pub last_name: String,
-    pub phone: Option<String>,
+    pub first_name: PersonName,
+    pub last_name: PersonName,
+    pub phone: Option<Phone>,
     pub role: Role,
     pub dealership_id: Option<Uuid>,
 }
@@ -154,9 +154,9 @@ async fn insert(
         dealership_id: Set(dealership_id),
         email: Set(new.email.as_str().to_owned()),
         password_hash: Set(password_hash),
-        first_name: Set(new.first_name),
-        last_name: Set(new.last_name),
-        phone: Set(new.phone),
+        first_name: Set(new.first_name.into_inner()),
+        last_name: Set(new.last_name.into_inner()),
+        phone: Set(new.phone.map(Phone::into_inner)),
         role: Set(new.role),
         ..Default::default()
     }

@@ -13,9 +13,9 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::{
-    domain::Email,
+    domain::{Email, PersonName, Phone},
     entity::{dealership, user},
-    error::{AppError, FieldError},
+    error::AppError,
 };
 
 /// What the definer lookup returns for a login, before any tenant is known.
@@ -80,13 +80,13 @@ pub async fn touch_last_login(tx: &DatabaseTransaction, id: Uuid) -> Result<(), 
     Ok(())
 }
 
-/// Profile fields a user may change on themselves; `None` leaves a field as it is, and an
-/// empty phone clears it.
+/// Profile fields a user may change on themselves; `None` leaves a field as it is, and
+/// `phone: Some(None)` clears the phone.
 #[derive(Debug, Default)]
 pub struct ProfileChange {
-    pub first_name: Option<String>,
-    pub last_name: Option<String>,
-    pub phone: Option<String>,
+    pub first_name: Option<PersonName>,
+    pub last_name: Option<PersonName>,
+    pub phone: Option<Option<Phone>>,
 }
 
 /// Applies `change`; returns the updated user and the before/after of what changed.
@@ -97,14 +97,16 @@ pub async fn update_profile(
 ) -> Result<(user::Model, serde_json::Value), AppError> {
     let mut diff = serde_json::Map::new();
     let mut active = user.clone().into_active_model();
-    if let Some(first) = change.first_name.filter(|v| *v != user.first_name) {
+    let first_name = change.first_name.map(PersonName::into_inner);
+    if let Some(first) = first_name.filter(|v| *v != user.first_name) {
         diff.insert(
             "first_name".into(),
             serde_json::json!({"before": user.first_name, "after": first}),
         );
         active.first_name = Set(first);
     }
-    if let Some(last) = change.last_name.filter(|v| *v != user.last_name) {
+    let last_name = change.last_name.map(PersonName::into_inner);
+    if let Some(last) = last_name.filter(|v| *v != user.last_name) {
         diff.insert(
             "last_name".into(),
             serde_json::json!({"before": user.last_name, "after": last}),
@@ -112,7 +114,7 @@ pub async fn update_profile(
         active.last_name = Set(last);
     }
     if let Some(phone) = change.phone {
-        let phone = Some(phone).filter(|p| !p.is_empty());
+        let phone = phone.map(Phone::into_inner);
         if phone != user.phone {
             diff.insert(
                 "phone".into(),
@@ -146,52 +148,4 @@ pub async fn set_password_hash(
         .exec(tx)
         .await?;
     Ok(())
-}
-
-impl ProfileChange {
-    /// Names are 1–100 characters after trimming; a phone is at most 32 of digits, spaces and
-    /// `+-().` Every invalid field is reported at once.
-    pub fn parse(
-        first_name: Option<String>,
-        last_name: Option<String>,
-        phone: Option<String>,
-    ) -> Result<Self, AppError> {
-        let mut errors = Vec::new();
-        let mut name = |field: &str, value: Option<String>| {
-            let value = value.map(|v| v.trim().to_owned());
-            if let Some(v) = &value
-                && (v.is_empty()
-                    || v.chars().count() > 100
-                    || v.chars().any(crate::domain::text::is_forbidden_in_line))
-            {
-                errors.push(FieldError::new(
-                    field,
-                    "must be 1 to 100 characters, without control characters",
-                ));
-            }
-            value
-        };
-        let first_name = name("first_name", first_name);
-        let last_name = name("last_name", last_name);
-        let phone = phone.map(|p| p.trim().to_owned());
-        if let Some(p) = &phone
-            && (p.len() > 32
-                || !p
-                    .chars()
-                    .all(|c| c.is_ascii_digit() || " +-().".contains(c)))
-        {
-            errors.push(FieldError::new(
-                "phone",
-                "must be at most 32 digits, spaces or +-().",
-            ));
-        }
-        if !errors.is_empty() {
-            return Err(AppError::Validation(errors));
-        }
-        Ok(Self {
-            first_name,
-            last_name,
-            phone,
-        })
-    }
 }
