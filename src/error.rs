@@ -62,6 +62,12 @@ fn validation_message(fields: &[FieldError]) -> String {
 }
 
 impl AppError {
+    /// A 422 naming one field, for a rule broken by a well-formed value (a business rule:
+    /// parse errors get their field names in `http::fields`).
+    pub fn field(name: &str, message: impl Into<String>) -> Self {
+        AppError::Validation(vec![FieldError::new(name, message)])
+    }
+
     pub fn internal(err: impl Into<anyhow::Error>) -> Self {
         Self::Internal(err.into())
     }

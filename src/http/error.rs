@@ -261,12 +261,12 @@ fn payload_error(message: &str, body: &[u8]) -> AppError {
         .and_then(|(_, rest)| rest.split_once('`'))
         .map(|(field, _)| field)
     {
-        return AppError::Validation(vec![FieldError::new(field, "is required")]);
+        return AppError::field(field, "is required");
     }
     let well_formed =
         serde_json::from_slice::<serde_json::Value>(body).is_ok_and(|v| v.is_object());
     if well_formed {
-        AppError::Validation(vec![FieldError::new("body", message)])
+        AppError::field("body", message)
     } else {
         AppError::BadRequest(format!("malformed request body: {message}"))
     }

@@ -10,7 +10,7 @@ use crate::{
     auth::password,
     domain::{Email, NewPassword},
     entity::user,
-    error::{AppError, FieldError, conflict_if_duplicate},
+    error::{AppError, conflict_if_duplicate},
     scope::{Grant, RequestScope},
     service::{audit, sign_in, users},
     state::AppState,
@@ -69,9 +69,8 @@ pub async fn change_password(
 ) -> Result<(), AppError> {
     let user = signable(state, grant).await?;
     // the rule refuses a password built from the email, so it is judged here, not at the edge
-    let new = NewPassword::parse(&new, Some(&user.email)).map_err(|invalid| {
-        AppError::Validation(vec![FieldError::new("new_password", invalid.message())])
-    })?;
+    let new = NewPassword::parse(&new, Some(&user.email))
+        .map_err(|invalid| AppError::field("new_password", invalid.message()))?;
     let email = stored_email(&user)?;
     sign_in::verify_current_password(state, grant.caller(), &email, current, user.password_hash)
         .await?;
@@ -97,12 +96,8 @@ async fn verify_for_new_email(
     if email.as_str() == user.email {
         return Ok(None);
     }
-    let current = current_password.ok_or_else(|| {
-        AppError::Validation(vec![FieldError::new(
-            "current_password",
-            "is required to change the email",
-        )])
-    })?;
+    let current = current_password
+        .ok_or_else(|| AppError::field("current_password", "is required to change the email"))?;
     let signed_in_as = stored_email(&user)?;
     sign_in::verify_current_password(
         state,

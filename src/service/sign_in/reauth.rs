@@ -8,7 +8,7 @@ use super::{count_login, login_event};
 use crate::{
     auth::{password, principal::scope_of, throttle},
     domain::Email,
-    error::{AppError, FieldError},
+    error::AppError,
     scope::{Caller, RequestMeta},
     service::audit,
     state::AppState,
@@ -38,10 +38,7 @@ pub async fn verify_current_password(
         return Ok(());
     }
     match attempt.failed("wrong_current_password").await {
-        AppError::Unauthenticated => Err(AppError::Validation(vec![FieldError::new(
-            "current_password",
-            "is not correct",
-        )])),
+        AppError::Unauthenticated => Err(AppError::field("current_password", "is not correct")),
         other => Err(other),
     }
 }

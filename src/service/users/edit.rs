@@ -16,7 +16,7 @@ use crate::{
     authz::Reach,
     domain::{Email, NewPassword, PersonName, Phone, Role},
     entity::user,
-    error::{AppError, FieldError, conflict_if_duplicate},
+    error::{AppError, conflict_if_duplicate},
     scope::{Grant, RequestScope},
     service::sessions,
     state::AppState,
@@ -57,10 +57,7 @@ pub async fn update(
 /// Flips user `id`'s `is_active`; deactivation ends their tokens at once. Not on yourself.
 pub async fn toggle_active(scope: &RequestScope, id: Uuid) -> Result<user::Model, AppError> {
     if id == scope.principal().user_id {
-        return Err(AppError::Validation(vec![FieldError::new(
-            "id",
-            "you cannot deactivate yourself",
-        )]));
+        return Err(AppError::field("id", "you cannot deactivate yourself"));
     }
     let target = directory::get(scope, id).await?;
     let change = UserChange {
@@ -71,10 +68,7 @@ pub async fn toggle_active(scope: &RequestScope, id: Uuid) -> Result<user::Model
 }
 
 fn own_password() -> AppError {
-    AppError::Validation(vec![FieldError::new(
-        "password",
-        "change your own at /api/v1/auth/password",
-    )])
+    AppError::field("password", "change your own at /api/v1/auth/password")
 }
 
 async fn apply(
@@ -101,10 +95,10 @@ async fn apply(
     if id == who.user_id
         && (change.role.is_some_and(|r| r != target.role) || change.is_active == Some(false))
     {
-        return Err(AppError::Validation(vec![FieldError::new(
+        return Err(AppError::field(
             "id",
             "you cannot change your own role or deactivate yourself",
-        )]));
+        ));
     }
     if id == who.user_id && password_hash.is_some() {
         return Err(own_password());
@@ -115,10 +109,10 @@ async fn apply(
             .as_ref()
             .is_some_and(|e| e.as_str() != target.email)
     {
-        return Err(AppError::Validation(vec![FieldError::new(
+        return Err(AppError::field(
             "email",
             "change your own at /api/v1/auth/me, with your current password",
-        )]));
+        ));
     }
     let changes_account = change
         .email
@@ -133,10 +127,10 @@ async fn apply(
     if change.role == Some(Role::Admin) && target.dealership_id.is_some()
         || change.role.is_some_and(|r| r != Role::Admin) && target.dealership_id.is_none()
     {
-        return Err(AppError::Validation(vec![FieldError::new(
+        return Err(AppError::field(
             "role",
             "admins, and only admins, belong to no dealership",
-        )]));
+        ));
     }
 
     let mut diff = Map::new();

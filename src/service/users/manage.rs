@@ -15,7 +15,7 @@ use crate::{
     authz::Reach,
     domain::{Email, NewPassword, PersonName, Phone, Role},
     entity::{dealership, user},
-    error::{AppError, FieldError, conflict_if_duplicate},
+    error::{AppError, conflict_if_duplicate},
     scope::{Grant, RequestMeta, RequestScope},
     service::{audit, sessions},
     state::AppState,
@@ -75,18 +75,16 @@ async fn create_in(
     let dealership_id = match (scope.reach(), new.role) {
         (Reach::Own, _) => return Err(AppError::Forbidden),
         (_, Role::Admin) if new.dealership_id.is_some() => {
-            return Err(AppError::Validation(vec![FieldError::new(
+            return Err(AppError::field(
                 "dealership_id",
                 "admins belong to no dealership",
-            )]));
+            ));
         }
         (_, Role::Admin) => None,
-        (Reach::Any, _) => Some(new.dealership_id.ok_or_else(|| {
-            AppError::Validation(vec![FieldError::new(
-                "dealership_id",
-                "is required for this role",
-            )])
-        })?),
+        (Reach::Any, _) => Some(
+            new.dealership_id
+                .ok_or_else(|| AppError::field("dealership_id", "is required for this role"))?,
+        ),
         (Reach::Dealership, _) => match new.dealership_id {
             Some(d) if Some(d) != who.dealership_id => {
                 return Err(AppError::NotFound("dealership"));
@@ -116,10 +114,10 @@ pub async fn create_by_operator(
     }
     let dealership_id = new.dealership_id;
     if (new.role == Role::Admin) != dealership_id.is_none() {
-        return Err(AppError::Validation(vec![FieldError::new(
+        return Err(AppError::field(
             "dealership",
             "admins, and only admins, belong to no dealership",
-        )]));
+        ));
     }
     let created = insert(tx, new, dealership_id, password_hash).await?;
     let event = audit::Event {
@@ -169,10 +167,7 @@ async fn insert(
 pub async fn delete(scope: &RequestScope, id: Uuid) -> Result<(), AppError> {
     let (who, tx) = (scope.principal(), scope.tx());
     if id == who.user_id {
-        return Err(AppError::Validation(vec![FieldError::new(
-            "id",
-            "you cannot delete yourself",
-        )]));
+        return Err(AppError::field("id", "you cannot delete yourself"));
     }
     let target = directory::get(scope, id).await?;
     governs_account_of(who, target.role)?;
