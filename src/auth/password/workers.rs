@@ -61,15 +61,19 @@ impl Pool {
         &self,
         task: impl FnOnce(&mut Memory) -> T + Send + 'static,
     ) -> Result<T, AppError> {
-        let mut slot = self.admit()?;
         let (reply, answer) = oneshot::channel();
+        let mut pending = Pending {
+            slot: self.admit()?,
+            reply,
+        };
         let job: Job = Box::new(move |memory| {
             // its caller went away while it waited: nobody will read the answer
-            if reply.is_closed() {
+            if pending.reply.is_closed() {
                 return;
             }
-            slot.start();
+            pending.slot.start();
             let result = task(memory);
+            let Pending { slot, reply } = pending;
             // free the place before answering, so the caller's next job finds it free
             drop(slot);
             let _ = reply.send(result);
@@ -97,6 +101,13 @@ impl Pool {
             running: false,
         })
     }
+}
+
+/// An admitted job's place and its caller's answer. Fields drop in declaration order, so a
+/// job that panics frees its place before its caller hears of the failure (and may retry).
+struct Pending<T> {
+    slot: Slot,
+    reply: oneshot::Sender<T>,
 }
 
 /// One admitted job's place: counted as queued, then in flight, until it is dropped (finished,
