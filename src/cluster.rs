@@ -26,14 +26,16 @@ const ANSWER_WITHIN: Duration = Duration::from_secs(3);
 /// network does not close the socket, so without asking we would never know.
 const HEARTBEAT_AFTER: Duration = Duration::from_secs(3);
 
+/// `listen_url` is `database.listen_url()`: a direct session, never a transaction pooler, which
+/// would subscribe one server connection for one transaction and lose every notice after it.
 pub fn spawn_listener(
-    database_url: String,
+    listen_url: String,
     sessions: SessionCache,
     authz: Arc<Authorizer>,
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
         loop {
-            match timeout(ANSWER_WITHIN, connect(&database_url)).await {
+            match timeout(ANSWER_WITHIN, connect(&listen_url)).await {
                 Ok(Ok(mut listener)) => {
                     // notices may have been missed while disconnected
                     sessions.set_listening(true);

@@ -92,7 +92,7 @@ impl Application {
         let settings = &self.state.settings;
         let mut background = vec![
             cluster::spawn_listener(
-                settings.database.url.expose().clone(),
+                settings.database.listen_url().to_owned(),
                 self.state.auth.sessions.clone(),
                 self.state.authz.clone(),
             ),

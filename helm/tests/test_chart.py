@@ -52,10 +52,12 @@ STANDARD_LABELS = [
 SECRET_ENV = {
     "DATABASE_URL",
     "DEALERGATE_DATABASE__URL",
+    "DEALERGATE_DATABASE__LISTEN_URL",
     "DEALERGATE_AUTH__SIGNING_KEY",
     "DEALERGATE_AUTH__REFRESH_TOKEN_SECRET",
 }
-SECRET_KEYS = {"database-url", "migration-database-url", "signing-key.pem", "refresh-token-secret"}
+SECRET_KEYS = {"database-url", "migration-database-url", "listen-database-url", "signing-key.pem",
+               "refresh-token-secret"}
 # Secret keys only the server needs (the prod profile requires them only to serve): no hook Job
 # may read them, as env or as a file.
 SERVING_ONLY_KEYS = {"signing-key.pem", "refresh-token-secret"}
@@ -78,6 +80,12 @@ SCENARIOS: dict[str, list[str]] = {
     "database-cidr": ["database-cidr.yaml"],
     "ingress-overrides": ["ingress-overrides.yaml"],
     "proxy-without-ingress": ["proxy-without-ingress.yaml"],
+    # database-url through PgBouncer in transaction mode, LISTEN on listen-database-url
+    "pgbouncer": ["managed-secret.yaml", "pgbouncer.yaml"],
+    "pgbouncer+existing-secret": ["existing-secret.yaml", "pgbouncer.yaml"],
+    "pgbouncer+first-admin": ["managed-secret.yaml", "pgbouncer.yaml", "first-admin.yaml"],
+    # a chart-managed listen URL without the pooler: the server LISTENs there all the same
+    "listen-url-only": ["managed-secret.yaml", "listen-url-only.yaml"],
 }
 
 # What the server is told about its clients per scenario: (trust X-Forwarded-For, trusted proxy
@@ -138,6 +146,19 @@ RENDER_FAILURES: list[tuple[str, dict[str, Any], str]] = [
      {"terminationGracePeriodSeconds": 20}, "terminationGracePeriodSeconds"),
     ("a ServiceMonitor that the NetworkPolicy would keep off the ops port",
      {"serviceMonitor": {"enabled": True}}, "networkPolicy.ops.from"),
+    (
+        "transaction pooling with a chart-managed Secret but no listen URL",
+        {"secrets": {"existingSecret": "", "databaseUrl": "postgres://a@pgbouncer:6432/c",
+                     "migrationDatabaseUrl": "postgres://a@b/c",
+                     "signingKey": "-----BEGIN PRIVATE KEY-----\nx\n-----END PRIVATE KEY-----\n",
+                     "refreshTokenSecret": "x" * 40},
+         "config": {"database": {"transactionPooling": True}}},
+        "secrets.listenUrl is required",
+    ),
+    ("transaction pooling with a NetworkPolicy that cannot reach PgBouncer",
+     {"config": {"database": {"transactionPooling": True}},
+      "networkPolicy": {"pooler": {"cidr": "", "podSelector": None}}},
+     "networkPolicy.pooler"),
     ("NetworkPolicy without a database destination",
      {"networkPolicy": {"database": {"cidr": "", "podSelector": None}}},
      "networkPolicy.database"),
@@ -741,7 +762,8 @@ def check_config_and_policies(scenario: str, objects: list[dict[str, Any]],
                              "queue": c["auth"]["hashing"]["queue"]}},
         "log": {"format": "json", "level": c["log"]["level"]},
         "database": {"max_connections": c["database"]["maxConnections"],
-                     "acquire_timeout_secs": c["database"]["acquireTimeoutSecs"]},
+                     "acquire_timeout_secs": c["database"]["acquireTimeoutSecs"],
+                     "transaction_pooling": c["database"]["transactionPooling"]},
     }
     R.check(f"[{scenario}] dealergate.toml is valid TOML with exactly the configured settings",
             toml == expected, f"got {toml}")
@@ -783,6 +805,9 @@ def check_network_policy(scenario: str, objects: list[dict[str, Any]],
     egress = spec.get("egress") or []
     problems = []
     db_port = merged["networkPolicy"]["database"]["port"]
+    pooled = merged["config"]["database"]["transactionPooling"]
+    pooler_port = merged["networkPolicy"]["pooler"]["port"]
+    allowed = {53, db_port} | ({pooler_port} if pooled else set())
     for i, rule in enumerate(egress):
         if not rule.get("to"):
             problems.append(f"egress[{i}] has no `to` (allows every destination)")
@@ -795,14 +820,17 @@ def check_network_policy(scenario: str, objects: list[dict[str, Any]],
             if cidr in ("0.0.0.0/0", "::/0"):
                 problems.append(f"egress[{i}] allows {cidr}")
         for port in rule.get("ports") or []:
-            if port.get("port") not in (53, db_port) or "endPort" in port:
+            if port.get("port") not in allowed or "endPort" in port:
                 problems.append(f"egress[{i}] allows port {port}")
     ports = sorted({(p.get("protocol"), p.get("port")) for r in egress for p in r.get("ports", [])})
     R.check(f"[{scenario}] NetworkPolicy egress: every rule has `to` and ports, no 0.0.0.0/0",
             not problems, "; ".join(problems))
-    R.check(f"[{scenario}] NetworkPolicy egress ports are exactly DNS 53 (UDP+TCP) and the "
-            f"database {db_port}",
-            ports == sorted({("TCP", 53), ("UDP", 53), ("TCP", db_port)}), str(ports))
+    want_ports = {("TCP", 53), ("UDP", 53), ("TCP", db_port)}
+    if pooled:
+        want_ports.add(("TCP", pooler_port))
+    R.check(f"[{scenario}] NetworkPolicy egress ports are exactly DNS 53 (UDP+TCP), the "
+            f"database {db_port}" + (f" and PgBouncer {pooler_port}" if pooled else ""),
+            ports == sorted(want_ports), str(ports))
     dns = [r for r in egress if any(p.get("port") == 53 for p in r.get("ports", []))]
     R.check(f"[{scenario}] NetworkPolicy DNS egress goes to kube-dns in kube-system",
             len(dns) == 1 and dns[0]["to"] == [{
@@ -821,6 +849,63 @@ def check_network_policy(scenario: str, objects: list[dict[str, Any]],
         want_to = [peer]
     R.check(f"[{scenario}] NetworkPolicy database egress goes to {want_to}",
             len(db) == 1 and db[0]["to"] == want_to, str(db))
+    to_pooler = [r for r in egress if any(p.get("port") == pooler_port
+                                          for p in r.get("ports", []))]
+    if pooled:
+        pv = merged["networkPolicy"]["pooler"]
+        if pv["cidr"]:
+            want_pooler = [{"ipBlock": {"cidr": pv["cidr"]}}]
+        else:
+            peer = {k: pv[k] for k in ("namespaceSelector", "podSelector") if pv.get(k)}
+            want_pooler = [peer]
+        R.check(f"[{scenario}] NetworkPolicy PgBouncer egress goes to {want_pooler}",
+                len(to_pooler) == 1 and to_pooler[0]["to"] == want_pooler, str(to_pooler))
+    else:
+        R.check(f"[{scenario}] no PgBouncer egress without config.database.transactionPooling",
+                pooler_port == db_port or not to_pooler, str(to_pooler))
+
+
+def check_listen_url(scenario: str, objects: list[dict[str, Any]],
+                     merged: dict[str, Any]) -> None:
+    """database.listen_url: from the Secret key listen-database-url whenever the pool goes
+    through a transaction pooler (which cannot hold a LISTEN), and whenever a chart-managed
+    Secret is given one; never otherwise, and never into a hook Job."""
+    pooled = merged["config"]["database"]["transactionPooling"]
+    existing = merged["secrets"]["existingSecret"]
+    listen = merged["secrets"]["listenUrl"]
+    runtime_secret = existing or "dealergate"
+    wanted = pooled or (not existing and bool(listen))
+    (c,) = pod_spec(one(objects, "Deployment"))["containers"]
+    env = env_of(c)
+    got = env.get("DEALERGATE_DATABASE__LISTEN_URL")
+    if wanted:
+        R.check(f"[{scenario}] env: DEALERGATE_DATABASE__LISTEN_URL from Secret "
+                f"{runtime_secret}/listen-database-url (required, not optional)",
+                got is not None and secret_ref(got) == (runtime_secret, "listen-database-url")
+                and not got["valueFrom"]["secretKeyRef"].get("optional"), str(got))
+    else:
+        R.check(f"[{scenario}] no DEALERGATE_DATABASE__LISTEN_URL: the server LISTENs on "
+                "database-url", got is None, str(got))
+    if not existing:
+        data = secret_data(one(objects, "Secret", "dealergate"))
+        R.check(f"[{scenario}] the runtime Secret holds listen-database-url exactly when "
+                "secrets.listenUrl is given",
+                data.get("listen-database-url") == (listen or None), str(sorted(data)))
+    for job in of_kind(objects, "Job"):
+        (jc,) = pod_spec(job)["containers"]
+        jenv = env_of(jc)
+        R.check(f"[{scenario}] {ident(job)} never reads the listen URL (it does not LISTEN)",
+                "DEALERGATE_DATABASE__LISTEN_URL" not in jenv
+                and all(key != "listen-database-url" for _, key in secret_refs_of(pod_spec(job))))
+        flag = (jenv.get("DEALERGATE_DATABASE__TRANSACTION_POOLING") or {}).get("value")
+        if job["metadata"]["name"] == "dealergate-first-admin":
+            R.check(f"[{scenario}] first-admin Job (runtime URL, no config file) is told about the "
+                    f"pooler: DEALERGATE_DATABASE__TRANSACTION_POOLING={'true' if pooled else 'unset'}",
+                    flag == ("true" if pooled else None), str(flag))
+        else:
+            R.check(f"[{scenario}] {ident(job)} connects directly (migration-database-url holds "
+                    "a session-level advisory lock): no transaction pooling",
+                    flag is None, str(flag))
 
 
 def check_scaling(scenario: str, objects: list[dict[str, Any]], merged: dict[str, Any]) -> None:
@@ -1055,8 +1140,8 @@ def check_hooks(scenario: str, objects: list[dict[str, Any]], merged: dict[str, 
 
 def check_settings_exist(scenario: str, objects: list[dict[str, Any]]) -> None:
     """The server refuses unknown settings (serde deny_unknown_fields): every key of the rendered
-    dealergate.toml and every DEALERGATE_* variable must name a field of src/config.rs."""
-    source = (REPO / "src" / "config.rs").read_text()
+    dealergate.toml and every DEALERGATE_* variable must name a field of src/config/."""
+    source = "\n".join(p.read_text() for p in sorted((REPO / "src" / "config").glob("*.rs")))
     fields = set(re.findall(r"^\s*pub ([a-z_]+):", source, re.MULTILINE))
     toml = tomllib.loads(one(objects, "ConfigMap", "dealergate-config")["data"]["dealergate.toml"])
     unknown = []
@@ -1077,7 +1162,7 @@ def check_settings_exist(scenario: str, objects: list[dict[str, Any]]) -> None:
                         if part not in fields:
                             unknown.append(f"{ident(w)} env {name} ({part})")
     R.check(f"[{scenario}] every setting in dealergate.toml and DEALERGATE_* env is a field of "
-            "src/config.rs", not unknown, f"unknown: {unknown}")
+            "src/config/", not unknown, f"unknown: {unknown}")
 
 
 def server_toml(objects: list[dict[str, Any]]) -> dict[str, Any]:
@@ -1136,6 +1221,7 @@ def check_scenario(chart: helm.Chart, scenario: str, values: dict[str, Any]) -> 
         lambda: check_hooks(scenario, objects, merged),
         lambda: check_settings_exist(scenario, objects),
         lambda: check_client_edge(scenario, objects),
+        lambda: check_listen_url(scenario, objects, merged),
     ):
         try:
             fn()

@@ -47,9 +47,20 @@ impl Settings {
         Ok(())
     }
 
-    /// What `prod` additionally needs to serve: real keys, short-lived access tokens. (Other
-    /// commands, such as `migrate up` in a Helm hook, need no signing secrets.)
+    /// What serving needs: in every profile, a LISTEN that can hear the other replicas; in
+    /// `prod` also real keys and short-lived access tokens. (Other commands, such as
+    /// `migrate up` or `admin create-user` in a Helm hook, neither LISTEN nor sign.)
     pub fn check_serving(&self) -> Result<(), ConfigError> {
+        let db = &self.database;
+        if db.transaction_pooling && db.listen_url() == db.url.expose() {
+            // LISTEN through a transaction pooler subscribes one server connection for one
+            // transaction: the notices go nowhere and revoked tokens keep working until `exp`
+            return Err(ConfigError::Insecure(
+                "database.transaction_pooling needs database.listen_url: a direct connection \
+                 for LISTEN/NOTIFY (a transaction pooler cannot hold a LISTEN)"
+                    .into(),
+            ));
+        }
         if self.profile != Profile::Prod {
             return Ok(());
         }
@@ -130,6 +141,41 @@ mod tests {
             let s = Settings::load(None).map_err(|e| e.to_string())?;
             s.check_serving().map_err(|e| e.to_string())?;
             assert_eq!(s.log.format_for(s.profile), LogFormat::Json);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn transaction_pooling_needs_a_direct_listen_url() {
+        Jail::expect_with(|jail| {
+            jail.set_env(
+                "DATABASE_URL",
+                "postgres://app:pw@pgbouncer:6432/dealergate",
+            );
+            let s = Settings::load(None).map_err(|e| e.to_string())?;
+            assert_eq!(
+                s.database.listen_url(),
+                "postgres://app:pw@pgbouncer:6432/dealergate",
+                "LISTEN defaults to database.url"
+            );
+            jail.set_env("DEALERGATE_DATABASE__TRANSACTION_POOLING", "true");
+            let hook = Settings::load(None).map_err(|e| e.to_string())?;
+            let err = hook.check_serving().expect_err("LISTEN through the pooler");
+            assert!(err.to_string().contains("listen_url"), "{err}");
+            jail.set_env(
+                "DEALERGATE_DATABASE__LISTEN_URL",
+                "postgres://app:listen-secret@db:5432/dealergate",
+            );
+            let s = Settings::load(None).map_err(|e| e.to_string())?;
+            assert_eq!(
+                s.database.listen_url(),
+                "postgres://app:listen-secret@db:5432/dealergate"
+            );
+            assert!(s.database.transaction_pooling);
+            s.check_serving().map_err(|e| e.to_string())?;
+            let printed = s.to_redacted_toml();
+            assert!(!printed.contains("listen-secret"), "{printed}");
+            assert!(!format!("{s:?}").contains("listen-secret"));
             Ok(())
         });
     }

@@ -14,6 +14,19 @@ pub const DEV_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/dealergat
 pub struct DatabaseSettings {
     /// Production connects as a NOINHERIT login role that is a member of the runtime roles.
     pub url: Secret<String>,
+    /// A direct (session) connection for the `LISTEN` of revocations and policy reloads; unset:
+    /// `url`. Needed when `url` goes through PgBouncer in transaction mode, which hands each
+    /// transaction to any server connection and so cannot hold a `LISTEN`.
+    pub listen_url: Option<Secret<String>>,
+    /// `url` goes through a transaction-pooling proxy (PgBouncer `pool_mode = transaction`):
+    /// consecutive transactions of one pooled connection may run on different server
+    /// connections, shared with other clients. Then nothing may outlive a transaction on the
+    /// server: no statement cache (sqlx's prepared statements are per server connection), every
+    /// transaction first drops the named statements other clients left on its server
+    /// connection, and `statement_timeout` is set per transaction instead of at connect (a
+    /// startup parameter PgBouncer does not pass on). Off: sqlx's cache of 100 statements per
+    /// connection, the fastest path for direct connections.
+    pub transaction_pooling: bool,
     pub max_connections: u32,
     pub min_connections: u32,
     /// Seconds to wait for a free pooled connection before answering 503.
@@ -27,6 +40,8 @@ impl Default for DatabaseSettings {
     fn default() -> Self {
         Self {
             url: Secret::new(DEV_DATABASE_URL.to_owned()),
+            listen_url: None,
+            transaction_pooling: false,
             max_connections: 16,
             min_connections: 1,
             acquire_timeout_secs: 3,
@@ -37,6 +52,11 @@ impl Default for DatabaseSettings {
 }
 
 impl DatabaseSettings {
+    /// Where the cluster listener connects: `listen_url`, or else `url`.
+    pub fn listen_url(&self) -> &str {
+        self.listen_url.as_ref().unwrap_or(&self.url).expose()
+    }
+
     pub fn acquire_timeout(&self) -> Duration {
         Duration::from_secs(self.acquire_timeout_secs)
     }

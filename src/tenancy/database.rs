@@ -4,7 +4,7 @@ use std::{ops::Deref, time::Duration};
 
 use sea_orm::{
     ConnectOptions, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
-    Statement, TransactionTrait,
+    Statement, TransactionTrait, sqlx::postgres::PgConnectOptions,
 };
 use tokio::time::{Instant, sleep, timeout, timeout_at};
 
@@ -29,11 +29,38 @@ pub struct Database {
     /// database counts as unreachable: the acquire timeout, so a silent database (no reset,
     /// no answer) fails as fast as a refusing one.
     within: Duration,
+    /// `database.transaction_pooling`: the pool reaches PostgreSQL through PgBouncer in
+    /// transaction mode, so a transaction must not rely on what earlier ones left on "its"
+    /// server connection, nor leave anything there ([`Self::try_begin`]).
+    pooled: Option<Pooled>,
 }
+
+/// What a transaction through a transaction pooler does instead of relying on the session.
+#[derive(Clone, Copy)]
+struct Pooled {
+    /// `statement_timeout` in milliseconds, set per transaction (0 = none).
+    statement_timeout_ms: u128,
+}
+
+/// Drops every named prepared statement of the server connection. Through a transaction
+/// pooler the connection is shared: without a statement cache sqlx still names each statement
+/// it prepares (`sqlx_s_1`, `sqlx_s_2`, … counted per client connection) and never closes it,
+/// so another client's leftovers would make our next `Parse` fail ("prepared statement
+/// "sqlx_s_1" already exists"). `DEALLOCATE` may run inside a transaction block.
+const DROP_PREPARED: &str = "DEALLOCATE ALL";
 
 impl Database {
     pub async fn connect(settings: &DatabaseSettings) -> Result<Self, DbErr> {
-        let mut options = connect_options(settings.url.expose());
+        let pooled = settings.transaction_pooling.then(|| Pooled {
+            statement_timeout_ms: Duration::from_secs(settings.statement_timeout_secs).as_millis(),
+        });
+        let mut options = if pooled.is_some() {
+            // a cached statement would be bound on whichever server connection the next
+            // transaction gets, where it is missing or another client's statement
+            connect_options_with(settings.url.expose(), |o| o.statement_cache_capacity(0))
+        } else {
+            connect_options(settings.url.expose())
+        };
         options
             .max_connections(settings.max_connections)
             .min_connections(settings.min_connections)
@@ -42,12 +69,15 @@ impl Database {
             // the default ping on every checkout doubles the cost of a short transaction
             .test_before_acquire(false)
             .sqlx_logging(false);
-        if settings.statement_timeout_secs > 0 {
+        // PgBouncer refuses the startup parameter that carries it; pooled, it is set per
+        // transaction instead
+        if settings.statement_timeout_secs > 0 && pooled.is_none() {
             options.statement_timeout(Duration::from_secs(settings.statement_timeout_secs));
         }
         Ok(Self {
             conn: sea_orm::Database::connect(options).await?,
             within: settings.acquire_timeout(),
+            pooled,
         })
     }
 
@@ -92,14 +122,26 @@ impl Database {
     async fn try_begin(&self, scope: Scope, writes: Writes) -> Result<TenantTx, DbErr> {
         let tx = self.conn.begin().await?;
         let (role, tenant) = scope.role_and_tenant();
-        let entered = tx
-            .query_one_raw(Statement::from_sql_and_values(
-                DbBackend::Postgres,
-                ENTER_SCOPE,
-                [role.into(), tenant.into()],
-            ))
-            .await?;
-        let backend_pid = entered.and_then(|row| row.try_get::<i32>("", "backend_pid").ok());
+        let backend_pid = match self.pooled {
+            // one round trip as well: the simple protocol takes the clean-up and the scope in
+            // one message (a bound statement would cost a Parse and a Bind round trip here);
+            // the backend's pid comes with the commit's transaction id instead
+            Some(pooled) => {
+                tx.execute_unprepared(&pooled.enter_scope(role, &tenant))
+                    .await?;
+                None
+            }
+            None => {
+                let entered = tx
+                    .query_one_raw(Statement::from_sql_and_values(
+                        DbBackend::Postgres,
+                        ENTER_SCOPE,
+                        [role.into(), tenant.into()],
+                    ))
+                    .await?;
+                entered.and_then(|row| row.try_get::<i32>("", "backend_pid").ok())
+            }
+        };
         Ok(TenantTx {
             tx,
             scope,
@@ -126,9 +168,22 @@ impl Database {
         (u64::from(pool.size()).saturating_sub(idle), idle)
     }
 
-    /// Catalog reads (posture checks) only: they touch no tenant table.
-    pub(super) fn catalog(&self) -> &DatabaseConnection {
-        &self.conn
+    /// A transaction for catalog reads (posture checks) only: they touch no tenant table.
+    /// Dropping it rolls back.
+    pub(super) async fn catalog(&self) -> Result<DatabaseTransaction, DbErr> {
+        self.pinned().await
+    }
+
+    /// A plain transaction, for the few statements outside a tenant transaction. Through a
+    /// transaction pooler a statement outside any transaction is not safe: sqlx prepares it
+    /// (`Parse`, `Sync`) before it binds and runs it (`Bind`, `Execute`, `Sync`), and the pooler
+    /// may hand those two halves to different server connections.
+    async fn pinned(&self) -> Result<DatabaseTransaction, DbErr> {
+        let tx = self.conn.begin().await?;
+        if self.pooled.is_some() {
+            tx.execute_unprepared(DROP_PREPARED).await?;
+        }
+        Ok(tx)
     }
 
     pub async fn close(self) -> Result<(), DbErr> {
@@ -190,11 +245,16 @@ impl TenantTx {
         }
         let lost = || AppError::Unavailable("database connection lost before COMMIT".into());
         // costs one round trip; NULL for a transaction that wrote nothing
-        let xid = match timeout(within, tx.query_one_raw(current_xid())).await {
-            Ok(Ok(row)) => row.and_then(|r| r.try_get::<Option<String>>("", "xid").ok().flatten()),
+        let (xid, pid) = match timeout(within, tx.query_one_raw(current_xid())).await {
+            Ok(Ok(row)) => (
+                row.as_ref()
+                    .and_then(|r| r.try_get::<Option<String>>("", "xid").ok().flatten()),
+                row.and_then(|r| r.try_get::<i32>("", "backend_pid").ok()),
+            ),
             Ok(Err(err)) => return Err(err.into()),
             Err(_) => return Err(lost()),
         };
+        let backend_pid = backend_pid.or(pid);
         let failure = match timeout(within, tx.commit()).await {
             Ok(Ok(())) => return Ok(()),
             // the server answered: it did not commit (a deferred constraint, say)
@@ -212,7 +272,7 @@ impl TenantTx {
 fn current_xid() -> Statement {
     Statement::from_string(
         DbBackend::Postgres,
-        "SELECT pg_current_xact_id_if_assigned()::text AS xid",
+        "SELECT pg_current_xact_id_if_assigned()::text AS xid, pg_backend_pid() AS backend_pid",
     )
 }
 
@@ -279,14 +339,15 @@ impl Database {
     }
 
     async fn outcome(&self, xid: &str) -> Result<Outcome, DbErr> {
-        let row = self
-            .conn
+        let tx = self.pinned().await?;
+        let row = tx
             .query_one_raw(Statement::from_sql_and_values(
                 DbBackend::Postgres,
                 "SELECT pg_xact_status($1::xid8) AS status",
                 [xid.into()],
             ))
             .await?;
+        tx.commit().await?;
         let status = row.and_then(|r| r.try_get::<Option<String>>("", "status").ok().flatten());
         Ok(match status.as_deref() {
             Some("committed") => Outcome::Committed,
@@ -299,15 +360,15 @@ impl Database {
     /// Ends backend `pid` if it is still inside transaction `xid` (never a reused pid): its
     /// transaction then commits or aborts for good, and [`Self::outcome`] can tell which.
     async fn end_backend(&self, pid: i32, xid: &str) -> Result<(), DbErr> {
-        self.conn
-            .execute_raw(Statement::from_sql_and_values(
-                DbBackend::Postgres,
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-                 WHERE pid = $1 AND backend_xid::text = ($2::numeric % 4294967296)::text",
-                [pid.into(), xid.into()],
-            ))
-            .await
-            .map(drop)
+        let tx = self.pinned().await?;
+        tx.execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE pid = $1 AND backend_xid::text = ($2::numeric % 4294967296)::text",
+            [pid.into(), xid.into()],
+        ))
+        .await?;
+        tx.commit().await
     }
 }
 
@@ -319,15 +380,51 @@ impl Deref for TenantTx {
     }
 }
 
+impl Pooled {
+    /// The pooled counterpart of [`ENTER_SCOPE`], for the simple protocol (no parameters):
+    /// the clean-up first, then role, tenant and statement timeout, all transaction-local.
+    fn enter_scope(self, role: &str, tenant: &str) -> String {
+        let mut sql = format!(
+            "{DROP_PREPARED}; SELECT set_config('role', {}, true), \
+             set_config('app.dealership_id', {}, true)",
+            literal(role),
+            literal(tenant)
+        );
+        if self.statement_timeout_ms > 0 {
+            sql.push_str(&format!(
+                ", set_config('statement_timeout', '{}', true)",
+                self.statement_timeout_ms
+            ));
+        }
+        sql
+    }
+}
+
+/// A string literal (role names and uuids in practice): quotes doubled, as PostgreSQL reads
+/// them with `standard_conforming_strings` (on since 9.1).
+fn literal(value: &str) -> String {
+    format!("'{}'", value.replace('\'', "''"))
+}
+
 /// Options for `url` that never show its password: SeaORM records its connect options (the
 /// URL included) in a tracing span, so the password goes to the driver separately.
 pub fn connect_options(url: &str) -> ConnectOptions {
+    connect_options_with(url, |o| o)
+}
+
+/// [`connect_options`] with more driver options (SeaORM keeps one driver-options function, so
+/// the password and these go in together).
+fn connect_options_with(
+    url: &str,
+    more: impl Fn(PgConnectOptions) -> PgConnectOptions + Send + Sync + 'static,
+) -> ConnectOptions {
     let (url, password) = split_password(url);
     let mut options = ConnectOptions::new(url);
     options.sqlx_logging(false);
-    if let Some(password) = password {
-        options.map_sqlx_postgres_opts(move |o| o.password(&password));
-    }
+    options.map_sqlx_postgres_opts(move |o| match &password {
+        Some(password) => more(o.password(password)),
+        None => more(o),
+    });
     options
 }
 
@@ -351,6 +448,28 @@ pub fn split_password(url: &str) -> (String, Option<String>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_pooled_scope_is_one_simple_query_with_quoted_literals() {
+        let pooled = Pooled {
+            statement_timeout_ms: 15_000,
+        };
+        assert_eq!(
+            pooled.enter_scope("dealergate_app", "0193a5f0-0000-7000-8000-000000000001"),
+            "DEALLOCATE ALL; SELECT set_config('role', 'dealergate_app', true), \
+             set_config('app.dealership_id', '0193a5f0-0000-7000-8000-000000000001', true), \
+             set_config('statement_timeout', '15000', true)"
+        );
+        let no_timeout = Pooled {
+            statement_timeout_ms: 0,
+        };
+        assert!(
+            !no_timeout
+                .enter_scope("r", "")
+                .contains("statement_timeout")
+        );
+        assert_eq!(literal("it's"), "'it''s'");
+    }
 
     #[test]
     fn the_password_is_taken_out_of_the_url() {

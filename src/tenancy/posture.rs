@@ -80,7 +80,9 @@ WHERE r.rolname = ANY (ARRAY[$1, $2, session_user::text])
 
 /// Runs every check. An error means the database could not be asked at all.
 pub async fn inspect(db: &Database, profile: Profile) -> Result<Posture, AppError> {
-    let conn = db.catalog();
+    // a transaction, so that a transaction pooler keeps its statements on one connection
+    let catalog = db.catalog().await?;
+    let conn = &catalog;
     let mut posture = Posture::default();
 
     let tables = TableRls::find_by_statement(Statement::from_string(DbBackend::Postgres, TABLES))

@@ -20,6 +20,7 @@ mod lockout;
 mod logs;
 mod migrations;
 mod operations;
+mod pgbouncer;
 mod policy_reload;
 mod posture;
 mod purge;

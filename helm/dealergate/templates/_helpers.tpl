@@ -75,6 +75,15 @@ app.kubernetes.io/managed-by: {{ .ctx.Release.Service }}
 {{- end }}
 {{- end }}
 
+{{/*
+"true" when the server reads DEALERGATE_DATABASE__LISTEN_URL from the Secret key
+listen-database-url: always with config.database.transactionPooling (the key is then required,
+in your Secret too), and with a chart-managed Secret whenever secrets.listenUrl is given.
+*/}}
+{{- define "dealergate.listenUrlFromSecret" -}}
+{{- if or .Values.config.database.transactionPooling (and (not .Values.secrets.existingSecret) .Values.secrets.listenUrl) }}true{{ end }}
+{{- end }}
+
 {{/* Fails rendering when the chart must create the Secret but a value is missing or unusable. */}}
 {{- define "dealergate.validateSecretValues" -}}
 {{- if not .Values.secrets.existingSecret }}
@@ -83,6 +92,9 @@ app.kubernetes.io/managed-by: {{ .ctx.Release.Service }}
 {{- $_ := required "secrets.migrationDatabaseUrl is required when secrets.existingSecret is empty" $s.migrationDatabaseUrl }}
 {{- $_ := required "secrets.signingKey is required when secrets.existingSecret is empty (dealergate keys generate)" $s.signingKey }}
 {{- $_ := required "secrets.refreshTokenSecret is required when secrets.existingSecret is empty" $s.refreshTokenSecret }}
+{{- if and $.Values.config.database.transactionPooling (not $s.listenUrl) }}
+{{- fail "secrets.listenUrl is required with config.database.transactionPooling: a direct URL for LISTEN/NOTIFY (a transaction pooler cannot hold a LISTEN)" }}
+{{- end }}
 {{- if lt (len $s.refreshTokenSecret) 32 }}
 {{- fail "secrets.refreshTokenSecret must be at least 32 bytes" }}
 {{- end }}

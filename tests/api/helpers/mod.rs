@@ -17,6 +17,7 @@ mod db;
 pub mod fault_proxy;
 mod fixtures;
 mod lists;
+pub mod pgbouncer;
 
 pub use app::*;
 pub use assertions::*;
