@@ -3,6 +3,7 @@
 //! and is only a member of the runtime roles.
 
 pub mod fault_proxy;
+pub mod probes;
 
 use std::{
     io::Write,
