@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 
 use crate::helpers::{
     PA_AGENT, PA_PRINCIPAL, PREMIUM_AUTO, TestApp, error_of,
-    probes::{CACHED_PROBE, probe, time_until_probe_refused},
+    probes::{CACHED_PROBE, probe, session_id, time_until_probe_refused},
     spawn_app,
 };
 
@@ -161,13 +161,45 @@ async fn the_listener_reconnects_after_its_connection_is_killed() {
         "served uncached meanwhile"
     );
     listening(&a).await;
+
+    // listening again, it caches again: a revocation only the database knows of is not seen…
+    assert_eq!(probe(&a, &tokens.access).await, 200);
+    crate::helpers::exec(
+        &owner,
+        &format!(
+            "UPDATE sessions SET revoked_at = now() WHERE id = '{}'",
+            session_id(&tokens.access)
+        ),
+    )
+    .await;
+    assert_eq!(
+        probe(&a, &tokens.access).await,
+        200,
+        "cached again after the reconnect (or this test proves nothing)"
+    );
+    // …until its notice reaches the new connection
+    crate::helpers::exec(
+        &owner,
+        &format!(
+            "SELECT pg_notify('dealergate_revocations', 'session:{}')",
+            session_id(&tokens.access)
+        ),
+    )
+    .await;
+    assert!(time_until_probe_refused(&a, &tokens.access).await < Duration::from_secs(1));
+
+    // and a logout on another replica reaches it the same way
+    let other = a.login_ok(PA_AGENT.email, PA_AGENT.password).await;
+    assert_eq!(probe(&a, &other.access).await, 200);
+    assert_eq!(probe(&a, &other.access).await, 200, "cached on A");
     let b = a.spawn_replica().await;
     listening(&b).await;
     assert_eq!(
-        b.post_as("/api/v1/auth/logout", &tokens.access)
+        b.post_as("/api/v1/auth/logout", &other.access)
             .await
             .status(),
         204
     );
-    assert!(time_until_refused(&a, &tokens.access).await < Duration::from_secs(1));
+    assert!(time_until_refused(&a, &other.access).await < Duration::from_secs(1));
+    assert!(time_until_probe_refused(&a, &other.access).await < Duration::from_secs(1));
 }

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use super::{TestApp, count};
 use sea_orm::ConnectionTrait;
+use uuid::Uuid;
 
 /// A route whose answer depends only on the session state the replica caches: `GET
 /// /auth/sessions` lists the caller's sessions without re-reading the user or the dealership.
@@ -32,6 +33,21 @@ pub async fn time_until_probe_refused(app: &TestApp, token: &str) -> Duration {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+/// The session id (`sid`) an access token belongs to (read from its claims; the signature is
+/// the server's business, not this probe's).
+pub fn session_id(access: &str) -> Uuid {
+    use base64::Engine;
+    let payload = access.split('.').nth(1).expect("a JWT has a payload");
+    let json = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .expect("base64url payload");
+    let claims: serde_json::Value = serde_json::from_slice(&json).expect("JSON claims");
+    claims["sid"]
+        .as_str()
+        .and_then(|sid| sid.parse().ok())
+        .expect("a sid claim holding a uuid")
 }
 
 /// Stored sessions matching `condition` (SQL over `sessions`), `(all, not revoked)`, as the
