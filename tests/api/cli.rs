@@ -122,3 +122,67 @@ fn policies_check_passes_the_shipped_policy_and_names_each_failing_row() {
     );
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// A copy of the shipped policy folder with `tests.csv` replaced by what `edit` makes of it;
+/// what `policies check` prints for it, and whether it passed.
+fn check_with_tests(edit: impl FnOnce(String) -> String) -> (bool, String) {
+    let dir = std::env::temp_dir().join(format!("dg-check-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let shipped = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("policies");
+    for file in ["model.conf", "policy.csv"] {
+        std::fs::copy(shipped.join(file), dir.join(file)).unwrap();
+    }
+    let tests = std::fs::read_to_string(shipped.join("tests.csv")).unwrap();
+    std::fs::write(dir.join("tests.csv"), edit(tests)).unwrap();
+    let out = dealergate(&["policies", "check", dir.to_str().unwrap()], &[], None);
+    std::fs::remove_dir_all(dir).unwrap();
+    (out.status.success(), stdout(&out))
+}
+
+#[test]
+fn policies_check_fails_a_tests_row_with_a_misspelt_role() {
+    // a row the policy denies for a role that does not exist: it "passed" without testing
+    let (passed, text) = check_with_tests(|t| {
+        t.replace(
+            "agent, users, list, dealership, deny",
+            "agnet, users, list, dealership, deny",
+        )
+    });
+    assert!(!passed, "{text}");
+    assert!(text.contains("unknown role \"agnet\""), "{text}");
+    assert!(
+        text.contains("FAIL tests.csv: no row decides agent, users, list, dealership"),
+        "{text}"
+    );
+}
+
+#[test]
+fn policies_check_fails_an_empty_tests_file() {
+    let (passed, text) =
+        check_with_tests(|_| "# role, resource, action, scope, allow|deny\n".into());
+    assert!(!passed, "{text}");
+    assert!(text.contains("FAIL tests.csv: no rows"), "{text}");
+    let missing = text
+        .lines()
+        .filter(|l| l.starts_with("FAIL tests.csv: no row decides "))
+        .count();
+    assert_eq!(missing, 4 * 5 * 5 * 3, "each combination is named: {text}");
+}
+
+#[test]
+fn policies_check_names_each_combination_no_tests_row_decides() {
+    let (passed, text) = check_with_tests(|t| {
+        t.replace("principal, users, delete, dealership, allow\n", "")
+            .replace("admin, policies, update, any, allow\n", "")
+    });
+    assert!(!passed, "{text}");
+    let fails: Vec<&str> = text.lines().filter(|l| l.starts_with("FAIL")).collect();
+    assert_eq!(
+        fails,
+        [
+            "FAIL tests.csv: no row decides admin, policies, update, any",
+            "FAIL tests.csv: no row decides principal, users, delete, dealership",
+        ],
+        "{text}"
+    );
+}

@@ -7,7 +7,9 @@ use uuid::Uuid;
 use crate::helpers::{
     ADMIN, METRO_MOTORS, MM_AGENT, PA_AGENT, PA_MANAGER, PA_PRINCIPAL, PREMIUM_AUTO,
     Want::{Ids, Invalid, Page},
-    case, check_cases, count, error_of, spawn_app,
+    case, check_cases, count, error_of,
+    probes::{CACHED_PROBE, probe, sessions_where},
+    spawn_app,
 };
 
 #[tokio::test]
@@ -122,6 +124,7 @@ async fn suspending_a_dealership_fails_its_users_tokens_on_the_next_request() {
     let metro = app.login_ok(MM_AGENT.email, MM_AGENT.password).await;
     for t in [&principal, &agent, &metro] {
         assert_eq!(app.get_as("/api/v1/auth/me", &t.access).await.status(), 200);
+        assert_eq!(probe(&app, &t.access).await, 200, "cached as live");
     }
     let suspended = app
         .as_user(
@@ -136,6 +139,8 @@ async fn suspending_a_dealership_fails_its_users_tokens_on_the_next_request() {
     assert_eq!(suspended.status(), 200);
     for t in [&principal, &agent] {
         error_of(app.get_as("/api/v1/auth/me", &t.access).await, 401).await;
+        // the cached state is dropped, not only the user re-read by /auth/me
+        error_of(app.get_as(CACHED_PROBE, &t.access).await, 401).await;
         error_of(app.refresh(&t.refresh).await, 401).await;
     }
     error_of(app.login(PA_AGENT.email, PA_AGENT.password).await, 401).await;
@@ -164,6 +169,10 @@ async fn deleting_a_dealership_hides_it_frees_its_name_and_ends_its_sessions() {
     let app = spawn_app().await;
     let admin = app.login_ok(ADMIN.email, ADMIN.password).await.access;
     let metro = app.login_ok(MM_AGENT.email, MM_AGENT.password).await;
+    assert_eq!(probe(&app, &metro.access).await, 200, "cached as live");
+    let owner = app.db.owner().await;
+    let metro_sessions = format!("dealership_id = '{METRO_MOTORS}'");
+    assert!(sessions_where(&owner, &metro_sessions).await.1 >= 1);
     let deleted = app
         .as_user(
             Method::DELETE,
@@ -175,6 +184,19 @@ async fn deleting_a_dealership_hides_it_frees_its_name_and_ends_its_sessions() {
         .unwrap();
     assert_eq!(deleted.status(), 204);
     error_of(app.get_as("/api/v1/auth/me", &metro.access).await, 401).await;
+    // its sessions end where they live: the cached state, the refresh token, the stored rows
+    assert_eq!(
+        probe(&app, &metro.access).await,
+        401,
+        "the cached session is dropped"
+    );
+    error_of(app.get_as(CACHED_PROBE, &metro.access).await, 401).await;
+    error_of(app.refresh(&metro.refresh).await, 401).await;
+    assert_eq!(
+        sessions_where(&owner, &metro_sessions).await.1,
+        0,
+        "every Metro Motors session is revoked"
+    );
     error_of(
         app.get_as(&format!("/api/v1/dealerships/{METRO_MOTORS}"), &admin)
             .await,
@@ -188,7 +210,6 @@ async fn deleting_a_dealership_hides_it_frees_its_name_and_ends_its_sessions() {
         .await
         .unwrap();
     assert_eq!(reuse.status(), 201);
-    let owner = app.db.owner().await;
     assert_eq!(
         count(
             &owner,

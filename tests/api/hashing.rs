@@ -6,25 +6,32 @@
 //! The bounds are per process and this test process hosts many servers at once (their gauges
 //! and their memory add up), so the bound tests run the real binary as a process of its own.
 
-use std::{
-    io::{BufRead, BufReader},
-    process::{Child, Command, Stdio},
-    sync::mpsc,
-    time::{Duration, Instant},
+use std::time::{Duration, Instant};
+
+use crate::helpers::{
+    PA_AGENT, PA_PRINCIPAL, TestDb,
+    probes::{ServerProcess, costlier_hash},
 };
 
-use crate::helpers::{PA_AGENT, PA_PRINCIPAL, TestDb, spawn_app};
+/// How many `/auth/me` answers must come back while the eight logins are still hashing. On the
+/// hashing workers each takes a few milliseconds; with argon2 on the async workers each waits
+/// behind a hash (~0.2 s here), and the logins are done long before the tenth.
+const ME_WHILE_HASHING: usize = 10;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn me_still_answers_while_eight_logins_hash() {
-    let app = spawn_app().await;
-    let me = app
-        .login_ok(PA_PRINCIPAL.email, PA_PRINCIPAL.password)
+    let db = TestDb::new().await;
+    // eight hashes of ~8x the usual cost, one at a time: about a second of hashing on any machine
+    costlier_hash(&db, PA_AGENT.email, PA_AGENT.password, 16).await;
+    let server = ServerProcess::start_on(db, &[("DEALERGATE_AUTH__HASHING__WORKERS", "1")]).await;
+    let me = server
+        .access_token(PA_PRINCIPAL.email, PA_PRINCIPAL.password)
         .await;
+    assert_eq!(server.hashing().await, 0.0, "nothing hashing yet");
     let logins: Vec<_> = (0..8)
         .map(|_| {
-            let client = app.client.clone();
-            let url = app.url("/api/v1/auth/login");
+            let client = server.client.clone();
+            let url = server.url("/api/v1/auth/login");
             tokio::spawn(async move {
                 client
                     .post(url)
@@ -36,11 +43,19 @@ async fn me_still_answers_while_eight_logins_hash() {
             })
         })
         .collect();
-    let answered = app.get_as("/api/v1/auth/me", &me.access).await;
-    assert_eq!(
-        answered.status(),
-        200,
-        "/auth/me completes during the hashing"
+    server
+        .wait_for_hashing("the logins reach the hasher", |busy| busy >= 1.0)
+        .await;
+    for n in 1..=ME_WHILE_HASHING {
+        let answered = server.get_as("/api/v1/auth/me", &me).await;
+        assert_eq!(answered.status(), 200, "/auth/me #{n} during the hashing");
+    }
+    let busy = server.hashing().await;
+    let finished = logins.iter().filter(|l| l.is_finished()).count();
+    assert!(
+        busy >= 1.0 && finished < logins.len(),
+        "all {ME_WHILE_HASHING} answers of /auth/me come back while the logins still hash; \
+         after them, hashing: {busy}, logins finished: {finished} of 8"
     );
     for login in logins {
         assert_eq!(login.await.unwrap(), 200);
@@ -201,174 +216,4 @@ async fn resident_memory_stays_bounded_after_a_login_burst() {
         mib(after),
         mib(idle)
     );
-}
-
-/// The `dealergate` binary serving its own copy of the demo database, on a port of its own.
-struct ServerProcess {
-    child: Child,
-    host: String,
-    /// `/metrics` on the operators' listener, or on the public one where there is none.
-    metrics_url: String,
-    client: reqwest::Client,
-    _db: TestDb,
-}
-
-#[derive(Debug, Default, Clone, Copy)]
-struct Peak {
-    in_flight: f64,
-    queued: f64,
-}
-
-struct Watch {
-    stop: tokio::sync::oneshot::Sender<()>,
-    task: tokio::task::JoinHandle<Peak>,
-}
-
-impl Watch {
-    async fn stop(self) -> Peak {
-        let _ = self.stop.send(());
-        self.task.await.unwrap()
-    }
-}
-
-impl ServerProcess {
-    async fn start(env: &[(&str, &str)]) -> Self {
-        let db = TestDb::new().await;
-        // a port of its own for the operators' listener: parallel servers must not share one
-        let ops = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port");
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_dealergate"));
-        cmd.arg("serve")
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
-        for (key, _) in std::env::vars() {
-            if key.starts_with("DEALERGATE_") || key == "DATABASE_URL" || key == "RUST_LOG" {
-                cmd.env_remove(key);
-            }
-        }
-        // the clone is migrated and seeded already: dev `serve` finds nothing to do
-        cmd.env("DATABASE_URL", db.owner_url())
-            .env("DEALERGATE_LISTEN", "127.0.0.1:0")
-            .env("DEALERGATE_LOG__FORMAT", "json")
-            .env("DEALERGATE_POLICIES__WATCH", "false")
-            .env("DEALERGATE_HTTP__OPS_LISTEN", ops.to_string())
-            .envs(env.iter().copied());
-        let mut child = cmd.spawn().expect("start dealergate serve");
-        let stderr = child.stderr.take().expect("piped stderr");
-        let (port_tx, port_rx) = mpsc::channel();
-        // reads the port from the "listening" line, then keeps draining so the pipe never fills
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                let port = serde_json::from_str::<serde_json::Value>(&line)
-                    .ok()
-                    .filter(|l| l["message"] == "listening")
-                    .and_then(|l| l["port"].as_u64());
-                if let Some(port) = port {
-                    let _ = port_tx.send(port);
-                }
-            }
-        });
-        let port =
-            tokio::task::spawn_blocking(move || port_rx.recv_timeout(Duration::from_secs(60)))
-                .await
-                .unwrap()
-                .expect("the server says which port it listens on");
-        let client = reqwest::Client::builder()
-            .timeout(Duration::from_secs(60))
-            .build()
-            .unwrap();
-        let ops_metrics = format!("http://{ops}/metrics");
-        let metrics_url = match client.get(&ops_metrics).send().await {
-            Ok(resp) if resp.status() == 200 => ops_metrics,
-            _ => format!("http://127.0.0.1:{port}/metrics"),
-        };
-        Self {
-            child,
-            host: format!("127.0.0.1:{port}"),
-            metrics_url,
-            client,
-            _db: db,
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.host)
-    }
-
-    async fn login(&self, email: &str, password: &str) -> reqwest::Response {
-        self.client
-            .post(self.url("/api/v1/auth/login"))
-            .json(&serde_json::json!({"email": email, "password": password}))
-            .send()
-            .await
-            .unwrap()
-    }
-
-    async fn metric(&self, name: &str) -> f64 {
-        let text = self
-            .client
-            .get(&self.metrics_url)
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        metric_value(&text, name).unwrap_or_else(|| panic!("{name} in {text}"))
-    }
-
-    /// Samples the hashing gauges until stopped and reports the highest values seen.
-    fn watch_hashing(&self) -> Watch {
-        let (client, url) = (self.client.clone(), self.metrics_url.clone());
-        let (stop, mut stopped) = tokio::sync::oneshot::channel();
-        let task = tokio::spawn(async move {
-            let mut peak = Peak::default();
-            while stopped.try_recv().is_err() {
-                if let Ok(resp) = client.get(&url).send().await
-                    && let Ok(text) = resp.text().await
-                {
-                    let value = |name| metric_value(&text, name).unwrap_or(0.0);
-                    peak.in_flight = peak
-                        .in_flight
-                        .max(value("dealergate_password_hashes_in_flight"));
-                    peak.queued = peak.queued.max(value("dealergate_password_hashes_queued"));
-                }
-                tokio::time::sleep(Duration::from_millis(2)).await;
-            }
-            peak
-        });
-        Watch { stop, task }
-    }
-
-    async fn wait_until_hashing_is_idle(&self) {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        // a moment for the last aborted requests to reach the hasher
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        loop {
-            let busy = self.metric("dealergate_password_hashes_in_flight").await
-                + self.metric("dealergate_password_hashes_queued").await;
-            if busy == 0.0 {
-                return;
-            }
-            assert!(Instant::now() < deadline, "hashing never went idle");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-}
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// The value of an unlabelled metric in the Prometheus text format.
-fn metric_value(text: &str, name: &str) -> Option<f64> {
-    text.lines()
-        .filter_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
-        .find_map(|value| value.trim().parse().ok())
 }

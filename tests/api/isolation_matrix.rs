@@ -1,18 +1,20 @@
-//! The tenant-isolation matrix: every route of the OpenAPI document × every Premium Auto role
-//! (and the platform admin) × {a target in the caller's dealership, one in Metro Motors, the
-//! caller's own record}, with the status each must get — and no cross-tenant read or write.
-//! A route added without a row here fails the test.
+//! The tenant-isolation matrix: every route of the OpenAPI document × every role of both
+//! dealerships (and the platform admin) × {a target in the caller's dealership, one in the
+//! other dealership, the caller's own record}, with the status each must get — and no
+//! cross-tenant read or write, in either direction. A route added without a row here fails the
+//! test, and every route that needs a token refuses a caller without one.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use dealergate::domain::Role;
 use reqwest::Method;
+use sea_orm::{ConnectionTrait, DbBackend, Statement};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::helpers::{
-    ADMIN, DemoUser, METRO_MOTORS, MM_AGENT, PA_AGENT, PA_MANAGER, PA_PRINCIPAL, PREMIUM_AUTO,
-    TestApp, count, exec, spawn_app,
+    ADMIN, DEMO_USERS, DemoUser, METRO_MOTORS, PA_AGENT, PA_MANAGER, PA_PRINCIPAL, PREMIUM_AUTO,
+    TestApp, count, error_of, exec, spawn_app,
 };
 
 /// Statuses for [own dealership, other dealership, own record]; `0`: not applicable.
@@ -158,10 +160,55 @@ fn table() -> Vec<(&'static str, &'static str, Kind)> {
     ]
 }
 
+/// Metro Motors' principal, manager and agent: the same rows, aimed the other way.
+fn metro_callers() -> Vec<&'static DemoUser> {
+    DEMO_USERS
+        .iter()
+        .filter(|d| d.dealership == Some(METRO_MOTORS))
+        .collect()
+}
+
+/// A caller, the dealership they belong to (Premium Auto for the admin), the other one, and
+/// the expectations they get (those of their role).
+struct Seat {
+    demo: &'static DemoUser,
+    home: Uuid,
+    other: Uuid,
+    row: usize,
+}
+
+fn seats() -> Vec<Seat> {
+    let row = |d: &DemoUser| {
+        ["admin", "principal", "manager", "agent"]
+            .iter()
+            .position(|r| *r == d.role.as_str())
+            .expect("a known role")
+    };
+    let pa = callers().into_iter().map(|demo| Seat {
+        demo,
+        home: PREMIUM_AUTO,
+        other: METRO_MOTORS,
+        row: row(demo),
+    });
+    let mm = metro_callers().into_iter().map(|demo| Seat {
+        demo,
+        home: METRO_MOTORS,
+        other: PREMIUM_AUTO,
+        row: row(demo),
+    });
+    let seats: Vec<Seat> = pa.chain(mm).collect();
+    assert_eq!(
+        seats.len(),
+        7,
+        "the admin and both dealerships' three roles"
+    );
+    seats
+}
+
 /// Targets made fresh for each request, so no request depends on another's effects.
 struct Targets {
-    pa_user: Uuid,
-    mm_user: Uuid,
+    home_user: Uuid,
+    other_user: Uuid,
     spare_dealership: Uuid,
     other_spare_dealership: Uuid,
 }
@@ -190,23 +237,23 @@ async fn fresh_dealership(app: &TestApp) -> Uuid {
     id
 }
 
-async fn targets(app: &TestApp) -> Targets {
+async fn targets(app: &TestApp, seat: &Seat) -> Targets {
     Targets {
-        pa_user: fresh_user(app, PREMIUM_AUTO).await,
-        mm_user: fresh_user(app, METRO_MOTORS).await,
+        home_user: fresh_user(app, seat.home).await,
+        other_user: fresh_user(app, seat.other).await,
         spare_dealership: fresh_dealership(app).await,
         other_spare_dealership: fresh_dealership(app).await,
     }
 }
 
-/// The concrete request for `target` (0: own dealership, 1: other, 2: own record).
 /// Who is asking: a demo user, signed in.
 struct Caller<'a> {
-    demo: &'a DemoUser,
+    seat: &'a Seat,
     id: Uuid,
     token: String,
 }
 
+/// The concrete request for `target` (0: own dealership, 1: other, 2: own record).
 async fn request(
     app: &TestApp,
     method: &str,
@@ -215,18 +262,26 @@ async fn request(
     t: &Targets,
     target: usize,
 ) -> (String, Option<Value>) {
-    let (me, token) = (caller.id, caller.token.as_str());
-    let admin = caller.demo.role == Role::Admin;
-    let user_id = [t.pa_user, t.mm_user, me][target];
+    let (me, token, seat) = (caller.id, caller.token.as_str(), caller.seat);
+    let admin = seat.demo.role == Role::Admin;
+    let user_id = [t.home_user, t.other_user, me][target];
     let dealership_id = match (admin, template.starts_with("/api/v1/dealerships/"), method) {
         (true, true, "DELETE") => [t.spare_dealership, t.other_spare_dealership, me][target],
-        _ => [PREMIUM_AUTO, METRO_MOTORS, PREMIUM_AUTO][target],
+        _ => [seat.home, seat.other, seat.home][target],
     };
     let path = match template {
         "/api/v1/auth/sessions/{id}" => {
-            let owner_token = match target {
-                2 => token.to_owned(),
-                _ => app.login_ok(MM_AGENT.email, MM_AGENT.password).await.access,
+            // a session of someone else in the caller's dealership, or in the other one
+            let owner = match target {
+                2 => None,
+                _ => DEMO_USERS.iter().find(|d| {
+                    d.dealership == Some([seat.home, seat.other][target])
+                        && d.email != seat.demo.email
+                }),
+            };
+            let owner_token = match owner {
+                None => token.to_owned(),
+                Some(d) => app.login_ok(d.email, d.password).await.access,
             };
             let sessions: Vec<Value> = app
                 .get_as("/api/v1/auth/sessions", &owner_token)
@@ -245,35 +300,38 @@ async fn request(
             template.replace("{id}", &dealership_id.to_string())
         }
         "/api/v1/users" | "/api/v1/users/count" if method == "GET" && target == 1 => {
-            format!("{template}?dealership_id={METRO_MOTORS}")
+            format!("{template}?dealership_id={}", seat.other)
         }
         other => other.to_owned(),
     };
     let body = match (method, template) {
         ("PATCH", "/api/v1/auth/me") => Some(json!({"first_name": "Matrix"})),
         ("POST", "/api/v1/auth/password") => Some(
-            json!({"current_password": caller.demo.password, "new_password": caller.demo.password}),
+            json!({"current_password": seat.demo.password, "new_password": seat.demo.password}),
         ),
         ("POST", "/api/v1/users") => Some(json!({
             "email": format!("{}@example.com", Uuid::now_v7()), "password": "a fine passphrase",
             "first_name": "New", "last_name": "Hire", "role": "agent",
-            "dealership_id": ([PREMIUM_AUTO, METRO_MOTORS, PREMIUM_AUTO][target]),
+            "dealership_id": ([seat.home, seat.other, seat.home][target]),
         })),
         ("PATCH", "/api/v1/users/{id}") => Some(json!({"first_name": "Edited"})),
         ("POST", "/api/v1/dealerships") => Some(json!({"name": format!("New {}", Uuid::now_v7())})),
-        ("PATCH", "/api/v1/dealerships/{id}") => Some(json!({"address": "1 Matrix Road"})),
+        // an address of its own for each request, so every write that lands can be told apart
+        ("PATCH", "/api/v1/dealerships/{id}") => Some(json!({
+            "address": format!("{} Matrix Road ({} of {})", Uuid::now_v7(), seat.demo.role, seat.home),
+        })),
         _ => None,
     };
     (path, body)
 }
 
-/// What a non-admin of Premium Auto may see in a successful answer: nothing of Metro Motors.
-fn assert_no_foreign_rows(template: &str, body: &Value) {
+/// What a non-admin may see in a successful answer: nothing of another dealership.
+fn assert_no_foreign_rows(template: &str, home: Uuid, body: &Value) {
     let foreign = |item: &Value| {
         let of = |key: &str| item[key].as_str().and_then(|s| s.parse::<Uuid>().ok());
         match template {
-            "/api/v1/dealerships" => of("id") != Some(PREMIUM_AUTO),
-            _ => of("dealership_id") != Some(PREMIUM_AUTO),
+            "/api/v1/dealerships" => of("id") != Some(home),
+            _ => of("dealership_id") != Some(home),
         }
     };
     if let Some(items) = body.as_array()
@@ -293,21 +351,57 @@ fn assert_no_foreign_rows(template: &str, body: &Value) {
     }
 }
 
-#[tokio::test]
-async fn every_route_every_role_every_tenant_gets_its_status_and_nothing_crosses_tenants() {
-    let app = spawn_app().await;
+/// The live users a count or list answered for `target` must number: every user for the
+/// admin without a filter, the other dealership's for the admin with it, and the caller's own
+/// dealership's for everyone else, whatever they asked for.
+async fn visible_users(app: &TestApp, seat: &Seat, target: usize) -> u64 {
+    let condition = match (seat.demo.role == Role::Admin, target) {
+        (true, 0) => "true".to_owned(),
+        (true, _) => format!("dealership_id = '{}'", seat.other),
+        (false, _) => format!("dealership_id = '{}'", seat.home),
+    };
+    let n = count(
+        &app.db.owner().await,
+        &format!("SELECT count(*) AS n FROM users WHERE deleted_at IS NULL AND {condition}"),
+    )
+    .await;
+    u64::try_from(n).expect("a count")
+}
+
+async fn address_of(app: &TestApp, dealership: &str) -> Option<String> {
+    app.db
+        .owner()
+        .await
+        .query_one_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT address FROM dealerships WHERE id::text = $1",
+            [dealership.into()],
+        ))
+        .await
+        .unwrap()
+        .and_then(|row| row.try_get::<Option<String>>("", "address").unwrap())
+}
+
+/// The routes of the OpenAPI document, each with whether it asks for a token.
+async fn documented_routes(app: &TestApp) -> BTreeMap<(String, String), bool> {
     let spec: Value = app.get("/openapi.json").await.json().await.unwrap();
-    let routes: BTreeSet<(String, String)> = spec["paths"]
+    spec["paths"]
         .as_object()
         .unwrap()
         .iter()
         .flat_map(|(path, ops)| {
-            ops.as_object()
-                .unwrap()
-                .keys()
-                .map(move |m| (m.to_uppercase(), path.clone()))
+            ops.as_object().unwrap().iter().map(move |(m, op)| {
+                let protected = op["security"].as_array().is_some_and(|s| !s.is_empty());
+                ((m.to_uppercase(), path.clone()), protected)
+            })
         })
-        .collect();
+        .collect()
+}
+
+#[tokio::test]
+async fn every_route_every_role_every_tenant_gets_its_status_and_nothing_crosses_tenants() {
+    let app = spawn_app().await;
+    let routes: BTreeSet<(String, String)> = documented_routes(&app).await.into_keys().collect();
     let table = table();
     let listed: BTreeSet<(String, String)> = table
         .iter()
@@ -324,21 +418,34 @@ async fn every_route_every_role_every_tenant_gets_its_status_and_nothing_crosses
         "rows for routes that do not exist: {stale:?}"
     );
 
+    let seats = seats();
     let mut rows = 0;
     let mut failures = Vec::new();
-    let mut untouchable = Vec::new(); // Metro Motors users that only non-admins aimed at
+    // users of the other dealership that only non-admins aimed at
+    let mut untouchable = Vec::new();
+    // the last address written to each dealership through a PATCH that succeeded
+    let mut addresses: BTreeMap<String, String> = BTreeMap::new();
     for (method, template, kind) in &table {
         let Kind::Matrix(expect) = kind else { continue };
-        for (caller, expected) in callers().into_iter().zip(expect) {
+        for seat in &seats {
+            let expected = expect[seat.row];
             for (target, want) in expected.iter().enumerate().filter(|(_, w)| **w != 0) {
-                let t = targets(&app).await;
-                let tokens = app.login_ok(caller.email, caller.password).await;
+                let t = targets(&app, seat).await;
+                let tokens = app.login_ok(seat.demo.email, seat.demo.password).await;
                 let me = Caller {
-                    demo: caller,
+                    seat,
                     id: tokens.body["user"]["id"].as_str().unwrap().parse().unwrap(),
                     token: tokens.access.clone(),
                 };
                 let (path, body) = request(&app, method, template, &me, &t, target).await;
+                let dealership = path
+                    .strip_prefix("/api/v1/dealerships/")
+                    .filter(|_| *method == "PATCH")
+                    .map(str::to_owned);
+                let before = match &dealership {
+                    Some(d) => address_of(&app, d).await,
+                    None => None,
+                };
                 let mut req = app.as_user(
                     Method::from_bytes(method.as_bytes()).unwrap(),
                     &path,
@@ -349,20 +456,56 @@ async fn every_route_every_role_every_tenant_gets_its_status_and_nothing_crosses
                 }
                 let resp = req.send().await.unwrap();
                 let status = resp.status().as_u16();
+                let total = resp
+                    .headers()
+                    .get("x-total-count")
+                    .map(|v| v.to_str().unwrap().parse::<u64>().unwrap());
                 let text = resp.text().await.unwrap();
                 rows += 1;
+                let role = seat.demo.role;
+                let who = format!(
+                    "{method} {path} as {role} of {} (target {target})",
+                    seat.home
+                );
                 if status != *want {
-                    failures.push(format!(
-                        "{method} {path} as {} (target {target}): {status}, want {want}: {text}",
-                        caller.role
-                    ));
+                    failures.push(format!("{who}: {status}, want {want}: {text}"));
                     continue;
                 }
-                if caller.role != Role::Admin {
-                    if let Ok(body) = serde_json::from_str::<Value>(&text) {
-                        assert_no_foreign_rows(template, &body);
+                let answer = serde_json::from_str::<Value>(&text).ok();
+                // a count or a list counts exactly what the caller may see
+                if status == 200 && matches!(*template, "/api/v1/users/count" | "/api/v1/users") {
+                    let visible = visible_users(&app, seat, target).await;
+                    let counted = match *template {
+                        "/api/v1/users/count" => answer.as_ref().and_then(|a| a["count"].as_u64()),
+                        _ => total,
+                    };
+                    if counted != Some(visible) {
+                        failures.push(format!("{who}: counted {counted:?}, {visible} visible"));
                     }
-                    untouchable.push(t.mm_user);
+                }
+                if let Some(d) = &dealership {
+                    let after = address_of(&app, d).await;
+                    let sent = body.as_ref().and_then(|b| b["address"].as_str());
+                    if status == 200 {
+                        if after.as_deref() != sent {
+                            failures.push(format!("{who}: stored {after:?}, sent {sent:?}"));
+                        }
+                        addresses.insert(d.clone(), sent.unwrap_or_default().to_owned());
+                    } else if after != before {
+                        failures.push(format!(
+                            "{who}: refused with {status} but the address changed from {before:?} to {after:?}"
+                        ));
+                    }
+                }
+                if role == Role::Admin {
+                    if let (Some(a), 1, "/api/v1/users") = (&answer, target, *template) {
+                        assert_no_foreign_rows(template, seat.other, a);
+                    }
+                } else {
+                    if let Some(a) = &answer {
+                        assert_no_foreign_rows(template, seat.home, a);
+                    }
+                    untouchable.push(t.other_user);
                 }
             }
         }
@@ -373,9 +516,9 @@ async fn every_route_every_role_every_tenant_gets_its_status_and_nothing_crosses
         failures.len(),
         failures.join("\n")
     );
-    assert!(rows >= 150, "the matrix has {rows} rows");
+    assert!(rows >= 280, "the matrix has {rows} rows");
 
-    // no write by a Premium Auto user reached Metro Motors
+    // no write by a dealership's user reached the other dealership
     let owner = app.db.owner().await;
     let ids = untouchable
         .iter()
@@ -392,20 +535,71 @@ async fn every_route_every_role_every_tenant_gets_its_status_and_nothing_crosses
     .await;
     assert_eq!(
         changed, 0,
-        "Metro Motors users changed by Premium Auto callers"
+        "users of one dealership changed by the other's callers"
     );
-    let foreign_events = count(
-        &owner,
-        &format!(
-            "SELECT count(*) AS n FROM audit_events e JOIN users u ON u.id = e.actor_id \
-             WHERE u.dealership_id = '{PREMIUM_AUTO}' AND e.dealership_id IS DISTINCT FROM '{PREMIUM_AUTO}'"
-        ),
-    )
-    .await;
-    assert_eq!(
-        foreign_events, 0,
-        "a Premium Auto user's change landed outside Premium Auto"
-    );
+    for home in [PREMIUM_AUTO, METRO_MOTORS] {
+        let foreign_events = count(
+            &owner,
+            &format!(
+                "SELECT count(*) AS n FROM audit_events e JOIN users u ON u.id = e.actor_id \
+                 WHERE u.dealership_id = '{home}' AND e.dealership_id IS DISTINCT FROM '{home}'"
+            ),
+        )
+        .await;
+        assert_eq!(
+            foreign_events, 0,
+            "a change by a user of {home} landed outside it"
+        );
+    }
     let metro = count(&owner, &format!("SELECT count(*) AS n FROM dealerships WHERE id = '{METRO_MOTORS}' AND address LIKE '%Matrix%'")).await;
     assert_eq!(metro, 1, "only the admin's edit reached Metro Motors");
+    for (dealership, address) in &addresses {
+        assert_eq!(
+            address_of(&app, dealership).await.as_deref(),
+            Some(address.as_str()),
+            "{dealership} holds the last address written by a permitted PATCH"
+        );
+    }
+    assert!(
+        addresses.contains_key(&METRO_MOTORS.to_string())
+            && addresses.contains_key(&PREMIUM_AUTO.to_string()),
+        "both dealerships were edited by someone allowed to: {addresses:?}"
+    );
+}
+
+#[tokio::test]
+async fn every_protected_route_refuses_a_caller_without_a_token_with_401() {
+    let app = spawn_app().await;
+    let routes = documented_routes(&app).await;
+    // the document and the matrix agree on which routes need a token
+    for (method, template, kind) in table() {
+        let protected = *routes
+            .get(&(method.to_owned(), template.to_owned()))
+            .unwrap_or_else(|| panic!("{method} {template} is not in the document"));
+        assert_eq!(
+            protected,
+            matches!(kind, Kind::Matrix(_)),
+            "{method} {template}: the document says protected = {protected}"
+        );
+    }
+    let mut swept = 0;
+    for ((method, template), protected) in &routes {
+        if !protected {
+            continue;
+        }
+        let path = template.replace("{id}", &Uuid::now_v7().to_string());
+        let mut req = app.client.request(
+            Method::from_bytes(method.as_bytes()).unwrap(),
+            app.url(&path),
+        );
+        if matches!(method.as_str(), "POST" | "PATCH") {
+            req = req.json(&json!({}));
+        }
+        let resp = req.send().await.unwrap();
+        assert_eq!(resp.status(), 401, "{method} {path} without a token");
+        let error = error_of(resp, 401).await;
+        assert_eq!(error["type"], "unauthenticated", "{method} {path}: {error}");
+        swept += 1;
+    }
+    assert!(swept >= 20, "{swept} protected routes swept");
 }

@@ -1,6 +1,15 @@
 //! Failed-login throttling: counted in PostgreSQL, so it holds across replicas.
 
-use crate::helpers::{PA_AGENT, PA_PRINCIPAL, count, error_of, spawn_app_with};
+use std::sync::{
+    Arc,
+    atomic::{AtomicUsize, Ordering},
+};
+
+use crate::helpers::{
+    PA_AGENT, PA_PRINCIPAL, TestDb, count, error_of,
+    probes::{ServerProcess, costlier_hash},
+    spawn_app_with,
+};
 
 fn three_strikes(s: &mut dealergate::config::Settings) {
     s.auth.lockout.account_max_failures = 3;
@@ -106,42 +115,72 @@ async fn failures_beyond_the_free_attempts_are_answered_progressively_slower() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_burst_of_simultaneous_guesses_cannot_outrun_the_lock() {
-    let app = spawn_app_with(three_strikes).await;
-    let guesses: Vec<_> = (0..16)
+    const MAX_FAILURES: usize = 3;
+    const WRONG: usize = 15;
+    let db = TestDb::new().await;
+    // every guess keeps the one hashing worker busy ~5x longer than usual: far longer than
+    // counting the previous failure takes, so the lock lands between two hashes
+    costlier_hash(&db, PA_AGENT.email, PA_AGENT.password, 10).await;
+    let max_failures = MAX_FAILURES.to_string();
+    let server = ServerProcess::start_on(
+        db,
+        &[
+            // one worker, so the bound below does not depend on the machine's cores
+            ("DEALERGATE_AUTH__HASHING__WORKERS", "1"),
+            (
+                "DEALERGATE_AUTH__LOCKOUT__ACCOUNT_MAX_FAILURES",
+                max_failures.as_str(),
+            ),
+            ("DEALERGATE_AUTH__LOCKOUT__DELAY_AFTER", "10"), // no delay: this is about the lock
+        ],
+    )
+    .await;
+    let answered = Arc::new(AtomicUsize::new(0));
+    let guesses: Vec<_> = (0..WRONG)
         .map(|i| {
-            let client = app.client.clone();
-            let url = app.url("/api/v1/auth/login");
-            // the right password is among the guesses, sent last
-            let password = if i == 15 {
-                PA_AGENT.password.to_owned()
-            } else {
-                format!("guess-{i}")
-            };
+            let (client, url) = (server.client.clone(), server.url("/api/v1/auth/login"));
+            let answered = answered.clone();
             tokio::spawn(async move {
-                client
+                let status = client
                     .post(url)
-                    .json(&serde_json::json!({"email": PA_AGENT.email, "password": password}))
+                    .json(&serde_json::json!({"email": PA_AGENT.email, "password": format!("guess-{i}")}))
                     .send()
                     .await
                     .unwrap()
                     .status()
-                    .as_u16()
+                    .as_u16();
+                answered.fetch_add(1, Ordering::SeqCst);
+                status
             })
         })
         .collect();
+    // the right password goes last by sequencing, not by spawn order: only once every wrong
+    // guess is with the hasher (one worker takes them first come, first served) or answered
+    server
+        .wait_for_hashing("every wrong guess reaches the hasher", |busy| {
+            busy as usize + answered.load(Ordering::SeqCst) >= WRONG
+        })
+        .await;
+    let right = server.login(PA_AGENT.email, PA_AGENT.password).await;
     let mut statuses = Vec::new();
     for guess in guesses {
         statuses.push(guess.await.unwrap());
     }
-    let tried = statuses.iter().filter(|s| **s == 401).count();
-    // those hashing, and those between their hash and recording the failure, when the lock lands
-    let hashers = std::thread::available_parallelism().map_or(2, |n| n.get());
     assert!(
-        tried <= 3 + 2 * hashers,
-        "only the limit (plus those already hashing) were tried: {statuses:?}"
+        statuses.iter().all(|s| matches!(s, 401 | 429)),
+        "a wrong guess is refused, never signed in: {statuses:?}"
+    );
+    let tried = statuses.iter().filter(|s| **s == 401).count();
+    assert!(
+        tried <= MAX_FAILURES,
+        "only the {MAX_FAILURES} failures the lock allows were tried: {statuses:?}"
     );
     assert!(statuses.contains(&429), "{statuses:?}");
-    error_of(app.login(PA_AGENT.email, PA_AGENT.password).await, 429).await;
+    // the right password, sent in the burst after every wrong guess, is refused
+    assert_eq!(right.status(), 429, "the right password after the lock");
+    assert_eq!(error_of(right, 429).await["type"], "rate_limited");
+    let after = server.login(PA_AGENT.email, PA_AGENT.password).await;
+    assert_eq!(error_of(after, 429).await["type"], "rate_limited");
 }
 
 #[tokio::test]

@@ -2,7 +2,11 @@
 
 use std::time::{Duration, Instant};
 
-use crate::helpers::{PA_AGENT, PA_PRINCIPAL, TestApp, error_of, spawn_app};
+use crate::helpers::{
+    PA_AGENT, PA_PRINCIPAL, PREMIUM_AUTO, TestApp, error_of,
+    probes::{CACHED_PROBE, probe, session_id, time_until_probe_refused},
+    spawn_app,
+};
 
 /// Polls `/auth/me` on `app` until it answers 401; the time it took.
 async fn time_until_refused(app: &TestApp, token: &str) -> Duration {
@@ -105,18 +109,27 @@ async fn suspending_a_dealership_in_the_database_reaches_cached_sessions_by_noti
     let a = spawn_app().await;
     listening(&a).await;
     let tokens = a.login_ok(PA_AGENT.email, PA_AGENT.password).await;
-    assert_eq!(
-        a.get_as("/api/v1/auth/me", &tokens.access).await.status(),
-        200
-    );
-    // what the dealership endpoints will do: change and announce in one transaction
+    assert_eq!(probe(&a, &tokens.access).await, 200, "cached as live");
     let owner = a.db.owner().await;
     crate::helpers::exec(
         &owner,
-        "BEGIN; UPDATE dealerships SET is_active = false WHERE name = 'Premium Auto'; \
-         SELECT pg_notify('dealergate_revocations', 'dealership:0193a5f0-0000-7000-8000-000000000001'); COMMIT;",
+        &format!("UPDATE dealerships SET is_active = false WHERE id = '{PREMIUM_AUTO}'"),
     )
     .await;
+    // nobody has told this replica yet: the probe answers from its cache, so what follows
+    // shows the notice (and not a fresh read of the dealership) ending the session
+    assert_eq!(
+        probe(&a, &tokens.access).await,
+        200,
+        "{CACHED_PROBE} must answer from the session cache, or this test proves nothing"
+    );
+    // what the dealership endpoints do on commit
+    crate::helpers::exec(
+        &owner,
+        &format!("SELECT pg_notify('dealergate_revocations', 'dealership:{PREMIUM_AUTO}')"),
+    )
+    .await;
+    assert!(time_until_probe_refused(&a, &tokens.access).await < Duration::from_secs(1));
     assert!(time_until_refused(&a, &tokens.access).await < Duration::from_secs(1));
     error_of(a.refresh(&tokens.refresh).await, 401).await;
 }
@@ -148,13 +161,45 @@ async fn the_listener_reconnects_after_its_connection_is_killed() {
         "served uncached meanwhile"
     );
     listening(&a).await;
+
+    // listening again, it caches again: a revocation only the database knows of is not seen…
+    assert_eq!(probe(&a, &tokens.access).await, 200);
+    crate::helpers::exec(
+        &owner,
+        &format!(
+            "UPDATE sessions SET revoked_at = now() WHERE id = '{}'",
+            session_id(&tokens.access)
+        ),
+    )
+    .await;
+    assert_eq!(
+        probe(&a, &tokens.access).await,
+        200,
+        "cached again after the reconnect (or this test proves nothing)"
+    );
+    // …until its notice reaches the new connection
+    crate::helpers::exec(
+        &owner,
+        &format!(
+            "SELECT pg_notify('dealergate_revocations', 'session:{}')",
+            session_id(&tokens.access)
+        ),
+    )
+    .await;
+    assert!(time_until_probe_refused(&a, &tokens.access).await < Duration::from_secs(1));
+
+    // and a logout on another replica reaches it the same way
+    let other = a.login_ok(PA_AGENT.email, PA_AGENT.password).await;
+    assert_eq!(probe(&a, &other.access).await, 200);
+    assert_eq!(probe(&a, &other.access).await, 200, "cached on A");
     let b = a.spawn_replica().await;
     listening(&b).await;
     assert_eq!(
-        b.post_as("/api/v1/auth/logout", &tokens.access)
+        b.post_as("/api/v1/auth/logout", &other.access)
             .await
             .status(),
         204
     );
-    assert!(time_until_refused(&a, &tokens.access).await < Duration::from_secs(1));
+    assert!(time_until_refused(&a, &other.access).await < Duration::from_secs(1));
+    assert!(time_until_probe_refused(&a, &other.access).await < Duration::from_secs(1));
 }

@@ -5,7 +5,9 @@ use serde_json::{Value, json};
 
 use crate::helpers::{
     ADMIN, Case, DEMO_USERS, METRO_MOTORS, MM_AGENT, MM_MANAGER, MM_PRINCIPAL, PA_AGENT,
-    PA_MANAGER, PA_PRINCIPAL, PREMIUM_AUTO, TestApp, Want, case, check_cases, count, error_of,
+    PA_MANAGER, PA_PRINCIPAL, PREMIUM_AUTO, TestApp, Tokens, Want, case, check_cases, count,
+    error_of,
+    probes::{CACHED_PROBE, probe, sessions_where},
     spawn_app, users,
 };
 
@@ -285,6 +287,24 @@ async fn nobody_acts_above_their_rank_and_nothing_changes_when_refused() {
     );
 }
 
+/// `tokens` (of `user_id`) is finished where it matters: the cached session state is dropped
+/// (a route that trusts the cache refuses the access token), the refresh token is refused, and
+/// every stored session of the user is revoked.
+async fn assert_ended(app: &TestApp, tokens: &Tokens, user_id: &str, what: &str) {
+    let probed = app.get_as(CACHED_PROBE, &tokens.access).await;
+    assert_eq!(
+        probed.status(),
+        401,
+        "{what}: the cached session is dropped"
+    );
+    error_of(probed, 401).await;
+    error_of(app.refresh(&tokens.refresh).await, 401).await;
+    let owner = app.db.owner().await;
+    let (stored, live) = sessions_where(&owner, &format!("user_id = '{user_id}'")).await;
+    assert!(stored >= 1, "{what}: the user had sessions");
+    assert_eq!(live, 0, "{what}: every session of the user is revoked");
+}
+
 #[tokio::test]
 async fn a_role_change_deactivation_or_deletion_ends_the_users_tokens_at_once() {
     let app = spawn_app().await;
@@ -302,6 +322,7 @@ async fn a_role_change_deactivation_or_deletion_ends_the_users_tokens_at_once() 
             .status(),
         200
     );
+    assert_eq!(probe(&app, &manager.access).await, 200, "cached");
     let demoted = app
         .as_user(
             Method::PATCH,
@@ -314,13 +335,14 @@ async fn a_role_change_deactivation_or_deletion_ends_the_users_tokens_at_once() 
         .unwrap();
     assert_eq!(demoted.status(), 200);
     error_of(app.get_as("/api/v1/auth/me", &manager.access).await, 401).await;
-    error_of(app.refresh(&manager.refresh).await, 401).await;
+    assert_ended(&app, &manager, &manager_id, "role change").await;
 
     let agent = app.login_ok(PA_AGENT.email, PA_AGENT.password).await;
     assert_eq!(
         app.get_as("/api/v1/auth/me", &agent.access).await.status(),
         200
     );
+    assert_eq!(probe(&app, &agent.access).await, 200, "cached");
     let toggled = app
         .as_user(
             Method::PATCH,
@@ -332,6 +354,7 @@ async fn a_role_change_deactivation_or_deletion_ends_the_users_tokens_at_once() 
         .unwrap();
     assert_eq!(toggled.json::<Value>().await.unwrap()["is_active"], false);
     error_of(app.get_as("/api/v1/auth/me", &agent.access).await, 401).await;
+    assert_ended(&app, &agent, &agent_id, "deactivation").await;
     error_of(app.login(PA_AGENT.email, PA_AGENT.password).await, 401).await;
     let back = app
         .as_user(
@@ -344,6 +367,7 @@ async fn a_role_change_deactivation_or_deletion_ends_the_users_tokens_at_once() 
         .unwrap();
     assert_eq!(back.json::<Value>().await.unwrap()["is_active"], true);
     let agent = app.login_ok(PA_AGENT.email, PA_AGENT.password).await;
+    assert_eq!(probe(&app, &agent.access).await, 200, "cached");
 
     let deleted = app
         .as_user(
@@ -356,6 +380,7 @@ async fn a_role_change_deactivation_or_deletion_ends_the_users_tokens_at_once() 
         .unwrap();
     assert_eq!(deleted.status(), 204);
     error_of(app.get_as("/api/v1/auth/me", &agent.access).await, 401).await;
+    assert_ended(&app, &agent, &agent_id, "deletion").await;
     error_of(
         app.get_as(&format!("/api/v1/users/{agent_id}"), &principal)
             .await,

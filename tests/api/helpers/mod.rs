@@ -18,6 +18,7 @@ pub mod fault_proxy;
 mod fixtures;
 mod lists;
 pub mod pgbouncer;
+pub mod probes;
 
 pub use app::*;
 pub use assertions::*;
