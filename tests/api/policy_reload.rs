@@ -10,7 +10,7 @@ use std::{
 use reqwest::Method;
 use serde_json::Value;
 
-use crate::helpers::{ADMIN, PA_AGENT, TestApp, error_of, spawn_app_with};
+use crate::helpers::{ADMIN, PA_AGENT, TestApp, error_of, probes::ServerProcess, spawn_app_with};
 
 /// A private copy of `policies/` for one test.
 fn policy_copy(into: &Path) -> PathBuf {
@@ -220,36 +220,52 @@ async fn a_reload_through_the_endpoint_reaches_every_replica() {
 #[tokio::test]
 async fn sighup_reloads_the_policy() {
     let dir = policy_copy(&temp_dir());
-    let d = dir.clone();
-    let app = spawn_app_with(move |s| {
-        s.policies.dir = d;
-        s.policies.watch = false;
-    })
+    // a server process of its own, signalled alone: a SIGHUP to this test process would reload
+    // every server it hosts, and could make another test's replica reload without its NOTIFY
+    let server = ServerProcess::start(&[
+        ("DEALERGATE_POLICIES__DIR", dir.to_str().unwrap()),
+        ("DEALERGATE_POLICIES__WATCH", "false"),
+    ])
     .await;
-    let agent = app.login_ok(PA_AGENT.email, PA_AGENT.password).await.access;
+    let agent = server.access_token(PA_AGENT.email, PA_AGENT.password).await;
+    let agent_lists = || async {
+        server
+            .get_as("/api/v1/users", &agent)
+            .await
+            .status()
+            .as_u16()
+    };
+    assert_eq!(agent_lists().await, 403);
     agents_may_list(&dir);
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(
-        agent_list_status(&app, &agent).await,
-        403,
-        "nothing reloads by itself"
-    );
+    assert_eq!(agent_lists().await, 403, "nothing reloads by itself");
     let sent = std::process::Command::new("kill")
-        .args(["-HUP", &std::process::id().to_string()])
+        .args(["-HUP", &server.pid().to_string()])
         .status()
         .unwrap();
     assert!(sent.success());
-    within_two_seconds(&app, &agent, 200).await;
-    let admin = app.login_ok(ADMIN.email, ADMIN.password).await.access;
-    let denied_for_agent = app
+    let started = Instant::now();
+    while agent_lists().await != 200 {
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "the policy was not reloaded 2 s after SIGHUP"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let admin = server.access_token(ADMIN.email, ADMIN.password).await;
+    let denied_for_agent = server
         .as_user(Method::POST, "/api/v1/admin/policies/reload", &agent)
         .send()
         .await
         .unwrap();
     error_of(denied_for_agent, 403).await;
     assert_eq!(
-        app.get_as("/api/v1/admin/policies", &admin).await.status(),
+        server
+            .get_as("/api/v1/admin/policies", &admin)
+            .await
+            .status(),
         200
     );
+    drop(server);
     std::fs::remove_dir_all(dir).unwrap();
 }

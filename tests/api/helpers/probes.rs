@@ -199,6 +199,11 @@ impl ServerProcess {
         }
     }
 
+    /// The server's process id, for signals meant for it alone.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.host)
     }
