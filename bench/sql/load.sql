@@ -15,6 +15,8 @@
 -- refresh token is <session id, 32 hex>.<base64url of secret>, where
 -- secret = sha256('bench-refresh:' || session id) and the stored hash is sha256(secret), as
 -- src/auth/refresh_token.rs computes it.
+-- `0 * n` below makes the inner series depend on n: without it the planner may swap the loops and
+-- pack each dealership's rows together.
 
 CREATE FUNCTION pg_temp.bench_id(kind int, d int, n bigint) RETURNS uuid
 LANGUAGE sql IMMUTABLE
@@ -43,7 +45,7 @@ SELECT pg_temp.bench_id(1, d, n), pg_temp.bench_id(0, d, 0),
        now() - interval '365 days' + make_interval(secs => n),
        now() - interval '365 days' + make_interval(secs => n)
 FROM generate_series(0, :users - 1) AS n
-CROSS JOIN LATERAL generate_series(0, :dealerships - 1) AS d;
+CROSS JOIN LATERAL generate_series(0 * n, :dealerships - 1) AS d;
 
 INSERT INTO sessions (id, dealership_id, user_id, refresh_token_hash, user_agent, ip,
                       created_at, last_used_at, expires_at, absolute_expires_at)
@@ -51,7 +53,7 @@ SELECT s.id, pg_temp.bench_id(0, d, 0), pg_temp.bench_id(1, d, n),
        sha256(sha256(convert_to('bench-refresh:' || s.id::text, 'UTF8'))),
        'bench/run', '127.0.0.1', now(), now(), now() + interval '7 days', now() + interval '30 days'
 FROM generate_series(0, :users - 1) AS n
-CROSS JOIN LATERAL generate_series(0, :dealerships - 1) AS d
+CROSS JOIN LATERAL generate_series(0 * n, :dealerships - 1) AS d
 CROSS JOIN LATERAL (SELECT pg_temp.bench_id(2, d, n) AS id) AS s;
 
 COMMIT;

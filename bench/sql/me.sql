@@ -1,7 +1,7 @@
 -- GET /api/v1/auth/me: the statements dealergate sent PostgreSQL for one request
 -- (session state cached), captured from the wire by bench/run and rewritten on every
 -- run; the parameters are pgbench variables. To run it by hand:
---   pgbench -n -M prepared -c16 -j2 -T1 -f bench/sql/me.sql -D role=dealergate_app -D dealership=0b0b0000-0000-4000-8000-000000000000 -D caller=0b0b0001-0000-4000-8000-000000000000 -D p4=t -D p5=1 dealergate_bench
+--   pgbench -n -M prepared -c16 -j2 -T10 -f bench/sql/me.sql -D role=dealergate_app -D dealership=0b0b0000-0000-4000-8000-000000000000 -D caller=0b0b0001-0000-4000-8000-000000000000 -D p4=t -D p5=1 dealergate_bench
 -- variables: {"role": "dealergate_app", "dealership": "0b0b0000-0000-4000-8000-000000000000", "caller": "0b0b0001-0000-4000-8000-000000000000", "p4": "t", "p5": "1"}
 BEGIN;
 SELECT set_config('role', :role, true), set_config('app.dealership_id', :dealership, true), pg_backend_pid() AS backend_pid;
