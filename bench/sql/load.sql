@@ -1,0 +1,62 @@
+-- The bench data set, loaded by bench/run as the superuser into a freshly migrated database:
+-- :dealerships dealerships × :users users each, one live session per user, every user with the
+-- same password hash (:'hash', made once by `dealergate admin create-user`).
+--
+--   psql -v ON_ERROR_STOP=1 -v dealerships=100 -v users=10000 -v hash='$argon2id$…' -f load.sql
+--
+-- Rows go in in creation order with the dealerships interleaved (user n of every dealership,
+-- then user n + 1, ...), as years of sign-ups leave them: one dealership's users are spread
+-- over the whole table, not packed into its own pages, so a query's cost shows the table's
+-- size where it depends on it. Ids are derived from (kind, dealership, n), so bench/run knows
+-- them without asking: kind 0 = dealership, 1 = user, 2 = session.
+--   0b0b<kind:4 hex>-<dealership:4 hex>-4000-8000-<n:12 hex>
+-- User n = 0 of each dealership is its principal, 1–99 are managers, the rest agents; the
+-- email is u<n>@d<dealership>.bench.example. Session (d, n) belongs to user (d, n); its
+-- refresh token is <session id, 32 hex>.<base64url of secret>, where
+-- secret = sha256('bench-refresh:' || session id) and the stored hash is sha256(secret), as
+-- src/auth/refresh_token.rs computes it.
+-- `0 * n` below makes the inner series depend on n: without it the planner may swap the loops and
+-- pack each dealership's rows together.
+
+CREATE FUNCTION pg_temp.bench_id(kind int, d int, n bigint) RETURNS uuid
+LANGUAGE sql IMMUTABLE
+AS $$
+    SELECT format('0b0b%s-%s-4000-8000-%s',
+                  lpad(to_hex(kind), 4, '0'), lpad(to_hex(d), 4, '0'), lpad(to_hex(n), 12, '0'))::uuid
+$$;
+
+-- every row is consistent by construction: skip the foreign-key triggers while loading
+SET session_replication_role = replica;
+SET synchronous_commit = off;
+SET maintenance_work_mem = '256MB';
+
+BEGIN;
+
+INSERT INTO dealerships (id, name, contact_email, created_at, updated_at)
+SELECT pg_temp.bench_id(0, d, 0), format('Bench Dealership %s', lpad(d::text, 3, '0')),
+       format('office@d%s.bench.example', d), now() - interval '400 days', now() - interval '400 days'
+FROM generate_series(0, :dealerships - 1) AS d;
+
+INSERT INTO users (id, dealership_id, email, password_hash, first_name, last_name, role,
+                   created_at, updated_at)
+SELECT pg_temp.bench_id(1, d, n), pg_temp.bench_id(0, d, 0),
+       format('u%s@d%s.bench.example', n, d), :'hash', 'Bench', format('User %s-%s', d, n),
+       CASE WHEN n = 0 THEN 'principal' WHEN n < 100 THEN 'manager' ELSE 'agent' END,
+       now() - interval '365 days' + make_interval(secs => n),
+       now() - interval '365 days' + make_interval(secs => n)
+FROM generate_series(0, :users - 1) AS n
+CROSS JOIN LATERAL generate_series(0 * n, :dealerships - 1) AS d;
+
+INSERT INTO sessions (id, dealership_id, user_id, refresh_token_hash, user_agent, ip,
+                      created_at, last_used_at, expires_at, absolute_expires_at)
+SELECT s.id, pg_temp.bench_id(0, d, 0), pg_temp.bench_id(1, d, n),
+       sha256(sha256(convert_to('bench-refresh:' || s.id::text, 'UTF8'))),
+       'bench/run', '127.0.0.1', now(), now(), now() + interval '7 days', now() + interval '30 days'
+FROM generate_series(0, :users - 1) AS n
+CROSS JOIN LATERAL generate_series(0 * n, :dealerships - 1) AS d
+CROSS JOIN LATERAL (SELECT pg_temp.bench_id(2, d, n) AS id) AS s;
+
+COMMIT;
+
+-- visibility map and statistics, as a long-running database would have them
+VACUUM (ANALYZE) dealerships, users, sessions;
