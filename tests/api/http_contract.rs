@@ -148,6 +148,61 @@ async fn prod_allows_no_cross_origin_requests_unless_configured() {
         .await
         .unwrap();
     assert!(resp.headers().get("access-control-allow-origin").is_none());
+
+    // the control: the same prod server, configured, does answer CORS for its origin (so the
+    // silence above is the policy, not a CORS layer that never speaks)
+    let configured = spawn_app_with(|s| {
+        s.profile = dealergate::config::Profile::Prod;
+        s.http.cors_origins = Some(vec!["https://app.example.com".into()]);
+    })
+    .await;
+    let from = |origin: &'static str| {
+        configured
+            .client
+            .get(configured.url("/healthz"))
+            .header("Origin", origin)
+            .send()
+    };
+    let allowed = from("https://app.example.com").await.unwrap();
+    assert_eq!(
+        allowed.headers().get("access-control-allow-origin"),
+        Some(&reqwest::header::HeaderValue::from_static(
+            "https://app.example.com"
+        )),
+        "a configured origin gets the CORS header in prod"
+    );
+    let preflight = configured
+        .client
+        .request(
+            reqwest::Method::OPTIONS,
+            configured.url("/api/v1/auth/login"),
+        )
+        .header("Origin", "https://app.example.com")
+        .header("Access-Control-Request-Method", "POST")
+        .header("Access-Control-Request-Headers", "content-type")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        preflight.headers()["access-control-allow-origin"],
+        "https://app.example.com"
+    );
+    assert!(
+        preflight
+            .headers()
+            .get("access-control-allow-methods")
+            .is_some_and(|m| m.to_str().unwrap().contains("POST")),
+        "{:?}",
+        preflight.headers()
+    );
+    let dev_default = from("http://localhost:5173").await.unwrap();
+    assert!(
+        dev_default
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none(),
+        "only the configured origin"
+    );
 }
 
 #[tokio::test]

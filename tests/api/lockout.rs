@@ -97,20 +97,38 @@ async fn failures_beyond_the_free_attempts_are_answered_progressively_slower() {
         s.auth.lockout.delay_after = 1;
     })
     .await;
-    let timed = |password: &'static str| {
+    let timed = |email: String| {
         let app = &app;
         async move {
             let started = std::time::Instant::now();
-            error_of(app.login(PA_AGENT.email, password).await, 401).await;
+            error_of(app.login(&email, "wrong").await, 401).await;
             started.elapsed()
         }
     };
-    timed("wrong").await; // free
-    let third = {
-        timed("wrong").await; // 250 ms
-        timed("wrong").await // 500 ms
-    };
+    // the same failure, at the same moment, for an account that has none yet (so no delay):
+    // what answering costs now, to take away from the delayed answer
+    let undelayed = |n: u32| timed(format!("fresh-{n}@premiumauto.com"));
+    undelayed(0).await; // the first request of a server pays for its connections
+    let mut delays = Vec::new();
+    let mut took = Vec::new();
+    for failure in 1..=5 {
+        let delayed = timed(PA_AGENT.email.to_owned()).await;
+        let cost = undelayed(failure).await.min(undelayed(failure + 10).await);
+        took.push(delayed);
+        delays.push(delayed.saturating_sub(cost));
+    }
+    let third = took[2];
     assert!(third >= std::time::Duration::from_millis(500), "{third:?}");
+    // after the free failure the delay doubles (250, 500, 1000, 2000 ms). Compared two failures
+    // apart (4x), so a loaded machine's jitter cannot pass a flat delay or fail a doubling one
+    assert!(
+        delays[3] > delays[1] && delays[4] > delays[2],
+        "each failure waited longer than the one two before it: {delays:?}"
+    );
+    assert!(
+        delays[4] >= delays[1] * 3,
+        "the fifth failure waited at least 3x as long as the second (doubling: 8x): {delays:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

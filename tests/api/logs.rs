@@ -45,10 +45,22 @@ async fn no_password_hash_token_or_key_appears_in_the_server_log() {
 
     let app = spawn_app().await;
     let mut secrets: Vec<String> = Vec::new();
-    for user in DEMO_USERS {
+    // this test's own requests, told apart from any other server's in this process by their id
+    let run = uuid::Uuid::new_v4().simple().to_string();
+    let mut me_ids = Vec::new();
+    for (n, user) in DEMO_USERS.iter().enumerate() {
         let tokens = app.login_ok(user.email, user.password).await;
         let rotated = app.refresh_ok(&tokens.refresh).await;
-        app.get_as("/api/v1/auth/me", &rotated.access).await;
+        let id = format!("logs-{run}-me-{n}");
+        let me = app
+            .as_user(Method::GET, "/api/v1/auth/me", &rotated.access)
+            .header("x-request-id", &id)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(me.status(), 200);
+        assert_eq!(me.headers()["x-request-id"], id.as_str(), "the id is taken");
+        me_ids.push((id, user.dealership.is_some()));
         secrets.extend([
             user.password.to_owned(),
             tokens.access,
@@ -107,34 +119,31 @@ async fn no_password_hash_token_or_key_appears_in_the_server_log() {
     }
     assert!(!text.contains("$argon2id$"), "a password hash in the log");
 
-    // every request's line carries its request id, route, status, latency, user and tenant
-    let me_lines: Vec<serde_json::Value> = text
+    // every request's line carries its request id, route, status, latency, user and tenant;
+    // only this test's own GET /auth/me lines are counted (other tests' servers in this process
+    // log to the same subscriber)
+    let lines: Vec<serde_json::Value> = text
         .lines()
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .filter(|l| {
-            l["message"] == "request finished"
-                && l["span"]["route"] == "/api/v1/auth/me"
-                && l["status"] == 200
-        })
+        .filter(|l| l["message"] == "request finished")
         .collect();
-    assert!(me_lines.len() >= 7, "a JSON line per GET /auth/me");
-    for line in &me_lines {
-        assert!(
-            line["status"].is_u64() && line["latency_ms"].is_f64(),
-            "{line}"
-        );
-        assert!(
-            line["span"]["request_id"].is_string() && line["span"]["user_id"].is_string(),
-            "{line}"
+    assert_eq!(me_ids.len(), 7, "one GET /auth/me per demo user");
+    for (id, has_tenant) in &me_ids {
+        let mine: Vec<&serde_json::Value> = lines
+            .iter()
+            .filter(|l| l["span"]["request_id"] == id.as_str())
+            .collect();
+        let [line] = mine.as_slice() else {
+            panic!("one line for request {id}, found {mine:?}");
+        };
+        assert_eq!(line["span"]["route"], "/api/v1/auth/me", "{line}");
+        assert_eq!(line["status"], 200, "{line}");
+        assert!(line["latency_ms"].is_f64(), "{line}");
+        assert!(line["span"]["user_id"].is_string(), "{line}");
+        assert_eq!(
+            line["span"]["dealership_id"].is_string(),
+            *has_tenant,
+            "every caller but the platform admin has a tenant: {line}"
         );
     }
-    let tenants = me_lines
-        .iter()
-        .filter(|l| l["span"]["dealership_id"].is_string())
-        .count();
-    assert_eq!(
-        tenants,
-        me_lines.len() - 1,
-        "every caller but the platform admin has a tenant"
-    );
 }
