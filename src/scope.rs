@@ -8,8 +8,6 @@
 
 use std::sync::Mutex;
 
-use sea_orm::DatabaseTransaction;
-
 use crate::{
     auth::{
         principal::{Principal, scope_of},
@@ -82,7 +80,7 @@ pub struct RequestScope {
 }
 
 impl RequestScope {
-    pub fn tx(&self) -> &DatabaseTransaction {
+    pub fn tx(&self) -> &TenantTx {
         &self.tx
     }
 

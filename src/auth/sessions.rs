@@ -15,10 +15,10 @@ use std::{
 };
 
 use moka::future::Cache;
-use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend, FromQueryResult, Statement};
+use sea_orm::{ConnectionTrait, DbBackend, FromQueryResult, Statement};
 use uuid::Uuid;
 
-use crate::error::AppError;
+use crate::{error::AppError, tenancy::TenantTx};
 
 pub const CHANNEL: &str = "dealergate_revocations";
 
@@ -61,7 +61,7 @@ impl Revoked {
 }
 
 /// Announces a revocation to every replica when `tx` commits (and never if it rolls back).
-pub async fn publish(tx: &DatabaseTransaction, what: Revoked) -> Result<(), AppError> {
+pub async fn publish(tx: &TenantTx, what: Revoked) -> Result<(), AppError> {
     tx.execute_raw(Statement::from_sql_and_values(
         DbBackend::Postgres,
         "SELECT pg_notify($1, $2)",
@@ -94,10 +94,7 @@ struct StateRow {
 }
 
 /// Session, user and dealership state in one query, for the per-request liveness check.
-pub async fn load(
-    tx: &DatabaseTransaction,
-    session_id: Uuid,
-) -> Result<Option<SessionState>, AppError> {
+pub async fn load(tx: &TenantTx, session_id: Uuid) -> Result<Option<SessionState>, AppError> {
     let row = StateRow::find_by_statement(Statement::from_sql_and_values(
         DbBackend::Postgres,
         "SELECT s.user_id, s.dealership_id, u.token_version, \

@@ -3,9 +3,9 @@
 
 use std::time::Duration;
 
-use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend, FromQueryResult, Statement};
+use sea_orm::{ConnectionTrait, DbBackend, FromQueryResult, Statement};
 
-use crate::{config::LockoutSettings, domain::Email, error::AppError};
+use crate::{config::LockoutSettings, domain::Email, error::AppError, tenancy::TenantTx};
 
 const MAX_DELAY: Duration = Duration::from_secs(3);
 
@@ -31,7 +31,7 @@ struct Locked {
 
 /// Seconds until the account and the IP are both unlocked; `None` if neither is locked.
 pub async fn locked_for(
-    tx: &DatabaseTransaction,
+    tx: &TenantTx,
     email: &Email,
     ip: Option<&str>,
 ) -> Result<Option<u64>, AppError> {
@@ -49,7 +49,7 @@ pub async fn locked_for(
 
 /// Counts a failure for the account and the IP; returns the account's failures in the window.
 pub async fn record_failure(
-    tx: &DatabaseTransaction,
+    tx: &TenantTx,
     lockout: &LockoutSettings,
     email: &Email,
     ip: Option<&str>,
@@ -76,7 +76,7 @@ pub async fn record_failure(
 
 /// A successful login clears the account's count (not the IP's: one good password must not
 /// unlock guessing at other accounts).
-pub async fn reset(tx: &DatabaseTransaction, email: &Email) -> Result<(), AppError> {
+pub async fn reset(tx: &TenantTx, email: &Email) -> Result<(), AppError> {
     tx.execute_raw(Statement::from_sql_and_values(
         DbBackend::Postgres,
         "SELECT auth_throttle_reset($1)",

@@ -4,18 +4,18 @@
 use std::{path::Path, sync::Arc, time::Duration};
 
 use notify::{RecursiveMode, Watcher};
-use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend, Statement};
+use sea_orm::{ConnectionTrait, DbBackend, Statement};
 use tokio::{sync::mpsc, task::JoinHandle};
 
 use super::Authorizer;
-use crate::error::AppError;
+use crate::{error::AppError, tenancy::TenantTx};
 
 pub const CHANNEL: &str = "dealergate_policies";
 /// Editors and ConfigMap updates touch several files in a burst: reload once it settles.
 const SETTLE: Duration = Duration::from_millis(200);
 
 /// Asks every replica to reload when `tx` commits.
-pub async fn announce(tx: &DatabaseTransaction, hash: &str) -> Result<(), AppError> {
+pub async fn announce(tx: &TenantTx, hash: &str) -> Result<(), AppError> {
     tx.execute_raw(Statement::from_sql_and_values(
         DbBackend::Postgres,
         "SELECT pg_notify($1, $2)",

@@ -86,10 +86,7 @@ pub async fn run(settings: &Settings, action: AdminAction) -> anyhow::Result<()>
     Ok(())
 }
 
-async fn find_dealership(
-    tx: &sea_orm::DatabaseTransaction,
-    id_or_name: &str,
-) -> anyhow::Result<Uuid> {
+async fn find_dealership(tx: &crate::tenancy::TenantTx, id_or_name: &str) -> anyhow::Result<Uuid> {
     let query = dealership::Entity::find().filter(dealership::Column::DeletedAt.is_null());
     let found = match Uuid::try_parse(id_or_name) {
         Ok(id) => query.filter(dealership::Column::Id.eq(id)).one(tx).await?,

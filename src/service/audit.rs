@@ -1,7 +1,7 @@
 //! The audit log: one row per change, written in the transaction of the change, so a change
 //! that rolls back leaves no event and an event never describes a change that did not happen.
 
-use sea_orm::{ActiveModelTrait, DatabaseTransaction, Set};
+use sea_orm::{ActiveModelTrait, Set};
 use uuid::Uuid;
 
 use crate::{
@@ -9,6 +9,7 @@ use crate::{
     entity::audit_event,
     error::AppError,
     scope::{RequestMeta, RequestScope},
+    tenancy::TenantTx,
 };
 
 /// One event. `changes` holds what changed (before/after); never secrets.
@@ -22,11 +23,7 @@ pub struct Event {
     pub changes: Option<serde_json::Value>,
 }
 
-pub async fn record(
-    tx: &DatabaseTransaction,
-    meta: &RequestMeta,
-    event: Event,
-) -> Result<(), AppError> {
+pub async fn record(tx: &TenantTx, meta: &RequestMeta, event: Event) -> Result<(), AppError> {
     audit_event::ActiveModel {
         id: Set(Uuid::now_v7()),
         dealership_id: Set(event.dealership_id),

@@ -99,7 +99,7 @@ pub async fn apply(tx: &TenantTx, data: &DemoData) -> Result<SeedReport, AppErro
             contact_phone: Set(d.contact_phone.clone()),
             ..Default::default()
         }
-        .insert(&**tx)
+        .insert(tx)
         .await?;
         report.dealerships_created += 1;
     }
@@ -110,7 +110,7 @@ pub async fn apply(tx: &TenantTx, data: &DemoData) -> Result<SeedReport, AppErro
                 [u.email.clone()],
             ))
             .filter(user::Column::DeletedAt.is_null())
-            .one(&**tx)
+            .one(tx)
             .await?
             .is_some();
         if exists {
@@ -134,7 +134,7 @@ pub async fn apply(tx: &TenantTx, data: &DemoData) -> Result<SeedReport, AppErro
             role: Set(u.role),
             ..Default::default()
         }
-        .insert(&**tx)
+        .insert(tx)
         .await?;
         report.users_created += 1;
     }
@@ -148,7 +148,7 @@ async fn find_dealership(tx: &TenantTx, name: &str) -> Result<Option<Uuid>, AppE
             [name.to_owned()],
         ))
         .filter(dealership::Column::DeletedAt.is_null())
-        .one(&**tx)
+        .one(tx)
         .await?
         .map(|d| d.id))
 }

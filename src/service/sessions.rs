@@ -3,8 +3,8 @@
 
 use chrono::Utc;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbBackend, EntityTrait,
-    FromQueryResult, QueryFilter, QueryOrder, Set, Statement,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult,
+    QueryFilter, QueryOrder, Set, Statement,
 };
 use uuid::Uuid;
 
@@ -14,6 +14,7 @@ use crate::{
     entity::session,
     error::AppError,
     scope::{RequestMeta, RequestScope},
+    tenancy::TenantTx,
 };
 
 /// The session a refresh token names, as the definer lookup returns it (before any tenant).
@@ -24,10 +25,7 @@ pub struct Owner {
     pub dealership_id: Option<Uuid>,
 }
 
-pub async fn owner_of(
-    tx: &DatabaseTransaction,
-    session_id: Uuid,
-) -> Result<Option<Owner>, AppError> {
+pub async fn owner_of(tx: &TenantTx, session_id: Uuid) -> Result<Option<Owner>, AppError> {
     Ok(Owner::find_by_statement(Statement::from_sql_and_values(
         DbBackend::Postgres,
         "SELECT * FROM auth_refresh_lookup($1)",
@@ -46,11 +44,7 @@ pub struct NewSession {
     pub max_age_secs: i64,
 }
 
-pub async fn create(
-    tx: &DatabaseTransaction,
-    new: NewSession,
-    meta: &RequestMeta,
-) -> Result<(), AppError> {
+pub async fn create(tx: &TenantTx, new: NewSession, meta: &RequestMeta) -> Result<(), AppError> {
     let now = Utc::now();
     session::ActiveModel {
         id: Set(new.id),
@@ -76,7 +70,7 @@ pub async fn create(
 /// rotated [`MAX_REPLAY_WALK`] times: past that a retired token could no longer be recognised,
 /// so the session ends and its user signs in again.
 pub async fn rotate(
-    tx: &DatabaseTransaction,
+    tx: &TenantTx,
     session_id: Uuid,
     presented_hash: Vec<u8>,
     next_hash: Vec<u8>,
@@ -114,7 +108,7 @@ pub struct Chain {
 }
 
 pub async fn chain(
-    tx: &DatabaseTransaction,
+    tx: &TenantTx,
     session_id: Uuid,
     grace_secs: i64,
 ) -> Result<Option<Chain>, AppError> {
@@ -133,7 +127,7 @@ pub async fn chain(
 
 /// Revokes one session of `user_id`; `false` if there was no such live session.
 pub async fn revoke(
-    tx: &DatabaseTransaction,
+    tx: &TenantTx,
     user_id: Uuid,
     session_id: Uuid,
     reason: &str,
@@ -151,7 +145,7 @@ pub async fn revoke(
 
 /// Revokes every live session of `user_id` but `except`; returns how many.
 pub async fn revoke_all(
-    tx: &DatabaseTransaction,
+    tx: &TenantTx,
     user_id: Uuid,
     except: Option<Uuid>,
     reason: &str,
@@ -168,10 +162,7 @@ pub async fn revoke_all(
 }
 
 /// The user's sessions that can still be refreshed, newest first.
-pub async fn list_live(
-    tx: &DatabaseTransaction,
-    user_id: Uuid,
-) -> Result<Vec<session::Model>, AppError> {
+pub async fn list_live(tx: &TenantTx, user_id: Uuid) -> Result<Vec<session::Model>, AppError> {
     Ok(session::Entity::find()
         .filter(session::Column::UserId.eq(user_id))
         .filter(session::Column::RevokedAt.is_null())

@@ -1,8 +1,8 @@
 //! The staff directory: listing, counting and reading users within the caller's reach.
 
 use sea_orm::{
-    ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
-    Select, sea_query::Expr,
+    ColumnTrait, Condition, DbErr, EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter,
+    QueryOrder, QueryResult, QuerySelect, QueryTrait, Select, sea_query::Expr,
 };
 use uuid::Uuid;
 
@@ -78,22 +78,49 @@ fn visible(who: &Principal, reach: Reach, filter: &UserFilter) -> Select<user::E
     query
 }
 
-/// One page, newest first, and the total matching.
+/// One page, newest first, and the total matching, in one statement: the count is an
+/// uncorrelated subquery that PostgreSQL computes once, so a page costs one round trip. Only a
+/// page past the end (no row to carry the total) counts again.
 pub async fn list(
     scope: &RequestScope,
     filter: &UserFilter,
     page: Page,
 ) -> Result<(Vec<user::Model>, u64), AppError> {
     let (who, reach, tx) = (scope.principal(), scope.reach(), scope.tx());
-    let total = visible(who, reach, filter).count(tx).await?;
-    let users = visible(who, reach, filter)
+    let matching = visible(who, reach, filter)
+        .select_only()
+        .expr(Expr::cust("COUNT(*)"))
+        .into_query();
+    let rows = visible(who, reach, filter)
+        .expr_as(Expr::SubQuery(None, Box::new(matching.into())), "total")
         .order_by_desc(user::Column::CreatedAt)
         .order_by_desc(user::Column::Id)
         .limit(page.limit)
         .offset(page.offset)
+        .into_model::<Counted>()
         .all(tx)
         .await?;
-    Ok((users, total))
+    let total = match rows.first() {
+        Some(first) => u64::try_from(first.total).unwrap_or_default(),
+        None if page.offset == 0 => 0,
+        None => count(scope, filter).await?,
+    };
+    Ok((rows.into_iter().map(|row| row.user).collect(), total))
+}
+
+/// A listed user and the total the page belongs to.
+struct Counted {
+    user: user::Model,
+    total: i64,
+}
+
+impl FromQueryResult for Counted {
+    fn from_query_result(row: &QueryResult, pre: &str) -> Result<Self, DbErr> {
+        Ok(Self {
+            user: user::Model::from_query_result(row, pre)?,
+            total: row.try_get(pre, "total")?,
+        })
+    }
 }
 
 pub async fn count(scope: &RequestScope, filter: &UserFilter) -> Result<u64, AppError> {

@@ -5,7 +5,7 @@
 //! credentials only by its owner or `dealergate admin`. Edits are in [`super::edit`].
 
 use chrono::Utc;
-use sea_orm::{ActiveModelTrait, DatabaseTransaction, EntityTrait, IntoActiveModel, Set};
+use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel, Set};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -19,6 +19,7 @@ use crate::{
     scope::{Grant, RequestMeta, RequestScope},
     service::{audit, sessions},
     state::AppState,
+    tenancy::TenantTx,
 };
 
 /// A validated new user.
@@ -104,7 +105,7 @@ async fn create_in(
 /// An operator's user (`dealergate admin create-user`): no caller, no rank; audited as made by
 /// no one. `None` if a live user has the email already (nothing changes).
 pub async fn create_by_operator(
-    tx: &DatabaseTransaction,
+    tx: &TenantTx,
     new: NewUser,
     password_hash: String,
     meta: &RequestMeta,
@@ -133,7 +134,7 @@ pub async fn create_by_operator(
 }
 
 async fn insert(
-    tx: &DatabaseTransaction,
+    tx: &TenantTx,
     new: NewUser,
     dealership_id: Option<Uuid>,
     password_hash: String,

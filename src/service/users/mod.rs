@@ -7,8 +7,8 @@ pub mod manage;
 
 use chrono::Utc;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseTransaction, DbBackend, EntityTrait, FromQueryResult,
-    IntoActiveModel, QueryFilter, Set, Statement,
+    ActiveModelTrait, ColumnTrait, DbBackend, EntityTrait, FromQueryResult, IntoActiveModel,
+    QueryFilter, Set, Statement,
 };
 use uuid::Uuid;
 
@@ -16,6 +16,7 @@ use crate::{
     domain::{Email, PersonName, Phone},
     entity::{dealership, user},
     error::AppError,
+    tenancy::TenantTx,
 };
 
 /// What the definer lookup returns for a login, before any tenant is known.
@@ -27,7 +28,7 @@ pub struct LoginCandidate {
 }
 
 pub async fn login_candidate(
-    tx: &DatabaseTransaction,
+    tx: &TenantTx,
     email: &Email,
 ) -> Result<Option<LoginCandidate>, AppError> {
     Ok(
@@ -42,10 +43,7 @@ pub async fn login_candidate(
 }
 
 /// The user if they may be signed in: active, not deleted, and of an active dealership.
-pub async fn find_signable(
-    tx: &DatabaseTransaction,
-    id: Uuid,
-) -> Result<Option<user::Model>, AppError> {
+pub async fn find_signable(tx: &TenantTx, id: Uuid) -> Result<Option<user::Model>, AppError> {
     let Some(user) = user::Entity::find_by_id(id)
         .filter(user::Column::DeletedAt.is_null())
         .filter(user::Column::IsActive.eq(true))
@@ -68,7 +66,7 @@ pub async fn find_signable(
     Ok(Some(user))
 }
 
-pub async fn touch_last_login(tx: &DatabaseTransaction, id: Uuid) -> Result<(), AppError> {
+pub async fn touch_last_login(tx: &TenantTx, id: Uuid) -> Result<(), AppError> {
     user::Entity::update_many()
         .col_expr(
             user::Column::LastLogin,
@@ -91,7 +89,7 @@ pub struct ProfileChange {
 
 /// Applies `change`; returns the updated user and the before/after of what changed.
 pub async fn update_profile(
-    tx: &DatabaseTransaction,
+    tx: &TenantTx,
     user: user::Model,
     change: ProfileChange,
 ) -> Result<(user::Model, serde_json::Value), AppError> {
@@ -130,11 +128,7 @@ pub async fn update_profile(
     Ok((active.update(tx).await?, serde_json::Value::Object(diff)))
 }
 
-pub async fn set_password_hash(
-    tx: &DatabaseTransaction,
-    id: Uuid,
-    hash: String,
-) -> Result<(), AppError> {
+pub async fn set_password_hash(tx: &TenantTx, id: Uuid, hash: String) -> Result<(), AppError> {
     user::Entity::update_many()
         .col_expr(
             user::Column::PasswordHash,

@@ -1,12 +1,16 @@
 //! The pool, and the tenant transaction that is the only door to tenant tables.
 
-use std::{ops::Deref, time::Duration};
+use std::time::Duration;
 
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
-    Statement, TransactionTrait, sqlx::postgres::PgConnectOptions,
+    ConnAcquireErr, ConnectOptions, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
+    DbErr, RuntimeErr, TransactionTrait,
+    sqlx::{
+        self,
+        postgres::{PgConnectOptions, PgPool},
+    },
 };
-use tokio::time::{Instant, sleep, timeout, timeout_at};
+use tokio::time::{Instant, sleep, timeout_at};
 
 use super::Scope;
 use crate::{
@@ -15,18 +19,24 @@ use crate::{
 };
 
 mod settle;
+mod tx;
+
+pub use tx::TenantTx;
+use tx::Writes;
 
 /// Switches role and tenant for the rest of the transaction only (`is_local = true`):
-/// `set_config('role', …)` is `SET LOCAL ROLE` with a bind parameter. The backend's pid comes
-/// along for free, for settling a commit whose answer was lost ([`TenantTx::commit`]).
-pub const ENTER_SCOPE: &str = "SELECT set_config('role', $1, true), \
-     set_config('app.dealership_id', $2, true), pg_backend_pid() AS backend_pid";
+/// `set_config('role', …)` is `SET LOCAL ROLE` with a bind parameter. (A tenant transaction
+/// sends the same with literals, in one message with its `BEGIN`: [`Database::begin`].)
+pub const ENTER_SCOPE: &str =
+    "SELECT set_config('role', $1, true), set_config('app.dealership_id', $2, true)";
 
 /// The connection pool. Its connection is private to `tenancy`: request code gets a
 /// [`TenantTx`], never the pool, so a forgotten tenant cannot read every tenant.
 #[derive(Clone)]
 pub struct Database {
     conn: DatabaseConnection,
+    /// The same pool, for tenant transactions ([`TenantTx`] drives its connection itself).
+    pool: PgPool,
     /// How long a round trip that should be instant (`BEGIN`, `COMMIT`) may take before the
     /// database counts as unreachable: the acquire timeout, so a silent database (no reset,
     /// no answer) fails as fast as a refusing one.
@@ -76,14 +86,16 @@ impl Database {
         if settings.statement_timeout_secs > 0 && pooled.is_none() {
             options.statement_timeout(Duration::from_secs(settings.statement_timeout_secs));
         }
+        let conn = sea_orm::Database::connect(options).await?;
         Ok(Self {
-            conn: sea_orm::Database::connect(options).await?,
+            pool: conn.get_postgres_connection_pool().clone(),
+            conn,
             within: settings.acquire_timeout(),
             pooled,
         })
     }
 
-    /// Opens a transaction for `scope`: in one statement it switches to the runtime role and
+    /// Opens a transaction for `scope`: in the message of its `BEGIN` it switches to the role and
     /// sets the tenant, both transaction-local, so nothing survives on the pooled connection.
     ///
     /// Bounded by the acquire timeout as a whole. A pooled connection that died since its last
@@ -93,8 +105,9 @@ impl Database {
         self.open(scope, Writes::Maybe).await
     }
 
-    /// [`begin`](Self::begin) for a transaction that only reads: its commit skips the round
-    /// trip that settles a lost commit, as a read has nothing to lose.
+    /// [`begin`](Self::begin) for a transaction that only reads: `BEGIN READ ONLY` (a write in
+    /// it fails instead of being lost), and its commit waits for nothing, as a read has nothing
+    /// to make durable ([`TenantTx::commit`]).
     pub async fn begin_reading(&self, scope: Scope) -> Result<TenantTx, AppError> {
         self.open(scope, Writes::Never).await
     }
@@ -121,36 +134,13 @@ impl Database {
         }
     }
 
+    /// One round trip: `BEGIN` and the scope go out as one simple-protocol message (literals,
+    /// no parameters; through a pooler the clean-up leads it).
     async fn try_begin(&self, scope: Scope, writes: Writes) -> Result<TenantTx, DbErr> {
-        let tx = self.conn.begin().await?;
+        let conn = self.pool.acquire().await.map_err(acquire_err)?;
         let (role, tenant) = scope.role_and_tenant();
-        let backend_pid = match self.pooled {
-            // one round trip as well: the simple protocol takes the clean-up and the scope in
-            // one message (a bound statement would cost a Parse and a Bind round trip here);
-            // the backend's pid comes with the commit's transaction id instead
-            Some(pooled) => {
-                tx.execute_unprepared(&pooled.enter_scope(role, &tenant))
-                    .await?;
-                None
-            }
-            None => {
-                let entered = tx
-                    .query_one_raw(Statement::from_sql_and_values(
-                        DbBackend::Postgres,
-                        ENTER_SCOPE,
-                        [role.into(), tenant.into()],
-                    ))
-                    .await?;
-                entered.and_then(|row| row.try_get::<i32>("", "backend_pid").ok())
-            }
-        };
-        Ok(TenantTx {
-            tx,
-            scope,
-            db: self.clone(),
-            backend_pid,
-            writes,
-        })
+        let begin = begin_in_scope(self.pooled, writes, role, &tenant);
+        TenantTx::begin(conn, begin, scope, self.clone(), writes).await
     }
 
     /// A round trip to the server, bounded so a probe never hangs.
@@ -193,116 +183,40 @@ impl Database {
     }
 }
 
-/// A transaction bound to one [`Scope`]. Services take `&DatabaseTransaction` (through
-/// `Deref`) or `&impl ConnectionTrait`; dropping it without [`commit`](Self::commit) rolls back.
-pub struct TenantTx {
-    tx: DatabaseTransaction,
-    scope: Scope,
-    /// The pool, to settle a lost commit on another connection.
-    db: Database,
-    backend_pid: Option<i32>,
-    writes: Writes,
-}
-
-/// Whether a transaction may write, which decides what its commit must settle.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Writes {
-    Maybe,
-    Never,
-}
-
-impl TenantTx {
-    pub fn scope(&self) -> Scope {
-        self.scope
+/// `BEGIN` (`READ ONLY` for a reading transaction) and the scope of [`ENTER_SCOPE`] for the
+/// simple protocol: role and tenant (and,
+/// through a pooler, the statement timeout) all transaction-local; through a pooler the
+/// clean-up of other clients' prepared statements comes first.
+fn begin_in_scope(pooled: Option<Pooled>, writes: Writes, role: &str, tenant: &str) -> String {
+    let mut sql = String::with_capacity(160);
+    sql.push_str(match writes {
+        Writes::Maybe => "BEGIN; ",
+        Writes::Never => "BEGIN READ ONLY; ",
+    });
+    if pooled.is_some() {
+        sql.push_str(DROP_PREPARED);
+        sql.push_str("; ");
     }
-
-    /// Commits, and answers `Ok` only if the transaction is durable.
-    ///
-    /// The ambiguous case: the connection breaks after `COMMIT` was sent, so PostgreSQL may
-    /// have committed without us seeing the acknowledgement. Answering 503 then could leave a
-    /// change (a new user, its audit event) that the client was told failed; answering 201
-    /// blindly could report one that never happened. So a transaction that wrote (it has a
-    /// transaction id, fetched just before `COMMIT`) asks PostgreSQL on another connection how
-    /// it ended (`pg_xact_status`): committed → `Ok`, aborted → 503. Still in progress means
-    /// its backend has not noticed the lost client (or is still committing): after a grace
-    /// period that backend is ended, which makes the outcome final either way. Only when the
-    /// database cannot be asked within the bound does the answer stay unknown: then 503, logged
-    /// as an error with the transaction id, and a retried create meets a 409 if it did commit.
-    /// A transaction that wrote nothing has nothing to lose: its failed commit is a plain 503,
-    /// and one opened with [`Database::begin_reading`] does not even ask.
-    pub async fn commit(self) -> Result<(), AppError> {
-        let TenantTx {
-            tx,
-            db,
-            backend_pid,
-            writes,
-            ..
-        } = self;
-        let within = db.within;
-        if writes == Writes::Never {
-            return match timeout(within, tx.commit()).await {
-                Ok(result) => Ok(result?),
-                Err(_) => Err(AppError::Unavailable("no answer to COMMIT".into())),
-            };
-        }
-        let lost = || AppError::Unavailable("database connection lost before COMMIT".into());
-        // costs one round trip; NULL for a transaction that wrote nothing
-        let (xid, pid) = match timeout(within, tx.query_one_raw(current_xid())).await {
-            Ok(Ok(row)) => (
-                row.as_ref()
-                    .and_then(|r| r.try_get::<Option<String>>("", "xid").ok().flatten()),
-                row.and_then(|r| r.try_get::<i32>("", "backend_pid").ok()),
-            ),
-            Ok(Err(err)) => return Err(err.into()),
-            Err(_) => return Err(lost()),
-        };
-        let backend_pid = backend_pid.or(pid);
-        let failure = match timeout(within, tx.commit()).await {
-            Ok(Ok(())) => return Ok(()),
-            // the server answered: it did not commit (a deferred constraint, say)
-            Ok(Err(err)) if !is_connection_failure(&err) => return Err(err.into()),
-            Ok(Err(err)) => err.to_string(),
-            Err(_) => "no answer to COMMIT".to_owned(),
-        };
-        match xid {
-            None => Err(AppError::Unavailable(format!("database: {failure}"))),
-            Some(xid) => db.settle(&xid, backend_pid, &failure).await,
-        }
+    sql.push_str(&format!(
+        "SELECT set_config('role', {}, true), set_config('app.dealership_id', {}, true)",
+        literal(role),
+        literal(tenant)
+    ));
+    if let Some(pooled) = pooled.filter(|p| p.statement_timeout_ms > 0) {
+        sql.push_str(&format!(
+            ", set_config('statement_timeout', '{}', true)",
+            pooled.statement_timeout_ms
+        ));
     }
+    sql
 }
 
-fn current_xid() -> Statement {
-    Statement::from_string(
-        DbBackend::Postgres,
-        "SELECT pg_current_xact_id_if_assigned()::text AS xid, pg_backend_pid() AS backend_pid",
-    )
-}
-
-impl Deref for TenantTx {
-    type Target = DatabaseTransaction;
-
-    fn deref(&self) -> &DatabaseTransaction {
-        &self.tx
-    }
-}
-
-impl Pooled {
-    /// The pooled counterpart of [`ENTER_SCOPE`], for the simple protocol (no parameters):
-    /// the clean-up first, then role, tenant and statement timeout, all transaction-local.
-    fn enter_scope(self, role: &str, tenant: &str) -> String {
-        let mut sql = format!(
-            "{DROP_PREPARED}; SELECT set_config('role', {}, true), \
-             set_config('app.dealership_id', {}, true)",
-            literal(role),
-            literal(tenant)
-        );
-        if self.statement_timeout_ms > 0 {
-            sql.push_str(&format!(
-                ", set_config('statement_timeout', '{}', true)",
-                self.statement_timeout_ms
-            ));
-        }
-        sql
+/// A pool that could not give a connection, as SeaORM reports it (a timeout is "busy").
+fn acquire_err(err: sqlx::Error) -> DbErr {
+    match err {
+        sqlx::Error::PoolTimedOut => DbErr::ConnectionAcquire(ConnAcquireErr::Timeout),
+        sqlx::Error::PoolClosed => DbErr::ConnectionAcquire(ConnAcquireErr::ConnectionClosed),
+        other => DbErr::Conn(RuntimeErr::SqlxError(other.into())),
     }
 }
 
@@ -356,24 +270,27 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_pooled_scope_is_one_simple_query_with_quoted_literals() {
+    fn begin_and_scope_are_one_simple_query_with_quoted_literals() {
+        let tenant = "0193a5f0-0000-7000-8000-000000000001";
+        assert_eq!(
+            begin_in_scope(None, Writes::Maybe, "dealergate_app", tenant),
+            "BEGIN; SELECT set_config('role', 'dealergate_app', true), \
+             set_config('app.dealership_id', '0193a5f0-0000-7000-8000-000000000001', true)"
+        );
         let pooled = Pooled {
             statement_timeout_ms: 15_000,
         };
         assert_eq!(
-            pooled.enter_scope("dealergate_app", "0193a5f0-0000-7000-8000-000000000001"),
-            "DEALLOCATE ALL; SELECT set_config('role', 'dealergate_app', true), \
+            begin_in_scope(Some(pooled), Writes::Never, "dealergate_app", tenant),
+            "BEGIN READ ONLY; DEALLOCATE ALL; SELECT set_config('role', 'dealergate_app', true), \
              set_config('app.dealership_id', '0193a5f0-0000-7000-8000-000000000001', true), \
              set_config('statement_timeout', '15000', true)"
         );
         let no_timeout = Pooled {
             statement_timeout_ms: 0,
         };
-        assert!(
-            !no_timeout
-                .enter_scope("r", "")
-                .contains("statement_timeout")
-        );
+        let plain = begin_in_scope(Some(no_timeout), Writes::Maybe, "r", "");
+        assert!(!plain.contains("statement_timeout"));
         assert_eq!(literal("it's"), "'it''s'");
     }
 

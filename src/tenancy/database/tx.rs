@@ -1,0 +1,206 @@
+//! The tenant transaction: one pooled connection, inside a transaction that began already in
+//! its scope, with SeaORM's [`ConnectionTrait`] on top so services query it like any other.
+//!
+//! Why not SeaORM's own `DatabaseTransaction`: it sends a bare `BEGIN` and waits for it, so the
+//! role and tenant cost a second round trip before the first query. Here `BEGIN` and the scope
+//! are one simple-protocol message ([`Database::begin`](super::Database::begin)), and a short
+//! read costs two round trips before its answer (begin, query) and one after it: a read-only
+//! transaction's `ROLLBACK` goes out with the pool's check of the returned connection.
+
+use sea_orm::{
+    ConnectionTrait, DbBackend, DbErr, ExecResult, QueryResult, RuntimeErr, Statement,
+    sea_query::Values,
+    sqlx::{self, AssertSqlSafe, Executor, PgConnection, Postgres, pool::PoolConnection},
+};
+use sea_query_sqlx::SqlxValues;
+use sqlx_core::transaction::TransactionManager;
+use tokio::{sync::Mutex, time::timeout};
+
+use super::{Database, Scope};
+use crate::error::{AppError, is_connection_failure};
+
+type Manager = sqlx::postgres::PgTransactionManager;
+
+/// A transaction bound to one [`Scope`]. Services take `&TenantTx` (or
+/// `&impl ConnectionTrait`); dropping it without [`commit`](Self::commit) rolls back (the
+/// `ROLLBACK` is queued on the connection and goes out with the pool's check on its return).
+pub struct TenantTx {
+    conn: Mutex<PoolConnection<Postgres>>,
+    open: bool,
+    scope: Scope,
+    /// The pool, to settle a lost commit on another connection.
+    db: Database,
+    writes: Writes,
+}
+
+/// Whether a transaction may write, which decides what its commit must settle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Writes {
+    Maybe,
+    Never,
+}
+
+impl TenantTx {
+    /// Begins on `conn` with `begin` (a simple-protocol `BEGIN; …` that enters the scope). A
+    /// connection whose begin failed is closed, not returned: it may sit in an aborted block.
+    pub(super) async fn begin(
+        mut conn: PoolConnection<Postgres>,
+        begin: String,
+        scope: Scope,
+        db: Database,
+        writes: Writes,
+    ) -> Result<Self, DbErr> {
+        let statement = sqlx::SqlSafeStr::into_sql_str(AssertSqlSafe(begin));
+        if let Err(err) = Manager::begin(&mut conn, Some(statement)).await {
+            conn.close_on_drop();
+            return Err(query_err(err));
+        }
+        Ok(Self {
+            conn: Mutex::new(conn),
+            open: true,
+            scope,
+            db,
+            writes,
+        })
+    }
+
+    pub fn scope(&self) -> Scope {
+        self.scope
+    }
+
+    /// Commits, and answers `Ok` only if the transaction is durable.
+    ///
+    /// The ambiguous case: the connection breaks after `COMMIT` was sent, so PostgreSQL may
+    /// have committed without us seeing the acknowledgement. Answering 503 then could leave a
+    /// change (a new user, its audit event) that the client was told failed; answering 201
+    /// blindly could report one that never happened. So a transaction that wrote (it has a
+    /// transaction id, fetched just before `COMMIT`) asks PostgreSQL on another connection how
+    /// it ended (`pg_xact_status`): committed → `Ok`, aborted → 503. Still in progress means
+    /// its backend has not noticed the lost client (or is still committing): after a grace
+    /// period that backend is ended, which makes the outcome final either way. Only when the
+    /// database cannot be asked within the bound does the answer stay unknown: then 503, logged
+    /// as an error with the transaction id, and a retried create meets a 409 if it did commit.
+    /// A transaction that wrote nothing has nothing to lose: its failed commit is a plain 503.
+    /// One opened with [`Database::begin_reading`] (`READ ONLY`: a write in it fails loudly)
+    /// is not committed at all: ending it is rolling it back.
+    pub async fn commit(mut self) -> Result<(), AppError> {
+        let within = self.db.within;
+        if self.writes == Writes::Never {
+            // READ ONLY: there is nothing to make durable, so no round trip is waited for. The
+            // drop queues `ROLLBACK`, which reaches the server together with the pool's check
+            // of the returned connection (one round trip, after the answer has gone).
+            return Ok(());
+        }
+        let lost = || AppError::Unavailable("database connection lost before COMMIT".into());
+        // costs one round trip; NULL for a transaction that wrote nothing
+        let (xid, pid) = match timeout(within, self.query_one_raw(current_xid())).await {
+            Ok(Ok(row)) => (
+                row.as_ref()
+                    .and_then(|r| r.try_get::<Option<String>>("", "xid").ok().flatten()),
+                row.and_then(|r| r.try_get::<i32>("", "backend_pid").ok()),
+            ),
+            Ok(Err(err)) => return Err(err.into()),
+            Err(_) => return Err(lost()),
+        };
+        let failure = match timeout(within, self.finish()).await {
+            Ok(Ok(())) => return Ok(()),
+            // the server answered: it did not commit (a deferred constraint, say)
+            Ok(Err(err)) if !is_connection_failure(&err) => return Err(err.into()),
+            Ok(Err(err)) => err.to_string(),
+            Err(_) => "no answer to COMMIT".to_owned(),
+        };
+        match xid {
+            None => Err(AppError::Unavailable(format!("database: {failure}"))),
+            Some(xid) => self.db.settle(&xid, pid, &failure).await,
+        }
+    }
+
+    /// Sends `COMMIT`. Whatever its answer, the transaction is no longer ours to roll back: a
+    /// connection that lost it is closed when the pool takes it back.
+    async fn finish(&mut self) -> Result<(), DbErr> {
+        self.open = false;
+        let conn = self.conn.get_mut();
+        let result = Manager::commit(conn).await;
+        if result.is_err() {
+            conn.close_on_drop();
+        }
+        result.map_err(exec_err)
+    }
+}
+
+impl Drop for TenantTx {
+    fn drop(&mut self) {
+        if self.open {
+            Manager::start_rollback(self.conn.get_mut());
+        }
+    }
+}
+
+/// Driver errors as SeaORM's own driver reports them (its converters are private), so
+/// [`is_connection_failure`] and the duplicate-key check read them alike.
+pub(super) fn exec_err(err: sqlx::Error) -> DbErr {
+    DbErr::Exec(RuntimeErr::SqlxError(err.into()))
+}
+
+pub(super) fn query_err(err: sqlx::Error) -> DbErr {
+    DbErr::Query(RuntimeErr::SqlxError(err.into()))
+}
+
+fn current_xid() -> Statement {
+    Statement::from_string(
+        DbBackend::Postgres,
+        "SELECT pg_current_xact_id_if_assigned()::text AS xid, pg_backend_pid() AS backend_pid",
+    )
+}
+
+/// The statement with its values bound, as SeaORM's own driver binds them.
+fn bound(stmt: &Statement) -> sqlx::query::Query<'_, Postgres, SqlxValues> {
+    let values = stmt.values.clone().unwrap_or(Values(Vec::new()));
+    sqlx::query_with(AssertSqlSafe(stmt.sql.as_str()), SqlxValues(values))
+}
+
+#[async_trait::async_trait]
+impl ConnectionTrait for TenantTx {
+    fn get_database_backend(&self) -> DbBackend {
+        DbBackend::Postgres
+    }
+
+    async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
+        let mut conn = self.conn.lock().await;
+        let conn: &mut PgConnection = &mut conn;
+        bound(&stmt)
+            .execute(conn)
+            .await
+            .map(Into::into)
+            .map_err(exec_err)
+    }
+
+    async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
+        let mut conn = self.conn.lock().await;
+        let conn: &mut PgConnection = &mut conn;
+        conn.execute(AssertSqlSafe(sql.to_owned()))
+            .await
+            .map(Into::into)
+            .map_err(exec_err)
+    }
+
+    async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
+        let mut conn = self.conn.lock().await;
+        let conn: &mut PgConnection = &mut conn;
+        bound(&stmt)
+            .fetch_optional(conn)
+            .await
+            .map(|row| row.map(Into::into))
+            .map_err(query_err)
+    }
+
+    async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
+        let mut conn = self.conn.lock().await;
+        let conn: &mut PgConnection = &mut conn;
+        bound(&stmt)
+            .fetch_all(conn)
+            .await
+            .map(|rows| rows.into_iter().map(Into::into).collect())
+            .map_err(query_err)
+    }
+}
