@@ -1,7 +1,8 @@
 //! Where do hashes run? On a fixed set of worker threads, each reusing its own argon2 memory.
 //!
 //! Each worker is a thread that owns one argon2 memory block (19 MiB) and reuses it for every
-//! hash, so hashing memory stays at workers × 19 MiB. (Blocks allocated anew on the blocking
+//! hash while hashes keep coming, so hashing memory stays at workers × 19 MiB; a worker idle for
+//! a second gives its block back. Workers run at a lower priority than request threads. (Blocks allocated anew on the blocking
 //! pool stayed in each thread's allocator arena: 26 MB idle became 445–559 MB after a login
 //! burst.) A job runs to completion on its worker whatever its caller does, so aborted requests
 //! cannot run more hashes at once than there are workers; when `queue` jobs already wait, a new
@@ -12,8 +13,9 @@ use std::{
     sync::{
         Arc, Mutex, PoisonError,
         atomic::{AtomicUsize, Ordering},
-        mpsc,
+        mpsc::{self, RecvTimeoutError},
     },
+    time::Duration,
 };
 
 use anyhow::{Context, anyhow};
@@ -24,6 +26,14 @@ use crate::{error::AppError, metrics::metrics};
 
 /// A full default queue (64 hashes of ~20 ms) drains within about a second on two workers.
 const RETRY_AFTER_SECS: u64 = 1;
+
+/// How long an idle worker keeps its argon2 memory: a busy one reuses it for every hash, an
+/// idle replica gives it back.
+const KEEP_MEMORY: Duration = Duration::from_secs(1);
+
+/// The hashing workers' nice value (0 is a request thread's; 19 the lowest priority). At 10 a
+/// worker gets about a tenth of a core that requests also want, and every idle cycle.
+const WORKER_NICENESS: i32 = 10;
 
 type Job = Box<dyn FnOnce(&mut Memory) + Send>;
 
@@ -138,19 +148,43 @@ impl Drop for Slot {
     }
 }
 
-/// A worker: takes jobs one at a time until the pool is dropped.
+/// A worker: takes jobs one at a time until the pool is dropped. Its memory is kept while jobs
+/// keep coming and given back after [`KEEP_MEMORY`] without one.
 fn work(inbox: &Mutex<mpsc::Receiver<Job>>) {
-    let mut memory = Memory::default();
+    yield_to_requests();
+    let mut memory: Option<Memory> = None;
     loop {
         // the guard is a temporary: the lock is held only while waiting for the next job
-        let next = inbox.lock().unwrap_or_else(PoisonError::into_inner).recv();
-        let Ok(job) = next else {
-            return;
+        let next = {
+            let inbox = inbox.lock().unwrap_or_else(PoisonError::into_inner);
+            match memory {
+                Some(_) => inbox.recv_timeout(KEEP_MEMORY),
+                None => inbox.recv().map_err(|_| RecvTimeoutError::Disconnected),
+            }
         };
-        if catch_unwind(AssertUnwindSafe(|| job(&mut memory))).is_err() {
+        let job = match next {
+            Ok(job) => job,
+            Err(RecvTimeoutError::Timeout) => {
+                memory = None;
+                continue;
+            }
+            Err(RecvTimeoutError::Disconnected) => return,
+        };
+        let held = memory.get_or_insert_with(Memory::default);
+        if catch_unwind(AssertUnwindSafe(|| job(held))).is_err() {
             tracing::error!("a password hashing job panicked; the worker goes on");
-            memory = Memory::default();
+            memory = None;
         }
+    }
+}
+
+/// Lowers this worker thread's priority to [`WORKER_NICENESS`] (Linux keeps a nice value per
+/// thread), so a flood of sign-ins takes the CPU only when requests leave it idle: a hash
+/// waits a little longer, every other request does not. Failure leaves it as it was.
+fn yield_to_requests() {
+    let me = rustix::thread::gettid();
+    if let Err(err) = rustix::process::setpriority_process(Some(me), WORKER_NICENESS) {
+        tracing::warn!(%err, "cannot lower the hashing worker's priority");
     }
 }
 
