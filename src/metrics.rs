@@ -19,7 +19,7 @@ pub struct Metrics {
     pub logins: IntCounterVec,
     /// by `outcome`: rotated, grace, reuse_detected, refused
     pub refreshes: IntCounterVec,
-    /// by `kind`: session, user, dealership
+    /// by `kind`: session, user, dealership, profile
     pub revocations_published: IntCounterVec,
     pub revocations_received: IntCounterVec,
     /// by `outcome`: ok, failed
@@ -28,6 +28,8 @@ pub struct Metrics {
     pub policy_info: IntGaugeVec,
     /// by `result`: hit, miss
     pub authz_cache: IntCounterVec,
+    /// by `result`: hit, miss (a miss reads the database)
+    pub profile_cache: IntCounterVec,
     /// by `state`: in_use, idle
     pub db_connections: IntGaugeVec,
     pub db_errors: IntCounter,
@@ -137,6 +139,12 @@ pub fn metrics() -> &'static Metrics {
                 &r,
                 "dealergate_authz_cache_total",
                 "Authorization decisions by cache result.",
+                &["result"],
+            ),
+            profile_cache: counter(
+                &r,
+                "dealergate_profile_cache_total",
+                "Profile lookups (`/auth/me`) by cache result.",
                 &["result"],
             ),
             db_connections: gauge(

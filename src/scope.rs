@@ -4,9 +4,13 @@
 //!
 //! Revocations are recorded on the scope by the service that causes them: published with the
 //! transaction (NOTIFY is delivered on commit, never on rollback) and dropped from this
-//! replica's cache by [`RequestScope::commit`], so a handler cannot forget one.
+//! replica's cache by [`RequestScope::commit`], so a handler cannot forget one. A changed user
+//! row is recorded the same way ([`RequestScope::profile_changed`]) so this replica shows the
+//! change at once; the `users` trigger tells every replica on its own.
 
 use std::sync::Mutex;
+
+use uuid::Uuid;
 
 use crate::{
     auth::{
@@ -107,8 +111,19 @@ impl RequestScope {
         Ok(())
     }
 
-    /// Commits; then what the transaction revoked leaves this replica's cache at once (the
-    /// NOTIFY sent with the commit does the same on every replica, this one included).
+    /// User `id`'s row changes in this transaction: their cached profile leaves this replica's
+    /// cache at [`commit`](Self::commit). Nothing to publish: the `users` trigger sends
+    /// [`Revoked::Profile`] with the commit, and this replica's own listener would see it only a
+    /// few milliseconds after the answer.
+    pub fn profile_changed(&self, id: Uuid) {
+        self.revoked
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(Revoked::Profile(id));
+    }
+
+    /// Commits; then what the transaction revoked or changed leaves this replica's cache at
+    /// once (the NOTIFY sent with the commit does the same on every replica, this one included).
     pub async fn commit(self) -> Result<(), AppError> {
         let RequestScope {
             tx,

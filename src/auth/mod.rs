@@ -1,10 +1,11 @@
 //! Who are you: passwords, access tokens and their keys, refresh tokens, sessions and their
-//! instant revocation, and failed-login throttling.
+//! instant revocation, the signed-in user's cached profile, and failed-login throttling.
 
 pub mod jwt;
 pub mod keys;
 pub mod password;
 pub mod principal;
+pub mod profiles;
 pub mod refresh_token;
 pub mod sessions;
 pub mod throttle;

@@ -5,8 +5,12 @@
 //! While a replica's LISTEN connection is down it may miss notices, so it stops caching and asks
 //! the database on every request until it is listening again (and then starts from an empty
 //! cache). The TTL bounds staleness even if all of that failed; it is not the mechanism.
+//!
+//! The caller's profile (`/auth/me`) is cached beside the sessions under the same rules
+//! ([`super::profiles`]); a trigger on `users` announces every change to it.
 
 use std::{
+    hash::Hash,
     sync::{
         Arc,
         atomic::{AtomicBool, AtomicU64, Ordering},
@@ -18,16 +22,22 @@ use moka::future::Cache;
 use sea_orm::{ConnectionTrait, DbBackend, FromQueryResult, Statement};
 use uuid::Uuid;
 
+use super::profiles::ProfileCache;
 use crate::{error::AppError, tenancy::TenantTx};
 
 pub const CHANNEL: &str = "dealergate_revocations";
 
-/// What was revoked: one session, every session of a user, or of a dealership.
+/// A notice on [`CHANNEL`]: what was revoked (one session, every session of a user, or of a
+/// dealership), or whose profile changed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Revoked {
     Session(Uuid),
+    /// Every session of the user, and their cached profile.
     User(Uuid),
     Dealership(Uuid),
+    /// Not a revocation: the user's row changed, so their cached profile is stale (their
+    /// sessions stand). Sent by the `users` trigger on commit, whoever changed the row.
+    Profile(Uuid),
 }
 
 impl Revoked {
@@ -37,6 +47,7 @@ impl Revoked {
             Revoked::Session(_) => "session",
             Revoked::User(_) => "user",
             Revoked::Dealership(_) => "dealership",
+            Revoked::Profile(_) => "profile",
         }
     }
 
@@ -45,6 +56,7 @@ impl Revoked {
             Revoked::Session(id) => format!("session:{id}"),
             Revoked::User(id) => format!("user:{id}"),
             Revoked::Dealership(id) => format!("dealership:{id}"),
+            Revoked::Profile(id) => format!("profile:{id}"),
         }
     }
 
@@ -55,6 +67,7 @@ impl Revoked {
             "session" => Some(Revoked::Session(id)),
             "user" => Some(Revoked::User(id)),
             "dealership" => Some(Revoked::Dealership(id)),
+            "profile" => Some(Revoked::Profile(id)),
             _ => None,
         }
     }
@@ -116,24 +129,73 @@ pub async fn load(tx: &TenantTx, session_id: Uuid) -> Result<Option<SessionState
     }))
 }
 
+/// What keeps a per-replica cache honest, shared by the session and the profile caches:
+/// nothing is cached while the replica is not listening, and a load that overlapped a notice
+/// is not cached.
+#[derive(Clone, Default)]
+pub(super) struct Freshness {
+    listening: Arc<AtomicBool>,
+    /// Bumped by every notice: a load that overlapped one is not cached.
+    epoch: Arc<AtomicU64>,
+}
+
+impl Freshness {
+    /// `key`'s value from `cache`, or from `load` (cached if that is safe); whether it was a
+    /// hit.
+    pub(super) async fn get_or_load<K, V, F>(
+        &self,
+        cache: &Cache<K, V>,
+        key: K,
+        load: F,
+    ) -> Result<(Option<V>, bool), AppError>
+    where
+        K: Hash + Eq + Clone + Send + Sync + 'static,
+        V: Clone + Send + Sync + 'static,
+        F: Future<Output = Result<Option<V>, AppError>>,
+    {
+        let cacheable = self.listening.load(Ordering::Acquire);
+        if cacheable && let Some(value) = cache.get(&key).await {
+            return Ok((Some(value), true));
+        }
+        let epoch = self.epoch.load(Ordering::Acquire);
+        let value = load.await?;
+        if let Some(value) = &value
+            && cacheable
+            && self.epoch.load(Ordering::Acquire) == epoch
+        {
+            cache.insert(key.clone(), value.clone()).await;
+            // a notice applied between the check and the insert must not be undone by it
+            if self.epoch.load(Ordering::Acquire) != epoch {
+                cache.invalidate(&key).await;
+            }
+        }
+        Ok((value, false))
+    }
+
+    /// A notice is being applied: loads under way must not cache what they read.
+    fn bump(&self) {
+        self.epoch.fetch_add(1, Ordering::AcqRel);
+    }
+}
+
 #[derive(Clone)]
 pub struct SessionCache {
     cache: Cache<Uuid, SessionState>,
-    listening: Arc<AtomicBool>,
-    /// Bumped by every revocation: a load that overlapped one is not cached.
-    epoch: Arc<AtomicU64>,
+    profiles: ProfileCache,
+    freshness: Freshness,
 }
 
 impl SessionCache {
     pub fn new(ttl: Duration) -> Self {
+        let freshness = Freshness::default();
         Self {
             cache: Cache::builder()
                 .max_capacity(100_000)
                 .time_to_live(ttl)
                 .support_invalidation_closures()
                 .build(),
-            listening: Arc::new(AtomicBool::new(false)),
-            epoch: Arc::new(AtomicU64::new(0)),
+            profiles: ProfileCache::new(ttl, freshness.clone()),
+            freshness,
         }
     }
 
@@ -142,41 +204,38 @@ impl SessionCache {
     where
         F: Future<Output = Result<Option<SessionState>, AppError>>,
     {
-        let cacheable = self.listening.load(Ordering::Acquire);
-        if cacheable && let Some(state) = self.cache.get(&sid).await {
-            return Ok(Some(state));
-        }
-        let epoch = self.epoch.load(Ordering::Acquire);
-        let state = load.await?;
-        if let Some(state) = &state
-            && cacheable
-            && self.epoch.load(Ordering::Acquire) == epoch
-        {
-            self.cache.insert(sid, state.clone()).await;
-            // a revocation applied between the check and the insert must not be undone by it
-            if self.epoch.load(Ordering::Acquire) != epoch {
-                self.cache.invalidate(&sid).await;
-            }
-        }
+        let (state, _) = self.freshness.get_or_load(&self.cache, sid, load).await?;
         Ok(state)
+    }
+
+    /// The profiles of signed-in users, kept fresh by the same notices.
+    pub fn profiles(&self) -> &ProfileCache {
+        &self.profiles
     }
 
     /// Drops what `what` makes stale. Called for every notice, this replica's own included.
     pub async fn apply(&self, what: Revoked) {
-        self.epoch.fetch_add(1, Ordering::AcqRel);
+        self.freshness.bump();
         let dropped = match what {
             Revoked::Session(id) => {
                 self.cache.invalidate(&id).await;
                 Ok(())
             }
-            Revoked::User(id) => self
-                .cache
-                .invalidate_entries_if(move |_, s| s.user_id == id)
-                .map(drop),
+            Revoked::User(id) => {
+                self.profiles.drop_profile(id).await;
+                self.cache
+                    .invalidate_entries_if(move |_, s| s.user_id == id)
+                    .map(drop)
+            }
+            // the session check refuses a suspended dealership's users before any profile
             Revoked::Dealership(id) => self
                 .cache
                 .invalidate_entries_if(move |_, s| s.dealership_id == Some(id))
                 .map(drop),
+            Revoked::Profile(id) => {
+                self.profiles.drop_profile(id).await;
+                Ok(())
+            }
         };
         if let Err(err) = dropped {
             tracing::error!(%err, "cannot drop revoked entries; dropping everything");
@@ -187,12 +246,13 @@ impl SessionCache {
     pub fn set_listening(&self, listening: bool) {
         // whatever was cached may have missed notices while the connection was down
         self.cache.invalidate_all();
-        self.epoch.fetch_add(1, Ordering::AcqRel);
-        self.listening.store(listening, Ordering::Release);
+        self.profiles.clear();
+        self.freshness.bump();
+        self.freshness.listening.store(listening, Ordering::Release);
     }
 
     pub fn is_listening(&self) -> bool {
-        self.listening.load(Ordering::Acquire)
+        self.freshness.listening.load(Ordering::Acquire)
     }
 }
 
@@ -216,6 +276,7 @@ mod tests {
             Revoked::Session(id),
             Revoked::User(id),
             Revoked::Dealership(id),
+            Revoked::Profile(id),
         ] {
             assert_eq!(Revoked::parse(&what.payload()), Some(what));
         }

@@ -42,3 +42,71 @@ impl Related<super::dealership::Entity> for Entity {
 }
 
 impl ActiveModelBehavior for ActiveModel {}
+
+/// What a user may see of their own record (what `/auth/me` shows): the row without its
+/// password hash, so a cache of profiles never holds a credential.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Profile {
+    pub id: Uuid,
+    pub dealership_id: Option<Uuid>,
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub phone: Option<String>,
+    pub role: Role,
+    pub is_active: bool,
+    pub last_login: Option<DateTimeUtc>,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+impl From<Model> for Profile {
+    fn from(u: Model) -> Self {
+        Self {
+            id: u.id,
+            dealership_id: u.dealership_id,
+            email: u.email,
+            first_name: u.first_name,
+            last_name: u.last_name,
+            phone: u.phone,
+            role: u.role,
+            is_active: u.is_active,
+            last_login: u.last_login,
+            created_at: u.created_at,
+            updated_at: u.updated_at,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_profile_does_not_carry_the_password_hash() {
+        let now = chrono::Utc::now();
+        let hash = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo";
+        let profile = Profile::from(Model {
+            id: Uuid::now_v7(),
+            dealership_id: None,
+            email: "admin@example.com".into(),
+            password_hash: hash.into(),
+            first_name: "Ada".into(),
+            last_name: "Admin".into(),
+            phone: None,
+            role: Role::Admin,
+            is_active: true,
+            token_version: 0,
+            last_login: None,
+            created_at: now,
+            updated_at: now,
+            deleted_at: None,
+        });
+        let shown = format!("{profile:?}");
+        assert!(
+            !shown.contains("argon2") && !shown.contains("password"),
+            "{shown}"
+        );
+        assert_eq!(profile.email, "admin@example.com");
+    }
+}

@@ -241,7 +241,7 @@ impl AuthApi {
         Ok(Done::NoContent(clear_cookie(&state)))
     }
 
-    /// The caller's own user.
+    /// The caller's own user (served from the replica's cache in the common case).
     ///
     /// **Permissions:** `users:read` at `self` scope.
     #[oai(path = "/me", method = "get")]
@@ -250,10 +250,9 @@ impl AuthApi {
         BearerAuth(me): BearerAuth,
         state: Data<&AppState>,
     ) -> ApiResult<Json<User>, set::Caller> {
-        let scope = state.begin_own(&me, Resource::Users, Action::Read).await?;
-        let user = account::me(&scope).await?;
-        scope.commit().await?;
-        Ok(Json(user.into()))
+        let grant = state.grant_own(&me, Resource::Users, Action::Read)?;
+        let profile = account::profile(&state, &grant).await?;
+        Ok(Json(profile.into()))
     }
 
     /// Change the caller's name or phone, or their sign-in email (with `current_password`).

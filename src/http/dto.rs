@@ -103,8 +103,8 @@ pub struct User {
     pub updated_at: DateTime<Utc>,
 }
 
-impl From<user::Model> for User {
-    fn from(u: user::Model) -> Self {
+impl From<user::Profile> for User {
+    fn from(u: user::Profile) -> Self {
         Self {
             id: u.id,
             email: u.email,
@@ -118,6 +118,12 @@ impl From<user::Model> for User {
             created_at: u.created_at,
             updated_at: u.updated_at,
         }
+    }
+}
+
+impl From<user::Model> for User {
+    fn from(u: user::Model) -> Self {
+        user::Profile::from(u).into()
     }
 }
 

@@ -23,6 +23,26 @@ pub struct OwnChange {
     pub current_password: Option<String>,
 }
 
+/// The caller's profile, from this replica's cache, or else read in a transaction of its own
+/// (401 if they may no longer sign in). The session check before it already refused a revoked
+/// session, an inactive or deleted user and a suspended dealership, so a cached profile is only
+/// ever shown to a caller who may see it.
+pub async fn profile(state: &AppState, grant: &Grant) -> Result<user::Profile, AppError> {
+    let load = async {
+        let scope = state.open(grant).await?;
+        let user = me(&scope).await?;
+        scope.commit().await?;
+        Ok(Some(user::Profile::from(user)))
+    };
+    state
+        .auth
+        .sessions
+        .profiles()
+        .profile(grant.caller().user_id, load)
+        .await?
+        .ok_or(AppError::Unauthenticated)
+}
+
 /// The caller, as long as they may still sign in (401 otherwise).
 pub async fn me(scope: &RequestScope) -> Result<user::Model, AppError> {
     users::find_signable(scope.tx(), scope.principal().user_id)
@@ -42,6 +62,7 @@ pub async fn update_me(
     };
     let scope = state.open(grant).await?;
     let user = me(&scope).await?;
+    scope.profile_changed(user.id);
     let (mut user, mut changes) = users::update_profile(scope.tx(), user, change.profile).await?;
     if let Some(email) = new_email {
         changes["email"] = serde_json::json!({"before": user.email, "after": email.as_str()});
@@ -79,6 +100,7 @@ pub async fn change_password(
     let me = &grant.caller().principal;
     let scope = state.open(grant).await?;
     users::set_password_hash(scope.tx(), me.user_id, hash).await?;
+    scope.profile_changed(me.user_id);
     audit::record_in(&scope, own_event("user.password_changed", grant, None)).await?;
     super::sessions::end_all_own(&scope, Some(me.session_id), "password_changed").await?;
     scope.commit().await

@@ -23,6 +23,7 @@ mod operations;
 mod pgbouncer;
 mod policy_reload;
 mod posture;
+mod profile_cache;
 mod purge;
 mod refresh;
 mod revocation;

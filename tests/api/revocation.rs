@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 
 use crate::helpers::{
     PA_AGENT, PA_PRINCIPAL, PREMIUM_AUTO, TestApp, error_of,
-    probes::{CACHED_PROBE, probe, session_id, time_until_probe_refused},
+    probes::{CACHED_PROBE, listening, probe, session_id, time_until_probe_refused},
     spawn_app,
 };
 
@@ -20,17 +20,6 @@ async fn time_until_refused(app: &TestApp, token: &str) -> Duration {
             "still accepted after 5 s"
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-async fn listening(app: &TestApp) {
-    let started = Instant::now();
-    while !app.state.auth.sessions.is_listening() {
-        assert!(
-            started.elapsed() < Duration::from_secs(5),
-            "listener never connected"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
 

@@ -8,7 +8,9 @@ use super::{
     reauth::{Attempt, locked_now},
 };
 use crate::{
-    auth::{password, principal::scope_of, refresh_token::RefreshToken, throttle},
+    auth::{
+        password, principal::scope_of, refresh_token::RefreshToken, sessions::Revoked, throttle,
+    },
     domain::Email,
     error::AppError,
     scope::RequestMeta,
@@ -90,6 +92,8 @@ pub async fn login(
     )
     .await?;
     tx.commit().await?;
+    // last_login changed: this replica shows it at once (the trigger tells the others)
+    state.auth.sessions.apply(Revoked::Profile(user.id)).await;
     count_login("success");
     issue(state, user, refresh_token)
 }

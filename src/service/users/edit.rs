@@ -200,6 +200,7 @@ async fn apply(
         .update(tx)
         .await
         .map_err(|e| conflict_if_duplicate(e, "a user with this email"))?;
+    scope.profile_changed(id);
     if invalidate {
         sessions::revoke_all(tx, id, None, "user_changed").await?;
         scope.revoke(Revoked::User(id)).await?;

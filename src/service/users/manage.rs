@@ -178,6 +178,7 @@ pub async fn delete(scope: &RequestScope, id: Uuid) -> Result<(), AppError> {
     active.token_version = Set(target.token_version + 1);
     active.updated_at = Set(Utc::now());
     let deleted = active.update(tx).await?;
+    scope.profile_changed(id);
     sessions::revoke_all(tx, id, None, "user_deleted").await?;
     scope.revoke(Revoked::User(id)).await?;
     let changes = json!({"email": deleted.email});

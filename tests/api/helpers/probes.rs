@@ -5,7 +5,7 @@
 use std::{
     io::{BufRead, BufReader},
     process::{Child, Command, Stdio},
-    sync::mpsc,
+    sync::{Arc, mpsc},
     time::{Duration, Instant},
 };
 
@@ -15,9 +15,9 @@ use uuid::Uuid;
 
 /// A route whose answer depends only on the session state the replica caches: `GET
 /// /auth/sessions` lists the caller's sessions without re-reading the user or the dealership.
-/// (`/auth/me` re-reads both, so it refuses a deactivated user, a deleted one or a suspended
-/// dealership even while the cache still holds the session as live: it cannot show that a
-/// revocation reached the cache.)
+/// (`/auth/me` serves a cached profile too, but reads the user and the dealership again on a
+/// miss — after any change to the user's row — so it cannot show that a revocation reached the
+/// session cache.)
 pub const CACHED_PROBE: &str = "/api/v1/auth/sessions";
 
 /// The status [`CACHED_PROBE`] answers `token` with on `app`.
@@ -37,6 +37,18 @@ pub async fn time_until_probe_refused(app: &TestApp, token: &str) -> Duration {
             "{CACHED_PROBE} still accepted the token after 5 s: the cached session was not dropped"
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Waits (at most 5 s) until `app` listens for notices: only then does it cache.
+pub async fn listening(app: &TestApp) {
+    let started = Instant::now();
+    while !app.state.auth.sessions.is_listening() {
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "listener never connected"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
 
@@ -111,7 +123,7 @@ pub struct ServerProcess {
     /// `/metrics` on the operators' listener, or on the public one where there is none.
     metrics_url: String,
     pub client: reqwest::Client,
-    _db: TestDb,
+    _db: Arc<TestDb>,
 }
 
 #[derive(Debug, Default, Clone, Copy)]
@@ -139,6 +151,16 @@ impl ServerProcess {
 
     /// Serves `db` (prepared by the test beforehand) with the settings in `env`.
     pub async fn start_on(db: TestDb, env: &[(&str, &str)]) -> Self {
+        Self::start_shared(Arc::new(db), env).await
+    }
+
+    /// Another replica of `app`, in a process of its own: same database, its own caches and
+    /// listener (and its own signing key: sign in on it to call it).
+    pub async fn replica_of(app: &TestApp, env: &[(&str, &str)]) -> Self {
+        Self::start_shared(app.db.clone(), env).await
+    }
+
+    async fn start_shared(db: Arc<TestDb>, env: &[(&str, &str)]) -> Self {
         // a port of its own for the operators' listener: parallel servers must not share one
         let ops = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
@@ -244,16 +266,20 @@ impl ServerProcess {
     }
 
     pub async fn metric(&self, name: &str) -> f64 {
-        let text = self
-            .client
+        let text = self.metrics().await;
+        metric_value(&text, name).unwrap_or_else(|| panic!("{name} in {text}"))
+    }
+
+    /// The server's metrics, in the Prometheus text format.
+    pub async fn metrics(&self) -> String {
+        self.client
             .get(&self.metrics_url)
             .send()
             .await
             .unwrap()
             .text()
             .await
-            .unwrap();
-        metric_value(&text, name).unwrap_or_else(|| panic!("{name} in {text}"))
+            .unwrap()
     }
 
     /// Hashes running plus hashes waiting for a worker, right now.
