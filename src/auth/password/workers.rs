@@ -154,14 +154,12 @@ fn work(inbox: &Mutex<mpsc::Receiver<Job>>) {
     yield_to_requests();
     let mut memory: Option<Memory> = None;
     loop {
-        // the guard is a temporary: the lock is held only while waiting for the next job
-        let next = {
-            let inbox = inbox.lock().unwrap_or_else(PoisonError::into_inner);
-            match memory {
-                Some(_) => inbox.recv_timeout(KEEP_MEMORY),
-                None => inbox.recv().map_err(|_| RecvTimeoutError::Disconnected),
-            }
-        };
+        // the guard is a temporary: the lock is held only while waiting for the next job, and
+        // never for longer than KEEP_MEMORY, so every idle worker gets to time out in turn
+        let next = inbox
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .recv_timeout(KEEP_MEMORY);
         let job = match next {
             Ok(job) => job,
             Err(RecvTimeoutError::Timeout) => {
@@ -205,6 +203,26 @@ mod tests {
         let first = pool.run(block).await.unwrap();
         let second = pool.run(block).await.unwrap();
         assert_eq!(first, second);
+    }
+
+    #[tokio::test]
+    async fn an_idle_worker_gives_its_memory_back() {
+        let pool = Pool::start(1, 4).unwrap();
+        let held = |memory: &mut Memory| {
+            hash_into(memory, b"pw").unwrap();
+            memory.0.len()
+        };
+        assert!(pool.run(held).await.unwrap() > 0);
+        assert!(
+            pool.run(|memory| memory.0.len()).await.unwrap() > 0,
+            "kept while busy"
+        );
+        std::thread::sleep(KEEP_MEMORY * 2);
+        assert_eq!(
+            pool.run(|memory| memory.0.len()).await.unwrap(),
+            0,
+            "fresh after idling"
+        );
     }
 
     /// A job that reports when it starts and then waits to be released.
