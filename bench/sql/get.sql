@@ -1,8 +1,8 @@
 -- GET /api/v1/users/{target}: the statements dealergate sent PostgreSQL for one request
 -- (session state cached), captured from the wire by bench/run and rewritten on every
 -- run; the parameters are pgbench variables. To run it by hand:
---   pgbench -n -M prepared -c16 -j2 -T1 -f bench/sql/get.sql -D role=dealergate_app -D dealership=0b0b0000-0000-4000-8000-000000000000 -D target=0b0b0001-0000-4000-8000-000000000141 -D p4=1 dealergate_bench
--- variables: {"role": "dealergate_app", "dealership": "0b0b0000-0000-4000-8000-000000000000", "target": "0b0b0001-0000-4000-8000-000000000141", "p4": "1"}
+--   pgbench -n -M prepared -c16 -j2 -T10 -f bench/sql/get.sql -D role=dealergate_app -D dealership=0b0b0000-0000-4000-8000-000000000000 -D target=0b0b0001-0000-4000-8000-0000000010e1 -D p4=1 dealergate_bench
+-- variables: {"role": "dealergate_app", "dealership": "0b0b0000-0000-4000-8000-000000000000", "target": "0b0b0001-0000-4000-8000-0000000010e1", "p4": "1"}
 \startpipeline
 BEGIN READ ONLY;
 SELECT set_config('role', :role, true), set_config('app.dealership_id', :dealership, true);

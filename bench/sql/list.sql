@@ -1,7 +1,7 @@
 -- GET /api/v1/users?limit=50: the statements dealergate sent PostgreSQL for one request
 -- (session state cached), captured from the wire by bench/run and rewritten on every
 -- run; the parameters are pgbench variables. To run it by hand:
---   pgbench -n -M prepared -c16 -j2 -T1 -f bench/sql/list.sql -D role=dealergate_app -D dealership=0b0b0000-0000-4000-8000-000000000000 -D p3=50 -D p4=0 dealergate_bench
+--   pgbench -n -M prepared -c16 -j2 -T10 -f bench/sql/list.sql -D role=dealergate_app -D dealership=0b0b0000-0000-4000-8000-000000000000 -D p3=50 -D p4=0 dealergate_bench
 -- variables: {"role": "dealergate_app", "dealership": "0b0b0000-0000-4000-8000-000000000000", "p3": "50", "p4": "0"}
 \startpipeline
 BEGIN READ ONLY;

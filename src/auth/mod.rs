@@ -39,8 +39,7 @@ impl AuthContext {
             None => refresh_token::RotationKey::ephemeral(),
         };
         password::configure(&auth.hashing).context("starting the hashing workers")?;
-        let random: [u8; 16] = rand::random();
-        let dummy_hash = password::hash(format!("{random:x?}")).await?;
+        let dummy_hash = password::dummy_hash().context("making the dummy hash")?;
         Ok(Self {
             keys,
             tokens: jwt::VerifiedTokens::new(Duration::from_secs(auth.access_token_ttl_secs)),

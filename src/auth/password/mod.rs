@@ -97,6 +97,23 @@ fn hash_into(memory: &mut Memory, password: &[u8]) -> anyhow::Result<String> {
     Ok(phc.to_string())
 }
 
+/// A PHC string with our parameters, a random salt and a random output: verifying any password
+/// against it costs a full hash and never matches, which is what an unknown email must cost.
+/// Made without hashing, so a replica does no argon2 work (and holds no argon2 memory) before
+/// its first sign-in.
+pub fn dummy_hash() -> anyhow::Result<String> {
+    let salt: [u8; 16] = rand::random();
+    let output: [u8; OUTPUT_LEN] = rand::random();
+    let phc = PasswordHash {
+        algorithm: Algorithm::Argon2id.ident(),
+        version: Some(Version::V0x13.into()),
+        params: ParamsString::try_from(&params()).map_err(|e| anyhow!("{e}"))?,
+        salt: Some(Salt::new(&salt).map_err(|e| anyhow!("{e}"))?),
+        hash: Some(Output::new(&output).map_err(|e| anyhow!("{e}"))?),
+    };
+    Ok(phc.to_string())
+}
+
 /// Recomputes the hash with the stored algorithm, version, parameters and salt, and compares
 /// in constant time (`phc::Output`'s equality).
 fn verify_into(memory: &mut Memory, password: &[u8], phc: &str) -> bool {
@@ -156,6 +173,24 @@ mod tests {
     use argon2::{PasswordHasher, PasswordVerifier};
 
     use super::*;
+
+    #[tokio::test]
+    async fn the_dummy_hash_has_our_parameters_and_matches_nothing() {
+        let dummy = dummy_hash().unwrap();
+        let real = hash("anything".into()).await.unwrap();
+        let params = |phc: &str| phc.rsplitn(3, '$').nth(2).unwrap().to_owned();
+        assert_eq!(
+            params(&dummy),
+            params(&real),
+            "same algorithm, version and cost"
+        );
+        assert_ne!(
+            dummy,
+            dummy_hash().unwrap(),
+            "a random salt and output every time"
+        );
+        assert!(!verify("anything".into(), dummy).await.unwrap());
+    }
 
     #[tokio::test]
     async fn hashes_are_salted_argon2id_and_verify() {
