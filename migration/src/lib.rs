@@ -12,6 +12,7 @@ mod m20261122_000002_enforce_row_level_security;
 mod m20261122_000003_create_login_throttle;
 mod m20261201_000004_narrow_update_grants;
 mod m20261201_000005_purge_expired_rows;
+mod m20261201_000008_create_mail_outbox;
 
 /// The NOLOGIN role every tenant-scoped request runs as (RLS filters by `app.dealership_id`).
 pub const RUNTIME_ROLE: &str = "dealergate_app";
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000003_create_login_throttle::Migration),
             Box::new(m20261201_000004_narrow_update_grants::Migration),
             Box::new(m20261201_000005_purge_expired_rows::Migration),
+            Box::new(m20261201_000008_create_mail_outbox::Migration),
         ]
     }
 }

@@ -66,7 +66,7 @@ pub enum ApiError {
     /// Well-formed but invalid fields; `details` lists them.
     #[oai(status = 422)]
     Validation(Json<ErrorBody>),
-    /// Too many failed logins.
+    /// Too many failed logins (or password-reset requests).
     #[oai(status = 429)]
     RateLimited(Json<ErrorBody>, #[oai(header = "Retry-After")] u64),
     /// A bug: the details are in the server log under the request id.
@@ -170,6 +170,10 @@ pub mod set {
         Removal: [401, 403, 404, 422, 503];
         /// The policy reload: broken files are 422.
         Reload: [401, 403, 422, 503];
+        /// A mailed link asked for: a malformed address (422) or too many requests (429).
+        MailRequest: [422, 429, 503];
+        /// A mailed token used: invalid, used or expired (422 on `token`), or a weak password.
+        TokenUse: [422, 503];
     }
 }
 
@@ -310,7 +314,9 @@ mod tests {
             CreateDealership,
             Edit,
             Removal,
-            Reload
+            Reload,
+            MailRequest,
+            TokenUse
         );
     }
 

@@ -1,9 +1,11 @@
 //! What happens: business rules over a tenant transaction; no HTTP types here.
 
 pub mod account;
+pub mod account_tokens;
 pub mod audit;
 pub mod dealerships;
 pub mod maintenance;
+pub mod password_reset;
 pub mod policies;
 pub mod seed;
 pub mod sessions;

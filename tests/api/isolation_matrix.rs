@@ -39,6 +39,9 @@ fn table() -> Vec<(&'static str, &'static str, Kind)> {
         ("POST", "/api/v1/auth/login", Public),
         ("POST", "/api/v1/auth/token", Public),
         ("POST", "/api/v1/auth/refresh", Public),
+        // anonymous by design; their tenant confinement is in mail_isolation.rs
+        ("POST", "/api/v1/auth/password-reset", Public),
+        ("POST", "/api/v1/auth/password-reset/confirm", Public),
         ("GET", "/.well-known/jwks.json", Public),
         ("GET", "/healthz", Public),
         ("GET", "/readyz", Public),
