@@ -15,7 +15,7 @@ pub struct Metrics {
     pub http_requests: IntCounterVec,
     /// by `route`, `method`, `status`
     pub http_duration: HistogramVec,
-    /// by `outcome`: success, failure, locked
+    /// by `outcome`: success, failure, locked, unverified
     pub logins: IntCounterVec,
     /// by `outcome`: rotated, grace, reuse_detected, refused
     pub refreshes: IntCounterVec,

@@ -1,5 +1,5 @@
-//! The mail outbox and the single-use tokens that mail carries (password reset now; email
-//! verification, email change and invitations later, by `purpose`).
+//! The mail outbox, the single-use tokens that mail carries (password reset and email
+//! verification; email change and invitations later, by `purpose`), and `users.email_verified_at`.
 //!
 //! Both are **tenant tables**, not platform tables: a message holds a dealership's staff
 //! address and a link that signs into their account, and a token belongs to one of its users,
@@ -32,7 +32,7 @@ const OUTBOX_INSERT: &str =
     "id, dealership_id, kind, recipient, subject, text_body, html_body, link, created_at, due_at";
 const OUTBOX_SENDER: &str =
     "text_body, html_body, link, due_at, attempts, sent_at, failed_at, last_error";
-const TOKEN_INSERT: &str = "id, dealership_id, user_id, purpose, token_hash, password_stamp, \
+const TOKEN_INSERT: &str = "id, dealership_id, user_id, purpose, token_hash, bound_to, \
                             created_at, expires_at";
 
 fn up_sql() -> String {
@@ -63,10 +63,11 @@ CREATE TABLE account_tokens (
     id             uuid PRIMARY KEY,
     dealership_id  uuid REFERENCES dealerships (id),
     user_id        uuid NOT NULL REFERENCES users (id),
-    purpose        text NOT NULL,            -- password_reset
+    purpose        text NOT NULL,            -- password_reset, email_verification
     token_hash     bytea NOT NULL,           -- SHA-256 of the 256-bit secret
-    -- SHA-256 of the password hash when issued: any password change since voids the token
-    password_stamp bytea NOT NULL,
+    -- SHA-256 of what the token is bound to: the password hash a reset replaces (any password
+    -- change since voids it), the address a verification confirms
+    bound_to       bytea NOT NULL,
     created_at     timestamptz NOT NULL DEFAULT now(),
     expires_at     timestamptz NOT NULL,
     ended_at       timestamptz,
@@ -81,6 +82,10 @@ GRANT SELECT, UPDATE ({OUTBOX_SENDER}), DELETE ON mail_outbox TO {PLATFORM_ROLE}
 GRANT SELECT, INSERT ({TOKEN_INSERT}) ON account_tokens TO {RUNTIME_ROLE}, {PLATFORM_ROLE};
 GRANT UPDATE (ended_at, ended_reason) ON account_tokens TO {RUNTIME_ROLE}, {PLATFORM_ROLE};
 GRANT DELETE ON account_tokens TO {PLATFORM_ROLE};
+
+-- a verified address (issue 11, item 3); set by confirming a mailed link
+ALTER TABLE users ADD COLUMN email_verified_at timestamptz;
+GRANT UPDATE (email_verified_at) ON users TO {RUNTIME_ROLE}, {PLATFORM_ROLE};
 GRANT SELECT ON account_tokens TO {DEFINER_ROLE};
 
 ALTER TABLE mail_outbox ENABLE ROW LEVEL SECURITY;
@@ -115,6 +120,7 @@ GRANT EXECUTE ON FUNCTION auth_token_lookup(uuid) TO {RUNTIME_ROLE}, {PLATFORM_R
 }
 
 const DOWN: &str = r#"
+ALTER TABLE users DROP COLUMN email_verified_at;
 DROP FUNCTION auth_token_lookup(uuid);
 DROP TABLE account_tokens;
 DROP TABLE mail_outbox;

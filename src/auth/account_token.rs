@@ -44,10 +44,11 @@ impl AccountToken {
     }
 }
 
-/// What a token remembers of the password it may replace: any change of the password hash
-/// since (a new salt, even for the same password) voids the token.
-pub fn password_stamp(password_hash: &str) -> Vec<u8> {
-    Sha256::digest(password_hash.as_bytes()).to_vec()
+/// What a token is bound to, hashed: the password hash a reset may replace (any change since,
+/// even to the same password, has a new salt and voids the token), or the address a
+/// verification confirms (a changed email voids it).
+pub fn bound_to(value: &str) -> Vec<u8> {
+    Sha256::digest(value.as_bytes()).to_vec()
 }
 
 #[cfg(test)]

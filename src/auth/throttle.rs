@@ -16,6 +16,8 @@ const MAX_DELAY: Duration = Duration::from_secs(3);
 pub enum Counter {
     Login,
     PasswordReset,
+    /// verification links asked for again by a signed-in user
+    VerificationResend,
 }
 
 impl Counter {
@@ -23,6 +25,7 @@ impl Counter {
         match self {
             Counter::Login => "",
             Counter::PasswordReset => "reset:",
+            Counter::VerificationResend => "verify:",
         }
     }
 

@@ -43,6 +43,8 @@ pub struct MailSettings {
     pub batch_size: u32,
     /// Lifetime of a password-reset link.
     pub password_reset_ttl_secs: u64,
+    /// Lifetime of an email-verification link.
+    pub verify_email_ttl_secs: u64,
 }
 
 impl Default for MailSettings {
@@ -63,6 +65,7 @@ impl Default for MailSettings {
             send_timeout_secs: 15,
             batch_size: 20,
             password_reset_ttl_secs: 30 * 60,
+            verify_email_ttl_secs: 3 * 24 * 3600,
         }
     }
 }

@@ -20,6 +20,8 @@ pub struct Model {
     pub is_active: bool,
     pub token_version: i32,
     pub last_login: Option<DateTimeUtc>,
+    /// When the address was confirmed through a mailed link; `None` until then.
+    pub email_verified_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
     pub deleted_at: Option<DateTimeUtc>,

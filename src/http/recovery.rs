@@ -1,4 +1,5 @@
-//! `/api/v1/auth/password-reset`: recovering an account through its mailbox.
+//! `/api/v1/auth/password-reset` and `/verify-email`: what mailed links do — recover an
+//! account through its mailbox, and confirm that the mailbox is the user's.
 
 use poem::{Request, web::Data};
 use poem_openapi::{ApiResponse, Object, OpenApi, payload::Json, types::Example};
@@ -8,9 +9,14 @@ use super::{
     dto::json_string,
     error::{ApiResult, set},
     fields,
-    security::request_meta,
+    security::{BearerAuth, request_meta},
 };
-use crate::{domain::Email, service::password_reset, state::AppState};
+use crate::{
+    authz::{Action, Resource},
+    domain::Email,
+    service::{email_verification, password_reset},
+    state::AppState,
+};
 
 #[derive(Object)]
 #[oai(example)]
@@ -38,7 +44,14 @@ struct ResetConfirm {
     new_password: String,
 }
 
-/// The one answer to every accepted reset request.
+#[derive(Object)]
+struct VerifyEmail {
+    /// The token of the mailed verification link (`token=` in its query).
+    #[oai(deserialize_with = "json_string")]
+    token: String,
+}
+
+/// The one answer to every accepted request for a mailed link.
 #[derive(Object)]
 struct Accepted {
     message: String,
@@ -54,9 +67,18 @@ enum RequestAnswer {
 
 #[derive(ApiResponse)]
 enum ConfirmAnswer {
-    /// The password is changed; every session of the account has ended.
+    /// Done: the password is changed (every session of the account has ended), or the address
+    /// is verified.
     #[oai(status = 204)]
     NoContent,
+}
+
+#[derive(ApiResponse)]
+enum ResendAnswer {
+    /// Accepted: unless the address is verified already, a new link is on its way (older links
+    /// stop working).
+    #[oai(status = 202)]
+    Accepted(Json<Accepted>),
 }
 
 pub struct RecoveryApi;
@@ -102,5 +124,46 @@ impl RecoveryApi {
         let meta = request_meta(req, &state);
         password_reset::confirm(&state, &body.token, &body.new_password, &meta).await?;
         Ok(ConfirmAnswer::NoContent)
+    }
+
+    /// Confirm the caller's email address with the token of a verification link.
+    ///
+    /// **Permissions:** anyone holding a live verification token (mailed when an administrator
+    /// or principal creates the user, or on `/verify-email/resend`). The token works once and
+    /// is refused (`422` on `token`) after use, after expiry (`mail.verify_email_ttl_secs`),
+    /// after the address changed, and for an inactive user or a suspended dealership. With
+    /// `auth.require_verified_email`, login answers `403 email_not_verified` until this is done.
+    #[oai(path = "/verify-email", method = "post")]
+    async fn verify_email(
+        &self,
+        req: &Request,
+        state: Data<&AppState>,
+        Json(body): Json<VerifyEmail>,
+    ) -> ApiResult<ConfirmAnswer, set::TokenUse> {
+        let meta = request_meta(req, &state);
+        email_verification::verify(&state, &body.token, &meta).await?;
+        Ok(ConfirmAnswer::NoContent)
+    }
+
+    /// Mail a new verification link to the caller's own address.
+    ///
+    /// **Permissions:** `users:update` at `self` scope. `202` whether or not the address is
+    /// verified already (then nothing is sent); throttled per address and per client IP like
+    /// failed logins (`429` with `Retry-After`).
+    #[oai(path = "/verify-email/resend", method = "post")]
+    async fn resend_verification(
+        &self,
+        BearerAuth(me): BearerAuth,
+        state: Data<&AppState>,
+    ) -> ApiResult<ResendAnswer, set::CallerMail> {
+        let scope = state
+            .begin_own(&me, Resource::Users, Action::Update)
+            .await?;
+        email_verification::resend(&state, &scope).await?;
+        scope.commit().await?;
+        Ok(ResendAnswer::Accepted(Json(Accepted {
+            message: "Unless the address is verified already, a new link has been sent to it."
+                .into(),
+        })))
     }
 }

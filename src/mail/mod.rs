@@ -26,6 +26,7 @@ struct Inner {
     templates: templates::Templates,
     base_url: String,
     reset_password_path: String,
+    verify_email_path: String,
 }
 
 /// One message to compose: its kind, who gets it, and what its templates see.
@@ -48,6 +49,7 @@ impl Mailer {
             templates,
             base_url,
             reset_password_path: settings.reset_password_path.clone(),
+            verify_email_path: settings.verify_email_path.clone(),
         })))
     }
 
@@ -57,6 +59,15 @@ impl Mailer {
             "{}{}",
             self.0.base_url,
             self.0.reset_password_path.replace("{token}", token)
+        )
+    }
+
+    /// The frontend's email-verification page for `token`.
+    pub fn verify_email_link(&self, token: &str) -> String {
+        format!(
+            "{}{}",
+            self.0.base_url,
+            self.0.verify_email_path.replace("{token}", token)
         )
     }
 

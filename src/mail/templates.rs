@@ -13,16 +13,22 @@ use serde::Serialize;
 pub enum Kind {
     PasswordReset,
     PasswordChanged,
+    VerifyEmail,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 2] = [Kind::PasswordReset, Kind::PasswordChanged];
+    pub const ALL: [Kind; 3] = [
+        Kind::PasswordReset,
+        Kind::PasswordChanged,
+        Kind::VerifyEmail,
+    ];
 
     /// The folder of its templates, and the `kind` stored with the message and in metrics.
     pub fn name(self) -> &'static str {
         match self {
             Kind::PasswordReset => "password_reset",
             Kind::PasswordChanged => "password_changed",
+            Kind::VerifyEmail => "verify_email",
         }
     }
 
@@ -48,6 +54,7 @@ impl Kind {
         match self {
             Kind::PasswordReset => files!("password_reset"),
             Kind::PasswordChanged => files!("password_changed"),
+            Kind::VerifyEmail => files!("verify_email"),
         }
     }
 }

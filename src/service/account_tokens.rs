@@ -6,7 +6,7 @@ use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend, FromQueryResult, 
 use uuid::Uuid;
 
 use crate::{
-    auth::account_token::{AccountToken, password_stamp},
+    auth::account_token::{AccountToken, bound_to},
     entity::user,
     error::AppError,
 };
@@ -15,12 +15,22 @@ use crate::{
 #[derive(Debug, Clone, Copy)]
 pub enum Purpose {
     PasswordReset,
+    EmailVerification,
 }
 
 impl Purpose {
     fn name(self) -> &'static str {
         match self {
             Purpose::PasswordReset => "password_reset",
+            Purpose::EmailVerification => "email_verification",
+        }
+    }
+
+    /// What the token stops working without: the password it replaces, the address it confirms.
+    fn binding(self, user: &user::Model) -> Vec<u8> {
+        match self {
+            Purpose::PasswordReset => bound_to(&user.password_hash),
+            Purpose::EmailVerification => bound_to(&user.email.to_lowercase()),
         }
     }
 }
@@ -44,7 +54,7 @@ pub async fn issue(
     tx.execute_raw(Statement::from_sql_and_values(
         DbBackend::Postgres,
         "INSERT INTO account_tokens \
-             (id, dealership_id, user_id, purpose, token_hash, password_stamp, created_at, expires_at) \
+             (id, dealership_id, user_id, purpose, token_hash, bound_to, created_at, expires_at) \
          VALUES ($1, $2, $3, $4, $5, $6, now(), now() + make_interval(secs => $7))",
         [
             token.id.into(),
@@ -52,7 +62,7 @@ pub async fn issue(
             user.id.into(),
             purpose.name().into(),
             token.hash().into(),
-            password_stamp(&user.password_hash).into(),
+            purpose.binding(user).into(),
             (ttl_secs as f64).into(),
         ],
     ))
@@ -81,13 +91,13 @@ pub async fn owner(tx: &DatabaseTransaction, token_id: Uuid) -> Result<Option<Ow
 struct Stored {
     user_id: Uuid,
     token_hash: Vec<u8>,
-    password_stamp: Vec<u8>,
+    bound_to: Vec<u8>,
     expires_at: DateTime<Utc>,
     ended_at: Option<DateTime<Utc>>,
 }
 
-/// Whether `token` is a live token of `purpose` for `user`, issued since their last password
-/// change: the right secret, not ended, not expired.
+/// Whether `token` is a live token of `purpose` for `user`: the right secret, not ended, not
+/// expired, and still bound to what it was issued for (the password, the address).
 pub async fn is_live(
     tx: &DatabaseTransaction,
     token: &AccountToken,
@@ -96,7 +106,7 @@ pub async fn is_live(
 ) -> Result<bool, AppError> {
     let stored = Stored::find_by_statement(Statement::from_sql_and_values(
         DbBackend::Postgres,
-        "SELECT user_id, token_hash, password_stamp, expires_at, ended_at \
+        "SELECT user_id, token_hash, bound_to, expires_at, ended_at \
          FROM account_tokens WHERE id = $1 AND purpose = $2",
         [token.id.into(), purpose.name().into()],
     ))
@@ -107,7 +117,7 @@ pub async fn is_live(
             && s.user_id == user.id
             && s.ended_at.is_none()
             && s.expires_at > Utc::now()
-            && s.password_stamp == password_stamp(&user.password_hash)
+            && s.bound_to == purpose.binding(user)
     }))
 }
 

@@ -3,7 +3,7 @@
 //! ending every session of the user on every replica and mailing a notice.
 
 use chrono::Utc;
-use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend, EntityTrait, Statement};
+use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend, Statement};
 
 use crate::{
     auth::{
@@ -14,13 +14,13 @@ use crate::{
         throttle::{self, Counter},
     },
     domain::{Email, NewPassword},
-    entity::{dealership, user},
+    entity::user,
     error::AppError,
     mail::{Compose, Context, Kind, outbox},
     scope::RequestMeta,
     service::{
         account_tokens::{self, Purpose},
-        audit, sessions, users,
+        audit, sessions, user_mail, users,
     },
     state::AppState,
     tenancy::Scope,
@@ -52,7 +52,9 @@ pub async fn request(state: &AppState, email: Email, meta: &RequestMeta) -> Resu
             let ttl = state.settings.mail.password_reset_ttl_secs;
             account_tokens::issue(&tx, user, Purpose::PasswordReset, &token, ttl).await?;
             let link = state.mail.reset_password_link(&token.expose());
-            let message = compose(state, &tx, Kind::PasswordReset, user, link).await?;
+            let ttl_secs = state.settings.mail.password_reset_ttl_secs;
+            let message =
+                user_mail::compose(state, &tx, Kind::PasswordReset, user, link, ttl_secs).await?;
             outbox::enqueue(&tx, message).await?;
             "sent"
         }
@@ -127,7 +129,8 @@ pub async fn confirm(
         // proving the mailbox lifts a lockout of the account's logins
         throttle::reset(&tx, &email).await?;
     }
-    let notice = compose(state, &tx, Kind::PasswordChanged, &user, String::new()).await?;
+    let notice =
+        user_mail::compose(state, &tx, Kind::PasswordChanged, &user, String::new(), 0).await?;
     outbox::enqueue(&tx, notice).await?;
     audit::record(
         &tx,
@@ -168,34 +171,6 @@ async fn replace_password(
         ))
         .await?;
     Ok(done.rows_affected() == 1)
-}
-
-async fn compose(
-    state: &AppState,
-    tx: &DatabaseTransaction,
-    kind: Kind,
-    user: &user::Model,
-    link: String,
-) -> Result<outbox::Outgoing, AppError> {
-    let dealership = match user.dealership_id {
-        Some(id) => dealership::Entity::find_by_id(id)
-            .one(tx)
-            .await?
-            .map(|d| d.name),
-        None => None,
-    };
-    state.mail.compose(Compose {
-        kind,
-        dealership_id: user.dealership_id,
-        recipient: user.email.clone(),
-        context: Context {
-            first_name: user.first_name.clone(),
-            email: user.email.clone(),
-            dealership,
-            link,
-            expires_minutes: state.settings.mail.password_reset_ttl_secs.div_ceil(60),
-        },
-    })
 }
 
 /// The message an unknown address would have been sent, composed and thrown away.

@@ -65,7 +65,7 @@ async fn a_dealership_sees_only_its_own_tokens_and_none_without_a_tenant() {
             &owner,
             &format!(
                 "INSERT INTO account_tokens (id, dealership_id, user_id, purpose, token_hash, \
-                 password_stamp, expires_at) VALUES (gen_random_uuid(), '{tenant}', '{user}', \
+                 bound_to, expires_at) VALUES (gen_random_uuid(), '{tenant}', '{user}', \
                  'password_reset', '\\x00', '\\x00', now() + interval '1 hour')"
             ),
         )

@@ -76,7 +76,7 @@ async fn sent_mail_and_spent_tokens_are_purged_after_their_retention_and_nothing
                     (gen_random_uuid(), NULL, 'k', 'gaveup@example.com', 's', NULL, now() - interval '2 hours', now()),
                     (gen_random_uuid(), NULL, 'k', 'recent@example.com', 's', now(), NULL, now()),
                     (gen_random_uuid(), NULL, 'k', 'pending@example.com', 's', NULL, NULL, now() + interval '1 day');
-             INSERT INTO account_tokens (id, dealership_id, user_id, purpose, token_hash, password_stamp, expires_at, ended_at)
+             INSERT INTO account_tokens (id, dealership_id, user_id, purpose, token_hash, bound_to, expires_at, ended_at)
              VALUES (gen_random_uuid(), '{d}', '{u}', 'password_reset', '\\x00', '\\x00', now() - interval '2 hours', NULL),
                     (gen_random_uuid(), '{d}', '{u}', 'password_reset', '\\x00', '\\x00', now() + interval '1 hour', now() - interval '2 hours'),
                     (gen_random_uuid(), '{d}', '{u}', 'password_reset', '\\x00', '\\x00', now() + interval '1 hour', NULL);",
