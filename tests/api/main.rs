@@ -21,6 +21,7 @@ mod lockout;
 mod logs;
 mod mail;
 mod mail_isolation;
+mod mail_replicas;
 mod migrations;
 mod operations;
 mod password_reset;
