@@ -29,6 +29,8 @@ RUN mkdir -p src tests/api migration/src \
 #    than the stub build above, so touch them: otherwise cargo could consider the stubs current.
 COPY src/ src/
 COPY migration/src/ migration/src/
+# the built-in mail templates are compiled into the binary (include_str!)
+COPY templates/ templates/
 RUN mkdir -p tests/api \
     && touch tests/api/main.rs \
     && touch src/lib.rs src/main.rs migration/src/lib.rs migration/src/main.rs \

@@ -1,6 +1,6 @@
-//! What the other replicas say: one `LISTEN` connection for revocations and policy reloads,
-//! reconnecting after any failure (a database restart, a killed backend, a cut or silent
-//! network). While it is down, the session cache is not trusted (`set_listening(false)`).
+//! What the other replicas say: one `LISTEN` connection for revocations, policy reloads and
+//! queued mail (which wakes the mail sender), reconnecting after any failure (a database
+//! restart, a killed backend, a cut or silent network). While it is down, the session cache is not trusted (`set_listening(false)`).
 
 use std::{sync::Arc, time::Duration};
 
@@ -10,11 +10,12 @@ use sea_orm::sqlx::{
     self,
     postgres::{PgConnectOptions, PgListener, PgPoolOptions},
 };
-use tokio::{task::JoinHandle, time::timeout};
+use tokio::{sync::Notify, task::JoinHandle, time::timeout};
 
 use crate::{
     auth::sessions::{self, Revoked, SessionCache},
     authz::{Authorizer, reload},
+    mail::outbox,
     tenancy::split_password,
 };
 
@@ -32,6 +33,7 @@ pub fn spawn_listener(
     listen_url: String,
     sessions: SessionCache,
     authz: Arc<Authorizer>,
+    mail: Arc<Notify>,
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
         loop {
@@ -41,7 +43,9 @@ pub fn spawn_listener(
                     sessions.set_listening(true);
                     let _ = authz.reload().await;
                     tracing::info!("listening for revocations and policy reloads");
-                    receive(&mut listener, &sessions, &authz).await;
+                    // and for mail queued while this replica was not listening
+                    mail.notify_one();
+                    receive(&mut listener, &sessions, &authz, &mail).await;
                 }
                 Ok(Err(err)) => tracing::warn!(%err, "cannot LISTEN for cluster notices"),
                 Err(_) => tracing::warn!("cannot LISTEN for cluster notices: no answer in time"),
@@ -70,12 +74,17 @@ async fn connect(url: &str) -> Result<PgListener, sea_orm::sqlx::Error> {
     // reconnected inside `try_recv` while notices go missing
     listener.eager_reconnect(false);
     listener
-        .listen_all([sessions::CHANNEL, reload::CHANNEL])
+        .listen_all([sessions::CHANNEL, reload::CHANNEL, outbox::CHANNEL])
         .await?;
     Ok(listener)
 }
 
-async fn receive(listener: &mut PgListener, sessions: &SessionCache, authz: &Authorizer) {
+async fn receive(
+    listener: &mut PgListener,
+    sessions: &SessionCache,
+    authz: &Authorizer,
+    mail: &Notify,
+) {
     loop {
         // `try_recv` is cancel-safe: a timeout loses no notice
         let Ok(received) = timeout(HEARTBEAT_AFTER, listener.try_recv()).await else {
@@ -95,6 +104,7 @@ async fn receive(listener: &mut PgListener, sessions: &SessionCache, authz: &Aut
             Ok(Some(notice)) if notice.channel() == reload::CHANNEL => {
                 let _ = authz.reload().await;
             }
+            Ok(Some(notice)) if notice.channel() == outbox::CHANNEL => mail.notify_one(),
             Ok(Some(notice)) => match Revoked::parse(notice.payload()) {
                 Some(what) => {
                     crate::metrics::metrics()

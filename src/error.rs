@@ -27,6 +27,9 @@ pub enum AppError {
     Unauthenticated,
     #[error("not allowed")]
     Forbidden,
+    /// `auth.require_verified_email` is set and the address is not verified yet.
+    #[error("the email address is not verified yet: follow the link mailed to it")]
+    EmailNotVerified,
     #[error("{0} not found")]
     NotFound(&'static str),
     #[error("method not allowed")]

@@ -46,6 +46,9 @@ pub mod entity;
 /// The one list of failure kinds.
 pub mod error;
 
+/// Mail: templates, the transactional outbox and the sender on every replica.
+pub mod mail;
+
 /// What the other replicas say: revocations and policy reloads over LISTEN/NOTIFY.
 pub mod cluster;
 

@@ -15,7 +15,7 @@ pub struct Metrics {
     pub http_requests: IntCounterVec,
     /// by `route`, `method`, `status`
     pub http_duration: HistogramVec,
-    /// by `outcome`: success, failure, locked
+    /// by `outcome`: success, failure, locked, unverified
     pub logins: IntCounterVec,
     /// by `outcome`: rotated, grace, reuse_detected, refused
     pub refreshes: IntCounterVec,
@@ -39,6 +39,16 @@ pub struct Metrics {
     pub password_hashes_queued: IntGauge,
     /// VmRSS of this process, read when the metrics are rendered
     pub resident_memory: IntGauge,
+    /// by `kind` (password_reset, …): accepted by the SMTP server (or written to the file outbox)
+    pub mail_sent: IntCounterVec,
+    /// by `kind`: failed attempts that will be retried
+    pub mail_retried: IntCounterVec,
+    /// by `kind`: messages given up after the last attempt
+    pub mail_failed: IntCounterVec,
+    /// messages waiting to be sent, as this replica's sender last saw the queue
+    pub mail_queue_depth: IntGauge,
+    /// age in seconds of the oldest waiting message (0 when none waits)
+    pub mail_oldest_age: IntGauge,
 }
 
 fn counter(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
@@ -168,6 +178,34 @@ pub fn metrics() -> &'static Metrics {
                 &r,
                 "dealergate_process_resident_memory_bytes",
                 "Resident memory of the process (VmRSS).",
+            ),
+            mail_sent: counter(
+                &r,
+                "dealergate_mail_sent_total",
+                "Messages delivered to the SMTP server (or the dev file outbox).",
+                &["kind"],
+            ),
+            mail_retried: counter(
+                &r,
+                "dealergate_mail_retried_total",
+                "Failed delivery attempts that will be retried.",
+                &["kind"],
+            ),
+            mail_failed: counter(
+                &r,
+                "dealergate_mail_failed_total",
+                "Messages given up after their last delivery attempt.",
+                &["kind"],
+            ),
+            mail_queue_depth: plain_gauge(
+                &r,
+                "dealergate_mail_queue_depth",
+                "Messages waiting in the outbox.",
+            ),
+            mail_oldest_age: plain_gauge(
+                &r,
+                "dealergate_mail_oldest_age_seconds",
+                "Age of the oldest message waiting in the outbox.",
             ),
             registry: r,
         }

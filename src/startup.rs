@@ -7,6 +7,7 @@ use crate::{
     auth::AuthContext,
     authz::{Authorizer, reload},
     cluster, http,
+    mail::sender::Sender,
     state::AppState,
     tenancy::{Database, posture},
 };
@@ -43,6 +44,8 @@ impl Application {
                     reasons.join("; ")
                 )
             })?;
+        let mail = crate::mail::Mailer::new(&settings.mail, settings.profile)
+            .context("loading the mail templates")?;
         let listener = bind(settings.listen).await?;
         let ops_listener = match settings.http.ops_listen {
             Some(address) => Some(bind(address).await?),
@@ -51,7 +54,7 @@ impl Application {
         Ok(Self {
             listener,
             ops_listener,
-            state: AppState::new(settings, db, auth, std::sync::Arc::new(authz)),
+            state: AppState::new(settings, db, auth, std::sync::Arc::new(authz), mail),
         })
     }
 
@@ -95,6 +98,7 @@ impl Application {
                 settings.database.listen_url().to_owned(),
                 self.state.auth.sessions.clone(),
                 self.state.authz.clone(),
+                self.state.mail_wake.clone(),
             ),
             reload::on_hangup(self.state.authz.clone()),
             crate::service::maintenance::spawn(
@@ -103,6 +107,9 @@ impl Application {
                 settings.auth.lockout.clone(),
             ),
         ];
+        let mail_stop = tokio_util::sync::CancellationToken::new();
+        let mail_sender = Sender::new(self.state.db.clone(), settings.mail.clone())?
+            .spawn(self.state.mail_wake.clone(), mail_stop.clone());
         if settings.policies.watch {
             background.push(reload::watch(
                 &settings.policies.dir,
@@ -140,6 +147,11 @@ impl Application {
         .await;
         drop(stopped);
         background.iter().for_each(|task| task.abort());
+        // the message in hand is finished (its row marked) before the pool closes
+        mail_stop.cancel();
+        if tokio::time::timeout(grace, mail_sender).await.is_err() {
+            tracing::warn!("the mail sender did not stop in time");
+        }
         served?;
         self.state.db.clone().close().await?;
         tracing::info!("stopped");

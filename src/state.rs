@@ -10,7 +10,8 @@ use std::{
 };
 
 use crate::{
-    auth::AuthContext, authz::Authorizer, config::Settings, error::FieldError, tenancy::Database,
+    auth::AuthContext, authz::Authorizer, config::Settings, error::FieldError, mail::Mailer,
+    tenancy::Database,
 };
 
 #[derive(Clone)]
@@ -21,6 +22,10 @@ pub struct Shared {
     pub db: Database,
     pub auth: AuthContext,
     pub authz: Arc<Authorizer>,
+    /// Composes mail (templates, links); messages are queued in the outbox.
+    pub mail: Mailer,
+    /// Woken by the NOTIFY of a queued message (the cluster listener): the mail sender.
+    pub mail_wake: Arc<tokio::sync::Notify>,
     /// The last readiness checks and when they ran (see `http::health`).
     pub readiness: tokio::sync::Mutex<Option<(Instant, Vec<FieldError>)>>,
     shutting_down: AtomicBool,
@@ -32,12 +37,15 @@ impl AppState {
         db: Database,
         auth: AuthContext,
         authz: Arc<Authorizer>,
+        mail: Mailer,
     ) -> Self {
         Self(Arc::new(Shared {
             settings,
             db,
             auth,
             authz,
+            mail,
+            mail_wake: Arc::new(tokio::sync::Notify::new()),
             readiness: tokio::sync::Mutex::new(None),
             shutting_down: AtomicBool::new(false),
         }))

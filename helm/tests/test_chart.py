@@ -55,12 +55,13 @@ SECRET_ENV = {
     "DEALERGATE_DATABASE__LISTEN_URL",
     "DEALERGATE_AUTH__SIGNING_KEY",
     "DEALERGATE_AUTH__REFRESH_TOKEN_SECRET",
+    "DEALERGATE_MAIL__SMTP_URL",
 }
 SECRET_KEYS = {"database-url", "migration-database-url", "listen-database-url", "signing-key.pem",
-               "refresh-token-secret"}
+               "refresh-token-secret", "smtp-url"}
 # Secret keys only the server needs (the prod profile requires them only to serve): no hook Job
 # may read them, as env or as a file.
-SERVING_ONLY_KEYS = {"signing-key.pem", "refresh-token-secret"}
+SERVING_ONLY_KEYS = {"signing-key.pem", "refresh-token-secret", "smtp-url"}
 # The only keys the chart's pre-install/pre-upgrade hook Secret may hold: what the hook Jobs
 # read from it (the migration Job's schema-owner URL; the first-admin Job is post-install and
 # reads the runtime Secret).
@@ -86,6 +87,9 @@ SCENARIOS: dict[str, list[str]] = {
     "pgbouncer+first-admin": ["managed-secret.yaml", "pgbouncer.yaml", "first-admin.yaml"],
     # a chart-managed listen URL without the pooler: the server LISTENs there all the same
     "listen-url-only": ["managed-secret.yaml", "listen-url-only.yaml"],
+    # mail to a named SMTP server, with template overrides
+    "mail": ["mail.yaml"],
+    "mail+managed-secret": ["managed-secret.yaml", "mail.yaml"],
 }
 
 # What the server is told about its clients per scenario: (trust X-Forwarded-For, trusted proxy
@@ -105,6 +109,7 @@ INVALID_VALUES = {
     "unknown-nested-key.yaml": "'shutdownTimeout' not allowed",
     "bad-service-type.yaml": "/service/type",
     "egress-everywhere.yaml": "/networkPolicy/database/cidr",
+    "smtp-everywhere.yaml": "/networkPolicy/smtp/cidr",
     "access-token-too-long.yaml": "/config/auth/accessTokenTtlSecs",
     "proxy-hops-zero.yaml": "/config/http/trustedProxyHops",
     "hsts-true.yaml": "/config/http/hstsMaxAgeSecs",
@@ -124,7 +129,7 @@ RENDER_FAILURES: list[tuple[str, dict[str, Any], str]] = [
         {"secrets": {"existingSecret": "", "databaseUrl": "postgres://a@b/c",
                      "migrationDatabaseUrl": "postgres://a@b/c",
                      "signingKey": "-----BEGIN PRIVATE KEY-----\nx\n-----END PRIVATE KEY-----\n",
-                     "refreshTokenSecret": "short"}},
+                     "refreshTokenSecret": "short", "smtpUrl": "smtps://u:p@smtp.example.com"}},
         "at least 32 bytes",
     ),
     (
@@ -132,9 +137,17 @@ RENDER_FAILURES: list[tuple[str, dict[str, Any], str]] = [
         {"secrets": {"existingSecret": "", "databaseUrl": "postgres://a@b/c",
                      "migrationDatabaseUrl": "postgres://a@b/c",
                      "signingKey": "-----BEGIN PRIVATE KEY-----\nx\n-----END PRIVATE KEY-----\n",
-                     "refreshTokenSecret": "x" * 40},
+                     "refreshTokenSecret": "x" * 40, "smtpUrl": "smtps://u:p@smtp.example.com"},
          "auth": {"verificationKeys": ["old-9.pub.pem"]}},
         "old-9.pub.pem",
+    ),
+    (
+        "chart-managed Secret without an SMTP URL",
+        {"secrets": {"existingSecret": "", "databaseUrl": "postgres://a@b/c",
+                     "migrationDatabaseUrl": "postgres://a@b/c",
+                     "signingKey": "-----BEGIN PRIVATE KEY-----\nx\n-----END PRIVATE KEY-----\n",
+                     "refreshTokenSecret": "x" * 40}},
+        "secrets.smtpUrl is required",
     ),
     ("first admin without an email", {"firstAdmin": {"enabled": True, "existingSecret": "pw"}},
      "firstAdmin.email is required"),
@@ -151,7 +164,7 @@ RENDER_FAILURES: list[tuple[str, dict[str, Any], str]] = [
         {"secrets": {"existingSecret": "", "databaseUrl": "postgres://a@pgbouncer:6432/c",
                      "migrationDatabaseUrl": "postgres://a@b/c",
                      "signingKey": "-----BEGIN PRIVATE KEY-----\nx\n-----END PRIVATE KEY-----\n",
-                     "refreshTokenSecret": "x" * 40},
+                     "refreshTokenSecret": "x" * 40, "smtpUrl": "smtps://u:p@smtp.example.com"},
          "config": {"database": {"transactionPooling": True}}},
         "secrets.listenUrl is required",
     ),
@@ -682,6 +695,8 @@ def check_deployment(scenario: str, objects: list[dict[str, Any]], values: dict[
             secret_ref(env.get("DATABASE_URL", {})) == (runtime_secret, "database-url")
             and secret_ref(env.get("DEALERGATE_AUTH__REFRESH_TOKEN_SECRET", {}))
             == (runtime_secret, "refresh-token-secret"))
+    R.check(f"[{scenario}] env: the SMTP URL from Secret {runtime_secret}",
+            secret_ref(env.get("DEALERGATE_MAIL__SMTP_URL", {})) == (runtime_secret, "smtp-url"))
     R.check(f"[{scenario}] env: the signing key is a file from the Secret",
             env.get("DEALERGATE_AUTH__SIGNING_KEY_FILE", {}).get("value")
             == "/etc/dealergate/keys/signing.pem" and "DEALERGATE_AUTH__SIGNING_KEY" not in env)
@@ -712,6 +727,19 @@ def check_deployment(scenario: str, objects: list[dict[str, Any]], values: dict[
             pol is not None and "subPath" not in pol and pol.get("readOnly") is True
             and (volumes[pol["name"]].get("configMap") or {}).get("name") == "dealergate-policies"
             and "items" not in volumes[pol["name"]]["configMap"])
+    mail = mounts.get("/etc/dealergate/templates/mail")
+    mail_cm = (volumes[mail["name"]].get("configMap") or {}) if mail else {}
+    overrides = merged["mailTemplates"]["files"]
+    want_items = [{"key": n.replace("/", "."), "path": n} for n in sorted(overrides)]
+    R.check(f"[{scenario}] mail templates ConfigMap mounted read-only at "
+            "/etc/dealergate/templates/mail, each override at <kind>/<file>",
+            mail is not None and "subPath" not in mail and mail.get("readOnly") is True
+            and mail_cm.get("name") == "dealergate-mail-templates"
+            and mail_cm.get("items", []) == want_items, str(mail_cm))
+    tcm = one(objects, "ConfigMap", "dealergate-mail-templates")
+    R.check(f"[{scenario}] mail templates ConfigMap holds exactly mailTemplates.files",
+            (tcm.get("data") or {}) == {n.replace("/", "."): v for n, v in overrides.items()},
+            str(tcm.get("data")))
     cfg = mounts.get("/etc/dealergate/config")
     R.check(f"[{scenario}] config ConfigMap mounted at /etc/dealergate/config",
             cfg is not None and "subPath" not in cfg
@@ -754,6 +782,7 @@ def check_config_and_policies(scenario: str, objects: list[dict[str, Any]],
                  "session_max_age_secs": c["auth"]["sessionMaxAgeSecs"],
                  "refresh_grace_secs": c["auth"]["refreshGraceSecs"],
                  "cookie_mode": c["auth"]["cookieMode"],
+                 "require_verified_email": c["auth"]["requireVerifiedEmail"],
                  "lockout": {"account_max_failures": c["auth"]["lockout"]["accountMaxFailures"],
                              "ip_max_failures": c["auth"]["lockout"]["ipMaxFailures"],
                              "window_secs": c["auth"]["lockout"]["windowSecs"],
@@ -764,6 +793,17 @@ def check_config_and_policies(scenario: str, objects: list[dict[str, Any]],
         "database": {"max_connections": c["database"]["maxConnections"],
                      "acquire_timeout_secs": c["database"]["acquireTimeoutSecs"],
                      "transaction_pooling": c["database"]["transactionPooling"]},
+        "mail": {**({"public_base_url": c["mail"]["publicBaseUrl"]}
+                    if c["mail"]["publicBaseUrl"] else {}),
+                 "from": c["mail"]["from"],
+                 **({"reply_to": c["mail"]["replyTo"]} if c["mail"]["replyTo"] else {}),
+                 "reset_password_path": c["mail"]["resetPasswordPath"],
+                 "verify_email_path": c["mail"]["verifyEmailPath"],
+                 "password_reset_ttl_secs": c["mail"]["passwordResetTtlSecs"],
+                 "verify_email_ttl_secs": c["mail"]["verifyEmailTtlSecs"],
+                 "max_attempts": c["mail"]["maxAttempts"],
+                 "poll_interval_secs": c["mail"]["pollIntervalSecs"],
+                 "templates_dir": "/etc/dealergate/templates/mail"},
     }
     R.check(f"[{scenario}] dealergate.toml is valid TOML with exactly the configured settings",
             toml == expected, f"got {toml}")
@@ -807,7 +847,9 @@ def check_network_policy(scenario: str, objects: list[dict[str, Any]],
     db_port = merged["networkPolicy"]["database"]["port"]
     pooled = merged["config"]["database"]["transactionPooling"]
     pooler_port = merged["networkPolicy"]["pooler"]["port"]
-    allowed = {53, db_port} | ({pooler_port} if pooled else set())
+    smtp = merged["networkPolicy"]["smtp"]
+    allowed = {53, db_port} | ({pooler_port} if pooled else set()) | \
+        ({smtp["port"]} if smtp["cidr"] else set())
     for i, rule in enumerate(egress):
         if not rule.get("to"):
             problems.append(f"egress[{i}] has no `to` (allows every destination)")
@@ -828,6 +870,12 @@ def check_network_policy(scenario: str, objects: list[dict[str, Any]],
     want_ports = {("TCP", 53), ("UDP", 53), ("TCP", db_port)}
     if pooled:
         want_ports.add(("TCP", pooler_port))
+    if smtp["cidr"]:
+        want_ports.add(("TCP", smtp["port"]))
+        to_smtp = [r for r in egress if r.get("ports") == [{"port": smtp["port"], "protocol": "TCP"}]]
+        R.check(f"[{scenario}] NetworkPolicy SMTP egress goes to {smtp['cidr']} only",
+                len(to_smtp) == 1 and to_smtp[0]["to"] == [{"ipBlock": {"cidr": smtp["cidr"]}}],
+                str(to_smtp))
     R.check(f"[{scenario}] NetworkPolicy egress ports are exactly DNS 53 (UDP+TCP), the "
             f"database {db_port}" + (f" and PgBouncer {pooler_port}" if pooled else ""),
             ports == sorted(want_ports), str(ports))

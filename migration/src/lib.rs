@@ -14,6 +14,7 @@ mod m20261201_000004_narrow_update_grants;
 mod m20261201_000005_purge_expired_rows;
 mod m20261201_000006_notify_profile_changes;
 mod m20261201_000007_index_the_directory;
+mod m20261201_000008_create_mail_outbox;
 
 /// The NOLOGIN role every tenant-scoped request runs as (RLS filters by `app.dealership_id`).
 pub const RUNTIME_ROLE: &str = "dealergate_app";
@@ -41,6 +42,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000005_purge_expired_rows::Migration),
             Box::new(m20261201_000006_notify_profile_changes::Migration),
             Box::new(m20261201_000007_index_the_directory::Migration),
+            Box::new(m20261201_000008_create_mail_outbox::Migration),
         ]
     }
 }

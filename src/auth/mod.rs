@@ -1,6 +1,7 @@
 //! Who are you: passwords, access tokens and their keys, refresh tokens, sessions and their
 //! instant revocation, the signed-in user's cached profile, and failed-login throttling.
 
+pub mod account_token;
 pub mod jwt;
 pub mod keys;
 pub mod password;

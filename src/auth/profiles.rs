@@ -77,6 +77,7 @@ mod tests {
             role: Role::Agent,
             is_active: true,
             last_login: None,
+            email_verified_at: None,
             created_at: Utc::now(),
             updated_at: Utc::now(),
         }

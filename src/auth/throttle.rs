@@ -1,5 +1,7 @@
 //! Failed-login throttling per account and per client IP, shared by every replica through
 //! PostgreSQL: a progressive delay, then 429 with `Retry-After` until the lock expires.
+//! Password-reset requests are counted by the same counters under keys of their own
+//! ([`Counter::PasswordReset`]), so a flood of reset mail locks like a flood of guesses.
 
 use std::time::Duration;
 
@@ -8,6 +10,33 @@ use sea_orm::{ConnectionTrait, DbBackend, FromQueryResult, Statement};
 use crate::{config::LockoutSettings, domain::Email, error::AppError, tenancy::TenantTx};
 
 const MAX_DELAY: Duration = Duration::from_secs(3);
+
+/// What is being counted: failed logins, or password-reset requests (every one counts).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Counter {
+    Login,
+    PasswordReset,
+    /// verification links asked for again by a signed-in user
+    VerificationResend,
+}
+
+impl Counter {
+    fn prefix(self) -> &'static str {
+        match self {
+            Counter::Login => "",
+            Counter::PasswordReset => "reset:",
+            Counter::VerificationResend => "verify:",
+        }
+    }
+
+    fn keys(self, email: &Email, ip: Option<&str>) -> (String, Option<String>) {
+        let prefix = self.prefix();
+        (
+            format!("{prefix}{}", account_key(email)),
+            ip.map(|ip| format!("{prefix}{}", ip_key(ip))),
+        )
+    }
+}
 
 fn account_key(email: &Email) -> String {
     format!("account:{email}")
@@ -35,8 +64,19 @@ pub async fn locked_for(
     email: &Email,
     ip: Option<&str>,
 ) -> Result<Option<u64>, AppError> {
-    let mut keys = vec![account_key(email)];
-    keys.extend(ip.map(ip_key));
+    locked_counting(tx, Counter::Login, email, ip).await
+}
+
+/// [`locked_for`] for any [`Counter`].
+pub async fn locked_counting(
+    tx: &TenantTx,
+    counter: Counter,
+    email: &Email,
+    ip: Option<&str>,
+) -> Result<Option<u64>, AppError> {
+    let (account, ip) = counter.keys(email, ip);
+    let mut keys = vec![account];
+    keys.extend(ip);
     let locks = Locked::find_by_statement(Statement::from_sql_and_values(
         DbBackend::Postgres,
         "SELECT retry_after_secs FROM auth_throttle_locked($1)",
@@ -54,6 +94,18 @@ pub async fn record_failure(
     email: &Email,
     ip: Option<&str>,
 ) -> Result<u32, AppError> {
+    record(tx, Counter::Login, lockout, email, ip).await
+}
+
+/// Counts one event of `counter` for the account and the IP; returns the account's count.
+pub async fn record(
+    tx: &TenantTx,
+    counter: Counter,
+    lockout: &LockoutSettings,
+    email: &Email,
+    ip: Option<&str>,
+) -> Result<u32, AppError> {
+    let (account, ip) = counter.keys(email, ip);
     let window = lockout.window_secs.min(i32::MAX as u64) as i32;
     let lock = lockout.lock_secs.min(i32::MAX as u64) as i32;
     let fail = |key: String, max: u32| {
@@ -64,11 +116,10 @@ pub async fn record_failure(
         )
     };
     if let Some(ip) = ip {
-        tx.execute_raw(fail(ip_key(ip), lockout.ip_max_failures))
-            .await?;
+        tx.execute_raw(fail(ip, lockout.ip_max_failures)).await?;
     }
     let row = tx
-        .query_one_raw(fail(account_key(email), lockout.account_max_failures))
+        .query_one_raw(fail(account, lockout.account_max_failures))
         .await?
         .ok_or_else(|| AppError::internal(anyhow::anyhow!("auth_throttle_fail returned no row")))?;
     Ok(row.try_get::<i32>("", "failures")?.max(0) as u32)
@@ -107,6 +158,16 @@ mod tests {
         );
         assert_ne!(ip_key("2001:db8:1:2::1"), ip_key("2001:db8:1:3::1"));
         assert_eq!(ip_key("203.0.113.9"), "ip:203.0.113.9");
+    }
+
+    #[test]
+    fn reset_requests_have_counters_of_their_own() {
+        let email = Email::parse("a@example.com").expect("email");
+        let login = Counter::Login.keys(&email, Some("203.0.113.9"));
+        let reset = Counter::PasswordReset.keys(&email, Some("203.0.113.9"));
+        assert_eq!(login.0, "account:a@example.com");
+        assert_eq!(reset.0, "reset:account:a@example.com");
+        assert_eq!(reset.1.as_deref(), Some("reset:ip:203.0.113.9"));
     }
 
     #[test]

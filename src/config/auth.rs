@@ -34,6 +34,8 @@ pub struct AuthSettings {
     /// Upper bound, in seconds, on how long a replica trusts cached session state if a
     /// revocation notice were lost. Revocations normally apply at once through NOTIFY.
     pub session_cache_ttl_secs: u64,
+    /// Login answers 403 `email_not_verified` until the user has confirmed their address.
+    pub require_verified_email: bool,
     pub lockout: LockoutSettings,
     pub hashing: HashingSettings,
 }
@@ -77,6 +79,7 @@ impl Default for AuthSettings {
             refresh_token_secret: None,
             cookie_mode: false,
             session_cache_ttl_secs: 60,
+            require_verified_email: false,
             lockout: LockoutSettings::default(),
             hashing: HashingSettings::default(),
         }

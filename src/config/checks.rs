@@ -36,6 +36,9 @@ impl Settings {
                 )));
             }
         }
+        if let Some(problem) = self.mail.problems() {
+            return Err(ConfigError::Insecure(problem));
+        }
         if self.profile != Profile::Prod {
             return Ok(());
         }
@@ -80,6 +83,17 @@ impl Settings {
         if auth.access_token_ttl_secs > 3600 {
             return Err(ConfigError::Insecure(
                 "access tokens must live at most an hour in prod".into(),
+            ));
+        }
+        // the file outbox is for a developer's machine: prod mail must really leave
+        if self.mail.smtp_url.is_none() {
+            return Err(ConfigError::Insecure(
+                "mail.smtp_url is not set: prod sends mail over SMTP".into(),
+            ));
+        }
+        if self.mail.public_base_url.is_none() {
+            return Err(ConfigError::Insecure(
+                "mail.public_base_url is not set: mailed links need the frontend's address".into(),
             ));
         }
         Ok(())
@@ -138,9 +152,54 @@ mod tests {
             jail.set_env("DEALERGATE_AUTH__REFRESH_TOKEN_SECRET", "short");
             assert!(Settings::load(None).is_err(), "a short secret is refused");
             jail.set_env("DEALERGATE_AUTH__REFRESH_TOKEN_SECRET", "x".repeat(32));
+            let err = Settings::load(None)
+                .map_err(|e| e.to_string())?
+                .check_serving()
+                .expect_err("no SMTP server");
+            assert!(err.to_string().contains("mail.smtp_url"), "{err}");
+            jail.set_env(
+                "DEALERGATE_MAIL__SMTP_URL",
+                "smtps://u:mail-secret@smtp.example.com",
+            );
+            let err = Settings::load(None)
+                .map_err(|e| e.to_string())?
+                .check_serving()
+                .expect_err("no frontend address");
+            assert!(err.to_string().contains("mail.public_base_url"), "{err}");
+            jail.set_env(
+                "DEALERGATE_MAIL__PUBLIC_BASE_URL",
+                "https://app.example.com",
+            );
             let s = Settings::load(None).map_err(|e| e.to_string())?;
             s.check_serving().map_err(|e| e.to_string())?;
+            assert!(!s.to_redacted_toml().contains("mail-secret"));
             assert_eq!(s.log.format_for(s.profile), LogFormat::Json);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn mail_settings_are_checked_without_echoing_the_smtp_password() {
+        Jail::expect_with(|jail| {
+            jail.set_env(
+                "DEALERGATE_MAIL__SMTP_URL",
+                "http://u:mail-secret@smtp.example.com",
+            );
+            let err = Settings::load(None).expect_err("not an SMTP URL");
+            assert!(err.to_string().contains("mail.smtp_url"), "{err}");
+            assert!(!err.to_string().contains("mail-secret"), "{err}");
+            jail.set_env("DEALERGATE_MAIL__SMTP_URL", "smtp://127.0.0.1:2525");
+            jail.set_env("DEALERGATE_MAIL__RESET_PASSWORD_PATH", "/reset");
+            let err = Settings::load(None).expect_err("no {token}");
+            assert!(err.to_string().contains("reset_password_path"), "{err}");
+            jail.set_env("DEALERGATE_MAIL__RESET_PASSWORD_PATH", "/r?t={token}");
+            jail.set_env("DEALERGATE_MAIL__FROM", "not a mailbox");
+            assert!(Settings::load(None).is_err());
+            jail.set_env(
+                "DEALERGATE_MAIL__FROM",
+                "Premium Auto <no-reply@example.com>",
+            );
+            Settings::load(None).map_err(|e| e.to_string())?;
             Ok(())
         });
     }

@@ -1,4 +1,4 @@
-//! How often expired rows are purged, and how long ended sessions are kept:
+//! How often expired rows are purged, and how long ended sessions and sent mail are kept:
 //! [`MaintenanceSettings`] (`[maintenance]`).
 
 use serde::{Deserialize, Serialize};
@@ -12,6 +12,8 @@ pub struct MaintenanceSettings {
     pub purge_batch_size: u32,
     /// Seconds an expired or revoked session is kept (for investigations) before it is purged.
     pub session_retention_secs: u64,
+    /// Seconds a sent or given-up message, and an ended or expired mailed token, is kept.
+    pub mail_retention_secs: u64,
 }
 
 impl Default for MaintenanceSettings {
@@ -20,6 +22,7 @@ impl Default for MaintenanceSettings {
             purge_interval_secs: 300,
             purge_batch_size: 1000,
             session_retention_secs: 24 * 3600,
+            mail_retention_secs: 7 * 24 * 3600,
         }
     }
 }

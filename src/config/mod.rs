@@ -11,6 +11,7 @@ mod checks;
 mod database;
 mod http;
 mod log;
+mod mail;
 mod maintenance;
 mod policies;
 mod secret;
@@ -28,6 +29,7 @@ pub use auth::{AuthSettings, HashingSettings, LockoutSettings};
 pub use database::{DEV_DATABASE_URL, DatabaseSettings};
 pub use http::HttpSettings;
 pub use log::{LogFormat, LogSettings};
+pub use mail::MailSettings;
 pub use maintenance::MaintenanceSettings;
 pub use policies::PolicySettings;
 pub use secret::Secret;
@@ -66,6 +68,8 @@ pub struct Settings {
     pub seed: SeedSettings,
     #[serde(default)]
     pub maintenance: MaintenanceSettings,
+    #[serde(default)]
+    pub mail: MailSettings,
 }
 
 mod defaults {
@@ -89,6 +93,7 @@ impl Default for Settings {
             log: LogSettings::default(),
             seed: SeedSettings::default(),
             maintenance: MaintenanceSettings::default(),
+            mail: MailSettings::default(),
         }
     }
 }

@@ -20,6 +20,8 @@ pub struct Model {
     pub is_active: bool,
     pub token_version: i32,
     pub last_login: Option<DateTimeUtc>,
+    /// When the address was confirmed through a mailed link; `None` until then.
+    pub email_verified_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
     pub deleted_at: Option<DateTimeUtc>,
@@ -56,6 +58,7 @@ pub struct Profile {
     pub role: Role,
     pub is_active: bool,
     pub last_login: Option<DateTimeUtc>,
+    pub email_verified_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }
@@ -72,6 +75,7 @@ impl From<Model> for Profile {
             role: u.role,
             is_active: u.is_active,
             last_login: u.last_login,
+            email_verified_at: u.email_verified_at,
             created_at: u.created_at,
             updated_at: u.updated_at,
         }
@@ -98,6 +102,7 @@ mod tests {
             is_active: true,
             token_version: 0,
             last_login: None,
+            email_verified_at: None,
             created_at: now,
             updated_at: now,
             deleted_at: None,

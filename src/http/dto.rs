@@ -98,6 +98,8 @@ pub struct User {
     /// `null` for platform admins.
     pub dealership_id: Nullable<Uuid>,
     pub is_active: bool,
+    /// The address was confirmed through a mailed link.
+    pub email_verified: bool,
     pub last_login: Nullable<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -114,6 +116,7 @@ impl From<user::Profile> for User {
             role: u.role,
             dealership_id: u.dealership_id.into(),
             is_active: u.is_active,
+            email_verified: u.email_verified_at.is_some(),
             last_login: u.last_login.into(),
             created_at: u.created_at,
             updated_at: u.updated_at,

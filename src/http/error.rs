@@ -46,7 +46,7 @@ pub enum ApiError {
     /// Missing, malformed, expired or revoked token, or bad credentials.
     #[oai(status = 401)]
     Unauthenticated(Json<ErrorBody>, #[oai(header = "WWW-Authenticate")] String),
-    /// Authenticated, but the policy says no.
+    /// Authenticated, but the policy says no (or, at sign-in, `email_not_verified`).
     #[oai(status = 403)]
     Forbidden(Json<ErrorBody>),
     /// No such thing in your view (another dealership's rows included).
@@ -66,7 +66,7 @@ pub enum ApiError {
     /// Well-formed but invalid fields; `details` lists them.
     #[oai(status = 422)]
     Validation(Json<ErrorBody>),
-    /// Too many failed logins.
+    /// Too many failed logins (or password-reset requests).
     #[oai(status = 429)]
     RateLimited(Json<ErrorBody>, #[oai(header = "Retry-After")] u64),
     /// A bug: the details are in the server log under the request id.
@@ -145,8 +145,9 @@ pub mod set {
         Probe: [];
         /// Readiness: 503 names the failing checks.
         Readiness: [503];
-        /// Credentials for tokens: wrong (401), malformed (422), throttled (429).
-        SignIn: [401, 422, 429, 503];
+        /// Credentials for tokens: wrong (401), an unverified email when one is required (403),
+        /// malformed (422), throttled (429).
+        SignIn: [401, 403, 422, 429, 503];
         /// A refresh token for tokens.
         Refresh: [401, 422, 503];
         /// The caller's own things, no input beyond the token.
@@ -170,6 +171,12 @@ pub mod set {
         Removal: [401, 403, 404, 422, 503];
         /// The policy reload: broken files are 422.
         Reload: [401, 403, 422, 503];
+        /// A mailed link asked for: a malformed address (422) or too many requests (429).
+        MailRequest: [422, 429, 503];
+        /// A mailed token used: invalid, used or expired (422 on `token`), or a weak password.
+        TokenUse: [422, 503];
+        /// A mailed link asked for by the signed-in caller: throttled (429).
+        CallerMail: [401, 403, 429, 503];
     }
 }
 
@@ -199,6 +206,7 @@ impl From<AppError> for ApiError {
                 Self::Unauthenticated(body("unauthenticated", message, &[]), "Bearer".into())
             }
             AppError::Forbidden => Self::Forbidden(body("forbidden", message, &[])),
+            AppError::EmailNotVerified => Self::Forbidden(body("email_not_verified", message, &[])),
             AppError::NotFound(_) => Self::NotFound(body("not_found", message, &[])),
             AppError::MethodNotAllowed => {
                 Self::MethodNotAllowed(body("method_not_allowed", message, &[]))
@@ -310,7 +318,10 @@ mod tests {
             CreateDealership,
             Edit,
             Removal,
-            Reload
+            Reload,
+            MailRequest,
+            TokenUse,
+            CallerMail
         );
     }
 

@@ -11,6 +11,7 @@ pub mod fields;
 mod headers;
 mod health;
 mod middleware;
+mod recovery;
 pub mod request_id;
 mod routes;
 mod security;
@@ -44,6 +45,7 @@ pub enum ApiTags {
 
 pub type Apis = (
     auth::AuthApi,
+    recovery::RecoveryApi,
     users::UsersApi,
     dealerships::DealershipsApi,
     audit::AuditApi,
@@ -57,6 +59,7 @@ pub fn api_service() -> OpenApiService<Apis, ()> {
     OpenApiService::new(
         (
             auth::AuthApi,
+            recovery::RecoveryApi,
             users::UsersApi,
             dealerships::DealershipsApi,
             audit::AuditApi,

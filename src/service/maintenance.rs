@@ -1,4 +1,5 @@
-//! Housekeeping in platform scope: tables that would only grow are purged in bounded batches.
+//! Housekeeping in platform scope: tables that would only grow (login counters, ended sessions,
+//! sent mail and spent tokens) are purged in bounded batches.
 
 use std::time::Duration;
 
@@ -18,6 +19,10 @@ const MAX_BATCHES: u32 = 100;
 pub struct Purged {
     pub login_counters: u64,
     pub sessions: u64,
+    /// sent or given-up messages of the outbox
+    pub mail: u64,
+    /// ended or expired tokens that mail carried
+    pub tokens: u64,
 }
 
 /// Deletes login counters whose window has passed and sessions that ended more than the
@@ -46,9 +51,33 @@ pub async fn purge(
          SELECT count(*) AS n FROM gone",
         [retention.into(), batch.into()],
     );
+    let kept = maintenance.mail_retention_secs as f64;
+    let mail = Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "WITH due AS ( \
+             SELECT id FROM mail_outbox \
+             WHERE coalesce(sent_at, failed_at) < now() - make_interval(secs => $1) \
+             LIMIT $2 FOR UPDATE SKIP LOCKED) \
+         , gone AS (DELETE FROM mail_outbox m USING due WHERE m.id = due.id RETURNING 1) \
+         SELECT count(*) AS n FROM gone",
+        [kept.into(), batch.into()],
+    );
+    let tokens = Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "WITH due AS ( \
+             SELECT id FROM account_tokens \
+             WHERE least(expires_at, coalesce(ended_at, 'infinity')) \
+                   < now() - make_interval(secs => $1) \
+             LIMIT $2 FOR UPDATE SKIP LOCKED) \
+         , gone AS (DELETE FROM account_tokens t USING due WHERE t.id = due.id RETURNING 1) \
+         SELECT count(*) AS n FROM gone",
+        [kept.into(), batch.into()],
+    );
     Ok(Purged {
         login_counters: in_batches(db, &counters, batch).await?,
         sessions: in_batches(db, &sessions, batch).await?,
+        mail: in_batches(db, &mail, batch).await?,
+        tokens: in_batches(db, &tokens, batch).await?,
     })
 }
 
@@ -86,6 +115,8 @@ pub fn spawn(
                     tracing::info!(
                         login_counters = purged.login_counters,
                         sessions = purged.sessions,
+                        mail = purged.mail,
+                        tokens = purged.tokens,
                         "purged expired rows"
                     )
                 }

@@ -1,13 +1,17 @@
 //! What happens: business rules over a tenant transaction; no HTTP types here.
 
 pub mod account;
+pub mod account_tokens;
 pub mod audit;
 pub mod dealerships;
+pub mod email_verification;
 pub mod maintenance;
+pub mod password_reset;
 pub mod policies;
 pub mod seed;
 pub mod sessions;
 pub mod sign_in;
+pub mod user_mail;
 pub mod users;
 
 use crate::error::{AppError, FieldError};

@@ -39,6 +39,10 @@ fn table() -> Vec<(&'static str, &'static str, Kind)> {
         ("POST", "/api/v1/auth/login", Public),
         ("POST", "/api/v1/auth/token", Public),
         ("POST", "/api/v1/auth/refresh", Public),
+        // anonymous by design; their tenant confinement is in mail_isolation.rs
+        ("POST", "/api/v1/auth/password-reset", Public),
+        ("POST", "/api/v1/auth/password-reset/confirm", Public),
+        ("POST", "/api/v1/auth/verify-email", Public),
         ("GET", "/.well-known/jwks.json", Public),
         ("GET", "/healthz", Public),
         ("GET", "/readyz", Public),
@@ -48,6 +52,12 @@ fn table() -> Vec<(&'static str, &'static str, Kind)> {
         ("GET", "/api/v1/auth/me", Matrix([[0, 0, 200]; 4])),
         ("PATCH", "/api/v1/auth/me", Matrix([[0, 0, 200]; 4])),
         ("POST", "/api/v1/auth/password", Matrix([[0, 0, 204]; 4])),
+        // the demo callers are verified: nothing is sent, the same answer
+        (
+            "POST",
+            "/api/v1/auth/verify-email/resend",
+            Matrix([[0, 0, 202]; 4]),
+        ),
         ("GET", "/api/v1/auth/sessions", Matrix([[0, 0, 200]; 4])),
         // another user's session id is not found, whoever asks
         (

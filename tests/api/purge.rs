@@ -59,3 +59,48 @@ async fn expired_counters_and_long_ended_sessions_are_purged_and_nothing_else() 
     app.refresh_ok(&sessions[3].refresh).await;
     assert_eq!(app.refresh(&sessions[2].refresh).await.status(), 401);
 }
+
+#[tokio::test]
+async fn sent_mail_and_spent_tokens_are_purged_after_their_retention_and_nothing_pending() {
+    let app = spawn_app_with(|s| {
+        s.maintenance.purge_interval_secs = 1;
+        s.maintenance.mail_retention_secs = 3600;
+    })
+    .await;
+    let owner = app.db.owner().await;
+    exec(
+        &owner,
+        &format!(
+            "INSERT INTO mail_outbox (id, dealership_id, kind, recipient, subject, sent_at, failed_at, due_at)
+             VALUES (gen_random_uuid(), NULL, 'k', 'old@example.com', 's', now() - interval '2 hours', NULL, now()),
+                    (gen_random_uuid(), NULL, 'k', 'gaveup@example.com', 's', NULL, now() - interval '2 hours', now()),
+                    (gen_random_uuid(), NULL, 'k', 'recent@example.com', 's', now(), NULL, now()),
+                    (gen_random_uuid(), NULL, 'k', 'pending@example.com', 's', NULL, NULL, now() + interval '1 day');
+             INSERT INTO account_tokens (id, dealership_id, user_id, purpose, token_hash, bound_to, expires_at, ended_at)
+             VALUES (gen_random_uuid(), '{d}', '{u}', 'password_reset', '\\x00', '\\x00', now() - interval '2 hours', NULL),
+                    (gen_random_uuid(), '{d}', '{u}', 'password_reset', '\\x00', '\\x00', now() + interval '1 hour', now() - interval '2 hours'),
+                    (gen_random_uuid(), '{d}', '{u}', 'password_reset', '\\x00', '\\x00', now() + interval '1 hour', NULL);",
+            d = crate::helpers::PREMIUM_AUTO,
+            u = PA_AGENT.id
+        ),
+    )
+    .await;
+    let mut left = (0, 0);
+    for _ in 0..100 {
+        left = (
+            count(&owner, "SELECT count(*) AS n FROM mail_outbox").await,
+            count(&owner, "SELECT count(*) AS n FROM account_tokens").await,
+        );
+        if left == (2, 1) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(left, (2, 1), "(messages, tokens) left after the purge");
+    let kept = "SELECT count(*) AS n FROM mail_outbox WHERE recipient IN ('recent@example.com', 'pending@example.com')";
+    assert_eq!(
+        count(&owner, kept).await,
+        2,
+        "a recent and a pending message stay"
+    );
+}

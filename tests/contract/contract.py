@@ -4,7 +4,8 @@ Standard library only, so it runs on the virtualenv's Python without anything be
 schemathesis. Exit status 0 only if every pass finished with zero failures and zero errors.
 
 Passes, in an order chosen so no pass can break a later one:
-  1. anonymous: the public operations (login, token, refresh, probes, JWKS). Its failed logins
+  1. anonymous: the public operations (login, token, refresh, password reset and its
+     confirmation, email verification, probes, JWKS). Its failed logins
      may lock the client IP (429 is a declared answer), so every role logs in before it.
   2. per role, agent -> manager -> principal -> admin (a principal may deactivate staff, an
      admin suspend a dealership, so the roles they act on go first): every bearer operation
@@ -54,6 +55,8 @@ CHECKS = ",".join(
 
 PUBLIC = [
     "^/api/v1/auth/(login|token|refresh)$",
+    # mailed links: anyone may ask for a reset and present a token
+    "^/api/v1/auth/(password-reset|password-reset/confirm|verify-email)$",
     "^/healthz$",
     "^/readyz$",
     "^/\\.well-known/jwks\\.json$",

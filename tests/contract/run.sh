@@ -81,6 +81,8 @@ env_vars=(
   "DEALERGATE_LOG__LEVEL=warn"
   # the operators' listener too, off its default port (another server here may hold it)
   "DEALERGATE_HTTP__OPS_LISTEN=127.0.0.1:$ops_port"
+  # no SMTP in dev: the reset mail schemathesis asks for goes to .eml files, removed on exit
+  "DEALERGATE_MAIL__OUTBOX_DIR=$work/outbox"
 )
 echo "== starting the server at $base (database $database)"
 env "${env_vars[@]}" "$server" serve >"$work/server.log" 2>&1 &

@@ -92,6 +92,7 @@ in your Secret too), and with a chart-managed Secret whenever secrets.listenUrl 
 {{- $_ := required "secrets.migrationDatabaseUrl is required when secrets.existingSecret is empty" $s.migrationDatabaseUrl }}
 {{- $_ := required "secrets.signingKey is required when secrets.existingSecret is empty (dealergate keys generate)" $s.signingKey }}
 {{- $_ := required "secrets.refreshTokenSecret is required when secrets.existingSecret is empty" $s.refreshTokenSecret }}
+{{- $_ := required "secrets.smtpUrl is required when secrets.existingSecret is empty (prod sends mail over SMTP)" $s.smtpUrl }}
 {{- if and $.Values.config.database.transactionPooling (not $s.listenUrl) }}
 {{- fail "secrets.listenUrl is required with config.database.transactionPooling: a direct URL for LISTEN/NOTIFY (a transaction pooler cannot hold a LISTEN)" }}
 {{- end }}

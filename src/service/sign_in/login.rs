@@ -61,6 +61,12 @@ pub async fn login(
         drop(tx);
         return Err(attempt.failed("inactive").await);
     };
+    // said only to the one who knows the password
+    if state.settings.auth.require_verified_email && user.email_verified_at.is_none() {
+        drop(tx);
+        count_login("unverified");
+        return Err(AppError::EmailNotVerified);
+    }
     let session_id = Uuid::now_v7();
     let refresh_token = RefreshToken::generate(session_id);
     let auth = &state.settings.auth;

@@ -17,7 +17,7 @@ use crate::{
     entity::{dealership, user},
     error::{AppError, conflict_if_duplicate},
     scope::{Grant, RequestMeta, RequestScope},
-    service::{audit, sessions},
+    service::{audit, email_verification, sessions},
     state::AppState,
     tenancy::TenantTx,
 };
@@ -60,6 +60,8 @@ pub async fn create(
     let hash = password::hash(new.password.expose().to_owned()).await?;
     let scope = state.open(grant).await?;
     let created = create_in(&scope, new, hash).await?;
+    // the verification link goes with the new account, or neither does
+    email_verification::send_in(state, scope.tx(), &created).await?;
     scope.commit().await?;
     Ok(created)
 }
@@ -120,7 +122,11 @@ pub async fn create_by_operator(
             "admins, and only admins, belong to no dealership",
         ));
     }
-    let created = insert(tx, new, dealership_id, password_hash).await?;
+    let mut created = insert(tx, new, dealership_id, password_hash).await?;
+    // the operator vouches for the address (the first admin must be able to sign in)
+    let mut verified = created.clone().into_active_model();
+    verified.email_verified_at = Set(Some(Utc::now()));
+    created = verified.update(tx).await?;
     let event = audit::Event {
         dealership_id: created.dealership_id,
         actor_id: None,

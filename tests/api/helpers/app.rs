@@ -4,7 +4,7 @@
 use std::{sync::Arc, time::Duration};
 
 use dealergate::{
-    config::{AuthSettings, HttpSettings, Profile, Secret, Settings},
+    config::{AuthSettings, HttpSettings, MailSettings, Profile, Secret, Settings},
     startup::Application,
     state::AppState,
 };
@@ -46,6 +46,13 @@ pub fn test_settings(db: &TestDb) -> Settings {
             signing_key: Some(Secret::new(signing_pem)),
             refresh_token_secret: Some(Secret::new(Uuid::new_v4().simple().to_string())),
             ..AuthSettings::default()
+        },
+        // configured like production too: over SMTP to a real server, links to a frontend
+        mail: MailSettings {
+            smtp_url: Some(Secret::new(super::smtp::sink().url())),
+            public_base_url: Some("https://app.example.test".into()),
+            outbox_dir: std::env::temp_dir().join(format!("dg-outbox-{}", Uuid::new_v4())),
+            ..MailSettings::default()
         },
         ..Settings::default()
     }

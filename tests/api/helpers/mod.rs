@@ -9,6 +9,7 @@
 //! - [`lists`]: list requests as case tables ([`check_cases`])
 //! - [`cli`]: running the binary
 //! - [`fault_proxy`]: a TCP proxy between the server and PostgreSQL that tests can break
+//! - [`smtp`]: a real SMTP server that keeps what it receives
 
 mod app;
 mod assertions;
@@ -19,6 +20,7 @@ mod fixtures;
 mod lists;
 pub mod pgbouncer;
 pub mod probes;
+pub mod smtp;
 
 pub use app::*;
 pub use assertions::*;

@@ -1,0 +1,137 @@
+//! The single-use tokens that mail carries (`account_tokens`, a tenant table): issued with the
+//! message that carries them, superseded by a newer one, used at most once.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{ConnectionTrait, DbBackend, FromQueryResult, Statement};
+use uuid::Uuid;
+
+use crate::{
+    auth::account_token::{AccountToken, bound_to},
+    entity::user,
+    error::AppError,
+    tenancy::TenantTx,
+};
+
+/// What a token is for (`account_tokens.purpose`).
+#[derive(Debug, Clone, Copy)]
+pub enum Purpose {
+    PasswordReset,
+    EmailVerification,
+}
+
+impl Purpose {
+    fn name(self) -> &'static str {
+        match self {
+            Purpose::PasswordReset => "password_reset",
+            Purpose::EmailVerification => "email_verification",
+        }
+    }
+
+    /// What the token stops working without: the password it replaces, the address it confirms.
+    fn binding(self, user: &user::Model) -> Vec<u8> {
+        match self {
+            Purpose::PasswordReset => bound_to(&user.password_hash),
+            Purpose::EmailVerification => bound_to(&user.email.to_lowercase()),
+        }
+    }
+}
+
+/// Ends the user's live tokens of `purpose`, then stores `token` for them: one link works at a
+/// time, the newest.
+pub async fn issue(
+    tx: &TenantTx,
+    user: &user::Model,
+    purpose: Purpose,
+    token: &AccountToken,
+    ttl_secs: u64,
+) -> Result<(), AppError> {
+    tx.execute_raw(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "UPDATE account_tokens SET ended_at = now(), ended_reason = 'superseded' \
+         WHERE user_id = $1 AND purpose = $2 AND ended_at IS NULL",
+        [user.id.into(), purpose.name().into()],
+    ))
+    .await?;
+    tx.execute_raw(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "INSERT INTO account_tokens \
+             (id, dealership_id, user_id, purpose, token_hash, bound_to, created_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, now(), now() + make_interval(secs => $7))",
+        [
+            token.id.into(),
+            user.dealership_id.into(),
+            user.id.into(),
+            purpose.name().into(),
+            token.hash().into(),
+            purpose.binding(user).into(),
+            (ttl_secs as f64).into(),
+        ],
+    ))
+    .await?;
+    Ok(())
+}
+
+/// Whose token this id is, before any tenant is known (the definer lookup).
+#[derive(Debug, FromQueryResult)]
+pub struct Owner {
+    pub user_id: Uuid,
+    pub dealership_id: Option<Uuid>,
+}
+
+pub async fn owner(tx: &TenantTx, token_id: Uuid) -> Result<Option<Owner>, AppError> {
+    Ok(Owner::find_by_statement(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "SELECT user_id, dealership_id FROM auth_token_lookup($1)",
+        [token_id.into()],
+    ))
+    .one(tx)
+    .await?)
+}
+
+#[derive(Debug, FromQueryResult)]
+struct Stored {
+    user_id: Uuid,
+    token_hash: Vec<u8>,
+    bound_to: Vec<u8>,
+    expires_at: DateTime<Utc>,
+    ended_at: Option<DateTime<Utc>>,
+}
+
+/// Whether `token` is a live token of `purpose` for `user`: the right secret, not ended, not
+/// expired, and still bound to what it was issued for (the password, the address).
+pub async fn is_live(
+    tx: &TenantTx,
+    token: &AccountToken,
+    purpose: Purpose,
+    user: &user::Model,
+) -> Result<bool, AppError> {
+    let stored = Stored::find_by_statement(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "SELECT user_id, token_hash, bound_to, expires_at, ended_at \
+         FROM account_tokens WHERE id = $1 AND purpose = $2",
+        [token.id.into(), purpose.name().into()],
+    ))
+    .one(tx)
+    .await?;
+    Ok(stored.is_some_and(|s| {
+        token.matches(&s.token_hash)
+            && s.user_id == user.id
+            && s.ended_at.is_none()
+            && s.expires_at > Utc::now()
+            && s.bound_to == purpose.binding(user)
+    }))
+}
+
+/// Uses the token: `true` for exactly one caller, however many try at once (the row lock
+/// makes the others wait, and they then find it ended).
+pub async fn consume(tx: &TenantTx, token: &AccountToken) -> Result<bool, AppError> {
+    let done = tx
+        .execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "UPDATE account_tokens SET ended_at = now(), ended_reason = 'used' \
+             WHERE id = $1 AND token_hash = $2 AND ended_at IS NULL AND expires_at > now()",
+            [token.id.into(), token.hash().into()],
+        ))
+        .await?;
+    Ok(done.rows_affected() == 1)
+}

@@ -1,0 +1,41 @@
+//! A message to one user, composed in the transaction that queues it: their name, their
+//! dealership's name (none for platform admins), the link and how long it lives.
+
+use sea_orm::EntityTrait;
+
+use crate::{
+    entity::{dealership, user},
+    error::AppError,
+    mail::{Compose, Context, Kind, outbox},
+    state::AppState,
+    tenancy::TenantTx,
+};
+
+pub async fn compose(
+    state: &AppState,
+    tx: &TenantTx,
+    kind: Kind,
+    user: &user::Model,
+    link: String,
+    ttl_secs: u64,
+) -> Result<outbox::Outgoing, AppError> {
+    let dealership = match user.dealership_id {
+        Some(id) => dealership::Entity::find_by_id(id)
+            .one(tx)
+            .await?
+            .map(|d| d.name),
+        None => None,
+    };
+    state.mail.compose(Compose {
+        kind,
+        dealership_id: user.dealership_id,
+        recipient: user.email.clone(),
+        context: Context {
+            first_name: user.first_name.clone(),
+            email: user.email.clone(),
+            dealership,
+            link,
+            expires_minutes: ttl_secs.div_ceil(60),
+        },
+    })
+}

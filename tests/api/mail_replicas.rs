@@ -1,0 +1,86 @@
+//! The sender on several replicas: each message is claimed by one of them and sent once, and a
+//! stopping replica finishes cleanly, leaving what it did not send to the others.
+
+use std::time::Duration;
+
+use dealergate::{
+    config::Secret,
+    mail::{Compose, Context, Kind, outbox},
+    tenancy::Scope,
+};
+
+use crate::helpers::{PREMIUM_AUTO, TestApp, count, smtp::SmtpServer, spawn_app_with};
+
+fn notice(app: &TestApp, recipient: &str) -> outbox::Outgoing {
+    app.state
+        .mail
+        .compose(Compose {
+            kind: Kind::PasswordChanged,
+            dealership_id: Some(PREMIUM_AUTO),
+            recipient: recipient.into(),
+            context: Context {
+                first_name: "Alice".into(),
+                email: recipient.into(),
+                dealership: Some("Premium Auto".into()),
+                link: String::new(),
+                expires_minutes: 30,
+            },
+        })
+        .unwrap()
+}
+
+#[tokio::test]
+async fn two_replicas_send_every_message_exactly_once() {
+    let smtp = SmtpServer::start();
+    let url = smtp.url();
+    let app = spawn_app_with(|s| s.mail.smtp_url = Some(Secret::new(url))).await;
+    let replica = app.spawn_replica().await;
+    // one transaction, one NOTIFY: both senders wake and race for the same rows
+    let tx = app
+        .state
+        .db
+        .begin(Scope::Dealership(PREMIUM_AUTO))
+        .await
+        .unwrap();
+    for i in 0..30 {
+        outbox::enqueue(&tx, notice(&app, &format!("staff-{i}@premiumauto.com")))
+            .await
+            .unwrap();
+    }
+    tx.commit().await.unwrap();
+    for i in 0..30 {
+        smtp.wait_for(
+            &format!("staff-{i}@premiumauto.com"),
+            1,
+            Duration::from_secs(15),
+        )
+        .await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(smtp.received().len(), 30, "no message twice");
+    let owner = app.db.owner().await;
+    let once = "SELECT count(*) AS n FROM mail_outbox WHERE sent_at IS NOT NULL AND attempts = 1";
+    assert_eq!(count(&owner, once).await, 30);
+    drop(replica);
+}
+
+#[tokio::test]
+async fn a_stopped_replica_stops_its_sender_and_leaves_the_queue_to_the_others() {
+    let smtp = SmtpServer::start();
+    let url = smtp.url();
+    let mut app = spawn_app_with(|s| s.mail.smtp_url = Some(Secret::new(url))).await;
+    let replica = app.spawn_replica().await;
+    app.stop().await.expect("a clean stop");
+    let tx = replica
+        .state
+        .db
+        .begin(Scope::Dealership(PREMIUM_AUTO))
+        .await
+        .unwrap();
+    outbox::enqueue(&tx, notice(&replica, "after-stop@premiumauto.com"))
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    smtp.wait_for("after-stop@premiumauto.com", 1, Duration::from_secs(10))
+        .await;
+}
