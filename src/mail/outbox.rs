@@ -169,7 +169,9 @@ pub async fn queue(db: &Database) -> Result<Queue, AppError> {
         DbBackend::Postgres,
         "SELECT count(*) AS depth, \
                 coalesce(extract(epoch FROM now() - min(created_at)), 0)::float8 AS oldest_age_secs, \
-                greatest(extract(epoch FROM min(due_at) - now()), 0)::float8 AS next_due_secs \
+                (CASE WHEN count(*) > 0 \
+                      THEN greatest(extract(epoch FROM min(due_at) - now()), 0) END)::float8 \
+                    AS next_due_secs \
          FROM mail_outbox WHERE sent_at IS NULL AND failed_at IS NULL",
     ))
     .one(&tx)

@@ -315,3 +315,15 @@ async fn a_committed_message_reaches_smtp_promptly_woken_by_notify_not_the_poll(
     );
     assert!(median < Duration::from_secs(1), "median {median:?}");
 }
+
+/// An empty outbox has nothing due: the sender then waits for a wake-up or its poll. (It was
+/// read as due now — `greatest(NULL, 0)` is 0 — and the sender spun through claim and queue
+/// transactions without pause on every replica.)
+#[tokio::test]
+async fn an_empty_outbox_has_nothing_due_so_the_sender_rests() {
+    let db = TestDb::new().await;
+    let pool = db.login_pool(2).await;
+    let queue = dealergate::mail::outbox::queue(&pool).await.unwrap();
+    assert_eq!(queue.depth, 0);
+    assert_eq!(queue.next_due_secs, None, "{queue:?}");
+}
