@@ -8,6 +8,7 @@ use crate::{
     auth::{
         account_token::AccountToken,
         principal::scope_of,
+        sessions::Revoked,
         throttle::{self, Counter},
     },
     domain::Email,
@@ -99,7 +100,10 @@ pub async fn verify(state: &AppState, raw_token: &str, meta: &RequestMeta) -> Re
         event("user.email_verified", &user, Some(changes)),
     )
     .await?;
-    tx.commit().await
+    tx.commit().await?;
+    // email_verified_at changed: this replica shows it at once (the trigger tells the others)
+    state.auth.sessions.apply(Revoked::Profile(user.id)).await;
+    Ok(())
 }
 
 fn event(

@@ -11,9 +11,8 @@
 use std::{
     panic::{AssertUnwindSafe, catch_unwind},
     sync::{
-        Arc, Mutex, PoisonError,
+        Arc,
         atomic::{AtomicUsize, Ordering},
-        mpsc::{self, RecvTimeoutError},
     },
     time::Duration,
 };
@@ -39,7 +38,7 @@ type Job = Box<dyn FnOnce(&mut Memory) + Send>;
 
 /// The hashing workers and their queue.
 pub(super) struct Pool {
-    jobs: mpsc::Sender<Job>,
+    jobs: crossbeam_channel::Sender<Job>,
     /// Jobs admitted and not yet finished: at most `workers + queue`.
     admitted: Arc<AtomicUsize>,
     pub(super) workers: usize,
@@ -49,8 +48,7 @@ pub(super) struct Pool {
 impl Pool {
     pub(super) fn start(workers: usize, queue: usize) -> anyhow::Result<Self> {
         let workers = workers.max(1);
-        let (jobs, inbox) = mpsc::channel::<Job>();
-        let inbox = Arc::new(Mutex::new(inbox));
+        let (jobs, inbox) = crossbeam_channel::unbounded::<Job>();
         for n in 0..workers {
             let inbox = inbox.clone();
             std::thread::Builder::new()
@@ -150,23 +148,20 @@ impl Drop for Slot {
 
 /// A worker: takes jobs one at a time until the pool is dropped. Its memory is kept while jobs
 /// keep coming and given back after [`KEEP_MEMORY`] without one.
-fn work(inbox: &Mutex<mpsc::Receiver<Job>>) {
+fn work(inbox: &crossbeam_channel::Receiver<Job>) {
     yield_to_requests();
     let mut memory: Option<Memory> = None;
     loop {
-        // the guard is a temporary: the lock is held only while waiting for the next job, and
-        // never for longer than KEEP_MEMORY, so every idle worker gets to time out in turn
-        let next = inbox
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .recv_timeout(KEEP_MEMORY);
+        // every worker waits on the queue itself (crossbeam's receiver is shared, no lock), so
+        // each one's wait ends after KEEP_MEMORY on its own
+        let next = inbox.recv_timeout(KEEP_MEMORY);
         let job = match next {
             Ok(job) => job,
-            Err(RecvTimeoutError::Timeout) => {
+            Err(crossbeam_channel::RecvTimeoutError::Timeout) => {
                 memory = None;
                 continue;
             }
-            Err(RecvTimeoutError::Disconnected) => return,
+            Err(crossbeam_channel::RecvTimeoutError::Disconnected) => return,
         };
         let held = memory.get_or_insert_with(Memory::default);
         if catch_unwind(AssertUnwindSafe(|| job(held))).is_err() {
@@ -190,6 +185,8 @@ fn yield_to_requests() {
 mod tests {
     use std::time::Duration;
 
+    use std::sync::mpsc;
+
     use super::*;
     use crate::auth::password::hash_into;
 
@@ -205,24 +202,31 @@ mod tests {
         assert_eq!(first, second);
     }
 
-    #[tokio::test]
-    async fn an_idle_worker_gives_its_memory_back() {
-        let pool = Pool::start(1, 4).unwrap();
-        let held = |memory: &mut Memory| {
-            hash_into(memory, b"pw").unwrap();
-            memory.0.len()
-        };
-        assert!(pool.run(held).await.unwrap() > 0);
-        assert!(
-            pool.run(|memory| memory.0.len()).await.unwrap() > 0,
-            "kept while busy"
-        );
-        std::thread::sleep(KEEP_MEMORY * 2);
-        assert_eq!(
-            pool.run(|memory| memory.0.len()).await.unwrap(),
-            0,
-            "fresh after idling"
-        );
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn every_idle_worker_gives_its_memory_back() {
+        let pool = Arc::new(Pool::start(2, 4).unwrap());
+        // two slow hashes at once: both workers hold a block
+        let hashes: Vec<_> = (0..2)
+            .map(|_| {
+                let pool = pool.clone();
+                tokio::spawn(async move {
+                    pool.run(|memory: &mut Memory| {
+                        hash_into(memory, b"pw").unwrap();
+                        std::thread::sleep(Duration::from_millis(200));
+                        memory.0.len()
+                    })
+                    .await
+                })
+            })
+            .collect();
+        for hash in hashes {
+            assert!(hash.await.unwrap().unwrap() > 0);
+        }
+        std::thread::sleep(KEEP_MEMORY * 3);
+        for _ in 0..6 {
+            let len = pool.run(|memory| memory.0.len()).await.unwrap();
+            assert_eq!(len, 0, "every worker starts fresh after idling");
+        }
     }
 
     /// A job that reports when it starts and then waits to be released.

@@ -26,11 +26,34 @@ type Manager = sqlx::postgres::PgTransactionManager;
 /// `ROLLBACK` is queued on the connection and goes out with the pool's check on its return).
 pub struct TenantTx {
     conn: Mutex<PoolConnection<Postgres>>,
-    open: bool,
+    phase: Phase,
     scope: Scope,
     /// The pool, to settle a lost commit on another connection.
     db: Database,
     writes: Writes,
+}
+
+/// Where the transaction is, which decides what its drop must do with the connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Ours to roll back.
+    Open,
+    /// `COMMIT` sent, its answer not (yet) read: the connection's state is unknown.
+    Committing,
+    /// Committed: the connection is clean.
+    Done,
+}
+
+/// A pooled connection while its `BEGIN` is in flight: dropped before the answer was read (a
+/// timeout, a client gone), the connection is closed, never returned half-begun.
+struct Opening(Option<PoolConnection<Postgres>>);
+
+impl Drop for Opening {
+    fn drop(&mut self) {
+        if let Some(conn) = &mut self.0 {
+            conn.close_on_drop();
+        }
+    }
 }
 
 /// Whether a transaction may write, which decides what its commit must settle.
@@ -42,22 +65,28 @@ pub(super) enum Writes {
 
 impl TenantTx {
     /// Begins on `conn` with `begin` (a simple-protocol `BEGIN; …` that enters the scope). A
-    /// connection whose begin failed is closed, not returned: it may sit in an aborted block.
+    /// connection whose begin failed or was abandoned is closed, not returned: it may sit in an
+    /// aborted block, or in a transaction the pool does not know of.
     pub(super) async fn begin(
-        mut conn: PoolConnection<Postgres>,
+        conn: PoolConnection<Postgres>,
         begin: String,
         scope: Scope,
         db: Database,
         writes: Writes,
     ) -> Result<Self, DbErr> {
         let statement = sqlx::SqlSafeStr::into_sql_str(AssertSqlSafe(begin));
-        if let Err(err) = Manager::begin(&mut conn, Some(statement)).await {
-            conn.close_on_drop();
-            return Err(query_err(err));
+        let mut opening = Opening(Some(conn));
+        if let Some(conn) = opening.0.as_mut() {
+            Manager::begin(conn, Some(statement))
+                .await
+                .map_err(query_err)?;
         }
+        let Some(conn) = opening.0.take() else {
+            unreachable!("the connection is taken only here")
+        };
         Ok(Self {
             conn: Mutex::new(conn),
-            open: true,
+            phase: Phase::Open,
             scope,
             db,
             writes,
@@ -115,23 +144,25 @@ impl TenantTx {
         }
     }
 
-    /// Sends `COMMIT`. Whatever its answer, the transaction is no longer ours to roll back: a
-    /// connection that lost it is closed when the pool takes it back.
+    /// Sends `COMMIT`. Whatever happens, the transaction is no longer ours to roll back: a
+    /// connection whose commit failed, timed out or was abandoned is closed on drop.
     async fn finish(&mut self) -> Result<(), DbErr> {
-        self.open = false;
-        let conn = self.conn.get_mut();
-        let result = Manager::commit(conn).await;
-        if result.is_err() {
-            conn.close_on_drop();
-        }
-        result.map_err(exec_err)
+        self.phase = Phase::Committing;
+        Manager::commit(self.conn.get_mut())
+            .await
+            .map_err(exec_err)?;
+        self.phase = Phase::Done;
+        Ok(())
     }
 }
 
 impl Drop for TenantTx {
     fn drop(&mut self) {
-        if self.open {
-            Manager::start_rollback(self.conn.get_mut());
+        let conn = self.conn.get_mut();
+        match self.phase {
+            Phase::Open => Manager::start_rollback(conn),
+            Phase::Committing => conn.close_on_drop(),
+            Phase::Done => {}
         }
     }
 }
