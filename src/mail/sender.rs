@@ -76,12 +76,21 @@ impl Sender {
             let claimed =
                 outbox::claim(&self.db, self.settings.batch_size, lease(&self.settings)).await?;
             let full = claimed.len() as u32 >= self.settings.batch_size;
+            let mut failure = None;
             for message in claimed {
                 if stop.is_cancelled() {
                     // leased, not sent: the lease expires and a replica still running sends it
                     return Ok(Duration::ZERO);
                 }
-                self.deliver(message).await?;
+                // the rest of the batch is leased to this replica: one message's failed
+                // bookkeeping must not leave the others waiting out the lease
+                if let Err(err) = self.deliver(message).await {
+                    tracing::warn!(error = %err, "mail sender: a delivery was not recorded");
+                    failure = Some(err);
+                }
+            }
+            if let Some(err) = failure {
+                return Err(err);
             }
             if !full {
                 break;
