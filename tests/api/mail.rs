@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use dealergate::{
     config::{Profile, Secret, Settings},
-    mail::{Compose, Context, Kind, outbox},
+    mail::outbox,
     startup::Application,
     tenancy::Scope,
 };
@@ -13,7 +13,7 @@ use serde_json::json;
 
 use crate::helpers::{
     PA_AGENT, PREMIUM_AUTO, TestApp, TestDb, count,
-    smtp::{SmtpServer, free_port},
+    smtp::{SmtpServer, free_port, notice},
     spawn_app_with, test_settings,
 };
 
@@ -138,30 +138,13 @@ async fn a_message_is_given_up_after_the_last_attempt_with_its_error_kept() {
 async fn a_rolled_back_change_sends_nothing() {
     let smtp = SmtpServer::start();
     let app = app_sending_to(smtp.url(), |_| {}).await;
-    let message = |recipient: &str| {
-        app.state
-            .mail
-            .compose(Compose {
-                kind: Kind::PasswordChanged,
-                dealership_id: Some(PREMIUM_AUTO),
-                recipient: recipient.into(),
-                context: Context {
-                    first_name: "Alice".into(),
-                    email: recipient.into(),
-                    dealership: Some("Premium Auto".into()),
-                    link: String::new(),
-                    expires_minutes: 30,
-                },
-            })
-            .unwrap()
-    };
     let tx = app
         .state
         .db
         .begin(Scope::Dealership(PREMIUM_AUTO))
         .await
         .unwrap();
-    outbox::enqueue(&tx, message("rolled-back@premiumauto.com"))
+    outbox::enqueue(&tx, notice(&app, "rolled-back@premiumauto.com"))
         .await
         .unwrap();
     drop(tx);
@@ -171,7 +154,7 @@ async fn a_rolled_back_change_sends_nothing() {
         .begin(Scope::Dealership(PREMIUM_AUTO))
         .await
         .unwrap();
-    outbox::enqueue(&tx, message("committed@premiumauto.com"))
+    outbox::enqueue(&tx, notice(&app, "committed@premiumauto.com"))
         .await
         .unwrap();
     tx.commit().await.unwrap();
@@ -278,22 +261,7 @@ async fn a_committed_message_reaches_smtp_promptly_woken_by_notify_not_the_poll(
     let mut latencies = Vec::new();
     for i in 0..20 {
         let recipient = format!("latency-{i}@premiumauto.com");
-        let message = app
-            .state
-            .mail
-            .compose(Compose {
-                kind: Kind::PasswordChanged,
-                dealership_id: Some(PREMIUM_AUTO),
-                recipient: recipient.clone(),
-                context: Context {
-                    first_name: "Alice".into(),
-                    email: recipient.clone(),
-                    dealership: Some("Premium Auto".into()),
-                    link: String::new(),
-                    expires_minutes: 30,
-                },
-            })
-            .unwrap();
+        let message = notice(&app, &recipient);
         let tx = app
             .state
             .db

@@ -3,31 +3,13 @@
 
 use std::time::Duration;
 
-use dealergate::{
-    config::Secret,
-    mail::{Compose, Context, Kind, outbox},
-    tenancy::Scope,
+use dealergate::{config::Secret, mail::outbox, tenancy::Scope};
+
+use crate::helpers::{
+    PREMIUM_AUTO, count,
+    smtp::{SmtpServer, notice},
+    spawn_app_with,
 };
-
-use crate::helpers::{PREMIUM_AUTO, TestApp, count, smtp::SmtpServer, spawn_app_with};
-
-fn notice(app: &TestApp, recipient: &str) -> outbox::Outgoing {
-    app.state
-        .mail
-        .compose(Compose {
-            kind: Kind::PasswordChanged,
-            dealership_id: Some(PREMIUM_AUTO),
-            recipient: recipient.into(),
-            context: Context {
-                first_name: "Alice".into(),
-                email: recipient.into(),
-                dealership: Some("Premium Auto".into()),
-                link: String::new(),
-                expires_minutes: 30,
-            },
-        })
-        .unwrap()
-}
 
 #[tokio::test]
 async fn two_replicas_send_every_message_exactly_once() {

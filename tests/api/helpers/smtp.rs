@@ -183,3 +183,24 @@ pub fn sink() -> &'static SmtpServer {
     static SINK: OnceLock<SmtpServer> = OnceLock::new();
     SINK.get_or_init(SmtpServer::start)
 }
+
+/// A "password changed" notice to `recipient` of Premium Auto, composed as the services do:
+/// an outbox row for tests that enqueue mail themselves.
+pub fn notice(app: &super::TestApp, recipient: &str) -> dealergate::mail::outbox::Outgoing {
+    use dealergate::mail::{Compose, Context, Kind};
+    app.state
+        .mail
+        .compose(Compose {
+            kind: Kind::PasswordChanged,
+            dealership_id: Some(super::PREMIUM_AUTO),
+            recipient: recipient.into(),
+            context: Context {
+                first_name: "Alice".into(),
+                email: recipient.into(),
+                dealership: Some("Premium Auto".into()),
+                link: String::new(),
+                expires_minutes: 30,
+            },
+        })
+        .unwrap()
+}
