@@ -1,6 +1,7 @@
 //! Who am I: the signed-in user's profile (what `/auth/me` shows), cached per replica beside
 //! the sessions and under the same rules ([`super::sessions`]): nothing is cached while the
-//! replica is not listening, and a load that overlapped a notice is not cached.
+//! replica is not listening, and a load that overlapped a profile or user notice is not
+//! cached.
 //!
 //! Invalidation is complete by construction: a trigger on `users` sends
 //! `profile:<id>` ([`Revoked::Profile`](super::sessions::Revoked::Profile)) with every commit
@@ -48,10 +49,12 @@ impl ProfileCache {
     }
 
     pub(super) async fn drop_profile(&self, id: Uuid) {
+        self.freshness.bump();
         self.cache.invalidate(&id).await;
     }
 
     pub(super) fn clear(&self) {
+        self.freshness.bump();
         self.cache.invalidate_all();
     }
 }

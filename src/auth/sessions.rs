@@ -129,17 +129,26 @@ pub async fn load(tx: &TenantTx, session_id: Uuid) -> Result<Option<SessionState
     }))
 }
 
-/// What keeps a per-replica cache honest, shared by the session and the profile caches:
-/// nothing is cached while the replica is not listening, and a load that overlapped a notice
-/// is not cached.
+/// What keeps a per-replica cache honest: nothing is cached while the replica is not listening
+/// (shared by the session and the profile caches), and a load that overlapped a notice
+/// concerning that cache is not cached (each cache has its own epoch, so the profile notice a
+/// sign-in sends does not stop the session it opened from being cached).
 #[derive(Clone, Default)]
 pub(super) struct Freshness {
     listening: Arc<AtomicBool>,
-    /// Bumped by every notice: a load that overlapped one is not cached.
+    /// Bumped by every notice for this cache: a load that overlapped one is not cached.
     epoch: Arc<AtomicU64>,
 }
 
 impl Freshness {
+    /// A guard for another cache: the same listening state, its own epoch.
+    fn sibling(&self) -> Self {
+        Self {
+            listening: self.listening.clone(),
+            epoch: Arc::default(),
+        }
+    }
+
     /// `key`'s value from `cache`, or from `load` (cached if that is safe); whether it was a
     /// hit.
     pub(super) async fn get_or_load<K, V, F>(
@@ -173,7 +182,7 @@ impl Freshness {
     }
 
     /// A notice is being applied: loads under way must not cache what they read.
-    fn bump(&self) {
+    pub(super) fn bump(&self) {
         self.epoch.fetch_add(1, Ordering::AcqRel);
     }
 }
@@ -194,7 +203,7 @@ impl SessionCache {
                 .time_to_live(ttl)
                 .support_invalidation_closures()
                 .build(),
-            profiles: ProfileCache::new(ttl, freshness.clone()),
+            profiles: ProfileCache::new(ttl, freshness.sibling()),
             freshness,
         }
     }
@@ -215,7 +224,9 @@ impl SessionCache {
 
     /// Drops what `what` makes stale. Called for every notice, this replica's own included.
     pub async fn apply(&self, what: Revoked) {
-        self.freshness.bump();
+        if !matches!(what, Revoked::Profile(_)) {
+            self.freshness.bump();
+        }
         let dropped = match what {
             Revoked::Session(id) => {
                 self.cache.invalidate(&id).await;
@@ -317,6 +328,39 @@ mod tests {
 
         cache.apply(Revoked::Session(sessions[2])).await;
         assert!(!cached(sessions[2]).await);
+    }
+
+    /// A sign-in's own `users` trigger sends a profile notice just as the first request loads
+    /// its session: that notice says nothing about sessions, so the load is still cached.
+    #[tokio::test]
+    async fn a_profile_notice_during_a_session_load_does_not_stop_it_being_cached() {
+        let cache = SessionCache::new(Duration::from_secs(60));
+        cache.set_listening(true);
+        let (alice, sid) = (Uuid::now_v7(), Uuid::now_v7());
+        let notice = cache.clone();
+        cache
+            .state(sid, async move {
+                notice.apply(Revoked::Profile(alice)).await;
+                Ok(Some(state(alice, None)))
+            })
+            .await
+            .unwrap();
+        let again = cache
+            .state(sid, async { Err(AppError::Unauthenticated) })
+            .await;
+        assert!(again.is_ok(), "served from the cache");
+
+        let notice = cache.clone();
+        let other = Uuid::now_v7();
+        cache
+            .state(other, async move {
+                notice.apply(Revoked::Session(sid)).await;
+                Ok(Some(state(alice, None)))
+            })
+            .await
+            .unwrap();
+        let again = cache.state(other, async { Ok(None) }).await.unwrap();
+        assert_eq!(again, None, "a revocation during the load: not cached");
     }
 
     #[tokio::test]
