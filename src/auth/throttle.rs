@@ -18,6 +18,8 @@ pub enum Counter {
     PasswordReset,
     /// verification links asked for again by a signed-in user
     VerificationResend,
+    /// email-change confirmations sent to one new address
+    EmailChange,
 }
 
 impl Counter {
@@ -26,6 +28,7 @@ impl Counter {
             Counter::Login => "",
             Counter::PasswordReset => "reset:",
             Counter::VerificationResend => "verify:",
+            Counter::EmailChange => "email-change:",
         }
     }
 

@@ -25,6 +25,8 @@ pub struct MailSettings {
     pub reset_password_path: String,
     /// Path of the email-verification page; `{token}` is replaced by the token.
     pub verify_email_path: String,
+    /// Path of the page that confirms an email change; `{token}` is replaced by the token.
+    pub confirm_email_path: String,
     /// Without `smtp_url`: one `.eml` file per message here, and the link logged at INFO.
     pub outbox_dir: PathBuf,
     /// A folder whose `<kind>/subject.txt`, `body.txt` and `body.html` replace the built-in
@@ -45,6 +47,8 @@ pub struct MailSettings {
     pub password_reset_ttl_secs: u64,
     /// Lifetime of an email-verification link.
     pub verify_email_ttl_secs: u64,
+    /// Lifetime of the link that confirms an email change.
+    pub email_change_ttl_secs: u64,
 }
 
 impl Default for MailSettings {
@@ -56,6 +60,7 @@ impl Default for MailSettings {
             public_base_url: None,
             reset_password_path: "/reset-password?token={token}".into(),
             verify_email_path: "/verify-email?token={token}".into(),
+            confirm_email_path: "/confirm-email?token={token}".into(),
             outbox_dir: PathBuf::from("outbox"),
             templates_dir: None,
             poll_interval_secs: 5,
@@ -66,6 +71,7 @@ impl Default for MailSettings {
             batch_size: 20,
             password_reset_ttl_secs: 30 * 60,
             verify_email_ttl_secs: 3 * 24 * 3600,
+            email_change_ttl_secs: 24 * 3600,
         }
     }
 }
@@ -116,6 +122,7 @@ impl MailSettings {
         for (key, path) in [
             ("reset_password_path", &self.reset_password_path),
             ("verify_email_path", &self.verify_email_path),
+            ("confirm_email_path", &self.confirm_email_path),
         ] {
             if !path.starts_with('/') || !path.contains("{token}") {
                 return Some(format!(
@@ -131,9 +138,18 @@ impl MailSettings {
         {
             return Some(format!("mail.reply_to: {reply_to:?} is not a mailbox"));
         }
-        if self.max_attempts == 0 || self.batch_size == 0 || self.password_reset_ttl_secs == 0 {
+        let positive = [
+            self.max_attempts as u64,
+            self.batch_size as u64,
+            self.password_reset_ttl_secs,
+            self.verify_email_ttl_secs,
+            self.email_change_ttl_secs,
+        ];
+        if positive.contains(&0) {
             return Some(
-                "mail.max_attempts, batch_size and password_reset_ttl_secs must be positive".into(),
+                "mail.max_attempts, batch_size and the link lifetimes (*_ttl_secs) must be \
+                 positive"
+                    .into(),
             );
         }
         None

@@ -89,12 +89,6 @@ struct ProfileUpdate {
     /// An empty string clears it.
     #[oai(nullable, deserialize_with = "json_string_or_null")]
     phone: Option<String>,
-    /// A new sign-in email; needs `current_password`.
-    #[oai(nullable, deserialize_with = "json_string_or_null")]
-    email: Option<String>,
-    /// Required with `email`.
-    #[oai(nullable, deserialize_with = "json_string_or_null")]
-    current_password: Option<String>,
 }
 
 impl Example for ProfileUpdate {
@@ -103,32 +97,25 @@ impl Example for ProfileUpdate {
             first_name: Some("Alice".into()),
             last_name: Some("Premium".into()),
             phone: Some("+1 312 555 0100".into()),
-            email: None,
-            current_password: None,
         }
     }
 }
 
 impl ProfileUpdate {
-    fn parse(self) -> Result<account::OwnChange, AppError> {
+    fn parse(self) -> Result<ProfileChange, AppError> {
         let optional = |raw: &Option<String>| raw.as_deref().map(PersonName::parse).transpose();
-        let (first_name, last_name, phone, email) = fields::check((
+        let (first_name, last_name, phone) = fields::check((
             ("first_name", optional(&self.first_name)),
             ("last_name", optional(&self.last_name)),
             (
                 "phone",
                 fields::clearable(self.phone.as_deref(), Phone::parse),
             ),
-            ("email", self.email.as_deref().map(Email::parse).transpose()),
         ))?;
-        Ok(account::OwnChange {
-            profile: ProfileChange {
-                first_name,
-                last_name,
-                phone,
-            },
-            email,
-            current_password: self.current_password,
+        Ok(ProfileChange {
+            first_name,
+            last_name,
+            phone,
         })
     }
 }
@@ -255,9 +242,10 @@ impl AuthApi {
         Ok(Json(profile.into()))
     }
 
-    /// Change the caller's name or phone, or their sign-in email (with `current_password`).
+    /// Change the caller's name or phone.
     ///
-    /// **Permissions:** `users:update` at `self` scope; the current password for the email.
+    /// **Permissions:** `users:update` at `self` scope. The sign-in email changes at
+    /// `POST /auth/email`, with the current password and a confirmation from the new mailbox.
     #[oai(path = "/me", method = "patch")]
     async fn update_me(
         &self,

@@ -152,10 +152,9 @@ pub mod set {
         Refresh: [401, 422, 503];
         /// The caller's own things, no input beyond the token.
         Caller: [401, 403, 503];
-        /// A change to the caller's own profile; a new email needs the current password
-        /// (checked and throttled) and may be taken.
-        CallerUpdate: [401, 403, 409, 422, 429, 503];
-        /// The caller's password: the current one is checked and throttled.
+        /// A change to the caller's own profile.
+        CallerUpdate: [401, 403, 409, 422, 503];
+        /// A change that needs the caller's current password, checked and throttled.
         PasswordChange: [401, 403, 422, 429, 503];
         /// A list: a bad `limit` or `offset` is 422.
         Listing: [401, 403, 422, 503];
@@ -175,6 +174,9 @@ pub mod set {
         MailRequest: [422, 429, 503];
         /// A mailed token used: invalid, used or expired (422 on `token`), or a weak password.
         TokenUse: [422, 503];
+        /// An email change confirmed: the token as for [`TokenUse`], or the address taken by
+        /// now (409).
+        EmailConfirm: [409, 422, 503];
         /// A mailed link asked for by the signed-in caller: throttled (429).
         CallerMail: [401, 403, 429, 503];
     }

@@ -6,6 +6,7 @@ mod audit;
 mod auth;
 mod dealerships;
 mod dto;
+mod email_change;
 pub mod error;
 pub mod fields;
 mod headers;
@@ -46,6 +47,7 @@ pub enum ApiTags {
 pub type Apis = (
     auth::AuthApi,
     recovery::RecoveryApi,
+    email_change::EmailChangeApi,
     users::UsersApi,
     dealerships::DealershipsApi,
     audit::AuditApi,
@@ -60,6 +62,7 @@ pub fn api_service() -> OpenApiService<Apis, ()> {
         (
             auth::AuthApi,
             recovery::RecoveryApi,
+            email_change::EmailChangeApi,
             users::UsersApi,
             dealerships::DealershipsApi,
             audit::AuditApi,

@@ -53,8 +53,8 @@ struct VerifyEmail {
 
 /// The one answer to every accepted request for a mailed link.
 #[derive(Object)]
-struct Accepted {
-    message: String,
+pub(super) struct Accepted {
+    pub message: String,
 }
 
 #[derive(ApiResponse)]

@@ -27,9 +27,11 @@ struct Inner {
     base_url: String,
     reset_password_path: String,
     verify_email_path: String,
+    confirm_email_path: String,
 }
 
 /// One message to compose: its kind, who gets it, and what its templates see.
+#[derive(Clone)]
 pub struct Compose {
     pub kind: Kind,
     pub dealership_id: Option<Uuid>,
@@ -50,25 +52,27 @@ impl Mailer {
             base_url,
             reset_password_path: settings.reset_password_path.clone(),
             verify_email_path: settings.verify_email_path.clone(),
+            confirm_email_path: settings.confirm_email_path.clone(),
         })))
     }
 
     /// The frontend's password-reset page for `token`.
     pub fn reset_password_link(&self, token: &str) -> String {
-        format!(
-            "{}{}",
-            self.0.base_url,
-            self.0.reset_password_path.replace("{token}", token)
-        )
+        self.link(&self.0.reset_password_path, token)
     }
 
     /// The frontend's email-verification page for `token`.
     pub fn verify_email_link(&self, token: &str) -> String {
-        format!(
-            "{}{}",
-            self.0.base_url,
-            self.0.verify_email_path.replace("{token}", token)
-        )
+        self.link(&self.0.verify_email_path, token)
+    }
+
+    /// The frontend's page that confirms an email change with `token`.
+    pub fn confirm_email_link(&self, token: &str) -> String {
+        self.link(&self.0.confirm_email_path, token)
+    }
+
+    fn link(&self, path: &str, token: &str) -> String {
+        format!("{}{}", self.0.base_url, path.replace("{token}", token))
     }
 
     /// Renders a message, ready for [`outbox::enqueue`].

@@ -14,13 +14,19 @@ pub enum Kind {
     PasswordReset,
     PasswordChanged,
     VerifyEmail,
+    /// To the new address: the link that makes it the sign-in email.
+    ConfirmEmailChange,
+    /// To the old address: someone asked to move the account to `new_email`.
+    EmailChangeRequested,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 3] = [
+    pub const ALL: [Kind; 5] = [
         Kind::PasswordReset,
         Kind::PasswordChanged,
         Kind::VerifyEmail,
+        Kind::ConfirmEmailChange,
+        Kind::EmailChangeRequested,
     ];
 
     /// The folder of its templates, and the `kind` stored with the message and in metrics.
@@ -29,6 +35,8 @@ impl Kind {
             Kind::PasswordReset => "password_reset",
             Kind::PasswordChanged => "password_changed",
             Kind::VerifyEmail => "verify_email",
+            Kind::ConfirmEmailChange => "confirm_email_change",
+            Kind::EmailChangeRequested => "email_change_requested",
         }
     }
 
@@ -55,19 +63,24 @@ impl Kind {
             Kind::PasswordReset => files!("password_reset"),
             Kind::PasswordChanged => files!("password_changed"),
             Kind::VerifyEmail => files!("verify_email"),
+            Kind::ConfirmEmailChange => files!("confirm_email_change"),
+            Kind::EmailChangeRequested => files!("email_change_requested"),
         }
     }
 }
 
 /// What every template may use. `link` is empty for notices that carry none.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct Context {
     pub first_name: String,
+    /// The account's sign-in email (for an email change: the address being replaced).
     pub email: String,
     /// The dealership's name; `None` for platform admins.
     pub dealership: Option<String>,
     pub link: String,
     pub expires_minutes: u64,
+    /// The address an email change moves the account to; `None` for every other message.
+    pub new_email: Option<String>,
 }
 
 /// A rendered message.
@@ -107,6 +120,7 @@ impl Templates {
             dealership: Some("Premium Auto".into()),
             link: "https://app.example.com/reset-password?token=sample".into(),
             expires_minutes: 30,
+            new_email: Some("alice.new@example.com".into()),
         };
         for kind in Kind::ALL {
             templates
@@ -145,6 +159,7 @@ mod tests {
             dealership: dealership.map(Into::into),
             link: "https://app.example.com/reset-password?token=abc&x=1".into(),
             expires_minutes: 30,
+            new_email: None,
         }
     }
 

@@ -17,6 +17,8 @@ use crate::{
 pub enum Purpose {
     PasswordReset,
     EmailVerification,
+    /// Confirms, from the new mailbox, a change of the sign-in email ([`Carried`]).
+    EmailChange,
 }
 
 impl Purpose {
@@ -24,16 +26,32 @@ impl Purpose {
         match self {
             Purpose::PasswordReset => "password_reset",
             Purpose::EmailVerification => "email_verification",
+            Purpose::EmailChange => "email_change",
         }
     }
 
-    /// What the token stops working without: the password it replaces, the address it confirms.
+    /// What the token stops working without: the password it replaces, the address it
+    /// confirms; an email change both the address it replaces and the password (a password
+    /// change, by the owner or by a reset, ends a change an intruder may have asked for).
     fn binding(self, user: &user::Model) -> Vec<u8> {
         match self {
             Purpose::PasswordReset => bound_to(&user.password_hash),
             Purpose::EmailVerification => bound_to(&user.email.to_lowercase()),
+            Purpose::EmailChange => bound_to(&format!(
+                "{}\n{}",
+                user.email.to_lowercase(),
+                user.password_hash
+            )),
         }
     }
+}
+
+/// What a token carries beside its purpose: for an email change, the address it sets and the
+/// session that asked for it (the one the change keeps).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Carried {
+    pub new_email: Option<String>,
+    pub session_id: Option<Uuid>,
 }
 
 /// Ends the user's live tokens of `purpose`, then stores `token` for them: one link works at a
@@ -42,6 +60,17 @@ pub async fn issue(
     tx: &TenantTx,
     user: &user::Model,
     purpose: Purpose,
+    token: &AccountToken,
+    ttl_secs: u64,
+) -> Result<(), AppError> {
+    issue_carrying(tx, user, (purpose, Carried::default()), token, ttl_secs).await
+}
+
+/// [`issue`], for a token that carries what its confirmation will do.
+pub async fn issue_carrying(
+    tx: &TenantTx,
+    user: &user::Model,
+    (purpose, carried): (Purpose, Carried),
     token: &AccountToken,
     ttl_secs: u64,
 ) -> Result<(), AppError> {
@@ -55,8 +84,9 @@ pub async fn issue(
     tx.execute_raw(Statement::from_sql_and_values(
         DbBackend::Postgres,
         "INSERT INTO account_tokens \
-             (id, dealership_id, user_id, purpose, token_hash, bound_to, created_at, expires_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, now(), now() + make_interval(secs => $7))",
+             (id, dealership_id, user_id, purpose, token_hash, bound_to, created_at, expires_at, \
+              new_email, session_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, now(), now() + make_interval(secs => $7), $8, $9)",
         [
             token.id.into(),
             user.dealership_id.into(),
@@ -65,6 +95,8 @@ pub async fn issue(
             token.hash().into(),
             purpose.binding(user).into(),
             (ttl_secs as f64).into(),
+            carried.new_email.into(),
+            carried.session_id.into(),
         ],
     ))
     .await?;
@@ -95,6 +127,8 @@ struct Stored {
     bound_to: Vec<u8>,
     expires_at: DateTime<Utc>,
     ended_at: Option<DateTime<Utc>>,
+    new_email: Option<String>,
+    session_id: Option<Uuid>,
 }
 
 /// Whether `token` is a live token of `purpose` for `user`: the right secret, not ended, not
@@ -105,21 +139,49 @@ pub async fn is_live(
     purpose: Purpose,
     user: &user::Model,
 ) -> Result<bool, AppError> {
+    Ok(live(tx, token, purpose, user).await?.is_some())
+}
+
+/// What a live `token` carries ([`is_live`]), `None` if it is not live.
+pub async fn live(
+    tx: &TenantTx,
+    token: &AccountToken,
+    purpose: Purpose,
+    user: &user::Model,
+) -> Result<Option<Carried>, AppError> {
     let stored = Stored::find_by_statement(Statement::from_sql_and_values(
         DbBackend::Postgres,
-        "SELECT user_id, token_hash, bound_to, expires_at, ended_at \
+        "SELECT user_id, token_hash, bound_to, expires_at, ended_at, new_email, session_id \
          FROM account_tokens WHERE id = $1 AND purpose = $2",
         [token.id.into(), purpose.name().into()],
     ))
     .one(tx)
     .await?;
-    Ok(stored.is_some_and(|s| {
-        token.matches(&s.token_hash)
-            && s.user_id == user.id
-            && s.ended_at.is_none()
-            && s.expires_at > Utc::now()
-            && s.bound_to == purpose.binding(user)
-    }))
+    Ok(stored
+        .filter(|s| {
+            token.matches(&s.token_hash)
+                && s.user_id == user.id
+                && s.ended_at.is_none()
+                && s.expires_at > Utc::now()
+                && s.bound_to == purpose.binding(user)
+        })
+        .map(|s| Carried {
+            new_email: s.new_email,
+            session_id: s.session_id,
+        }))
+}
+
+/// Ends every live token of the user, whatever it is for (`reason`: why), e.g. once the
+/// address the links went to is no longer theirs.
+pub async fn end_all(tx: &TenantTx, user_id: Uuid, reason: &str) -> Result<(), AppError> {
+    tx.execute_raw(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "UPDATE account_tokens SET ended_at = now(), ended_reason = $2 \
+         WHERE user_id = $1 AND ended_at IS NULL",
+        [user_id.into(), reason.into()],
+    ))
+    .await?;
+    Ok(())
 }
 
 /// Uses the token: `true` for exactly one caller, however many try at once (the row lock

@@ -4,6 +4,7 @@ pub mod account;
 pub mod account_tokens;
 pub mod audit;
 pub mod dealerships;
+pub mod email_change;
 pub mod email_verification;
 pub mod maintenance;
 pub mod password_reset;

@@ -186,6 +186,7 @@ fn sample(kind: Kind, email: &Email, link: String) -> Compose {
             dealership: None,
             link,
             expires_minutes: 30,
+            new_email: None,
         },
     }
 }

@@ -19,6 +19,15 @@ pub async fn compose(
     link: String,
     ttl_secs: u64,
 ) -> Result<outbox::Outgoing, AppError> {
+    let mut letter = letter(tx, kind, user).await?;
+    letter.context.link = link;
+    letter.context.expires_minutes = ttl_secs.div_ceil(60);
+    state.mail.compose(letter)
+}
+
+/// The message `kind` to `user`, addressed and named, with no link: for a caller that sets
+/// more (another recipient, a `new_email`) before [`Mailer::compose`](crate::mail::Mailer).
+pub async fn letter(tx: &TenantTx, kind: Kind, user: &user::Model) -> Result<Compose, AppError> {
     let dealership = match user.dealership_id {
         Some(id) => dealership::Entity::find_by_id(id)
             .one(tx)
@@ -26,7 +35,7 @@ pub async fn compose(
             .map(|d| d.name),
         None => None,
     };
-    state.mail.compose(Compose {
+    Ok(Compose {
         kind,
         dealership_id: user.dealership_id,
         recipient: user.email.clone(),
@@ -34,8 +43,7 @@ pub async fn compose(
             first_name: user.first_name.clone(),
             email: user.email.clone(),
             dealership,
-            link,
-            expires_minutes: ttl_secs.div_ceil(60),
+            ..Context::default()
         },
     })
 }

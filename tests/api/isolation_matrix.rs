@@ -43,6 +43,7 @@ fn table() -> Vec<(&'static str, &'static str, Kind)> {
         ("POST", "/api/v1/auth/password-reset", Public),
         ("POST", "/api/v1/auth/password-reset/confirm", Public),
         ("POST", "/api/v1/auth/verify-email", Public),
+        ("POST", "/api/v1/auth/email/confirm", Public),
         ("GET", "/.well-known/jwks.json", Public),
         ("GET", "/healthz", Public),
         ("GET", "/readyz", Public),
@@ -52,6 +53,8 @@ fn table() -> Vec<(&'static str, &'static str, Kind)> {
         ("GET", "/api/v1/auth/me", Matrix([[0, 0, 200]; 4])),
         ("PATCH", "/api/v1/auth/me", Matrix([[0, 0, 200]; 4])),
         ("POST", "/api/v1/auth/password", Matrix([[0, 0, 204]; 4])),
+        // a confirmation link to a new address; nothing changes until it is used
+        ("POST", "/api/v1/auth/email", Matrix([[0, 0, 202]; 4])),
         // the demo callers are verified: nothing is sent, the same answer
         (
             "POST",
@@ -319,6 +322,10 @@ async fn request(
         ("POST", "/api/v1/auth/password") => Some(
             json!({"current_password": seat.demo.password, "new_password": seat.demo.password}),
         ),
+        ("POST", "/api/v1/auth/email") => Some(json!({
+            "new_email": format!("{}@example.com", Uuid::now_v7()),
+            "current_password": seat.demo.password,
+        })),
         ("POST", "/api/v1/users") => Some(json!({
             "email": format!("{}@example.com", Uuid::now_v7()), "password": "a fine passphrase",
             "first_name": "New", "last_name": "Hire", "role": "agent",

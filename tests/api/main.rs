@@ -6,6 +6,7 @@ mod auth_flows;
 mod cli;
 mod connections;
 mod dealerships;
+mod email_change;
 mod email_verification;
 mod faults;
 mod forwarded;

@@ -5,7 +5,7 @@ schemathesis. Exit status 0 only if every pass finished with zero failures and z
 
 Passes, in an order chosen so no pass can break a later one:
   1. anonymous: the public operations (login, token, refresh, password reset and its
-     confirmation, email verification, probes, JWKS). Its failed logins
+     confirmation, email verification, email-change confirmation, probes, JWKS). Its failed logins
      may lock the client IP (429 is a declared answer), so every role logs in before it.
   2. per role, agent -> manager -> principal -> admin (a principal may deactivate staff, an
      admin suspend a dealership, so the roles they act on go first): every bearer operation
@@ -56,7 +56,7 @@ CHECKS = ",".join(
 PUBLIC = [
     "^/api/v1/auth/(login|token|refresh)$",
     # mailed links: anyone may ask for a reset and present a token
-    "^/api/v1/auth/(password-reset|password-reset/confirm|verify-email)$",
+    "^/api/v1/auth/(password-reset|password-reset/confirm|verify-email|email/confirm)$",
     "^/healthz$",
     "^/readyz$",
     "^/\\.well-known/jwks\\.json$",

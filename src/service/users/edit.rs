@@ -1,6 +1,7 @@
 //! Editing staff: profile, email, role, activity and someone else's password, under the rank
 //! rules of [`super::manage`]. Role changes, deactivation and password resets end the user's
-//! outstanding tokens at once.
+//! outstanding tokens at once; a new email starts unverified and is mailed a verification
+//! link.
 
 use chrono::Utc;
 use sea_orm::{ActiveModelTrait, IntoActiveModel, Set};
@@ -18,7 +19,7 @@ use crate::{
     entity::user,
     error::{AppError, conflict_if_duplicate},
     scope::{Grant, RequestScope},
-    service::sessions,
+    service::{account_tokens, email_verification, sessions},
     state::AppState,
 };
 
@@ -49,7 +50,13 @@ pub async fn update(
     };
     let scope = state.open(grant).await?;
     let target = directory::get(&scope, id).await?;
+    let before = target.email.clone();
     let updated = apply(&scope, target, change, password_hash).await?;
+    if updated.email != before {
+        // the new address is unproven: links mailed to the old one end, and it gets its own
+        account_tokens::end_all(scope.tx(), id, "email_changed").await?;
+        email_verification::send_in(state, scope.tx(), &updated).await?;
+    }
     scope.commit().await?;
     Ok(updated)
 }
@@ -111,7 +118,7 @@ async fn apply(
     {
         return Err(AppError::field(
             "email",
-            "change your own at /api/v1/auth/me, with your current password",
+            "change your own at /api/v1/auth/email, with your current password",
         ));
     }
     let changes_account = change
@@ -142,6 +149,7 @@ async fn apply(
             json!({"before": target.email, "after": email.as_str()}),
         );
         active.email = Set(email.as_str().to_owned());
+        active.email_verified_at = Set(None);
     }
     if let Some(role) = change.role.filter(|r| *r != target.role) {
         diff.insert("role".into(), json!({"before": target.role, "after": role}));

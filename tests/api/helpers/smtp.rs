@@ -200,6 +200,7 @@ pub fn notice(app: &super::TestApp, recipient: &str) -> dealergate::mail::outbox
                 dealership: Some("Premium Auto".into()),
                 link: String::new(),
                 expires_minutes: 30,
+                new_email: None,
             },
         })
         .unwrap()
