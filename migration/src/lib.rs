@@ -16,6 +16,7 @@ mod m20261201_000006_notify_profile_changes;
 mod m20261201_000007_index_the_directory;
 mod m20261201_000008_create_mail_outbox;
 mod m20261201_000010_confirm_email_changes;
+mod m20261201_000012_create_invitations;
 
 /// The NOLOGIN role every tenant-scoped request runs as (RLS filters by `app.dealership_id`).
 pub const RUNTIME_ROLE: &str = "dealergate_app";
@@ -45,6 +46,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000007_index_the_directory::Migration),
             Box::new(m20261201_000008_create_mail_outbox::Migration),
             Box::new(m20261201_000010_confirm_email_changes::Migration),
+            Box::new(m20261201_000012_create_invitations::Migration),
         ]
     }
 }

@@ -319,6 +319,10 @@ mod tests {
             (Resource::Sessions, &[Action::List, Action::Delete]),
             (Resource::AuditEvents, &[Action::List]),
             (Resource::Policies, &[Action::Read, Action::Update]),
+            (
+                Resource::Invitations,
+                &[Action::List, Action::Create, Action::Update, Action::Delete],
+            ),
         ] {
             for action in actions {
                 let pair = (resource.as_str().to_owned(), action.as_str().to_owned());

@@ -27,6 +27,8 @@ pub struct MailSettings {
     pub verify_email_path: String,
     /// Path of the page that confirms an email change; `{token}` is replaced by the token.
     pub confirm_email_path: String,
+    /// Path of the sign-up page an invitation links to; `{token}` is replaced by the token.
+    pub invitation_path: String,
     /// Without `smtp_url`: one `.eml` file per message here, and the link logged at INFO.
     pub outbox_dir: PathBuf,
     /// A folder whose `<kind>/subject.txt`, `body.txt` and `body.html` replace the built-in
@@ -49,6 +51,8 @@ pub struct MailSettings {
     pub verify_email_ttl_secs: u64,
     /// Lifetime of the link that confirms an email change.
     pub email_change_ttl_secs: u64,
+    /// Lifetime of an invitation (and of its link; a resend starts it again).
+    pub invitation_ttl_secs: u64,
 }
 
 impl Default for MailSettings {
@@ -61,6 +65,7 @@ impl Default for MailSettings {
             reset_password_path: "/reset-password?token={token}".into(),
             verify_email_path: "/verify-email?token={token}".into(),
             confirm_email_path: "/confirm-email?token={token}".into(),
+            invitation_path: "/accept-invitation?token={token}".into(),
             outbox_dir: PathBuf::from("outbox"),
             templates_dir: None,
             poll_interval_secs: 5,
@@ -72,6 +77,7 @@ impl Default for MailSettings {
             password_reset_ttl_secs: 30 * 60,
             verify_email_ttl_secs: 3 * 24 * 3600,
             email_change_ttl_secs: 24 * 3600,
+            invitation_ttl_secs: 72 * 3600,
         }
     }
 }
@@ -123,6 +129,7 @@ impl MailSettings {
             ("reset_password_path", &self.reset_password_path),
             ("verify_email_path", &self.verify_email_path),
             ("confirm_email_path", &self.confirm_email_path),
+            ("invitation_path", &self.invitation_path),
         ] {
             if !path.starts_with('/') || !path.contains("{token}") {
                 return Some(format!(
@@ -144,6 +151,7 @@ impl MailSettings {
             self.password_reset_ttl_secs,
             self.verify_email_ttl_secs,
             self.email_change_ttl_secs,
+            self.invitation_ttl_secs,
         ];
         if positive.contains(&0) {
             return Some(

@@ -2,5 +2,6 @@
 
 pub mod audit_event;
 pub mod dealership;
+pub mod invitation;
 pub mod session;
 pub mod user;

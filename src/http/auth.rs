@@ -331,18 +331,24 @@ async fn sign_in(
 
 fn issue(state: &AppState, issued: Issued) -> Issue {
     let auth = &state.settings.auth;
-    let cookie = auth.cookie_mode.then(|| {
-        format!(
-            "{REFRESH_COOKIE}={}; HttpOnly; Secure; SameSite=Strict; Path={COOKIE_PATH}; Max-Age={}",
-            issued.refresh_token.expose(),
-            auth.refresh_token_ttl_secs
-        )
-    });
+    let cookie = refresh_cookie(state, &issued);
     Issue::Ok(
         Json(TokenResponse::new(issued, auth.cookie_mode)),
         "no-store".into(),
         cookie,
     )
+}
+
+/// In cookie mode, the `Set-Cookie` that carries the new refresh token.
+pub(super) fn refresh_cookie(state: &AppState, issued: &Issued) -> Option<String> {
+    let auth = &state.settings.auth;
+    auth.cookie_mode.then(|| {
+        format!(
+            "{REFRESH_COOKIE}={}; HttpOnly; Secure; SameSite=Strict; Path={COOKIE_PATH}; Max-Age={}",
+            issued.refresh_token.expose(),
+            auth.refresh_token_ttl_secs
+        )
+    })
 }
 
 fn clear_cookie(state: &AppState) -> Option<String> {

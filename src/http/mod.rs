@@ -11,6 +11,7 @@ pub mod error;
 pub mod fields;
 mod headers;
 mod health;
+mod invitations;
 mod middleware;
 mod recovery;
 pub mod request_id;
@@ -34,6 +35,8 @@ pub enum ApiTags {
     Auth,
     /// The staff directory and its management.
     Users,
+    /// Invitations into a dealership.
+    Invitations,
     /// The tenants.
     Dealerships,
     /// Who changed what.
@@ -48,7 +51,9 @@ pub type Apis = (
     auth::AuthApi,
     recovery::RecoveryApi,
     email_change::EmailChangeApi,
+    invitations::SignupApi,
     users::UsersApi,
+    invitations::InvitationsApi,
     dealerships::DealershipsApi,
     audit::AuditApi,
     admin::AdminApi,
@@ -63,7 +68,9 @@ pub fn api_service() -> OpenApiService<Apis, ()> {
             auth::AuthApi,
             recovery::RecoveryApi,
             email_change::EmailChangeApi,
+            invitations::SignupApi,
             users::UsersApi,
+            invitations::InvitationsApi,
             dealerships::DealershipsApi,
             audit::AuditApi,
             admin::AdminApi,

@@ -28,6 +28,7 @@ struct Inner {
     reset_password_path: String,
     verify_email_path: String,
     confirm_email_path: String,
+    invitation_path: String,
 }
 
 /// One message to compose: its kind, who gets it, and what its templates see.
@@ -53,6 +54,7 @@ impl Mailer {
             reset_password_path: settings.reset_password_path.clone(),
             verify_email_path: settings.verify_email_path.clone(),
             confirm_email_path: settings.confirm_email_path.clone(),
+            invitation_path: settings.invitation_path.clone(),
         })))
     }
 
@@ -69,6 +71,11 @@ impl Mailer {
     /// The frontend's page that confirms an email change with `token`.
     pub fn confirm_email_link(&self, token: &str) -> String {
         self.link(&self.0.confirm_email_path, token)
+    }
+
+    /// The frontend's sign-up page for an invitation's `token`.
+    pub fn invitation_link(&self, token: &str) -> String {
+        self.link(&self.0.invitation_path, token)
     }
 
     fn link(&self, path: &str, token: &str) -> String {

@@ -18,15 +18,18 @@ pub enum Kind {
     ConfirmEmailChange,
     /// To the old address: someone asked to move the account to `new_email`.
     EmailChangeRequested,
+    /// To an invited address: the link that signs up; `first_name` may be empty, `role` set.
+    Invitation,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 5] = [
+    pub const ALL: [Kind; 6] = [
         Kind::PasswordReset,
         Kind::PasswordChanged,
         Kind::VerifyEmail,
         Kind::ConfirmEmailChange,
         Kind::EmailChangeRequested,
+        Kind::Invitation,
     ];
 
     /// The folder of its templates, and the `kind` stored with the message and in metrics.
@@ -37,6 +40,7 @@ impl Kind {
             Kind::VerifyEmail => "verify_email",
             Kind::ConfirmEmailChange => "confirm_email_change",
             Kind::EmailChangeRequested => "email_change_requested",
+            Kind::Invitation => "invitation",
         }
     }
 
@@ -65,6 +69,7 @@ impl Kind {
             Kind::VerifyEmail => files!("verify_email"),
             Kind::ConfirmEmailChange => files!("confirm_email_change"),
             Kind::EmailChangeRequested => files!("email_change_requested"),
+            Kind::Invitation => files!("invitation"),
         }
     }
 }
@@ -81,6 +86,8 @@ pub struct Context {
     pub expires_minutes: u64,
     /// The address an email change moves the account to; `None` for every other message.
     pub new_email: Option<String>,
+    /// The role an invitation offers; `None` for every other message.
+    pub role: Option<String>,
 }
 
 /// A rendered message.
@@ -121,6 +128,7 @@ impl Templates {
             link: "https://app.example.com/reset-password?token=sample".into(),
             expires_minutes: 30,
             new_email: Some("alice.new@example.com".into()),
+            role: Some("agent".into()),
         };
         for kind in Kind::ALL {
             templates
@@ -160,6 +168,7 @@ mod tests {
             link: "https://app.example.com/reset-password?token=abc&x=1".into(),
             expires_minutes: 30,
             new_email: None,
+            role: None,
         }
     }
 

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod dealerships;
 pub mod email_change;
 pub mod email_verification;
+pub mod invitations;
 pub mod maintenance;
 pub mod password_reset;
 pub mod policies;

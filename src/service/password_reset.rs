@@ -187,6 +187,7 @@ fn sample(kind: Kind, email: &Email, link: String) -> Compose {
             link,
             expires_minutes: 30,
             new_email: None,
+            role: None,
         },
     }
 }

@@ -28,7 +28,20 @@ pub async fn compose(
 /// The message `kind` to `user`, addressed and named, with no link: for a caller that sets
 /// more (another recipient, a `new_email`) before [`Mailer::compose`](crate::mail::Mailer).
 pub async fn letter(tx: &TenantTx, kind: Kind, user: &user::Model) -> Result<Compose, AppError> {
-    let dealership = match user.dealership_id {
+    let mut letter = addressed(tx, kind, user.dealership_id, &user.email).await?;
+    letter.context.first_name = user.first_name.clone();
+    Ok(letter)
+}
+
+/// The message `kind` to `recipient` of `dealership_id` (who may not be a user yet), with the
+/// dealership's name and nothing else filled in.
+pub async fn addressed(
+    tx: &TenantTx,
+    kind: Kind,
+    dealership_id: Option<uuid::Uuid>,
+    recipient: &str,
+) -> Result<Compose, AppError> {
+    let dealership = match dealership_id {
         Some(id) => dealership::Entity::find_by_id(id)
             .one(tx)
             .await?
@@ -37,11 +50,10 @@ pub async fn letter(tx: &TenantTx, kind: Kind, user: &user::Model) -> Result<Com
     };
     Ok(Compose {
         kind,
-        dealership_id: user.dealership_id,
-        recipient: user.email.clone(),
+        dealership_id,
+        recipient: recipient.to_owned(),
         context: Context {
-            first_name: user.first_name.clone(),
-            email: user.email.clone(),
+            email: recipient.to_owned(),
             dealership,
             ..Context::default()
         },

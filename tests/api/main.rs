@@ -15,6 +15,7 @@ mod headers;
 mod health;
 mod helpers;
 mod hostile;
+mod invitations;
 mod http_contract;
 mod isolation;
 mod isolation_matrix;

@@ -68,7 +68,7 @@ pub(super) fn login_event(
     }
 }
 
-pub(super) fn issue(
+pub(crate) fn issue(
     state: &AppState,
     user: user::Model,
     refresh_token: RefreshToken,

@@ -34,7 +34,7 @@ pub struct NewUser {
 }
 
 /// `who` may act on users of `role`'s rank (edit profiles, create, end sessions).
-pub(super) fn outranks(who: &Principal, role: Role) -> Result<(), AppError> {
+pub(crate) fn outranks(who: &Principal, role: Role) -> Result<(), AppError> {
     if role.rank() > who.role.rank() {
         return Err(AppError::Forbidden);
     }
@@ -48,6 +48,38 @@ pub(super) fn governs_account_of(who: &Principal, role: Role) -> Result<(), AppE
         return Err(AppError::Forbidden);
     }
     Ok(())
+}
+
+/// Where a new member of `role` goes when the scope's caller adds them (a user, an
+/// invitation): at most the caller's rank; admins nowhere; an admin names the dealership, a
+/// principal's go to the principal's own (another one is 404).
+pub(crate) fn placement(
+    scope: &RequestScope,
+    role: Role,
+    requested: Option<Uuid>,
+) -> Result<Option<Uuid>, AppError> {
+    let who = scope.principal();
+    outranks(who, role)?;
+    Ok(match (scope.reach(), role) {
+        (Reach::Own, _) => return Err(AppError::Forbidden),
+        (_, Role::Admin) if requested.is_some() => {
+            return Err(AppError::field(
+                "dealership_id",
+                "admins belong to no dealership",
+            ));
+        }
+        (_, Role::Admin) => None,
+        (Reach::Any, _) => Some(
+            requested
+                .ok_or_else(|| AppError::field("dealership_id", "is required for this role"))?,
+        ),
+        (Reach::Dealership, _) => match requested {
+            Some(d) if Some(d) != who.dealership_id => {
+                return Err(AppError::NotFound("dealership"));
+            }
+            _ => who.dealership_id,
+        },
+    })
 }
 
 /// Creates a user at most of the caller's rank. The password is hashed first, off the async
@@ -73,28 +105,8 @@ async fn create_in(
     new: NewUser,
     password_hash: String,
 ) -> Result<user::Model, AppError> {
-    let (who, tx) = (scope.principal(), scope.tx());
-    outranks(who, new.role)?;
-    let dealership_id = match (scope.reach(), new.role) {
-        (Reach::Own, _) => return Err(AppError::Forbidden),
-        (_, Role::Admin) if new.dealership_id.is_some() => {
-            return Err(AppError::field(
-                "dealership_id",
-                "admins belong to no dealership",
-            ));
-        }
-        (_, Role::Admin) => None,
-        (Reach::Any, _) => Some(
-            new.dealership_id
-                .ok_or_else(|| AppError::field("dealership_id", "is required for this role"))?,
-        ),
-        (Reach::Dealership, _) => match new.dealership_id {
-            Some(d) if Some(d) != who.dealership_id => {
-                return Err(AppError::NotFound("dealership"));
-            }
-            _ => who.dealership_id,
-        },
-    };
+    let tx = scope.tx();
+    let dealership_id = placement(scope, new.role, new.dealership_id)?;
     let created = insert(tx, new, dealership_id, password_hash).await?;
     let changes = json!({
         "email": created.email, "role": created.role, "dealership_id": created.dealership_id,
@@ -139,7 +151,8 @@ pub async fn create_by_operator(
     Ok(Some(created))
 }
 
-async fn insert(
+/// Adds the user to `dealership_id`, which must exist and not be deleted (404).
+pub(crate) async fn insert(
     tx: &TenantTx,
     new: NewUser,
     dealership_id: Option<Uuid>,

@@ -201,6 +201,7 @@ pub fn notice(app: &super::TestApp, recipient: &str) -> dealergate::mail::outbox
                 link: String::new(),
                 expires_minutes: 30,
                 new_email: None,
+                role: None,
             },
         })
         .unwrap()

@@ -1,0 +1,361 @@
+//! `/api/v1/invitations`: staff invite people into a dealership; `/api/v1/auth/signup`: the
+//! invited person signs up with the mailed link's token.
+
+use chrono::{DateTime, Utc};
+use poem::{Request, web::Data};
+use poem_openapi::{
+    ApiResponse, Enum, Object, OpenApi,
+    param::{Path, Query},
+    payload::Json,
+    types::Example,
+};
+use uuid::Uuid;
+
+use super::{
+    ApiTags,
+    auth::refresh_cookie,
+    dto::{Nullable, TokenResponse, json_string, json_string_or_null},
+    error::{ApiResult, set},
+    fields,
+    security::{BearerAuth, request_meta},
+};
+use crate::{
+    authz::{Action, Resource},
+    domain::{Email, PersonName, Phone, Role},
+    entity::invitation::{self, Status},
+    error::AppError,
+    service::{
+        Page,
+        invitations::{
+            self, NewInvitation,
+            signup::{self, Signup},
+        },
+    },
+    state::AppState,
+};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "lowercase")]
+pub enum InvitationStatus {
+    /// Its link works.
+    Pending,
+    Accepted,
+    /// Past `expires_at` unused; a resend makes it pending again.
+    Expired,
+    /// Revoked, or replaced by a newer invitation of the address into the same dealership.
+    Revoked,
+}
+
+impl From<Status> for InvitationStatus {
+    fn from(status: Status) -> Self {
+        match status {
+            Status::Pending => Self::Pending,
+            Status::Accepted => Self::Accepted,
+            Status::Expired => Self::Expired,
+            Status::Revoked => Self::Revoked,
+        }
+    }
+}
+
+impl From<InvitationStatus> for Status {
+    fn from(status: InvitationStatus) -> Self {
+        match status {
+            InvitationStatus::Pending => Self::Pending,
+            InvitationStatus::Accepted => Self::Accepted,
+            InvitationStatus::Expired => Self::Expired,
+            InvitationStatus::Revoked => Self::Revoked,
+        }
+    }
+}
+
+/// An invitation as staff see it; its token is never shown (only mailed).
+#[derive(Debug, Object)]
+pub struct Invitation {
+    pub id: Uuid,
+    pub email: String,
+    pub role: Role,
+    /// `null` for an invitation to become a platform admin.
+    pub dealership_id: Nullable<Uuid>,
+    pub first_name: Nullable<String>,
+    pub last_name: Nullable<String>,
+    pub invited_by: Nullable<Uuid>,
+    pub status: InvitationStatus,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub accepted_at: Nullable<DateTime<Utc>>,
+    /// The user the invitation became.
+    pub accepted_user_id: Nullable<Uuid>,
+    pub revoked_at: Nullable<DateTime<Utc>>,
+}
+
+impl From<invitation::Model> for Invitation {
+    fn from(i: invitation::Model) -> Self {
+        Self {
+            status: i.status(Utc::now()).into(),
+            id: i.id,
+            email: i.email,
+            role: i.role,
+            dealership_id: i.dealership_id.into(),
+            first_name: i.first_name.into(),
+            last_name: i.last_name.into(),
+            invited_by: i.invited_by.into(),
+            created_at: i.created_at,
+            expires_at: i.expires_at,
+            accepted_at: i.accepted_at.into(),
+            accepted_user_id: i.accepted_user_id.into(),
+            revoked_at: i.revoked_at.into(),
+        }
+    }
+}
+
+#[derive(Object)]
+#[oai(example)]
+struct CreateInvitation {
+    /// The address the link goes to and the new user signs in with.
+    #[oai(deserialize_with = "json_string")]
+    email: String,
+    role: Role,
+    /// Required in an admin's invitation for staff; a principal's go to their own dealership.
+    #[oai(nullable)]
+    dealership_id: Option<Uuid>,
+    /// Shown in the message; the new user chooses their name when signing up.
+    #[oai(nullable, deserialize_with = "json_string_or_null")]
+    first_name: Option<String>,
+    #[oai(nullable, deserialize_with = "json_string_or_null")]
+    last_name: Option<String>,
+}
+
+impl Example for CreateInvitation {
+    fn example() -> Self {
+        Self {
+            email: "new.hire@premiumauto.com".into(),
+            role: Role::Agent,
+            dealership_id: None,
+            first_name: Some("Nora".into()),
+            last_name: None,
+        }
+    }
+}
+
+impl CreateInvitation {
+    fn parse(self) -> Result<NewInvitation, AppError> {
+        let optional = |raw: &Option<String>| {
+            fields::optional(raw.as_deref(), PersonName::parse)
+        };
+        let (email, first_name, last_name) = fields::check((
+            ("email", Email::parse(&self.email).map(Some)),
+            ("first_name", optional(&self.first_name)),
+            ("last_name", optional(&self.last_name)),
+        ))?;
+        Ok(NewInvitation {
+            email: email.expect("parsed"),
+            role: self.role,
+            dealership_id: self.dealership_id,
+            first_name,
+            last_name,
+        })
+    }
+}
+
+#[derive(Object)]
+#[oai(example)]
+struct SignupRequest {
+    /// The token of the mailed invitation link (`token=` in its query).
+    #[oai(deserialize_with = "json_string")]
+    invitation_token: String,
+    /// At least 8 and at most 128 characters, not a common password, not the email.
+    #[oai(deserialize_with = "json_string")]
+    password: String,
+    #[oai(deserialize_with = "json_string")]
+    first_name: String,
+    #[oai(deserialize_with = "json_string")]
+    last_name: String,
+    #[oai(nullable, deserialize_with = "json_string_or_null")]
+    phone: Option<String>,
+}
+
+impl Example for SignupRequest {
+    fn example() -> Self {
+        Self {
+            invitation_token: "0193a5f0-0000-7000-8000-000000000abc.secret-from-the-link".into(),
+            password: "a long enough passphrase".into(),
+            first_name: "Nora".into(),
+            last_name: "Newman".into(),
+            phone: None,
+        }
+    }
+}
+
+impl SignupRequest {
+    fn parse(self) -> Result<Signup, AppError> {
+        let (first_name, last_name, phone) = fields::check((
+            ("first_name", PersonName::parse(&self.first_name)),
+            ("last_name", PersonName::parse(&self.last_name)),
+            (
+                "phone",
+                fields::optional(self.phone.as_deref(), Phone::parse),
+            ),
+        ))?;
+        Ok(Signup {
+            invitation_token: self.invitation_token,
+            password: self.password,
+            first_name,
+            last_name,
+            phone,
+        })
+    }
+}
+
+#[derive(ApiResponse)]
+enum InvitationList {
+    /// A page of invitations, newest first; `X-Total-Count` counts every match.
+    #[oai(status = 200)]
+    Ok(Json<Vec<Invitation>>, #[oai(header = "X-Total-Count")] u64),
+}
+
+#[derive(ApiResponse)]
+enum Created {
+    /// Invited: the link is on its way to the address.
+    #[oai(status = 201)]
+    Created(Json<Invitation>),
+}
+
+#[derive(ApiResponse)]
+enum Done {
+    #[oai(status = 204)]
+    NoContent,
+}
+
+#[derive(ApiResponse)]
+enum SignedUp {
+    /// Signed up and signed in; the token response must not be cached.
+    #[oai(status = 201)]
+    Created(
+        Json<TokenResponse>,
+        #[oai(header = "Cache-Control")] String,
+        #[oai(header = "Set-Cookie")] Option<String>,
+    ),
+}
+
+pub struct InvitationsApi;
+
+#[OpenApi(prefix_path = "/api/v1/invitations", tag = "ApiTags::Invitations")]
+impl InvitationsApi {
+    /// Invite an address into a dealership with a role, at most the caller's own rank.
+    ///
+    /// **Permissions:** `invitations:create` at the caller's widest scope: an admin into any
+    /// dealership (`dealership_id`, or none for an admin), a principal into their own (another
+    /// dealership is `404`). The link (`mail.invitation_path`) is valid for
+    /// `mail.invitation_ttl_secs` (72 hours by default) and works once; an older pending
+    /// invitation of the address into the same dealership is revoked. Whether the address has
+    /// an account already is not said here; signing up says it (`409`).
+    #[oai(path = "/", method = "post")]
+    async fn create(
+        &self,
+        BearerAuth(me): BearerAuth,
+        state: Data<&AppState>,
+        Json(body): Json<CreateInvitation>,
+    ) -> ApiResult<Created, set::CreateUser> {
+        let new = body.parse()?;
+        let scope = state
+            .begin(&me, Resource::Invitations, Action::Create)
+            .await?;
+        let created = invitations::create(&state, &scope, new).await?;
+        scope.commit().await?;
+        Ok(Created::Created(Json(created.into())))
+    }
+
+    /// List invitations: all for admins, the caller's dealership for principals.
+    ///
+    /// **Permissions:** `invitations:list` at the caller's widest scope; `dealership_id` is
+    /// honoured for admins.
+    #[oai(path = "/", method = "get")]
+    async fn list(
+        &self,
+        BearerAuth(me): BearerAuth,
+        state: Data<&AppState>,
+        Query(status): Query<Option<InvitationStatus>>,
+        Query(dealership_id): Query<Option<Uuid>>,
+        Query(limit): Query<Option<i64>>,
+        Query(offset): Query<Option<i64>>,
+    ) -> ApiResult<InvitationList, set::Listing> {
+        let page = Page::parse(limit, offset)?;
+        let scope = state.begin(&me, Resource::Invitations, Action::List).await?;
+        let status = status.map(Status::from);
+        let (found, total) = invitations::list(&scope, status, dealership_id, page).await?;
+        scope.commit().await?;
+        let found = found.into_iter().map(Invitation::from).collect();
+        Ok(InvitationList::Ok(Json(found), total))
+    }
+
+    /// Revoke a pending invitation: its link stops working.
+    ///
+    /// **Permissions:** `invitations:delete` at the invitation's scope, for roles up to the
+    /// caller's rank. Another dealership's invitation is `404`; one that is not pending `409`.
+    #[oai(path = "/:id", method = "delete")]
+    async fn revoke(
+        &self,
+        BearerAuth(me): BearerAuth,
+        state: Data<&AppState>,
+        Path(id): Path<Uuid>,
+    ) -> ApiResult<Done, set::Transition> {
+        let scope = state
+            .begin(&me, Resource::Invitations, Action::Delete)
+            .await?;
+        invitations::revoke(&scope, id).await?;
+        scope.commit().await?;
+        Ok(Done::NoContent)
+    }
+
+    /// Mail a pending or expired invitation again, with a new link valid for a full lifetime;
+    /// the old link stops working.
+    ///
+    /// **Permissions:** `invitations:update` at the invitation's scope, for roles up to the
+    /// caller's rank. Another dealership's invitation is `404`; an accepted or revoked one
+    /// `409`.
+    #[oai(path = "/:id/resend", method = "post")]
+    async fn resend(
+        &self,
+        BearerAuth(me): BearerAuth,
+        state: Data<&AppState>,
+        Path(id): Path<Uuid>,
+    ) -> ApiResult<Json<Invitation>, set::Transition> {
+        let scope = state
+            .begin(&me, Resource::Invitations, Action::Update)
+            .await?;
+        let resent = invitations::resend(&state, &scope, id).await?;
+        scope.commit().await?;
+        Ok(Json(resent.into()))
+    }
+}
+
+pub struct SignupApi;
+
+#[OpenApi(prefix_path = "/api/v1/auth", tag = "ApiTags::Auth")]
+impl SignupApi {
+    /// Sign up with an invitation: the invited email, role and dealership become a user
+    /// (the email counts as verified), signed in.
+    ///
+    /// **Permissions:** anyone holding a live invitation token. It works once, even for many
+    /// requests at once; it is refused (`422` on `invitation_token`) after use, expiry,
+    /// revocation or a resend, and for a suspended or deleted dealership. While the address
+    /// belongs to a live user the answer is `409` and the invitation stays usable. The password
+    /// policy applies (`422` on `password`). There is no signup without an invitation.
+    #[oai(path = "/signup", method = "post")]
+    async fn signup(
+        &self,
+        req: &Request,
+        state: Data<&AppState>,
+        Json(body): Json<SignupRequest>,
+    ) -> ApiResult<SignedUp, set::Signup> {
+        let signup = body.parse()?;
+        let issued = signup::signup(&state, signup, &request_meta(req, &state)).await?;
+        let cookie = refresh_cookie(&state, &issued);
+        let cookie_mode = state.settings.auth.cookie_mode;
+        Ok(SignedUp::Created(
+            Json(TokenResponse::new(issued, cookie_mode)),
+            "no-store".into(),
+            cookie,
+        ))
+    }
+}

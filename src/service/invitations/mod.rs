@@ -1,0 +1,245 @@
+//! Invitations: an admin (any dealership) or a principal (their own, roles up to their rank)
+//! invites an address into one dealership with one role. The mailed link's token is stored
+//! hashed, works once, expires, and dies when the invitation is revoked or resent. Signing up
+//! with it is [`signup`].
+
+pub mod signup;
+
+use chrono::{Duration, Utc};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, EntityTrait, IntoActiveModel, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Select, Set,
+};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::users::manage::{outranks, placement};
+use crate::{
+    auth::account_token::AccountToken,
+    authz::Reach,
+    domain::{Email, PersonName, Role},
+    entity::{
+        dealership,
+        invitation::{self, Status},
+    },
+    error::AppError,
+    mail::{Kind, outbox},
+    scope::RequestScope,
+    service::{Page, audit, user_mail},
+    state::AppState,
+};
+
+pub struct NewInvitation {
+    pub email: Email,
+    pub role: Role,
+    pub dealership_id: Option<Uuid>,
+    pub first_name: Option<PersonName>,
+    pub last_name: Option<PersonName>,
+}
+
+/// Invites `new.email`; an older pending invitation of the address into the same dealership
+/// is revoked (one live link per address and dealership). Whether the address has an account
+/// already is not said here (it could be another dealership's): signing up says it (409).
+pub async fn create(
+    state: &AppState,
+    scope: &RequestScope,
+    new: NewInvitation,
+) -> Result<invitation::Model, AppError> {
+    let dealership_id = placement(scope, new.role, new.dealership_id)?;
+    if let Some(id) = dealership_id {
+        let live = dealership::Entity::find_by_id(id)
+            .one(scope.tx())
+            .await?
+            .is_some_and(|d| d.deleted_at.is_none() && d.is_active);
+        if !live {
+            return Err(AppError::NotFound("dealership"));
+        }
+    }
+    let now = Utc::now();
+    let superseded = invitation::Entity::update_many()
+        .col_expr(invitation::Column::RevokedAt, now.into())
+        .col_expr(invitation::Column::UpdatedAt, now.into())
+        .filter(pending(now))
+        .filter(match dealership_id {
+            Some(d) => invitation::Column::DealershipId.eq(d),
+            None => invitation::Column::DealershipId.is_null(),
+        })
+        .filter(invitation::Column::Email.eq(new.email.as_str()))
+        .exec(scope.tx())
+        .await?;
+    let token = AccountToken::generate();
+    let ttl_secs = state.settings.mail.invitation_ttl_secs;
+    let created = invitation::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        dealership_id: Set(dealership_id),
+        email: Set(new.email.as_str().to_owned()),
+        role: Set(new.role),
+        first_name: Set(new.first_name.map(PersonName::into_inner)),
+        last_name: Set(new.last_name.map(PersonName::into_inner)),
+        invited_by: Set(Some(scope.principal().user_id)),
+        token_id: Set(token.id),
+        token_hash: Set(token.hash()),
+        created_at: Set(now),
+        updated_at: Set(now),
+        expires_at: Set(now + Duration::seconds(ttl_secs as i64)),
+        ..Default::default()
+    }
+    .insert(scope.tx())
+    .await?;
+    mail(state, scope, &created, &token).await?;
+    let changes = json!({
+        "email": created.email, "role": created.role, "dealership_id": created.dealership_id,
+        "superseded": superseded.rows_affected,
+    });
+    record(scope, "invitation.created", &created, changes).await?;
+    Ok(created)
+}
+
+/// Invitations the caller can see, newest first, optionally of one status; and their total.
+pub async fn list(
+    scope: &RequestScope,
+    status: Option<Status>,
+    dealership_id: Option<Uuid>,
+    page: Page,
+) -> Result<(Vec<invitation::Model>, u64), AppError> {
+    let mut query = visible(scope);
+    if let (Reach::Any, Some(d)) = (scope.reach(), dealership_id) {
+        query = query.filter(invitation::Column::DealershipId.eq(d));
+    }
+    if let Some(status) = status {
+        query = query.filter(of_status(status, Utc::now()));
+    }
+    let total = query.clone().count(scope.tx()).await?;
+    let page = query
+        .order_by_desc(invitation::Column::CreatedAt)
+        .order_by_desc(invitation::Column::Id)
+        .limit(page.limit)
+        .offset(page.offset)
+        .all(scope.tx())
+        .await?;
+    Ok((page, total))
+}
+
+/// Revokes a pending invitation (its link stops working); 409 for one that is not pending.
+pub async fn revoke(scope: &RequestScope, id: Uuid) -> Result<(), AppError> {
+    let found = get(scope, id).await?;
+    if found.status(Utc::now()) != Status::Pending {
+        return Err(AppError::Conflict(
+            "only a pending invitation can be revoked".into(),
+        ));
+    }
+    let mut active = found.clone().into_active_model();
+    active.revoked_at = Set(Some(Utc::now()));
+    active.updated_at = Set(Utc::now());
+    let revoked = active.update(scope.tx()).await?;
+    record(scope, "invitation.revoked", &revoked, json!({"email": revoked.email})).await
+}
+
+/// A new link for a pending or expired invitation, valid for a full lifetime again; the old
+/// link stops working. 409 for an accepted or revoked one.
+pub async fn resend(
+    state: &AppState,
+    scope: &RequestScope,
+    id: Uuid,
+) -> Result<invitation::Model, AppError> {
+    let found = get(scope, id).await?;
+    if !matches!(found.status(Utc::now()), Status::Pending | Status::Expired) {
+        return Err(AppError::Conflict(
+            "an accepted or revoked invitation cannot be sent again".into(),
+        ));
+    }
+    let token = AccountToken::generate();
+    let now = Utc::now();
+    let ttl_secs = state.settings.mail.invitation_ttl_secs;
+    let mut active = found.into_active_model();
+    active.token_id = Set(token.id);
+    active.token_hash = Set(token.hash());
+    active.updated_at = Set(now);
+    active.expires_at = Set(now + Duration::seconds(ttl_secs as i64));
+    let resent = active.update(scope.tx()).await?;
+    mail(state, scope, &resent, &token).await?;
+    record(scope, "invitation.resent", &resent, json!({"email": resent.email})).await?;
+    Ok(resent)
+}
+
+/// Invitation `id` if the caller may act on it: within their reach (404 otherwise, as for
+/// another dealership's), and of a role up to their rank (403).
+async fn get(scope: &RequestScope, id: Uuid) -> Result<invitation::Model, AppError> {
+    let found = visible(scope)
+        .filter(invitation::Column::Id.eq(id))
+        .one(scope.tx())
+        .await?
+        .ok_or(AppError::NotFound("invitation"))?;
+    outranks(scope.principal(), found.role)?;
+    Ok(found)
+}
+
+/// RLS already confines a tenant transaction; the explicit condition says the same.
+fn visible(scope: &RequestScope) -> Select<invitation::Entity> {
+    let query = invitation::Entity::find();
+    match scope.reach() {
+        Reach::Any => query,
+        Reach::Dealership | Reach::Own => {
+            query.filter(invitation::Column::DealershipId.eq(scope.principal().dealership_id))
+        }
+    }
+}
+
+fn pending(now: chrono::DateTime<Utc>) -> Condition {
+    of_status(Status::Pending, now)
+}
+
+fn of_status(status: Status, now: chrono::DateTime<Utc>) -> Condition {
+    let open = Condition::all()
+        .add(invitation::Column::AcceptedAt.is_null())
+        .add(invitation::Column::RevokedAt.is_null());
+    match status {
+        Status::Pending => open.add(invitation::Column::ExpiresAt.gt(now)),
+        Status::Expired => open.add(invitation::Column::ExpiresAt.lte(now)),
+        Status::Accepted => Condition::all().add(invitation::Column::AcceptedAt.is_not_null()),
+        Status::Revoked => Condition::all()
+            .add(invitation::Column::AcceptedAt.is_null())
+            .add(invitation::Column::RevokedAt.is_not_null()),
+    }
+}
+
+/// Queues the invitation's link to its address, in the scope's transaction.
+async fn mail(
+    state: &AppState,
+    scope: &RequestScope,
+    invitation: &invitation::Model,
+    token: &AccountToken,
+) -> Result<(), AppError> {
+    let mut letter = user_mail::addressed(
+        scope.tx(),
+        Kind::Invitation,
+        invitation.dealership_id,
+        &invitation.email,
+    )
+    .await?;
+    letter.context.first_name = invitation.first_name.clone().unwrap_or_default();
+    letter.context.link = state.mail.invitation_link(&token.expose());
+    letter.context.expires_minutes = (invitation.expires_at - Utc::now())
+        .num_minutes()
+        .max(1) as u64;
+    letter.context.role = Some(invitation.role.as_str().to_owned());
+    outbox::enqueue(scope.tx(), state.mail.compose(letter)?).await?;
+    Ok(())
+}
+
+async fn record(
+    scope: &RequestScope,
+    action: &'static str,
+    target: &invitation::Model,
+    changes: serde_json::Value,
+) -> Result<(), AppError> {
+    let event = audit::Event {
+        dealership_id: target.dealership_id,
+        actor_id: Some(scope.principal().user_id),
+        action,
+        target_type: "invitation",
+        target_id: Some(target.id),
+        changes: Some(changes),
+    };
+    audit::record_in(scope, event).await
+}

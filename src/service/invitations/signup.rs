@@ -1,0 +1,231 @@
+//! Signing up with an invitation: the invited address, role and dealership become a user whose
+//! email counts as verified, and the new session's tokens are handed out. The token works once,
+//! however many try at once; not after expiry, revocation or a resend; not into a suspended or
+//! deleted dealership; and not while the address belongs to a live user (409: the invitation
+//! stays usable, should that user be deleted).
+
+use chrono::Utc;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DbBackend, EntityTrait, FromQueryResult, IntoActiveModel,
+    QueryFilter, Set, Statement,
+};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::{
+    auth::{
+        account_token::AccountToken, password, principal::scope_of, refresh_token::RefreshToken,
+    },
+    domain::{Email, NewPassword, PersonName, Phone},
+    entity::{
+        dealership,
+        invitation::{self, Status},
+        user,
+    },
+    error::AppError,
+    scope::RequestMeta,
+    service::{
+        audit, sessions,
+        sign_in::{self, Issued},
+        users::{
+            self,
+            manage::{NewUser, insert},
+        },
+    },
+    state::AppState,
+    tenancy::{Scope, TenantTx},
+};
+
+/// What the invited person chooses; the address and the role come from the invitation.
+pub struct Signup {
+    pub invitation_token: String,
+    pub password: String,
+    pub first_name: PersonName,
+    pub last_name: PersonName,
+    pub phone: Option<Phone>,
+}
+
+#[derive(Debug, FromQueryResult)]
+struct Found {
+    invitation_id: Uuid,
+    dealership_id: Option<Uuid>,
+}
+
+fn invalid() -> AppError {
+    AppError::field("invitation_token", "is invalid or has expired")
+}
+
+pub async fn signup(
+    state: &AppState,
+    signup: Signup,
+    meta: &RequestMeta,
+) -> Result<Issued, AppError> {
+    let token = AccountToken::parse(&signup.invitation_token).ok_or_else(invalid)?;
+    let tx = state.db.begin_reading(Scope::Anonymous).await?;
+    let found = Found::find_by_statement(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "SELECT invitation_id, dealership_id FROM auth_invitation_lookup($1)",
+        [token.id.into()],
+    ))
+    .one(&tx)
+    .await?;
+    tx.commit().await?;
+    let found = found.ok_or_else(invalid)?;
+    let scope = scope_of(found.dealership_id);
+
+    // checked before the slow hash, in a transaction that ends before it
+    let tx = state.db.begin_reading(scope).await?;
+    let invitation = usable(&tx, &token, found.invitation_id).await?;
+    let email = Email::parse(&invitation.email).map_err(AppError::internal)?;
+    let taken = users::login_candidate(&tx, &email).await?.is_some();
+    tx.commit().await?;
+    if taken {
+        return Err(taken_address());
+    }
+    let password = NewPassword::parse(&signup.password, Some(email.as_str()))
+        .map_err(|invalid| AppError::field("password", invalid.message()))?;
+    let hash = password::hash(password.expose().to_owned()).await?;
+
+    let tx = state.db.begin(scope).await?;
+    // the invitation first: of ten signups at once, one takes it and the others wait here
+    // and then find it accepted
+    let invitation = accept(&tx, &token, found.invitation_id).await?;
+    let new = NewUser {
+        email,
+        password,
+        first_name: signup.first_name,
+        last_name: signup.last_name,
+        phone: signup.phone,
+        role: invitation.role,
+        dealership_id: invitation.dealership_id,
+    };
+    let created = insert(&tx, new, invitation.dealership_id, hash)
+        .await
+        .map_err(|err| match err {
+            AppError::Conflict(_) => taken_address(),
+            other => other,
+        })?;
+    let mut verified = created.into_active_model();
+    // the invitation reached this mailbox
+    verified.email_verified_at = Set(Some(Utc::now()));
+    let user = verified.update(&tx).await?;
+    let mut accepted = invitation.clone().into_active_model();
+    accepted.accepted_user_id = Set(Some(user.id));
+    accepted.update(&tx).await?;
+
+    let session_id = Uuid::now_v7();
+    let refresh_token = RefreshToken::generate(session_id);
+    let auth = &state.settings.auth;
+    let session = sessions::NewSession {
+        id: session_id,
+        user_id: user.id,
+        dealership_id: user.dealership_id,
+        refresh_token_hash: refresh_token.hash(),
+        idle_secs: auth.refresh_token_ttl_secs as i64,
+        max_age_secs: auth.session_max_age_secs as i64,
+    };
+    sessions::create(&tx, session, meta).await?;
+    record(&tx, meta, &invitation, &user).await?;
+    tx.commit().await?;
+    sign_in::issue(state, user, refresh_token)
+}
+
+/// The invitation, if `token` is its live token and its dealership takes members.
+async fn usable(
+    tx: &TenantTx,
+    token: &AccountToken,
+    id: Uuid,
+) -> Result<invitation::Model, AppError> {
+    let invitation = invitation::Entity::find_by_id(id)
+        .one(tx)
+        .await?
+        .filter(|i| {
+            i.token_id == token.id
+                && token.matches(&i.token_hash)
+                && i.status(Utc::now()) == Status::Pending
+        })
+        .ok_or_else(invalid)?;
+    ensure_open(tx, invitation.dealership_id).await?;
+    Ok(invitation)
+}
+
+/// Marks the invitation accepted (locking its row) if it is still usable with `token`.
+async fn accept(
+    tx: &TenantTx,
+    token: &AccountToken,
+    id: Uuid,
+) -> Result<invitation::Model, AppError> {
+    let now = Utc::now();
+    let done = invitation::Entity::update_many()
+        .col_expr(invitation::Column::AcceptedAt, now.into())
+        .col_expr(invitation::Column::UpdatedAt, now.into())
+        .filter(invitation::Column::Id.eq(id))
+        .filter(invitation::Column::TokenId.eq(token.id))
+        .filter(invitation::Column::TokenHash.eq(token.hash()))
+        .filter(invitation::Column::AcceptedAt.is_null())
+        .filter(invitation::Column::RevokedAt.is_null())
+        .filter(invitation::Column::ExpiresAt.gt(now))
+        .exec(tx)
+        .await?;
+    if done.rows_affected != 1 {
+        return Err(invalid());
+    }
+    let accepted = invitation::Entity::find_by_id(id)
+        .one(tx)
+        .await?
+        .ok_or_else(invalid)?;
+    // the dealership may have been suspended since the first look
+    ensure_open(tx, accepted.dealership_id).await?;
+    Ok(accepted)
+}
+
+/// A dealership that takes members: live and active (platform invitations have none).
+async fn ensure_open(tx: &TenantTx, dealership_id: Option<Uuid>) -> Result<(), AppError> {
+    let Some(id) = dealership_id else {
+        return Ok(());
+    };
+    let open = dealership::Entity::find_by_id(id)
+        .filter(dealership::Column::DeletedAt.is_null())
+        .filter(dealership::Column::IsActive.eq(true))
+        .one(tx)
+        .await?
+        .is_some();
+    if open { Ok(()) } else { Err(invalid()) }
+}
+
+fn taken_address() -> AppError {
+    AppError::Conflict("a user with this email already exists".into())
+}
+
+/// `invitation.accepted`, and `user.created` for the directory's history, both by the new user.
+async fn record(
+    tx: &TenantTx,
+    meta: &RequestMeta,
+    invitation: &invitation::Model,
+    user: &user::Model,
+) -> Result<(), AppError> {
+    let created = audit::Event {
+        dealership_id: user.dealership_id,
+        actor_id: Some(user.id),
+        action: "user.created",
+        target_type: "user",
+        target_id: Some(user.id),
+        changes: Some(json!({
+            "email": user.email, "role": user.role, "dealership_id": user.dealership_id,
+            "by": "invitation",
+        })),
+    };
+    audit::record(tx, meta, created).await?;
+    let event = audit::Event {
+        dealership_id: user.dealership_id,
+        actor_id: Some(user.id),
+        action: "invitation.accepted",
+        target_type: "invitation",
+        target_id: Some(invitation.id),
+        changes: Some(json!({
+            "email": user.email, "role": user.role, "user_id": user.id,
+            "invited_by": invitation.invited_by,
+        })),
+    };
+    audit::record(tx, meta, event).await
+}

@@ -1,0 +1,407 @@
+//! Invitations: staff invite an address into a dealership with a role (at most their own rank,
+//! only into their own dealership unless admin); the mailed link signs up once, even for ten
+//! requests at once; not after expiry, revocation or a resend, not into a suspended
+//! dealership, not while the address belongs to a live user. Tenants never see each other's.
+
+use std::time::Duration;
+
+use dealergate::{config::Secret, tenancy::Scope};
+use futures_util::future::join_all;
+use reqwest::Method;
+use sea_orm::ConnectionTrait;
+use serde_json::{Value, json};
+
+use crate::helpers::{
+    ADMIN, METRO_MOTORS, MM_PRINCIPAL, PA_AGENT, PA_MANAGER, PA_PRINCIPAL, PREMIUM_AUTO,
+    TestApp, TestDb, count, error_of, exec, smtp::SmtpServer, spawn_app_with,
+};
+
+const INVITATIONS: &str = "/api/v1/invitations";
+const SIGNUP: &str = "/api/v1/auth/signup";
+const INVITEE: &str = "nora.new@premiumauto.com";
+const PASSWORD: &str = "a long enough passphrase";
+
+struct Mailbox {
+    app: TestApp,
+    smtp: SmtpServer,
+}
+
+async fn spawn() -> Mailbox {
+    let smtp = SmtpServer::start();
+    let url = smtp.url();
+    let app = spawn_app_with(|s| s.mail.smtp_url = Some(Secret::new(url))).await;
+    Mailbox { app, smtp }
+}
+
+impl Mailbox {
+    async fn token_of(&self, email: &str) -> String {
+        self.app.login_ok(email, password_of(email)).await.access
+    }
+
+    async fn invite(&self, as_email: &str, body: Value) -> reqwest::Response {
+        let token = self.token_of(as_email).await;
+        self.app
+            .send_as(Method::POST, INVITATIONS, &token, body)
+            .await
+    }
+
+    /// `as_email` invites `body`; the created invitation and the token of its `nth` message.
+    async fn invited(&self, as_email: &str, body: Value, nth: usize) -> (Value, String) {
+        let resp = self.invite(as_email, body.clone()).await;
+        assert_eq!(resp.status(), 201, "{body}");
+        let created: Value = resp.json().await.unwrap();
+        let to = created["email"].as_str().unwrap();
+        let mails = self.smtp.wait_for(to, nth, Duration::from_secs(10)).await;
+        (created, mails[nth - 1].token())
+    }
+
+    async fn signup(&self, token: &str) -> reqwest::Response {
+        self.app
+            .post_json(
+                SIGNUP,
+                json!({"invitation_token": token, "password": PASSWORD,
+                       "first_name": "Nora", "last_name": "Newman"}),
+            )
+            .await
+    }
+}
+
+fn password_of(email: &str) -> &'static str {
+    crate::helpers::DEMO_USERS
+        .iter()
+        .find(|d| d.email == email)
+        .map(|d| d.password)
+        .or((email == ADMIN.email).then_some(ADMIN.password))
+        .expect("a demo user")
+}
+
+fn agent_invitation() -> Value {
+    json!({"email": INVITEE, "role": "agent", "first_name": "Nora"})
+}
+
+#[tokio::test]
+async fn a_principal_invites_and_the_invitee_signs_up_once_into_that_dealership_and_role() {
+    let mailbox = spawn().await;
+    let app = &mailbox.app;
+    let (created, token) = mailbox
+        .invited(PA_PRINCIPAL.email, agent_invitation(), 1)
+        .await;
+    assert_eq!(created["status"], "pending");
+    assert_eq!(created["dealership_id"], PREMIUM_AUTO.to_string());
+    assert!(created.get("token").is_none(), "the token is only mailed");
+    let mail = &mailbox.smtp.wait_for(INVITEE, 1, Duration::from_secs(10)).await[0];
+    assert_eq!(
+        mail.header("Subject").as_deref(),
+        Some("You are invited to join Premium Auto")
+    );
+    assert!(
+        mail.text()
+            .contains("https://app.example.test/accept-invitation?token=")
+    );
+
+    let resp = mailbox.signup(&token).await;
+    assert_eq!(resp.status(), 201);
+    assert_eq!(resp.headers()["cache-control"], "no-store");
+    let body: Value = resp.json().await.unwrap();
+    let user = &body["user"];
+    assert_eq!(
+        (user["email"].as_str(), user["role"].as_str()),
+        (Some(INVITEE), Some("agent"))
+    );
+    assert_eq!(user["dealership_id"], PREMIUM_AUTO.to_string());
+    assert_eq!(user["email_verified"], true);
+    assert_eq!(user["first_name"], "Nora");
+    let me = app
+        .get_as("/api/v1/auth/me", body["access_token"].as_str().unwrap())
+        .await;
+    assert_eq!(me.status(), 200);
+    app.login_ok(INVITEE, PASSWORD).await;
+
+    let again = error_of(mailbox.signup(&token).await, 422).await;
+    assert_eq!(again["details"][0]["field"], "invitation_token");
+    let principal = mailbox.token_of(PA_PRINCIPAL.email).await;
+    let listed: Vec<Value> = app
+        .get_as(&format!("{INVITATIONS}?status=accepted"), &principal)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0]["accepted_user_id"], user["id"]);
+    let owner = app.db.owner().await;
+    for action in ["invitation.created", "invitation.accepted", "user.created"] {
+        let audited = format!("SELECT count(*) AS n FROM audit_events WHERE action = '{action}'");
+        assert!(count(&owner, &audited).await >= 1, "{action}");
+    }
+}
+
+#[tokio::test]
+async fn ten_simultaneous_signups_with_one_token_give_exactly_one_201() {
+    let mailbox = spawn().await;
+    let (_, token) = mailbox
+        .invited(PA_PRINCIPAL.email, agent_invitation(), 1)
+        .await;
+    let answers = join_all((0..10).map(|_| mailbox.signup(&token))).await;
+    let mut statuses: Vec<u16> = answers.iter().map(|r| r.status().as_u16()).collect();
+    statuses.sort();
+    assert_eq!(statuses, [[201].as_slice(), &[422; 9]].concat());
+    let owner = mailbox.app.db.owner().await;
+    let users = format!("SELECT count(*) AS n FROM users WHERE email = '{INVITEE}'");
+    assert_eq!(count(&owner, &users).await, 1);
+}
+
+#[tokio::test]
+async fn expiry_revocation_and_a_resend_each_end_a_link() {
+    let mailbox = spawn().await;
+    let app = &mailbox.app;
+    let owner = app.db.owner().await;
+    let principal = mailbox.token_of(PA_PRINCIPAL.email).await;
+
+    let (created, first) = mailbox
+        .invited(PA_PRINCIPAL.email, agent_invitation(), 1)
+        .await;
+    let id = created["id"].as_str().unwrap().to_owned();
+    exec(
+        &owner,
+        "UPDATE invitations SET expires_at = now() - interval '1 second'",
+    )
+    .await;
+    error_of(mailbox.signup(&first).await, 422).await;
+    let expired: Vec<Value> = app
+        .get_as(&format!("{INVITATIONS}?status=expired"), &principal)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(expired.len(), 1);
+
+    let resend = format!("{INVITATIONS}/{id}/resend");
+    let resent = app.post_as(&resend, &principal).await;
+    assert_eq!(resent.status(), 200);
+    assert_eq!(resent.json::<Value>().await.unwrap()["status"], "pending");
+    let second = mailbox.smtp.wait_for(INVITEE, 2, Duration::from_secs(10)).await[1].token();
+    let third = {
+        assert_eq!(app.post_as(&resend, &principal).await.status(), 200);
+        mailbox.smtp.wait_for(INVITEE, 3, Duration::from_secs(10)).await[2].token()
+    };
+    error_of(mailbox.signup(&second).await, 422).await;
+
+    let revoke = app
+        .as_user(Method::DELETE, &format!("{INVITATIONS}/{id}"), &principal)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoke.status(), 204);
+    error_of(mailbox.signup(&third).await, 422).await;
+    let twice = app
+        .as_user(Method::DELETE, &format!("{INVITATIONS}/{id}"), &principal)
+        .send()
+        .await
+        .unwrap();
+    error_of(twice, 409).await;
+    error_of(app.post_as(&resend, &principal).await, 409).await;
+    let users = format!("SELECT count(*) AS n FROM users WHERE email = '{INVITEE}'");
+    assert_eq!(count(&owner, &users).await, 0);
+}
+
+#[tokio::test]
+async fn escalation_attempts_are_refused_and_change_nothing() {
+    let mailbox = spawn().await;
+    let app = &mailbox.app;
+    let owner = app.db.owner().await;
+    let invitations = "SELECT count(*) AS n FROM invitations";
+    for (caller, body, status) in [
+        // a principal inviting an admin, or above their dealership
+        (PA_PRINCIPAL.email, json!({"email": INVITEE, "role": "admin"}), 403),
+        (
+            PA_PRINCIPAL.email,
+            json!({"email": INVITEE, "role": "agent", "dealership_id": METRO_MOTORS}),
+            404,
+        ),
+        // managers and agents invite nobody
+        (PA_MANAGER.email, agent_invitation(), 403),
+        (PA_AGENT.email, agent_invitation(), 403),
+    ] {
+        let resp = mailbox.invite(caller, body.clone()).await;
+        error_of(resp, status).await;
+        assert_eq!(count(&owner, invitations).await, 0, "{caller} {body}");
+    }
+    // up to their own rank, into their own dealership: allowed
+    let (peer, _) = mailbox
+        .invited(
+            PA_PRINCIPAL.email,
+            json!({"email": INVITEE, "role": "principal"}),
+            1,
+        )
+        .await;
+    assert_eq!(peer["role"], "principal");
+
+    // another dealership's invitation is invisible: not listed, not revoked, not resent
+    let (theirs, _) = mailbox
+        .invited(
+            ADMIN.email,
+            json!({"email": "metro.hire@metromotors.com", "role": "agent",
+                   "dealership_id": METRO_MOTORS}),
+            1,
+        )
+        .await;
+    let principal = mailbox.token_of(PA_PRINCIPAL.email).await;
+    let listed: Vec<Value> = app
+        .get_as(
+            &format!("{INVITATIONS}?dealership_id={METRO_MOTORS}"),
+            &principal,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(listed.iter().all(|i| i["dealership_id"] == PREMIUM_AUTO.to_string()));
+    let id = theirs["id"].as_str().unwrap();
+    let revoke = app
+        .as_user(Method::DELETE, &format!("{INVITATIONS}/{id}"), &principal)
+        .send()
+        .await
+        .unwrap();
+    error_of(revoke, 404).await;
+    error_of(
+        app.post_as(&format!("{INVITATIONS}/{id}/resend"), &principal)
+            .await,
+        404,
+    )
+    .await;
+    let metro = mailbox.token_of(MM_PRINCIPAL.email).await;
+    let metro_listed: Vec<Value> = app.get_as(INVITATIONS, &metro).await.json().await.unwrap();
+    assert_eq!(metro_listed.len(), 1, "Metro Motors sees its own only");
+    assert_eq!(metro_listed[0]["id"], theirs["id"]);
+}
+
+#[tokio::test]
+async fn a_taken_address_is_409_until_its_user_is_deleted_and_a_suspended_dealership_422() {
+    let mailbox = spawn().await;
+    let app = &mailbox.app;
+    let owner = app.db.owner().await;
+    let (_, token) = mailbox
+        .invited(
+            ADMIN.email,
+            json!({"email": PA_MANAGER.email, "role": "agent", "dealership_id": METRO_MOTORS}),
+            1,
+        )
+        .await;
+    let taken = error_of(mailbox.signup(&token).await, 409).await;
+    assert_eq!(taken["type"], "conflict");
+    let principal = mailbox.token_of(PA_PRINCIPAL.email).await;
+    let deleted = app
+        .as_user(
+            Method::DELETE,
+            &format!("/api/v1/users/{}", PA_MANAGER.id),
+            &principal,
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), 204);
+    exec(
+        &owner,
+        &format!("UPDATE dealerships SET is_active = false WHERE id = '{METRO_MOTORS}'"),
+    )
+    .await;
+    error_of(mailbox.signup(&token).await, 422).await;
+    exec(
+        &owner,
+        &format!("UPDATE dealerships SET is_active = true WHERE id = '{METRO_MOTORS}'"),
+    )
+    .await;
+    let resp = mailbox.signup(&token).await;
+    assert_eq!(resp.status(), 201, "usable again once the address is free");
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["user"]["dealership_id"], METRO_MOTORS.to_string());
+}
+
+#[tokio::test]
+async fn an_admin_invites_an_admin_who_belongs_to_no_dealership() {
+    let mailbox = spawn().await;
+    let (created, token) = mailbox
+        .invited(
+            ADMIN.email,
+            json!({"email": "second.admin@example.com", "role": "admin"}),
+            1,
+        )
+        .await;
+    assert_eq!(created["dealership_id"], Value::Null);
+    let bad = mailbox
+        .invite(
+            ADMIN.email,
+            json!({"email": INVITEE, "role": "agent"}),
+        )
+        .await;
+    assert_eq!(
+        error_of(bad, 422).await["details"][0]["field"],
+        "dealership_id"
+    );
+    let resp = mailbox.signup(&token).await;
+    assert_eq!(resp.status(), 201);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["user"]["role"], "admin");
+    assert_eq!(body["user"]["dealership_id"], Value::Null);
+}
+
+#[tokio::test]
+async fn malformed_signups_are_refused_and_a_weak_password_leaves_the_invitation_usable() {
+    let mailbox = spawn().await;
+    let app = &mailbox.app;
+    let (_, token) = mailbox
+        .invited(PA_PRINCIPAL.email, agent_invitation(), 1)
+        .await;
+    let weak = app
+        .post_json(
+            SIGNUP,
+            json!({"invitation_token": token, "password": "short",
+                   "first_name": "Nora", "last_name": "Newman"}),
+        )
+        .await;
+    assert_eq!(error_of(weak, 422).await["details"][0]["field"], "password");
+    for body in [
+        json!({"invitation_token": "x", "password": PASSWORD, "first_name": "N", "last_name": "N"}),
+        json!({"invitation_token": format!("{}.{}", uuid::Uuid::new_v4(), "A".repeat(43)),
+               "password": PASSWORD, "first_name": "N", "last_name": "N"}),
+        json!({"invitation_token": token, "password": PASSWORD, "first_name": "", "last_name": "N"}),
+        json!({"invitation_token": token, "password": PASSWORD}),
+        json!({"invitation_token": token, "password": PASSWORD, "first_name": "N",
+               "last_name": "N", "phone": "call me"}),
+    ] {
+        let resp = app.post_json(SIGNUP, body.clone()).await;
+        assert_eq!(resp.status(), 422, "{body}");
+    }
+    assert_eq!(mailbox.signup(&token).await.status(), 201);
+}
+
+#[tokio::test]
+async fn a_dealership_sees_only_its_own_invitations_as_the_runtime_role() {
+    let db = TestDb::new().await;
+    let owner = db.owner().await;
+    for (dealership, email) in [(PREMIUM_AUTO, "a@premiumauto.com"), (METRO_MOTORS, "b@metromotors.com")] {
+        exec(
+            &owner,
+            &format!(
+                "INSERT INTO invitations (id, dealership_id, email, role, token_id, token_hash, expires_at) \
+                 VALUES (gen_random_uuid(), '{dealership}', '{email}', 'agent', gen_random_uuid(), \
+                 '\\x00', now() + interval '1 day')"
+            ),
+        )
+        .await;
+    }
+    let pool = db.login_pool(1).await;
+    let tx = pool.begin(Scope::Dealership(PREMIUM_AUTO)).await.unwrap();
+    let seen = count(&tx, "SELECT count(*) AS n FROM invitations").await;
+    let theirs = tx
+        .execute_unprepared(&format!(
+            "UPDATE invitations SET revoked_at = now() WHERE dealership_id = '{METRO_MOTORS}'"
+        ))
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!((seen, theirs.rows_affected()), (1, 0));
+    let tx = pool.begin(Scope::Anonymous).await.unwrap();
+    assert_eq!(count(&tx, "SELECT count(*) AS n FROM invitations").await, 0);
+    tx.commit().await.unwrap();
+}
