@@ -14,13 +14,16 @@ pub enum Kind {
     PasswordReset,
     PasswordChanged,
     VerifyEmail,
+    /// The notice that the user closed their own account.
+    AccountClosed,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 3] = [
+    pub const ALL: [Kind; 4] = [
         Kind::PasswordReset,
         Kind::PasswordChanged,
         Kind::VerifyEmail,
+        Kind::AccountClosed,
     ];
 
     /// The folder of its templates, and the `kind` stored with the message and in metrics.
@@ -29,6 +32,7 @@ impl Kind {
             Kind::PasswordReset => "password_reset",
             Kind::PasswordChanged => "password_changed",
             Kind::VerifyEmail => "verify_email",
+            Kind::AccountClosed => "account_closed",
         }
     }
 
@@ -55,6 +59,7 @@ impl Kind {
             Kind::PasswordReset => files!("password_reset"),
             Kind::PasswordChanged => files!("password_changed"),
             Kind::VerifyEmail => files!("verify_email"),
+            Kind::AccountClosed => files!("account_closed"),
         }
     }
 }

@@ -2,6 +2,11 @@
 //! the password change only with the current password (re-authentication throttled like a
 //! login), so a stolen access token cannot move the account to an attacker. Both take a
 //! [`Grant`], not an open scope: the password is checked (slowly) before any transaction opens.
+//! Closing the account is in [`closing`].
+
+mod closing;
+
+pub use closing::close;
 
 use chrono::Utc;
 use sea_orm::{ActiveModelTrait, IntoActiveModel, Set};
