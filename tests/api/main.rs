@@ -3,6 +3,7 @@
 
 mod audit_log;
 mod auth_flows;
+mod closing;
 mod cli;
 mod connections;
 mod dealerships;
