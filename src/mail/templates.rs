@@ -183,6 +183,20 @@ mod tests {
     }
 
     #[test]
+    fn the_account_closed_notice_names_the_dealership_and_the_address() {
+        let templates = Templates::load(None).expect("built-in templates");
+        let out = templates
+            .render(Kind::AccountClosed, &context("Ada", Some("Premium Auto")))
+            .expect("renders");
+        assert_eq!(out.subject, "Your Premium Auto account was closed");
+        assert!(out.text.contains("a@example.com"), "{}", out.text);
+        let admin = templates
+            .render(Kind::AccountClosed, &context("Ada", None))
+            .expect("renders");
+        assert_eq!(admin.subject, "Your account was closed");
+    }
+
+    #[test]
     fn an_override_folder_replaces_single_files_and_a_broken_one_is_refused() {
         let dir = std::env::temp_dir().join(format!("dg-templates-{}", uuid::Uuid::new_v4()));
         std::fs::create_dir_all(dir.join("password_reset")).expect("dir");

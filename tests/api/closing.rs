@@ -32,8 +32,10 @@ async fn hire(app: &TestApp, by: &DemoUser, email: &str, role: &str) -> Uuid {
     let token = app.login_ok(by.email, by.password).await.access;
     let resp = app
         .as_user(Method::POST, "/api/v1/users", &token)
-        .json(&json!({"email": email, "password": NEW_PASSWORD, "first_name": "New",
-                      "last_name": "Hire", "role": role}))
+        .json(
+            &json!({"email": email, "password": NEW_PASSWORD, "first_name": "New",
+                      "last_name": "Hire", "role": role}),
+        )
         .send()
         .await
         .unwrap();
@@ -153,10 +155,16 @@ async fn a_wrong_or_missing_password_closes_nothing() {
 
 #[tokio::test]
 async fn the_last_active_principal_of_a_dealership_cannot_close_their_account_until_another_exists()
- {
+{
     let app = spawn_app().await;
-    let principal = app.login_ok(PA_PRINCIPAL.email, PA_PRINCIPAL.password).await;
-    let refused = error_of(close(&app, &principal.access, PA_PRINCIPAL.password).await, 409).await;
+    let principal = app
+        .login_ok(PA_PRINCIPAL.email, PA_PRINCIPAL.password)
+        .await;
+    let refused = error_of(
+        close(&app, &principal.access, PA_PRINCIPAL.password).await,
+        409,
+    )
+    .await;
     assert_eq!(refused["type"], "conflict");
     assert!(
         refused["message"]
@@ -176,7 +184,11 @@ async fn the_last_active_principal_of_a_dealership_cannot_close_their_account_un
         &format!("UPDATE users SET is_active = false WHERE id = '{second}'"),
     )
     .await;
-    error_of(close(&app, &principal.access, PA_PRINCIPAL.password).await, 409).await;
+    error_of(
+        close(&app, &principal.access, PA_PRINCIPAL.password).await,
+        409,
+    )
+    .await;
     crate::helpers::exec(
         &owner,
         &format!("UPDATE users SET is_active = true WHERE id = '{second}'"),
@@ -210,7 +222,10 @@ async fn the_last_active_admin_cannot_close_their_account_until_another_exists()
     assert!(!is_deleted(&app, ADMIN.id).await);
 
     hire(&app, &ADMIN, "second-admin@example.com", "admin").await;
-    assert_eq!(close(&app, &admin.access, ADMIN.password).await.status(), 204);
+    assert_eq!(
+        close(&app, &admin.access, ADMIN.password).await.status(),
+        204
+    );
     assert!(is_deleted(&app, ADMIN.id).await);
     assert_eq!(closed_events(&app, ADMIN.id).await, 1);
     let last = app.login_ok("second-admin@example.com", NEW_PASSWORD).await;
@@ -222,14 +237,19 @@ async fn the_last_active_admin_cannot_close_their_account_until_another_exists()
 #[tokio::test]
 async fn of_two_principals_closing_at_once_exactly_one_leaves() {
     let app = spawn_app().await;
-    let mut stayer = (PA_PRINCIPAL.email.to_owned(), PA_PRINCIPAL.password.to_owned());
+    let mut stayer = (
+        PA_PRINCIPAL.email.to_owned(),
+        PA_PRINCIPAL.password.to_owned(),
+    );
     for round in 0..4 {
         let email = format!("principal-{round}@premiumauto.com");
         let token = app.login_ok(&stayer.0, &stayer.1).await.access;
         let resp = app
             .as_user(Method::POST, "/api/v1/users", &token)
-            .json(&json!({"email": email, "password": NEW_PASSWORD, "first_name": "New",
-                          "last_name": "Principal", "role": "principal"}))
+            .json(
+                &json!({"email": email, "password": NEW_PASSWORD, "first_name": "New",
+                          "last_name": "Principal", "role": "principal"}),
+            )
             .send()
             .await
             .unwrap();
@@ -261,7 +281,9 @@ async fn of_two_principals_closing_at_once_exactly_one_leaves() {
 #[tokio::test]
 async fn deleting_oneself_through_the_staff_route_points_to_auth_me() {
     let app = spawn_app().await;
-    let principal = app.login_ok(PA_PRINCIPAL.email, PA_PRINCIPAL.password).await;
+    let principal = app
+        .login_ok(PA_PRINCIPAL.email, PA_PRINCIPAL.password)
+        .await;
     let resp = app
         .as_user(
             Method::DELETE,

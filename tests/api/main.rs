@@ -3,8 +3,8 @@
 
 mod audit_log;
 mod auth_flows;
-mod closing;
 mod cli;
+mod closing;
 mod connections;
 mod dealerships;
 mod email_verification;

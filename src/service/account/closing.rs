@@ -34,11 +34,21 @@ pub async fn close(state: &AppState, grant: &Grant, current: String) -> Result<(
     refuse_the_last_manager(&scope, &user).await?;
     let closed = manage::soft_delete(&scope, user, "account_closed").await?;
     let changes = serde_json::json!({"email": closed.email});
-    audit::record_in(&scope, own_event("user.account_closed", grant, Some(changes))).await?;
+    audit::record_in(
+        &scope,
+        own_event("user.account_closed", grant, Some(changes)),
+    )
+    .await?;
     // the notice goes with the closing, or neither happens
-    let notice =
-        user_mail::compose(state, scope.tx(), Kind::AccountClosed, &closed, String::new(), 0)
-            .await?;
+    let notice = user_mail::compose(
+        state,
+        scope.tx(),
+        Kind::AccountClosed,
+        &closed,
+        String::new(),
+        0,
+    )
+    .await?;
     outbox::enqueue(scope.tx(), notice).await?;
     scope.commit().await
 }
