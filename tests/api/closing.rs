@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use dealergate::config::Secret;
 use reqwest::Method;
-use serde_json::{Value, json};
+use serde_json::json;
 use uuid::Uuid;
 
 use crate::helpers::{
@@ -30,21 +30,8 @@ async fn close(app: &TestApp, token: &str, password: &str) -> reqwest::Response 
 /// A new user of `role`, made through the API by `by` (in `by`'s dealership); their id.
 async fn hire(app: &TestApp, by: &DemoUser, email: &str, role: &str) -> Uuid {
     let token = app.login_ok(by.email, by.password).await.access;
-    let resp = app
-        .as_user(Method::POST, "/api/v1/users", &token)
-        .json(
-            &json!({"email": email, "password": NEW_PASSWORD, "first_name": "New",
-                      "last_name": "Hire", "role": role}),
-        )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 201, "{email} hired");
-    resp.json::<Value>().await.unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .parse()
-        .unwrap()
+    let created = app.create_user(&token, email, NEW_PASSWORD, role).await;
+    created["id"].as_str().unwrap().parse().unwrap()
 }
 
 async fn closed_events(app: &TestApp, id: Uuid) -> i64 {
@@ -244,16 +231,8 @@ async fn of_two_principals_closing_at_once_exactly_one_leaves() {
     for round in 0..4 {
         let email = format!("principal-{round}@premiumauto.com");
         let token = app.login_ok(&stayer.0, &stayer.1).await.access;
-        let resp = app
-            .as_user(Method::POST, "/api/v1/users", &token)
-            .json(
-                &json!({"email": email, "password": NEW_PASSWORD, "first_name": "New",
-                          "last_name": "Principal", "role": "principal"}),
-            )
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(resp.status(), 201);
+        app.create_user(&token, &email, NEW_PASSWORD, "principal")
+            .await;
         let newcomer = app.login_ok(&email, NEW_PASSWORD).await.access;
         let (one, two) = tokio::join!(
             close(&app, &token, &stayer.1),
