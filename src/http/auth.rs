@@ -296,9 +296,11 @@ impl AuthApi {
         Ok(Done::NoContent(None))
     }
 
-    /// Close the caller's own account: a soft delete (the email becomes free), every session
-    /// ends on every replica, a notice is mailed. Refused (409) for the last active principal
-    /// of an active dealership and for the last active admin: make someone else one first.
+    /// Close the caller's own account.
+    ///
+    /// A soft delete (the email becomes free for a new user); every session ends on every
+    /// replica and a notice is mailed. Refused (409) for the last active principal of an active
+    /// dealership and for the last active admin: make someone else one first.
     ///
     /// **Permissions:** `users:delete` at `self` scope, and the current password.
     #[oai(path = "/me", method = "delete")]

@@ -14,11 +14,16 @@ Passes, in an order chosen so no pass can break a later one:
   3. per role, the session-ending operations (logout, logout-all, password change, DELETE of a
      session, revoking a user's sessions) with a second token of that role: the first success
      ends it, the rest must then answer a conforming 401.
-  4. last, closing one's own account (DELETE /auth/me), which no earlier pass runs: it would
-     delete the demo user whose token the pass holds (and its fuzzed wrong passwords would lock
-     the account). It runs as callers signed in for it at the start, with their real password as
-     the operation's example: an agent made for the run (204, then conforming 401s) and Metro
-     Motors' principal, its dealership's only one, whom no other pass signs in as (409).
+
+Closing one's own account (DELETE /auth/me) runs in passes of its own, right after the
+anonymous one, and in no role pass: there it would delete the demo user whose token the pass
+holds (and its fuzzed wrong passwords would lock the account). Its callers are signed in with
+the others, before anything can lock the IP, and the operation's example carries their real
+password: an agent made for the run (204, then conforming 401s) and Metro Motors' principal,
+its dealership's only one, whom no other pass signs in as (409, nothing changes). Running them
+before the role passes keeps those from deactivating or revoking these callers first (the
+principal and admin passes act on listed staff); closing an account made for it cannot harm
+a later pass.
 """
 
 import glob
@@ -113,9 +118,9 @@ def schema_for(name, keep, example=None):
     for path, item in spec["paths"].items():
         ops = {m: op for m, op in item.items() if keep(m.upper(), path)}
         for op in ops.values():
-            media = op.get("requestBody", {}).get("content", {}).get("application/json")
-            if example is not None and media is not None:
-                media["example"] = example
+            for kind, media in op.get("requestBody", {}).get("content", {}).items():
+                if example is not None and kind.startswith("application/json"):
+                    media["example"] = example
         if ops:
             paths[path] = ops
     spec["paths"] = paths
@@ -200,6 +205,10 @@ def main():
     runs = []
     anonymous = schemathesis("anonymous", None, is_public)
     runs.append(("anonymous (public operations)", anonymous))
+    # closing one's account: before the role passes can deactivate or revoke these callers
+    for name, token, password in closers:
+        example = {"current_password": password}
+        runs.append((name, schemathesis(name, token, closes_own_account, example)))
 
     for role, _, _ in ROLES:
         main_token, spare_token = tokens[role]
@@ -215,10 +224,6 @@ def main():
             report["survived"] = False
         report = schemathesis(f"{role}-session-ending", spare_token, ends_own_session)
         runs.append((f"{role} (session-ending operations)", report))
-
-    for name, token, password in closers:
-        example = {"current_password": password}
-        runs.append((name, schemathesis(name, token, closes_own_account, example)))
 
     print("\n== contract summary (schemathesis %s, max examples %s per operation)"
           % (runs[0][1]["schemathesis_version"], MAX_EXAMPLES))
