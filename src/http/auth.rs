@@ -128,6 +128,13 @@ struct PasswordChange {
     new_password: String,
 }
 
+#[derive(Object)]
+struct AccountClosing {
+    /// The caller's password, asked again: closing cannot be undone through the API.
+    #[oai(deserialize_with = "json_string")]
+    current_password: String,
+}
+
 #[derive(ApiResponse)]
 enum Issue {
     /// Signed in; the token response must not be cached.
@@ -275,6 +282,25 @@ impl AuthApi {
         } = body;
         account::change_password(&state, &grant, current_password, new_password).await?;
         Ok(Done::NoContent(None))
+    }
+
+    /// Close the caller's own account.
+    ///
+    /// A soft delete (the email becomes free for a new user); every session ends on every
+    /// replica and a notice is mailed. Refused (409) for the last active principal of an active
+    /// dealership and for the last active admin: make someone else one first.
+    ///
+    /// **Permissions:** `users:delete` at `self` scope, and the current password.
+    #[oai(path = "/me", method = "delete")]
+    async fn close_me(
+        &self,
+        BearerAuth(me): BearerAuth,
+        state: Data<&AppState>,
+        Json(body): Json<AccountClosing>,
+    ) -> ApiResult<Done, set::AccountClosing> {
+        let grant = state.grant_own(&me, Resource::Users, Action::Delete)?;
+        account::close(&state, &grant, body.current_password).await?;
+        Ok(Done::NoContent(clear_cookie(&state)))
     }
 
     /// The caller's live sessions, newest first; `current` marks this one.

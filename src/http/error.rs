@@ -54,7 +54,8 @@ pub enum ApiError {
     NotFound(Json<ErrorBody>),
     #[oai(status = 405)]
     MethodNotAllowed(Json<ErrorBody>),
-    /// Duplicate email or dealership name.
+    /// Duplicate email or dealership name, or the last active principal or admin closing
+    /// their own account.
     #[oai(status = 409)]
     Conflict(Json<ErrorBody>),
     /// Body over the configured limit.
@@ -156,6 +157,9 @@ pub mod set {
         CallerUpdate: [401, 403, 409, 422, 503];
         /// A change that needs the caller's current password, checked and throttled.
         PasswordChange: [401, 403, 422, 429, 503];
+        /// Closing the caller's account: the current password is checked and throttled; the
+        /// last active principal or admin is refused (409).
+        AccountClosing: [401, 403, 409, 422, 429, 503];
         /// A list: a bad `limit` or `offset` is 422.
         Listing: [401, 403, 422, 503];
         /// One thing by id, or an action on it that takes no input.

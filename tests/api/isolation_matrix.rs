@@ -55,6 +55,9 @@ fn table() -> Vec<(&'static str, &'static str, Kind)> {
         ("POST", "/api/v1/auth/password", Matrix([[0, 0, 204]; 4])),
         // a confirmation link to a new address; nothing changes until it is used
         ("POST", "/api/v1/auth/email", Matrix([[0, 0, 202]; 4])),
+        // closing one's account: run as a stand-in of the caller's role and dealership (see
+        // `stand_in`), never the demo caller, whom every later row signs in as
+        ("DELETE", "/api/v1/auth/me", Matrix([[0, 0, 204]; 4])),
         // the demo callers are verified: nothing is sent, the same answer
         (
             "POST",
@@ -107,11 +110,13 @@ fn table() -> Vec<(&'static str, &'static str, Kind)> {
         (
             "DELETE",
             "/api/v1/users/{id}",
+            // managers and agents may delete only themselves (their own account closes
+            // through DELETE /auth/me): others are out of their reach, themselves refused
             Matrix([
                 [204, 204, 422],
                 [204, 404, 422],
-                [403, 403, 403],
-                [403, 403, 403],
+                [404, 404, 422],
+                [404, 404, 422],
             ]),
         ),
         (
@@ -250,6 +255,26 @@ async fn fresh_dealership(app: &TestApp) -> Uuid {
     id
 }
 
+/// A signed-in stand-in for the seat's demo user: the same role, dealership and password, a
+/// fresh address. The rows that close the caller's account run as one, so the demo user (and
+/// every row after it) lives on, and the demo principal or admin is still there: the stand-in
+/// is never the last one and may go.
+async fn stand_in(app: &TestApp, seat: &Seat) -> String {
+    let id = Uuid::now_v7();
+    let email = format!("stand-in-{id}@example.com");
+    exec(
+        &app.db.owner().await,
+        &format!(
+            "INSERT INTO users (id, dealership_id, email, password_hash, first_name, last_name, role) \
+             SELECT '{id}', dealership_id, '{email}', password_hash, 'Stand', 'In', role \
+             FROM users WHERE email = '{}'",
+            seat.demo.email
+        ),
+    )
+    .await;
+    email
+}
+
 async fn targets(app: &TestApp, seat: &Seat) -> Targets {
     Targets {
         home_user: fresh_user(app, seat.home).await,
@@ -319,6 +344,7 @@ async fn request(
     };
     let body = match (method, template) {
         ("PATCH", "/api/v1/auth/me") => Some(json!({"first_name": "Matrix"})),
+        ("DELETE", "/api/v1/auth/me") => Some(json!({"current_password": seat.demo.password})),
         ("POST", "/api/v1/auth/password") => Some(
             json!({"current_password": seat.demo.password, "new_password": seat.demo.password}),
         ),
@@ -448,7 +474,11 @@ async fn every_route_every_role_every_tenant_gets_its_status_and_nothing_crosses
             let expected = expect[seat.row];
             for (target, want) in expected.iter().enumerate().filter(|(_, w)| **w != 0) {
                 let t = targets(&app, seat).await;
-                let tokens = app.login_ok(seat.demo.email, seat.demo.password).await;
+                let email = match (*method, *template) {
+                    ("DELETE", "/api/v1/auth/me") => stand_in(&app, seat).await,
+                    _ => seat.demo.email.to_owned(),
+                };
+                let tokens = app.login_ok(&email, seat.demo.password).await;
                 let me = Caller {
                     seat,
                     id: tokens.body["user"]["id"].as_str().unwrap().parse().unwrap(),

@@ -4,6 +4,7 @@
 mod audit_log;
 mod auth_flows;
 mod cli;
+mod closing;
 mod connections;
 mod dealerships;
 mod email_change;

@@ -10,20 +10,8 @@ use crate::helpers::{ADMIN, PA_PRINCIPAL, TestApp, count, error_of, spawn_app};
 const PEER_PASSWORD: &str = "a fine passphrase";
 
 async fn create(app: &TestApp, token: &str, email: &str, role: &str) -> String {
-    let resp = app
-        .as_user(Method::POST, "/api/v1/users", token)
-        .json(
-            &json!({"email": email, "password": PEER_PASSWORD, "first_name": "Peer",
-                      "last_name": "Person", "role": role}),
-        )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 201, "{email} created");
-    resp.json::<Value>().await.unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned()
+    let created = app.create_user(token, email, PEER_PASSWORD, role).await;
+    created["id"].as_str().unwrap().to_owned()
 }
 
 async fn send(

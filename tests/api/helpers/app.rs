@@ -248,6 +248,26 @@ impl TestApp {
             .expect("request sent")
     }
 
+    /// A new user of `role` in the caller's dealership, made through `POST /api/v1/users` as
+    /// `token` (asserting 201): the created user.
+    pub async fn create_user(
+        &self,
+        token: &str,
+        email: &str,
+        password: &str,
+        role: &str,
+    ) -> serde_json::Value {
+        let resp = self
+            .as_user(reqwest::Method::POST, "/api/v1/users", token)
+            .json(&serde_json::json!({"email": email, "password": password,
+                "first_name": "New", "last_name": "Hire", "role": role}))
+            .send()
+            .await
+            .expect("request sent");
+        assert_eq!(resp.status(), 201, "{email} created");
+        resp.json().await.expect("the created user")
+    }
+
     pub async fn post_as(&self, path: &str, token: &str) -> reqwest::Response {
         self.as_user(reqwest::Method::POST, path, token)
             .send()
