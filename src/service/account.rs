@@ -10,7 +10,7 @@ use crate::{
     auth::password,
     domain::{Email, NewPassword},
     entity::user,
-    error::{AppError, conflict_if_duplicate},
+    error::AppError,
     scope::{Grant, RequestScope},
     service::{audit, sign_in, users},
     state::AppState,
@@ -72,7 +72,7 @@ pub async fn update_me(
         user = active
             .update(scope.tx())
             .await
-            .map_err(|e| conflict_if_duplicate(e, "a user with this email"))?;
+            .map_err(users::conflict_if_taken)?;
     }
     if changes.as_object().is_some_and(|c| !c.is_empty()) {
         audit::record_in(&scope, own_event("user.updated", grant, Some(changes))).await?;
