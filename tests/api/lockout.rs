@@ -11,7 +11,7 @@ use crate::helpers::{
     spawn_app_with,
 };
 
-fn three_strikes(s: &mut dealergate::config::Settings) {
+pub(crate) fn three_strikes(s: &mut dealergate::config::Settings) {
     s.auth.lockout.account_max_failures = 3;
     s.auth.lockout.delay_after = 10; // no delay: this test is about the lock
 }

@@ -217,6 +217,19 @@ impl TestApp {
         Tokens::from_response(self.login(email, password).await).await
     }
 
+    /// `POST /auth/login` with `{phone, password}`.
+    pub async fn login_by_phone(&self, phone: &str, password: &str) -> reqwest::Response {
+        self.post_json(
+            "/api/v1/auth/login",
+            serde_json::json!({"phone": phone, "password": password}),
+        )
+        .await
+    }
+
+    pub async fn login_by_phone_ok(&self, phone: &str, password: &str) -> Tokens {
+        Tokens::from_response(self.login_by_phone(phone, password).await).await
+    }
+
     pub async fn refresh(&self, refresh_token: &str) -> reqwest::Response {
         self.post_json(
             "/api/v1/auth/refresh",
