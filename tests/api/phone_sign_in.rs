@@ -10,7 +10,8 @@ use uuid::Uuid;
 use crate::{
     helpers::{
         ADMIN, DemoUser, MM_AGENT, MM_MANAGER, PA_AGENT, PA_MANAGER, PA_PRINCIPAL, PREMIUM_AUTO,
-        TestApp, TestDb, connect_single, count, error_of, exec, spawn_app, spawn_app_with,
+        TestApp, TestDb, assert_locked, connect_single, count, error_of, exec, spawn_app,
+        spawn_app_with,
     },
     lockout::three_strikes,
 };
@@ -184,14 +185,7 @@ async fn repeated_wrong_passwords_by_phone_lock_that_phone_with_429_and_retry_af
         error_of(app.login_by_phone(agent, &format!("wrong-{i}")).await, 401).await;
     }
     // spelled differently, it is the same number and the same counter
-    let locked = app.login_by_phone("+1 (312) 555-0103", "wrong-3").await;
-    let retry_after: u64 = locked.headers()["retry-after"]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
-    assert!((1..=900).contains(&retry_after), "{retry_after}");
-    assert_eq!(error_of(locked, 429).await["type"], "rate_limited");
+    assert_locked(app.login_by_phone("+1 (312) 555-0103", "wrong-3").await).await;
     error_of(app.login_by_phone(agent, PA_AGENT.password).await, 429).await;
     // counted per name as sent, never resolved to the account: the email is a counter of its own
     app.login_ok(PA_AGENT.email, PA_AGENT.password).await;
@@ -327,20 +321,6 @@ fn new_agent(email: &str, phone: &str) -> Value {
            "phone": phone, "role": "agent", "dealership_id": PREMIUM_AUTO})
 }
 
-async fn send(
-    app: &TestApp,
-    method: Method,
-    path: &str,
-    token: &str,
-    body: Value,
-) -> reqwest::Response {
-    app.as_user(method, path, token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
-}
-
 #[tokio::test]
 async fn a_phone_taken_by_a_live_user_is_409_naming_the_phone_on_create_and_on_edit() {
     let app = spawn_app().await;
@@ -348,28 +328,28 @@ async fn a_phone_taken_by_a_live_user_is_409_naming_the_phone_on_create_and_on_e
     let taken = "+1 (312) 555-0103"; // the Premium Auto agent's, spelled otherwise
     let phone_conflict = "a user with this phone number already exists";
 
-    let create = send(
-        &app,
-        Method::POST,
-        "/api/v1/users",
-        &admin,
-        new_agent("new@premiumauto.com", taken),
-    )
-    .await;
+    let create = app
+        .send_as(
+            Method::POST,
+            "/api/v1/users",
+            &admin,
+            new_agent("new@premiumauto.com", taken),
+        )
+        .await;
     let error = error_of(create, 409).await;
     assert_eq!(
         (error["type"].as_str(), error["message"].as_str()),
         (Some("conflict"), Some(phone_conflict))
     );
     // the email's conflict still names the email
-    let create = send(
-        &app,
-        Method::POST,
-        "/api/v1/users",
-        &admin,
-        new_agent(PA_MANAGER.email, "+1 312 555 0177"),
-    )
-    .await;
+    let create = app
+        .send_as(
+            Method::POST,
+            "/api/v1/users",
+            &admin,
+            new_agent(PA_MANAGER.email, "+1 312 555 0177"),
+        )
+        .await;
     assert_eq!(
         error_of(create, 409).await["message"],
         "a user with this email already exists"
@@ -377,21 +357,23 @@ async fn a_phone_taken_by_a_live_user_is_409_naming_the_phone_on_create_and_on_e
 
     // another dealership's user: phones are unique across tenants, as sign-in comes before one
     let path = format!("/api/v1/users/{}", MM_AGENT.id);
-    let edit = send(&app, Method::PATCH, &path, &admin, json!({"phone": taken})).await;
+    let edit = app
+        .send_as(Method::PATCH, &path, &admin, json!({"phone": taken}))
+        .await;
     assert_eq!(error_of(edit, 409).await["message"], phone_conflict);
 
     let manager = app
         .login_ok(PA_MANAGER.email, PA_MANAGER.password)
         .await
         .access;
-    let own = send(
-        &app,
-        Method::PATCH,
-        "/api/v1/auth/me",
-        &manager,
-        json!({"phone": taken}),
-    )
-    .await;
+    let own = app
+        .send_as(
+            Method::PATCH,
+            "/api/v1/auth/me",
+            &manager,
+            json!({"phone": taken}),
+        )
+        .await;
     assert_eq!(error_of(own, 409).await["message"], phone_conflict);
 
     // nothing changed, and a free number is taken without complaint
@@ -404,14 +386,14 @@ async fn a_phone_taken_by_a_live_user_is_409_naming_the_phone_on_create_and_on_e
         .await,
         1
     );
-    let own = send(
-        &app,
-        Method::PATCH,
-        "/api/v1/auth/me",
-        &manager,
-        json!({"phone": "+1 312 555 0177"}),
-    )
-    .await;
+    let own = app
+        .send_as(
+            Method::PATCH,
+            "/api/v1/auth/me",
+            &manager,
+            json!({"phone": "+1 312 555 0177"}),
+        )
+        .await;
     assert_eq!(own.status(), 200);
 }
 
@@ -420,16 +402,16 @@ async fn a_deleted_users_phone_is_free_for_someone_else_who_then_signs_in_with_i
     let app = spawn_app().await;
     let admin = admin(&app).await;
     let path = format!("/api/v1/users/{}", PA_AGENT.id);
-    let deleted = send(&app, Method::DELETE, &path, &admin, json!({})).await;
+    let deleted = app.send_as(Method::DELETE, &path, &admin, json!({})).await;
     assert_eq!(deleted.status(), 204);
-    let create = send(
-        &app,
-        Method::POST,
-        "/api/v1/users",
-        &admin,
-        new_agent("successor@premiumauto.com", phone(&PA_AGENT)),
-    )
-    .await;
+    let create = app
+        .send_as(
+            Method::POST,
+            "/api/v1/users",
+            &admin,
+            new_agent("successor@premiumauto.com", phone(&PA_AGENT)),
+        )
+        .await;
     assert_eq!(create.status(), 201);
     let successor: Value = create.json().await.unwrap();
     let tokens = app

@@ -254,6 +254,21 @@ impl TestApp {
             .bearer_auth(token)
     }
 
+    /// A request with a bearer token and a JSON body.
+    pub async fn send_as(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: &str,
+        body: serde_json::Value,
+    ) -> reqwest::Response {
+        self.as_user(method, path, token)
+            .json(&body)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
     pub async fn get_as(&self, path: &str, token: &str) -> reqwest::Response {
         self.as_user(reqwest::Method::GET, path, token)
             .send()
