@@ -153,7 +153,7 @@ pub mod set {
         Refresh: [401, 422, 503];
         /// The caller's own things, no input beyond the token.
         Caller: [401, 403, 503];
-        /// A change to the caller's own profile.
+        /// A change to the caller's own profile: the phone may be taken (409).
         CallerUpdate: [401, 403, 409, 422, 503];
         /// A change that needs the caller's current password, checked and throttled.
         PasswordChange: [401, 403, 422, 429, 503];
@@ -164,11 +164,11 @@ pub mod set {
         Listing: [401, 403, 422, 503];
         /// One thing by id, or an action on it that takes no input.
         Lookup: [401, 403, 404, 503];
-        /// A user: the dealership may not exist (404), the email may be taken (409).
+        /// A user: the dealership may not exist (404), the email or phone may be taken (409).
         CreateUser: [401, 403, 404, 409, 422, 503];
         /// A dealership: the name may be taken.
         CreateDealership: [401, 403, 409, 422, 503];
-        /// An edit by id: the new email or name may be taken.
+        /// An edit by id: the new email, phone or name may be taken.
         Edit: [401, 403, 404, 409, 422, 503];
         /// An action by id that some targets refuse (not on yourself: 422).
         Removal: [401, 403, 404, 422, 503];

@@ -28,6 +28,7 @@ mod migrations;
 mod operations;
 mod password_reset;
 mod pgbouncer;
+mod phone_sign_in;
 mod policy_reload;
 mod posture;
 mod profile_cache;

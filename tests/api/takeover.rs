@@ -14,20 +14,6 @@ async fn create(app: &TestApp, token: &str, email: &str, role: &str) -> String {
     created["id"].as_str().unwrap().to_owned()
 }
 
-async fn send(
-    app: &TestApp,
-    method: Method,
-    path: &str,
-    token: &str,
-    body: Value,
-) -> reqwest::Response {
-    app.as_user(method, path, token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
-}
-
 /// Every account change a caller might try on `target`.
 fn takeovers() -> [(Method, &'static str, Value); 6] {
     [
@@ -50,18 +36,20 @@ async fn a_principal_cannot_take_over_a_peer_principal() {
     let peer = create(&app, &principal, "peer@premiumauto.com", "principal").await;
     for (method, suffix, body) in takeovers() {
         let path = format!("/api/v1/users/{peer}{suffix}");
-        let resp = send(&app, method.clone(), &path, &principal, body.clone()).await;
+        let resp = app
+            .send_as(method.clone(), &path, &principal, body.clone())
+            .await;
         error_of(resp, 403).await;
     }
     // the peer's profile is staff data the principal may still correct
-    let renamed = send(
-        &app,
-        Method::PATCH,
-        &format!("/api/v1/users/{peer}"),
-        &principal,
-        json!({"first_name": "Corrected"}),
-    )
-    .await;
+    let renamed = app
+        .send_as(
+            Method::PATCH,
+            &format!("/api/v1/users/{peer}"),
+            &principal,
+            json!({"first_name": "Corrected"}),
+        )
+        .await;
     assert_eq!(renamed.status(), 200);
     app.login_ok("peer@premiumauto.com", PEER_PASSWORD).await;
     let owner = app.db.owner().await;
@@ -78,7 +66,9 @@ async fn an_admin_cannot_take_over_another_admin() {
     let other = create(&app, &admin, "ops2@example.com", "admin").await;
     for (method, suffix, body) in takeovers() {
         let path = format!("/api/v1/users/{other}{suffix}");
-        let resp = send(&app, method.clone(), &path, &admin, body.clone()).await;
+        let resp = app
+            .send_as(method.clone(), &path, &admin, body.clone())
+            .await;
         error_of(resp, 403).await;
     }
     app.login_ok("ops2@example.com", PEER_PASSWORD).await;
@@ -93,14 +83,14 @@ async fn staff_below_the_callers_rank_stay_manageable() {
         .access;
     let manager = create(&app, &principal, "newmanager@premiumauto.com", "manager").await;
     let path = format!("/api/v1/users/{manager}");
-    let resp = send(
-        &app,
-        Method::PATCH,
-        &path,
-        &principal,
-        json!({"email": "renamed@premiumauto.com", "password": "reset by the principal"}),
-    )
-    .await;
+    let resp = app
+        .send_as(
+            Method::PATCH,
+            &path,
+            &principal,
+            json!({"email": "renamed@premiumauto.com", "password": "reset by the principal"}),
+        )
+        .await;
     assert_eq!(resp.status(), 200);
     app.login_ok("renamed@premiumauto.com", "reset by the principal")
         .await;
@@ -123,14 +113,14 @@ async fn ones_own_email_changes_only_through_the_confirmed_change() {
         .unwrap()
         .to_owned();
     // not through the staff endpoint, which asks for no password
-    let staff = send(
-        &app,
-        Method::PATCH,
-        &format!("/api/v1/users/{my_id}"),
-        &me,
-        json!({"email": "boss@premiumauto.com"}),
-    )
-    .await;
+    let staff = app
+        .send_as(
+            Method::PATCH,
+            &format!("/api/v1/users/{my_id}"),
+            &me,
+            json!({"email": "boss@premiumauto.com"}),
+        )
+        .await;
     let refused = error_of(staff, 422).await;
     assert_eq!(refused["details"][0]["field"], "email");
     assert!(
@@ -140,14 +130,14 @@ async fn ones_own_email_changes_only_through_the_confirmed_change() {
             .contains("/api/v1/auth/email")
     );
     // nor the profile update, which has no email (email_change.rs tests the confirmed change)
-    let profile = send(
-        &app,
-        Method::PATCH,
-        "/api/v1/auth/me",
-        &me,
-        json!({"email": "boss@premiumauto.com", "current_password": PA_PRINCIPAL.password}),
-    )
-    .await;
+    let profile = app
+        .send_as(
+            Method::PATCH,
+            "/api/v1/auth/me",
+            &me,
+            json!({"email": "boss@premiumauto.com", "current_password": PA_PRINCIPAL.password}),
+        )
+        .await;
     assert_eq!(profile.status(), 200);
     app.login_ok(PA_PRINCIPAL.email, PA_PRINCIPAL.password)
         .await;

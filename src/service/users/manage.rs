@@ -15,7 +15,7 @@ use crate::{
     authz::Reach,
     domain::{Email, NewPassword, PersonName, Phone, Role},
     entity::{dealership, user},
-    error::{AppError, conflict_if_duplicate},
+    error::AppError,
     scope::{Grant, RequestMeta, RequestScope},
     service::{audit, email_verification, sessions},
     state::AppState,
@@ -112,7 +112,10 @@ pub async fn create_by_operator(
     password_hash: String,
     meta: &RequestMeta,
 ) -> Result<Option<user::Model>, AppError> {
-    if super::login_candidate(tx, &new.email).await?.is_some() {
+    if super::login_candidate(tx, &new.email.clone().into())
+        .await?
+        .is_some()
+    {
         return Ok(None);
     }
     let dealership_id = new.dealership_id;
@@ -167,7 +170,7 @@ async fn insert(
     }
     .insert(tx)
     .await
-    .map_err(|e| conflict_if_duplicate(e, "a user with this email"))
+    .map_err(super::conflict_if_taken)
 }
 
 /// Soft delete: the row stays for the audit trail, the email becomes free, sessions end.
