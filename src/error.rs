@@ -78,11 +78,30 @@ impl AppError {
 
 /// A unique-key violation is a 409 naming `what`; anything else maps as usual.
 pub fn conflict_if_duplicate(err: DbErr, what: &str) -> AppError {
+    conflict_naming(err, |_| what)
+}
+
+/// A unique-key violation is a 409 naming what `what` says the violated constraint (its name,
+/// if the server gave one) holds unique, for a table with more than one unique key.
+pub fn conflict_naming<'a>(err: DbErr, what: impl FnOnce(Option<&str>) -> &'a str) -> AppError {
     match err.sql_err() {
-        Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
-            AppError::Conflict(format!("{what} already exists"))
-        }
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => AppError::Conflict(format!(
+            "{} already exists",
+            what(violated_constraint(&err))
+        )),
         _ => err.into(),
+    }
+}
+
+fn violated_constraint(err: &DbErr) -> Option<&str> {
+    match err {
+        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => {
+            match e.as_ref() {
+                sqlx::Error::Database(db) => db.constraint(),
+                _ => None,
+            }
+        }
+        _ => None,
     }
 }
 

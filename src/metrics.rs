@@ -15,7 +15,7 @@ pub struct Metrics {
     pub http_requests: IntCounterVec,
     /// by `route`, `method`, `status`
     pub http_duration: HistogramVec,
-    /// by `outcome`: success, failure, locked, unverified
+    /// by `outcome` (success, failure, locked, unverified) and `by` (email, phone)
     pub logins: IntCounterVec,
     /// by `outcome`: rotated, grace, reuse_detected, refused
     pub refreshes: IntCounterVec,
@@ -112,8 +112,8 @@ pub fn metrics() -> &'static Metrics {
             logins: counter(
                 &r,
                 "dealergate_logins_total",
-                "Login attempts by outcome.",
-                &["outcome"],
+                "Login attempts by outcome and by what they signed in with (email or phone).",
+                &["outcome", "by"],
             ),
             refreshes: counter(
                 &r,

@@ -15,6 +15,7 @@ mod m20261201_000005_purge_expired_rows;
 mod m20261201_000006_notify_profile_changes;
 mod m20261201_000007_index_the_directory;
 mod m20261201_000008_create_mail_outbox;
+mod m20261201_000009_sign_in_by_phone;
 mod m20261201_000010_confirm_email_changes;
 mod m20261201_000012_create_invitations;
 
@@ -45,6 +46,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000006_notify_profile_changes::Migration),
             Box::new(m20261201_000007_index_the_directory::Migration),
             Box::new(m20261201_000008_create_mail_outbox::Migration),
+            Box::new(m20261201_000009_sign_in_by_phone::Migration),
             Box::new(m20261201_000010_confirm_email_changes::Migration),
             Box::new(m20261201_000012_create_invitations::Migration),
         ]

@@ -1,5 +1,7 @@
-//! Failed-login throttling per account and per client IP, shared by every replica through
+//! Failed-login throttling per sign-in name and per client IP, shared by every replica through
 //! PostgreSQL: a progressive delay, then 429 with `Retry-After` until the lock expires.
+//! The name is counted as typed (normalised), never resolved to an account: an unknown email
+//! or phone locks exactly like a known one, and the counters never link a phone to an email.
 //! Password-reset requests are counted by the same counters under keys of their own
 //! ([`Counter::PasswordReset`]), so a flood of reset mail locks like a flood of guesses.
 
@@ -7,7 +9,7 @@ use std::time::Duration;
 
 use sea_orm::{ConnectionTrait, DbBackend, FromQueryResult, Statement};
 
-use crate::{config::LockoutSettings, domain::Email, error::AppError, tenancy::TenantTx};
+use crate::{config::LockoutSettings, domain::SignInName, error::AppError, tenancy::TenantTx};
 
 const MAX_DELAY: Duration = Duration::from_secs(3);
 
@@ -32,17 +34,21 @@ impl Counter {
         }
     }
 
-    fn keys(self, email: &Email, ip: Option<&str>) -> (String, Option<String>) {
+    fn keys(self, name: &SignInName, ip: Option<&str>) -> (String, Option<String>) {
         let prefix = self.prefix();
         (
-            format!("{prefix}{}", account_key(email)),
+            format!("{prefix}{}", account_key(name)),
             ip.map(|ip| format!("{prefix}{}", ip_key(ip))),
         )
     }
 }
 
-fn account_key(email: &Email) -> String {
-    format!("account:{email}")
+/// Emails keep the keys they always had; an E.164 number has no `@`, so it cannot meet one.
+fn account_key(name: &SignInName) -> String {
+    match name {
+        SignInName::Email(email) => format!("account:{email}"),
+        SignInName::Phone(phone) => format!("account:phone:{phone}"),
+    }
 }
 
 /// An IPv6 client controls its whole /64, so that is what is counted.
@@ -61,23 +67,23 @@ struct Locked {
     retry_after_secs: i32,
 }
 
-/// Seconds until the account and the IP are both unlocked; `None` if neither is locked.
+/// Seconds until the name and the IP are both unlocked; `None` if neither is locked.
 pub async fn locked_for(
     tx: &TenantTx,
-    email: &Email,
+    name: &SignInName,
     ip: Option<&str>,
 ) -> Result<Option<u64>, AppError> {
-    locked_counting(tx, Counter::Login, email, ip).await
+    locked_counting(tx, Counter::Login, name, ip).await
 }
 
 /// [`locked_for`] for any [`Counter`].
 pub async fn locked_counting(
     tx: &TenantTx,
     counter: Counter,
-    email: &Email,
+    name: &SignInName,
     ip: Option<&str>,
 ) -> Result<Option<u64>, AppError> {
-    let (account, ip) = counter.keys(email, ip);
+    let (account, ip) = counter.keys(name, ip);
     let mut keys = vec![account];
     keys.extend(ip);
     let locks = Locked::find_by_statement(Statement::from_sql_and_values(
@@ -90,25 +96,25 @@ pub async fn locked_counting(
     Ok(locks.iter().map(|l| l.retry_after_secs.max(1) as u64).max())
 }
 
-/// Counts a failure for the account and the IP; returns the account's failures in the window.
+/// Counts a failure for the name and the IP; returns the name's failures in the window.
 pub async fn record_failure(
     tx: &TenantTx,
     lockout: &LockoutSettings,
-    email: &Email,
+    name: &SignInName,
     ip: Option<&str>,
 ) -> Result<u32, AppError> {
-    record(tx, Counter::Login, lockout, email, ip).await
+    record(tx, Counter::Login, lockout, name, ip).await
 }
 
-/// Counts one event of `counter` for the account and the IP; returns the account's count.
+/// Counts one event of `counter` for the name and the IP; returns the name's count.
 pub async fn record(
     tx: &TenantTx,
     counter: Counter,
     lockout: &LockoutSettings,
-    email: &Email,
+    name: &SignInName,
     ip: Option<&str>,
 ) -> Result<u32, AppError> {
-    let (account, ip) = counter.keys(email, ip);
+    let (account, ip) = counter.keys(name, ip);
     let window = lockout.window_secs.min(i32::MAX as u64) as i32;
     let lock = lockout.lock_secs.min(i32::MAX as u64) as i32;
     let fail = |key: String, max: u32| {
@@ -128,15 +134,17 @@ pub async fn record(
     Ok(row.try_get::<i32>("", "failures")?.max(0) as u32)
 }
 
-/// A successful login clears the account's count (not the IP's: one good password must not
-/// unlock guessing at other accounts).
-pub async fn reset(tx: &TenantTx, email: &Email) -> Result<(), AppError> {
-    tx.execute_raw(Statement::from_sql_and_values(
-        DbBackend::Postgres,
-        "SELECT auth_throttle_reset($1)",
-        [account_key(email).into()],
-    ))
-    .await?;
+/// A successful login clears the count of each of the account's names (not the IP's: one good
+/// password must not unlock guessing at other accounts).
+pub async fn reset(tx: &TenantTx, names: &[SignInName]) -> Result<(), AppError> {
+    for name in names {
+        tx.execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT auth_throttle_reset($1)",
+            [account_key(name).into()],
+        ))
+        .await?;
+    }
     Ok(())
 }
 
@@ -164,8 +172,25 @@ mod tests {
     }
 
     #[test]
+    fn phones_and_emails_are_counted_apart_and_emails_keep_their_keys() {
+        use crate::domain::{Email, Phone};
+        let email = SignInName::Email(Email::parse("A@Example.com").expect("email"));
+        let phone = SignInName::Phone(Phone::parse("+1 (312) 555-0101").expect("phone"));
+        assert_eq!(account_key(&email), "account:a@example.com");
+        assert_eq!(account_key(&phone), "account:phone:+13125550101");
+        let spelled = SignInName::Phone(Phone::parse("+1.312.555.0101").expect("phone"));
+        assert_eq!(
+            account_key(&spelled),
+            account_key(&phone),
+            "one number, one counter"
+        );
+    }
+
+    #[test]
     fn reset_requests_have_counters_of_their_own() {
-        let email = Email::parse("a@example.com").expect("email");
+        let email: SignInName = crate::domain::Email::parse("a@example.com")
+            .expect("email")
+            .into();
         let login = Counter::Login.keys(&email, Some("203.0.113.9"));
         let reset = Counter::PasswordReset.keys(&email, Some("203.0.113.9"));
         assert_eq!(login.0, "account:a@example.com");

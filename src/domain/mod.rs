@@ -7,6 +7,7 @@ mod name;
 mod password;
 mod phone;
 mod role;
+mod sign_in_name;
 pub mod text;
 
 pub use email::Email;
@@ -15,3 +16,4 @@ pub use name::{DealershipName, PersonName};
 pub use password::NewPassword;
 pub use phone::Phone;
 pub use role::Role;
+pub use sign_in_name::SignInName;

@@ -18,7 +18,7 @@ use super::{
 };
 use crate::{
     authz::{Action, Resource},
-    domain::{Email, PersonName, Phone},
+    domain::{Email, PersonName, Phone, SignInName},
     error::{AppError, FieldError},
     service::{
         account, sessions,
@@ -31,12 +31,17 @@ use crate::{
 const REFRESH_COOKIE: &str = "dealergate_refresh";
 const COOKIE_PATH: &str = "/api/v1/auth";
 
+/// Exactly one of `email` and `phone`, and the password.
 #[derive(Object)]
 #[oai(example)]
 struct LoginRequest {
-    /// Matched case-insensitively.
-    #[oai(deserialize_with = "json_string")]
-    email: String,
+    /// Sign in by email address (matched case-insensitively); leave out with `phone`.
+    #[oai(nullable, deserialize_with = "json_string_or_null")]
+    email: Option<String>,
+    /// Sign in by phone number instead, in international form (`+1 312 555 0101`, any
+    /// spacing or `-().`), matched as E.164; leave out with `email`.
+    #[oai(nullable, deserialize_with = "json_string_or_null")]
+    phone: Option<String>,
     #[oai(deserialize_with = "json_string")]
     password: String,
 }
@@ -45,10 +50,36 @@ impl Example for LoginRequest {
     fn example() -> Self {
         // a demo user of the dev profile (README, "Demo logins")
         Self {
-            email: "agent@premiumauto.com".into(),
+            email: Some("agent@premiumauto.com".into()),
+            phone: None,
             password: "Agent123!".into(),
         }
     }
+}
+
+impl LoginRequest {
+    /// The name to sign in as (422 naming both fields unless exactly one is sent) and the
+    /// password.
+    fn parse(self) -> Result<(SignInName, String), AppError> {
+        let name = match (self.email.as_deref(), self.phone.as_deref()) {
+            (Some(email), None) => {
+                fields::one("email", Email::parse(email).map(SignInName::Email))?
+            }
+            (None, Some(phone)) => {
+                fields::one("phone", Phone::parse(phone).map(SignInName::Phone))?
+            }
+            (Some(_), Some(_)) => return Err(email_or_phone("send email or phone, not both")),
+            (None, None) => return Err(email_or_phone("send email or phone")),
+        };
+        Ok((name, self.password))
+    }
+}
+
+fn email_or_phone(message: &str) -> AppError {
+    AppError::Validation(vec![
+        FieldError::new("email", message),
+        FieldError::new("phone", message),
+    ])
 }
 
 /// The OAuth2 password grant (RFC 6749 §4.3), for Swagger UI's Authorize and OAuth2 clients.
@@ -57,7 +88,8 @@ impl Example for LoginRequest {
 struct PasswordGrant {
     /// Must be `password`.
     grant_type: String,
-    /// The email address.
+    /// The email address, or the phone number in international form: a value starting with
+    /// `+` (`+1 312 555 0101`) is read as a phone, anything else as an email.
     username: String,
     password: String,
 }
@@ -69,6 +101,17 @@ impl Example for PasswordGrant {
             username: "agent@premiumauto.com".into(),
             password: "Agent123!".into(),
         }
+    }
+}
+
+impl PasswordGrant {
+    /// The name to sign in as, read from `username`, and the password.
+    fn parse(self) -> Result<(SignInName, String), AppError> {
+        if self.grant_type != "password" {
+            return Err(AppError::field("grant_type", "must be `password`"));
+        }
+        let name = fields::one("username", SignInName::parse_username(&self.username))?;
+        Ok((name, self.password))
     }
 }
 
@@ -86,7 +129,8 @@ struct ProfileUpdate {
     first_name: Option<String>,
     #[oai(nullable, deserialize_with = "json_string_or_null")]
     last_name: Option<String>,
-    /// An empty string clears it.
+    /// International form, stored as E.164; it signs in too, so it must be no other live
+    /// user's (409). An empty string clears it.
     #[oai(nullable, deserialize_with = "json_string_or_null")]
     phone: Option<String>,
 }
@@ -128,6 +172,13 @@ struct PasswordChange {
     new_password: String,
 }
 
+#[derive(Object)]
+struct AccountClosing {
+    /// The caller's password, asked again: closing cannot be undone through the API.
+    #[oai(deserialize_with = "json_string")]
+    current_password: String,
+}
+
 #[derive(ApiResponse)]
 enum Issue {
     /// Signed in; the token response must not be cached.
@@ -149,9 +200,15 @@ pub struct AuthApi;
 
 #[OpenApi(prefix_path = "/api/v1/auth", tag = "ApiTags::Auth")]
 impl AuthApi {
-    /// Sign in with email and password.
+    /// Sign in with an email address or a phone number, and the password.
     ///
-    /// **Permissions:** anyone. Failed attempts are throttled per account and per client IP.
+    /// Send exactly one of `email` and `phone` (422 naming both otherwise). A phone is written
+    /// in international form and matched as E.164, so `+1 (312) 555-0101` and `+13125550101`
+    /// are the same number. An unknown email or phone, a wrong password and an inactive account
+    /// get the same 401.
+    ///
+    /// **Permissions:** anyone. Failed attempts are throttled per email or phone, as sent, and
+    /// per client IP (429 with `Retry-After`).
     #[oai(path = "/login", method = "post")]
     async fn login(
         &self,
@@ -159,10 +216,12 @@ impl AuthApi {
         state: Data<&AppState>,
         Json(body): Json<LoginRequest>,
     ) -> ApiResult<Issue, set::SignIn> {
-        sign_in(req, &state, "email", &body.email, body.password).await
+        let (name, password) = body.parse()?;
+        sign_in(req, &state, name, password).await
     }
 
-    /// Sign in with the OAuth2 password grant (form-encoded).
+    /// Sign in with the OAuth2 password grant (form-encoded); `username` is the email or the
+    /// phone number (a value starting with `+` is a phone).
     ///
     /// **Permissions:** anyone; throttled like `/login`.
     #[oai(path = "/token", method = "post")]
@@ -172,11 +231,8 @@ impl AuthApi {
         state: Data<&AppState>,
         Form(form): Form<PasswordGrant>,
     ) -> ApiResult<Issue, set::SignIn> {
-        if form.grant_type != "password" {
-            let field = FieldError::new("grant_type", "must be `password`");
-            return Err(AppError::Validation(vec![field]).into());
-        }
-        sign_in(req, &state, "username", &form.username, form.password).await
+        let (name, password) = form.parse()?;
+        sign_in(req, &state, name, password).await
     }
 
     /// Exchange a refresh token for new tokens; the refresh token rotates on every use.
@@ -277,6 +333,25 @@ impl AuthApi {
         Ok(Done::NoContent(None))
     }
 
+    /// Close the caller's own account.
+    ///
+    /// A soft delete (the email becomes free for a new user); every session ends on every
+    /// replica and a notice is mailed. Refused (409) for the last active principal of an active
+    /// dealership and for the last active admin: make someone else one first.
+    ///
+    /// **Permissions:** `users:delete` at `self` scope, and the current password.
+    #[oai(path = "/me", method = "delete")]
+    async fn close_me(
+        &self,
+        BearerAuth(me): BearerAuth,
+        state: Data<&AppState>,
+        Json(body): Json<AccountClosing>,
+    ) -> ApiResult<Done, set::AccountClosing> {
+        let grant = state.grant_own(&me, Resource::Users, Action::Delete)?;
+        account::close(&state, &grant, body.current_password).await?;
+        Ok(Done::NoContent(clear_cookie(&state)))
+    }
+
     /// The caller's live sessions, newest first; `current` marks this one.
     ///
     /// **Permissions:** `sessions:list` at `self` scope.
@@ -316,16 +391,14 @@ impl AuthApi {
     }
 }
 
-/// Both sign-in forms: the email (named as the form names it) and password to tokens.
+/// Both sign-in forms: the email or phone and the password to tokens.
 async fn sign_in(
     req: &Request,
     state: &AppState,
-    field: &'static str,
-    email: &str,
+    name: SignInName,
     password: String,
 ) -> ApiResult<Issue, set::SignIn> {
-    let email = fields::one(field, Email::parse(email))?;
-    let issued = sign_in::login(state, email, password, &request_meta(req, state)).await?;
+    let issued = sign_in::login(state, name, password, &request_meta(req, state)).await?;
     Ok(issue(state, issued))
 }
 

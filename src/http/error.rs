@@ -54,7 +54,8 @@ pub enum ApiError {
     NotFound(Json<ErrorBody>),
     #[oai(status = 405)]
     MethodNotAllowed(Json<ErrorBody>),
-    /// Duplicate email or dealership name.
+    /// Duplicate email or dealership name, or the last active principal or admin closing
+    /// their own account.
     #[oai(status = 409)]
     Conflict(Json<ErrorBody>),
     /// Body over the configured limit.
@@ -152,19 +153,22 @@ pub mod set {
         Refresh: [401, 422, 503];
         /// The caller's own things, no input beyond the token.
         Caller: [401, 403, 503];
-        /// A change to the caller's own profile.
+        /// A change to the caller's own profile: the phone may be taken (409).
         CallerUpdate: [401, 403, 409, 422, 503];
         /// A change that needs the caller's current password, checked and throttled.
         PasswordChange: [401, 403, 422, 429, 503];
+        /// Closing the caller's account: the current password is checked and throttled; the
+        /// last active principal or admin is refused (409).
+        AccountClosing: [401, 403, 409, 422, 429, 503];
         /// A list: a bad `limit` or `offset` is 422.
         Listing: [401, 403, 422, 503];
         /// One thing by id, or an action on it that takes no input.
         Lookup: [401, 403, 404, 503];
-        /// A user: the dealership may not exist (404), the email may be taken (409).
+        /// A user: the dealership may not exist (404), the email or phone may be taken (409).
         CreateUser: [401, 403, 404, 409, 422, 503];
         /// A dealership: the name may be taken.
         CreateDealership: [401, 403, 409, 422, 503];
-        /// An edit by id: the new email or name may be taken.
+        /// An edit by id: the new email, phone or name may be taken.
         Edit: [401, 403, 404, 409, 422, 503];
         /// An action by id that some targets refuse (not on yourself: 422).
         Removal: [401, 403, 404, 422, 503];

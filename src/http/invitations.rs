@@ -139,9 +139,7 @@ impl Example for CreateInvitation {
 
 impl CreateInvitation {
     fn parse(self) -> Result<NewInvitation, AppError> {
-        let optional = |raw: &Option<String>| {
-            fields::optional(raw.as_deref(), PersonName::parse)
-        };
+        let optional = |raw: &Option<String>| fields::optional(raw.as_deref(), PersonName::parse);
         let (email, first_name, last_name) = fields::check((
             ("email", Email::parse(&self.email).map(Some)),
             ("first_name", optional(&self.first_name)),
@@ -280,7 +278,9 @@ impl InvitationsApi {
         Query(offset): Query<Option<i64>>,
     ) -> ApiResult<InvitationList, set::Listing> {
         let page = Page::parse(limit, offset)?;
-        let scope = state.begin(&me, Resource::Invitations, Action::List).await?;
+        let scope = state
+            .begin(&me, Resource::Invitations, Action::List)
+            .await?;
         let status = status.map(Status::from);
         let (found, total) = invitations::list(&scope, status, dealership_id, page).await?;
         scope.commit().await?;

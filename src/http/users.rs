@@ -43,6 +43,8 @@ struct CreateUser {
     first_name: String,
     #[oai(deserialize_with = "json_string")]
     last_name: String,
+    /// International form, stored as E.164; the user can sign in with it, so no other live
+    /// user may have it (409). Blank or left out: no phone.
     #[oai(nullable, deserialize_with = "json_string_or_null")]
     phone: Option<String>,
     role: Role,
@@ -58,7 +60,7 @@ impl Example for CreateUser {
             password: "a long enough passphrase".into(),
             first_name: "Nora".into(),
             last_name: "Newman".into(),
-            phone: Some("+1 312 555 0101".into()),
+            phone: Some("+1 312 555 0181".into()),
             role: Role::Agent,
             dealership_id: Some(uuid::uuid!("0193a5f0-0000-7000-8000-000000000001")),
         }
@@ -74,7 +76,8 @@ struct UpdateUser {
     first_name: Option<String>,
     #[oai(nullable, deserialize_with = "json_string_or_null")]
     last_name: Option<String>,
-    /// An empty string clears it.
+    /// International form, stored as E.164 and unique among live users (409); an empty string
+    /// clears it.
     #[oai(nullable, deserialize_with = "json_string_or_null")]
     phone: Option<String>,
     #[oai(nullable)]
@@ -92,7 +95,7 @@ impl Example for UpdateUser {
             email: None,
             first_name: Some("Nora".into()),
             last_name: None,
-            phone: Some("+1 312 555 0102".into()),
+            phone: Some("+1 312 555 0182".into()),
             role: None,
             is_active: None,
             password: None,

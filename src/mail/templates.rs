@@ -18,17 +18,20 @@ pub enum Kind {
     ConfirmEmailChange,
     /// To the old address: someone asked to move the account to `new_email`.
     EmailChangeRequested,
+    /// The notice that the user closed their own account.
+    AccountClosed,
     /// To an invited address: the link that signs up; `first_name` may be empty, `role` set.
     Invitation,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 6] = [
+    pub const ALL: [Kind; 7] = [
         Kind::PasswordReset,
         Kind::PasswordChanged,
         Kind::VerifyEmail,
         Kind::ConfirmEmailChange,
         Kind::EmailChangeRequested,
+        Kind::AccountClosed,
         Kind::Invitation,
     ];
 
@@ -40,6 +43,7 @@ impl Kind {
             Kind::VerifyEmail => "verify_email",
             Kind::ConfirmEmailChange => "confirm_email_change",
             Kind::EmailChangeRequested => "email_change_requested",
+            Kind::AccountClosed => "account_closed",
             Kind::Invitation => "invitation",
         }
     }
@@ -69,6 +73,7 @@ impl Kind {
             Kind::VerifyEmail => files!("verify_email"),
             Kind::ConfirmEmailChange => files!("confirm_email_change"),
             Kind::EmailChangeRequested => files!("email_change_requested"),
+            Kind::AccountClosed => files!("account_closed"),
             Kind::Invitation => files!("invitation"),
         }
     }
@@ -199,6 +204,20 @@ mod tests {
             .render(Kind::PasswordChanged, &context("Ada", None))
             .expect("renders");
         assert_eq!(out.subject, "Your password was changed");
+    }
+
+    #[test]
+    fn the_account_closed_notice_names_the_dealership_and_the_address() {
+        let templates = Templates::load(None).expect("built-in templates");
+        let out = templates
+            .render(Kind::AccountClosed, &context("Ada", Some("Premium Auto")))
+            .expect("renders");
+        assert_eq!(out.subject, "Your Premium Auto account was closed");
+        assert!(out.text.contains("a@example.com"), "{}", out.text);
+        let admin = templates
+            .render(Kind::AccountClosed, &context("Ada", None))
+            .expect("renders");
+        assert_eq!(admin.subject, "Your account was closed");
     }
 
     #[test]

@@ -3,6 +3,11 @@
 //! throttled like a login), so a stolen access token cannot move the account to an attacker.
 //! They take a [`Grant`], not an open scope: the password is checked (slowly) before any
 //! transaction opens.
+//! Closing the account is in [`closing`].
+
+mod closing;
+
+pub use closing::close;
 
 use crate::{
     auth::password,

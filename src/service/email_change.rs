@@ -13,9 +13,9 @@ use crate::{
         sessions::{self as cache, Revoked},
         throttle::{self, Counter},
     },
-    domain::Email,
+    domain::{Email, SignInName},
     entity::user,
-    error::{AppError, conflict_if_duplicate},
+    error::AppError,
     mail::{Kind, outbox},
     scope::{Grant, RequestMeta, RequestScope},
     service::{
@@ -90,12 +90,12 @@ async fn throttle_messages_to(
     new_email: &Email,
 ) -> Result<(), AppError> {
     let (tx, ip) = (scope.tx(), scope.meta().ip.as_deref());
-    let counter = Counter::EmailChange;
-    if let Some(retry_after_secs) = throttle::locked_counting(tx, counter, new_email, ip).await? {
+    let (counter, to) = (Counter::EmailChange, SignInName::from(new_email.clone()));
+    if let Some(retry_after_secs) = throttle::locked_counting(tx, counter, &to, ip).await? {
         return Err(AppError::RateLimited { retry_after_secs });
     }
     let lockout = &state.settings.auth.lockout;
-    throttle::record(tx, counter, lockout, new_email, ip).await?;
+    throttle::record(tx, counter, lockout, &to, ip).await?;
     Ok(())
 }
 
@@ -174,6 +174,6 @@ async fn replace_email(
             ],
         ))
         .await
-        .map_err(|e| conflict_if_duplicate(e, "a user with this email"))?;
+        .map_err(users::conflict_if_taken)?;
     Ok(done.rows_affected() == 1)
 }

@@ -11,7 +11,7 @@ use crate::{
         sessions::Revoked,
         throttle::{self, Counter},
     },
-    domain::Email,
+    domain::{Email, SignInName},
     entity::user,
     error::AppError,
     mail::{Kind, outbox},
@@ -42,7 +42,9 @@ pub async fn send_in(state: &AppState, tx: &TenantTx, user: &user::Model) -> Res
 /// and the answer is the same). Throttled per address and per client IP (429).
 pub async fn resend(state: &AppState, scope: &RequestScope) -> Result<(), AppError> {
     let user = me(scope).await?;
-    let email = Email::parse(&user.email).map_err(AppError::internal)?;
+    let email: SignInName = Email::parse(&user.email)
+        .map_err(AppError::internal)?
+        .into();
     let ip = scope.meta().ip.as_deref();
     let counter = Counter::VerificationResend;
     if let Some(retry_after_secs) =

@@ -13,7 +13,7 @@ use crate::{
         sessions::{self as cache, Revoked},
         throttle::{self, Counter},
     },
-    domain::{Email, NewPassword},
+    domain::{Email, NewPassword, SignInName},
     entity::user,
     error::AppError,
     mail::{Compose, Context, Kind, outbox},
@@ -33,11 +33,12 @@ pub async fn request(state: &AppState, email: Email, meta: &RequestMeta) -> Resu
     let ip = meta.ip.as_deref();
     let tx = state.db.begin(Scope::Anonymous).await?;
     let counter = Counter::PasswordReset;
-    if let Some(retry_after_secs) = throttle::locked_counting(&tx, counter, &email, ip).await? {
+    let name = SignInName::from(email.clone());
+    if let Some(retry_after_secs) = throttle::locked_counting(&tx, counter, &name, ip).await? {
         return Err(AppError::RateLimited { retry_after_secs });
     }
-    throttle::record(&tx, counter, &state.settings.auth.lockout, &email, ip).await?;
-    let candidate = users::login_candidate(&tx, &email).await?;
+    throttle::record(&tx, counter, &state.settings.auth.lockout, &name, ip).await?;
+    let candidate = users::login_candidate(&tx, &name).await?;
     tx.commit().await?;
 
     // an unknown address costs what a known one does: a token, a message, one transaction
@@ -126,10 +127,8 @@ pub async fn confirm(
     }
     sessions::revoke_all(&tx, user.id, None, "password_reset").await?;
     cache::publish(&tx, Revoked::User(user.id)).await?;
-    if let Ok(email) = Email::parse(&user.email) {
-        // proving the mailbox lifts a lockout of the account's logins
-        throttle::reset(&tx, &email).await?;
-    }
+    // proving the mailbox lifts a lockout of the account's logins, by email and by phone
+    throttle::reset(&tx, &users::sign_in_names(&user)).await?;
     let notice =
         user_mail::compose(state, &tx, Kind::PasswordChanged, &user, String::new(), 0).await?;
     outbox::enqueue(&tx, notice).await?;

@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use crate::{
     auth::password,
-    domain::Role,
+    domain::{Phone, Role},
     entity::{dealership, user},
     error::AppError,
     tenancy::TenantTx,
@@ -117,6 +117,16 @@ pub async fn apply(tx: &TenantTx, data: &DemoData) -> Result<SeedReport, AppErro
             report.unchanged += 1;
             continue;
         }
+        // stored as the API stores it, so it signs in and collides like one set through the API
+        let phone = u
+            .phone
+            .as_deref()
+            .map(|raw| {
+                Phone::parse(raw).map(Phone::into_inner).map_err(|e| {
+                    AppError::internal(anyhow::anyhow!("seed: {}: phone {raw:?} {e}", u.email))
+                })
+            })
+            .transpose()?;
         let dealership_id = match &u.dealership {
             Some(name) => Some(find_dealership(tx, name).await?.ok_or_else(|| {
                 AppError::internal(anyhow::anyhow!("seed: no dealership {name}"))
@@ -130,14 +140,15 @@ pub async fn apply(tx: &TenantTx, data: &DemoData) -> Result<SeedReport, AppErro
             password_hash: Set(password::hash(u.password.clone()).await?),
             first_name: Set(u.first_name.clone()),
             last_name: Set(u.last_name.clone()),
-            phone: Set(u.phone.clone()),
+            phone: Set(phone),
             role: Set(u.role),
             // demo addresses are not mailboxes anyone reads: taken as verified
             email_verified_at: Set(Some(chrono::Utc::now())),
             ..Default::default()
         }
         .insert(tx)
-        .await?;
+        .await
+        .map_err(crate::service::users::conflict_if_taken)?;
         report.users_created += 1;
     }
     Ok(report)

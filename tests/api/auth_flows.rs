@@ -175,7 +175,7 @@ async fn a_user_edits_their_own_profile_with_validation_and_an_audit_event() {
     let tokens = app.login_ok(PA_AGENT.email, PA_AGENT.password).await;
     let resp = app
         .as_user(Method::PATCH, "/api/v1/auth/me", &tokens.access)
-        .json(&json!({"first_name": "  Alicia ", "phone": "+1 (312) 555-0101"}))
+        .json(&json!({"first_name": "  Alicia ", "phone": "+1 (312) 555-0191"}))
         .send()
         .await
         .unwrap();
@@ -183,7 +183,7 @@ async fn a_user_edits_their_own_profile_with_validation_and_an_audit_event() {
     let user: serde_json::Value = resp.json().await.unwrap();
     assert_eq!(
         (user["first_name"].as_str(), user["phone"].as_str()),
-        (Some("Alicia"), Some("+13125550101"))
+        (Some("Alicia"), Some("+13125550191"))
     );
     assert_eq!(user["last_name"], "Premium", "untouched");
 

@@ -31,17 +31,8 @@ async fn hire(app: &TestApp) -> Value {
     let principal = app
         .login_ok(PA_PRINCIPAL.email, PA_PRINCIPAL.password)
         .await;
-    let resp = app
-        .as_user(reqwest::Method::POST, "/api/v1/users", &principal.access)
-        .json(
-            &json!({"email": NEW, "password": PASSWORD, "first_name": "New",
-                      "last_name": "Hire", "role": "agent"}),
-        )
-        .send()
+    app.create_user(&principal.access, NEW, PASSWORD, "agent")
         .await
-        .unwrap();
-    assert_eq!(resp.status(), 201);
-    resp.json().await.unwrap()
 }
 
 async fn verify(app: &TestApp, token: &str) -> reqwest::Response {

@@ -12,8 +12,8 @@ use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    ADMIN, METRO_MOTORS, MM_PRINCIPAL, PA_AGENT, PA_MANAGER, PA_PRINCIPAL, PREMIUM_AUTO,
-    TestApp, TestDb, count, error_of, exec, smtp::SmtpServer, spawn_app_with,
+    ADMIN, METRO_MOTORS, MM_PRINCIPAL, PA_AGENT, PA_MANAGER, PA_PRINCIPAL, PREMIUM_AUTO, TestApp,
+    TestDb, count, error_of, exec, smtp::SmtpServer, spawn_app_with,
 };
 
 const INVITATIONS: &str = "/api/v1/invitations";
@@ -89,7 +89,10 @@ async fn a_principal_invites_and_the_invitee_signs_up_once_into_that_dealership_
     assert_eq!(created["status"], "pending");
     assert_eq!(created["dealership_id"], PREMIUM_AUTO.to_string());
     assert!(created.get("token").is_none(), "the token is only mailed");
-    let mail = &mailbox.smtp.wait_for(INVITEE, 1, Duration::from_secs(10)).await[0];
+    let mail = &mailbox
+        .smtp
+        .wait_for(INVITEE, 1, Duration::from_secs(10))
+        .await[0];
     assert_eq!(
         mail.header("Subject").as_deref(),
         Some("You are invited to join Premium Auto")
@@ -179,10 +182,18 @@ async fn expiry_revocation_and_a_resend_each_end_a_link() {
     let resent = app.post_as(&resend, &principal).await;
     assert_eq!(resent.status(), 200);
     assert_eq!(resent.json::<Value>().await.unwrap()["status"], "pending");
-    let second = mailbox.smtp.wait_for(INVITEE, 2, Duration::from_secs(10)).await[1].token();
+    let second = mailbox
+        .smtp
+        .wait_for(INVITEE, 2, Duration::from_secs(10))
+        .await[1]
+        .token();
     let third = {
         assert_eq!(app.post_as(&resend, &principal).await.status(), 200);
-        mailbox.smtp.wait_for(INVITEE, 3, Duration::from_secs(10)).await[2].token()
+        mailbox
+            .smtp
+            .wait_for(INVITEE, 3, Duration::from_secs(10))
+            .await[2]
+            .token()
     };
     error_of(mailbox.signup(&second).await, 422).await;
 
@@ -212,7 +223,11 @@ async fn escalation_attempts_are_refused_and_change_nothing() {
     let invitations = "SELECT count(*) AS n FROM invitations";
     for (caller, body, status) in [
         // a principal inviting an admin, or above their dealership
-        (PA_PRINCIPAL.email, json!({"email": INVITEE, "role": "admin"}), 403),
+        (
+            PA_PRINCIPAL.email,
+            json!({"email": INVITEE, "role": "admin"}),
+            403,
+        ),
         (
             PA_PRINCIPAL.email,
             json!({"email": INVITEE, "role": "agent", "dealership_id": METRO_MOTORS}),
@@ -255,7 +270,11 @@ async fn escalation_attempts_are_refused_and_change_nothing() {
         .json()
         .await
         .unwrap();
-    assert!(listed.iter().all(|i| i["dealership_id"] == PREMIUM_AUTO.to_string()));
+    assert!(
+        listed
+            .iter()
+            .all(|i| i["dealership_id"] == PREMIUM_AUTO.to_string())
+    );
     let id = theirs["id"].as_str().unwrap();
     let revoke = app
         .as_user(Method::DELETE, &format!("{INVITATIONS}/{id}"), &principal)
@@ -329,10 +348,7 @@ async fn an_admin_invites_an_admin_who_belongs_to_no_dealership() {
         .await;
     assert_eq!(created["dealership_id"], Value::Null);
     let bad = mailbox
-        .invite(
-            ADMIN.email,
-            json!({"email": INVITEE, "role": "agent"}),
-        )
+        .invite(ADMIN.email, json!({"email": INVITEE, "role": "agent"}))
         .await;
     assert_eq!(
         error_of(bad, 422).await["details"][0]["field"],
@@ -379,7 +395,10 @@ async fn malformed_signups_are_refused_and_a_weak_password_leaves_the_invitation
 async fn a_dealership_sees_only_its_own_invitations_as_the_runtime_role() {
     let db = TestDb::new().await;
     let owner = db.owner().await;
-    for (dealership, email) in [(PREMIUM_AUTO, "a@premiumauto.com"), (METRO_MOTORS, "b@metromotors.com")] {
+    for (dealership, email) in [
+        (PREMIUM_AUTO, "a@premiumauto.com"),
+        (METRO_MOTORS, "b@metromotors.com"),
+    ] {
         exec(
             &owner,
             &format!(

@@ -44,6 +44,8 @@ fn table() -> Vec<(&'static str, &'static str, Kind)> {
         ("POST", "/api/v1/auth/password-reset/confirm", Public),
         ("POST", "/api/v1/auth/verify-email", Public),
         ("POST", "/api/v1/auth/email/confirm", Public),
+        // the token is the credential; signup.rs and invitations.rs test its confinement
+        ("POST", "/api/v1/auth/signup", Public),
         ("GET", "/.well-known/jwks.json", Public),
         ("GET", "/healthz", Public),
         ("GET", "/readyz", Public),
@@ -55,6 +57,9 @@ fn table() -> Vec<(&'static str, &'static str, Kind)> {
         ("POST", "/api/v1/auth/password", Matrix([[0, 0, 204]; 4])),
         // a confirmation link to a new address; nothing changes until it is used
         ("POST", "/api/v1/auth/email", Matrix([[0, 0, 202]; 4])),
+        // closing one's account: run as a stand-in of the caller's role and dealership (see
+        // `stand_in`), never the demo caller, whom every later row signs in as
+        ("DELETE", "/api/v1/auth/me", Matrix([[0, 0, 204]; 4])),
         // the demo callers are verified: nothing is sent, the same answer
         (
             "POST",
@@ -107,11 +112,13 @@ fn table() -> Vec<(&'static str, &'static str, Kind)> {
         (
             "DELETE",
             "/api/v1/users/{id}",
+            // managers and agents may delete only themselves (their own account closes
+            // through DELETE /auth/me): others are out of their reach, themselves refused
             Matrix([
                 [204, 204, 422],
                 [204, 404, 422],
-                [403, 403, 403],
-                [403, 403, 403],
+                [404, 404, 422],
+                [404, 404, 422],
             ]),
         ),
         (
@@ -133,6 +140,26 @@ fn table() -> Vec<(&'static str, &'static str, Kind)> {
                 [404, 404, 204],
                 [404, 404, 204],
             ]),
+        ),
+        (
+            "POST",
+            "/api/v1/invitations",
+            Matrix([[201, 201, 0], [201, 404, 0], [403, 403, 0], [403, 403, 0]]),
+        ),
+        (
+            "GET",
+            "/api/v1/invitations",
+            Matrix([[200, 200, 0], [200, 200, 0], [403, 403, 0], [403, 403, 0]]),
+        ),
+        (
+            "DELETE",
+            "/api/v1/invitations/{id}",
+            Matrix([[204, 204, 0], [204, 404, 0], [403, 403, 0], [403, 403, 0]]),
+        ),
+        (
+            "POST",
+            "/api/v1/invitations/{id}/resend",
+            Matrix([[200, 200, 0], [200, 404, 0], [403, 403, 0], [403, 403, 0]]),
         ),
         ("GET", "/api/v1/dealerships", Matrix([[200, 0, 0]; 4])),
         (
@@ -222,6 +249,8 @@ fn seats() -> Vec<Seat> {
 struct Targets {
     home_user: Uuid,
     other_user: Uuid,
+    home_invitation: Uuid,
+    other_invitation: Uuid,
     spare_dealership: Uuid,
     other_spare_dealership: Uuid,
 }
@@ -240,6 +269,21 @@ async fn fresh_user(app: &TestApp, dealership: Uuid) -> Uuid {
     id
 }
 
+/// A pending invitation to be an agent of `dealership`.
+async fn fresh_invitation(app: &TestApp, dealership: Uuid) -> Uuid {
+    let id = Uuid::now_v7();
+    exec(
+        &app.db.owner().await,
+        &format!(
+            "INSERT INTO invitations (id, dealership_id, email, role, token_id, token_hash, expires_at) \
+             VALUES ('{id}', '{dealership}', '{id}@example.com', 'agent', gen_random_uuid(), '\\x00', \
+                     now() + interval '1 day')"
+        ),
+    )
+    .await;
+    id
+}
+
 async fn fresh_dealership(app: &TestApp) -> Uuid {
     let id = Uuid::now_v7();
     exec(
@@ -250,10 +294,32 @@ async fn fresh_dealership(app: &TestApp) -> Uuid {
     id
 }
 
+/// A signed-in stand-in for the seat's demo user: the same role, dealership and password, a
+/// fresh address. The rows that close the caller's account run as one, so the demo user (and
+/// every row after it) lives on, and the demo principal or admin is still there: the stand-in
+/// is never the last one and may go.
+async fn stand_in(app: &TestApp, seat: &Seat) -> String {
+    let id = Uuid::now_v7();
+    let email = format!("stand-in-{id}@example.com");
+    exec(
+        &app.db.owner().await,
+        &format!(
+            "INSERT INTO users (id, dealership_id, email, password_hash, first_name, last_name, role) \
+             SELECT '{id}', dealership_id, '{email}', password_hash, 'Stand', 'In', role \
+             FROM users WHERE email = '{}'",
+            seat.demo.email
+        ),
+    )
+    .await;
+    email
+}
+
 async fn targets(app: &TestApp, seat: &Seat) -> Targets {
     Targets {
         home_user: fresh_user(app, seat.home).await,
         other_user: fresh_user(app, seat.other).await,
+        home_invitation: fresh_invitation(app, seat.home).await,
+        other_invitation: fresh_invitation(app, seat.other).await,
         spare_dealership: fresh_dealership(app).await,
         other_spare_dealership: fresh_dealership(app).await,
     }
@@ -278,6 +344,7 @@ async fn request(
     let (me, token, seat) = (caller.id, caller.token.as_str(), caller.seat);
     let admin = seat.demo.role == Role::Admin;
     let user_id = [t.home_user, t.other_user, me][target];
+    let invitation_id = [t.home_invitation, t.other_invitation, t.home_invitation][target];
     let dealership_id = match (admin, template.starts_with("/api/v1/dealerships/"), method) {
         (true, true, "DELETE") => [t.spare_dealership, t.other_spare_dealership, me][target],
         _ => [seat.home, seat.other, seat.home][target],
@@ -309,16 +376,22 @@ async fn request(
             template.replace("{id}", &sid)
         }
         t if t.starts_with("/api/v1/users/{id}") => template.replace("{id}", &user_id.to_string()),
+        t if t.starts_with("/api/v1/invitations/{id}") => {
+            template.replace("{id}", &invitation_id.to_string())
+        }
         t if t.starts_with("/api/v1/dealerships/{id}") => {
             template.replace("{id}", &dealership_id.to_string())
         }
-        "/api/v1/users" | "/api/v1/users/count" if method == "GET" && target == 1 => {
+        "/api/v1/users" | "/api/v1/users/count" | "/api/v1/invitations"
+            if method == "GET" && target == 1 =>
+        {
             format!("{template}?dealership_id={}", seat.other)
         }
         other => other.to_owned(),
     };
     let body = match (method, template) {
         ("PATCH", "/api/v1/auth/me") => Some(json!({"first_name": "Matrix"})),
+        ("DELETE", "/api/v1/auth/me") => Some(json!({"current_password": seat.demo.password})),
         ("POST", "/api/v1/auth/password") => Some(
             json!({"current_password": seat.demo.password, "new_password": seat.demo.password}),
         ),
@@ -332,6 +405,10 @@ async fn request(
             "dealership_id": ([seat.home, seat.other, seat.home][target]),
         })),
         ("PATCH", "/api/v1/users/{id}") => Some(json!({"first_name": "Edited"})),
+        ("POST", "/api/v1/invitations") => Some(json!({
+            "email": format!("{}@example.com", Uuid::now_v7()), "role": "agent",
+            "dealership_id": ([seat.home, seat.other, seat.home][target]),
+        })),
         ("POST", "/api/v1/dealerships") => Some(json!({"name": format!("New {}", Uuid::now_v7())})),
         // an address of its own for each request, so every write that lands can be told apart
         ("PATCH", "/api/v1/dealerships/{id}") => Some(json!({
@@ -354,7 +431,10 @@ fn assert_no_foreign_rows(template: &str, home: Uuid, body: &Value) {
     if let Some(items) = body.as_array()
         && matches!(
             template,
-            "/api/v1/users" | "/api/v1/dealerships" | "/api/v1/audit-events"
+            "/api/v1/users"
+                | "/api/v1/dealerships"
+                | "/api/v1/audit-events"
+                | "/api/v1/invitations"
         )
     {
         assert!(
@@ -448,7 +528,11 @@ async fn every_route_every_role_every_tenant_gets_its_status_and_nothing_crosses
             let expected = expect[seat.row];
             for (target, want) in expected.iter().enumerate().filter(|(_, w)| **w != 0) {
                 let t = targets(&app, seat).await;
-                let tokens = app.login_ok(seat.demo.email, seat.demo.password).await;
+                let email = match (*method, *template) {
+                    ("DELETE", "/api/v1/auth/me") => stand_in(&app, seat).await,
+                    _ => seat.demo.email.to_owned(),
+                };
+                let tokens = app.login_ok(&email, seat.demo.password).await;
                 let me = Caller {
                     seat,
                     id: tokens.body["user"]["id"].as_str().unwrap().parse().unwrap(),

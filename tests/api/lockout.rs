@@ -6,12 +6,12 @@ use std::sync::{
 };
 
 use crate::helpers::{
-    PA_AGENT, PA_PRINCIPAL, TestDb, count, error_of,
+    PA_AGENT, PA_PRINCIPAL, TestDb, assert_locked, count, error_of,
     probes::{ServerProcess, costlier_hash},
     spawn_app_with,
 };
 
-fn three_strikes(s: &mut dealergate::config::Settings) {
+pub(crate) fn three_strikes(s: &mut dealergate::config::Settings) {
     s.auth.lockout.account_max_failures = 3;
     s.auth.lockout.delay_after = 10; // no delay: this test is about the lock
 }
@@ -24,14 +24,7 @@ async fn the_failure_after_the_limit_is_429_with_retry_after_on_every_replica() 
     error_of(b.login(PA_AGENT.email, "wrong-2").await, 401).await;
     error_of(a.login(PA_AGENT.email, "wrong-3").await, 401).await;
 
-    let locked = b.login(PA_AGENT.email, "wrong-4").await;
-    let retry_after: u64 = locked.headers()["retry-after"]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
-    assert!((1..=900).contains(&retry_after), "{retry_after}");
-    assert_eq!(error_of(locked, 429).await["type"], "rate_limited");
+    assert_locked(b.login(PA_AGENT.email, "wrong-4").await).await;
     // locked means locked, even with the right password, on either replica
     error_of(a.login(PA_AGENT.email, PA_AGENT.password).await, 429).await;
     // another account is not affected

@@ -44,8 +44,8 @@ async fn metrics_count_requests_by_route_template_logins_and_policy() {
         r#"dealergate_http_requests_total{method="GET",route="/api/v1/users/{id}",status="200"}"#,
         r#"dealergate_http_requests_total{method="GET",route="unmatched",status="404"}"#,
         r#"dealergate_http_request_duration_seconds_bucket{method="GET",route="/api/v1/auth/me",status="200""#,
-        r#"dealergate_logins_total{outcome="success"}"#,
-        r#"dealergate_logins_total{outcome="failure"}"#,
+        r#"dealergate_logins_total{by="email",outcome="success"}"#,
+        r#"dealergate_logins_total{by="email",outcome="failure"}"#,
         r#"dealergate_refreshes_total{outcome="rotated"}"#,
         r#"dealergate_policy_info{hash=""#,
         r#"dealergate_authz_cache_total{result="#,
@@ -54,7 +54,14 @@ async fn metrics_count_requests_by_route_template_logins_and_policy() {
     ] {
         assert!(text.contains(present), "missing {present}");
     }
-    assert!(metric(&text, r#"dealergate_logins_total{outcome="success"}"#).unwrap() >= 2.0);
+    assert!(
+        metric(
+            &text,
+            r#"dealergate_logins_total{by="email",outcome="success"}"#
+        )
+        .unwrap()
+            >= 2.0
+    );
     assert!(
         !text.contains(me["id"].as_str().unwrap()),
         "ids never become label values"

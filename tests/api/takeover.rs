@@ -10,34 +10,8 @@ use crate::helpers::{ADMIN, PA_PRINCIPAL, TestApp, count, error_of, spawn_app};
 const PEER_PASSWORD: &str = "a fine passphrase";
 
 async fn create(app: &TestApp, token: &str, email: &str, role: &str) -> String {
-    let resp = app
-        .as_user(Method::POST, "/api/v1/users", token)
-        .json(
-            &json!({"email": email, "password": PEER_PASSWORD, "first_name": "Peer",
-                      "last_name": "Person", "role": role}),
-        )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 201, "{email} created");
-    resp.json::<Value>().await.unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
-
-async fn send(
-    app: &TestApp,
-    method: Method,
-    path: &str,
-    token: &str,
-    body: Value,
-) -> reqwest::Response {
-    app.as_user(method, path, token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
+    let created = app.create_user(token, email, PEER_PASSWORD, role).await;
+    created["id"].as_str().unwrap().to_owned()
 }
 
 /// Every account change a caller might try on `target`.
@@ -62,18 +36,20 @@ async fn a_principal_cannot_take_over_a_peer_principal() {
     let peer = create(&app, &principal, "peer@premiumauto.com", "principal").await;
     for (method, suffix, body) in takeovers() {
         let path = format!("/api/v1/users/{peer}{suffix}");
-        let resp = send(&app, method.clone(), &path, &principal, body.clone()).await;
+        let resp = app
+            .send_as(method.clone(), &path, &principal, body.clone())
+            .await;
         error_of(resp, 403).await;
     }
     // the peer's profile is staff data the principal may still correct
-    let renamed = send(
-        &app,
-        Method::PATCH,
-        &format!("/api/v1/users/{peer}"),
-        &principal,
-        json!({"first_name": "Corrected"}),
-    )
-    .await;
+    let renamed = app
+        .send_as(
+            Method::PATCH,
+            &format!("/api/v1/users/{peer}"),
+            &principal,
+            json!({"first_name": "Corrected"}),
+        )
+        .await;
     assert_eq!(renamed.status(), 200);
     app.login_ok("peer@premiumauto.com", PEER_PASSWORD).await;
     let owner = app.db.owner().await;
@@ -90,7 +66,9 @@ async fn an_admin_cannot_take_over_another_admin() {
     let other = create(&app, &admin, "ops2@example.com", "admin").await;
     for (method, suffix, body) in takeovers() {
         let path = format!("/api/v1/users/{other}{suffix}");
-        let resp = send(&app, method.clone(), &path, &admin, body.clone()).await;
+        let resp = app
+            .send_as(method.clone(), &path, &admin, body.clone())
+            .await;
         error_of(resp, 403).await;
     }
     app.login_ok("ops2@example.com", PEER_PASSWORD).await;
@@ -105,14 +83,14 @@ async fn staff_below_the_callers_rank_stay_manageable() {
         .access;
     let manager = create(&app, &principal, "newmanager@premiumauto.com", "manager").await;
     let path = format!("/api/v1/users/{manager}");
-    let resp = send(
-        &app,
-        Method::PATCH,
-        &path,
-        &principal,
-        json!({"email": "renamed@premiumauto.com", "password": "reset by the principal"}),
-    )
-    .await;
+    let resp = app
+        .send_as(
+            Method::PATCH,
+            &path,
+            &principal,
+            json!({"email": "renamed@premiumauto.com", "password": "reset by the principal"}),
+        )
+        .await;
     assert_eq!(resp.status(), 200);
     app.login_ok("renamed@premiumauto.com", "reset by the principal")
         .await;
@@ -135,14 +113,14 @@ async fn ones_own_email_changes_only_through_the_confirmed_change() {
         .unwrap()
         .to_owned();
     // not through the staff endpoint, which asks for no password
-    let staff = send(
-        &app,
-        Method::PATCH,
-        &format!("/api/v1/users/{my_id}"),
-        &me,
-        json!({"email": "boss@premiumauto.com"}),
-    )
-    .await;
+    let staff = app
+        .send_as(
+            Method::PATCH,
+            &format!("/api/v1/users/{my_id}"),
+            &me,
+            json!({"email": "boss@premiumauto.com"}),
+        )
+        .await;
     let refused = error_of(staff, 422).await;
     assert_eq!(refused["details"][0]["field"], "email");
     assert!(
@@ -152,14 +130,14 @@ async fn ones_own_email_changes_only_through_the_confirmed_change() {
             .contains("/api/v1/auth/email")
     );
     // nor the profile update, which has no email (email_change.rs tests the confirmed change)
-    let profile = send(
-        &app,
-        Method::PATCH,
-        "/api/v1/auth/me",
-        &me,
-        json!({"email": "boss@premiumauto.com", "current_password": PA_PRINCIPAL.password}),
-    )
-    .await;
+    let profile = app
+        .send_as(
+            Method::PATCH,
+            "/api/v1/auth/me",
+            &me,
+            json!({"email": "boss@premiumauto.com", "current_password": PA_PRINCIPAL.password}),
+        )
+        .await;
     assert_eq!(profile.status(), 200);
     app.login_ok(PA_PRINCIPAL.email, PA_PRINCIPAL.password)
         .await;

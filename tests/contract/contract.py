@@ -5,7 +5,8 @@ schemathesis. Exit status 0 only if every pass finished with zero failures and z
 
 Passes, in an order chosen so no pass can break a later one:
   1. anonymous: the public operations (login, token, refresh, password reset and its
-     confirmation, email verification, email-change confirmation, probes, JWKS). Its failed logins
+     confirmation, email verification, email-change confirmation, signup with an
+     invitation, probes, JWKS). Its failed logins
      may lock the client IP (429 is a declared answer), so every role logs in before it.
   2. per role, agent -> manager -> principal -> admin (a principal may deactivate staff, an
      admin suspend a dealership, so the roles they act on go first): every bearer operation
@@ -14,6 +15,16 @@ Passes, in an order chosen so no pass can break a later one:
   3. per role, the session-ending operations (logout, logout-all, password change, DELETE of a
      session, revoking a user's sessions) with a second token of that role: the first success
      ends it, the rest must then answer a conforming 401.
+
+Closing one's own account (DELETE /auth/me) runs in passes of its own, right after the
+anonymous one, and in no role pass: there it would delete the demo user whose token the pass
+holds (and its fuzzed wrong passwords would lock the account). Its callers are signed in with
+the others, before anything can lock the IP, and the operation's example carries their real
+password: an agent made for the run (204, then conforming 401s) and Metro Motors' principal,
+its dealership's only one, whom no other pass signs in as (409, nothing changes). Running them
+before the role passes keeps those from deactivating or revoking these callers first (the
+principal and admin passes act on listed staff); closing an account made for it cannot harm
+a later pass.
 """
 
 import glob
@@ -56,7 +67,7 @@ CHECKS = ",".join(
 PUBLIC = [
     "^/api/v1/auth/(login|token|refresh)$",
     # mailed links: anyone may ask for a reset and present a token
-    "^/api/v1/auth/(password-reset|password-reset/confirm|verify-email|email/confirm)$",
+    "^/api/v1/auth/(password-reset|password-reset/confirm|verify-email|email/confirm|signup)$",
     "^/healthz$",
     "^/readyz$",
     "^/\\.well-known/jwks\\.json$",
@@ -69,6 +80,12 @@ SESSION_ENDING = [
     ("DELETE", "^/api/v1/auth/sessions/\\{id\\}$"),
     ("POST", "^/api/v1/users/\\{id\\}/sessions/revoke$"),
 ]
+
+# Closes the caller's own account: only in the closing passes (see the module docstring).
+CLOSING = ("DELETE", "^/api/v1/auth/me$")
+PREMIUM_AUTO = "0193a5f0-0000-7000-8000-000000000001"
+CLOSING_AGENT = ("contract-closing-%d@premiumauto.com" % os.getpid(), "a closing passphrase")
+LAST_PRINCIPAL = ("principal@metromotors.com", "Principal123!")
 
 
 def request(method, path, body=None, token=None):
@@ -92,14 +109,19 @@ def login(email, password):
     return body["access_token"]
 
 
-def schema_for(name, keep):
+def schema_for(name, keep, example=None):
     """The server's own OpenAPI document, with only the operations `keep(method, path)` selects:
-    a file per pass, so what each pass covers is plain to see (and no CLI filter semantics)."""
+    a file per pass, so what each pass covers is plain to see (and no CLI filter semantics).
+    `example`, if given, becomes the JSON request body example of every kept operation."""
     with urllib.request.urlopen(BASE + "/openapi.json", timeout=30) as resp:
         spec = json.load(resp)
     paths = {}
     for path, item in spec["paths"].items():
         ops = {m: op for m, op in item.items() if keep(m.upper(), path)}
+        for op in ops.values():
+            for kind, media in op.get("requestBody", {}).get("content", {}).items():
+                if example is not None and kind.startswith("application/json"):
+                    media["example"] = example
         if ops:
             paths[path] = ops
     spec["paths"] = paths
@@ -109,9 +131,9 @@ def schema_for(name, keep):
     return file, sum(len(ops) for ops in paths.values())
 
 
-def schemathesis(name, token, keep):
+def schemathesis(name, token, keep, example=None):
     """One schemathesis run over the operations `keep` selects; returns its JSON report."""
-    schema, operations = schema_for(name, keep)
+    schema, operations = schema_for(name, keep, example)
     report_dir = os.path.join(REPORTS, name)
     cmd = [
         ST,
@@ -155,22 +177,47 @@ def ends_own_session(method, path):
     return any(method == m and re.search(p, path) for m, p in SESSION_ENDING)
 
 
+def closes_own_account(method, path):
+    return method == CLOSING[0] and re.search(CLOSING[1], path) is not None
+
+
+def closing_agent(admin_token):
+    """An agent of Premium Auto made for the closing pass (nobody else signs in as it)."""
+    email, password = CLOSING_AGENT
+    status, body = request("POST", "/api/v1/users", {
+        "email": email, "password": password, "first_name": "Contract",
+        "last_name": "Closing", "role": "agent", "dealership_id": PREMIUM_AUTO,
+    }, token=admin_token)
+    if status != 201:
+        sys.exit(f"contract: creating {email} answered {status}: {body}")
+    return login(email, password)
+
+
 def main():
     # every login first: the fuzzed logins of the anonymous pass may lock this IP
     tokens = {}
     for role, email, password in ROLES:
         tokens[role] = (login(email, password), login(email, password))
+    closers = [  # report name, token, the password the operation's example sends
+        ("closing-agent", closing_agent(tokens["admin"][0]), CLOSING_AGENT[1]),
+        ("closing-last-principal", login(*LAST_PRINCIPAL), LAST_PRINCIPAL[1]),
+    ]
 
     runs = []
     anonymous = schemathesis("anonymous", None, is_public)
     runs.append(("anonymous (public operations)", anonymous))
+    # closing one's account: before the role passes can deactivate or revoke these callers
+    for name, token, password in closers:
+        example = {"current_password": password}
+        runs.append((name, schemathesis(name, token, closes_own_account, example)))
 
     for role, _, _ in ROLES:
         main_token, spare_token = tokens[role]
         report = schemathesis(
             role,
             main_token,
-            lambda m, p: not is_public(m, p) and not ends_own_session(m, p),
+            lambda m, p: not (is_public(m, p) or ends_own_session(m, p)
+                              or closes_own_account(m, p)),
         )
         runs.append((f"{role}", report))
         status, _ = request("GET", "/api/v1/auth/me", token=main_token)

@@ -132,7 +132,13 @@ pub async fn revoke(scope: &RequestScope, id: Uuid) -> Result<(), AppError> {
     active.revoked_at = Set(Some(Utc::now()));
     active.updated_at = Set(Utc::now());
     let revoked = active.update(scope.tx()).await?;
-    record(scope, "invitation.revoked", &revoked, json!({"email": revoked.email})).await
+    record(
+        scope,
+        "invitation.revoked",
+        &revoked,
+        json!({"email": revoked.email}),
+    )
+    .await
 }
 
 /// A new link for a pending or expired invitation, valid for a full lifetime again; the old
@@ -158,7 +164,13 @@ pub async fn resend(
     active.expires_at = Set(now + Duration::seconds(ttl_secs as i64));
     let resent = active.update(scope.tx()).await?;
     mail(state, scope, &resent, &token).await?;
-    record(scope, "invitation.resent", &resent, json!({"email": resent.email})).await?;
+    record(
+        scope,
+        "invitation.resent",
+        &resent,
+        json!({"email": resent.email}),
+    )
+    .await?;
     Ok(resent)
 }
 
@@ -219,9 +231,8 @@ async fn mail(
     .await?;
     letter.context.first_name = invitation.first_name.clone().unwrap_or_default();
     letter.context.link = state.mail.invitation_link(&token.expose());
-    letter.context.expires_minutes = (invitation.expires_at - Utc::now())
-        .num_minutes()
-        .max(1) as u64;
+    letter.context.expires_minutes =
+        (invitation.expires_at - Utc::now()).num_minutes().max(1) as u64;
     letter.context.role = Some(invitation.role.as_str().to_owned());
     outbox::enqueue(scope.tx(), state.mail.compose(letter)?).await?;
     Ok(())

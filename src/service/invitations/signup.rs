@@ -16,7 +16,7 @@ use crate::{
     auth::{
         account_token::AccountToken, password, principal::scope_of, refresh_token::RefreshToken,
     },
-    domain::{Email, NewPassword, PersonName, Phone},
+    domain::{Email, NewPassword, PersonName, Phone, SignInName},
     entity::{
         dealership,
         invitation::{self, Status},
@@ -77,7 +77,9 @@ pub async fn signup(
     let tx = state.db.begin_reading(scope).await?;
     let invitation = usable(&tx, &token, found.invitation_id).await?;
     let email = Email::parse(&invitation.email).map_err(AppError::internal)?;
-    let taken = users::login_candidate(&tx, &email).await?.is_some();
+    let taken = users::login_candidate(&tx, &SignInName::from(email.clone()))
+        .await?
+        .is_some();
     tx.commit().await?;
     if taken {
         return Err(taken_address());
@@ -99,12 +101,8 @@ pub async fn signup(
         role: invitation.role,
         dealership_id: invitation.dealership_id,
     };
-    let created = insert(&tx, new, invitation.dealership_id, hash)
-        .await
-        .map_err(|err| match err {
-            AppError::Conflict(_) => taken_address(),
-            other => other,
-        })?;
+    // 409 naming the email or the phone if either is taken by now
+    let created = insert(&tx, new, invitation.dealership_id, hash).await?;
     let mut verified = created.into_active_model();
     // the invitation reached this mailbox
     verified.email_verified_at = Set(Some(Utc::now()));

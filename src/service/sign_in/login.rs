@@ -1,5 +1,6 @@
-//! Password → a new session: throttled per account and per client IP, the same answer and the
-//! same time for an unknown email, a wrong password and an inactive account.
+//! Password → a new session, signing in by email or by phone: throttled per sign-in name and
+//! per client IP, the same answer and the same time for an unknown email or phone, a wrong
+//! password and an inactive account.
 
 use uuid::Uuid;
 
@@ -11,7 +12,7 @@ use crate::{
     auth::{
         password, principal::scope_of, refresh_token::RefreshToken, sessions::Revoked, throttle,
     },
-    domain::Email,
+    domain::SignInName,
     error::AppError,
     scope::RequestMeta,
     service::{audit, sessions, users},
@@ -21,18 +22,18 @@ use crate::{
 
 pub async fn login(
     state: &AppState,
-    email: Email,
+    name: SignInName,
     password: String,
     meta: &RequestMeta,
 ) -> Result<Issued, AppError> {
     let ip = meta.ip.as_deref();
     let tx = state.db.begin_reading(Scope::Anonymous).await?;
-    let candidate = users::login_candidate(&tx, &email).await?;
-    let locked = throttle::locked_for(&tx, &email, ip).await?;
+    let candidate = users::login_candidate(&tx, &name).await?;
+    let locked = throttle::locked_for(&tx, &name, ip).await?;
     tx.commit().await?;
     let attempt = Attempt {
         state,
-        email: &email,
+        name: &name,
         dealership_id: candidate.as_ref().and_then(|c| c.dealership_id),
         user_id: candidate.as_ref().map(|c| c.user_id),
         meta,
@@ -41,7 +42,7 @@ pub async fn login(
         return Err(attempt.refuse_locked(retry_after_secs).await);
     }
 
-    // unknown emails are checked against a dummy hash: same answer, same time
+    // unknown names are checked against a dummy hash: same answer, same time
     let hash = candidate.as_ref().map_or_else(
         || state.auth.dummy_hash.clone(),
         |c| c.password_hash.clone(),
@@ -49,7 +50,7 @@ pub async fn login(
     let matches = password::verify(password, hash).await?;
     // attempts sent all at once passed the first check together; the ones that waited for the
     // hasher while others failed are refused now, whatever their password
-    if let Some(retry_after_secs) = locked_now(state, &email, ip).await? {
+    if let Some(retry_after_secs) = locked_now(state, &name, ip).await? {
         return Err(attempt.refuse_locked(retry_after_secs).await);
     }
     let Some(candidate) = candidate.filter(|_| matches) else {
@@ -64,7 +65,7 @@ pub async fn login(
     // said only to the one who knows the password
     if state.settings.auth.require_verified_email && user.email_verified_at.is_none() {
         drop(tx);
-        count_login("unverified");
+        count_login("unverified", &name);
         return Err(AppError::EmailNotVerified);
     }
     let session_id = Uuid::now_v7();
@@ -84,7 +85,12 @@ pub async fn login(
     )
     .await?;
     users::touch_last_login(&tx, user.id).await?;
-    throttle::reset(&tx, &email).await?;
+    // the name used, and the account's other one: whoever knows the password may retry
+    let mut names = users::sign_in_names(&user);
+    if !names.contains(&name) {
+        names.push(name.clone());
+    }
+    throttle::reset(&tx, &names).await?;
     audit::record(
         &tx,
         meta,
@@ -92,7 +98,7 @@ pub async fn login(
             "login.succeeded",
             user.dealership_id,
             Some(user.id),
-            &email,
+            &name,
             Some(session_id),
         ),
     )
@@ -100,6 +106,6 @@ pub async fn login(
     tx.commit().await?;
     // last_login changed: this replica shows it at once (the trigger tells the others)
     state.auth.sessions.apply(Revoked::Profile(user.id)).await;
-    count_login("success");
+    count_login("success", &name);
     issue(state, user, refresh_token)
 }

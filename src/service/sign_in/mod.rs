@@ -18,7 +18,7 @@ use crate::{
         jwt::{self, Subject},
         refresh_token::RefreshToken,
     },
-    domain::Email,
+    domain::SignInName,
     entity::user,
     error::AppError,
     service::audit,
@@ -33,10 +33,10 @@ pub struct Issued {
     pub user: user::Model,
 }
 
-pub(super) fn count_login(outcome: &str) {
+pub(super) fn count_login(outcome: &str, name: &SignInName) {
     crate::metrics::metrics()
         .logins
-        .with_label_values(&[outcome])
+        .with_label_values(&[outcome, name.kind()])
         .inc();
 }
 
@@ -51,7 +51,7 @@ pub(super) fn login_event(
     action: &'static str,
     dealership_id: Option<Uuid>,
     user_id: Option<Uuid>,
-    email: &Email,
+    name: &SignInName,
     session_id: Option<Uuid>,
 ) -> audit::Event {
     audit::Event {
@@ -64,8 +64,13 @@ pub(super) fn login_event(
             "user"
         },
         target_id: session_id.or(user_id),
-        changes: Some(serde_json::json!({"email": email.as_str()})),
+        changes: Some(name_record(name)),
     }
+}
+
+/// What an audit event says the attempt signed in as: `{"email": …}` or `{"phone": …}`.
+pub(super) fn name_record(name: &SignInName) -> serde_json::Value {
+    serde_json::json!({ name.kind(): name.as_str() })
 }
 
 pub(crate) fn issue(

@@ -4,10 +4,10 @@
 
 use uuid::Uuid;
 
-use super::{count_login, login_event};
+use super::{count_login, login_event, name_record};
 use crate::{
     auth::{password, principal::scope_of, throttle},
-    domain::Email,
+    domain::{Email, SignInName},
     error::AppError,
     scope::{Caller, RequestMeta},
     service::audit,
@@ -24,14 +24,16 @@ pub async fn verify_current_password(
     current: String,
     hash: String,
 ) -> Result<(), AppError> {
+    // counted under the email, as a login by email is: a guess here costs what a guess there does
+    let name = SignInName::Email(email.clone());
     let attempt = Attempt {
         state,
-        email,
+        name: &name,
         dealership_id: caller.dealership_id,
         user_id: Some(caller.user_id),
         meta: &caller.meta,
     };
-    if let Some(retry_after_secs) = locked_now(state, email, caller.meta.ip.as_deref()).await? {
+    if let Some(retry_after_secs) = locked_now(state, &name, caller.meta.ip.as_deref()).await? {
         return Err(attempt.refuse_locked(retry_after_secs).await);
     }
     if password::verify(current, hash).await? {
@@ -43,22 +45,23 @@ pub async fn verify_current_password(
     }
 }
 
-/// Seconds until the account or IP is unlocked, asked again (its own short transaction).
+/// Seconds until the name or IP is unlocked, asked again (its own short transaction).
 pub async fn locked_now(
     state: &AppState,
-    email: &Email,
+    name: &SignInName,
     ip: Option<&str>,
 ) -> Result<Option<u64>, AppError> {
     let tx = state.db.begin_reading(Scope::Anonymous).await?;
-    let locked = throttle::locked_for(&tx, email, ip).await?;
+    let locked = throttle::locked_for(&tx, name, ip).await?;
     tx.commit().await?;
     Ok(locked)
 }
 
-/// One password check: the account it is for (as far as it is known) and where it came from.
+/// One password check: the name it was made as, the account it is for (as far as it is
+/// known) and where it came from.
 pub(super) struct Attempt<'a> {
     pub state: &'a AppState,
-    pub email: &'a Email,
+    pub name: &'a SignInName,
     pub dealership_id: Option<Uuid>,
     pub user_id: Option<Uuid>,
     pub meta: &'a RequestMeta,
@@ -72,7 +75,7 @@ impl Attempt<'_> {
             audit::record(&tx, self.meta, self.event("login.locked")).await?;
             tx.commit().await
         };
-        count_login("locked");
+        count_login("locked", self.name);
         match recorded.await {
             Ok(()) => AppError::RateLimited { retry_after_secs },
             Err(err) => err,
@@ -86,15 +89,16 @@ impl Attempt<'_> {
         let recorded = async {
             let tx = self.state.db.begin(scope_of(self.dealership_id)).await?;
             let ip = self.meta.ip.as_deref();
-            let failures = throttle::record_failure(&tx, lockout, self.email, ip).await?;
+            let failures = throttle::record_failure(&tx, lockout, self.name, ip).await?;
             let mut event = self.event("login.failed");
-            event.changes =
-                Some(serde_json::json!({"email": self.email.as_str(), "reason": reason}));
+            let mut changes = name_record(self.name);
+            changes["reason"] = reason.into();
+            event.changes = Some(changes);
             audit::record(&tx, self.meta, event).await?;
             tx.commit().await?;
             Ok::<_, AppError>(failures)
         };
-        count_login("failure");
+        count_login("failure", self.name);
         match recorded.await {
             Ok(failures) => {
                 tokio::time::sleep(throttle::delay(lockout, failures)).await;
@@ -105,6 +109,6 @@ impl Attempt<'_> {
     }
 
     fn event(&self, action: &'static str) -> audit::Event {
-        login_event(action, self.dealership_id, self.user_id, self.email, None)
+        login_event(action, self.dealership_id, self.user_id, self.name, None)
     }
 }

@@ -17,7 +17,7 @@ use crate::{
     authz::Reach,
     domain::{Email, NewPassword, PersonName, Phone, Role},
     entity::user,
-    error::{AppError, conflict_if_duplicate},
+    error::AppError,
     scope::{Grant, RequestScope},
     service::{account_tokens, email_verification, sessions},
     state::AppState,
@@ -204,10 +204,7 @@ async fn apply(
         active.token_version = Set(target.token_version + 1);
     }
     active.updated_at = Set(Utc::now());
-    let updated = active
-        .update(tx)
-        .await
-        .map_err(|e| conflict_if_duplicate(e, "a user with this email"))?;
+    let updated = active.update(tx).await.map_err(super::conflict_if_taken)?;
     scope.profile_changed(id);
     if invalidate {
         sessions::revoke_all(tx, id, None, "user_changed").await?;

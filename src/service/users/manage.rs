@@ -15,7 +15,7 @@ use crate::{
     authz::Reach,
     domain::{Email, NewPassword, PersonName, Phone, Role},
     entity::{dealership, user},
-    error::{AppError, conflict_if_duplicate},
+    error::AppError,
     scope::{Grant, RequestMeta, RequestScope},
     service::{audit, email_verification, sessions},
     state::AppState,
@@ -124,7 +124,10 @@ pub async fn create_by_operator(
     password_hash: String,
     meta: &RequestMeta,
 ) -> Result<Option<user::Model>, AppError> {
-    if super::login_candidate(tx, &new.email).await?.is_some() {
+    if super::login_candidate(tx, &new.email.clone().into())
+        .await?
+        .is_some()
+    {
         return Ok(None);
     }
     let dealership_id = new.dealership_id;
@@ -180,28 +183,45 @@ pub(crate) async fn insert(
     }
     .insert(tx)
     .await
-    .map_err(|e| conflict_if_duplicate(e, "a user with this email"))
+    .map_err(super::conflict_if_taken)
 }
 
 /// Soft delete: the row stays for the audit trail, the email becomes free, sessions end.
 pub async fn delete(scope: &RequestScope, id: Uuid) -> Result<(), AppError> {
-    let (who, tx) = (scope.principal(), scope.tx());
+    let who = scope.principal();
     if id == who.user_id {
-        return Err(AppError::field("id", "you cannot delete yourself"));
+        return Err(AppError::field(
+            "id",
+            "you cannot delete yourself here; close your own account with DELETE /api/v1/auth/me",
+        ));
     }
     let target = directory::get(scope, id).await?;
     governs_account_of(who, target.role)?;
-    let mut active = target.clone().into_active_model();
-    active.deleted_at = Set(Some(Utc::now()));
-    active.is_active = Set(false);
-    active.token_version = Set(target.token_version + 1);
-    active.updated_at = Set(Utc::now());
-    let deleted = active.update(tx).await?;
-    scope.profile_changed(id);
-    sessions::revoke_all(tx, id, None, "user_deleted").await?;
-    scope.revoke(Revoked::User(id)).await?;
+    let deleted = soft_delete(scope, target, "user_deleted").await?;
     let changes = json!({"email": deleted.email});
     record(scope, "user.deleted", &deleted, changes).await
+}
+
+/// The soft delete itself, for staff deleting a user and a user closing their own account:
+/// the row is kept (deleted, inactive, its token version bumped), every session ends with
+/// `reason`, and every replica drops the user at commit. The caller audits it.
+pub(crate) async fn soft_delete(
+    scope: &RequestScope,
+    target: user::Model,
+    reason: &str,
+) -> Result<user::Model, AppError> {
+    let id = target.id;
+    let token_version = target.token_version + 1;
+    let mut active = target.into_active_model();
+    active.deleted_at = Set(Some(Utc::now()));
+    active.is_active = Set(false);
+    active.token_version = Set(token_version);
+    active.updated_at = Set(Utc::now());
+    let deleted = active.update(scope.tx()).await?;
+    scope.profile_changed(id);
+    sessions::revoke_all(scope.tx(), id, None, reason).await?;
+    scope.revoke(Revoked::User(id)).await?;
+    Ok(deleted)
 }
 
 /// Ends every session of user `id` (an admin or principal acting on staff).

@@ -13,11 +13,14 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::{
-    domain::{Email, PersonName, Phone},
+    domain::{Email, PersonName, Phone, SignInName},
     entity::{dealership, user},
-    error::AppError,
+    error::{AppError, conflict_naming},
     tenancy::TenantTx,
 };
+
+/// The unique index of live users' phones (migration `m20261201_000009_sign_in_by_phone`).
+const PHONE_KEY: &str = "users_phone_key";
 
 /// What the definer lookup returns for a login, before any tenant is known.
 #[derive(Debug, FromQueryResult)]
@@ -27,19 +30,44 @@ pub struct LoginCandidate {
     pub password_hash: String,
 }
 
+/// The live user who signs in as `name`, through the definer lookup of its kind.
 pub async fn login_candidate(
     tx: &TenantTx,
-    email: &Email,
+    name: &SignInName,
 ) -> Result<Option<LoginCandidate>, AppError> {
+    let lookup = match name {
+        SignInName::Email(_) => "SELECT * FROM auth_login_lookup($1)",
+        SignInName::Phone(_) => "SELECT * FROM auth_phone_login_lookup($1)",
+    };
     Ok(
         LoginCandidate::find_by_statement(Statement::from_sql_and_values(
             DbBackend::Postgres,
-            "SELECT * FROM auth_login_lookup($1)",
-            [email.as_str().into()],
+            lookup,
+            [name.as_str().into()],
         ))
         .one(tx)
         .await?,
     )
+}
+
+/// Every name `user` can sign in with: the email, and the phone if there is one. Stored values
+/// were valid when written; one that no longer parses is no name to sign in with.
+pub fn sign_in_names(user: &user::Model) -> Vec<SignInName> {
+    let email = Email::parse(&user.email).ok().map(SignInName::Email);
+    let phone = user.phone.as_deref().and_then(|p| Phone::parse(p).ok());
+    email
+        .into_iter()
+        .chain(phone.map(SignInName::Phone))
+        .collect()
+}
+
+/// A write to `users` that hit a unique key: 409 naming the phone or the email, whichever is
+/// taken by another live user.
+pub fn conflict_if_taken(err: sea_orm::DbErr) -> AppError {
+    conflict_naming(err, |constraint| match constraint {
+        Some(PHONE_KEY) => "a user with this phone number",
+        _ => "a user with this email",
+    })
 }
 
 /// The user if they may be signed in: active, not deleted, and of an active dealership.
@@ -125,7 +153,8 @@ pub async fn update_profile(
         return Ok((user, serde_json::Value::Object(diff)));
     }
     active.updated_at = Set(Utc::now());
-    Ok((active.update(tx).await?, serde_json::Value::Object(diff)))
+    let updated = active.update(tx).await.map_err(conflict_if_taken)?;
+    Ok((updated, serde_json::Value::Object(diff)))
 }
 
 pub async fn set_password_hash(tx: &TenantTx, id: Uuid, hash: String) -> Result<(), AppError> {

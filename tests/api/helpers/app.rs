@@ -217,6 +217,19 @@ impl TestApp {
         Tokens::from_response(self.login(email, password).await).await
     }
 
+    /// `POST /auth/login` with `{phone, password}`.
+    pub async fn login_by_phone(&self, phone: &str, password: &str) -> reqwest::Response {
+        self.post_json(
+            "/api/v1/auth/login",
+            serde_json::json!({"phone": phone, "password": password}),
+        )
+        .await
+    }
+
+    pub async fn login_by_phone_ok(&self, phone: &str, password: &str) -> Tokens {
+        Tokens::from_response(self.login_by_phone(phone, password).await).await
+    }
+
     pub async fn refresh(&self, refresh_token: &str) -> reqwest::Response {
         self.post_json(
             "/api/v1/auth/refresh",
@@ -241,11 +254,46 @@ impl TestApp {
             .bearer_auth(token)
     }
 
+    /// A request with a bearer token and a JSON body.
+    pub async fn send_as(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: &str,
+        body: serde_json::Value,
+    ) -> reqwest::Response {
+        self.as_user(method, path, token)
+            .json(&body)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
     pub async fn get_as(&self, path: &str, token: &str) -> reqwest::Response {
         self.as_user(reqwest::Method::GET, path, token)
             .send()
             .await
             .expect("request sent")
+    }
+
+    /// A new user of `role` in the caller's dealership, made through `POST /api/v1/users` as
+    /// `token` (asserting 201): the created user.
+    pub async fn create_user(
+        &self,
+        token: &str,
+        email: &str,
+        password: &str,
+        role: &str,
+    ) -> serde_json::Value {
+        let resp = self
+            .as_user(reqwest::Method::POST, "/api/v1/users", token)
+            .json(&serde_json::json!({"email": email, "password": password,
+                "first_name": "New", "last_name": "Hire", "role": role}))
+            .send()
+            .await
+            .expect("request sent");
+        assert_eq!(resp.status(), 201, "{email} created");
+        resp.json().await.expect("the created user")
     }
 
     pub async fn post_as(&self, path: &str, token: &str) -> reqwest::Response {

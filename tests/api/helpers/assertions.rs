@@ -20,3 +20,16 @@ pub async fn error_of(resp: reqwest::Response, status: u16) -> serde_json::Value
     );
     error
 }
+
+/// A login lockout's answer: 429 `rate_limited` with a `Retry-After` within the default lock
+/// (900 s). Returns the seconds it says.
+pub async fn assert_locked(resp: reqwest::Response) -> u64 {
+    let retry_after: u64 = resp.headers()["retry-after"]
+        .to_str()
+        .expect("Retry-After is text")
+        .parse()
+        .expect("Retry-After is seconds");
+    assert!((1..=900).contains(&retry_after), "{retry_after}");
+    assert_eq!(error_of(resp, 429).await["type"], "rate_limited");
+    retry_after
+}

@@ -13,6 +13,8 @@ pub struct DemoUser {
     pub id: Uuid,
     pub email: &'static str,
     pub password: &'static str,
+    /// E.164; the staff sign in with it too. `None` for the platform admin.
+    pub phone: Option<&'static str>,
     pub role: Role,
     /// `None` for the platform admin.
     pub dealership: Option<Uuid>,
@@ -22,6 +24,7 @@ pub const ADMIN: DemoUser = DemoUser {
     id: uuid!("0193a5f0-0000-7000-8000-0000000000a1"),
     email: "admin@example.com",
     password: "Admin123!@#",
+    phone: None,
     role: Role::Admin,
     dealership: None,
 };
@@ -30,6 +33,7 @@ pub const PA_PRINCIPAL: DemoUser = DemoUser {
     id: uuid!("0193a5f0-0000-7000-8000-000000000101"),
     email: "principal@premiumauto.com",
     password: "Principal123!",
+    phone: Some("+13125550101"),
     role: Role::Principal,
     dealership: Some(PREMIUM_AUTO),
 };
@@ -37,6 +41,7 @@ pub const PA_MANAGER: DemoUser = DemoUser {
     id: uuid!("0193a5f0-0000-7000-8000-000000000102"),
     email: "manager@premiumauto.com",
     password: "Manager123!",
+    phone: Some("+13125550102"),
     role: Role::Manager,
     dealership: Some(PREMIUM_AUTO),
 };
@@ -44,6 +49,7 @@ pub const PA_AGENT: DemoUser = DemoUser {
     id: uuid!("0193a5f0-0000-7000-8000-000000000103"),
     email: "agent@premiumauto.com",
     password: "Agent123!",
+    phone: Some("+13125550103"),
     role: Role::Agent,
     dealership: Some(PREMIUM_AUTO),
 };
@@ -52,6 +58,7 @@ pub const MM_PRINCIPAL: DemoUser = DemoUser {
     id: uuid!("0193a5f0-0000-7000-8000-000000000201"),
     email: "principal@metromotors.com",
     password: "Principal123!",
+    phone: Some("+13125550151"),
     role: Role::Principal,
     dealership: Some(METRO_MOTORS),
 };
@@ -59,6 +66,7 @@ pub const MM_MANAGER: DemoUser = DemoUser {
     id: uuid!("0193a5f0-0000-7000-8000-000000000202"),
     email: "manager@metromotors.com",
     password: "Manager123!",
+    phone: Some("+13125550152"),
     role: Role::Manager,
     dealership: Some(METRO_MOTORS),
 };
@@ -66,6 +74,7 @@ pub const MM_AGENT: DemoUser = DemoUser {
     id: uuid!("0193a5f0-0000-7000-8000-000000000203"),
     email: "agent@metromotors.com",
     password: "Agent123!",
+    phone: Some("+13125550153"),
     role: Role::Agent,
     dealership: Some(METRO_MOTORS),
 };
