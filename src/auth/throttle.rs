@@ -22,6 +22,8 @@ pub enum Counter {
     VerificationResend,
     /// email-change confirmations sent to one new address
     EmailChange,
+    /// phone numbers a signed-in user tried to take that another account holds
+    PhoneClaim,
 }
 
 impl Counter {
@@ -31,6 +33,7 @@ impl Counter {
             Counter::PasswordReset => "reset:",
             Counter::VerificationResend => "verify:",
             Counter::EmailChange => "email-change:",
+            Counter::PhoneClaim => "phone-claim:",
         }
     }
 

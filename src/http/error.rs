@@ -172,6 +172,8 @@ pub mod set {
         Edit: [401, 403, 404, 409, 422, 503];
         /// An action by id that some targets refuse (not on yourself: 422).
         Removal: [401, 403, 404, 422, 503];
+        /// An invitation: the dealership may not exist (404).
+        CreateInvitation: [401, 403, 404, 422, 503];
         /// An action by id that the target's state may refuse (409).
         Transition: [401, 403, 404, 409, 503];
         /// A signup: the token invalid or the input malformed (422), the address taken (409).

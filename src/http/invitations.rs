@@ -253,7 +253,7 @@ impl InvitationsApi {
         BearerAuth(me): BearerAuth,
         state: Data<&AppState>,
         Json(body): Json<CreateInvitation>,
-    ) -> ApiResult<Created, set::CreateUser> {
+    ) -> ApiResult<Created, set::CreateInvitation> {
         let new = body.parse()?;
         let scope = state
             .begin(&me, Resource::Invitations, Action::Create)

@@ -164,7 +164,8 @@ async fn replace_email(
             DbBackend::Postgres,
             "UPDATE users SET email = $3, email_verified_at = now(), \
                  token_version = token_version + 1, updated_at = $4 \
-             WHERE id = $1 AND email = $2 AND password_hash = $5",
+             WHERE id = $1 AND email = $2 AND password_hash = $5 \
+                   AND is_active AND deleted_at IS NULL",
             [
                 user.id.into(),
                 user.email.clone().into(),

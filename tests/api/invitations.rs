@@ -424,3 +424,93 @@ async fn a_dealership_sees_only_its_own_invitations_as_the_runtime_role() {
     assert_eq!(count(&tx, "SELECT count(*) AS n FROM invitations").await, 0);
     tx.commit().await.unwrap();
 }
+
+#[tokio::test]
+async fn an_expired_invitation_cannot_be_revived_beside_a_newer_one() {
+    let mailbox = spawn().await;
+    let app = &mailbox.app;
+    let owner = app.db.owner().await;
+    let principal = mailbox.token_of(PA_PRINCIPAL.email).await;
+    let (old, _) = mailbox
+        .invited(
+            PA_PRINCIPAL.email,
+            json!({"email": INVITEE, "role": "principal"}),
+            1,
+        )
+        .await;
+    exec(
+        &owner,
+        "UPDATE invitations SET expires_at = now() - interval '1 second'",
+    )
+    .await;
+    let (_, newer) = mailbox
+        .invited(PA_PRINCIPAL.email, agent_invitation(), 2)
+        .await;
+    let id = old["id"].as_str().unwrap();
+    let revived = app
+        .post_as(&format!("{INVITATIONS}/{id}/resend"), &principal)
+        .await;
+    error_of(revived, 409).await;
+    let resp = mailbox.signup(&newer).await;
+    assert_eq!(resp.status(), 201);
+    assert_eq!(resp.json::<Value>().await.unwrap()["user"]["role"], "agent");
+}
+
+#[tokio::test]
+async fn invitations_end_with_the_authority_of_whoever_sent_them() {
+    let mailbox = spawn().await;
+    let app = &mailbox.app;
+    let principal = mailbox.token_of(PA_PRINCIPAL.email).await;
+    let admin = mailbox.token_of(ADMIN.email).await;
+    // each of two peer principals invites a principal; an admin then demotes one, deletes
+    // the other: neither invitation may still make a principal
+    let mut links = Vec::new();
+    for (sender, invitee) in [
+        (
+            "demoted.sender@premiumauto.com",
+            "first.invitee@premiumauto.com",
+        ),
+        (
+            "deleted.sender@premiumauto.com",
+            "second.invitee@premiumauto.com",
+        ),
+    ] {
+        let peer = app
+            .create_user(&principal, sender, PASSWORD, "principal")
+            .await;
+        let token = app.login_ok(sender, PASSWORD).await.access;
+        let invited = app
+            .send_as(
+                Method::POST,
+                INVITATIONS,
+                &token,
+                json!({"email": invitee, "role": "principal"}),
+            )
+            .await;
+        assert_eq!(invited.status(), 201);
+        let mail = mailbox
+            .smtp
+            .wait_for(invitee, 1, Duration::from_secs(10))
+            .await;
+        links.push((peer["id"].as_str().unwrap().to_owned(), mail[0].token()));
+    }
+    let (demoted, first) = &links[0];
+    let resp = app
+        .send_as(
+            Method::PATCH,
+            &format!("/api/v1/users/{demoted}"),
+            &admin,
+            json!({"role": "agent"}),
+        )
+        .await;
+    assert_eq!(resp.status(), 200);
+    let (deleted, second) = &links[1];
+    let resp = app
+        .as_user(Method::DELETE, &format!("/api/v1/users/{deleted}"), &admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 204);
+    error_of(mailbox.signup(first).await, 422).await;
+    error_of(mailbox.signup(second).await, 422).await;
+}

@@ -499,3 +499,78 @@ async fn the_phone_lookup_is_narrow_and_only_logins_may_call_it() {
         "dealergate_app,dealergate_definer"
     );
 }
+
+#[tokio::test]
+async fn trying_numbers_that_others_hold_is_throttled_so_it_cannot_map_them() {
+    let app = spawn_app_with(three_strikes).await;
+    let me = app.login_ok(PA_AGENT.email, PA_AGENT.password).await;
+    let theirs = phone(&MM_MANAGER);
+    for _ in 0..3 {
+        let taken = app
+            .send_as(
+                Method::PATCH,
+                "/api/v1/auth/me",
+                &me.access,
+                json!({"phone": theirs}),
+            )
+            .await;
+        error_of(taken, 409).await;
+    }
+    let probing = app
+        .send_as(
+            Method::PATCH,
+            "/api/v1/auth/me",
+            &me.access,
+            json!({"phone": "+1 312 555 0177"}),
+        )
+        .await;
+    assert_locked(probing).await;
+    // the rest of the profile still changes; the login is not locked by it
+    let renamed = app
+        .send_as(
+            Method::PATCH,
+            "/api/v1/auth/me",
+            &me.access,
+            json!({"first_name": "Still"}),
+        )
+        .await;
+    assert_eq!(renamed.status(), 200);
+    app.login_ok(PA_AGENT.email, PA_AGENT.password).await;
+}
+
+#[tokio::test]
+async fn a_peer_cannot_set_or_take_a_peers_sign_in_phone() {
+    let app = spawn_app().await;
+    let principal = app
+        .login_ok(PA_PRINCIPAL.email, PA_PRINCIPAL.password)
+        .await;
+    let peer = app
+        .create_user(
+            &principal.access,
+            "peer.principal@premiumauto.com",
+            "a fine passphrase",
+            "principal",
+        )
+        .await;
+    let path = format!("/api/v1/users/{}", peer["id"].as_str().unwrap());
+    let set = app
+        .send_as(
+            Method::PATCH,
+            &path,
+            &principal.access,
+            json!({"phone": "+1 312 555 0178"}),
+        )
+        .await;
+    error_of(set, 403).await;
+    // below their rank it is theirs to manage, as the email is
+    let agent = format!("/api/v1/users/{}", PA_AGENT.id);
+    let managed = app
+        .send_as(
+            Method::PATCH,
+            &agent,
+            &principal.access,
+            json!({"phone": "+1 312 555 0178"}),
+        )
+        .await;
+    assert_eq!(managed.status(), 200);
+}

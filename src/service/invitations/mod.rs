@@ -7,8 +7,8 @@ pub mod signup;
 
 use chrono::{Duration, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, EntityTrait, IntoActiveModel, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Select, Set,
+    ActiveModelTrait, ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Select, Set,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -37,8 +37,8 @@ pub struct NewInvitation {
     pub last_name: Option<PersonName>,
 }
 
-/// Invites `new.email`; an older pending invitation of the address into the same dealership
-/// is revoked (one live link per address and dealership). Whether the address has an account
+/// Invites `new.email`; older open invitations of the address into the same dealership are
+/// revoked (one live link per address and dealership; an expired one could be resent). Whether the address has an account
 /// already is not said here (it could be another dealership's): signing up says it (409).
 pub async fn create(
     state: &AppState,
@@ -56,17 +56,7 @@ pub async fn create(
         }
     }
     let now = Utc::now();
-    let superseded = invitation::Entity::update_many()
-        .col_expr(invitation::Column::RevokedAt, now.into())
-        .col_expr(invitation::Column::UpdatedAt, now.into())
-        .filter(pending(now))
-        .filter(match dealership_id {
-            Some(d) => invitation::Column::DealershipId.eq(d),
-            None => invitation::Column::DealershipId.is_null(),
-        })
-        .filter(invitation::Column::Email.eq(new.email.as_str()))
-        .exec(scope.tx())
-        .await?;
+    let superseded = supersede(scope, dealership_id, new.email.as_str(), None).await?;
     let token = AccountToken::generate();
     let ttl_secs = state.settings.mail.invitation_ttl_secs;
     let created = invitation::ActiveModel {
@@ -89,7 +79,7 @@ pub async fn create(
     mail(state, scope, &created, &token).await?;
     let changes = json!({
         "email": created.email, "role": created.role, "dealership_id": created.dealership_id,
-        "superseded": superseded.rows_affected,
+        "superseded": superseded,
     });
     record(scope, "invitation.created", &created, changes).await?;
     Ok(created)
@@ -120,57 +110,64 @@ pub async fn list(
     Ok((page, total))
 }
 
-/// Revokes a pending invitation (its link stops working); 409 for one that is not pending.
+/// Revokes a pending invitation (its link stops working); 409 for one that is not pending,
+/// also when a signup takes it while this runs (the update is conditional).
 pub async fn revoke(scope: &RequestScope, id: Uuid) -> Result<(), AppError> {
     let found = get(scope, id).await?;
-    if found.status(Utc::now()) != Status::Pending {
+    let now = Utc::now();
+    let done = invitation::Entity::update_many()
+        .col_expr(invitation::Column::RevokedAt, now.into())
+        .col_expr(invitation::Column::UpdatedAt, now.into())
+        .filter(invitation::Column::Id.eq(id))
+        .filter(pending(now))
+        .exec(scope.tx())
+        .await?;
+    if done.rows_affected != 1 {
         return Err(AppError::Conflict(
             "only a pending invitation can be revoked".into(),
         ));
     }
-    let mut active = found.clone().into_active_model();
-    active.revoked_at = Set(Some(Utc::now()));
-    active.updated_at = Set(Utc::now());
-    let revoked = active.update(scope.tx()).await?;
-    record(
-        scope,
-        "invitation.revoked",
-        &revoked,
-        json!({"email": revoked.email}),
-    )
-    .await
+    let changes = json!({"email": found.email});
+    record(scope, "invitation.revoked", &found, changes).await
 }
 
 /// A new link for a pending or expired invitation, valid for a full lifetime again; the old
-/// link stops working. 409 for an accepted or revoked one.
+/// link stops working, and so does any newer invitation of the address into the dealership.
+/// 409 for an accepted or revoked one, also when a signup takes it while this runs.
 pub async fn resend(
     state: &AppState,
     scope: &RequestScope,
     id: Uuid,
 ) -> Result<invitation::Model, AppError> {
     let found = get(scope, id).await?;
-    if !matches!(found.status(Utc::now()), Status::Pending | Status::Expired) {
+    let token = AccountToken::generate();
+    let now = Utc::now();
+    let ttl_secs = state.settings.mail.invitation_ttl_secs;
+    let done = invitation::Entity::update_many()
+        .col_expr(invitation::Column::TokenId, token.id.into())
+        .col_expr(invitation::Column::TokenHash, token.hash().into())
+        .col_expr(invitation::Column::UpdatedAt, now.into())
+        .col_expr(
+            invitation::Column::ExpiresAt,
+            (now + Duration::seconds(ttl_secs as i64)).into(),
+        )
+        .filter(invitation::Column::Id.eq(id))
+        .filter(open())
+        .exec(scope.tx())
+        .await?;
+    if done.rows_affected != 1 {
         return Err(AppError::Conflict(
             "an accepted or revoked invitation cannot be sent again".into(),
         ));
     }
-    let token = AccountToken::generate();
-    let now = Utc::now();
-    let ttl_secs = state.settings.mail.invitation_ttl_secs;
-    let mut active = found.into_active_model();
-    active.token_id = Set(token.id);
-    active.token_hash = Set(token.hash());
-    active.updated_at = Set(now);
-    active.expires_at = Set(now + Duration::seconds(ttl_secs as i64));
-    let resent = active.update(scope.tx()).await?;
+    supersede(scope, found.dealership_id, &found.email, Some(id)).await?;
+    let resent = invitation::Entity::find_by_id(id)
+        .one(scope.tx())
+        .await?
+        .ok_or(AppError::NotFound("invitation"))?;
     mail(state, scope, &resent, &token).await?;
-    record(
-        scope,
-        "invitation.resent",
-        &resent,
-        json!({"email": resent.email}),
-    )
-    .await?;
+    let changes = json!({"email": resent.email});
+    record(scope, "invitation.resent", &resent, changes).await?;
     Ok(resent)
 }
 
@@ -197,17 +194,45 @@ fn visible(scope: &RequestScope) -> Select<invitation::Entity> {
     }
 }
 
+/// Revokes the open (pending or expired) invitations of `email` into `dealership_id` but
+/// `keep`; how many.
+async fn supersede(
+    scope: &RequestScope,
+    dealership_id: Option<Uuid>,
+    email: &str,
+    keep: Option<Uuid>,
+) -> Result<u64, AppError> {
+    let now = Utc::now();
+    let mut query = invitation::Entity::update_many()
+        .col_expr(invitation::Column::RevokedAt, now.into())
+        .col_expr(invitation::Column::UpdatedAt, now.into())
+        .filter(open())
+        .filter(match dealership_id {
+            Some(d) => invitation::Column::DealershipId.eq(d),
+            None => invitation::Column::DealershipId.is_null(),
+        })
+        .filter(invitation::Column::Email.eq(email));
+    if let Some(keep) = keep {
+        query = query.filter(invitation::Column::Id.ne(keep));
+    }
+    Ok(query.exec(scope.tx()).await?.rows_affected)
+}
+
 fn pending(now: chrono::DateTime<Utc>) -> Condition {
     of_status(Status::Pending, now)
 }
 
-fn of_status(status: Status, now: chrono::DateTime<Utc>) -> Condition {
-    let open = Condition::all()
+/// Neither accepted nor revoked: pending, or expired and so still resendable.
+fn open() -> Condition {
+    Condition::all()
         .add(invitation::Column::AcceptedAt.is_null())
-        .add(invitation::Column::RevokedAt.is_null());
+        .add(invitation::Column::RevokedAt.is_null())
+}
+
+fn of_status(status: Status, now: chrono::DateTime<Utc>) -> Condition {
     match status {
-        Status::Pending => open.add(invitation::Column::ExpiresAt.gt(now)),
-        Status::Expired => open.add(invitation::Column::ExpiresAt.lte(now)),
+        Status::Pending => open().add(invitation::Column::ExpiresAt.gt(now)),
+        Status::Expired => open().add(invitation::Column::ExpiresAt.lte(now)),
         Status::Accepted => Condition::all().add(invitation::Column::AcceptedAt.is_not_null()),
         Status::Revoked => Condition::all()
             .add(invitation::Column::AcceptedAt.is_null())

@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::{
     ProfileChange, directory,
-    manage::{governs_account_of, outranks, record},
+    manage::{governs_account_of, outranks, record, revoke_invitations_of},
 };
 use crate::{
     auth::{password, sessions::Revoked},
@@ -127,7 +127,13 @@ async fn apply(
         .is_some_and(|e| e.as_str() != target.email)
         || change.role.is_some_and(|r| r != target.role)
         || change.is_active.is_some_and(|a| a != target.is_active)
-        || password_hash.is_some();
+        || password_hash.is_some()
+        // a phone is a sign-in name too: a peer must not be able to set or take it
+        || change
+            .profile
+            .phone
+            .as_ref()
+            .is_some_and(|p| p.as_ref().map(Phone::as_str) != target.phone.as_deref());
     if id != who.user_id && changes_account {
         governs_account_of(who, target.role)?;
     }
@@ -209,6 +215,9 @@ async fn apply(
     if invalidate {
         sessions::revoke_all(tx, id, None, "user_changed").await?;
         scope.revoke(Revoked::User(id)).await?;
+    }
+    if diff.contains_key("role") || diff.contains_key("is_active") {
+        revoke_invitations_of(tx, id).await?;
     }
     record(scope, "user.updated", &updated, Value::Object(diff)).await?;
     Ok(updated)

@@ -5,7 +5,7 @@
 //! credentials only by its owner or `dealergate admin`. Edits are in [`super::edit`].
 
 use chrono::Utc;
-use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, Set};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -14,7 +14,7 @@ use crate::{
     auth::{password, principal::Principal, sessions::Revoked},
     authz::Reach,
     domain::{Email, NewPassword, PersonName, Phone, Role},
-    entity::{dealership, user},
+    entity::{dealership, invitation, user},
     error::AppError,
     scope::{Grant, RequestMeta, RequestScope},
     service::{audit, email_verification, sessions},
@@ -221,7 +221,22 @@ pub(crate) async fn soft_delete(
     scope.profile_changed(id);
     sessions::revoke_all(scope.tx(), id, None, reason).await?;
     scope.revoke(Revoked::User(id)).await?;
+    revoke_invitations_of(scope.tx(), id).await?;
     Ok(deleted)
+}
+
+/// Revokes the invitations user `id` sent that nobody has used yet: they stand on the sender's
+/// authority, which a deletion, deactivation or role change has just ended or narrowed.
+pub(crate) async fn revoke_invitations_of(tx: &TenantTx, id: Uuid) -> Result<(), AppError> {
+    invitation::Entity::update_many()
+        .col_expr(invitation::Column::RevokedAt, Utc::now().into())
+        .col_expr(invitation::Column::UpdatedAt, Utc::now().into())
+        .filter(invitation::Column::InvitedBy.eq(id))
+        .filter(invitation::Column::AcceptedAt.is_null())
+        .filter(invitation::Column::RevokedAt.is_null())
+        .exec(tx)
+        .await?;
+    Ok(())
 }
 
 /// Ends every session of user `id` (an admin or principal acting on staff).
