@@ -1,6 +1,7 @@
 //! The HTTP surface (poem-openapi): one `#[OpenApi]` struct per tag, assembled with the
 //! middleware that every request passes through.
 
+mod account;
 mod admin;
 mod audit;
 mod auth;
@@ -49,6 +50,7 @@ pub enum ApiTags {
 
 pub type Apis = (
     auth::AuthApi,
+    account::AccountApi,
     recovery::RecoveryApi,
     email_change::EmailChangeApi,
     invitations::SignupApi,
@@ -66,6 +68,7 @@ pub fn api_service() -> OpenApiService<Apis, ()> {
     OpenApiService::new(
         (
             auth::AuthApi,
+            account::AccountApi,
             recovery::RecoveryApi,
             email_change::EmailChangeApi,
             invitations::SignupApi,

@@ -1,0 +1,195 @@
+//! `/api/v1/auth/me`, `/password` and `/sessions`: the caller's own account and sessions.
+
+use poem::web::Data;
+use poem_openapi::{ApiResponse, Object, OpenApi, param::Path, payload::Json, types::Example};
+use uuid::Uuid;
+
+use super::{
+    ApiTags,
+    auth::clear_cookie,
+    dto::{Session, User, json_string, json_string_or_null},
+    error::{ApiResult, set},
+    fields,
+    security::BearerAuth,
+};
+use crate::{
+    authz::{Action, Resource},
+    domain::{PersonName, Phone},
+    error::AppError,
+    service::{account, sessions, users::ProfileChange},
+    state::AppState,
+};
+
+#[derive(Object)]
+#[oai(example)]
+struct ProfileUpdate {
+    #[oai(nullable, deserialize_with = "json_string_or_null")]
+    first_name: Option<String>,
+    #[oai(nullable, deserialize_with = "json_string_or_null")]
+    last_name: Option<String>,
+    /// International form, stored as E.164; it signs in too, so it must be no other live
+    /// user's (409). An empty string clears it.
+    #[oai(nullable, deserialize_with = "json_string_or_null")]
+    phone: Option<String>,
+}
+
+impl Example for ProfileUpdate {
+    fn example() -> Self {
+        Self {
+            first_name: Some("Alice".into()),
+            last_name: Some("Premium".into()),
+            phone: Some("+1 312 555 0100".into()),
+        }
+    }
+}
+
+impl ProfileUpdate {
+    fn parse(self) -> Result<ProfileChange, AppError> {
+        let optional = |raw: &Option<String>| raw.as_deref().map(PersonName::parse).transpose();
+        let (first_name, last_name, phone) = fields::check((
+            ("first_name", optional(&self.first_name)),
+            ("last_name", optional(&self.last_name)),
+            (
+                "phone",
+                fields::clearable(self.phone.as_deref(), Phone::parse),
+            ),
+        ))?;
+        Ok(ProfileChange {
+            first_name,
+            last_name,
+            phone,
+        })
+    }
+}
+
+#[derive(Object)]
+struct PasswordChange {
+    #[oai(deserialize_with = "json_string")]
+    current_password: String,
+    #[oai(deserialize_with = "json_string")]
+    new_password: String,
+}
+
+#[derive(Object)]
+struct AccountClosing {
+    /// The caller's password, asked again: closing cannot be undone through the API.
+    #[oai(deserialize_with = "json_string")]
+    current_password: String,
+}
+
+#[derive(ApiResponse)]
+enum Done {
+    #[oai(status = 204)]
+    NoContent(#[oai(header = "Set-Cookie")] Option<String>),
+}
+
+pub struct AccountApi;
+
+#[OpenApi(prefix_path = "/api/v1/auth", tag = "ApiTags::Auth")]
+impl AccountApi {
+    /// The caller's own user (served from the replica's cache in the common case).
+    ///
+    /// **Permissions:** `users:read` at `self` scope.
+    #[oai(path = "/me", method = "get")]
+    async fn me(
+        &self,
+        BearerAuth(me): BearerAuth,
+        state: Data<&AppState>,
+    ) -> ApiResult<Json<User>, set::Caller> {
+        let grant = state.grant_own(&me, Resource::Users, Action::Read)?;
+        let profile = account::profile(&state, &grant).await?;
+        Ok(Json(profile.into()))
+    }
+
+    /// Change the caller's name or phone.
+    ///
+    /// **Permissions:** `users:update` at `self` scope. The sign-in email changes at
+    /// `POST /auth/email`, with the current password and a confirmation from the new mailbox.
+    #[oai(path = "/me", method = "patch")]
+    async fn update_me(
+        &self,
+        BearerAuth(me): BearerAuth,
+        state: Data<&AppState>,
+        Json(body): Json<ProfileUpdate>,
+    ) -> ApiResult<Json<User>, set::CallerUpdate> {
+        let grant = state.grant_own(&me, Resource::Users, Action::Update)?;
+        let user = account::update_me(&state, &grant, body.parse()?).await?;
+        Ok(Json(user.into()))
+    }
+
+    /// Change the caller's password; every other session of theirs ends.
+    ///
+    /// **Permissions:** `users:update` at `self` scope, and the current password.
+    #[oai(path = "/password", method = "post")]
+    async fn change_password(
+        &self,
+        BearerAuth(me): BearerAuth,
+        state: Data<&AppState>,
+        Json(body): Json<PasswordChange>,
+    ) -> ApiResult<Done, set::PasswordChange> {
+        let grant = state.grant_own(&me, Resource::Users, Action::Update)?;
+        let PasswordChange {
+            current_password,
+            new_password,
+        } = body;
+        account::change_password(&state, &grant, current_password, new_password).await?;
+        Ok(Done::NoContent(None))
+    }
+
+    /// Close the caller's own account.
+    ///
+    /// A soft delete (the email becomes free for a new user); every session ends on every
+    /// replica and a notice is mailed. Refused (409) for the last active principal of an active
+    /// dealership and for the last active admin: make someone else one first.
+    ///
+    /// **Permissions:** `users:delete` at `self` scope, and the current password.
+    #[oai(path = "/me", method = "delete")]
+    async fn close_me(
+        &self,
+        BearerAuth(me): BearerAuth,
+        state: Data<&AppState>,
+        Json(body): Json<AccountClosing>,
+    ) -> ApiResult<Done, set::AccountClosing> {
+        let grant = state.grant_own(&me, Resource::Users, Action::Delete)?;
+        account::close(&state, &grant, body.current_password).await?;
+        Ok(Done::NoContent(clear_cookie(&state)))
+    }
+
+    /// The caller's live sessions, newest first; `current` marks this one.
+    ///
+    /// **Permissions:** `sessions:list` at `self` scope.
+    #[oai(path = "/sessions", method = "get")]
+    async fn sessions(
+        &self,
+        BearerAuth(me): BearerAuth,
+        state: Data<&AppState>,
+    ) -> ApiResult<Json<Vec<Session>>, set::Caller> {
+        let scope = state
+            .begin_own(&me, Resource::Sessions, Action::List)
+            .await?;
+        let live = sessions::list_own(&scope).await?;
+        scope.commit().await?;
+        let current = me.session_id;
+        Ok(Json(
+            live.into_iter().map(|s| Session::new(s, current)).collect(),
+        ))
+    }
+
+    /// End one of the caller's sessions (another device, or this one).
+    ///
+    /// **Permissions:** `sessions:delete` at `self` scope.
+    #[oai(path = "/sessions/:id", method = "delete")]
+    async fn end_session(
+        &self,
+        BearerAuth(me): BearerAuth,
+        state: Data<&AppState>,
+        Path(id): Path<Uuid>,
+    ) -> ApiResult<Done, set::Lookup> {
+        let scope = state
+            .begin_own(&me, Resource::Sessions, Action::Delete)
+            .await?;
+        sessions::end_own(&scope, id, "ended_by_user").await?;
+        scope.commit().await?;
+        Ok(Done::NoContent(None))
+    }
+}
