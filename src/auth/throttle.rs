@@ -3,7 +3,8 @@
 //! The name is counted as typed (normalised), never resolved to an account: an unknown email
 //! or phone locks exactly like a known one, and the counters never link a phone to an email.
 //! Password-reset requests are counted by the same counters under keys of their own
-//! ([`Counter::PasswordReset`]), so a flood of reset mail locks like a flood of guesses.
+//! ([`Counter::PasswordReset`]), so a flood of reset mail locks like a flood of guesses; so are
+//! open signups ([`Counter::Signup`]).
 
 use std::time::Duration;
 
@@ -22,6 +23,8 @@ pub enum Counter {
     VerificationResend,
     /// email-change confirmations sent to one new address
     EmailChange,
+    /// signups without an invitation (every attempt counts)
+    Signup,
 }
 
 impl Counter {
@@ -31,6 +34,7 @@ impl Counter {
             Counter::PasswordReset => "reset:",
             Counter::VerificationResend => "verify:",
             Counter::EmailChange => "email-change:",
+            Counter::Signup => "signup:",
         }
     }
 
@@ -196,6 +200,9 @@ mod tests {
         assert_eq!(login.0, "account:a@example.com");
         assert_eq!(reset.0, "reset:account:a@example.com");
         assert_eq!(reset.1.as_deref(), Some("reset:ip:203.0.113.9"));
+        let signup = Counter::Signup.keys(&email, Some("203.0.113.9"));
+        assert_eq!(signup.0, "signup:account:a@example.com");
+        assert_eq!(signup.1.as_deref(), Some("signup:ip:203.0.113.9"));
     }
 
     #[test]

@@ -16,7 +16,7 @@ use super::{
     auth::refresh_cookie,
     dto::{Nullable, TokenResponse, json_string, json_string_or_null},
     error::{ApiResult, set},
-    fields,
+    fields::{self, Either},
     security::{BearerAuth, request_meta},
 };
 use crate::{
@@ -30,6 +30,7 @@ use crate::{
             self, NewInvitation,
             signup::{self, Signup},
         },
+        open_signup,
     },
     state::AppState,
 };
@@ -155,12 +156,19 @@ impl CreateInvitation {
     }
 }
 
+/// Exactly one of `invitation_token` and `email`, and what the new user chooses.
 #[derive(Object)]
 #[oai(example)]
 struct SignupRequest {
-    /// The token of the mailed invitation link (`token=` in its query).
-    #[oai(deserialize_with = "json_string")]
-    invitation_token: String,
+    /// The token of the mailed invitation link (`token=` in its query); leave out with
+    /// `email`.
+    #[oai(nullable, deserialize_with = "json_string_or_null")]
+    invitation_token: Option<String>,
+    /// Sign up without an invitation, only where `auth.open_signup.enabled` (else `403`):
+    /// into the configured dealership, as `agent`, with this address unverified; leave out
+    /// with `invitation_token`.
+    #[oai(nullable, deserialize_with = "json_string_or_null")]
+    email: Option<String>,
     /// At least 8 and at most 128 characters, not a common password, not the email.
     #[oai(deserialize_with = "json_string")]
     password: String,
@@ -175,7 +183,10 @@ struct SignupRequest {
 impl Example for SignupRequest {
     fn example() -> Self {
         Self {
-            invitation_token: "0193a5f0-0000-7000-8000-000000000abc.secret-from-the-link".into(),
+            invitation_token: Some(
+                "0193a5f0-0000-7000-8000-000000000abc.secret-from-the-link".into(),
+            ),
+            email: None,
             password: "a long enough passphrase".into(),
             first_name: "Nora".into(),
             last_name: "Newman".into(),
@@ -184,9 +195,26 @@ impl Example for SignupRequest {
     }
 }
 
+/// How the new user gets in.
+enum Admission {
+    Invitation(String),
+    Open(Email),
+}
+
 impl SignupRequest {
-    fn parse(self) -> Result<Signup, AppError> {
-        let (first_name, last_name, phone) = fields::check((
+    /// How the user gets in (422 naming both `invitation_token` and `email` unless exactly
+    /// one is sent) and what they choose.
+    fn parse(self) -> Result<(Admission, Signup), AppError> {
+        let sent = fields::either(
+            ("invitation_token", self.invitation_token.as_deref()),
+            ("email", self.email.as_deref()),
+        )?;
+        let admission = match sent {
+            Either::First(token) => Ok(Admission::Invitation(token.to_owned())),
+            Either::Second(email) => Email::parse(email).map(Admission::Open),
+        };
+        let (admission, first_name, last_name, phone) = fields::check((
+            ("email", admission),
             ("first_name", PersonName::parse(&self.first_name)),
             ("last_name", PersonName::parse(&self.last_name)),
             (
@@ -194,13 +222,13 @@ impl SignupRequest {
                 fields::optional(self.phone.as_deref(), Phone::parse),
             ),
         ))?;
-        Ok(Signup {
-            invitation_token: self.invitation_token,
+        let signup = Signup {
             password: self.password,
             first_name,
             last_name,
             phone,
-        })
+        };
+        Ok((admission, signup))
     }
 }
 
@@ -333,14 +361,27 @@ pub struct SignupApi;
 
 #[OpenApi(prefix_path = "/api/v1/auth", tag = "ApiTags::Auth")]
 impl SignupApi {
-    /// Sign up with an invitation: the invited email, role and dealership become a user
-    /// (the email counts as verified), signed in.
+    /// Sign up with an invitation, or with an email where open signup is enabled; signed in.
     ///
-    /// **Permissions:** anyone holding a live invitation token. It works once, even for many
-    /// requests at once; it is refused (`422` on `invitation_token`) after use, expiry,
+    /// Send exactly one of `invitation_token` and `email` (422 naming both otherwise).
+    ///
+    /// **With an invitation:** anyone holding a live invitation token. The invited email, role
+    /// and dealership become a user (the email counts as verified). It works once, even for
+    /// many requests at once; it is refused (`422` on `invitation_token`) after use, expiry,
     /// revocation or a resend, and for a suspended or deleted dealership. While the address
-    /// belongs to a live user the answer is `409` and the invitation stays usable. The password
-    /// policy applies (`422` on `password`). There is no signup without an invitation.
+    /// belongs to a live user the answer is `409` and the invitation stays usable.
+    ///
+    /// **Without an invitation** (`email`): only when `auth.open_signup.enabled` (otherwise
+    /// `403`, "signup needs an invitation"), only into the configured dealership
+    /// (`auth.open_signup.dealership_id`; `403` while it is suspended or deleted), always as
+    /// `agent` (a `role` or `dealership_id` in the body is ignored), with the email
+    /// unverified: a verification link is mailed. Every attempt is throttled per client IP
+    /// and per address (`429` with `Retry-After`). An address of a live user is `409`: open
+    /// signup necessarily tells whether an address is free, and the throttle bounds how
+    /// fast. With `auth.require_verified_email` the user is created and mailed but the
+    /// answer is `403 email_not_verified`, as login's would be.
+    ///
+    /// Either way the password policy applies (`422` on `password`).
     #[oai(path = "/signup", method = "post")]
     async fn signup(
         &self,
@@ -348,8 +389,12 @@ impl SignupApi {
         state: Data<&AppState>,
         Json(body): Json<SignupRequest>,
     ) -> ApiResult<SignedUp, set::Signup> {
-        let signup = body.parse()?;
-        let issued = signup::signup(&state, signup, &request_meta(req, &state)).await?;
+        let (admission, signup) = body.parse()?;
+        let meta = request_meta(req, &state);
+        let issued = match admission {
+            Admission::Invitation(token) => signup::signup(&state, &token, signup, &meta).await?,
+            Admission::Open(email) => open_signup::signup(&state, email, signup, &meta).await?,
+        };
         let cookie = refresh_cookie(&state, &issued);
         let cookie_mode = state.settings.auth.cookie_mode;
         Ok(SignedUp::Created(
