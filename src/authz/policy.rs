@@ -372,7 +372,7 @@ mod tests {
             .iter()
             .filter(|r| r.contains("no row decides"))
             .count();
-        assert_eq!(missing, 4 * 5 * 5 * 3, "{reasons:#?}");
+        assert_eq!(missing, 4 * 6 * 5 * 3, "{reasons:#?}");
         assert!(
             reasons.iter().any(|r| r.contains("no rows")),
             "{reasons:#?}"
