@@ -27,6 +27,10 @@ pub enum AppError {
     Unauthenticated,
     #[error("not allowed")]
     Forbidden,
+    /// Signing up is refused whoever asks: no invitation while open signup is off, or the
+    /// configured dealership takes no members.
+    #[error("{0}")]
+    SignupClosed(&'static str),
     /// `auth.require_verified_email` is set and the address is not verified yet.
     #[error("the email address is not verified yet: follow the link mailed to it")]
     EmailNotVerified,

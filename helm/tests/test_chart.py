@@ -113,6 +113,8 @@ INVALID_VALUES = {
     "access-token-too-long.yaml": "/config/auth/accessTokenTtlSecs",
     "proxy-hops-zero.yaml": "/config/http/trustedProxyHops",
     "hsts-true.yaml": "/config/http/hstsMaxAgeSecs",
+    "open-signup-without-dealership.yaml": "/config/auth/openSignup/dealershipId",
+    "open-signup-bad-dealership.yaml": "/config/auth/openSignup/dealershipId",
 }
 
 # Values that pass the schema but that the templates must refuse (required/fail).
@@ -788,7 +790,10 @@ def check_config_and_policies(scenario: str, objects: list[dict[str, Any]],
                              "window_secs": c["auth"]["lockout"]["windowSecs"],
                              "lock_secs": c["auth"]["lockout"]["lockSecs"]},
                  "hashing": {"workers": c["auth"]["hashing"]["workers"],
-                             "queue": c["auth"]["hashing"]["queue"]}},
+                             "queue": c["auth"]["hashing"]["queue"]},
+                 **({"open_signup": {"enabled": True,
+                                     "dealership_id": c["auth"]["openSignup"]["dealershipId"]}}
+                    if c["auth"]["openSignup"]["enabled"] else {})},
         "log": {"format": "json", "level": c["log"]["level"]},
         "database": {"max_connections": c["database"]["maxConnections"],
                      "acquire_timeout_secs": c["database"]["acquireTimeoutSecs"],

@@ -3,7 +3,8 @@
 //! The name is counted as typed (normalised), never resolved to an account: an unknown email
 //! or phone locks exactly like a known one, and the counters never link a phone to an email.
 //! Password-reset requests are counted by the same counters under keys of their own
-//! ([`Counter::PasswordReset`]), so a flood of reset mail locks like a flood of guesses.
+//! ([`Counter::PasswordReset`]), so a flood of reset mail locks like a flood of guesses; so are
+//! open signups ([`Counter::Signup`]).
 
 use std::time::Duration;
 
@@ -24,6 +25,8 @@ pub enum Counter {
     EmailChange,
     /// phone numbers a signed-in user tried to take that another account holds
     PhoneClaim,
+    /// signups without an invitation (every attempt counts)
+    Signup,
 }
 
 impl Counter {
@@ -34,6 +37,7 @@ impl Counter {
             Counter::VerificationResend => "verify:",
             Counter::EmailChange => "email-change:",
             Counter::PhoneClaim => "phone-claim:",
+            Counter::Signup => "signup:",
         }
     }
 
@@ -199,6 +203,9 @@ mod tests {
         assert_eq!(login.0, "account:a@example.com");
         assert_eq!(reset.0, "reset:account:a@example.com");
         assert_eq!(reset.1.as_deref(), Some("reset:ip:203.0.113.9"));
+        let signup = Counter::Signup.keys(&email, Some("203.0.113.9"));
+        assert_eq!(signup.0, "signup:account:a@example.com");
+        assert_eq!(signup.1.as_deref(), Some("signup:ip:203.0.113.9"));
     }
 
     #[test]

@@ -1,9 +1,10 @@
 //! How tokens, sessions, lockout and hashing are set up: [`AuthSettings`] (`[auth]`, with
-//! `[auth.lockout]` and `[auth.hashing]`).
+//! `[auth.lockout]`, `[auth.hashing]` and `[auth.open_signup]`).
 
 use std::{path::PathBuf, time::Duration};
 
 use serde::{Deserialize, Serialize};
+use uuid::Uuid;
 
 use super::Secret;
 
@@ -38,6 +39,17 @@ pub struct AuthSettings {
     pub require_verified_email: bool,
     pub lockout: LockoutSettings,
     pub hashing: HashingSettings,
+    pub open_signup: OpenSignupSettings,
+}
+
+/// Signing up without an invitation: off unless enabled, and then only into one dealership,
+/// as `agent`, with an unverified email.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OpenSignupSettings {
+    pub enabled: bool,
+    /// The dealership every open signup joins; required when enabled.
+    pub dealership_id: Option<Uuid>,
 }
 
 /// The argon2 workers. Each holds one 19 MiB block, so hashing memory is at most
@@ -82,6 +94,7 @@ impl Default for AuthSettings {
             require_verified_email: false,
             lockout: LockoutSettings::default(),
             hashing: HashingSettings::default(),
+            open_signup: OpenSignupSettings::default(),
         }
     }
 }

@@ -36,6 +36,13 @@ impl Settings {
                 )));
             }
         }
+        if auth.open_signup.enabled && auth.open_signup.dealership_id.is_none() {
+            return Err(ConfigError::Insecure(
+                "auth.open_signup.enabled needs auth.open_signup.dealership_id: the one \
+                 dealership open signups join"
+                    .into(),
+            ));
+        }
         if let Some(problem) = self.mail.problems() {
             return Err(ConfigError::Insecure(problem));
         }
@@ -200,6 +207,32 @@ mod tests {
                 "Premium Auto <no-reply@example.com>",
             );
             Settings::load(None).map_err(|e| e.to_string())?;
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn open_signup_needs_the_dealership_it_signs_up_into() {
+        Jail::expect_with(|jail| {
+            let s = Settings::load(None).map_err(|e| e.to_string())?;
+            assert!(!s.auth.open_signup.enabled, "off by default");
+            jail.set_env("DEALERGATE_AUTH__OPEN_SIGNUP__ENABLED", "true");
+            let err = Settings::load(None).expect_err("enabled without a dealership");
+            assert!(
+                err.to_string().contains("auth.open_signup.dealership_id"),
+                "{err}"
+            );
+            let id = "0193a5f0-0000-7000-8000-000000000001";
+            jail.set_env("DEALERGATE_AUTH__OPEN_SIGNUP__DEALERSHIP_ID", id);
+            let s = Settings::load(None).map_err(|e| e.to_string())?;
+            assert_eq!(
+                s.auth
+                    .open_signup
+                    .dealership_id
+                    .map(|d| d.to_string())
+                    .as_deref(),
+                Some(id)
+            );
             Ok(())
         });
     }

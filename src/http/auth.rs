@@ -13,12 +13,12 @@ use super::{
     ApiTags,
     dto::{TokenResponse, json_string, json_string_or_null},
     error::{ApiResult, set},
-    fields,
+    fields::{self, Either},
     security::{BearerAuth, request_meta},
 };
 use crate::{
     domain::{Email, Phone, SignInName},
-    error::{AppError, FieldError},
+    error::AppError,
     service::{
         sessions,
         sign_in::{self, Issued},
@@ -59,25 +59,20 @@ impl LoginRequest {
     /// The name to sign in as (422 naming both fields unless exactly one is sent) and the
     /// password.
     fn parse(self) -> Result<(SignInName, String), AppError> {
-        let name = match (self.email.as_deref(), self.phone.as_deref()) {
-            (Some(email), None) => {
+        let sent = fields::either(
+            ("email", self.email.as_deref()),
+            ("phone", self.phone.as_deref()),
+        )?;
+        let name = match sent {
+            Either::First(email) => {
                 fields::one("email", Email::parse(email).map(SignInName::Email))?
             }
-            (None, Some(phone)) => {
+            Either::Second(phone) => {
                 fields::one("phone", Phone::parse(phone).map(SignInName::Phone))?
             }
-            (Some(_), Some(_)) => return Err(email_or_phone("send email or phone, not both")),
-            (None, None) => return Err(email_or_phone("send email or phone")),
         };
         Ok((name, self.password))
     }
-}
-
-fn email_or_phone(message: &str) -> AppError {
-    AppError::Validation(vec![
-        FieldError::new("email", message),
-        FieldError::new("phone", message),
-    ])
 }
 
 /// The OAuth2 password grant (RFC 6749 §4.3), for Swagger UI's Authorize and OAuth2 clients.

@@ -46,7 +46,8 @@ pub enum ApiError {
     /// Missing, malformed, expired or revoked token, or bad credentials.
     #[oai(status = 401)]
     Unauthenticated(Json<ErrorBody>, #[oai(header = "WWW-Authenticate")] String),
-    /// Authenticated, but the policy says no (or, at sign-in, `email_not_verified`).
+    /// Authenticated, but the policy says no (or, at sign-in, `email_not_verified`; at signup,
+    /// no invitation while open signup is off).
     #[oai(status = 403)]
     Forbidden(Json<ErrorBody>),
     /// No such thing in your view (another dealership's rows included).
@@ -67,7 +68,7 @@ pub enum ApiError {
     /// Well-formed but invalid fields; `details` lists them.
     #[oai(status = 422)]
     Validation(Json<ErrorBody>),
-    /// Too many failed logins (or password-reset requests).
+    /// Too many failed logins (or password-reset requests, or open signups).
     #[oai(status = 429)]
     RateLimited(Json<ErrorBody>, #[oai(header = "Retry-After")] u64),
     /// A bug: the details are in the server log under the request id.
@@ -176,8 +177,9 @@ pub mod set {
         CreateInvitation: [401, 403, 404, 422, 503];
         /// An action by id that the target's state may refuse (409).
         Transition: [401, 403, 404, 409, 503];
-        /// A signup: the token invalid or the input malformed (422), the address taken (409).
-        Signup: [409, 422, 503];
+        /// A signup: the token invalid or the input malformed (422), the address taken (409);
+        /// without an invitation, refused while open signup is off (403) and throttled (429).
+        Signup: [403, 409, 422, 429, 503];
         /// The policy reload: broken files are 422.
         Reload: [401, 403, 422, 503];
         /// A mailed link asked for: a malformed address (422) or too many requests (429).
@@ -218,6 +220,7 @@ impl From<AppError> for ApiError {
                 Self::Unauthenticated(body("unauthenticated", message, &[]), "Bearer".into())
             }
             AppError::Forbidden => Self::Forbidden(body("forbidden", message, &[])),
+            AppError::SignupClosed(_) => Self::Forbidden(body("forbidden", message, &[])),
             AppError::EmailNotVerified => Self::Forbidden(body("email_not_verified", message, &[])),
             AppError::NotFound(_) => Self::NotFound(body("not_found", message, &[])),
             AppError::MethodNotAllowed => {
@@ -331,6 +334,7 @@ mod tests {
             Edit,
             Removal,
             Reload,
+            Signup,
             MailRequest,
             TokenUse,
             CallerMail

@@ -60,6 +60,32 @@ pub fn clearable<T>(
     }
 }
 
+/// Which of two alternative fields was sent, with its raw value.
+pub enum Either<'a> {
+    First(&'a str),
+    Second(&'a str),
+}
+
+/// Exactly one of two alternative fields (login's `email` or `phone`): the one sent, or a
+/// 422 naming both when both or neither are.
+pub fn either<'a>(
+    (first, a): (&'static str, Option<&'a str>),
+    (second, b): (&'static str, Option<&'a str>),
+) -> Result<Either<'a>, AppError> {
+    let both = |message: String| {
+        AppError::Validation(vec![
+            FieldError::new(first, message.clone()),
+            FieldError::new(second, message),
+        ])
+    };
+    match (a, b) {
+        (Some(a), None) => Ok(Either::First(a)),
+        (None, Some(b)) => Ok(Either::Second(b)),
+        (Some(_), Some(_)) => Err(both(format!("send {first} or {second}, not both"))),
+        (None, None) => Err(both(format!("send {first} or {second}"))),
+    }
+}
+
 macro_rules! fields_tuple {
     ($($value:ident: $type:ident),+) => {
         impl<$($type),+> Fields for ($((&'static str, Result<$type, Invalid>),)+) {

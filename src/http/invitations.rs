@@ -1,8 +1,8 @@
-//! `/api/v1/invitations`: staff invite people into a dealership; `/api/v1/auth/signup`: the
-//! invited person signs up with the mailed link's token.
+//! `/api/v1/invitations`: staff invite people into a dealership (signing up with one is
+//! [`super::signup`]).
 
 use chrono::{DateTime, Utc};
-use poem::{Request, web::Data};
+use poem::web::Data;
 use poem_openapi::{
     ApiResponse, Enum, Object, OpenApi,
     param::{Path, Query},
@@ -13,23 +13,19 @@ use uuid::Uuid;
 
 use super::{
     ApiTags,
-    auth::refresh_cookie,
-    dto::{Nullable, TokenResponse, json_string, json_string_or_null},
+    dto::{Nullable, json_string, json_string_or_null},
     error::{ApiResult, set},
-    fields,
-    security::{BearerAuth, request_meta},
+    fields::{self},
+    security::BearerAuth,
 };
 use crate::{
     authz::{Action, Resource},
-    domain::{Email, PersonName, Phone, Role},
+    domain::{Email, PersonName, Role},
     entity::invitation::{self, Status},
     error::AppError,
     service::{
         Page,
-        invitations::{
-            self, NewInvitation,
-            signup::{self, Signup},
-        },
+        invitations::{self, NewInvitation},
     },
     state::AppState,
 };
@@ -155,55 +151,6 @@ impl CreateInvitation {
     }
 }
 
-#[derive(Object)]
-#[oai(example)]
-struct SignupRequest {
-    /// The token of the mailed invitation link (`token=` in its query).
-    #[oai(deserialize_with = "json_string")]
-    invitation_token: String,
-    /// At least 8 and at most 128 characters, not a common password, not the email.
-    #[oai(deserialize_with = "json_string")]
-    password: String,
-    #[oai(deserialize_with = "json_string")]
-    first_name: String,
-    #[oai(deserialize_with = "json_string")]
-    last_name: String,
-    #[oai(nullable, deserialize_with = "json_string_or_null")]
-    phone: Option<String>,
-}
-
-impl Example for SignupRequest {
-    fn example() -> Self {
-        Self {
-            invitation_token: "0193a5f0-0000-7000-8000-000000000abc.secret-from-the-link".into(),
-            password: "a long enough passphrase".into(),
-            first_name: "Nora".into(),
-            last_name: "Newman".into(),
-            phone: None,
-        }
-    }
-}
-
-impl SignupRequest {
-    fn parse(self) -> Result<Signup, AppError> {
-        let (first_name, last_name, phone) = fields::check((
-            ("first_name", PersonName::parse(&self.first_name)),
-            ("last_name", PersonName::parse(&self.last_name)),
-            (
-                "phone",
-                fields::optional(self.phone.as_deref(), Phone::parse),
-            ),
-        ))?;
-        Ok(Signup {
-            invitation_token: self.invitation_token,
-            password: self.password,
-            first_name,
-            last_name,
-            phone,
-        })
-    }
-}
-
 #[derive(ApiResponse)]
 enum InvitationList {
     /// A page of invitations, newest first; `X-Total-Count` counts every match.
@@ -222,17 +169,6 @@ enum Created {
 enum Done {
     #[oai(status = 204)]
     NoContent,
-}
-
-#[derive(ApiResponse)]
-enum SignedUp {
-    /// Signed up and signed in; the token response must not be cached.
-    #[oai(status = 201)]
-    Created(
-        Json<TokenResponse>,
-        #[oai(header = "Cache-Control")] String,
-        #[oai(header = "Set-Cookie")] Option<String>,
-    ),
 }
 
 pub struct InvitationsApi;
@@ -326,36 +262,5 @@ impl InvitationsApi {
         let resent = invitations::resend(&state, &scope, id).await?;
         scope.commit().await?;
         Ok(Json(resent.into()))
-    }
-}
-
-pub struct SignupApi;
-
-#[OpenApi(prefix_path = "/api/v1/auth", tag = "ApiTags::Auth")]
-impl SignupApi {
-    /// Sign up with an invitation: the invited email, role and dealership become a user
-    /// (the email counts as verified), signed in.
-    ///
-    /// **Permissions:** anyone holding a live invitation token. It works once, even for many
-    /// requests at once; it is refused (`422` on `invitation_token`) after use, expiry,
-    /// revocation or a resend, and for a suspended or deleted dealership. While the address
-    /// belongs to a live user the answer is `409` and the invitation stays usable. The password
-    /// policy applies (`422` on `password`). There is no signup without an invitation.
-    #[oai(path = "/signup", method = "post")]
-    async fn signup(
-        &self,
-        req: &Request,
-        state: Data<&AppState>,
-        Json(body): Json<SignupRequest>,
-    ) -> ApiResult<SignedUp, set::Signup> {
-        let signup = body.parse()?;
-        let issued = signup::signup(&state, signup, &request_meta(req, &state)).await?;
-        let cookie = refresh_cookie(&state, &issued);
-        let cookie_mode = state.settings.auth.cookie_mode;
-        Ok(SignedUp::Created(
-            Json(TokenResponse::new(issued, cookie_mode)),
-            "no-store".into(),
-            cookie,
-        ))
     }
 }

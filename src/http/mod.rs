@@ -19,6 +19,7 @@ pub mod request_id;
 mod routes;
 mod security;
 pub mod serve;
+mod signup;
 mod users;
 mod well_known;
 
@@ -53,7 +54,7 @@ pub type Apis = (
     account::AccountApi,
     recovery::RecoveryApi,
     email_change::EmailChangeApi,
-    invitations::SignupApi,
+    signup::SignupApi,
     users::UsersApi,
     invitations::InvitationsApi,
     dealerships::DealershipsApi,
@@ -71,7 +72,7 @@ pub fn api_service() -> OpenApiService<Apis, ()> {
             account::AccountApi,
             recovery::RecoveryApi,
             email_change::EmailChangeApi,
-            invitations::SignupApi,
+            signup::SignupApi,
             users::UsersApi,
             invitations::InvitationsApi,
             dealerships::DealershipsApi,

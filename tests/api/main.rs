@@ -26,6 +26,7 @@ mod mail;
 mod mail_isolation;
 mod mail_replicas;
 mod migrations;
+mod open_signup;
 mod operations;
 mod password_reset;
 mod pgbouncer;

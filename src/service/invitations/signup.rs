@@ -13,9 +13,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::{
-    auth::{
-        account_token::AccountToken, password, principal::scope_of, refresh_token::RefreshToken,
-    },
+    auth::{account_token::AccountToken, password, principal::scope_of},
     domain::{Email, NewPassword, PersonName, Phone, SignInName},
     entity::{
         dealership,
@@ -25,7 +23,7 @@ use crate::{
     error::AppError,
     scope::RequestMeta,
     service::{
-        audit, sessions,
+        audit,
         sign_in::{self, Issued},
         users::{
             self,
@@ -36,9 +34,9 @@ use crate::{
     tenancy::{Scope, TenantTx},
 };
 
-/// What the invited person chooses; the address and the role come from the invitation.
+/// What the person signing up chooses; the address and the role come from the invitation (or,
+/// in an open signup, the address from the request and the role from the rules).
 pub struct Signup {
-    pub invitation_token: String,
     pub password: String,
     pub first_name: PersonName,
     pub last_name: PersonName,
@@ -57,10 +55,11 @@ fn invalid() -> AppError {
 
 pub async fn signup(
     state: &AppState,
+    invitation_token: &str,
     signup: Signup,
     meta: &RequestMeta,
 ) -> Result<Issued, AppError> {
-    let token = AccountToken::parse(&signup.invitation_token).ok_or_else(invalid)?;
+    let token = AccountToken::parse(invitation_token).ok_or_else(invalid)?;
     let tx = state.db.begin_reading(Scope::Anonymous).await?;
     let found = Found::find_by_statement(Statement::from_sql_and_values(
         DbBackend::Postgres,
@@ -84,9 +83,7 @@ pub async fn signup(
     if taken {
         return Err(taken_address());
     }
-    let password = NewPassword::parse(&signup.password, Some(email.as_str()))
-        .map_err(|invalid| AppError::field("password", invalid.message()))?;
-    let hash = password::hash(password.expose().to_owned()).await?;
+    let (password, hash) = hashed(&signup.password, &email).await?;
 
     let tx = state.db.begin(scope).await?;
     // the invitation first: of ten signups at once, one takes it and the others wait here
@@ -111,21 +108,19 @@ pub async fn signup(
     accepted.accepted_user_id = Set(Some(user.id));
     accepted.update(&tx).await?;
 
-    let session_id = Uuid::now_v7();
-    let refresh_token = RefreshToken::generate(session_id);
-    let auth = &state.settings.auth;
-    let session = sessions::NewSession {
-        id: session_id,
-        user_id: user.id,
-        dealership_id: user.dealership_id,
-        refresh_token_hash: refresh_token.hash(),
-        idle_secs: auth.refresh_token_ttl_secs as i64,
-        max_age_secs: auth.session_max_age_secs as i64,
-    };
-    sessions::create(&tx, session, meta).await?;
+    let refresh_token = sign_in::open_session(state, &tx, &user, meta).await?;
     record(&tx, meta, &invitation, &user).await?;
     tx.commit().await?;
     sign_in::issue(state, user, refresh_token)
+}
+
+/// The chosen password if the policy takes it (422 on `password`), and its hash: call it
+/// outside any transaction, the hash is slow.
+pub(crate) async fn hashed(chosen: &str, email: &Email) -> Result<(NewPassword, String), AppError> {
+    let password = NewPassword::parse(chosen, Some(email.as_str()))
+        .map_err(|invalid| AppError::field("password", invalid.message()))?;
+    let hash = password::hash(password.expose().to_owned()).await?;
+    Ok((password, hash))
 }
 
 /// The invitation, if `token` is its live token and its dealership takes members.
@@ -182,16 +177,24 @@ async fn ensure_open(tx: &TenantTx, dealership_id: Option<Uuid>) -> Result<(), A
     let Some(id) = dealership_id else {
         return Ok(());
     };
-    let open = dealership::Entity::find_by_id(id)
+    if takes_members(tx, id).await? {
+        Ok(())
+    } else {
+        Err(invalid())
+    }
+}
+
+/// The dealership is live and active: people may join it.
+pub(crate) async fn takes_members(tx: &TenantTx, id: Uuid) -> Result<bool, AppError> {
+    Ok(dealership::Entity::find_by_id(id)
         .filter(dealership::Column::DeletedAt.is_null())
         .filter(dealership::Column::IsActive.eq(true))
         .one(tx)
         .await?
-        .is_some();
-    if open { Ok(()) } else { Err(invalid()) }
+        .is_some())
 }
 
-fn taken_address() -> AppError {
+pub(crate) fn taken_address() -> AppError {
     AppError::Conflict("a user with this email already exists".into())
 }
 

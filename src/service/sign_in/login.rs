@@ -2,20 +2,16 @@
 //! per client IP, the same answer and the same time for an unknown email or phone, a wrong
 //! password and an inactive account.
 
-use uuid::Uuid;
-
 use super::{
     Issued, count_login, issue, login_event,
     reauth::{Attempt, locked_now},
 };
 use crate::{
-    auth::{
-        password, principal::scope_of, refresh_token::RefreshToken, sessions::Revoked, throttle,
-    },
+    auth::{password, principal::scope_of, sessions::Revoked, throttle},
     domain::SignInName,
     error::AppError,
     scope::RequestMeta,
-    service::{audit, sessions, users},
+    service::{audit, users},
     state::AppState,
     tenancy::Scope,
 };
@@ -68,22 +64,7 @@ pub async fn login(
         count_login("unverified", &name);
         return Err(AppError::EmailNotVerified);
     }
-    let session_id = Uuid::now_v7();
-    let refresh_token = RefreshToken::generate(session_id);
-    let auth = &state.settings.auth;
-    sessions::create(
-        &tx,
-        sessions::NewSession {
-            id: session_id,
-            user_id: user.id,
-            dealership_id: user.dealership_id,
-            refresh_token_hash: refresh_token.hash(),
-            idle_secs: auth.refresh_token_ttl_secs as i64,
-            max_age_secs: auth.session_max_age_secs as i64,
-        },
-        meta,
-    )
-    .await?;
+    let refresh_token = super::open_session(state, &tx, &user, meta).await?;
     users::touch_last_login(&tx, user.id).await?;
     // the name used, and the account's other one: whoever knows the password may retry
     let mut names = users::sign_in_names(&user);
@@ -99,7 +80,7 @@ pub async fn login(
             user.dealership_id,
             Some(user.id),
             &name,
-            Some(session_id),
+            Some(refresh_token.session_id),
         ),
     )
     .await?;

@@ -21,8 +21,10 @@ use crate::{
     domain::SignInName,
     entity::user,
     error::AppError,
-    service::audit,
+    scope::RequestMeta,
+    service::{audit, sessions},
     state::AppState,
+    tenancy::TenantTx,
 };
 
 /// What a successful login or refresh hands out.
@@ -71,6 +73,29 @@ pub(super) fn login_event(
 /// What an audit event says the attempt signed in as: `{"email": …}` or `{"phone": …}`.
 pub(super) fn name_record(name: &SignInName) -> serde_json::Value {
     serde_json::json!({ name.kind(): name.as_str() })
+}
+
+/// Opens a session for `user` in `tx` (a login, a signup) and hands back its first refresh
+/// token, for [`issue`] once `tx` has committed.
+pub(crate) async fn open_session(
+    state: &AppState,
+    tx: &TenantTx,
+    user: &user::Model,
+    meta: &RequestMeta,
+) -> Result<RefreshToken, AppError> {
+    let session_id = Uuid::now_v7();
+    let refresh_token = RefreshToken::generate(session_id);
+    let auth = &state.settings.auth;
+    let session = sessions::NewSession {
+        id: session_id,
+        user_id: user.id,
+        dealership_id: user.dealership_id,
+        refresh_token_hash: refresh_token.hash(),
+        idle_secs: auth.refresh_token_ttl_secs as i64,
+        max_age_secs: auth.session_max_age_secs as i64,
+    };
+    sessions::create(tx, session, meta).await?;
+    Ok(refresh_token)
 }
 
 pub(crate) fn issue(
