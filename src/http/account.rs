@@ -105,6 +105,8 @@ impl AccountApi {
     ///
     /// **Permissions:** `users:update` at `self` scope. The sign-in email changes at
     /// `POST /auth/email`, with the current password and a confirmation from the new mailbox.
+    /// A phone another live user holds is `409`; such tries are counted like failed logins, and
+    /// past the lockout's limit a phone change answers `429` with `Retry-After`.
     #[oai(path = "/me", method = "patch")]
     async fn update_me(
         &self,

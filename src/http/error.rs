@@ -154,8 +154,9 @@ pub mod set {
         Refresh: [401, 422, 503];
         /// The caller's own things, no input beyond the token.
         Caller: [401, 403, 503];
-        /// A change to the caller's own profile: the phone may be taken (409).
-        CallerUpdate: [401, 403, 409, 422, 503];
+        /// A change to the caller's own profile: the phone may be taken (409), and trying taken
+        /// numbers again and again is throttled (429).
+        CallerUpdate: [401, 403, 409, 422, 429, 503];
         /// A change that needs the caller's current password, checked and throttled.
         PasswordChange: [401, 403, 422, 429, 503];
         /// Closing the caller's account: the current password is checked and throttled; the
