@@ -9,7 +9,8 @@ use crate::{
     auth::account_token::{AccountToken, bound_to},
     entity::user,
     error::AppError,
-    tenancy::TenantTx,
+    state::AppState,
+    tenancy::{Scope, TenantTx},
 };
 
 /// What a token is for (`account_tokens.purpose`).
@@ -101,6 +102,21 @@ pub async fn issue_carrying(
     ))
     .await?;
     Ok(())
+}
+
+/// The one refusal of a mailed token that does not work, whatever the reason (422 on `token`).
+pub fn invalid() -> AppError {
+    AppError::field("token", "is invalid or has expired")
+}
+
+/// A presented token and its owner, found before any tenant is known (its own short
+/// transaction); [`invalid`] if it is malformed or names no token.
+pub async fn presented(state: &AppState, raw: &str) -> Result<(AccountToken, Owner), AppError> {
+    let token = AccountToken::parse(raw).ok_or_else(invalid)?;
+    let tx = state.db.begin_reading(Scope::Anonymous).await?;
+    let owner = owner(&tx, token.id).await?;
+    tx.commit().await?;
+    Ok((token, owner.ok_or_else(invalid)?))
 }
 
 /// Whose token this id is, before any tenant is known (the definer lookup).

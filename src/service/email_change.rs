@@ -24,7 +24,7 @@ use crate::{
         audit, sessions, sign_in, user_mail, users,
     },
     state::AppState,
-    tenancy::{Scope, TenantTx},
+    tenancy::TenantTx,
 };
 
 /// Mails the confirmation link to `new_email` and a notice to the caller's address. The
@@ -108,12 +108,8 @@ pub async fn confirm(
     raw_token: &str,
     meta: &RequestMeta,
 ) -> Result<(), AppError> {
-    let invalid = || AppError::field("token", "is invalid or has expired");
-    let token = AccountToken::parse(raw_token).ok_or_else(invalid)?;
-    let tx = state.db.begin_reading(Scope::Anonymous).await?;
-    let owner = account_tokens::owner(&tx, token.id).await?;
-    tx.commit().await?;
-    let owner = owner.ok_or_else(invalid)?;
+    let invalid = account_tokens::invalid;
+    let (token, owner) = account_tokens::presented(state, raw_token).await?;
 
     let tx = state.db.begin(scope_of(owner.dealership_id)).await?;
     let Some(user) = users::find_signable(&tx, owner.user_id).await? else {

@@ -22,7 +22,6 @@ use crate::{
         audit, user_mail, users,
     },
     state::AppState,
-    tenancy::Scope,
     tenancy::TenantTx,
 };
 
@@ -72,12 +71,8 @@ pub async fn resend(state: &AppState, scope: &RequestScope) -> Result<(), AppErr
 /// Marks the address verified with a mailed token. Refused (422 on `token`) after use, after
 /// expiry, after the address changed, for an inactive user or a suspended dealership.
 pub async fn verify(state: &AppState, raw_token: &str, meta: &RequestMeta) -> Result<(), AppError> {
-    let invalid = || AppError::field("token", "is invalid or has expired");
-    let token = AccountToken::parse(raw_token).ok_or_else(invalid)?;
-    let tx = state.db.begin_reading(Scope::Anonymous).await?;
-    let owner = account_tokens::owner(&tx, token.id).await?;
-    tx.commit().await?;
-    let owner = owner.ok_or_else(invalid)?;
+    let invalid = account_tokens::invalid;
+    let (token, owner) = account_tokens::presented(state, raw_token).await?;
 
     let tx = state.db.begin(scope_of(owner.dealership_id)).await?;
     let Some(user) = users::find_signable(&tx, owner.user_id).await? else {

@@ -96,12 +96,8 @@ pub async fn confirm(
     new_password: &str,
     meta: &RequestMeta,
 ) -> Result<(), AppError> {
-    let invalid = || AppError::field("token", "is invalid or has expired");
-    let token = AccountToken::parse(raw_token).ok_or_else(invalid)?;
-    let tx = state.db.begin_reading(Scope::Anonymous).await?;
-    let owner = account_tokens::owner(&tx, token.id).await?;
-    tx.commit().await?;
-    let owner = owner.ok_or_else(invalid)?;
+    let invalid = account_tokens::invalid;
+    let (token, owner) = account_tokens::presented(state, raw_token).await?;
     let scope = scope_of(owner.dealership_id);
 
     // checked before the slow hash, in a transaction that ends before it

@@ -6,13 +6,13 @@
 
 use std::time::Duration;
 
-use dealergate::config::{Secret, Settings};
+use dealergate::config::Settings;
 use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    ADMIN, PA_AGENT, PA_MANAGER, PA_PRINCIPAL, TestApp, count, error_of, exec, smtp::SmtpServer,
-    spawn_app_with,
+    ADMIN, PA_AGENT, PA_MANAGER, PA_PRINCIPAL, TestApp, count, error_of, exec,
+    smtp::{SmtpServer, mailing_app},
 };
 
 const REQUEST: &str = "/api/v1/auth/email";
@@ -25,13 +25,7 @@ struct Mailbox {
 }
 
 async fn spawn_with(configure: impl FnOnce(&mut Settings)) -> Mailbox {
-    let smtp = SmtpServer::start();
-    let url = smtp.url();
-    let app = spawn_app_with(|s| {
-        s.mail.smtp_url = Some(Secret::new(url));
-        configure(s);
-    })
-    .await;
+    let (app, smtp) = mailing_app(configure).await;
     Mailbox { app, smtp }
 }
 

@@ -3,11 +3,12 @@
 
 use std::time::Duration;
 
-use dealergate::config::{Secret, Settings};
+use dealergate::config::Settings;
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    PA_AGENT, PA_PRINCIPAL, TestApp, count, error_of, exec, smtp::SmtpServer, spawn_app_with,
+    PA_AGENT, PA_PRINCIPAL, TestApp, count, error_of, exec,
+    smtp::{SmtpServer, mailing_app},
 };
 
 const NEW: &str = "newhire@premiumauto.com";
@@ -16,14 +17,7 @@ const VERIFY: &str = "/api/v1/auth/verify-email";
 const RESEND: &str = "/api/v1/auth/verify-email/resend";
 
 async fn spawn(configure: impl FnOnce(&mut Settings)) -> (TestApp, SmtpServer) {
-    let smtp = SmtpServer::start();
-    let url = smtp.url();
-    let app = spawn_app_with(|s| {
-        s.mail.smtp_url = Some(Secret::new(url));
-        configure(s);
-    })
-    .await;
-    (app, smtp)
+    mailing_app(configure).await
 }
 
 /// The principal creates `NEW`; returns the created user.

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use dealergate::{config::Secret, tenancy::Scope};
+use dealergate::tenancy::Scope;
 use futures_util::future::join_all;
 use reqwest::Method;
 use sea_orm::ConnectionTrait;
@@ -13,7 +13,8 @@ use serde_json::{Value, json};
 
 use crate::helpers::{
     ADMIN, METRO_MOTORS, MM_PRINCIPAL, PA_AGENT, PA_MANAGER, PA_PRINCIPAL, PREMIUM_AUTO, TestApp,
-    TestDb, count, error_of, exec, smtp::SmtpServer, spawn_app_with,
+    TestDb, count, error_of, exec,
+    smtp::{SmtpServer, mailing_app},
 };
 
 const INVITATIONS: &str = "/api/v1/invitations";
@@ -27,9 +28,7 @@ struct Mailbox {
 }
 
 async fn spawn() -> Mailbox {
-    let smtp = SmtpServer::start();
-    let url = smtp.url();
-    let app = spawn_app_with(|s| s.mail.smtp_url = Some(Secret::new(url))).await;
+    let (app, smtp) = mailing_app(|_| {}).await;
     Mailbox { app, smtp }
 }
 

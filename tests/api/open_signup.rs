@@ -4,12 +4,13 @@
 
 use std::time::Duration;
 
-use dealergate::config::{Secret, Settings};
+use dealergate::config::Settings;
 use serde_json::{Value, json};
 
 use crate::helpers::{
     METRO_MOTORS, PA_AGENT, PREMIUM_AUTO, TestApp, assert_locked, count, error_of, exec,
-    smtp::SmtpServer, spawn_app_with,
+    smtp::{SmtpServer, mailing_app},
+    spawn_app_with,
 };
 
 const SIGNUP: &str = "/api/v1/auth/signup";
@@ -19,16 +20,12 @@ const PASSWORD: &str = "a long enough passphrase";
 /// An app whose open signups join Metro Motors (not the first demo dealership, so a default
 /// cannot pass for the configured one), mailing through its own SMTP server.
 async fn spawn_open(configure: impl FnOnce(&mut Settings)) -> (TestApp, SmtpServer) {
-    let smtp = SmtpServer::start();
-    let url = smtp.url();
-    let app = spawn_app_with(|s| {
-        s.mail.smtp_url = Some(Secret::new(url));
+    mailing_app(|s| {
         s.auth.open_signup.enabled = true;
         s.auth.open_signup.dealership_id = Some(METRO_MOTORS);
         configure(s);
     })
-    .await;
-    (app, smtp)
+    .await
 }
 
 fn body_for(email: &str) -> Value {

@@ -7,7 +7,9 @@ use dealergate::config::Secret;
 use serde_json::json;
 
 use crate::helpers::{
-    ADMIN, PA_AGENT, PREMIUM_AUTO, TestApp, count, error_of, exec, smtp::SmtpServer, spawn_app_with,
+    ADMIN, PA_AGENT, PREMIUM_AUTO, TestApp, count, error_of, exec,
+    smtp::{SmtpServer, mailing_app},
+    spawn_app_with,
 };
 
 const REQUEST: &str = "/api/v1/auth/password-reset";
@@ -20,9 +22,7 @@ struct Mailbox {
 }
 
 async fn spawn() -> Mailbox {
-    let smtp = SmtpServer::start();
-    let url = smtp.url();
-    let app = spawn_app_with(|s| s.mail.smtp_url = Some(Secret::new(url))).await;
+    let (app, smtp) = mailing_app(|_| {}).await;
     Mailbox { app, smtp }
 }
 

@@ -206,3 +206,18 @@ pub fn notice(app: &super::TestApp, recipient: &str) -> dealergate::mail::outbox
         })
         .unwrap()
 }
+
+/// A test server mailing to an SMTP server of its own (whose messages the test reads), with
+/// `configure` applied after the mail settings.
+pub async fn mailing_app(
+    configure: impl FnOnce(&mut dealergate::config::Settings),
+) -> (super::TestApp, SmtpServer) {
+    let smtp = SmtpServer::start();
+    let url = smtp.url();
+    let app = super::spawn_app_with(|s| {
+        s.mail.smtp_url = Some(dealergate::config::Secret::new(url));
+        configure(s);
+    })
+    .await;
+    (app, smtp)
+}
