@@ -16,7 +16,7 @@ use crate::{
     auth::sessions::{self, Revoked, SessionCache},
     authz::{Authorizer, reload},
     mail::outbox,
-    tenancy::split_password,
+    tenancy::{Database, split_password},
 };
 
 const RECONNECT_BACKOFF: Duration = Duration::from_secs(1);
@@ -33,6 +33,7 @@ pub fn spawn_listener(
     listen_url: String,
     sessions: SessionCache,
     authz: Arc<Authorizer>,
+    db: Database,
     mail: Arc<Notify>,
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
@@ -42,10 +43,17 @@ pub fn spawn_listener(
                     // notices may have been missed while disconnected
                     sessions.set_listening(true);
                     let _ = authz.reload().await;
+                    let _ = reload::refresh_roles(&authz, &db).await;
                     tracing::info!("listening for revocations and policy reloads");
                     // and for mail queued while this replica was not listening
                     mail.notify_one();
-                    receive(&mut listener, &sessions, &authz, &mail).await;
+                    let heard = Heard {
+                        sessions: &sessions,
+                        authz: &authz,
+                        db: &db,
+                        mail: &mail,
+                    };
+                    receive(&mut listener, heard).await;
                 }
                 Ok(Err(err)) => tracing::warn!(%err, "cannot LISTEN for cluster notices"),
                 Err(_) => tracing::warn!("cannot LISTEN for cluster notices: no answer in time"),
@@ -79,12 +87,21 @@ async fn connect(url: &str) -> Result<PgListener, sea_orm::sqlx::Error> {
     Ok(listener)
 }
 
-async fn receive(
-    listener: &mut PgListener,
-    sessions: &SessionCache,
-    authz: &Authorizer,
-    mail: &Notify,
-) {
+/// What the notices act on.
+struct Heard<'a> {
+    sessions: &'a SessionCache,
+    authz: &'a Authorizer,
+    db: &'a Database,
+    mail: &'a Notify,
+}
+
+async fn receive(listener: &mut PgListener, heard: Heard<'_>) {
+    let Heard {
+        sessions,
+        authz,
+        db,
+        mail,
+    } = heard;
     loop {
         // `try_recv` is cancel-safe: a timeout loses no notice
         let Ok(received) = timeout(HEARTBEAT_AFTER, listener.try_recv()).await else {
@@ -102,7 +119,11 @@ async fn receive(
         };
         match received {
             Ok(Some(notice)) if notice.channel() == reload::CHANNEL => {
-                let _ = authz.reload().await;
+                if notice.payload() == reload::ROLES {
+                    let _ = reload::refresh_roles(authz, db).await;
+                } else {
+                    let _ = authz.reload().await;
+                }
             }
             Ok(Some(notice)) if notice.channel() == outbox::CHANNEL => mail.notify_one(),
             Ok(Some(notice)) => match Revoked::parse(notice.payload()) {

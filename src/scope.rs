@@ -8,7 +8,10 @@
 //! row is recorded the same way ([`RequestScope::profile_changed`]) so this replica shows the
 //! change at once; the `users` trigger tells every replica on its own.
 
-use std::sync::Mutex;
+use std::sync::{
+    Arc, Mutex,
+    atomic::{AtomicBool, Ordering},
+};
 
 use uuid::Uuid;
 
@@ -17,10 +20,10 @@ use crate::{
         principal::{Principal, scope_of},
         sessions::{self, Revoked, SessionCache},
     },
-    authz::{Action, Reach, Resource},
+    authz::{Action, Authorizer, Permission, Reach, Resource, Subject, reload},
     error::AppError,
     state::AppState,
-    tenancy::{Scope, TenantTx},
+    tenancy::{Database, Scope, TenantTx},
 };
 
 /// Where a request came from, as sessions and audit events record it.
@@ -79,8 +82,11 @@ impl Grant {
 pub struct RequestScope {
     tx: TenantTx,
     grant: Grant,
+    authz: Arc<Authorizer>,
+    db: Database,
     sessions: SessionCache,
     revoked: Mutex<Vec<Revoked>>,
+    roles_changed: AtomicBool,
 }
 
 impl RequestScope {
@@ -98,6 +104,20 @@ impl RequestScope {
 
     pub fn reach(&self) -> Reach {
         self.grant.reach
+    }
+
+    /// 403 unless the caller holds every one of `permissions` themselves, each at its scope:
+    /// nobody defines, widens or hands out a role with more than they may do.
+    pub fn holds(&self, permissions: &[Permission]) -> Result<(), AppError> {
+        let subject = subject_of(self.principal());
+        let held = |p: &Permission| self.authz.allows(subject, p.resource, p.action, p.reach);
+        match permissions.iter().find(|p| !held(p)) {
+            None => Ok(()),
+            Some(missing) => {
+                tracing::debug!(permission = %missing.stored(), "not held by the caller");
+                Err(AppError::Forbidden)
+            }
+        }
     }
 
     /// Announces `what` to every replica when the transaction commits, and drops it from this
@@ -122,6 +142,12 @@ impl RequestScope {
             .push(Revoked::Profile(id));
     }
 
+    /// A custom role changes in this transaction: this replica's policy takes the new roles
+    /// at [`commit`](Self::commit); the `custom_roles` trigger tells every replica on its own.
+    pub fn roles_changed(&self) {
+        self.roles_changed.store(true, Ordering::Relaxed);
+    }
+
     /// Commits; then what the transaction revoked or changed leaves this replica's cache at
     /// once (the NOTIFY sent with the commit does the same on every replica, this one included).
     pub async fn commit(self) -> Result<(), AppError> {
@@ -129,14 +155,28 @@ impl RequestScope {
             tx,
             sessions,
             revoked,
+            authz,
+            db,
+            roles_changed,
             ..
         } = self;
         tx.commit().await?;
         for what in revoked.into_inner().unwrap_or_else(|e| e.into_inner()) {
             sessions.apply(what).await;
         }
+        if roles_changed.into_inner() {
+            // failures are logged; the trigger's notice tries again
+            let _ = reload::refresh_roles(&authz, &db).await;
+        }
         Ok(())
     }
+}
+
+/// Whom the policy is asked about: the caller's custom role if they hold one (it inherits
+/// their base role), their role otherwise.
+fn subject_of(me: &Principal) -> Subject {
+    me.custom_role
+        .map_or(Subject::Role(me.role), Subject::Custom)
 }
 
 impl AppState {
@@ -147,7 +187,7 @@ impl AppState {
         resource: Resource,
         action: Action,
     ) -> Result<Grant, AppError> {
-        let reach = self.authz.grant(me.role, resource, action)?;
+        let reach = self.authz.grant(subject_of(me), resource, action)?;
         Ok(Grant {
             caller: me.clone(),
             reach,
@@ -180,8 +220,11 @@ impl AppState {
         Ok(RequestScope {
             tx,
             grant: grant.clone(),
+            authz: self.authz.clone(),
+            db: self.db.clone(),
             sessions: self.auth.sessions.clone(),
             revoked: Mutex::new(Vec::new()),
+            roles_changed: AtomicBool::new(false),
         })
     }
 

@@ -44,6 +44,10 @@ impl Application {
                     reasons.join("; ")
                 )
             })?;
+        // the custom roles are in force from the first request (the listener refreshes them)
+        crate::authz::reload::refresh_roles(&authz, &db)
+            .await
+            .context("reading the custom roles")?;
         let mail = crate::mail::Mailer::new(&settings.mail, settings.profile)
             .context("loading the mail templates")?;
         let listener = bind(settings.listen).await?;
@@ -98,6 +102,7 @@ impl Application {
                 settings.database.listen_url().to_owned(),
                 self.state.auth.sessions.clone(),
                 self.state.authz.clone(),
+                self.state.db.clone(),
                 self.state.mail_wake.clone(),
             ),
             reload::on_hangup(self.state.authz.clone()),

@@ -18,6 +18,7 @@ mod m20261201_000008_create_mail_outbox;
 mod m20261201_000009_sign_in_by_phone;
 mod m20261201_000010_confirm_email_changes;
 mod m20261201_000012_create_invitations;
+mod m20261201_000013_create_custom_roles;
 
 /// The NOLOGIN role every tenant-scoped request runs as (RLS filters by `app.dealership_id`).
 pub const RUNTIME_ROLE: &str = "dealergate_app";
@@ -49,6 +50,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000009_sign_in_by_phone::Migration),
             Box::new(m20261201_000010_confirm_email_changes::Migration),
             Box::new(m20261201_000012_create_invitations::Migration),
+            Box::new(m20261201_000013_create_custom_roles::Migration),
         ]
     }
 }

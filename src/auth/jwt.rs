@@ -22,6 +22,9 @@ pub struct AccessClaims {
     /// `None` for platform admins.
     pub dealership_id: Option<Uuid>,
     pub role: Role,
+    /// The user's custom role (its base role is `role`), if they hold one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub custom_role: Option<Uuid>,
     /// The session (login) this token belongs to.
     pub sid: Uuid,
     /// The user's token version when issued: bumping it kills the token.
@@ -39,6 +42,7 @@ pub struct Subject {
     pub user_id: Uuid,
     pub dealership_id: Option<Uuid>,
     pub role: Role,
+    pub custom_role: Option<Uuid>,
     pub session_id: Uuid,
     pub token_version: i32,
 }
@@ -51,6 +55,7 @@ pub fn issue(keys: &KeySet, auth: &AuthSettings, subject: &Subject) -> Result<St
         sub: subject.user_id,
         dealership_id: subject.dealership_id,
         role: subject.role,
+        custom_role: subject.custom_role,
         sid: subject.session_id,
         ver: subject.token_version,
         iat: now,
@@ -144,6 +149,7 @@ mod tests {
             user_id: Uuid::now_v7(),
             dealership_id: Some(Uuid::now_v7()),
             role: Role::Agent,
+            custom_role: None,
             session_id: Uuid::now_v7(),
             token_version: 3,
         }

@@ -17,7 +17,10 @@ use crate::{
 pub struct Principal {
     pub user_id: Uuid,
     pub dealership_id: Option<Uuid>,
+    /// The rank; what the caller may, unless `custom_role` says more.
     pub role: Role,
+    /// A custom role of the caller's dealership, whose base role is `role`.
+    pub custom_role: Option<Uuid>,
     pub session_id: Uuid,
 }
 
@@ -59,6 +62,7 @@ pub async fn authenticate(
             user_id: claims.sub,
             dealership_id: claims.dealership_id,
             role: claims.role,
+            custom_role: claims.custom_role,
             session_id: claims.sid,
         }),
         _ => {

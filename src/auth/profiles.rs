@@ -78,6 +78,7 @@ mod tests {
             last_name: "Doe".into(),
             phone: None,
             role: Role::Agent,
+            custom_role_id: None,
             is_active: true,
             last_login: None,
             email_verified_at: None,

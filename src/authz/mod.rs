@@ -1,6 +1,8 @@
 //! May you? Typed questions — (role, resource, action, scope) — to the Casbin policy in
 //! `policies/`, answered from a decision cache that is dropped whenever the policy reloads.
 
+mod coverage;
+pub mod custom;
 mod policy;
 pub mod reload;
 
@@ -11,12 +13,14 @@ use std::{
 
 use chrono::{DateTime, Utc};
 
-pub use policy::{Policy, check_dir};
+pub use coverage::check_dir;
+pub use custom::{CustomRole, Permission, Subject};
+pub use policy::Policy;
 
-use crate::{domain::Role, error::AppError};
+use crate::error::AppError;
 
 /// What is acted on. Every variant must appear in the policy, and the policy may name no other.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Resource {
     Users,
     Dealerships,
@@ -24,9 +28,11 @@ pub enum Resource {
     AuditEvents,
     Policies,
     Invitations,
+    /// A dealership's custom roles.
+    Roles,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Action {
     List,
     Read,
@@ -63,7 +69,7 @@ macro_rules! names {
     };
 }
 
-names!(Resource { Users => "users", Dealerships => "dealerships", Sessions => "sessions", AuditEvents => "audit_events", Policies => "policies", Invitations => "invitations" });
+names!(Resource { Users => "users", Dealerships => "dealerships", Sessions => "sessions", AuditEvents => "audit_events", Policies => "policies", Invitations => "invitations", Roles => "roles" });
 names!(Action { List => "list", Read => "read", Create => "create", Update => "update", Delete => "delete" });
 names!(Reach { Own => "self", Dealership => "dealership", Any => "any" });
 
@@ -71,11 +77,13 @@ names!(Reach { Own => "self", Dealership => "dealership", Any => "any" });
 #[derive(Debug, Clone)]
 pub struct PolicySummary {
     pub rows: Vec<Vec<String>>,
+    /// The custom roles in force, every dealership's.
+    pub roles: Arc<Vec<CustomRole>>,
     pub hash: String,
     pub loaded_at: DateTime<Utc>,
 }
 
-pub(crate) type Decision = (Role, Resource, Action, Reach);
+pub(crate) type Decision = (Subject, Resource, Action, Reach);
 
 pub struct Authorizer {
     dir: PathBuf,
@@ -107,36 +115,55 @@ impl Authorizer {
             .clone()
     }
 
-    /// Whether `role` may do `action` on `resource` at `reach`. Decisions are cached with the
-    /// policy that made them, so a reload (a new policy) starts from an empty cache and no
+    /// Whether `subject` may do `action` on `resource` at `reach`. Decisions are cached with
+    /// the policy that made them, so a reload (a new policy) starts from an empty cache and no
     /// decision of the old one can outlive it.
-    pub fn allows(&self, role: Role, resource: Resource, action: Action, reach: Reach) -> bool {
+    pub fn allows(
+        &self,
+        subject: Subject,
+        resource: Resource,
+        action: Action,
+        reach: Reach,
+    ) -> bool {
         let policy = self.policy();
-        let key = (role, resource, action, reach);
+        let key = (subject, resource, action, reach);
         let cache = &crate::metrics::metrics().authz_cache;
         if let Some(decision) = policy.decisions.get(&key) {
             cache.with_label_values(&["hit"]).inc();
             return decision;
         }
         cache.with_label_values(&["miss"]).inc();
-        let decision = policy.decide(role, resource, action, reach);
+        let decision = policy.decide(subject, resource, action, reach);
         policy.decisions.insert(key, decision);
         decision
     }
 
-    /// The widest reach at which `role` may do `action` on `resource`; 403 if none. Asked
+    /// The widest reach at which `subject` may do `action` on `resource`; 403 if none. Asked
     /// first, before touching any data (through `state.begin`), and then acted within.
-    pub fn grant(&self, role: Role, resource: Resource, action: Action) -> Result<Reach, AppError> {
+    pub fn grant(
+        &self,
+        subject: Subject,
+        resource: Resource,
+        action: Action,
+    ) -> Result<Reach, AppError> {
         [Reach::Any, Reach::Dealership, Reach::Own]
             .into_iter()
-            .find(|reach| self.allows(role, resource, action, *reach))
+            .find(|reach| self.allows(subject, resource, action, *reach))
             .ok_or(AppError::Forbidden)
     }
 
     /// Re-reads the policy folder; swaps it in only if it parses and its `tests.csv` passes.
+    /// The custom roles in force stay merged in.
     pub async fn reload(&self) -> Result<PolicySummary, Vec<String>> {
         let _one_at_a_time = self.reloading.lock().await;
-        match Policy::load(&self.dir).await {
+        let loaded = match Policy::load(&self.dir).await {
+            Ok(files) => files
+                .with_roles(self.policy().roles.to_vec())
+                .await
+                .map_err(|e| vec![e]),
+            Err(reasons) => Err(reasons),
+        };
+        match loaded {
             Ok(policy) => {
                 let changed = policy.hash != self.policy().hash;
                 let metrics = crate::metrics::metrics();
@@ -164,10 +191,22 @@ impl Authorizer {
         }
     }
 
+    /// Swaps in `roles` (every dealership's custom roles, as the database holds them now)
+    /// next to the file policy in force.
+    pub async fn set_roles(&self, roles: Vec<CustomRole>) -> Result<(), String> {
+        let _one_at_a_time = self.reloading.lock().await;
+        let policy = self.policy().with_roles(roles).await?;
+        let count = policy.roles.len();
+        *self.current.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(policy);
+        tracing::debug!(custom_roles = count, "custom roles loaded");
+        Ok(())
+    }
+
     pub fn summary(&self) -> PolicySummary {
         let policy = self.policy();
         PolicySummary {
             rows: policy.rows.clone(),
+            roles: policy.roles.clone(),
             hash: policy.hash.clone(),
             loaded_at: policy.loaded_at,
         }

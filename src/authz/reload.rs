@@ -4,13 +4,20 @@
 use std::{path::Path, sync::Arc, time::Duration};
 
 use notify::{RecursiveMode, Watcher};
-use sea_orm::{ConnectionTrait, DbBackend, Statement};
+use sea_orm::{ConnectionTrait, DbBackend, EntityTrait, Statement};
 use tokio::{sync::mpsc, task::JoinHandle};
 
-use super::Authorizer;
-use crate::{error::AppError, tenancy::TenantTx};
+use super::{Authorizer, CustomRole, Permission};
+use crate::{
+    entity::custom_role,
+    error::AppError,
+    tenancy::{Database, Scope, TenantTx},
+};
 
 pub const CHANNEL: &str = "dealergate_policies";
+/// The payload the `custom_roles` trigger sends on [`CHANNEL`] (migration 000013): a custom
+/// role changed, the files did not. Any other payload is a file reload's hash.
+pub const ROLES: &str = "custom_roles";
 /// Editors and ConfigMap updates touch several files in a burst: reload once it settles.
 const SETTLE: Duration = Duration::from_millis(200);
 
@@ -63,4 +70,46 @@ pub fn on_hangup(authz: Arc<Authorizer>) -> JoinHandle<()> {
         #[cfg(not(unix))]
         drop(authz);
     })
+}
+
+/// Reads every dealership's custom roles (platform scope) and merges them into the policy in
+/// force. A failure leaves the roles in force as they were, and says so.
+pub async fn refresh_roles(authz: &Authorizer, db: &Database) -> Result<(), AppError> {
+    let loaded = async {
+        let tx = db.begin_reading(Scope::Platform).await?;
+        let rows = custom_role::Entity::find().all(&tx).await?;
+        tx.commit().await?;
+        Ok::<_, AppError>(rows)
+    };
+    let rows = loaded.await.inspect_err(|err| {
+        tracing::warn!(%err, "cannot read the custom roles; the ones in force stay");
+    })?;
+    let roles = rows.into_iter().map(parsed).collect();
+    authz.set_roles(roles).await.map_err(|reason| {
+        tracing::error!(%reason, "custom roles rejected; the ones in force stay");
+        AppError::internal(anyhow::anyhow!(reason))
+    })
+}
+
+/// A stored role as the enforcer takes it; a permission the code does not know is dropped
+/// (and logged), never widened.
+fn parsed(row: custom_role::Model) -> CustomRole {
+    let permissions = row
+        .permissions
+        .iter()
+        .filter_map(|text| {
+            let parsed = Permission::parse(text).filter(|p| p.fits_a_dealership());
+            if parsed.is_none() {
+                tracing::warn!(role = %row.id, permission = %text, "custom role permission ignored");
+            }
+            parsed
+        })
+        .collect();
+    CustomRole {
+        id: row.id,
+        dealership_id: row.dealership_id,
+        name: row.name,
+        base: row.base_role,
+        permissions,
+    }
 }

@@ -15,6 +15,7 @@ use crate::{
     entity::dealership,
     service::{
         RequestMeta,
+        roles::assign::Placement,
         users::manage::{self, NewUser},
     },
     tenancy::{Database, Scope},
@@ -65,14 +66,13 @@ pub async fn run(settings: &Settings, action: AdminAction) -> anyhow::Result<()>
         first_name,
         last_name,
         phone: None,
-        role,
-        dealership_id,
     };
+    let placed = Placement::builtin(dealership_id, role);
     let meta = RequestMeta {
         request_id: Some(format!("cli-{}", Uuid::now_v7())),
         ..RequestMeta::default()
     };
-    match manage::create_by_operator(&tx, new, hash, &meta).await? {
+    match manage::create_by_operator(&tx, new, placed, hash, &meta).await? {
         Some(user) => {
             tx.commit().await?;
             println!("created {} ({}) {}", user.email, user.role, user.id);

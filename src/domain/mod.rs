@@ -7,6 +7,7 @@ mod name;
 mod password;
 mod phone;
 mod role;
+mod role_name;
 mod sign_in_name;
 pub mod text;
 
@@ -16,4 +17,5 @@ pub use name::{DealershipName, PersonName};
 pub use password::NewPassword;
 pub use phone::Phone;
 pub use role::Role;
+pub use role_name::{CustomRoleName, RoleName};
 pub use sign_in_name::SignInName;

@@ -13,7 +13,10 @@ pub struct Model {
     pub id: Uuid,
     pub dealership_id: Option<Uuid>,
     pub email: String,
+    /// The rank; the base role of `custom_role_id` if that is set.
     pub role: Role,
+    /// A custom role of the invitation's dealership.
+    pub custom_role_id: Option<Uuid>,
     pub first_name: Option<String>,
     pub last_name: Option<String>,
     pub invited_by: Option<Uuid>,

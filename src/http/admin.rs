@@ -3,15 +3,18 @@
 use chrono::{DateTime, Utc};
 use poem::web::Data;
 use poem_openapi::{Object, OpenApi, payload::Json};
+use uuid::Uuid;
 
 use super::{
     ApiTags,
     dto::Nullable,
     error::{ApiResult, set},
+    roles::Permission,
     security::BearerAuth,
 };
 use crate::{
-    authz::{Action, PolicySummary, Resource},
+    authz::{self, Action, PolicySummary, Resource},
+    domain::Role,
     service::policies,
     state::AppState,
 };
@@ -23,8 +26,33 @@ struct LoadedPolicy {
     loaded_at: DateTime<Utc>,
     /// The rows of `policy.csv`, e.g. `["p", "agent", "users", "read", "self"]`.
     rows: Vec<Vec<String>>,
+    /// Every dealership's custom roles, merged into the enforcer next to the files' rows
+    /// (each as the subject `custom:<id>`, inheriting its base role).
+    custom_roles: Vec<MergedRole>,
     /// Why the newest files on disk were refused, if they were (the loaded policy stays).
     rejected: Nullable<String>,
+}
+
+/// A custom role as the enforcer holds it.
+#[derive(Object)]
+struct MergedRole {
+    id: Uuid,
+    dealership_id: Uuid,
+    name: String,
+    base_role: Role,
+    permissions: Vec<Permission>,
+}
+
+impl From<&authz::CustomRole> for MergedRole {
+    fn from(r: &authz::CustomRole) -> Self {
+        Self {
+            id: r.id,
+            dealership_id: r.dealership_id,
+            name: r.name.clone(),
+            base_role: r.base,
+            permissions: r.permissions.iter().map(|p| (*p).into()).collect(),
+        }
+    }
 }
 
 impl LoadedPolicy {
@@ -33,6 +61,7 @@ impl LoadedPolicy {
             hash: summary.hash,
             loaded_at: summary.loaded_at,
             rows: summary.rows,
+            custom_roles: summary.roles.iter().map(MergedRole::from).collect(),
             rejected: rejected.into(),
         }
     }

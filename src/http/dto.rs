@@ -94,7 +94,11 @@ pub struct User {
     pub first_name: String,
     pub last_name: String,
     pub phone: Nullable<String>,
+    /// The built-in role: the user's rank, and what they may unless a custom role says more.
     pub role: Role,
+    /// The custom role of the user's dealership they hold (see `/roles`; its base role is
+    /// `role`), or `null`.
+    pub custom_role_id: Nullable<Uuid>,
     /// `null` for platform admins.
     pub dealership_id: Nullable<Uuid>,
     pub is_active: bool,
@@ -114,6 +118,7 @@ impl From<user::Profile> for User {
             last_name: u.last_name,
             phone: u.phone.into(),
             role: u.role,
+            custom_role_id: u.custom_role_id.into(),
             dealership_id: u.dealership_id.into(),
             is_active: u.is_active,
             email_verified: u.email_verified_at.is_some(),

@@ -176,6 +176,8 @@ pub mod set {
         Removal: [401, 403, 404, 422, 503];
         /// An invitation: the dealership may not exist (404).
         CreateInvitation: [401, 403, 404, 422, 503];
+        /// A custom role: the dealership may not exist (404), the name may be taken (409).
+        CreateRole: [401, 403, 404, 409, 422, 503];
         /// An action by id that the target's state may refuse (409).
         Transition: [401, 403, 404, 409, 503];
         /// A signup: the token invalid or the input malformed (422), the address taken (409);

@@ -20,7 +20,7 @@ use super::{
 };
 use crate::{
     authz::{Action, Resource},
-    domain::{Email, PersonName, Role},
+    domain::{Email, PersonName, Role, RoleName},
     entity::invitation::{self, Status},
     error::AppError,
     service::{
@@ -69,7 +69,10 @@ impl From<InvitationStatus> for Status {
 pub struct Invitation {
     pub id: Uuid,
     pub email: String,
+    /// The built-in role (the rank) the new user gets.
     pub role: Role,
+    /// The custom role of the dealership they get too, or `null`.
+    pub custom_role_id: Nullable<Uuid>,
     /// `null` for an invitation to become a platform admin.
     pub dealership_id: Nullable<Uuid>,
     pub first_name: Nullable<String>,
@@ -91,6 +94,7 @@ impl From<invitation::Model> for Invitation {
             id: i.id,
             email: i.email,
             role: i.role,
+            custom_role_id: i.custom_role_id.into(),
             dealership_id: i.dealership_id.into(),
             first_name: i.first_name.into(),
             last_name: i.last_name.into(),
@@ -110,7 +114,10 @@ struct CreateInvitation {
     /// The address the link goes to and the new user signs in with.
     #[oai(deserialize_with = "json_string")]
     email: String,
-    role: Role,
+    /// `admin`, `principal`, `manager`, `agent`, or the name of a custom role of the
+    /// dealership whose permissions the caller holds.
+    #[oai(deserialize_with = "json_string")]
+    role: String,
     /// Required in an admin's invitation for staff; a principal's go to their own dealership.
     #[oai(nullable)]
     dealership_id: Option<Uuid>,
@@ -125,7 +132,7 @@ impl Example for CreateInvitation {
     fn example() -> Self {
         Self {
             email: "new.hire@premiumauto.com".into(),
-            role: Role::Agent,
+            role: "agent".into(),
             dealership_id: None,
             first_name: Some("Nora".into()),
             last_name: None,
@@ -136,14 +143,15 @@ impl Example for CreateInvitation {
 impl CreateInvitation {
     fn parse(self) -> Result<NewInvitation, AppError> {
         let optional = |raw: &Option<String>| fields::optional(raw.as_deref(), PersonName::parse);
-        let (email, first_name, last_name) = fields::check((
+        let (email, role, first_name, last_name) = fields::check((
             ("email", Email::parse(&self.email).map(Some)),
+            ("role", RoleName::parse(&self.role).map(Some)),
             ("first_name", optional(&self.first_name)),
             ("last_name", optional(&self.last_name)),
         ))?;
         Ok(NewInvitation {
             email: email.expect("parsed"),
-            role: self.role,
+            role: role.expect("parsed"),
             dealership_id: self.dealership_id,
             first_name,
             last_name,

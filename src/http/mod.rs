@@ -16,6 +16,7 @@ mod invitations;
 mod middleware;
 mod recovery;
 pub mod request_id;
+mod roles;
 mod routes;
 mod security;
 pub mod serve;
@@ -39,6 +40,8 @@ pub enum ApiTags {
     Users,
     /// Invitations into a dealership.
     Invitations,
+    /// A dealership's custom roles.
+    Roles,
     /// The tenants.
     Dealerships,
     /// Who changed what.
@@ -57,6 +60,7 @@ pub type Apis = (
     signup::SignupApi,
     users::UsersApi,
     invitations::InvitationsApi,
+    roles::RolesApi,
     dealerships::DealershipsApi,
     audit::AuditApi,
     admin::AdminApi,
@@ -75,6 +79,7 @@ pub fn api_service() -> OpenApiService<Apis, ()> {
             signup::SignupApi,
             users::UsersApi,
             invitations::InvitationsApi,
+            roles::RolesApi,
             dealerships::DealershipsApi,
             audit::AuditApi,
             admin::AdminApi,

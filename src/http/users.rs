@@ -18,7 +18,7 @@ use super::{
 };
 use crate::{
     authz::{Action, Resource},
-    domain::{Email, NewPassword, PersonName, Phone, Role},
+    domain::{Email, NewPassword, PersonName, Phone, Role, RoleName},
     error::{AppError, FieldError},
     service::{
         Page,
@@ -26,7 +26,7 @@ use crate::{
             ProfileChange, directory,
             directory::UserFilter,
             edit::{self, UserChange},
-            manage::{self, NewUser},
+            manage::{self, Asked, NewUser},
         },
     },
     state::AppState,
@@ -47,7 +47,10 @@ struct CreateUser {
     /// user may have it (409). Blank or left out: no phone.
     #[oai(nullable, deserialize_with = "json_string_or_null")]
     phone: Option<String>,
-    role: Role,
+    /// `admin`, `principal`, `manager`, `agent`, or the name of a custom role of the user's
+    /// dealership (see `/roles`) whose permissions the caller holds.
+    #[oai(deserialize_with = "json_string")]
+    role: String,
     /// Required for staff created by an admin; a principal's staff join the principal's dealership.
     #[oai(nullable)]
     dealership_id: Option<Uuid>,
@@ -61,7 +64,7 @@ impl Example for CreateUser {
             first_name: "Nora".into(),
             last_name: "Newman".into(),
             phone: Some("+1 312 555 0181".into()),
-            role: Role::Agent,
+            role: "agent".into(),
             dealership_id: Some(uuid::uuid!("0193a5f0-0000-7000-8000-000000000001")),
         }
     }
@@ -80,8 +83,9 @@ struct UpdateUser {
     /// clears it.
     #[oai(nullable, deserialize_with = "json_string_or_null")]
     phone: Option<String>,
-    #[oai(nullable)]
-    role: Option<Role>,
+    /// A built-in role or a custom role of the user's dealership, as for `POST /users`.
+    #[oai(nullable, deserialize_with = "json_string_or_null")]
+    role: Option<String>,
     #[oai(nullable)]
     is_active: Option<bool>,
     /// A new password for someone else (users change their own at `/auth/password`).
@@ -104,9 +108,9 @@ impl Example for UpdateUser {
 }
 
 impl CreateUser {
-    /// Every invalid field at once, or the new user.
-    fn parse(self) -> Result<NewUser, AppError> {
-        let (email, password, first_name, last_name, phone) = fields::check((
+    /// Every invalid field at once, or the new user and what is asked for them.
+    fn parse(self) -> Result<(NewUser, Asked), AppError> {
+        let (email, password, first_name, last_name, phone, role) = fields::check((
             ("email", Email::parse(&self.email)),
             (
                 "password",
@@ -118,16 +122,20 @@ impl CreateUser {
                 "phone",
                 fields::optional(self.phone.as_deref(), Phone::parse),
             ),
+            ("role", RoleName::parse(&self.role)),
         ))?;
-        Ok(NewUser {
+        let new = NewUser {
             email,
             password,
             first_name,
             last_name,
             phone,
-            role: self.role,
+        };
+        let asked = Asked {
+            role,
             dealership_id: self.dealership_id,
-        })
+        };
+        Ok((new, asked))
     }
 }
 
@@ -143,7 +151,7 @@ impl UpdateUser {
             .password
             .as_deref()
             .map(|p| NewPassword::parse(p, None));
-        let (email, password, first_name, last_name, phone) = fields::check((
+        let (email, password, first_name, last_name, phone, role) = fields::check((
             ("email", self.email.as_deref().map(Email::parse).transpose()),
             ("password", password.transpose()),
             ("first_name", optional(&self.first_name)),
@@ -151,6 +159,10 @@ impl UpdateUser {
             (
                 "phone",
                 fields::clearable(self.phone.as_deref(), Phone::parse),
+            ),
+            (
+                "role",
+                self.role.as_deref().map(RoleName::parse).transpose(),
             ),
         ))?;
         Ok(UserChange {
@@ -160,7 +172,7 @@ impl UpdateUser {
                 last_name,
                 phone,
             },
-            role: self.role,
+            role,
             is_active: self.is_active,
             password,
         })
@@ -246,8 +258,9 @@ impl UsersApi {
         state: Data<&AppState>,
         Json(body): Json<CreateUser>,
     ) -> ApiResult<Created, set::CreateUser> {
+        let (new, asked) = body.parse()?;
         let grant = state.grant(&me, Resource::Users, Action::Create)?;
-        let user = manage::create(&state, &grant, body.parse()?).await?;
+        let user = manage::create(&state, &grant, new, asked).await?;
         Ok(Created::Created(Json(user.into())))
     }
 

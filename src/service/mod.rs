@@ -11,6 +11,7 @@ pub mod maintenance;
 pub mod open_signup;
 pub mod password_reset;
 pub mod policies;
+pub mod roles;
 pub mod seed;
 pub mod sessions;
 pub mod sign_in;

@@ -17,6 +17,7 @@ use crate::{
     service::{
         audit, email_verification,
         invitations::signup::{Signup, hashed, taken_address, takes_members},
+        roles::assign::Placement,
         sign_in::{self, Issued},
         users::{
             self,
@@ -65,11 +66,10 @@ pub async fn signup(
         first_name: signup.first_name,
         last_name: signup.last_name,
         phone: signup.phone,
-        role: Role::Agent,
-        dealership_id: Some(dealership_id),
     };
+    let placed = Placement::builtin(Some(dealership_id), Role::Agent);
     // 409 naming the email or the phone if either is taken by now
-    let user = insert(&tx, new, Some(dealership_id), hash).await?;
+    let user = insert(&tx, new, placed, hash).await?;
     email_verification::send_in(state, &tx, &user).await?;
     record(&tx, meta, &user).await?;
     if state.settings.auth.require_verified_email {

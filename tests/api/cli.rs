@@ -166,7 +166,7 @@ fn policies_check_fails_an_empty_tests_file() {
         .lines()
         .filter(|l| l.starts_with("FAIL tests.csv: no row decides "))
         .count();
-    assert_eq!(missing, 4 * 6 * 5 * 3, "each combination is named: {text}");
+    assert_eq!(missing, 4 * 7 * 5 * 3, "each combination is named: {text}");
 }
 
 #[test]

@@ -161,6 +161,31 @@ fn table() -> Vec<(&'static str, &'static str, Kind)> {
             "/api/v1/invitations/{id}/resend",
             Matrix([[200, 200, 0], [200, 404, 0], [403, 403, 0], [403, 403, 0]]),
         ),
+        (
+            "POST",
+            "/api/v1/roles",
+            Matrix([[201, 201, 0], [201, 404, 0], [403, 403, 0], [403, 403, 0]]),
+        ),
+        (
+            "GET",
+            "/api/v1/roles",
+            Matrix([[200, 200, 0], [200, 200, 0], [200, 200, 0], [403, 403, 0]]),
+        ),
+        (
+            "GET",
+            "/api/v1/roles/{id}",
+            Matrix([[200, 200, 0], [200, 404, 0], [200, 404, 0], [403, 403, 0]]),
+        ),
+        (
+            "PATCH",
+            "/api/v1/roles/{id}",
+            Matrix([[200, 200, 0], [200, 404, 0], [403, 403, 0], [403, 403, 0]]),
+        ),
+        (
+            "DELETE",
+            "/api/v1/roles/{id}",
+            Matrix([[204, 204, 0], [204, 404, 0], [403, 403, 0], [403, 403, 0]]),
+        ),
         ("GET", "/api/v1/dealerships", Matrix([[200, 0, 0]; 4])),
         (
             "POST",
@@ -251,6 +276,8 @@ struct Targets {
     other_user: Uuid,
     home_invitation: Uuid,
     other_invitation: Uuid,
+    home_role: Uuid,
+    other_role: Uuid,
     spare_dealership: Uuid,
     other_spare_dealership: Uuid,
 }
@@ -278,6 +305,21 @@ async fn fresh_invitation(app: &TestApp, dealership: Uuid) -> Uuid {
             "INSERT INTO invitations (id, dealership_id, email, role, token_id, token_hash, expires_at) \
              VALUES ('{id}', '{dealership}', '{id}@example.com', 'agent', gen_random_uuid(), '\\x00', \
                      now() + interval '1 day')"
+        ),
+    )
+    .await;
+    id
+}
+
+/// A custom role of `dealership` that nobody holds, named `target-<id>`.
+async fn fresh_role(app: &TestApp, dealership: Uuid) -> Uuid {
+    let id = Uuid::now_v7();
+    exec(
+        &app.db.owner().await,
+        &format!(
+            "INSERT INTO custom_roles (id, dealership_id, name, base_role) \
+             VALUES ('{id}', '{dealership}', 'target-{}', 'agent')",
+            id.simple()
         ),
     )
     .await;
@@ -320,6 +362,8 @@ async fn targets(app: &TestApp, seat: &Seat) -> Targets {
         other_user: fresh_user(app, seat.other).await,
         home_invitation: fresh_invitation(app, seat.home).await,
         other_invitation: fresh_invitation(app, seat.other).await,
+        home_role: fresh_role(app, seat.home).await,
+        other_role: fresh_role(app, seat.other).await,
         spare_dealership: fresh_dealership(app).await,
         other_spare_dealership: fresh_dealership(app).await,
     }
@@ -345,6 +389,7 @@ async fn request(
     let admin = seat.demo.role == Role::Admin;
     let user_id = [t.home_user, t.other_user, me][target];
     let invitation_id = [t.home_invitation, t.other_invitation, t.home_invitation][target];
+    let role_id = [t.home_role, t.other_role, t.home_role][target];
     let dealership_id = match (admin, template.starts_with("/api/v1/dealerships/"), method) {
         (true, true, "DELETE") => [t.spare_dealership, t.other_spare_dealership, me][target],
         _ => [seat.home, seat.other, seat.home][target],
@@ -379,10 +424,11 @@ async fn request(
         t if t.starts_with("/api/v1/invitations/{id}") => {
             template.replace("{id}", &invitation_id.to_string())
         }
+        t if t.starts_with("/api/v1/roles/{id}") => template.replace("{id}", &role_id.to_string()),
         t if t.starts_with("/api/v1/dealerships/{id}") => {
             template.replace("{id}", &dealership_id.to_string())
         }
-        "/api/v1/users" | "/api/v1/users/count" | "/api/v1/invitations"
+        "/api/v1/users" | "/api/v1/users/count" | "/api/v1/invitations" | "/api/v1/roles"
             if method == "GET" && target == 1 =>
         {
             format!("{template}?dealership_id={}", seat.other)
@@ -408,6 +454,14 @@ async fn request(
         ("POST", "/api/v1/invitations") => Some(json!({
             "email": format!("{}@example.com", Uuid::now_v7()), "role": "agent",
             "dealership_id": ([seat.home, seat.other, seat.home][target]),
+        })),
+        ("POST", "/api/v1/roles") => Some(json!({
+            "name": format!("new-{}", Uuid::now_v7().simple()), "base_role": "agent",
+            "permissions": [{"resource": "users", "action": "list", "scope": "dealership"}],
+            "dealership_id": ([seat.home, seat.other, seat.home][target]),
+        })),
+        ("PATCH", "/api/v1/roles/{id}") => Some(json!({
+            "name": format!("renamed-{}", Uuid::now_v7().simple()),
         })),
         ("POST", "/api/v1/dealerships") => Some(json!({"name": format!("New {}", Uuid::now_v7())})),
         // an address of its own for each request, so every write that lands can be told apart
@@ -435,6 +489,7 @@ fn assert_no_foreign_rows(template: &str, home: Uuid, body: &Value) {
                 | "/api/v1/dealerships"
                 | "/api/v1/audit-events"
                 | "/api/v1/invitations"
+                | "/api/v1/roles"
         )
     {
         assert!(
@@ -520,6 +575,8 @@ async fn every_route_every_role_every_tenant_gets_its_status_and_nothing_crosses
     let mut failures = Vec::new();
     // users of the other dealership that only non-admins aimed at
     let mut untouchable = Vec::new();
+    // and their custom roles
+    let mut untouchable_roles = Vec::new();
     // the last address written to each dealership through a PATCH that succeeded
     let mut addresses: BTreeMap<String, String> = BTreeMap::new();
     for (method, template, kind) in &table {
@@ -607,6 +664,7 @@ async fn every_route_every_role_every_tenant_gets_its_status_and_nothing_crosses
                         assert_no_foreign_rows(template, seat.home, a);
                     }
                     untouchable.push(t.other_user);
+                    untouchable_roles.push(t.other_role);
                 }
             }
         }
@@ -637,6 +695,24 @@ async fn every_route_every_role_every_tenant_gets_its_status_and_nothing_crosses
     assert_eq!(
         changed, 0,
         "users of one dealership changed by the other's callers"
+    );
+    let roles = untouchable_roles
+        .iter()
+        .map(|id| format!("'{id}'"))
+        .collect::<Vec<_>>()
+        .join(",");
+    let intact = count(
+        &owner,
+        &format!(
+            "SELECT count(*) AS n FROM custom_roles WHERE id IN ({roles}) \
+             AND name = 'target-' || replace(id::text, '-', '') AND updated_at = created_at"
+        ),
+    )
+    .await;
+    assert_eq!(
+        intact,
+        untouchable_roles.len() as i64,
+        "custom roles of one dealership changed or deleted by the other's callers"
     );
     for home in [PREMIUM_AUTO, METRO_MOTORS] {
         let foreign_events = count(

@@ -6,6 +6,7 @@ mod auth_flows;
 mod cli;
 mod closing;
 mod connections;
+mod custom_roles;
 mod dealerships;
 mod email_change;
 mod email_verification;

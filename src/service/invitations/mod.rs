@@ -13,13 +13,13 @@ use sea_orm::{
 use serde_json::json;
 use uuid::Uuid;
 
-use super::users::manage::{outranks, placement};
+use super::{roles::assign, users::manage::outranks};
 use crate::{
     auth::account_token::AccountToken,
     authz::Reach,
-    domain::{Email, PersonName, Role},
+    domain::{Email, PersonName, RoleName},
     entity::{
-        dealership,
+        custom_role, dealership,
         invitation::{self, Status},
     },
     error::AppError,
@@ -31,7 +31,8 @@ use crate::{
 
 pub struct NewInvitation {
     pub email: Email,
-    pub role: Role,
+    /// A built-in role, or a custom role of the dealership.
+    pub role: RoleName,
     pub dealership_id: Option<Uuid>,
     pub first_name: Option<PersonName>,
     pub last_name: Option<PersonName>,
@@ -45,7 +46,8 @@ pub async fn create(
     scope: &RequestScope,
     new: NewInvitation,
 ) -> Result<invitation::Model, AppError> {
-    let dealership_id = placement(scope, new.role, new.dealership_id)?;
+    let placed = assign::placed(scope, &new.role, new.dealership_id).await?;
+    let dealership_id = placed.dealership_id;
     if let Some(id) = dealership_id {
         let live = dealership::Entity::find_by_id(id)
             .one(scope.tx())
@@ -63,7 +65,8 @@ pub async fn create(
         id: Set(Uuid::now_v7()),
         dealership_id: Set(dealership_id),
         email: Set(new.email.as_str().to_owned()),
-        role: Set(new.role),
+        role: Set(placed.role),
+        custom_role_id: Set(placed.custom_role_id),
         first_name: Set(new.first_name.map(PersonName::into_inner)),
         last_name: Set(new.last_name.map(PersonName::into_inner)),
         invited_by: Set(Some(scope.principal().user_id)),
@@ -75,11 +78,12 @@ pub async fn create(
         ..Default::default()
     }
     .insert(scope.tx())
-    .await?;
+    .await
+    .map_err(|e| super::users::manage::role_deleted_meanwhile(e.into()))?;
     mail(state, scope, &created, &token).await?;
     let changes = json!({
-        "email": created.email, "role": created.role, "dealership_id": created.dealership_id,
-        "superseded": superseded,
+        "email": created.email, "role": created.role, "custom_role_id": created.custom_role_id,
+        "dealership_id": created.dealership_id, "superseded": superseded,
     });
     record(scope, "invitation.created", &created, changes).await?;
     Ok(created)
@@ -258,7 +262,12 @@ async fn mail(
     letter.context.link = state.mail.invitation_link(&token.expose());
     letter.context.expires_minutes =
         (invitation.expires_at - Utc::now()).num_minutes().max(1) as u64;
-    letter.context.role = Some(invitation.role.as_str().to_owned());
+    let custom = match invitation.custom_role_id {
+        Some(id) => custom_role::Entity::find_by_id(id).one(scope.tx()).await?,
+        None => None,
+    };
+    letter.context.role =
+        Some(custom.map_or_else(|| invitation.role.as_str().to_owned(), |r| r.name));
     outbox::enqueue(scope.tx(), state.mail.compose(letter)?).await?;
     Ok(())
 }

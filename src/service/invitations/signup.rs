@@ -24,6 +24,7 @@ use crate::{
     scope::RequestMeta,
     service::{
         audit,
+        roles::assign::Placement,
         sign_in::{self, Issued},
         users::{
             self,
@@ -95,11 +96,14 @@ pub async fn signup(
         first_name: signup.first_name,
         last_name: signup.last_name,
         phone: signup.phone,
-        role: invitation.role,
+    };
+    let placed = Placement {
         dealership_id: invitation.dealership_id,
+        role: invitation.role,
+        custom_role_id: invitation.custom_role_id,
     };
     // 409 naming the email or the phone if either is taken by now
-    let created = insert(&tx, new, invitation.dealership_id, hash).await?;
+    let created = insert(&tx, new, placed, hash).await?;
     let mut verified = created.into_active_model();
     // the invitation reached this mailbox
     verified.email_verified_at = Set(Some(Utc::now()));

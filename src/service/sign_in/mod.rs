@@ -111,6 +111,7 @@ pub(crate) fn issue(
             user_id: user.id,
             dealership_id: user.dealership_id,
             role: user.role,
+            custom_role: user.custom_role_id,
             session_id: refresh_token.session_id,
             token_version: user.token_version,
         },

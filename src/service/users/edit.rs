@@ -15,11 +15,11 @@ use super::{
 use crate::{
     auth::{password, sessions::Revoked},
     authz::Reach,
-    domain::{Email, NewPassword, PersonName, Phone, Role},
+    domain::{Email, NewPassword, PersonName, Phone, Role, RoleName},
     entity::user,
     error::AppError,
     scope::{Grant, RequestScope},
-    service::{account_tokens, email_verification, sessions},
+    service::{account_tokens, email_verification, roles::assign, sessions},
     state::AppState,
 };
 
@@ -28,7 +28,8 @@ use crate::{
 pub struct UserChange {
     pub email: Option<Email>,
     pub profile: ProfileChange,
-    pub role: Option<Role>,
+    /// A built-in role, or a custom role of the user's dealership.
+    pub role: Option<RoleName>,
     pub is_active: Option<bool>,
     /// A new password for someone else (users change their own at `/auth/password`).
     pub password: Option<NewPassword>,
@@ -87,9 +88,16 @@ async fn apply(
     let (who, reach, tx) = (scope.principal(), scope.reach(), scope.tx());
     let id = target.id;
     outranks(who, target.role)?;
-    if let Some(role) = change.role {
+    let assigned = match &change.role {
+        Some(name) => Some(assign::assigned(scope, name, target.dealership_id).await?),
+        None => None,
+    };
+    let new_role = assigned.map(|a| a.role);
+    if let Some(role) = new_role {
         outranks(who, role)?;
     }
+    let role_changes = assigned
+        .is_some_and(|a| a.role != target.role || a.custom_role_id != target.custom_role_id);
     // on oneself alone (`self` reach) only the profile may change: the login email, role,
     // activity and password are staff decisions (own password: /auth/password)
     let account_change = change.email.is_some()
@@ -99,9 +107,7 @@ async fn apply(
     if reach == Reach::Own && account_change {
         return Err(AppError::Forbidden);
     }
-    if id == who.user_id
-        && (change.role.is_some_and(|r| r != target.role) || change.is_active == Some(false))
-    {
+    if id == who.user_id && (role_changes || change.is_active == Some(false)) {
         return Err(AppError::field(
             "id",
             "you cannot change your own role or deactivate yourself",
@@ -125,7 +131,7 @@ async fn apply(
         .email
         .as_ref()
         .is_some_and(|e| e.as_str() != target.email)
-        || change.role.is_some_and(|r| r != target.role)
+        || role_changes
         || change.is_active.is_some_and(|a| a != target.is_active)
         || password_hash.is_some()
         // a phone is a sign-in name too: a peer must not be able to set or take it
@@ -137,8 +143,8 @@ async fn apply(
     if id != who.user_id && changes_account {
         governs_account_of(who, target.role)?;
     }
-    if change.role == Some(Role::Admin) && target.dealership_id.is_some()
-        || change.role.is_some_and(|r| r != Role::Admin) && target.dealership_id.is_none()
+    if new_role == Some(Role::Admin) && target.dealership_id.is_some()
+        || new_role.is_some_and(|r| r != Role::Admin) && target.dealership_id.is_none()
     {
         return Err(AppError::field(
             "role",
@@ -157,9 +163,21 @@ async fn apply(
         active.email = Set(email.as_str().to_owned());
         active.email_verified_at = Set(None);
     }
-    if let Some(role) = change.role.filter(|r| *r != target.role) {
-        diff.insert("role".into(), json!({"before": target.role, "after": role}));
-        active.role = Set(role);
+    if let Some(to) = assigned.filter(|_| role_changes) {
+        if to.role != target.role {
+            diff.insert(
+                "role".into(),
+                json!({"before": target.role, "after": to.role}),
+            );
+        }
+        if to.custom_role_id != target.custom_role_id {
+            diff.insert(
+                "custom_role_id".into(),
+                json!({"before": target.custom_role_id, "after": to.custom_role_id}),
+            );
+        }
+        active.role = Set(to.role);
+        active.custom_role_id = Set(to.custom_role_id);
         invalidate = true;
     }
     if let Some(is_active) = change.is_active.filter(|a| *a != target.is_active) {
@@ -210,13 +228,17 @@ async fn apply(
         active.token_version = Set(target.token_version + 1);
     }
     active.updated_at = Set(Utc::now());
-    let updated = active.update(tx).await.map_err(super::conflict_if_taken)?;
+    let updated = active
+        .update(tx)
+        .await
+        .map_err(super::conflict_if_taken)
+        .map_err(super::manage::role_deleted_meanwhile)?;
     scope.profile_changed(id);
     if invalidate {
         sessions::revoke_all(tx, id, None, "user_changed").await?;
         scope.revoke(Revoked::User(id)).await?;
     }
-    if diff.contains_key("role") || diff.contains_key("is_active") {
+    if role_changes || diff.contains_key("is_active") {
         revoke_invitations_of(tx, id).await?;
     }
     record(scope, "user.updated", &updated, Value::Object(diff)).await?;

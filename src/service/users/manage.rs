@@ -13,23 +13,32 @@ use super::directory;
 use crate::{
     auth::{password, principal::Principal, sessions::Revoked},
     authz::Reach,
-    domain::{Email, NewPassword, PersonName, Phone, Role},
+    domain::{Email, NewPassword, PersonName, Phone, Role, RoleName},
     entity::{dealership, invitation, user},
     error::AppError,
     scope::{Grant, RequestMeta, RequestScope},
-    service::{audit, email_verification, sessions},
+    service::{
+        audit, email_verification,
+        roles::assign::{self, Placement},
+        sessions,
+    },
     state::AppState,
     tenancy::TenantTx,
 };
 
-/// A validated new user.
+/// A validated new user; where they go and as what is a [`Placement`].
 pub struct NewUser {
     pub email: Email,
     pub password: NewPassword,
     pub first_name: PersonName,
     pub last_name: PersonName,
     pub phone: Option<Phone>,
-    pub role: Role,
+}
+
+/// What a caller asks for a new member: a role (built-in or custom) and, for an admin, the
+/// dealership.
+pub struct Asked {
+    pub role: RoleName,
     pub dealership_id: Option<Uuid>,
 }
 
@@ -88,10 +97,11 @@ pub async fn create(
     state: &AppState,
     grant: &Grant,
     new: NewUser,
+    asked: Asked,
 ) -> Result<user::Model, AppError> {
     let hash = password::hash(new.password.expose().to_owned()).await?;
     let scope = state.open(grant).await?;
-    let created = create_in(&scope, new, hash).await?;
+    let created = create_in(&scope, new, asked, hash).await?;
     // the verification link goes with the new account, or neither does
     email_verification::send_in(state, scope.tx(), &created).await?;
     scope.commit().await?;
@@ -103,14 +113,16 @@ pub async fn create(
 async fn create_in(
     scope: &RequestScope,
     new: NewUser,
+    asked: Asked,
     password_hash: String,
 ) -> Result<user::Model, AppError> {
     let tx = scope.tx();
-    let dealership_id = placement(scope, new.role, new.dealership_id)?;
-    let created = insert(tx, new, dealership_id, password_hash).await?;
+    let placed = assign::placed(scope, &asked.role, asked.dealership_id).await?;
+    let created = insert(tx, new, placed, password_hash).await?;
     let changes = json!({
-        "email": created.email, "role": created.role, "dealership_id": created.dealership_id,
-        "first_name": created.first_name, "last_name": created.last_name, "phone": created.phone,
+        "email": created.email, "role": created.role, "custom_role_id": created.custom_role_id,
+        "dealership_id": created.dealership_id, "first_name": created.first_name,
+        "last_name": created.last_name, "phone": created.phone,
     });
     record(scope, "user.created", &created, changes).await?;
     Ok(created)
@@ -121,6 +133,7 @@ async fn create_in(
 pub async fn create_by_operator(
     tx: &TenantTx,
     new: NewUser,
+    placed: Placement,
     password_hash: String,
     meta: &RequestMeta,
 ) -> Result<Option<user::Model>, AppError> {
@@ -130,14 +143,13 @@ pub async fn create_by_operator(
     {
         return Ok(None);
     }
-    let dealership_id = new.dealership_id;
-    if (new.role == Role::Admin) != dealership_id.is_none() {
+    if (placed.role == Role::Admin) != placed.dealership_id.is_none() {
         return Err(AppError::field(
             "dealership",
             "admins, and only admins, belong to no dealership",
         ));
     }
-    let mut created = insert(tx, new, dealership_id, password_hash).await?;
+    let mut created = insert(tx, new, placed, password_hash).await?;
     // the operator vouches for the address (the first admin must be able to sign in)
     let mut verified = created.clone().into_active_model();
     verified.email_verified_at = Set(Some(Utc::now()));
@@ -154,14 +166,14 @@ pub async fn create_by_operator(
     Ok(Some(created))
 }
 
-/// Adds the user to `dealership_id`, which must exist and not be deleted (404).
+/// Adds the user where `placed` says; the dealership must exist and not be deleted (404).
 pub(crate) async fn insert(
     tx: &TenantTx,
     new: NewUser,
-    dealership_id: Option<Uuid>,
+    placed: Placement,
     password_hash: String,
 ) -> Result<user::Model, AppError> {
-    if let Some(d) = dealership_id {
+    if let Some(d) = placed.dealership_id {
         let live = dealership::Entity::find_by_id(d)
             .one(tx)
             .await?
@@ -172,18 +184,31 @@ pub(crate) async fn insert(
     }
     user::ActiveModel {
         id: Set(Uuid::now_v7()),
-        dealership_id: Set(dealership_id),
+        dealership_id: Set(placed.dealership_id),
         email: Set(new.email.as_str().to_owned()),
         password_hash: Set(password_hash),
         first_name: Set(new.first_name.into_inner()),
         last_name: Set(new.last_name.into_inner()),
         phone: Set(new.phone.map(Phone::into_inner)),
-        role: Set(new.role),
+        role: Set(placed.role),
+        custom_role_id: Set(placed.custom_role_id),
         ..Default::default()
     }
     .insert(tx)
     .await
     .map_err(super::conflict_if_taken)
+    .map_err(role_deleted_meanwhile)
+}
+
+/// The custom role's row went between finding it and inserting its holder (its delete waited
+/// for nobody holding it, and won).
+pub(crate) fn role_deleted_meanwhile(err: AppError) -> AppError {
+    match &err {
+        AppError::Internal(e) if e.to_string().contains("custom_role_fkey") => {
+            AppError::field("role", "the custom role was deleted meanwhile")
+        }
+        _ => err,
+    }
 }
 
 /// Soft delete: the row stays for the audit trail, the email becomes free, sessions end.
@@ -215,6 +240,8 @@ pub(crate) async fn soft_delete(
     let mut active = target.into_active_model();
     active.deleted_at = Set(Some(Utc::now()));
     active.is_active = Set(false);
+    // a deleted user holds no custom role, so the role can be deleted
+    active.custom_role_id = Set(None);
     active.token_version = Set(token_version);
     active.updated_at = Set(Utc::now());
     let deleted = active.update(scope.tx()).await?;

@@ -1,0 +1,100 @@
+//! Handing a role out: a user's or an invitation's `role` names a built-in role or a custom
+//! role of their own dealership. A custom role is found only in that dealership (another
+//! dealership's is as unknown as a misspelt one: 422), its base role is the rank for the rank
+//! rules, and whoever hands it out must hold every one of its permissions themselves.
+
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use uuid::Uuid;
+
+use super::held_by;
+use crate::{
+    domain::{Role, RoleName},
+    entity::custom_role,
+    error::AppError,
+    scope::RequestScope,
+    service::users::manage::{outranks, placement},
+};
+
+/// Where a new member goes and as what.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Placement {
+    pub dealership_id: Option<Uuid>,
+    pub role: Role,
+    pub custom_role_id: Option<Uuid>,
+}
+
+impl Placement {
+    /// A built-in role, placed by whoever decided it (an operator, the open-signup rules).
+    pub fn builtin(dealership_id: Option<Uuid>, role: Role) -> Self {
+        Self {
+            dealership_id,
+            role,
+            custom_role_id: None,
+        }
+    }
+}
+
+/// What a role name comes to on a user: their role (the rank) and custom role, if any.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Assigned {
+    pub role: Role,
+    pub custom_role_id: Option<Uuid>,
+}
+
+/// Where the scope's caller may add a member of `role` (a user, an invitation), asked for
+/// `requested`: the rules of [`placement`], and for a custom role those of [`assigned`].
+pub async fn placed(
+    scope: &RequestScope,
+    role: &RoleName,
+    requested: Option<Uuid>,
+) -> Result<Placement, AppError> {
+    match role {
+        RoleName::Builtin(role) => Ok(Placement::builtin(
+            placement(scope, *role, requested)?,
+            *role,
+        )),
+        RoleName::Custom(_) => {
+            // custom roles are dealership roles, at most of a manager's rank
+            let dealership_id = placement(scope, Role::Agent, requested)?;
+            let given = assigned(scope, role, dealership_id).await?;
+            Ok(Placement {
+                dealership_id,
+                role: given.role,
+                custom_role_id: given.custom_role_id,
+            })
+        }
+    }
+}
+
+/// What `role` comes to for a member of `dealership_id`, if the scope's caller may hand it out:
+/// 422 for a custom role the dealership does not have (or for an admin), 403 for one with a
+/// permission the caller lacks or a base role above the caller's rank.
+pub async fn assigned(
+    scope: &RequestScope,
+    role: &RoleName,
+    dealership_id: Option<Uuid>,
+) -> Result<Assigned, AppError> {
+    let name = match role {
+        RoleName::Builtin(role) => {
+            return Ok(Assigned {
+                role: *role,
+                custom_role_id: None,
+            });
+        }
+        RoleName::Custom(name) => name,
+    };
+    let unknown = || AppError::field("role", "no custom role of this name in the dealership");
+    let dealership_id = dealership_id.ok_or_else(unknown)?;
+    let found = custom_role::Entity::find()
+        .filter(custom_role::Column::DealershipId.eq(dealership_id))
+        .filter(custom_role::Column::Name.eq(name.as_str()))
+        .one(scope.tx())
+        .await?
+        .ok_or_else(unknown)?;
+    outranks(scope.principal(), found.base_role)?;
+    scope.holds(&held_by(&found))?;
+    Ok(Assigned {
+        role: found.base_role,
+        custom_role_id: Some(found.id),
+    })
+}
