@@ -256,6 +256,19 @@ async fn escalation_attempts_are_refused_and_change_nothing() {
     )
     .await;
 
+    // nor send the admin's invitation for it again
+    let mut admins = json!({"email": "closer@premiumauto.com", "role": "closer"});
+    admins["dealership_id"] = json!(PREMIUM_AUTO);
+    let admins = app
+        .send_as(Method::POST, "/api/v1/invitations", &admin, admins)
+        .await;
+    assert_eq!(admins.status(), 201);
+    let admins: Value = admins.json().await.unwrap();
+    let resend = format!(
+        "/api/v1/invitations/{}/resend",
+        admins["id"].as_str().unwrap()
+    );
+    error_of(app.post_as(&resend, &principal).await, 403).await;
     // a principal's own role: widening it with what they lack is refused, narrowing is not
     let own = defined(&app, &principal, audit_reader()).await;
     let own_path = format!("{ROLES}/{}", own["id"].as_str().unwrap());
@@ -311,6 +324,15 @@ async fn escalation_attempts_are_refused_and_change_nothing() {
         403,
     )
     .await;
+    // nor reshape a role of a higher base rank
+    let closer_path = format!("{ROLES}/{}", strong["id"].as_str().unwrap());
+    let strip = json!({"permissions": []});
+    error_of(
+        app.send_as(Method::PATCH, &closer_path, &holder, strip)
+            .await,
+        403,
+    )
+    .await;
     // but may define within what they hold, at their own rank
     let within = named(
         "lister",
@@ -344,12 +366,16 @@ async fn escalation_attempts_are_refused_and_change_nothing() {
         &owner,
         &format!(
             "SELECT (SELECT count(*) FROM users WHERE custom_role_id = '{0}') \
-             + (SELECT count(*) FROM invitations WHERE custom_role_id = '{0}') AS n",
+             + (SELECT count(*) FROM invitations WHERE custom_role_id = '{0}' \
+                AND updated_at = created_at) AS n",
             strong["id"].as_str().unwrap()
         ),
     )
     .await;
-    assert_eq!(closers, 0, "nobody was given the role");
+    assert_eq!(
+        closers, 1,
+        "only the admin's invitation holds the role, never resent"
+    );
 }
 
 #[tokio::test]

@@ -13,7 +13,10 @@ use sea_orm::{
 use serde_json::json;
 use uuid::Uuid;
 
-use super::{roles::assign, users::manage::outranks};
+use super::{
+    roles::{self, assign},
+    users::manage::outranks,
+};
 use crate::{
     auth::account_token::AccountToken,
     authz::Reach,
@@ -144,6 +147,14 @@ pub async fn resend(
     id: Uuid,
 ) -> Result<invitation::Model, AppError> {
     let found = get(scope, id).await?;
+    // a new link hands the role out again: only by someone who could hand it out now
+    if let Some(role) = found.custom_role_id {
+        let role = custom_role::Entity::find_by_id(role)
+            .one(scope.tx())
+            .await?
+            .ok_or(AppError::NotFound("role"))?;
+        scope.holds(&roles::held_by(&role))?;
+    }
     let token = AccountToken::generate();
     let now = Utc::now();
     let ttl_secs = state.settings.mail.invitation_ttl_secs;

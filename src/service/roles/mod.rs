@@ -17,7 +17,7 @@ use sea_orm::{
 use serde_json::{Map, json};
 use uuid::Uuid;
 
-use super::users::manage::placement;
+use super::users::manage::{outranks, placement};
 use crate::{
     authz::{Permission, Reach},
     domain::{CustomRoleName, Role},
@@ -120,6 +120,8 @@ pub async fn update(
     change: RoleChange,
 ) -> Result<custom_role::Model, AppError> {
     let found = get(scope, id).await?;
+    // a role's holders have its base role's rank: nobody below it reshapes it
+    outranks(scope.principal(), found.base_role)?;
     let mut diff = Map::new();
     let mut active = found.clone().into_active_model();
     if let Some(name) = change.name.filter(|n| n.as_str() != found.name) {
@@ -177,6 +179,7 @@ pub async fn delete(scope: &RequestScope, id: Uuid) -> Result<(), AppError> {
         .one(tx)
         .await?
         .ok_or(AppError::NotFound("role"))?;
+    outranks(scope.principal(), found.base_role)?;
     let holders = user::Entity::find()
         .filter(user::Column::CustomRoleId.eq(id))
         .filter(user::Column::DeletedAt.is_null())
