@@ -191,11 +191,21 @@ impl Authorizer {
         }
     }
 
-    /// Swaps in `roles` (every dealership's custom roles, as the database holds them now)
-    /// next to the file policy in force.
-    pub async fn set_roles(&self, roles: Vec<CustomRole>) -> Result<(), String> {
+    /// Swaps in the custom roles `read` finds (every dealership's, as the database holds them
+    /// now) next to the file policy in force. The read runs under the reload lock, so two
+    /// refreshes cannot swap an older read in after a newer one. A failure leaves the roles in
+    /// force as they were.
+    pub async fn refresh_roles(
+        &self,
+        read: impl Future<Output = Result<Vec<CustomRole>, AppError>>,
+    ) -> Result<(), AppError> {
         let _one_at_a_time = self.reloading.lock().await;
-        let policy = self.policy().with_roles(roles).await?;
+        let roles = read.await?;
+        let policy = self
+            .policy()
+            .with_roles(roles)
+            .await
+            .map_err(|e| AppError::internal(anyhow::anyhow!(e)))?;
         let count = policy.roles.len();
         *self.current.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(policy);
         tracing::debug!(custom_roles = count, "custom roles loaded");

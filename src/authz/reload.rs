@@ -75,19 +75,14 @@ pub fn on_hangup(authz: Arc<Authorizer>) -> JoinHandle<()> {
 /// Reads every dealership's custom roles (platform scope) and merges them into the policy in
 /// force. A failure leaves the roles in force as they were, and says so.
 pub async fn refresh_roles(authz: &Authorizer, db: &Database) -> Result<(), AppError> {
-    let loaded = async {
+    let read = async {
         let tx = db.begin_reading(Scope::Platform).await?;
         let rows = custom_role::Entity::find().all(&tx).await?;
         tx.commit().await?;
-        Ok::<_, AppError>(rows)
+        Ok(rows.into_iter().map(parsed).collect())
     };
-    let rows = loaded.await.inspect_err(|err| {
-        tracing::warn!(%err, "cannot read the custom roles; the ones in force stay");
-    })?;
-    let roles = rows.into_iter().map(parsed).collect();
-    authz.set_roles(roles).await.map_err(|reason| {
-        tracing::error!(%reason, "custom roles rejected; the ones in force stay");
-        AppError::internal(anyhow::anyhow!(reason))
+    authz.refresh_roles(read).await.inspect_err(|err| {
+        tracing::warn!(%err, "cannot load the custom roles; the ones in force stay");
     })
 }
 

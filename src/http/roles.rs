@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use super::{
     ApiTags,
-    dto::json_string,
+    dto::{json_string, json_string_or_null},
     error::{ApiResult, set},
     security::BearerAuth,
 };
@@ -57,6 +57,23 @@ wire_enum!(
     }
 );
 wire_enum!(PermissionAction => Action { List, Read, Create, Update, Delete });
+
+/// What a custom role inherits: a dealership role below the principal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "lowercase")]
+pub enum BaseRole {
+    Manager,
+    Agent,
+}
+
+impl From<BaseRole> for Role {
+    fn from(base: BaseRole) -> Self {
+        match base {
+            BaseRole::Manager => Role::Manager,
+            BaseRole::Agent => Role::Agent,
+        }
+    }
+}
 wire_enum!(
     /// The target's relation to the holder: their own record (`self`) or anything in their
     /// dealership. `any` (platform) is refused: a dealership's role acts within it.
@@ -140,8 +157,7 @@ fn parse_permissions(raw: Vec<Permission>) -> Result<Vec<authz::Permission>, App
 struct CreateRole {
     #[oai(deserialize_with = "json_string")]
     name: String,
-    /// `manager` or `agent`.
-    base_role: Role,
+    base_role: BaseRole,
     /// At most 100; each one the caller holds themselves at that scope.
     permissions: Vec<Permission>,
     /// Required for admins; a principal's roles are their own dealership's.
@@ -153,7 +169,7 @@ impl Example for CreateRole {
     fn example() -> Self {
         Self {
             name: "finance-manager".into(),
-            base_role: Role::Manager,
+            base_role: BaseRole::Manager,
             permissions: vec![Permission {
                 resource: PermissionResource::AuditEvents,
                 action: PermissionAction::List,
@@ -168,7 +184,7 @@ impl CreateRole {
     fn parse(self) -> Result<NewRole, AppError> {
         Ok(NewRole {
             name: parse_name(&self.name)?,
-            base: self.base_role,
+            base: self.base_role.into(),
             permissions: parse_permissions(self.permissions)?,
             dealership_id: self.dealership_id,
         })
@@ -179,7 +195,7 @@ impl CreateRole {
 #[oai(example)]
 struct UpdateRole {
     /// A new name; holders keep the role.
-    #[oai(nullable)]
+    #[oai(nullable, deserialize_with = "json_string_or_null")]
     name: Option<String>,
     /// The whole new set; a permission gained must be one the caller holds.
     #[oai(nullable)]

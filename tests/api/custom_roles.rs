@@ -195,6 +195,24 @@ async fn escalation_attempts_are_refused_and_change_nothing() {
         (&principal, named("root", "admin", json!([])), 422),
         (&principal, named("manager", "agent", json!([])), 422),
         (&principal, named("Has Spaces", "agent", json!([])), 422),
+        (
+            &principal,
+            named(
+                "selfish",
+                "agent",
+                json!([permission("invitations", "list", "self")]),
+            ),
+            422,
+        ),
+        (
+            &principal,
+            named(
+                "selfish",
+                "agent",
+                json!([permission("roles", "update", "self")]),
+            ),
+            422,
+        ),
         (&manager, named("helper", "agent", json!([])), 403),
         (&agent, named("helper", "agent", json!([])), 403),
         (
@@ -256,6 +274,21 @@ async fn escalation_attempts_are_refused_and_change_nothing() {
     )
     .await;
 
+    // nor rename, strip or delete it (it holds what the principal may not hand out)
+    let closer_path = format!("{ROLES}/{}", strong["id"].as_str().unwrap());
+    let rename = json!({"name": "reader"});
+    error_of(
+        app.send_as(Method::PATCH, &closer_path, &principal, rename)
+            .await,
+        403,
+    )
+    .await;
+    let delete = app
+        .as_user(Method::DELETE, &closer_path, &principal)
+        .send()
+        .await
+        .unwrap();
+    error_of(delete, 403).await;
     // nor send the admin's invitation for it again
     let mut admins = json!({"email": "closer@premiumauto.com", "role": "closer"});
     admins["dealership_id"] = json!(PREMIUM_AUTO);
@@ -325,7 +358,6 @@ async fn escalation_attempts_are_refused_and_change_nothing() {
     )
     .await;
     // nor reshape a role of a higher base rank
-    let closer_path = format!("{ROLES}/{}", strong["id"].as_str().unwrap());
     let strip = json!({"permissions": []});
     error_of(
         app.send_as(Method::PATCH, &closer_path, &holder, strip)
@@ -343,12 +375,66 @@ async fn escalation_attempts_are_refused_and_change_nothing() {
     let above = named("lead", "manager", json!([]));
     error_of(define(&app, &holder, above).await, 403).await;
 
+    // an agent cannot give themselves a role, nor learn which names exist by trying
+    let agent_me = format!("/api/v1/users/{}", agent_id.as_str().unwrap());
+    for name in ["auditor", "no-such-role", "lister"] {
+        let own = json!({"role": name});
+        error_of(
+            app.send_as(Method::PATCH, &agent_me, &agent, own).await,
+            403,
+        )
+        .await;
+    }
+    // a lower rank cannot end a higher-rank invitation by inviting the same address
+    let manager_invite = json!({"email": "twice@premiumauto.com", "role": "manager"});
+    let resp = app
+        .send_as(
+            Method::POST,
+            "/api/v1/invitations",
+            &principal,
+            manager_invite,
+        )
+        .await;
+    assert_eq!(resp.status(), 201);
+    let first: Value = resp.json().await.unwrap();
+    let inviter = named(
+        "inviter",
+        "agent",
+        json!([permission("invitations", "create", "dealership")]),
+    );
+    defined(&app, &principal, inviter).await;
+    assert_eq!(
+        hire(&app, &principal, "inviter@premiumauto.com", "inviter")
+            .await
+            .status(),
+        201
+    );
+    let inviter = app
+        .login_ok("inviter@premiumauto.com", PASSWORD)
+        .await
+        .access;
+    let agent_invite = json!({"email": "twice@premiumauto.com", "role": "agent"});
+    let resp = app
+        .send_as(Method::POST, "/api/v1/invitations", &inviter, agent_invite)
+        .await;
+    assert_eq!(resp.status(), 201);
+    let pending: Vec<Value> = app
+        .get_as("/api/v1/invitations?status=pending", &principal)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        pending.iter().any(|i| i["id"] == first["id"]),
+        "the manager invitation is still pending: {pending:?}"
+    );
+
     // nothing changed by the refusals
     let owner = app.db.owner().await;
     assert_eq!(
         roles_in_db(&app).await,
-        4,
-        "closer, auditor, delegate, lister"
+        5,
+        "closer, auditor, delegate, lister, inviter"
     );
     let perms = count(
         &owner,

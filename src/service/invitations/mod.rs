@@ -7,8 +7,8 @@ pub mod signup;
 
 use chrono::{Duration, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Select, Set,
+    ActiveModelTrait, ColumnTrait, Condition, EntityTrait, Iterable, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, Select, Set,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -20,7 +20,7 @@ use super::{
 use crate::{
     auth::account_token::AccountToken,
     authz::Reach,
-    domain::{Email, PersonName, RoleName},
+    domain::{Email, PersonName, Role, RoleName},
     entity::{
         custom_role, dealership,
         invitation::{self, Status},
@@ -82,7 +82,7 @@ pub async fn create(
     }
     .insert(scope.tx())
     .await
-    .map_err(|e| super::users::manage::role_deleted_meanwhile(e.into()))?;
+    .map_err(|e| super::users::manage::role_deleted_meanwhile(e, AppError::from))?;
     mail(state, scope, &created, &token).await?;
     let changes = json!({
         "email": created.email, "role": created.role, "custom_role_id": created.custom_role_id,
@@ -226,11 +226,19 @@ async fn supersede(
             Some(d) => invitation::Column::DealershipId.eq(d),
             None => invitation::Column::DealershipId.is_null(),
         })
-        .filter(invitation::Column::Email.eq(email));
+        .filter(invitation::Column::Email.eq(email))
+        // an invitation above the caller's rank is not theirs to end
+        .filter(invitation::Column::Role.is_in(within_rank(scope)));
     if let Some(keep) = keep {
         query = query.filter(invitation::Column::Id.ne(keep));
     }
     Ok(query.exec(scope.tx()).await?.rows_affected)
+}
+
+/// The roles up to the scope's caller's rank.
+fn within_rank(scope: &RequestScope) -> Vec<Role> {
+    let rank = scope.principal().role.rank();
+    Role::iter().filter(|r| r.rank() <= rank).collect()
 }
 
 fn pending(now: chrono::DateTime<Utc>) -> Condition {

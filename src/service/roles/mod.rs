@@ -19,7 +19,7 @@ use uuid::Uuid;
 
 use super::users::manage::{outranks, placement};
 use crate::{
-    authz::{Permission, Reach},
+    authz::{Permission, Reach, Resource},
     domain::{CustomRoleName, Role},
     entity::{custom_role, dealership, invitation, user},
     error::{AppError, conflict_if_duplicate},
@@ -44,6 +44,8 @@ pub struct RoleChange {
 }
 
 const TAKEN: &str = "a role of this name in the dealership";
+/// Every change rebuilds the enforcer on every replica: a dealership keeps to a few.
+const MAX_PER_DEALERSHIP: u64 = 100;
 
 /// Defines a role in the caller's dealership (an admin names it).
 pub async fn create(scope: &RequestScope, new: NewRole) -> Result<custom_role::Model, AppError> {
@@ -60,6 +62,15 @@ pub async fn create(scope: &RequestScope, new: NewRole) -> Result<custom_role::M
         .is_some_and(|d| d.deleted_at.is_none());
     if !live {
         return Err(AppError::NotFound("dealership"));
+    }
+    let defined = custom_role::Entity::find()
+        .filter(custom_role::Column::DealershipId.eq(dealership_id))
+        .count(scope.tx())
+        .await?;
+    if defined >= MAX_PER_DEALERSHIP {
+        return Err(AppError::Conflict(format!(
+            "the dealership has {MAX_PER_DEALERSHIP} custom roles already; delete one first"
+        )));
     }
     let now = Utc::now();
     let created = custom_role::ActiveModel {
@@ -120,8 +131,7 @@ pub async fn update(
     change: RoleChange,
 ) -> Result<custom_role::Model, AppError> {
     let found = get(scope, id).await?;
-    // a role's holders have its base role's rank: nobody below it reshapes it
-    outranks(scope.principal(), found.base_role)?;
+    governs(scope, &found)?;
     let mut diff = Map::new();
     let mut active = found.clone().into_active_model();
     if let Some(name) = change.name.filter(|n| n.as_str() != found.name) {
@@ -179,7 +189,7 @@ pub async fn delete(scope: &RequestScope, id: Uuid) -> Result<(), AppError> {
         .one(tx)
         .await?
         .ok_or(AppError::NotFound("role"))?;
-    outranks(scope.principal(), found.base_role)?;
+    governs(scope, &found)?;
     let holders = user::Entity::find()
         .filter(user::Column::CustomRoleId.eq(id))
         .filter(user::Column::DeletedAt.is_null())
@@ -210,6 +220,14 @@ pub async fn delete(scope: &RequestScope, id: Uuid) -> Result<(), AppError> {
     record(scope, "role.deleted", &found, changes).await
 }
 
+/// Only someone who could have defined `role` reshapes or deletes it: of its base role's rank
+/// or above, holding every one of its permissions (so nobody strips, or renames to mislead,
+/// what they could not hand out).
+fn governs(scope: &RequestScope, role: &custom_role::Model) -> Result<(), AppError> {
+    outranks(scope.principal(), role.base_role)?;
+    scope.holds(&held_by(role))
+}
+
 /// The role's permissions as the enforcer reads them.
 pub fn held_by(role: &custom_role::Model) -> Vec<Permission> {
     role.permissions
@@ -218,12 +236,23 @@ pub fn held_by(role: &custom_role::Model) -> Vec<Permission> {
         .collect()
 }
 
-/// Sorted, without repeats; 422 for anything at `any` scope.
+/// Sorted, without repeats; 422 for anything at `any` scope, and for `self` where a resource
+/// has no record of one's own (invitations and roles are the dealership's).
 fn fitting(permissions: Vec<Permission>) -> Result<Vec<Permission>, AppError> {
     if permissions.iter().any(|p| !p.fits_a_dealership()) {
         return Err(AppError::field(
             "permissions",
             "a dealership's role acts within the dealership: scope must be self or dealership",
+        ));
+    }
+    let own_less = [Resource::Invitations, Resource::Roles];
+    if permissions
+        .iter()
+        .any(|p| p.reach == Reach::Own && own_less.contains(&p.resource))
+    {
+        return Err(AppError::field(
+            "permissions",
+            "invitations and roles have no `self` scope: use dealership",
         ));
     }
     let set: BTreeSet<Permission> = permissions.into_iter().collect();

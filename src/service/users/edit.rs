@@ -88,6 +88,15 @@ async fn apply(
     let (who, reach, tx) = (scope.principal(), scope.reach(), scope.tx());
     let id = target.id;
     outranks(who, target.role)?;
+    // on oneself alone (`self` reach) only the profile may change: the login email, role,
+    // activity and password are staff decisions (own password: /auth/password)
+    let account_change = change.email.is_some()
+        || change.role.is_some()
+        || change.is_active.is_some()
+        || password_hash.is_some();
+    if reach == Reach::Own && account_change {
+        return Err(AppError::Forbidden);
+    }
     let assigned = match &change.role {
         Some(name) => Some(assign::assigned(scope, name, target.dealership_id).await?),
         None => None,
@@ -98,15 +107,6 @@ async fn apply(
     }
     let role_changes = assigned
         .is_some_and(|a| a.role != target.role || a.custom_role_id != target.custom_role_id);
-    // on oneself alone (`self` reach) only the profile may change: the login email, role,
-    // activity and password are staff decisions (own password: /auth/password)
-    let account_change = change.email.is_some()
-        || change.role.is_some()
-        || change.is_active.is_some()
-        || password_hash.is_some();
-    if reach == Reach::Own && account_change {
-        return Err(AppError::Forbidden);
-    }
     if id == who.user_id && (role_changes || change.is_active == Some(false)) {
         return Err(AppError::field(
             "id",
@@ -231,8 +231,7 @@ async fn apply(
     let updated = active
         .update(tx)
         .await
-        .map_err(super::conflict_if_taken)
-        .map_err(super::manage::role_deleted_meanwhile)?;
+        .map_err(|e| super::manage::role_deleted_meanwhile(e, super::conflict_if_taken))?;
     scope.profile_changed(id);
     if invalidate {
         sessions::revoke_all(tx, id, None, "user_changed").await?;

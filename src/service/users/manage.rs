@@ -196,18 +196,20 @@ pub(crate) async fn insert(
     }
     .insert(tx)
     .await
-    .map_err(super::conflict_if_taken)
-    .map_err(role_deleted_meanwhile)
+    .map_err(|e| role_deleted_meanwhile(e, super::conflict_if_taken))
 }
 
-/// The custom role's row went between finding it and inserting its holder (its delete waited
-/// for nobody holding it, and won).
-pub(crate) fn role_deleted_meanwhile(err: AppError) -> AppError {
-    match &err {
-        AppError::Internal(e) if e.to_string().contains("custom_role_fkey") => {
+/// A write that names a custom role whose row went between finding it and writing (its delete
+/// waited for nobody holding it, and won): 422 on `role`; anything else as `otherwise` says.
+pub(crate) fn role_deleted_meanwhile(
+    err: sea_orm::DbErr,
+    otherwise: impl FnOnce(sea_orm::DbErr) -> AppError,
+) -> AppError {
+    match err.sql_err() {
+        Some(sea_orm::SqlErr::ForeignKeyConstraintViolation(m)) if m.contains("custom_role") => {
             AppError::field("role", "the custom role was deleted meanwhile")
         }
-        _ => err,
+        _ => otherwise(err),
     }
 }
 
