@@ -1,8 +1,11 @@
 //! The staff directory: listing, counting and reading users within the caller's reach.
 
+use std::sync::OnceLock;
+
 use sea_orm::{
-    ColumnTrait, Condition, DbErr, EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter,
-    QueryOrder, QueryResult, QuerySelect, QueryTrait, Select, sea_query::Expr,
+    ColumnTrait, Condition, DbBackend, DbErr, EntityTrait, FromQueryResult, PaginatorTrait,
+    QueryFilter, QueryOrder, QueryResult, QuerySelect, QueryTrait, Select, Statement, Value,
+    sea_query::Expr,
 };
 use uuid::Uuid;
 
@@ -129,10 +132,27 @@ pub async fn count(scope: &RequestScope, filter: &UserFilter) -> Result<u64, App
 }
 
 /// The live user `id` if the caller can see it at `reach`; 404 otherwise, whether it exists
-/// elsewhere or not.
+/// elsewhere or not. The directory's hottest read: SeaORM renders its SQL once per reach, not
+/// on every request (building the query was ~7 % of the server's CPU, bench/RESULTS.md).
 pub async fn get(scope: &RequestScope, id: Uuid) -> Result<user::Model, AppError> {
-    visible(scope.principal(), scope.reach(), &UserFilter::default())
-        .filter(user::Column::Id.eq(id))
+    static SQL: [OnceLock<String>; 3] = [const { OnceLock::new() }; 3];
+    let (who, reach) = (scope.principal(), scope.reach());
+    let query = || {
+        visible(who, reach, &UserFilter::default())
+            .filter(user::Column::Id.eq(id))
+            .limit(1)
+            .build(DbBackend::Postgres)
+    };
+    // the values in the order `visible` binds them (a debug build checks against SeaORM's)
+    let (slot, values): (_, Vec<Value>) = match reach {
+        Reach::Own => (0, vec![who.user_id.into(), id.into(), 1u64.into()]),
+        Reach::Dealership => (1, vec![who.dealership_id.into(), id.into(), 1u64.into()]),
+        Reach::Any => (2, vec![id.into(), 1u64.into()]),
+    };
+    let sql = SQL[slot].get_or_init(|| query().sql);
+    let statement = Statement::from_sql_and_values(DbBackend::Postgres, sql.as_str(), values);
+    debug_assert_eq!(statement, query());
+    user::Model::find_by_statement(statement)
         .one(scope.tx())
         .await?
         .ok_or(AppError::NotFound("user"))
