@@ -43,7 +43,13 @@ pub fn spawn_listener(
                     // notices may have been missed while disconnected
                     sessions.set_listening(true);
                     let _ = authz.reload().await;
-                    let _ = reload::refresh_roles(&authz, &db).await;
+                    if reload::refresh_roles(&authz, &db).await.is_err() {
+                        // custom roles changed while not listening may be missed: try again
+                        // from the start rather than listen with stale ones
+                        sessions.set_listening(false);
+                        tokio::time::sleep(RECONNECT_BACKOFF).await;
+                        continue;
+                    }
                     tracing::info!("listening for revocations and policy reloads");
                     // and for mail queued while this replica was not listening
                     mail.notify_one();

@@ -728,3 +728,54 @@ async fn until_status(app: &TestApp, token: &str, want: u16, started: Instant) -
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
+
+#[tokio::test]
+async fn narrowing_a_role_revokes_the_invitations_its_holders_sent() {
+    let app = spawn_app().await;
+    let principal = token(&app, &PA_PRINCIPAL).await;
+    let inviting = json!({"name": "recruiter", "base_role": "agent",
+        "permissions": [permission("invitations", "create", "dealership")]});
+    let role = defined(&app, &principal, inviting).await;
+    assert_eq!(
+        hire(&app, &principal, "recruiter@premiumauto.com", "recruiter")
+            .await
+            .status(),
+        201
+    );
+    let recruiter = app
+        .login_ok("recruiter@premiumauto.com", PASSWORD)
+        .await
+        .access;
+    let invite = json!({"email": "recruit@premiumauto.com", "role": "agent"});
+    let resp = app
+        .send_as(Method::POST, "/api/v1/invitations", &recruiter, invite)
+        .await;
+    assert_eq!(resp.status(), 201);
+    let sent: Value = resp.json().await.unwrap();
+
+    // renaming keeps it; taking the permission away ends it
+    let path = format!("{ROLES}/{}", role["id"].as_str().unwrap());
+    let rename = json!({"name": "talent"});
+    assert_eq!(
+        app.send_as(Method::PATCH, &path, &principal, rename)
+            .await
+            .status(),
+        200
+    );
+    let status = |list: Vec<Value>| {
+        list.into_iter()
+            .find(|i| i["id"] == sent["id"])
+            .map(|i| i["status"].clone())
+    };
+    let listed = app.get_as("/api/v1/invitations", &principal).await;
+    assert_eq!(status(listed.json().await.unwrap()), Some(json!("pending")));
+    let narrow = json!({"permissions": []});
+    assert_eq!(
+        app.send_as(Method::PATCH, &path, &principal, narrow)
+            .await
+            .status(),
+        200
+    );
+    let listed = app.get_as("/api/v1/invitations", &principal).await;
+    assert_eq!(status(listed.json().await.unwrap()), Some(json!("revoked")));
+}

@@ -17,7 +17,7 @@ use sea_orm::{
 use serde_json::{Map, json};
 use uuid::Uuid;
 
-use super::users::manage::{outranks, placement};
+use super::users::manage::{outranks, placement, revoke_invitations_of};
 use crate::{
     authz::{Permission, Reach, Resource},
     domain::{CustomRoleName, Role},
@@ -151,6 +151,10 @@ pub async fn update(
             .collect();
         scope.holds(&gained)?;
         let after = stored(&permissions);
+        if permissions.len() < before.len() || !before.iter().all(|p| permissions.contains(p)) {
+            // invitations stand on their sender's authority, which has just narrowed
+            revoke_invitations_of_holders(scope, id).await?;
+        }
         if after != found.permissions {
             diff.insert(
                 "permissions".into(),
@@ -226,6 +230,21 @@ pub async fn delete(scope: &RequestScope, id: Uuid) -> Result<(), AppError> {
 fn governs(scope: &RequestScope, role: &custom_role::Model) -> Result<(), AppError> {
     outranks(scope.principal(), role.base_role)?;
     scope.holds(&held_by(role))
+}
+
+/// Revokes the pending invitations sent by holders of role `id`.
+async fn revoke_invitations_of_holders(scope: &RequestScope, id: Uuid) -> Result<(), AppError> {
+    let holders = user::Entity::find()
+        .select_only()
+        .column(user::Column::Id)
+        .filter(user::Column::CustomRoleId.eq(id))
+        .into_tuple::<Uuid>()
+        .all(scope.tx())
+        .await?;
+    for holder in holders {
+        revoke_invitations_of(scope.tx(), holder).await?;
+    }
+    Ok(())
 }
 
 /// The role's permissions as the enforcer reads them.
