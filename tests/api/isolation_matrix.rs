@@ -356,14 +356,23 @@ async fn stand_in(app: &TestApp, seat: &Seat) -> String {
     email
 }
 
-async fn targets(app: &TestApp, seat: &Seat) -> Targets {
+/// Fresh targets for a row of `template`; custom roles only for the roles routes (a dealership
+/// keeps at most 100).
+async fn targets(app: &TestApp, seat: &Seat, template: &str) -> Targets {
+    let roles = template.starts_with("/api/v1/roles");
+    let role = |dealership| async move {
+        match roles {
+            true => fresh_role(app, dealership).await,
+            false => Uuid::nil(),
+        }
+    };
     Targets {
         home_user: fresh_user(app, seat.home).await,
         other_user: fresh_user(app, seat.other).await,
         home_invitation: fresh_invitation(app, seat.home).await,
         other_invitation: fresh_invitation(app, seat.other).await,
-        home_role: fresh_role(app, seat.home).await,
-        other_role: fresh_role(app, seat.other).await,
+        home_role: role(seat.home).await,
+        other_role: role(seat.other).await,
         spare_dealership: fresh_dealership(app).await,
         other_spare_dealership: fresh_dealership(app).await,
     }
@@ -584,7 +593,7 @@ async fn every_route_every_role_every_tenant_gets_its_status_and_nothing_crosses
         for seat in &seats {
             let expected = expect[seat.row];
             for (target, want) in expected.iter().enumerate().filter(|(_, w)| **w != 0) {
-                let t = targets(&app, seat).await;
+                let t = targets(&app, seat, template).await;
                 let email = match (*method, *template) {
                     ("DELETE", "/api/v1/auth/me") => stand_in(&app, seat).await,
                     _ => seat.demo.email.to_owned(),
@@ -664,7 +673,9 @@ async fn every_route_every_role_every_tenant_gets_its_status_and_nothing_crosses
                         assert_no_foreign_rows(template, seat.home, a);
                     }
                     untouchable.push(t.other_user);
-                    untouchable_roles.push(t.other_role);
+                    if !t.other_role.is_nil() {
+                        untouchable_roles.push(t.other_role);
+                    }
                 }
             }
         }
