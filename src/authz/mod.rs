@@ -194,13 +194,17 @@ impl Authorizer {
     /// Swaps in the custom roles `read` finds (every dealership's, as the database holds them
     /// now) next to the file policy in force. The read runs under the reload lock, so two
     /// refreshes cannot swap an older read in after a newer one. A failure leaves the roles in
-    /// force as they were.
+    /// force as they were; the same roles again change nothing.
     pub async fn refresh_roles(
         &self,
         read: impl Future<Output = Result<Vec<CustomRole>, AppError>>,
     ) -> Result<(), AppError> {
         let _one_at_a_time = self.reloading.lock().await;
         let roles = read.await?;
+        if *self.policy().roles == roles {
+            // nothing changed (a reconnect, another replica's no-op): keep the decisions
+            return Ok(());
+        }
         let policy = self
             .policy()
             .with_roles(roles)

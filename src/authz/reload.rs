@@ -4,7 +4,7 @@
 use std::{path::Path, sync::Arc, time::Duration};
 
 use notify::{RecursiveMode, Watcher};
-use sea_orm::{ConnectionTrait, DbBackend, EntityTrait, Statement};
+use sea_orm::{ConnectionTrait, DbBackend, EntityTrait, QueryOrder, Statement};
 use tokio::{sync::mpsc, task::JoinHandle};
 
 use super::{Authorizer, CustomRole, Permission};
@@ -77,7 +77,11 @@ pub fn on_hangup(authz: Arc<Authorizer>) -> JoinHandle<()> {
 pub async fn refresh_roles(authz: &Authorizer, db: &Database) -> Result<(), AppError> {
     let read = async {
         let tx = db.begin_reading(Scope::Platform).await?;
-        let rows = custom_role::Entity::find().all(&tx).await?;
+        // in a stable order, so the same roles compare equal and change nothing
+        let rows = custom_role::Entity::find()
+            .order_by_asc(custom_role::Column::Id)
+            .all(&tx)
+            .await?;
         tx.commit().await?;
         Ok(rows.into_iter().map(parsed).collect())
     };
