@@ -7,5 +7,5 @@
 BEGIN READ ONLY;
 SELECT set_config('role', :role, true), set_config('app.dealership_id', :dealership, true);
 \endpipeline
-SELECT "users"."id", "users"."dealership_id", "users"."email", "users"."password_hash", "users"."first_name", "users"."last_name", "users"."phone", "users"."role", "users"."is_active", "users"."token_version", "users"."last_login", "users"."email_verified_at", "users"."created_at", "users"."updated_at", "users"."deleted_at" FROM "users" WHERE "users"."deleted_at" IS NULL AND "users"."dealership_id" = :dealership AND "users"."id" = :target LIMIT :p4;
+SELECT "users"."id", "users"."dealership_id", "users"."email", "users"."password_hash", "users"."first_name", "users"."last_name", "users"."phone", "users"."role", "users"."custom_role_id", "users"."is_active", "users"."token_version", "users"."last_login", "users"."email_verified_at", "users"."created_at", "users"."updated_at", "users"."deleted_at" FROM "users" WHERE "users"."deleted_at" IS NULL AND "users"."dealership_id" = :dealership AND "users"."id" = :target LIMIT :p4;
 ROLLBACK;
