@@ -12,12 +12,12 @@ use std::collections::BTreeSet;
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, Select, Set,
+    QueryOrder, QuerySelect, QueryTrait, Select, Set,
 };
 use serde_json::{Map, json};
 use uuid::Uuid;
 
-use super::users::manage::{outranks, placement, revoke_invitations_of};
+use super::users::manage::{outranks, placement, revoke_invitations_sent_by};
 use crate::{
     authz::{Permission, Reach, Resource},
     domain::{CustomRoleName, Role},
@@ -238,13 +238,9 @@ async fn revoke_invitations_of_holders(scope: &RequestScope, id: Uuid) -> Result
         .select_only()
         .column(user::Column::Id)
         .filter(user::Column::CustomRoleId.eq(id))
-        .into_tuple::<Uuid>()
-        .all(scope.tx())
-        .await?;
-    for holder in holders {
-        revoke_invitations_of(scope.tx(), holder).await?;
-    }
-    Ok(())
+        .into_query();
+    let sent_by = invitation::Column::InvitedBy.in_subquery(holders);
+    revoke_invitations_sent_by(scope.tx(), sent_by).await
 }
 
 /// The role's permissions as the enforcer reads them.

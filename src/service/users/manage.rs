@@ -257,10 +257,18 @@ pub(crate) async fn soft_delete(
 /// Revokes the invitations user `id` sent that nobody has used yet: they stand on the sender's
 /// authority, which a deletion, deactivation or role change has just ended or narrowed.
 pub(crate) async fn revoke_invitations_of(tx: &TenantTx, id: Uuid) -> Result<(), AppError> {
+    revoke_invitations_sent_by(tx, invitation::Column::InvitedBy.eq(id)).await
+}
+
+/// Revokes the invitations nobody has used yet whose sender `sent_by` selects, in one update.
+pub(crate) async fn revoke_invitations_sent_by(
+    tx: &TenantTx,
+    sent_by: sea_orm::sea_query::SimpleExpr,
+) -> Result<(), AppError> {
     invitation::Entity::update_many()
         .col_expr(invitation::Column::RevokedAt, Utc::now().into())
         .col_expr(invitation::Column::UpdatedAt, Utc::now().into())
-        .filter(invitation::Column::InvitedBy.eq(id))
+        .filter(sent_by)
         .filter(invitation::Column::AcceptedAt.is_null())
         .filter(invitation::Column::RevokedAt.is_null())
         .exec(tx)
