@@ -34,6 +34,12 @@ pub enum AppError {
     /// `auth.require_verified_email` is set and the address is not verified yet.
     #[error("the email address is not verified yet: follow the link mailed to it")]
     EmailNotVerified,
+    /// The caller must enrol a second factor before anything but enrolling.
+    #[error("a second factor is required: enrol one at /api/v1/auth/mfa/totp first")]
+    MfaEnrolmentRequired,
+    /// A sensitive change needs a second factor proven recently.
+    #[error("confirm with your authenticator app first: POST /api/v1/auth/mfa/step-up")]
+    StepUpRequired,
     #[error("{0} not found")]
     NotFound(&'static str),
     #[error("method not allowed")]

@@ -19,6 +19,9 @@ pub struct Metrics {
     pub logins: IntCounterVec,
     /// by `outcome`: rotated, grace, reuse_detected, refused
     pub refreshes: IntCounterVec,
+    /// by `event`: enrolled, removed, reset, verified, verification_failed, recovery_code_used,
+    /// step_up
+    pub mfa: IntCounterVec,
     /// by `kind`: session, user, dealership, profile
     pub revocations_published: IntCounterVec,
     pub revocations_received: IntCounterVec,
@@ -120,6 +123,12 @@ pub fn metrics() -> &'static Metrics {
                 "dealergate_refreshes_total",
                 "Refresh-token uses by outcome.",
                 &["outcome"],
+            ),
+            mfa: counter(
+                &r,
+                "dealergate_mfa_events_total",
+                "Second-factor events: enrolments, removals, resets, verifications and their failures, recovery codes used, step-ups.",
+                &["event"],
             ),
             revocations_published: counter(
                 &r,

@@ -17,6 +17,7 @@ use uuid::Uuid;
 
 use crate::{
     auth::{
+        mfa,
         principal::{Principal, scope_of},
         sessions::{self, Revoked, SessionCache},
     },
@@ -87,6 +88,7 @@ pub struct RequestScope {
     sessions: SessionCache,
     revoked: Mutex<Vec<Revoked>>,
     roles_changed: AtomicBool,
+    step_up_max_age_secs: u64,
 }
 
 impl RequestScope {
@@ -118,6 +120,12 @@ impl RequestScope {
                 Err(AppError::Forbidden)
             }
         }
+    }
+
+    /// 403 `step_up_required` before a sensitive change, unless the caller proved a second
+    /// factor within `auth.mfa.step_up_max_age_secs` or has none.
+    pub async fn require_step_up(&self) -> Result<(), AppError> {
+        mfa::require_step_up(self.tx(), self.principal(), self.step_up_max_age_secs).await
     }
 
     /// Announces `what` to every replica when the transaction commits, and drops it from this
@@ -225,6 +233,7 @@ impl AppState {
             sessions: self.auth.sessions.clone(),
             revoked: Mutex::new(Vec::new()),
             roles_changed: AtomicBool::new(false),
+            step_up_max_age_secs: self.settings.auth.mfa.step_up_max_age_secs,
         })
     }
 

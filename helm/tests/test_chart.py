@@ -55,13 +55,16 @@ SECRET_ENV = {
     "DEALERGATE_DATABASE__LISTEN_URL",
     "DEALERGATE_AUTH__SIGNING_KEY",
     "DEALERGATE_AUTH__REFRESH_TOKEN_SECRET",
+    "DEALERGATE_AUTH__MFA__ENCRYPTION_KEY",
     "DEALERGATE_MAIL__SMTP_URL",
 }
 SECRET_KEYS = {"database-url", "migration-database-url", "listen-database-url", "signing-key.pem",
-               "refresh-token-secret", "smtp-url"}
+               "refresh-token-secret", "mfa-encryption-key", "smtp-url"}
 # Secret keys only the server needs (the prod profile requires them only to serve): no hook Job
 # may read them, as env or as a file.
-SERVING_ONLY_KEYS = {"signing-key.pem", "refresh-token-secret", "smtp-url"}
+SERVING_ONLY_KEYS = {"signing-key.pem", "refresh-token-secret", "mfa-encryption-key", "smtp-url"}
+# A well-formed auth.mfa.encryption_key for the render-failure values: the base64 of 32 bytes.
+MFA_KEY = base64.b64encode(bytes(range(1, 33))).decode()
 # The only keys the chart's pre-install/pre-upgrade hook Secret may hold: what the hook Jobs
 # read from it (the migration Job's schema-owner URL; the first-admin Job is post-install and
 # reads the runtime Secret).
@@ -115,6 +118,7 @@ INVALID_VALUES = {
     "hsts-true.yaml": "/config/http/hstsMaxAgeSecs",
     "open-signup-without-dealership.yaml": "/config/auth/openSignup/dealershipId",
     "open-signup-bad-dealership.yaml": "/config/auth/openSignup/dealershipId",
+    "mfa-key-not-32-bytes.yaml": "/secrets/mfaEncryptionKey",
 }
 
 # Values that pass the schema but that the templates must refuse (required/fail).
@@ -123,7 +127,7 @@ RENDER_FAILURES: list[tuple[str, dict[str, Any], str]] = [
         "chart-managed Secret without a signing key",
         {"secrets": {"existingSecret": "", "databaseUrl": "postgres://a@b/c",
                      "migrationDatabaseUrl": "postgres://a@b/c",
-                     "refreshTokenSecret": "x" * 40}},
+                     "refreshTokenSecret": "x" * 40, "mfaEncryptionKey": MFA_KEY}},
         "secrets.signingKey is required",
     ),
     (
@@ -131,15 +135,25 @@ RENDER_FAILURES: list[tuple[str, dict[str, Any], str]] = [
         {"secrets": {"existingSecret": "", "databaseUrl": "postgres://a@b/c",
                      "migrationDatabaseUrl": "postgres://a@b/c",
                      "signingKey": "-----BEGIN PRIVATE KEY-----\nx\n-----END PRIVATE KEY-----\n",
-                     "refreshTokenSecret": "short", "smtpUrl": "smtps://u:p@smtp.example.com"}},
+                     "refreshTokenSecret": "short", "mfaEncryptionKey": MFA_KEY,
+                     "smtpUrl": "smtps://u:p@smtp.example.com"}},
         "at least 32 bytes",
+    ),
+    (
+        "chart-managed Secret without an MFA encryption key",
+        {"secrets": {"existingSecret": "", "databaseUrl": "postgres://a@b/c",
+                     "migrationDatabaseUrl": "postgres://a@b/c",
+                     "signingKey": "-----BEGIN PRIVATE KEY-----\nx\n-----END PRIVATE KEY-----\n",
+                     "refreshTokenSecret": "x" * 40, "smtpUrl": "smtps://u:p@smtp.example.com"}},
+        "secrets.mfaEncryptionKey is required",
     ),
     (
         "a verification key missing from the chart-managed Secret",
         {"secrets": {"existingSecret": "", "databaseUrl": "postgres://a@b/c",
                      "migrationDatabaseUrl": "postgres://a@b/c",
                      "signingKey": "-----BEGIN PRIVATE KEY-----\nx\n-----END PRIVATE KEY-----\n",
-                     "refreshTokenSecret": "x" * 40, "smtpUrl": "smtps://u:p@smtp.example.com"},
+                     "refreshTokenSecret": "x" * 40, "mfaEncryptionKey": MFA_KEY,
+                     "smtpUrl": "smtps://u:p@smtp.example.com"},
          "auth": {"verificationKeys": ["old-9.pub.pem"]}},
         "old-9.pub.pem",
     ),
@@ -148,7 +162,7 @@ RENDER_FAILURES: list[tuple[str, dict[str, Any], str]] = [
         {"secrets": {"existingSecret": "", "databaseUrl": "postgres://a@b/c",
                      "migrationDatabaseUrl": "postgres://a@b/c",
                      "signingKey": "-----BEGIN PRIVATE KEY-----\nx\n-----END PRIVATE KEY-----\n",
-                     "refreshTokenSecret": "x" * 40}},
+                     "refreshTokenSecret": "x" * 40, "mfaEncryptionKey": MFA_KEY}},
         "secrets.smtpUrl is required",
     ),
     ("first admin without an email", {"firstAdmin": {"enabled": True, "existingSecret": "pw"}},
@@ -166,7 +180,8 @@ RENDER_FAILURES: list[tuple[str, dict[str, Any], str]] = [
         {"secrets": {"existingSecret": "", "databaseUrl": "postgres://a@pgbouncer:6432/c",
                      "migrationDatabaseUrl": "postgres://a@b/c",
                      "signingKey": "-----BEGIN PRIVATE KEY-----\nx\n-----END PRIVATE KEY-----\n",
-                     "refreshTokenSecret": "x" * 40, "smtpUrl": "smtps://u:p@smtp.example.com"},
+                     "refreshTokenSecret": "x" * 40, "mfaEncryptionKey": MFA_KEY,
+                     "smtpUrl": "smtps://u:p@smtp.example.com"},
          "config": {"database": {"transactionPooling": True}}},
         "secrets.listenUrl is required",
     ),
@@ -359,7 +374,8 @@ def secret_refs_of(spec: dict[str, Any]) -> set[tuple[str, str | None]]:
 
 
 def signing_material(spec: dict[str, Any]) -> list[str]:
-    """What a pod spec gets of the signing key and the refresh-token secret (empty: nothing)."""
+    """What a pod spec gets of the signing key, the refresh-token secret and the MFA encryption
+    key (empty: nothing)."""
     found = []
     for c in spec["containers"] + spec.get("initContainers", []):
         found += [f"env {n}" for n in env_of(c) if n.startswith("DEALERGATE_AUTH__")]
@@ -469,6 +485,13 @@ def check_schema(chart: helm.Chart, values_by_scenario: dict[str, dict[str, Any]
     closed(schema, "")
     R.check("every schema object with named properties refuses unknown keys", not open_objects,
             f"additionalProperties not false at: {open_objects}")
+    overridable = set(schema["properties"]["mailTemplates"]["properties"]["files"]["properties"])
+    built_in = {f"{p.parent.name}/{p.name}" for p in (REPO / "templates" / "mail").glob("*/*")
+                if p.is_file()}
+    R.check("mailTemplates.files in values.schema.json names exactly the built-in mail templates "
+            "(templates/mail/<kind>/<file>)", overridable == built_in,
+            f"only in the schema: {sorted(overridable - built_in)}; "
+            f"only in templates/mail: {sorted(built_in - overridable)}")
 
     for scenario, values in values_by_scenario.items():
         merged = chart.merge_values(values)
@@ -650,7 +673,8 @@ def check_secrets_stay_in_secrets(scenario: str, objects: list[dict[str, Any]],
                       if len(line.strip()) > 20 and "-----" not in line}
             if any(f in text for f in forms):
                 problems.append(f"{ident(obj)} contains a secret value from secrets.*")
-    R.check(f"[{scenario}] database URLs, signing key and refresh secret appear only in Secrets",
+    R.check(f"[{scenario}] database URLs, signing key, refresh secret and MFA key appear only "
+            "in Secrets",
             not problems, "; ".join(problems))
 
 
@@ -697,6 +721,9 @@ def check_deployment(scenario: str, objects: list[dict[str, Any]], values: dict[
             secret_ref(env.get("DATABASE_URL", {})) == (runtime_secret, "database-url")
             and secret_ref(env.get("DEALERGATE_AUTH__REFRESH_TOKEN_SECRET", {}))
             == (runtime_secret, "refresh-token-secret"))
+    R.check(f"[{scenario}] env: the MFA encryption key from Secret {runtime_secret}",
+            secret_ref(env.get("DEALERGATE_AUTH__MFA__ENCRYPTION_KEY", {}))
+            == (runtime_secret, "mfa-encryption-key"))
     R.check(f"[{scenario}] env: the SMTP URL from Secret {runtime_secret}",
             secret_ref(env.get("DEALERGATE_MAIL__SMTP_URL", {})) == (runtime_secret, "smtp-url"))
     R.check(f"[{scenario}] env: the signing key is a file from the Secret",
@@ -1061,8 +1088,9 @@ def check_hooks(scenario: str, objects: list[dict[str, Any]], merged: dict[str, 
                   and data.get("migration-database-url") == v["migrationDatabaseUrl"]
                   and data.get("signing-key.pem") == v["signingKey"]
                   and data.get("refresh-token-secret") == v["refreshTokenSecret"]
+                  and data.get("mfa-encryption-key") == v["mfaEncryptionKey"]
                   and all(data.get(k) == pem for k, pem in v["verificationKeys"].items()))
-        R.check(f"[{scenario}] runtime Secret (a regular release object) holds the four keys "
+        R.check(f"[{scenario}] runtime Secret (a regular release object) holds the five keys "
                 "and the verification keys", ok)
 
     jobs = {j["metadata"]["name"]: j for j in of_kind(objects, "Job")}
@@ -1094,8 +1122,8 @@ def check_hooks(scenario: str, objects: list[dict[str, Any]], merged: dict[str, 
     R.check(f"[{scenario}] migration Job: DATABASE_URL from key migration-database-url",
             db_ref is not None and db_ref[1] == "migration-database-url", str(db_ref))
     found = signing_material(spec)
-    R.check(f"[{scenario}] migration Job gets neither the signing key nor the refresh secret "
-            "(no DEALERGATE_AUTH__* env, no signing-key.pem volume, no keys mount)",
+    R.check(f"[{scenario}] migration Job gets neither the signing key, the refresh secret nor "
+            "the MFA key (no DEALERGATE_AUTH__* env, no signing-key.pem volume, no keys mount)",
             not found, "; ".join(found))
     hook_secret_name = existing or "dealergate-hooks"
     R.check(f"[{scenario}] migration Job reads exactly {hook_secret_name}/migration-database-url",
@@ -1140,7 +1168,7 @@ def check_hooks(scenario: str, objects: list[dict[str, Any]], merged: dict[str, 
         read_from_hooks = {key for j in jobs.values() for name, key in secret_refs_of(pod_spec(j))
                            if name == "dealergate-hooks"}
         R.check(f"[{scenario}] the hook Secret holds exactly the keys the hook Jobs read from it "
-                f"({sorted(HOOK_SECRET_KEYS)}): no signing key, no refresh secret",
+                f"({sorted(HOOK_SECRET_KEYS)}): no signing key, no refresh secret, no MFA key",
                 set(hook_secret) == HOOK_SECRET_KEYS == read_from_hooks,
                 f"holds {sorted(hook_secret)}, read {sorted(read_from_hooks, key=str)}")
         for w in of_kind(objects, "Deployment"):
@@ -1150,12 +1178,13 @@ def check_hooks(scenario: str, objects: list[dict[str, Any]], merged: dict[str, 
                     names == {"dealergate"}, str(names))
     # the hook-Job checks above would pass vacuously if signing_material found nothing anywhere
     found = signing_material(pod_spec(one(objects, "Deployment")))
-    R.check(f"[{scenario}] (sanity) the signing-material check finds the server's signing key "
-            "and refresh secret",
+    R.check(f"[{scenario}] (sanity) the signing-material check finds the server's signing key, "
+            "refresh secret and MFA key",
             {"env DEALERGATE_AUTH__SIGNING_KEY_FILE", "env DEALERGATE_AUTH__REFRESH_TOKEN_SECRET",
-             "mount /etc/dealergate/keys"} <= set(found)
+             "env DEALERGATE_AUTH__MFA__ENCRYPTION_KEY", "mount /etc/dealergate/keys"} <= set(found)
             and any("signing-key.pem" in f for f in found)
-            and any("refresh-token-secret" in f for f in found), str(found))
+            and any("refresh-token-secret" in f for f in found)
+            and any("mfa-encryption-key" in f for f in found), str(found))
 
     fa = jobs.get("dealergate-first-admin")
     if not merged["firstAdmin"]["enabled"]:
@@ -1186,8 +1215,8 @@ def check_hooks(scenario: str, objects: list[dict[str, Any]], merged: dict[str, 
     R.check(f"[{scenario}] first-admin Job: DATABASE_URL from the runtime key database-url",
             secret_ref(env_of(c).get("DATABASE_URL", {})) == (runtime_name, "database-url"))
     found = signing_material(spec)
-    R.check(f"[{scenario}] first-admin Job gets neither the signing key nor the refresh secret "
-            "(no DEALERGATE_AUTH__* env, no signing-key.pem volume, no keys mount)",
+    R.check(f"[{scenario}] first-admin Job gets neither the signing key, the refresh secret "
+            "nor the MFA key (no DEALERGATE_AUTH__* env, no signing-key.pem volume, no keys mount)",
             not found, "; ".join(found))
     want = {(runtime_name, "database-url"), (f["existingSecret"], f["passwordKey"])}
     R.check(f"[{scenario}] first-admin Job reads exactly {runtime_name}/database-url and its "

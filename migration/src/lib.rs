@@ -19,6 +19,7 @@ mod m20261201_000009_sign_in_by_phone;
 mod m20261201_000010_confirm_email_changes;
 mod m20261201_000012_create_invitations;
 mod m20261201_000013_create_custom_roles;
+mod m20261202_000014_create_mfa_factors;
 
 /// The NOLOGIN role every tenant-scoped request runs as (RLS filters by `app.dealership_id`).
 pub const RUNTIME_ROLE: &str = "dealergate_app";
@@ -51,6 +52,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000010_confirm_email_changes::Migration),
             Box::new(m20261201_000012_create_invitations::Migration),
             Box::new(m20261201_000013_create_custom_roles::Migration),
+            Box::new(m20261202_000014_create_mfa_factors::Migration),
         ]
     }
 }

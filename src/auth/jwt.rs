@@ -6,7 +6,7 @@ use jsonwebtoken::{Algorithm, Header, Validation, decode, decode_header, encode}
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::keys::KeySet;
+use super::{keys::KeySet, mfa::Standing};
 use crate::{config::AuthSettings, domain::Role, error::AppError};
 
 pub const ACCESS: &str = "access";
@@ -35,7 +35,28 @@ pub struct AccessClaims {
     pub jti: Uuid,
     /// Always `access`: a token of another type is refused.
     pub typ: String,
+    /// How the session was authenticated (RFC 8176): `["pwd"]`, or `["pwd", "otp"]` once a
+    /// second factor was proven.
+    #[serde(default)]
+    pub amr: Vec<String>,
+    /// When the user last authenticated: the sign-in, or the latest second factor proven.
+    #[serde(default)]
+    pub auth_time: i64,
+    /// Where the user stands with the second factor (a `must_enrol` token may only enrol).
+    #[serde(default)]
+    pub mfa: Standing,
 }
+
+impl AccessClaims {
+    /// When the second factor was last proven in this session, if it was.
+    pub fn otp_at(&self) -> Option<i64> {
+        self.amr.iter().any(|m| m == OTP).then_some(self.auth_time)
+    }
+}
+
+/// The `amr` values (RFC 8176 §2).
+pub const PWD: &str = "pwd";
+pub const OTP: &str = "otp";
 
 /// Who a token is for, as the issuer needs it.
 pub struct Subject {
@@ -45,6 +66,18 @@ pub struct Subject {
     pub custom_role: Option<Uuid>,
     pub session_id: Uuid,
     pub token_version: i32,
+    /// How and when the session was authenticated.
+    pub authn: Authn,
+}
+
+/// How a session was authenticated, as its tokens say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Authn {
+    /// The sign-in, or the latest second factor proven (unix seconds).
+    pub auth_time: i64,
+    /// A second factor was proven in this session.
+    pub otp: bool,
+    pub standing: Standing,
 }
 
 pub fn issue(keys: &KeySet, auth: &AuthSettings, subject: &Subject) -> Result<String, AppError> {
@@ -63,6 +96,13 @@ pub fn issue(keys: &KeySet, auth: &AuthSettings, subject: &Subject) -> Result<St
         exp: now + auth.access_token_ttl_secs as i64,
         jti: Uuid::now_v7(),
         typ: ACCESS.into(),
+        amr: if subject.authn.otp {
+            vec![PWD.into(), OTP.into()]
+        } else {
+            vec![PWD.into()]
+        },
+        auth_time: subject.authn.auth_time,
+        mfa: subject.authn.standing,
     };
     let (kid, key) = keys.signing();
     let mut header = Header::new(Algorithm::EdDSA);
@@ -152,6 +192,11 @@ mod tests {
             custom_role: None,
             session_id: Uuid::now_v7(),
             token_version: 3,
+            authn: Authn {
+                auth_time: 1_700_000_000,
+                otp: true,
+                standing: Standing::Enrolled,
+            },
         }
     }
 
@@ -167,6 +212,9 @@ mod tests {
         );
         assert_eq!(claims.exp - claims.iat, 900);
         assert_eq!(claims.typ, "access");
+        assert_eq!(claims.amr, ["pwd", "otp"]);
+        assert_eq!(claims.otp_at(), Some(1_700_000_000));
+        assert_eq!(claims.mfa, Standing::Enrolled);
     }
 
     #[test]

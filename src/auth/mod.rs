@@ -4,6 +4,7 @@
 pub mod account_token;
 pub mod jwt;
 pub mod keys;
+pub mod mfa;
 pub mod password;
 pub mod principal;
 pub mod profiles;
@@ -25,6 +26,8 @@ pub struct AuthContext {
     pub sessions: sessions::SessionCache,
     /// Verified against when an email is unknown, so that costs the same as a wrong password.
     pub dummy_hash: String,
+    /// Seals and opens TOTP secrets.
+    pub mfa: mfa::SecretBox,
 }
 
 impl AuthContext {
@@ -41,12 +44,23 @@ impl AuthContext {
         };
         password::configure(&auth.hashing).context("starting the hashing workers")?;
         let dummy_hash = password::dummy_hash().context("making the dummy hash")?;
+        let mfa = match &auth.mfa.encryption_key {
+            Some(key) => mfa::SecretBox::from_base64(key.expose())
+                .context("auth.mfa.encryption_key is not the base64 of 32 bytes")?,
+            None => {
+                tracing::warn!(
+                    "no auth.mfa.encryption_key: TOTP secrets are sealed with the development key (dev only)"
+                );
+                mfa::SecretBox::development()
+            }
+        };
         Ok(Self {
             keys,
             tokens: jwt::VerifiedTokens::new(Duration::from_secs(auth.access_token_ttl_secs)),
             rotation,
             sessions: sessions::SessionCache::new(Duration::from_secs(auth.session_cache_ttl_secs)),
             dummy_hash,
+            mfa,
         })
     }
 }

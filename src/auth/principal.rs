@@ -4,6 +4,7 @@ use uuid::Uuid;
 
 use super::{
     AuthContext,
+    mfa::Standing,
     sessions::{self, SessionState},
 };
 use crate::{
@@ -22,9 +23,19 @@ pub struct Principal {
     /// A custom role of the caller's dealership, whose base role is `role`.
     pub custom_role: Option<Uuid>,
     pub session_id: Uuid,
+    /// When this session last proved a second factor (unix seconds), from the token's `amr`.
+    pub otp_at: Option<i64>,
+    pub mfa: Standing,
 }
 
 impl Principal {
+    /// Whether a second factor was proven within the last `max_age_secs`.
+    pub fn otp_within(&self, max_age_secs: u64) -> bool {
+        let now = chrono::Utc::now().timestamp();
+        self.otp_at
+            .is_some_and(|at| now.saturating_sub(at) <= max_age_secs as i64)
+    }
+
     /// The scope of the caller's own transactions: their dealership, or platform for admins.
     pub fn scope(&self) -> Scope {
         scope_of(self.dealership_id)
@@ -64,6 +75,8 @@ pub async fn authenticate(
             role: claims.role,
             custom_role: claims.custom_role,
             session_id: claims.sid,
+            otp_at: claims.otp_at(),
+            mfa: claims.mfa,
         }),
         _ => {
             tracing::debug!(sid = %claims.sid, "access token of a revoked or stale session");

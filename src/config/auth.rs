@@ -1,5 +1,5 @@
 //! How tokens, sessions, lockout and hashing are set up: [`AuthSettings`] (`[auth]`, with
-//! `[auth.lockout]`, `[auth.hashing]` and `[auth.open_signup]`).
+//! `[auth.lockout]`, `[auth.hashing]`, `[auth.open_signup]` and `[auth.mfa]`).
 
 use std::{path::PathBuf, time::Duration};
 
@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::Secret;
+use crate::domain::Role;
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
@@ -40,6 +41,7 @@ pub struct AuthSettings {
     pub lockout: LockoutSettings,
     pub hashing: HashingSettings,
     pub open_signup: OpenSignupSettings,
+    pub mfa: MfaSettings,
 }
 
 /// Signing up without an invitation: off unless enabled, and then only into one dealership,
@@ -50,6 +52,36 @@ pub struct OpenSignupSettings {
     pub enabled: bool,
     /// The dealership every open signup joins; required when enabled.
     pub dealership_id: Option<Uuid>,
+}
+
+/// Multi-factor sign-in: TOTP factors and recovery codes, who must have one, and how recent
+/// a second factor must be for a sensitive change.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MfaSettings {
+    /// Base64 of the 32-byte key that seals TOTP secrets at rest (AES-256-GCM). Required in
+    /// `prod`; dev uses a fixed development key, with a warning.
+    pub encryption_key: Option<Secret<String>>,
+    /// Roles that must sign in with a second factor, whatever their dealership says.
+    pub required_roles: Vec<Role>,
+    /// How recent (seconds) the second factor must be for a sensitive change (step-up).
+    pub step_up_max_age_secs: u64,
+    /// How long the `mfa_token` of a half-done sign-in lives.
+    pub challenge_ttl_secs: u64,
+    /// The issuer authenticator apps show beside the account.
+    pub issuer: String,
+}
+
+impl Default for MfaSettings {
+    fn default() -> Self {
+        Self {
+            encryption_key: None,
+            required_roles: vec![Role::Admin],
+            step_up_max_age_secs: 15 * 60,
+            challenge_ttl_secs: 5 * 60,
+            issuer: "dealergate".into(),
+        }
+    }
 }
 
 /// The argon2 workers. Each holds one 19 MiB block, so hashing memory is at most
@@ -95,6 +127,7 @@ impl Default for AuthSettings {
             lockout: LockoutSettings::default(),
             hashing: HashingSettings::default(),
             open_signup: OpenSignupSettings::default(),
+            mfa: MfaSettings::default(),
         }
     }
 }

@@ -43,6 +43,18 @@ impl Settings {
                     .into(),
             ));
         }
+        if let Some(key) = &auth.mfa.encryption_key
+            && crate::auth::mfa::SecretBox::from_base64(key.expose()).is_none()
+        {
+            return Err(ConfigError::Insecure(
+                "auth.mfa.encryption_key must be the base64 of 32 random bytes".into(),
+            ));
+        }
+        if auth.mfa.step_up_max_age_secs == 0 || auth.mfa.challenge_ttl_secs == 0 {
+            return Err(ConfigError::Insecure(
+                "auth.mfa lifetimes must be positive".into(),
+            ));
+        }
         if let Some(problem) = self.mail.problems() {
             return Err(ConfigError::Insecure(problem));
         }
@@ -85,6 +97,13 @@ impl Settings {
         if auth.refresh_token_secret.is_none() {
             return Err(ConfigError::Insecure(
                 "auth.refresh_token_secret is not set".into(),
+            ));
+        }
+        if auth.mfa.encryption_key.is_none() {
+            return Err(ConfigError::Insecure(
+                "auth.mfa.encryption_key is not set: it seals the TOTP secrets \
+                 (`openssl rand -base64 32` makes one)"
+                    .into(),
             ));
         }
         if auth.access_token_ttl_secs > 3600 {
@@ -159,6 +178,20 @@ mod tests {
             jail.set_env("DEALERGATE_AUTH__REFRESH_TOKEN_SECRET", "short");
             assert!(Settings::load(None).is_err(), "a short secret is refused");
             jail.set_env("DEALERGATE_AUTH__REFRESH_TOKEN_SECRET", "x".repeat(32));
+            let err = Settings::load(None)
+                .map_err(|e| e.to_string())?
+                .check_serving()
+                .expect_err("no MFA key");
+            assert!(err.to_string().contains("auth.mfa.encryption_key"), "{err}");
+            jail.set_env("DEALERGATE_AUTH__MFA__ENCRYPTION_KEY", "c2hvcnQ=");
+            assert!(
+                Settings::load(None).is_err(),
+                "a key of the wrong size is refused"
+            );
+            jail.set_env(
+                "DEALERGATE_AUTH__MFA__ENCRYPTION_KEY",
+                "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=",
+            );
             let err = Settings::load(None)
                 .map_err(|e| e.to_string())?
                 .check_serving()

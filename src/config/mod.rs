@@ -25,7 +25,7 @@ use figment::{
 };
 use serde::{Deserialize, Serialize};
 
-pub use auth::{AuthSettings, HashingSettings, LockoutSettings, OpenSignupSettings};
+pub use auth::{AuthSettings, HashingSettings, LockoutSettings, MfaSettings, OpenSignupSettings};
 pub use database::{DEV_DATABASE_URL, DatabaseSettings};
 pub use http::HttpSettings;
 pub use log::{LogFormat, LogSettings};

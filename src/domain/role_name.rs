@@ -12,6 +12,11 @@ pub enum RoleName {
 }
 
 impl RoleName {
+    /// A built-in role of a principal's rank or above (custom roles are below it).
+    pub fn is_principal_or_above(&self) -> bool {
+        matches!(self, RoleName::Builtin(r) if r.rank() >= Role::Principal.rank())
+    }
+
     pub fn parse(raw: &str) -> Result<Self, Invalid> {
         match raw.parse::<Role>() {
             Ok(role) => Ok(RoleName::Builtin(role)),

@@ -21,6 +21,8 @@ pub struct Model {
     pub absolute_expires_at: DateTimeUtc,
     pub revoked_at: Option<DateTimeUtc>,
     pub revoked_reason: Option<String>,
+    /// When this session last proved a second factor; `None`: the password only.
+    pub mfa_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

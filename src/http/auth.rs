@@ -3,7 +3,7 @@
 
 use poem::{Request, web::Data};
 use poem_openapi::{
-    ApiResponse, Object, OpenApi,
+    ApiResponse, Object, OpenApi, Union,
     param::Cookie,
     payload::{Form, Json},
     types::Example,
@@ -21,7 +21,7 @@ use crate::{
     error::AppError,
     service::{
         sessions,
-        sign_in::{self, Issued},
+        sign_in::{self, Issued, SignedIn},
     },
     state::AppState,
 };
@@ -115,8 +115,39 @@ struct RefreshRequest {
     refresh_token: Option<String>,
 }
 
+/// The first step of a sign-in for a user with a second factor: no tokens yet.
+#[derive(Object)]
+pub(super) struct MfaChallenge {
+    /// Always `true`: send `mfa_token` and a code to `POST /api/v1/auth/mfa/verify`.
+    mfa_required: bool,
+    /// Single-use, for this sign-in only; ends after `expires_in` seconds or a password change.
+    mfa_token: String,
+    expires_in: u64,
+}
+
+/// Tokens, or (for a user with a second factor) the challenge of the second step.
+#[derive(Union)]
+#[oai(one_of)]
+#[allow(clippy::large_enum_variant)] // built once per sign-in and serialised at once
+enum SignInAnswer {
+    Tokens(TokenResponse),
+    MfaRequired(MfaChallenge),
+}
+
 #[derive(ApiResponse)]
-enum Issue {
+enum SignInIssue {
+    /// Signed in (`TokenResponse`), or the password was right and a second factor is asked
+    /// for (`MfaChallenge`); neither may be cached.
+    #[oai(status = 200)]
+    Ok(
+        Json<SignInAnswer>,
+        #[oai(header = "Cache-Control")] String,
+        #[oai(header = "Set-Cookie")] Option<String>,
+    ),
+}
+
+#[derive(ApiResponse)]
+pub(super) enum Issue {
     /// Signed in; the token response must not be cached.
     #[oai(status = 200)]
     Ok(
@@ -141,7 +172,8 @@ impl AuthApi {
     /// Send exactly one of `email` and `phone` (422 naming both otherwise). A phone is written
     /// in international form and matched as E.164, so `+1 (312) 555-0101` and `+13125550101`
     /// are the same number. An unknown email or phone, a wrong password and an inactive account
-    /// get the same 401.
+    /// get the same 401. For a user with a second factor the answer is an `MfaChallenge`
+    /// instead of tokens: finish at `POST /api/v1/auth/mfa/verify`.
     ///
     /// **Permissions:** anyone. Failed attempts are throttled per email or phone, as sent, and
     /// per client IP (429 with `Retry-After`).
@@ -151,13 +183,14 @@ impl AuthApi {
         req: &Request,
         state: Data<&AppState>,
         Json(body): Json<LoginRequest>,
-    ) -> ApiResult<Issue, set::SignIn> {
+    ) -> ApiResult<SignInIssue, set::SignIn> {
         let (name, password) = body.parse()?;
         sign_in(req, &state, name, password).await
     }
 
     /// Sign in with the OAuth2 password grant (form-encoded); `username` is the email or the
-    /// phone number (a value starting with `+` is a phone).
+    /// phone number (a value starting with `+` is a phone). Like `/login`, a user with a
+    /// second factor gets an `MfaChallenge` instead of tokens.
     ///
     /// **Permissions:** anyone; throttled like `/login`.
     #[oai(path = "/token", method = "post")]
@@ -166,7 +199,7 @@ impl AuthApi {
         req: &Request,
         state: Data<&AppState>,
         Form(form): Form<PasswordGrant>,
-    ) -> ApiResult<Issue, set::SignIn> {
+    ) -> ApiResult<SignInIssue, set::SignIn> {
         let (name, password) = form.parse()?;
         sign_in(req, &state, name, password).await
     }
@@ -227,12 +260,29 @@ async fn sign_in(
     state: &AppState,
     name: SignInName,
     password: String,
-) -> ApiResult<Issue, set::SignIn> {
-    let issued = sign_in::login(state, name, password, &request_meta(req, state)).await?;
-    Ok(issue(state, issued))
+) -> ApiResult<SignInIssue, set::SignIn> {
+    match sign_in::login(state, name, password, &request_meta(req, state)).await? {
+        SignedIn::Tokens(issued) => {
+            let Issue::Ok(Json(tokens), cache, cookie) = issue(state, *issued);
+            let answer = SignInAnswer::Tokens(tokens);
+            Ok(SignInIssue::Ok(Json(answer), cache, cookie))
+        }
+        SignedIn::MfaRequired {
+            mfa_token,
+            expires_in,
+        } => {
+            let challenge = MfaChallenge {
+                mfa_required: true,
+                mfa_token,
+                expires_in,
+            };
+            let answer = SignInAnswer::MfaRequired(challenge);
+            Ok(SignInIssue::Ok(Json(answer), "no-store".into(), None))
+        }
+    }
 }
 
-fn issue(state: &AppState, issued: Issued) -> Issue {
+pub(super) fn issue(state: &AppState, issued: Issued) -> Issue {
     let auth = &state.settings.auth;
     let cookie = refresh_cookie(state, &issued);
     Issue::Ok(

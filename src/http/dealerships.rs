@@ -22,7 +22,7 @@ use crate::{
     error::AppError,
     service::{
         Page,
-        dealerships::{self, Profile},
+        dealerships::{self, Profile, Switches},
     },
     state::AppState,
 };
@@ -66,6 +66,10 @@ struct UpdateDealership {
     /// Platform only: `false` suspends the dealership and ends its users' sessions.
     #[oai(nullable)]
     is_active: Option<bool>,
+    /// `true`: every user must sign in with a second factor (those without one may only enrol),
+    /// and sessions that never proved one end now.
+    #[oai(nullable)]
+    mfa_required: Option<bool>,
 }
 
 impl Example for UpdateDealership {
@@ -76,6 +80,7 @@ impl Example for UpdateDealership {
             contact_email: None,
             contact_phone: Some("+1 312 555 0198".into()),
             is_active: None,
+            mfa_required: None,
         }
     }
 }
@@ -159,9 +164,12 @@ impl DealershipsApi {
         Ok(Json(found.into()))
     }
 
-    /// Edit the profile; admins may also suspend (`is_active: false`) or reactivate.
+    /// Edit the profile; admins may also suspend (`is_active: false`) or reactivate; admins and
+    /// the dealership's principal may require a second factor of every user (`mfa_required`).
     ///
     /// **Permissions:** `dealerships:update` at the target's scope; `is_active` needs `any`.
+    /// Suspending and switching `mfa_required` need a recent second factor from a caller who
+    /// has one (`403 step_up_required`).
     #[oai(path = "/:id", method = "patch")]
     async fn update(
         &self,
@@ -173,8 +181,12 @@ impl DealershipsApi {
         let scope = state
             .begin(&me, Resource::Dealerships, Action::Update)
             .await?;
-        let is_active = body.is_active;
-        let updated = dealerships::update(&scope, id, body.parse()?, is_active).await?;
+        let (is_active, mfa_required) = (body.is_active, body.mfa_required);
+        let switches = Switches {
+            is_active,
+            mfa_required,
+        };
+        let updated = dealerships::update(&scope, id, body.parse()?, switches).await?;
         scope.commit().await?;
         Ok(Json(updated.into()))
     }
@@ -206,6 +218,7 @@ impl CreateDealership {
             contact_email: self.contact_email,
             contact_phone: self.contact_phone,
             is_active: None,
+            mfa_required: None,
         };
         as_edit.parse()
     }

@@ -195,6 +195,8 @@ pub struct Dealership {
     pub contact_email: Nullable<String>,
     pub contact_phone: Nullable<String>,
     pub is_active: bool,
+    /// Every user must sign in with a second factor.
+    pub mfa_required: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -208,6 +210,7 @@ impl From<dealership::Model> for Dealership {
             contact_email: d.contact_email.into(),
             contact_phone: d.contact_phone.into(),
             is_active: d.is_active,
+            mfa_required: d.mfa_required,
             created_at: d.created_at,
             updated_at: d.updated_at,
         }

@@ -47,7 +47,9 @@ pub enum ApiError {
     #[oai(status = 401)]
     Unauthenticated(Json<ErrorBody>, #[oai(header = "WWW-Authenticate")] String),
     /// Authenticated, but the policy says no (or, at sign-in, `email_not_verified`; at signup,
-    /// no invitation while open signup is off).
+    /// no invitation while open signup is off; `mfa_enrolment_required` for a session that may
+    /// only enrol a second factor; `step_up_required` for a sensitive change without a recent
+    /// second factor).
     #[oai(status = 403)]
     Forbidden(Json<ErrorBody>),
     /// No such thing in your view (another dealership's rows included).
@@ -194,6 +196,12 @@ pub mod set {
         EmailConfirm: [409, 422, 503];
         /// A mailed link asked for by the signed-in caller: throttled (429).
         CallerMail: [401, 403, 429, 503];
+        /// A second-factor change by the caller: a wrong password or code (422, counted and
+        /// throttled: 429), no such factor (404), too many factors or none yet (409).
+        MfaChange: [401, 403, 404, 409, 422, 429, 503];
+        /// The second step of a sign-in: a dead `mfa_token` or a wrong code (401, counted
+        /// against the account's lockout: 429), malformed (422).
+        MfaVerify: [401, 422, 429, 503];
     }
 }
 
@@ -225,6 +233,10 @@ impl From<AppError> for ApiError {
             AppError::Forbidden => Self::Forbidden(body("forbidden", message, &[])),
             AppError::SignupClosed(_) => Self::Forbidden(body("forbidden", message, &[])),
             AppError::EmailNotVerified => Self::Forbidden(body("email_not_verified", message, &[])),
+            AppError::MfaEnrolmentRequired => {
+                Self::Forbidden(body("mfa_enrolment_required", message, &[]))
+            }
+            AppError::StepUpRequired => Self::Forbidden(body("step_up_required", message, &[])),
             AppError::NotFound(_) => Self::NotFound(body("not_found", message, &[])),
             AppError::MethodNotAllowed => {
                 Self::MethodNotAllowed(body("method_not_allowed", message, &[]))

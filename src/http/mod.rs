@@ -13,6 +13,7 @@ pub mod fields;
 mod headers;
 mod health;
 mod invitations;
+mod mfa;
 mod middleware;
 mod recovery;
 pub mod request_id;
@@ -54,6 +55,7 @@ pub enum ApiTags {
 
 pub type Apis = (
     auth::AuthApi,
+    mfa::MfaApi,
     account::AccountApi,
     recovery::RecoveryApi,
     email_change::EmailChangeApi,
@@ -73,6 +75,7 @@ pub fn api_service() -> OpenApiService<Apis, ()> {
     OpenApiService::new(
         (
             auth::AuthApi,
+            mfa::MfaApi,
             account::AccountApi,
             recovery::RecoveryApi,
             email_change::EmailChangeApi,

@@ -8,7 +8,7 @@ use super::error::ApiError;
 use std::net::IpAddr;
 
 use crate::{
-    auth::principal::authenticate,
+    auth::{mfa::Standing, principal::authenticate},
     config::HttpSettings,
     error::AppError,
     scope::{Caller, RequestMeta},
@@ -39,6 +39,9 @@ async fn check_bearer(req: &Request, bearer: Bearer) -> poem::Result<Caller> {
     let principal = authenticate(&state.auth, &state.settings.auth, &state.db, &bearer.token)
         .await
         .map_err(|e| poem::Error::from(ApiError::from(e)))?;
+    if principal.mfa == Standing::MustEnrol && !enrolment_route(req) {
+        return Err(ApiError::from(AppError::MfaEnrolmentRequired).into());
+    }
     let span = tracing::Span::current();
     span.record("user_id", tracing::field::display(principal.user_id));
     if let Some(dealership) = principal.dealership_id {
@@ -48,6 +51,25 @@ async fn check_bearer(req: &Request, bearer: Bearer) -> poem::Result<Caller> {
         principal,
         meta: request_meta(req, state),
     })
+}
+
+/// What a session that must enrol a second factor may do: enrol (list, start, confirm), see
+/// who it is, and sign out. Anything else, however the path is spelled, is refused.
+fn enrolment_route(req: &Request) -> bool {
+    let path = req.uri().path().trim_end_matches('/');
+    let Some(rest) = path.strip_prefix("/api/v1/auth") else {
+        return false;
+    };
+    let confirm = rest
+        .strip_prefix("/mfa/totp/")
+        .and_then(|r| r.strip_suffix("/confirm"))
+        .is_some_and(|id| uuid::Uuid::try_parse(id).is_ok());
+    let method = req.method();
+    confirm
+        || matches!(
+            (method.as_str(), rest),
+            ("GET", "/mfa" | "/me") | ("POST", "/mfa/totp" | "/logout" | "/logout-all")
+        )
 }
 
 /// Request id, client IP and user agent, as sessions and audit events record them.

@@ -21,7 +21,7 @@ use crate::{
     domain::{Email, NewPassword, PersonName, Phone, Role, RoleName},
     error::{AppError, FieldError},
     service::{
-        Page,
+        Page, mfa,
         users::{
             ProfileChange, directory,
             directory::UserFilter,
@@ -341,6 +341,25 @@ impl UsersApi {
     ) -> ApiResult<Done, set::Lookup> {
         let scope = state.begin(&me, Resource::Sessions, Action::Delete).await?;
         manage::end_sessions(&scope, id).await?;
+        scope.commit().await?;
+        Ok(Done::NoContent)
+    }
+
+    /// Reset a user's second factor (they lost their app and their recovery codes): every
+    /// factor and recovery code goes, their sessions end, and they are mailed.
+    ///
+    /// **Permissions:** `users:update` at the target's scope; a principal only for users below
+    /// their rank. Needs a recent second factor from a caller who has one.
+    #[oai(path = "/:id/mfa", method = "delete")]
+    async fn reset_mfa(
+        &self,
+        BearerAuth(me): BearerAuth,
+        state: Data<&AppState>,
+        Path(id): Path<Uuid>,
+    ) -> ApiResult<Done, set::Removal> {
+        let scope = state.begin(&me, Resource::Users, Action::Update).await?;
+        scope.require_step_up().await?;
+        mfa::reset::reset(&state, &scope, id).await?;
         scope.commit().await?;
         Ok(Done::NoContent)
     }

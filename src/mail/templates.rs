@@ -22,10 +22,15 @@ pub enum Kind {
     AccountClosed,
     /// To an invited address: the link that signs up; `first_name` may be empty, `role` set.
     Invitation,
+    /// Security notices: a second factor was added to or removed from the account (by the user
+    /// or by support), or a recovery code was used to sign in.
+    MfaFactorAdded,
+    MfaFactorRemoved,
+    MfaRecoveryCodeUsed,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 7] = [
+    pub const ALL: [Kind; 10] = [
         Kind::PasswordReset,
         Kind::PasswordChanged,
         Kind::VerifyEmail,
@@ -33,6 +38,9 @@ impl Kind {
         Kind::EmailChangeRequested,
         Kind::AccountClosed,
         Kind::Invitation,
+        Kind::MfaFactorAdded,
+        Kind::MfaFactorRemoved,
+        Kind::MfaRecoveryCodeUsed,
     ];
 
     /// The folder of its templates, and the `kind` stored with the message and in metrics.
@@ -45,6 +53,9 @@ impl Kind {
             Kind::EmailChangeRequested => "email_change_requested",
             Kind::AccountClosed => "account_closed",
             Kind::Invitation => "invitation",
+            Kind::MfaFactorAdded => "mfa_factor_added",
+            Kind::MfaFactorRemoved => "mfa_factor_removed",
+            Kind::MfaRecoveryCodeUsed => "mfa_recovery_code_used",
         }
     }
 
@@ -75,6 +86,9 @@ impl Kind {
             Kind::EmailChangeRequested => files!("email_change_requested"),
             Kind::AccountClosed => files!("account_closed"),
             Kind::Invitation => files!("invitation"),
+            Kind::MfaFactorAdded => files!("mfa_factor_added"),
+            Kind::MfaFactorRemoved => files!("mfa_factor_removed"),
+            Kind::MfaRecoveryCodeUsed => files!("mfa_recovery_code_used"),
         }
     }
 }

@@ -95,6 +95,7 @@ pub async fn change_password(
     current: String,
     new: String,
 ) -> Result<(), AppError> {
+    super::mfa::require_step_up(state, grant.caller()).await?;
     let user = signable(state, grant).await?;
     // the rule refuses a password built from the email, so it is judged here, not at the edge
     let new = NewPassword::parse(&new, Some(&user.email))

@@ -20,6 +20,9 @@ pub enum Purpose {
     EmailVerification,
     /// Confirms, from the new mailbox, a change of the sign-in email ([`Carried`]).
     EmailChange,
+    /// The `mfa_token` of a sign-in whose password was right and whose second factor is
+    /// still to come; never mailed.
+    MfaSignIn,
 }
 
 impl Purpose {
@@ -28,6 +31,7 @@ impl Purpose {
             Purpose::PasswordReset => "password_reset",
             Purpose::EmailVerification => "email_verification",
             Purpose::EmailChange => "email_change",
+            Purpose::MfaSignIn => "mfa_sign_in",
         }
     }
 
@@ -36,7 +40,8 @@ impl Purpose {
     /// change, by the owner or by a reset, ends a change an intruder may have asked for).
     fn binding(self, user: &user::Model) -> Vec<u8> {
         match self {
-            Purpose::PasswordReset => bound_to(&user.password_hash),
+            // a password change ends a half-done sign-in with the old password
+            Purpose::PasswordReset | Purpose::MfaSignIn => bound_to(&user.password_hash),
             Purpose::EmailVerification => bound_to(&user.email.to_lowercase()),
             Purpose::EmailChange => bound_to(&format!(
                 "{}\n{}",

@@ -29,6 +29,14 @@ pub struct Profile {
     pub contact_phone: Option<Option<Phone>>,
 }
 
+/// What an edit may switch beside the profile: `is_active` (platform only; `false` suspends)
+/// and `mfa_required` (every user must sign in with a second factor).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Switches {
+    pub is_active: Option<bool>,
+    pub mfa_required: Option<bool>,
+}
+
 fn visible(who: &Principal, reach: Reach) -> Select<dealership::Entity> {
     let query = dealership::Entity::find().filter(dealership::Column::DeletedAt.is_null());
     match reach {
@@ -92,11 +100,20 @@ pub async fn update(
     scope: &RequestScope,
     id: Uuid,
     profile: Profile,
-    is_active: Option<bool>,
+    switches: Switches,
 ) -> Result<dealership::Model, AppError> {
+    let Switches {
+        is_active,
+        mfa_required,
+    } = switches;
     let target = get(scope, id).await?;
     if is_active.is_some() && scope.reach() != Reach::Any {
         return Err(AppError::Forbidden);
+    }
+    let suspend = is_active == Some(false) && target.is_active;
+    let mfa_changed = mfa_required.filter(|m| *m != target.mfa_required);
+    if suspend || mfa_changed.is_some() {
+        scope.require_step_up().await?;
     }
     let mut diff = Map::new();
     let mut active = target.clone().into_active_model();
@@ -124,7 +141,13 @@ pub async fn update(
             }
         }
     }
-    let suspend = is_active == Some(false) && target.is_active;
+    if let Some(required) = mfa_changed {
+        diff.insert(
+            "mfa_required".into(),
+            json!({"before": target.mfa_required, "after": required}),
+        );
+        active.mfa_required = Set(required);
+    }
     if let Some(is_active) = is_active.filter(|a| *a != target.is_active) {
         diff.insert(
             "is_active".into(),
@@ -141,7 +164,10 @@ pub async fn update(
         .await
         .map_err(|e| conflict_if_duplicate(e, "a dealership with this name"))?;
     if suspend {
-        let ended = end_all_sessions(scope, id).await?;
+        let ended = end_sessions(scope, id, Ending::All).await?;
+        diff.insert("sessions_ended".into(), json!(ended));
+    } else if mfa_changed == Some(true) {
+        let ended = end_sessions(scope, id, Ending::WithoutSecondFactor).await?;
         diff.insert("sessions_ended".into(), json!(ended));
     }
     record(scope, "dealership.updated", id, Value::Object(diff)).await?;
@@ -154,12 +180,13 @@ pub async fn delete(scope: &RequestScope, id: Uuid) -> Result<(), AppError> {
         return Err(AppError::Forbidden);
     }
     let target = get(scope, id).await?;
+    scope.require_step_up().await?;
     let mut active = target.clone().into_active_model();
     active.deleted_at = Set(Some(Utc::now()));
     active.is_active = Set(false);
     active.updated_at = Set(Utc::now());
     active.update(scope.tx()).await?;
-    let ended = end_all_sessions(scope, id).await?;
+    let ended = end_sessions(scope, id, Ending::All).await?;
     record(
         scope,
         "dealership.deleted",
@@ -169,14 +196,25 @@ pub async fn delete(scope: &RequestScope, id: Uuid) -> Result<(), AppError> {
     .await
 }
 
-async fn end_all_sessions(scope: &RequestScope, id: Uuid) -> Result<u64, AppError> {
+/// Which of a dealership's sessions end: all (a suspension), or those that never proved a
+/// second factor (the dealership now requires one).
+enum Ending {
+    All,
+    WithoutSecondFactor,
+}
+
+async fn end_sessions(scope: &RequestScope, id: Uuid, which: Ending) -> Result<u64, AppError> {
+    let (reason, without_otp) = match which {
+        Ending::All => ("dealership_suspended", false),
+        Ending::WithoutSecondFactor => ("mfa_required", true),
+    };
     let ended = scope
         .tx()
         .execute_raw(Statement::from_sql_and_values(
             DbBackend::Postgres,
-            "UPDATE sessions SET revoked_at = now(), revoked_reason = 'dealership_suspended' \
-             WHERE dealership_id = $1 AND revoked_at IS NULL",
-            [id.into()],
+            "UPDATE sessions SET revoked_at = now(), revoked_reason = $2 \
+             WHERE dealership_id = $1 AND revoked_at IS NULL AND (NOT $3 OR mfa_at IS NULL)",
+            [id.into(), reason.into(), without_otp.into()],
         ))
         .await?
         .rows_affected();

@@ -38,6 +38,7 @@ pub async fn request(
     new_email: Email,
     current_password: String,
 ) -> Result<(), AppError> {
+    crate::service::mfa::require_step_up(state, grant.caller()).await?;
     let user = signable(state, grant).await?;
     if new_email.as_str() == user.email.to_lowercase() {
         return Err(AppError::field("new_email", "is your email already"));

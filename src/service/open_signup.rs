@@ -78,8 +78,9 @@ pub async fn signup(
         return Err(AppError::EmailNotVerified);
     }
     let refresh_token = sign_in::open_session(state, &tx, &user, meta).await?;
+    let issued = sign_in::issue_in(state, &tx, user, refresh_token).await?;
     tx.commit().await?;
-    sign_in::issue(state, user, refresh_token)
+    Ok(issued)
 }
 
 /// 429 while the client IP or the address is locked; otherwise counts this attempt, whatever

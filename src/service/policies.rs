@@ -23,6 +23,7 @@ pub fn in_force(
 /// refused policy is a 422 with the reasons.
 pub async fn reload(state: &AppState, grant: &Grant) -> Result<PolicySummary, AppError> {
     platform_only(grant.reach())?;
+    crate::service::mfa::require_step_up(state, grant.caller()).await?;
     let outcome = state.authz.reload().await;
     let scope = state.open(grant).await?;
     announce_and_audit(&scope, &outcome).await?;

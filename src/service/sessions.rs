@@ -42,6 +42,8 @@ pub struct NewSession {
     pub refresh_token_hash: Vec<u8>,
     pub idle_secs: i64,
     pub max_age_secs: i64,
+    /// The sign-in proved a second factor too.
+    pub mfa: bool,
 }
 
 pub async fn create(tx: &TenantTx, new: NewSession, meta: &RequestMeta) -> Result<(), AppError> {
@@ -58,6 +60,7 @@ pub async fn create(tx: &TenantTx, new: NewSession, meta: &RequestMeta) -> Resul
         ip: Set(meta.ip.clone()),
         expires_at: Set(now + chrono::Duration::seconds(new.idle_secs.min(new.max_age_secs))),
         absolute_expires_at: Set(now + chrono::Duration::seconds(new.max_age_secs)),
+        mfa_at: Set(new.mfa.then_some(now)),
         ..Default::default()
     }
     .insert(tx)

@@ -49,6 +49,11 @@ async fn seed_is_refused_in_prod_and_changes_nothing_when_repeated() {
             "DEALERGATE_AUTH__REFRESH_TOKEN_SECRET",
             "0123456789abcdef0123456789abcdef",
         ),
+        // the base64 of the bytes 1..=32
+        (
+            "DEALERGATE_AUTH__MFA__ENCRYPTION_KEY",
+            "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=",
+        ),
     ];
     let refused = dealergate(&["seed"], &prod, None);
     assert!(!refused.status.success());

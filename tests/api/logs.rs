@@ -99,6 +99,7 @@ async fn no_password_hash_token_or_key_appears_in_the_server_log() {
     let pem = auth.signing_key.as_ref().unwrap().expose();
     secrets.push(pem.lines().nth(1).unwrap().to_owned());
     secrets.push(auth.refresh_token_secret.as_ref().unwrap().expose().clone());
+    secrets.push(auth.mfa.encryption_key.as_ref().unwrap().expose().clone());
     secrets.push("test-login-password-7c1e".into());
 
     let text = String::from_utf8(log.0.lock().unwrap().clone()).unwrap();

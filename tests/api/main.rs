@@ -26,6 +26,8 @@ mod logs;
 mod mail;
 mod mail_isolation;
 mod mail_replicas;
+mod mfa;
+mod mfa_policy;
 mod migrations;
 mod open_signup;
 mod operations;

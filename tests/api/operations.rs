@@ -126,6 +126,11 @@ async fn the_first_admin_is_created_from_stdin_once_and_can_sign_in() {
             "DEALERGATE_AUTH__REFRESH_TOKEN_SECRET",
             "0123456789abcdef0123456789abcdef",
         ),
+        // the base64 of the bytes 1..=32
+        (
+            "DEALERGATE_AUTH__MFA__ENCRYPTION_KEY",
+            "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=",
+        ),
     ];
     let args = [
         "admin",

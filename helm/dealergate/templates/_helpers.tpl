@@ -92,6 +92,7 @@ in your Secret too), and with a chart-managed Secret whenever secrets.listenUrl 
 {{- $_ := required "secrets.migrationDatabaseUrl is required when secrets.existingSecret is empty" $s.migrationDatabaseUrl }}
 {{- $_ := required "secrets.signingKey is required when secrets.existingSecret is empty (dealergate keys generate)" $s.signingKey }}
 {{- $_ := required "secrets.refreshTokenSecret is required when secrets.existingSecret is empty" $s.refreshTokenSecret }}
+{{- $_ := required "secrets.mfaEncryptionKey is required when secrets.existingSecret is empty (openssl rand -base64 32)" $s.mfaEncryptionKey }}
 {{- $_ := required "secrets.smtpUrl is required when secrets.existingSecret is empty (prod sends mail over SMTP)" $s.smtpUrl }}
 {{- if and $.Values.config.database.transactionPooling (not $s.listenUrl) }}
 {{- fail "secrets.listenUrl is required with config.database.transactionPooling: a direct URL for LISTEN/NOTIFY (a transaction pooler cannot hold a LISTEN)" }}
@@ -152,8 +153,9 @@ seccompProfile:
 {{- end }}
 
 {{/* The signing settings the server needs to serve (the prod profile refuses `serve` without a
-     signing key and a refresh secret). Only the Deployment includes it: `migrate up` and
-     `admin create-user` load their configuration without them, so the hook Jobs never get them.
+     signing key, a refresh secret and an MFA encryption key). Only the Deployment includes it:
+     `migrate up` and `admin create-user` load their configuration without them, so the hook
+     Jobs never get them.
      include "dealergate.authEnv" (dict "secretName" $name "verificationKeys" $list) */}}
 {{- define "dealergate.authEnv" -}}
 - name: DEALERGATE_AUTH__SIGNING_KEY_FILE
@@ -163,6 +165,11 @@ seccompProfile:
     secretKeyRef:
       name: {{ .secretName }}
       key: refresh-token-secret
+- name: DEALERGATE_AUTH__MFA__ENCRYPTION_KEY
+  valueFrom:
+    secretKeyRef:
+      name: {{ .secretName }}
+      key: mfa-encryption-key
 {{- with .verificationKeys }}
 - name: DEALERGATE_AUTH__VERIFICATION_KEY_FILES
   value: {{ include "dealergate.tomlPathArray" . | quote }}

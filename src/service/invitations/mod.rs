@@ -50,6 +50,9 @@ pub async fn create(
     new: NewInvitation,
 ) -> Result<invitation::Model, AppError> {
     let placed = assign::placed(scope, &new.role, new.dealership_id).await?;
+    if new.role.is_principal_or_above() {
+        scope.require_step_up().await?;
+    }
     let dealership_id = placed.dealership_id;
     if let Some(id) = dealership_id {
         let live = dealership::Entity::find_by_id(id)

@@ -114,8 +114,9 @@ pub async fn signup(
 
     let refresh_token = sign_in::open_session(state, &tx, &user, meta).await?;
     record(&tx, meta, &invitation, &user).await?;
+    let issued = sign_in::issue_in(state, &tx, user, refresh_token).await?;
     tx.commit().await?;
-    sign_in::issue(state, user, refresh_token)
+    Ok(issued)
 }
 
 /// The chosen password if the policy takes it (422 on `password`), and its hash: call it

@@ -52,6 +52,7 @@ pub async fn create(scope: &RequestScope, new: NewRole) -> Result<custom_role::M
     if !matches!(new.base, Role::Manager | Role::Agent) {
         return Err(AppError::field("base_role", "must be manager or agent"));
     }
+    scope.require_step_up().await?;
     let permissions = fitting(new.permissions)?;
     scope.holds(&permissions)?;
     let dealership_id = placement(scope, new.base, new.dealership_id)?
@@ -132,6 +133,7 @@ pub async fn update(
 ) -> Result<custom_role::Model, AppError> {
     let found = get(scope, id).await?;
     governs(scope, &found)?;
+    scope.require_step_up().await?;
     let mut diff = Map::new();
     let mut active = found.clone().into_active_model();
     if let Some(name) = change.name.filter(|n| n.as_str() != found.name) {
@@ -194,6 +196,7 @@ pub async fn delete(scope: &RequestScope, id: Uuid) -> Result<(), AppError> {
         .await?
         .ok_or(AppError::NotFound("role"))?;
     governs(scope, &found)?;
+    scope.require_step_up().await?;
     let holders = user::Entity::find()
         .filter(user::Column::CustomRoleId.eq(id))
         .filter(user::Column::DeletedAt.is_null())

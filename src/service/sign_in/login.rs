@@ -3,17 +3,21 @@
 //! password and an inactive account.
 
 use super::{
-    Issued, count_login, issue, login_event,
+    SignedIn, count_login, issue, login_event,
     reauth::{Attempt, locked_now},
 };
 use crate::{
-    auth::{password, principal::scope_of, sessions::Revoked, throttle},
+    auth::{
+        account_token::AccountToken, jwt::Authn, mfa::Standing, password, principal::scope_of,
+        sessions::Revoked, throttle,
+    },
     domain::SignInName,
+    entity::user,
     error::AppError,
     scope::RequestMeta,
-    service::{audit, users},
+    service::{account_tokens, audit, mfa, users},
     state::AppState,
-    tenancy::Scope,
+    tenancy::{Scope, TenantTx},
 };
 
 pub async fn login(
@@ -21,7 +25,7 @@ pub async fn login(
     name: SignInName,
     password: String,
     meta: &RequestMeta,
-) -> Result<Issued, AppError> {
+) -> Result<SignedIn, AppError> {
     let ip = meta.ip.as_deref();
     let tx = state.db.begin_reading(Scope::Anonymous).await?;
     let candidate = users::login_candidate(&tx, &name).await?;
@@ -64,6 +68,14 @@ pub async fn login(
         count_login("unverified", &name);
         return Err(AppError::EmailNotVerified);
     }
+    let standing = mfa::standing_of(&tx, &state.settings.auth.mfa, &user).await?;
+    if standing == Standing::Enrolled {
+        // the throttle stays as it is: only the second factor completes the sign-in
+        let signed_in = challenge(state, &tx, &user, meta, &name).await?;
+        tx.commit().await?;
+        count_login("mfa_required", &name);
+        return Ok(signed_in);
+    }
     let refresh_token = super::open_session(state, &tx, &user, meta).await?;
     users::touch_last_login(&tx, user.id).await?;
     // the name used, and the account's other one: whoever knows the password may retry
@@ -88,5 +100,41 @@ pub async fn login(
     // last_login changed: this replica shows it at once (the trigger tells the others)
     state.auth.sessions.apply(Revoked::Profile(user.id)).await;
     count_login("success", &name);
-    issue(state, user, refresh_token)
+    let authn = Authn {
+        auth_time: chrono::Utc::now().timestamp(),
+        otp: false,
+        standing,
+    };
+    Ok(SignedIn::Tokens(Box::new(issue(
+        state,
+        user,
+        refresh_token,
+        authn,
+    )?)))
+}
+
+/// The `mfa_token` for the second step: single-use, short-lived, bound to the password (a
+/// changed password ends it) and superseding any earlier one of the user.
+async fn challenge(
+    state: &AppState,
+    tx: &TenantTx,
+    user: &user::Model,
+    meta: &RequestMeta,
+    name: &SignInName,
+) -> Result<SignedIn, AppError> {
+    let token = AccountToken::generate();
+    let ttl = state.settings.auth.mfa.challenge_ttl_secs;
+    account_tokens::issue(tx, user, account_tokens::Purpose::MfaSignIn, &token, ttl).await?;
+    let event = login_event(
+        "login.mfa_required",
+        user.dealership_id,
+        Some(user.id),
+        name,
+        None,
+    );
+    audit::record(tx, meta, event).await?;
+    Ok(SignedIn::MfaRequired {
+        mfa_token: token.expose(),
+        expires_in: ttl,
+    })
 }

@@ -8,14 +8,14 @@ mod reauth;
 mod refresh;
 
 pub use login::login;
-pub use reauth::verify_current_password;
+pub use reauth::{refuse_if_locked, verify_current_password, wrong_code};
 pub use refresh::refresh;
 
 use uuid::Uuid;
 
 use crate::{
     auth::{
-        jwt::{self, Subject},
+        jwt::{self, Authn, Subject},
         refresh_token::RefreshToken,
     },
     domain::SignInName,
@@ -33,6 +33,13 @@ pub struct Issued {
     pub refresh_token: RefreshToken,
     pub expires_in: u64,
     pub user: user::Model,
+}
+
+/// What a right password gets: tokens, or (for a user with a second factor) the
+/// `mfa_token` that `POST /auth/mfa/verify` takes with a code.
+pub enum SignedIn {
+    Tokens(Box<Issued>),
+    MfaRequired { mfa_token: String, expires_in: u64 },
 }
 
 pub(super) fn count_login(outcome: &str, name: &SignInName) {
@@ -83,6 +90,17 @@ pub(crate) async fn open_session(
     user: &user::Model,
     meta: &RequestMeta,
 ) -> Result<RefreshToken, AppError> {
+    open_session_proving(state, tx, user, meta, false).await
+}
+
+/// [`open_session`], for a sign-in that proved a second factor (`mfa`) too.
+pub(crate) async fn open_session_proving(
+    state: &AppState,
+    tx: &TenantTx,
+    user: &user::Model,
+    meta: &RequestMeta,
+    mfa: bool,
+) -> Result<RefreshToken, AppError> {
     let session_id = Uuid::now_v7();
     let refresh_token = RefreshToken::generate(session_id);
     let auth = &state.settings.auth;
@@ -93,33 +111,65 @@ pub(crate) async fn open_session(
         refresh_token_hash: refresh_token.hash(),
         idle_secs: auth.refresh_token_ttl_secs as i64,
         max_age_secs: auth.session_max_age_secs as i64,
+        mfa,
     };
     sessions::create(tx, session, meta).await?;
     Ok(refresh_token)
 }
 
+/// Tokens for `user`'s session, once the transaction that opened or rotated it is ready to
+/// commit: `authn` (read in it, [`mfa::authn`](crate::service::mfa::authn)) says how the
+/// session was authenticated.
 pub(crate) fn issue(
     state: &AppState,
     user: user::Model,
     refresh_token: RefreshToken,
+    authn: Authn,
 ) -> Result<Issued, AppError> {
-    let auth = &state.settings.auth;
-    let access_token = jwt::issue(
+    let access_token = access_token(state, &user, refresh_token.session_id, authn)?;
+    Ok(Issued {
+        access_token,
+        refresh_token,
+        expires_in: state.settings.auth.access_token_ttl_secs,
+        user,
+    })
+}
+
+/// A new access token for `user`'s session `session_id` (its refresh token unchanged).
+pub(crate) fn access_token(
+    state: &AppState,
+    user: &user::Model,
+    session_id: Uuid,
+    authn: Authn,
+) -> Result<String, AppError> {
+    jwt::issue(
         &state.auth.keys,
-        auth,
+        &state.settings.auth,
         &Subject {
             user_id: user.id,
             dealership_id: user.dealership_id,
             role: user.role,
             custom_role: user.custom_role_id,
-            session_id: refresh_token.session_id,
+            session_id,
             token_version: user.token_version,
+            authn,
         },
-    )?;
-    Ok(Issued {
-        access_token,
-        refresh_token,
-        expires_in: auth.access_token_ttl_secs,
-        user,
-    })
+    )
+}
+
+/// [`issue`] for a session opened or rotated in `tx`: how it was authenticated is read there.
+pub(crate) async fn issue_in(
+    state: &AppState,
+    tx: &TenantTx,
+    user: user::Model,
+    refresh_token: RefreshToken,
+) -> Result<Issued, AppError> {
+    let authn = crate::service::mfa::authn(
+        tx,
+        &state.settings.auth.mfa,
+        &user,
+        refresh_token.session_id,
+    )
+    .await?;
+    issue(state, user, refresh_token, authn)
 }

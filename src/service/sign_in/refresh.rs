@@ -2,7 +2,7 @@
 //! rotated moments ago gets the same successor, and any retired token of the family presented
 //! later is a replay that ends the whole session.
 
-use super::{Issued, count_refresh, issue};
+use super::{Issued, count_refresh, issue_in};
 use crate::{
     auth::{
         principal::scope_of,
@@ -66,11 +66,13 @@ pub async fn refresh(
     let user = users::find_signable(&tx, owner.user_id)
         .await?
         .ok_or(AppError::Unauthenticated)?;
+    // the same `amr` and `auth_time` as before; where the user stands is asked again
+    let issued = issue_in(state, &tx, user, next).await?;
     tx.commit().await?;
     if first_use {
         count_refresh("rotated");
     }
-    issue(state, user, next)
+    Ok(issued)
 }
 
 /// What a presented token that is not the session's current one is.

@@ -97,6 +97,10 @@ async fn apply(
     if reach == Reach::Own && account_change {
         return Err(AppError::Forbidden);
     }
+    // changing anyone's role, or anything of a principal's, is sensitive
+    if change.role.is_some() || target.role.rank() >= Role::Principal.rank() {
+        scope.require_step_up().await?;
+    }
     let assigned = match &change.role {
         Some(name) => Some(assign::assigned(scope, name, target.dealership_id).await?),
         None => None,

@@ -52,7 +52,7 @@ pub(crate) fn outranks(who: &Principal, role: Role) -> Result<(), AppError> {
 
 /// `who` may change the account (password, email, role, activity) of someone of `role`: only
 /// strictly below their own rank, so equals cannot take each other over.
-pub(super) fn governs_account_of(who: &Principal, role: Role) -> Result<(), AppError> {
+pub(crate) fn governs_account_of(who: &Principal, role: Role) -> Result<(), AppError> {
     if role.rank() >= who.role.rank() {
         return Err(AppError::Forbidden);
     }
@@ -99,6 +99,9 @@ pub async fn create(
     new: NewUser,
     asked: Asked,
 ) -> Result<user::Model, AppError> {
+    if asked.role.is_principal_or_above() {
+        crate::service::mfa::require_step_up(state, grant.caller()).await?;
+    }
     let hash = password::hash(new.password.expose().to_owned()).await?;
     let scope = state.open(grant).await?;
     let created = create_in(&scope, new, asked, hash).await?;
@@ -224,6 +227,9 @@ pub async fn delete(scope: &RequestScope, id: Uuid) -> Result<(), AppError> {
     }
     let target = directory::get(scope, id).await?;
     governs_account_of(who, target.role)?;
+    if target.role.rank() >= Role::Principal.rank() {
+        scope.require_step_up().await?;
+    }
     let deleted = soft_delete(scope, target, "user_deleted").await?;
     let changes = json!({"email": deleted.email});
     record(scope, "user.deleted", &deleted, changes).await
@@ -280,6 +286,9 @@ pub(crate) async fn revoke_invitations_sent_by(
 pub async fn end_sessions(scope: &RequestScope, id: Uuid) -> Result<u64, AppError> {
     let target = directory::get(scope, id).await?;
     outranks(scope.principal(), target.role)?;
+    if id != scope.principal().user_id {
+        scope.require_step_up().await?;
+    }
     let reason = "revoked_by_staff";
     sessions::end_all(scope, id, target.dealership_id, None, reason).await
 }

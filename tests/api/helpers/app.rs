@@ -4,7 +4,7 @@
 use std::{sync::Arc, time::Duration};
 
 use dealergate::{
-    config::{AuthSettings, HttpSettings, MailSettings, Profile, Secret, Settings},
+    config::{AuthSettings, HttpSettings, MailSettings, MfaSettings, Profile, Secret, Settings},
     startup::Application,
     state::AppState,
 };
@@ -45,6 +45,13 @@ pub fn test_settings(db: &TestDb) -> Settings {
             // configured like production, so replicas of a test app trust each other's tokens
             signing_key: Some(Secret::new(signing_pem)),
             refresh_token_secret: Some(Secret::new(Uuid::new_v4().simple().to_string())),
+            mfa: MfaSettings {
+                encryption_key: Some(Secret::new(mfa_key())),
+                // the demo admin would otherwise have to enrol before anything else; the
+                // MFA tests ask for the default themselves
+                required_roles: Vec::new(),
+                ..MfaSettings::default()
+            },
             ..AuthSettings::default()
         },
         // configured like production too: over SMTP to a real server, links to a frontend
@@ -56,6 +63,12 @@ pub fn test_settings(db: &TestDb) -> Settings {
         },
         ..Settings::default()
     }
+}
+
+/// A fresh `auth.mfa.encryption_key`: the base64 of 32 random bytes.
+pub fn mfa_key() -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(rand::random::<[u8; 32]>())
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -178,6 +191,11 @@ pub struct Tokens {
 }
 
 impl Tokens {
+    /// The tokens of a 200 answer (asserted).
+    pub async fn read(resp: reqwest::Response) -> Self {
+        Self::from_response(resp).await
+    }
+
     async fn from_response(resp: reqwest::Response) -> Self {
         assert_eq!(resp.status(), 200, "tokens issued");
         let body: serde_json::Value = resp.json().await.expect("token JSON");

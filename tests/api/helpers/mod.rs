@@ -10,6 +10,7 @@
 //! - [`cli`]: running the binary
 //! - [`fault_proxy`]: a TCP proxy between the server and PostgreSQL that tests can break
 //! - [`smtp`]: a real SMTP server that keeps what it receives
+//! - [`mfa`]: an authenticator app: enrols, and computes codes from the enrolled secret
 
 mod app;
 mod assertions;
@@ -18,6 +19,7 @@ mod db;
 pub mod fault_proxy;
 mod fixtures;
 mod lists;
+pub mod mfa;
 pub mod pgbouncer;
 pub mod probes;
 pub mod smtp;

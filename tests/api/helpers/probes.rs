@@ -182,6 +182,8 @@ impl ServerProcess {
             .env("DEALERGATE_LOG__FORMAT", "json")
             .env("DEALERGATE_POLICIES__WATCH", "false")
             .env("DEALERGATE_HTTP__OPS_LISTEN", ops.to_string())
+            // as in `test_settings`: the demo admin need not enrol a second factor first
+            .env("DEALERGATE_AUTH__MFA__REQUIRED_ROLES", "[]")
             .envs(env.iter().copied());
         let mut child = cmd.spawn().expect("start dealergate serve");
         let stderr = child.stderr.take().expect("piped stderr");

@@ -1,0 +1,172 @@
+//! Multi-factor sign-in: TOTP factors with recovery codes ([`enrol`]), the second step of a
+//! sign-in and step-up ([`verify`]), support's reset ([`reset`]), and what a session's tokens
+//! say about the second factor ([`authn`]): `amr`, `auth_time` and the user's [`Standing`].
+//!
+//! Who must have a factor: the roles of `auth.mfa.required_roles`, and every user of a
+//! dealership with `mfa_required`. Such a user without one gets a session that may only enrol
+//! (`must_enrol`); a user with one signs in in two steps and must prove it again, within
+//! `auth.mfa.step_up_max_age_secs`, before a sensitive change ([`require_step_up`]).
+
+pub mod enrol;
+pub mod reset;
+pub mod store;
+pub mod verify;
+
+use chrono::{DateTime, Utc};
+use sea_orm::{DbBackend, FromQueryResult, Statement};
+use uuid::Uuid;
+
+use crate::{
+    auth::{jwt::Authn, mfa::Standing},
+    config::MfaSettings,
+    domain::Role,
+    entity::user,
+    error::AppError,
+    mail::{Kind, outbox},
+    scope::Caller,
+    service::{audit, user_mail},
+    state::AppState,
+    tenancy::TenantTx,
+};
+
+pub use store::{Answer, Proof};
+
+/// Counts an MFA event (`dealergate_mfa_events_total`).
+pub fn count(event: &str) {
+    crate::metrics::metrics()
+        .mfa
+        .with_label_values(&[event])
+        .inc();
+}
+
+fn standing(settings: &MfaSettings, role: Role, enrolled: bool, dealership: bool) -> Standing {
+    if enrolled {
+        Standing::Enrolled
+    } else if dealership || settings.required_roles.contains(&role) {
+        Standing::MustEnrol
+    } else {
+        Standing::Optional
+    }
+}
+
+#[derive(FromQueryResult)]
+struct SessionRow {
+    created_at: DateTime<Utc>,
+    mfa_at: Option<DateTime<Utc>>,
+    enrolled: bool,
+    dealership_requires: bool,
+}
+
+/// How session `session_id` of `user` was authenticated, and where the user stands, as its
+/// next tokens will say (read in the transaction that issues them).
+pub async fn authn(
+    tx: &TenantTx,
+    settings: &MfaSettings,
+    user: &user::Model,
+    session_id: Uuid,
+) -> Result<Authn, AppError> {
+    let row = SessionRow::find_by_statement(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "SELECT s.created_at, s.mfa_at, \
+                EXISTS (SELECT 1 FROM mfa_factors f \
+                        WHERE f.user_id = s.user_id AND f.confirmed_at IS NOT NULL) AS enrolled, \
+                coalesce((SELECT d.mfa_required FROM dealerships d WHERE d.id = s.dealership_id), \
+                         false) AS dealership_requires \
+         FROM sessions s WHERE s.id = $1 AND s.user_id = $2",
+        [session_id.into(), user.id.into()],
+    ))
+    .one(tx)
+    .await?
+    .ok_or(AppError::Unauthenticated)?;
+    Ok(Authn {
+        auth_time: row.mfa_at.unwrap_or(row.created_at).timestamp(),
+        otp: row.mfa_at.is_some(),
+        standing: standing(settings, user.role, row.enrolled, row.dealership_requires),
+    })
+}
+
+#[derive(FromQueryResult)]
+struct UserRow {
+    enrolled: bool,
+    dealership_requires: bool,
+}
+
+/// Where `user` stands before any session exists (a password just checked).
+pub async fn standing_of(
+    tx: &TenantTx,
+    settings: &MfaSettings,
+    user: &user::Model,
+) -> Result<Standing, AppError> {
+    let row = UserRow::find_by_statement(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "SELECT EXISTS (SELECT 1 FROM mfa_factors \
+                        WHERE user_id = $1 AND confirmed_at IS NOT NULL) AS enrolled, \
+                coalesce((SELECT mfa_required FROM dealerships WHERE id = $2), false) \
+                    AS dealership_requires",
+        [user.id.into(), user.dealership_id.into()],
+    ))
+    .one(tx)
+    .await?
+    .ok_or_else(|| AppError::internal(anyhow::anyhow!("no row from a SELECT")))?;
+    Ok(standing(
+        settings,
+        user.role,
+        row.enrolled,
+        row.dealership_requires,
+    ))
+}
+
+/// 403 `step_up_required` unless the caller proved a second factor within
+/// `auth.mfa.step_up_max_age_secs`, or has none (for a change made from a [`Grant`](crate::scope::Grant),
+/// before its transaction; a [`RequestScope`](crate::scope::RequestScope) asks its own).
+pub async fn require_step_up(state: &AppState, me: &Caller) -> Result<(), AppError> {
+    let max_age = state.settings.auth.mfa.step_up_max_age_secs;
+    if crate::auth::mfa::step_up_standing(me, max_age) == Some(true) {
+        return Ok(());
+    }
+    let tx = state.db.begin_reading(me.scope()).await?;
+    let checked = crate::auth::mfa::require_step_up(&tx, me, max_age).await;
+    tx.commit().await?;
+    checked
+}
+
+/// Marks session `session_id` as having proven a second factor now.
+pub async fn mark_session(tx: &TenantTx, session_id: Uuid) -> Result<(), AppError> {
+    use sea_orm::ConnectionTrait;
+    tx.execute_raw(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "UPDATE sessions SET mfa_at = now() WHERE id = $1",
+        [session_id.into()],
+    ))
+    .await?;
+    Ok(())
+}
+
+/// Queues the security notice `kind` to `user` in `tx`.
+pub async fn notify(
+    state: &AppState,
+    tx: &TenantTx,
+    kind: Kind,
+    user: &user::Model,
+) -> Result<(), AppError> {
+    let notice = user_mail::compose(state, tx, kind, user, String::new(), 0).await?;
+    outbox::enqueue(tx, notice).await?;
+    Ok(())
+}
+
+/// An MFA event about `user`'s account, by `actor` (themselves, or support).
+pub fn event(
+    action: &'static str,
+    user: &user::Model,
+    actor: Uuid,
+    changes: Option<serde_json::Value>,
+) -> audit::Event {
+    audit::Event {
+        dealership_id: user.dealership_id,
+        actor_id: Some(actor),
+        action,
+        target_type: "user",
+        target_id: Some(user.id),
+        changes,
+    }
+}

@@ -1,0 +1,181 @@
+//! Proving the second factor: the second step of a sign-in (`mfa_token` + code → a new
+//! session whose tokens say `amr: ["pwd", "otp"]`), and step-up (a code → the caller's session
+//! proved it just now, and a fresh access token says so). A wrong code is counted against the
+//! account's lockout like a wrong password; a code is accepted once, a recovery code once ever.
+
+use super::{Answer, Proof, count, event, notify, store};
+use crate::{
+    auth::{account_token::AccountToken, jwt::Authn, mfa::Standing, principal::scope_of},
+    entity::user,
+    error::AppError,
+    mail::Kind,
+    scope::{Caller, RequestMeta},
+    service::{
+        account_tokens::{self, Purpose},
+        audit,
+        sign_in::{self, Issued},
+        users,
+    },
+    state::AppState,
+    tenancy::TenantTx,
+};
+
+/// The second step of a sign-in. Every refusal of the token is the same 401.
+pub async fn sign_in(
+    state: &AppState,
+    mfa_token: &str,
+    answer: Answer,
+    meta: &RequestMeta,
+) -> Result<Issued, AppError> {
+    let (token, owner) = account_tokens::presented(state, mfa_token)
+        .await
+        .map_err(|_| AppError::Unauthenticated)?;
+    let user = live_challenge(state, &token, owner.user_id, owner.dealership_id).await?;
+    sign_in::refuse_if_locked(state, &user, meta).await?;
+
+    let tx = state.db.begin(scope_of(user.dealership_id)).await?;
+    let Some(proof) = store::prove(&tx, &state.auth.mfa, user.id, &answer, None).await? else {
+        drop(tx);
+        return Err(sign_in::wrong_code(state, &user, meta).await);
+    };
+    // one sign-in per token, however many codes race for it
+    if !account_tokens::consume(&tx, &token).await? {
+        return Err(AppError::Unauthenticated);
+    }
+    let refresh_token = sign_in::open_session_proving(state, &tx, &user, meta, true).await?;
+    users::touch_last_login(&tx, user.id).await?;
+    crate::auth::throttle::reset(&tx, &users::sign_in_names(&user)).await?;
+    let mut succeeded = event("login.succeeded", &user, user.id, Some(proof_record(proof)));
+    succeeded.target_type = "session";
+    succeeded.target_id = Some(refresh_token.session_id);
+    audit::record(&tx, meta, succeeded).await?;
+    proven(state, &tx, &user, proof, meta).await?;
+    let issued = sign_in::issue_in(state, &tx, user, refresh_token).await?;
+    tx.commit().await?;
+    state
+        .auth
+        .sessions
+        .apply(crate::auth::sessions::Revoked::Profile(issued.user.id))
+        .await;
+    count("verified");
+    Ok(issued)
+}
+
+/// The user of a live `mfa_token` who may still sign in; 401 otherwise.
+async fn live_challenge(
+    state: &AppState,
+    token: &AccountToken,
+    user_id: uuid::Uuid,
+    dealership_id: Option<uuid::Uuid>,
+) -> Result<user::Model, AppError> {
+    let tx = state.db.begin_reading(scope_of(dealership_id)).await?;
+    let user = users::find_signable(&tx, user_id).await?;
+    let live = match &user {
+        Some(user) => account_tokens::is_live(&tx, token, Purpose::MfaSignIn, user).await?,
+        None => false,
+    };
+    tx.commit().await?;
+    user.filter(|_| live).ok_or(AppError::Unauthenticated)
+}
+
+/// A fresh access token for the caller's session after a code: what a sensitive change asks
+/// for ([`super::require_step_up`]). The refresh token is unchanged; refreshing keeps `otp`.
+pub async fn step_up(state: &AppState, me: &Caller, answer: Answer) -> Result<String, AppError> {
+    let user = proving_user(state, me).await?;
+    let tx = state.db.begin(me.scope()).await?;
+    if prove_in(state, &tx, &user, &answer, &me.meta)
+        .await?
+        .is_none()
+    {
+        drop(tx); // the failure waits its delay without holding a connection
+        return Err(refused_code(state, &user, &answer, &me.meta).await);
+    }
+    super::mark_session(&tx, me.session_id).await?;
+    audit::record(&tx, &me.meta, event("mfa.step_up", &user, user.id, None)).await?;
+    let authn = Authn {
+        auth_time: chrono::Utc::now().timestamp(),
+        otp: true,
+        standing: Standing::Enrolled,
+    };
+    let access_token = sign_in::access_token(state, &user, me.session_id, authn)?;
+    tx.commit().await?;
+    count("step_up");
+    Ok(access_token)
+}
+
+/// The caller, once the lockout lets them try a code (429 otherwise).
+pub(super) async fn proving_user(state: &AppState, me: &Caller) -> Result<user::Model, AppError> {
+    let tx = state.db.begin_reading(me.scope()).await?;
+    let user = users::find_signable(&tx, me.user_id).await?;
+    tx.commit().await?;
+    let user = user.ok_or(AppError::Unauthenticated)?;
+    sign_in::refuse_if_locked(state, &user, &me.meta).await?;
+    Ok(user)
+}
+
+/// Checks `answer` against the caller's factors in `tx`, taking the step or code it used;
+/// `None` if it is wrong: roll `tx` back, then answer [`refused_code`].
+pub(super) async fn prove_in(
+    state: &AppState,
+    tx: &TenantTx,
+    user: &user::Model,
+    answer: &Answer,
+    meta: &RequestMeta,
+) -> Result<Option<Proof>, AppError> {
+    let proof = store::prove(tx, &state.auth.mfa, user.id, answer, None).await?;
+    if let Some(proof) = proof {
+        proven(state, tx, user, proof, meta).await?;
+    }
+    Ok(proof)
+}
+
+/// A wrong code from a signed-in caller: counted, then 422 on the field it came in.
+pub(super) async fn refused_code(
+    state: &AppState,
+    user: &user::Model,
+    answer: &Answer,
+    meta: &RequestMeta,
+) -> AppError {
+    match sign_in::wrong_code(state, user, meta).await {
+        AppError::Unauthenticated => AppError::field(answer_field(answer), "is not correct"),
+        other => other,
+    }
+}
+
+fn answer_field(answer: &Answer) -> &'static str {
+    match answer {
+        Answer::Code(_) => "code",
+        Answer::RecoveryCode(_) => "recovery_code",
+    }
+}
+
+/// What a right answer leaves behind: a used recovery code is audited, counted and mailed.
+async fn proven(
+    state: &AppState,
+    tx: &TenantTx,
+    user: &user::Model,
+    proof: Proof,
+    meta: &RequestMeta,
+) -> Result<(), AppError> {
+    if proof == Proof::RecoveryCode {
+        let left = store::remaining_codes(tx, user.id).await?;
+        let used = event(
+            "mfa.recovery_code_used",
+            user,
+            user.id,
+            Some(serde_json::json!({ "remaining": left })),
+        );
+        audit::record(tx, meta, used).await?;
+        notify(state, tx, Kind::MfaRecoveryCodeUsed, user).await?;
+        count("recovery_code_used");
+    }
+    Ok(())
+}
+
+fn proof_record(proof: Proof) -> serde_json::Value {
+    let method = match proof {
+        Proof::Totp => "totp",
+        Proof::RecoveryCode => "recovery_code",
+    };
+    serde_json::json!({ "amr": ["pwd", "otp"], "mfa": method })
+}
