@@ -37,6 +37,8 @@ fn table() -> Vec<(&'static str, &'static str, Kind)> {
     use Kind::*;
     vec![
         ("POST", "/api/v1/auth/login", Public),
+        // the second step of a sign-in: the mfa_token is the credential (mfa.rs)
+        ("POST", "/api/v1/auth/mfa/verify", Public),
         ("POST", "/api/v1/auth/token", Public),
         ("POST", "/api/v1/auth/refresh", Public),
         // anonymous by design; their tenant confinement is in mail_isolation.rs
@@ -67,6 +69,26 @@ fn table() -> Vec<(&'static str, &'static str, Kind)> {
             Matrix([[0, 0, 202]; 4]),
         ),
         ("GET", "/api/v1/auth/sessions", Matrix([[0, 0, 200]; 4])),
+        // the caller's own second factors; a factor of anyone else is not found, and a wrong
+        // code (the demo callers have no app) is 422, counted like a wrong password
+        ("GET", "/api/v1/auth/mfa", Matrix([[0, 0, 200]; 4])),
+        ("POST", "/api/v1/auth/mfa/totp", Matrix([[0, 0, 201]; 4])),
+        (
+            "POST",
+            "/api/v1/auth/mfa/totp/{id}/confirm",
+            Matrix([[404, 404, 0]; 4]),
+        ),
+        (
+            "DELETE",
+            "/api/v1/auth/mfa/totp/{id}",
+            Matrix([[0, 0, 422]; 4]),
+        ),
+        (
+            "POST",
+            "/api/v1/auth/mfa/recovery-codes",
+            Matrix([[0, 0, 409]; 4]),
+        ),
+        ("POST", "/api/v1/auth/mfa/step-up", Matrix([[0, 0, 422]; 4])),
         // another user's session id is not found, whoever asks
         (
             "DELETE",
@@ -139,6 +161,18 @@ fn table() -> Vec<(&'static str, &'static str, Kind)> {
                 [204, 404, 204],
                 [404, 404, 204],
                 [404, 404, 204],
+            ]),
+        ),
+        (
+            "DELETE",
+            "/api/v1/users/{id}/mfa",
+            // support's reset: never on oneself (422); managers and agents reach only
+            // themselves
+            Matrix([
+                [204, 204, 422],
+                [204, 404, 422],
+                [404, 404, 422],
+                [404, 404, 422],
             ]),
         ),
         (
@@ -278,6 +312,9 @@ struct Targets {
     other_invitation: Uuid,
     home_role: Uuid,
     other_role: Uuid,
+    /// A factor of `home_user` and of `other_user` (pending for the confirm route).
+    home_factor: Uuid,
+    other_factor: Uuid,
     spare_dealership: Uuid,
     other_spare_dealership: Uuid,
 }
@@ -326,6 +363,22 @@ async fn fresh_role(app: &TestApp, dealership: Uuid) -> Uuid {
     id
 }
 
+/// A TOTP factor of `user` in `dealership` (whose sealed secret no key opens), confirmed or
+/// pending.
+async fn fresh_factor(app: &TestApp, user: Uuid, dealership: Uuid, confirmed: bool) -> Uuid {
+    let id = Uuid::now_v7();
+    let confirmed_at = if confirmed { "now()" } else { "NULL" };
+    exec(
+        &app.db.owner().await,
+        &format!(
+            "INSERT INTO mfa_factors (id, dealership_id, user_id, kind, secret_sealed, confirmed_at) \
+             VALUES ('{id}', '{dealership}', '{user}', 'totp', '\\x00', {confirmed_at})"
+        ),
+    )
+    .await;
+    id
+}
+
 async fn fresh_dealership(app: &TestApp) -> Uuid {
     let id = Uuid::now_v7();
     exec(
@@ -366,9 +419,23 @@ async fn targets(app: &TestApp, seat: &Seat, template: &str) -> Targets {
             false => Uuid::nil(),
         }
     };
+    let (home_user, other_user) = (
+        fresh_user(app, seat.home).await,
+        fresh_user(app, seat.other).await,
+    );
+    let factors = template.contains("mfa");
+    let confirmed = !template.ends_with("/confirm");
+    let factor = |user, dealership| async move {
+        match factors {
+            true => fresh_factor(app, user, dealership, confirmed).await,
+            false => Uuid::nil(),
+        }
+    };
     Targets {
-        home_user: fresh_user(app, seat.home).await,
-        other_user: fresh_user(app, seat.other).await,
+        home_user,
+        other_user,
+        home_factor: factor(home_user, seat.home).await,
+        other_factor: factor(other_user, seat.other).await,
         home_invitation: fresh_invitation(app, seat.home).await,
         other_invitation: fresh_invitation(app, seat.other).await,
         home_role: role(seat.home).await,
@@ -399,6 +466,7 @@ async fn request(
     let user_id = [t.home_user, t.other_user, me][target];
     let invitation_id = [t.home_invitation, t.other_invitation, t.home_invitation][target];
     let role_id = [t.home_role, t.other_role, t.home_role][target];
+    let factor_id = [t.home_factor, t.other_factor, t.home_factor][target];
     let dealership_id = match (admin, template.starts_with("/api/v1/dealerships/"), method) {
         (true, true, "DELETE") => [t.spare_dealership, t.other_spare_dealership, me][target],
         _ => [seat.home, seat.other, seat.home][target],
@@ -430,6 +498,9 @@ async fn request(
             template.replace("{id}", &sid)
         }
         t if t.starts_with("/api/v1/users/{id}") => template.replace("{id}", &user_id.to_string()),
+        t if t.starts_with("/api/v1/auth/mfa/totp/{id}") => {
+            template.replace("{id}", &factor_id.to_string())
+        }
         t if t.starts_with("/api/v1/invitations/{id}") => {
             template.replace("{id}", &invitation_id.to_string())
         }
@@ -460,6 +531,13 @@ async fn request(
             "dealership_id": ([seat.home, seat.other, seat.home][target]),
         })),
         ("PATCH", "/api/v1/users/{id}") => Some(json!({"first_name": "Edited"})),
+        ("POST", "/api/v1/auth/mfa/totp") => Some(json!({"current_password": seat.demo.password})),
+        ("POST", "/api/v1/auth/mfa/totp/{id}/confirm") | ("POST", "/api/v1/auth/mfa/step-up") => {
+            Some(json!({"code": "123456"}))
+        }
+        ("DELETE", "/api/v1/auth/mfa/totp/{id}") | ("POST", "/api/v1/auth/mfa/recovery-codes") => {
+            Some(json!({"current_password": seat.demo.password, "code": "123456"}))
+        }
         ("POST", "/api/v1/invitations") => Some(json!({
             "email": format!("{}@example.com", Uuid::now_v7()), "role": "agent",
             "dealership_id": ([seat.home, seat.other, seat.home][target]),
@@ -584,8 +662,9 @@ async fn every_route_every_role_every_tenant_gets_its_status_and_nothing_crosses
     let mut failures = Vec::new();
     // users of the other dealership that only non-admins aimed at
     let mut untouchable = Vec::new();
-    // and their custom roles
+    // and their custom roles and second factors
     let mut untouchable_roles = Vec::new();
+    let mut untouchable_factors = Vec::new();
     // the last address written to each dealership through a PATCH that succeeded
     let mut addresses: BTreeMap<String, String> = BTreeMap::new();
     for (method, template, kind) in &table {
@@ -676,6 +755,9 @@ async fn every_route_every_role_every_tenant_gets_its_status_and_nothing_crosses
                     if !t.other_role.is_nil() {
                         untouchable_roles.push(t.other_role);
                     }
+                    if !t.other_factor.is_nil() {
+                        untouchable_factors.push(t.other_factor);
+                    }
                 }
             }
         }
@@ -724,6 +806,21 @@ async fn every_route_every_role_every_tenant_gets_its_status_and_nothing_crosses
         intact,
         untouchable_roles.len() as i64,
         "custom roles of one dealership changed or deleted by the other's callers"
+    );
+    let factors = untouchable_factors
+        .iter()
+        .map(|id| format!("'{id}'"))
+        .collect::<Vec<_>>()
+        .join(",");
+    let kept = count(
+        &owner,
+        &format!("SELECT count(*) AS n FROM mfa_factors WHERE id IN ({factors})"),
+    )
+    .await;
+    assert_eq!(
+        kept,
+        untouchable_factors.len() as i64,
+        "second factors of one dealership removed by the other's callers"
     );
     for home in [PREMIUM_AUTO, METRO_MOTORS] {
         let foreign_events = count(
