@@ -162,13 +162,18 @@ struct RecoveryCodes {
     recovery_codes: Vec<String>,
 }
 
+/// An answer holding secrets or tokens: it must not be cached.
 #[derive(ApiResponse)]
 enum Answered<T: poem_openapi::types::ToJSON + Send + Sync> {
-    /// Must not be cached: it holds secrets or tokens.
     #[oai(status = 200)]
     Ok(Json<T>, #[oai(header = "Cache-Control")] String),
+}
+
+/// A new pending factor, holding its secret: it must not be cached.
+#[derive(ApiResponse)]
+enum Started {
     #[oai(status = 201)]
-    Created(Json<T>, #[oai(header = "Cache-Control")] String),
+    Created(Json<TotpEnrolment>, #[oai(header = "Cache-Control")] String),
 }
 
 #[derive(ApiResponse)]
@@ -216,7 +221,7 @@ impl MfaApi {
         BearerAuth(me): BearerAuth,
         state: Data<&AppState>,
         Json(body): Json<EnrolRequest>,
-    ) -> ApiResult<Answered<TotpEnrolment>, set::MfaChange> {
+    ) -> ApiResult<Started, set::MfaChange> {
         let e = enrol::start(&state, &me, body.current_password).await?;
         let (id, otpauth_uri, secret, qr_svg) = (e.factor_id, e.otpauth_uri, e.secret, e.qr_svg);
         let enrolment = TotpEnrolment {
@@ -225,7 +230,7 @@ impl MfaApi {
             secret,
             qr_svg,
         };
-        Ok(Answered::Created(Json(enrolment), "no-store".into()))
+        Ok(Started::Created(Json(enrolment), "no-store".into()))
     }
 
     /// Confirm a pending app with its current code: it becomes active, and ten recovery codes

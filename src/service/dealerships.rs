@@ -12,7 +12,7 @@ use uuid::Uuid;
 use crate::{
     auth::{principal::Principal, sessions::Revoked},
     authz::Reach,
-    domain::{DealershipName, Email, Phone},
+    domain::{DealershipName, Email, Phone, Role},
     entity::dealership,
     error::{AppError, conflict_if_duplicate},
     scope::RequestScope,
@@ -112,6 +112,11 @@ pub async fn update(
     }
     let suspend = is_active == Some(false) && target.is_active;
     let mfa_changed = mfa_required.filter(|m| *m != target.mfa_required);
+    // an admin's or the dealership's principal's decision, whatever a custom role may edit
+    let role = scope.principal().role;
+    if mfa_required.is_some() && !matches!(role, Role::Admin | Role::Principal) {
+        return Err(AppError::Forbidden);
+    }
     if suspend || mfa_changed.is_some() {
         scope.require_step_up().await?;
     }

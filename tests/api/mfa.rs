@@ -42,6 +42,7 @@ async fn an_enrolled_app_makes_sign_in_two_steps_and_the_tokens_say_otp() {
     let (app, smtp) = mailing_app(no_delays).await;
     let enrolled_before = mfa_metric(&app, "enrolled").await;
     let plain = app.login_ok(PA_AGENT.email, PA_AGENT.password).await;
+    let elsewhere = app.login_ok(PA_AGENT.email, PA_AGENT.password).await;
     let c = claims(&plain.access);
     assert_eq!(
         (c["amr"].clone(), c["mfa"].clone()),
@@ -111,13 +112,18 @@ async fn an_enrolled_app_makes_sign_in_two_steps_and_the_tokens_say_otp() {
         (fresh["amr"].clone(), fresh["mfa"].clone()),
         (json!(["pwd", "otp"]), json!("enrolled"))
     );
+    // the session opened elsewhere with the password alone ends; the enrolling one stands
+    assert_eq!(
+        app.get_as("/api/v1/auth/me", &elsewhere.access)
+            .await
+            .status(),
+        401
+    );
+    error_of(app.refresh(&elsewhere.refresh).await, 401).await;
+    // confirmed once: no longer pending (and the token from before the app is stale for it)
+    let fresh_token = confirmed["token"]["access_token"].as_str().unwrap();
     let again = app
-        .send_as(
-            Method::POST,
-            &path,
-            &plain.access,
-            json!({"code": "123456"}),
-        )
+        .send_as(Method::POST, &path, fresh_token, json!({"code": "123456"}))
         .await;
     error_of(again, 404).await;
 
@@ -373,6 +379,61 @@ async fn wrong_codes_lock_the_account_like_wrong_passwords() {
     error_of(app.login(PA_AGENT.email, PA_AGENT.password).await, 429).await;
     assert_eq!(audited(&app, "mfa.verification_failed").await, 3);
     assert!(mfa_metric(&app, "verification_failed").await >= failed_before + 3.0);
+}
+
+#[tokio::test]
+async fn a_burst_of_wrong_codes_is_counted_like_a_sequence_and_a_reset_link_does_not_lift_it() {
+    let (app, smtp) = mailing_app(crate::lockout::three_strikes).await;
+    let plain = app.login_ok(PA_AGENT.email, PA_AGENT.password).await;
+    let enrolled = enrol(&app, &plain.access, PA_AGENT.password).await;
+    let mfa_token = challenge(&app, PA_AGENT.email, PA_AGENT.password).await;
+    // twenty guesses at once: each is checked after the one before it was counted
+    let guesses = futures_util::future::join_all((0..20).map(|i| {
+        verify(
+            &app,
+            &mfa_token,
+            json!({"code": format!("{:06}", 100_000 + i)}),
+        )
+    }))
+    .await;
+    let statuses: Vec<u16> = guesses.iter().map(|r| r.status().as_u16()).collect();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 401).count(),
+        3,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 429).count(),
+        17,
+        "{statuses:?}"
+    );
+    assert_eq!(audited(&app, "mfa.verification_failed").await, 3);
+
+    // a reset link proves the mailbox, which is not the second factor: the lock stays
+    let asked = app
+        .post_json(
+            "/api/v1/auth/password-reset",
+            json!({"email": PA_AGENT.email}),
+        )
+        .await;
+    assert_eq!(asked.status(), 202);
+    let mail = smtp
+        .wait_for(PA_AGENT.email, 2, Duration::from_secs(10))
+        .await;
+    let link = mail
+        .iter()
+        .rev()
+        .find(|m| m.text().contains("token="))
+        .unwrap();
+    let confirm = app
+        .post_json(
+            "/api/v1/auth/password-reset/confirm",
+            json!({"token": link.token(), "new_password": "Fresh-Agent-Pass-42"}),
+        )
+        .await;
+    assert_eq!(confirm.status(), 204);
+    error_of(app.login(PA_AGENT.email, "Fresh-Agent-Pass-42").await, 429).await;
+    let _ = enrolled;
 }
 
 #[tokio::test]

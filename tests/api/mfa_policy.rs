@@ -232,6 +232,16 @@ async fn sensitive_changes_need_a_recent_second_factor_from_those_who_have_one()
             "{method} {path}"
         );
     }
+    // nor another app: the one the account has must be proven first
+    let another = app
+        .send_as(
+            Method::POST,
+            "/api/v1/auth/mfa/totp",
+            stale,
+            json!({"current_password": PA_PRINCIPAL.password}),
+        )
+        .await;
+    assert_eq!(error_type(another, 403).await, "step_up_required");
     // what is not sensitive needs nothing more
     let resp = app
         .send_as(

@@ -66,6 +66,8 @@ CHECKS = ",".join(
 
 PUBLIC = [
     "^/api/v1/auth/(login|token|refresh)$",
+    # the second step of a sign-in: the mfa_token is the credential
+    "^/api/v1/auth/mfa/verify$",
     # mailed links: anyone may ask for a reset and present a token
     "^/api/v1/auth/(password-reset|password-reset/confirm|verify-email|email/confirm|signup)$",
     "^/healthz$",

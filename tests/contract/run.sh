@@ -78,6 +78,9 @@ env_vars=(
   "DEALERGATE_PROFILE=dev"
   "DEALERGATE_LISTEN=127.0.0.1:$port"
   "DEALERGATE_AUTH__ACCESS_TOKEN_TTL_SECS=3600"
+  # the admin pass fuzzes the admin's operations, not a session confined to enrolling a second
+  # factor (every bearer operation declares that 403; tests/api/mfa_policy.rs checks it)
+  "DEALERGATE_AUTH__MFA__REQUIRED_ROLES=[]"
   "DEALERGATE_LOG__LEVEL=warn"
   # the operators' listener too, off its default port (another server here may hold it)
   "DEALERGATE_HTTP__OPS_LISTEN=127.0.0.1:$ops_port"

@@ -1,6 +1,7 @@
 //! Recovery codes: ten per user, shown once, each usable once ever. 60 random bits in twelve
 //! characters of an unambiguous alphabet (`xxxx-xxxx-xxxx`); stored as SHA-256 of the
-//! normalised code (case, dashes and spaces do not matter when one is typed in).
+//! user's id and the normalised code (case, dashes and spaces do not matter when one is typed
+//! in).
 
 use sha2::{Digest, Sha256};
 
@@ -31,8 +32,13 @@ pub fn normalise(code: &str) -> Option<String> {
     (bare.len() == LEN && bare.bytes().all(|b| ALPHABET.contains(&b))).then_some(bare)
 }
 
-pub fn hash(normalised: &str) -> Vec<u8> {
-    Sha256::digest(normalised.as_bytes()).to_vec()
+/// SHA-256 of the user's id and the code: a guess against a copied table is a guess at one
+/// user's codes, not at every stored code at once.
+pub fn hash(user_id: uuid::Uuid, normalised: &str) -> Vec<u8> {
+    let mut digest = Sha256::new();
+    digest.update(user_id.as_bytes());
+    digest.update(normalised.as_bytes());
+    digest.finalize().to_vec()
 }
 
 #[cfg(test)]

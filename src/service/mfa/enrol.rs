@@ -8,9 +8,10 @@ use uuid::Uuid;
 use super::{
     Answer, count, event, notify,
     store::{self, Factor},
-    verify::{prove_in, proving_user, refused_code},
+    verify::{caller_user, check_field},
 };
 use crate::{
+    auth::sessions::{self as cache, Revoked},
     auth::{
         jwt::Authn,
         mfa::{Standing, totp},
@@ -20,7 +21,7 @@ use crate::{
     error::AppError,
     mail::Kind,
     scope::Caller,
-    service::{audit, sign_in},
+    service::{audit, sessions, sign_in},
     state::AppState,
 };
 
@@ -65,7 +66,7 @@ async fn reauthenticated(
     me: &Caller,
     current_password: String,
 ) -> Result<user::Model, AppError> {
-    let user = proving_user(state, me).await?;
+    let user = caller_user(state, me).await?;
     let email = Email::parse(&user.email).map_err(AppError::internal)?;
     let hash = user.password_hash.clone();
     sign_in::verify_current_password(state, me, &email, current_password, hash).await?;
@@ -77,6 +78,8 @@ pub async fn start(
     me: &Caller,
     current_password: String,
 ) -> Result<Enrolment, AppError> {
+    // another app for an enrolled account needs the one it has, recently
+    super::require_step_up(state, me).await?;
     let user = reauthenticated(state, me, current_password).await?;
     let tx = state.db.begin(me.scope()).await?;
     let (factor_id, secret) = store::add_pending(&tx, &state.auth.mfa, &user).await?;
@@ -102,21 +105,21 @@ pub async fn confirm(
     factor_id: Uuid,
     code: String,
 ) -> Result<Confirmed, AppError> {
-    let user = proving_user(state, me).await?;
+    super::require_step_up(state, me).await?;
+    let user = caller_user(state, me).await?;
     let tx = state.db.begin(me.scope()).await?;
+    let first = store::confirmed_count(&tx, user.id).await? == 0;
     let pending = store::list(&tx, user.id)
         .await?
         .into_iter()
         .find(|f| f.id == factor_id && f.confirmed_at.is_none())
         .ok_or(AppError::NotFound("pending factor"))?;
     let answer = Answer::Code(code);
-    let sealer = &state.auth.mfa;
-    if store::prove(&tx, sealer, user.id, &answer, Some(pending.id))
-        .await?
-        .is_none()
-    {
-        drop(tx);
-        return Err(refused_code(state, &user, &answer, &me.meta).await);
+    let (tx, _) = check_field(state, tx, &user, &answer, &me.meta, Some(pending.id)).await?;
+    if first {
+        // a session opened before, with the password alone, ends: it never proved the app
+        sessions::revoke_all(&tx, user.id, Some(me.session_id), "mfa_enrolled").await?;
+        cache::publish(&tx, Revoked::User(user.id)).await?;
     }
     let recovery_codes = store::replace_recovery_codes(&tx, &user).await?;
     super::mark_session(&tx, me.session_id).await?;
@@ -136,6 +139,9 @@ pub async fn confirm(
     };
     let access_token = sign_in::access_token(state, &user, me.session_id, authn)?;
     tx.commit().await?;
+    if first {
+        state.auth.sessions.apply(Revoked::User(user.id)).await;
+    }
     count("enrolled");
     Ok(Confirmed {
         factor,
@@ -155,13 +161,7 @@ pub async fn remove(
 ) -> Result<(), AppError> {
     let user = reauthenticated(state, me, current_password).await?;
     let tx = state.db.begin(me.scope()).await?;
-    if prove_in(state, &tx, &user, &answer, &me.meta)
-        .await?
-        .is_none()
-    {
-        drop(tx);
-        return Err(refused_code(state, &user, &answer, &me.meta).await);
-    }
+    let (tx, _) = check_field(state, tx, &user, &answer, &me.meta, None).await?;
     let remaining = store::remove(&tx, user.id, factor_id)
         .await?
         .ok_or(AppError::NotFound("factor"))?;
@@ -187,13 +187,7 @@ pub async fn regenerate_codes(
             "no authenticator app is enrolled: recovery codes come with the first one".into(),
         ));
     }
-    if prove_in(state, &tx, &user, &answer, &me.meta)
-        .await?
-        .is_none()
-    {
-        drop(tx);
-        return Err(refused_code(state, &user, &answer, &me.meta).await);
-    }
+    let (tx, _) = check_field(state, tx, &user, &answer, &me.meta, None).await?;
     let codes = store::replace_recovery_codes(&tx, &user).await?;
     let renewed = event("mfa.recovery_codes_regenerated", &user, user.id, None);
     audit::record(&tx, &me.meta, renewed).await?;

@@ -28,8 +28,11 @@ pub async fn reset(state: &AppState, scope: &RequestScope, id: Uuid) -> Result<(
         ));
     }
     let target = directory::get(scope, id).await?;
-    if who.role != Role::Admin {
-        governs_account_of(who, target.role)?;
+    match who.role {
+        Role::Admin => {}
+        // a custom role granting `users:update` is no support desk: principals only
+        Role::Principal => governs_account_of(who, target.role)?,
+        Role::Manager | Role::Agent => return Err(AppError::Forbidden),
     }
     let removed = store::remove_all(scope.tx(), id).await?;
     sessions::end_all(scope, id, target.dealership_id, None, "mfa_reset").await?;

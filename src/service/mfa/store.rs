@@ -196,7 +196,7 @@ async fn take_recovery_code(tx: &TenantTx, user_id: Uuid, code: &str) -> Result<
             DbBackend::Postgres,
             "UPDATE mfa_recovery_codes SET used_at = now() \
              WHERE user_id = $1 AND code_hash = $2 AND used_at IS NULL",
-            [user_id.into(), recovery::hash(&normalised).into()],
+            [user_id.into(), recovery::hash(user_id, &normalised).into()],
         ))
         .await?;
     Ok(taken.rows_affected() >= 1)
@@ -219,7 +219,7 @@ pub async fn replace_recovery_codes(
                 Uuid::now_v7().into(),
                 user.dealership_id.into(),
                 user.id.into(),
-                recovery::hash(&normalised).into(),
+                recovery::hash(user.id, &normalised).into(),
             ],
         ))
         .await?;

@@ -3,6 +3,8 @@
 //! proved it just now, and a fresh access token says so). A wrong code is counted against the
 //! account's lockout like a wrong password; a code is accepted once, a recovery code once ever.
 
+use uuid::Uuid;
+
 use super::{Answer, Proof, count, event, notify, store};
 use crate::{
     auth::{account_token::AccountToken, jwt::Authn, mfa::Standing, principal::scope_of},
@@ -31,13 +33,8 @@ pub async fn sign_in(
         .await
         .map_err(|_| AppError::Unauthenticated)?;
     let user = live_challenge(state, &token, owner.user_id, owner.dealership_id).await?;
-    sign_in::refuse_if_locked(state, &user, meta).await?;
-
     let tx = state.db.begin(scope_of(user.dealership_id)).await?;
-    let Some(proof) = store::prove(&tx, &state.auth.mfa, user.id, &answer, None).await? else {
-        drop(tx);
-        return Err(sign_in::wrong_code(state, &user, meta).await);
-    };
+    let (tx, proof) = check(state, tx, &user, &answer, meta, None).await?;
     // one sign-in per token, however many codes race for it
     if !account_tokens::consume(&tx, &token).await? {
         return Err(AppError::Unauthenticated);
@@ -49,7 +46,6 @@ pub async fn sign_in(
     succeeded.target_type = "session";
     succeeded.target_id = Some(refresh_token.session_id);
     audit::record(&tx, meta, succeeded).await?;
-    proven(state, &tx, &user, proof, meta).await?;
     let issued = sign_in::issue_in(state, &tx, user, refresh_token).await?;
     tx.commit().await?;
     state
@@ -65,8 +61,8 @@ pub async fn sign_in(
 async fn live_challenge(
     state: &AppState,
     token: &AccountToken,
-    user_id: uuid::Uuid,
-    dealership_id: Option<uuid::Uuid>,
+    user_id: Uuid,
+    dealership_id: Option<Uuid>,
 ) -> Result<user::Model, AppError> {
     let tx = state.db.begin_reading(scope_of(dealership_id)).await?;
     let user = users::find_signable(&tx, user_id).await?;
@@ -81,15 +77,9 @@ async fn live_challenge(
 /// A fresh access token for the caller's session after a code: what a sensitive change asks
 /// for ([`super::require_step_up`]). The refresh token is unchanged; refreshing keeps `otp`.
 pub async fn step_up(state: &AppState, me: &Caller, answer: Answer) -> Result<String, AppError> {
-    let user = proving_user(state, me).await?;
+    let user = caller_user(state, me).await?;
     let tx = state.db.begin(me.scope()).await?;
-    if prove_in(state, &tx, &user, &answer, &me.meta)
-        .await?
-        .is_none()
-    {
-        drop(tx); // the failure waits its delay without holding a connection
-        return Err(refused_code(state, &user, &answer, &me.meta).await);
-    }
+    let (tx, _) = check_field(state, tx, &user, &answer, &me.meta, None).await?;
     super::mark_session(&tx, me.session_id).await?;
     audit::record(&tx, &me.meta, event("mfa.step_up", &user, user.id, None)).await?;
     let authn = Authn {
@@ -103,50 +93,62 @@ pub async fn step_up(state: &AppState, me: &Caller, answer: Answer) -> Result<St
     Ok(access_token)
 }
 
-/// The caller, once the lockout lets them try a code (429 otherwise).
-pub(super) async fn proving_user(state: &AppState, me: &Caller) -> Result<user::Model, AppError> {
+/// The caller, as long as they may still sign in (401 otherwise).
+pub(super) async fn caller_user(state: &AppState, me: &Caller) -> Result<user::Model, AppError> {
     let tx = state.db.begin_reading(me.scope()).await?;
     let user = users::find_signable(&tx, me.user_id).await?;
     tx.commit().await?;
-    let user = user.ok_or(AppError::Unauthenticated)?;
-    sign_in::refuse_if_locked(state, &user, &me.meta).await?;
-    Ok(user)
+    user.ok_or(AppError::Unauthenticated)
 }
 
-/// Checks `answer` against the caller's factors in `tx`, taking the step or code it used;
-/// `None` if it is wrong: roll `tx` back, then answer [`refused_code`].
-pub(super) async fn prove_in(
+/// Checks `answer` for `user` in `tx`, their own tenant transaction: one check of theirs at a
+/// time, under the lockout. A right answer takes what it used (the time step, the recovery
+/// code: `pending` checks only that pending factor's codes) and `tx` goes on; a wrong one is
+/// counted and committed, then answered `Unauthenticated` after its delay; a locked account 429.
+pub(super) async fn check(
     state: &AppState,
-    tx: &TenantTx,
+    tx: TenantTx,
     user: &user::Model,
     answer: &Answer,
     meta: &RequestMeta,
-) -> Result<Option<Proof>, AppError> {
-    let proof = store::prove(tx, &state.auth.mfa, user.id, answer, None).await?;
-    if let Some(proof) = proof {
-        proven(state, tx, user, proof, meta).await?;
+    pending: Option<Uuid>,
+) -> Result<(TenantTx, Proof), AppError> {
+    if let Some(retry_after_secs) = sign_in::code_lock(&tx, user, meta).await? {
+        drop(tx);
+        return Err(sign_in::refuse_locked_code(state, user, meta, retry_after_secs).await);
     }
-    Ok(proof)
+    match store::prove(&tx, &state.auth.mfa, user.id, answer, pending).await? {
+        Some(proof) => {
+            proven(state, &tx, user, proof, meta).await?;
+            Ok((tx, proof))
+        }
+        None => {
+            let failures = sign_in::count_wrong_code(state, &tx, user, meta).await?;
+            tx.commit().await?;
+            Err(sign_in::wrong_code_answer(state, failures).await)
+        }
+    }
 }
 
-/// A wrong code from a signed-in caller: counted, then 422 on the field it came in.
-pub(super) async fn refused_code(
+/// [`check`] for a signed-in caller: a wrong answer is 422 on the field it came in.
+pub(super) async fn check_field(
     state: &AppState,
+    tx: TenantTx,
     user: &user::Model,
     answer: &Answer,
     meta: &RequestMeta,
-) -> AppError {
-    match sign_in::wrong_code(state, user, meta).await {
-        AppError::Unauthenticated => AppError::field(answer_field(answer), "is not correct"),
-        other => other,
-    }
-}
-
-fn answer_field(answer: &Answer) -> &'static str {
-    match answer {
+    pending: Option<Uuid>,
+) -> Result<(TenantTx, Proof), AppError> {
+    let field = match answer {
         Answer::Code(_) => "code",
         Answer::RecoveryCode(_) => "recovery_code",
-    }
+    };
+    check(state, tx, user, answer, meta, pending)
+        .await
+        .map_err(|err| match err {
+            AppError::Unauthenticated => AppError::field(field, "is not correct"),
+            other => other,
+        })
 }
 
 /// What a right answer leaves behind: a used recovery code is audited, counted and mailed.

@@ -3,12 +3,14 @@
 //! tenant is known, through the definer lookups, and continue in the user's own tenant
 //! transaction; no caller exists yet, so they use plain tenant transactions, not a scope.
 
+mod codes;
 mod login;
 mod reauth;
 mod refresh;
 
+pub use codes::{code_lock, count_wrong_code, refuse_locked_code, wrong_code_answer};
 pub use login::login;
-pub use reauth::{refuse_if_locked, verify_current_password, wrong_code};
+pub use reauth::verify_current_password;
 pub use refresh::refresh;
 
 use uuid::Uuid;

@@ -8,7 +8,6 @@ use super::{count_login, login_event, name_record};
 use crate::{
     auth::{password, principal::scope_of, throttle},
     domain::{Email, SignInName},
-    entity::user,
     error::AppError,
     scope::{Caller, RequestMeta},
     service::audit,
@@ -43,50 +42,6 @@ pub async fn verify_current_password(
     match attempt.failed("wrong_current_password").await {
         AppError::Unauthenticated => Err(AppError::field("current_password", "is not correct")),
         other => Err(other),
-    }
-}
-
-/// The answer to a wrong second-factor code (or a replayed one): counted and delayed like a
-/// wrong password, under the account's email, and audited as `mfa.verification_failed`;
-/// `Unauthenticated` unless the account is locked by now (429) or the database failed.
-pub async fn wrong_code(state: &AppState, user: &user::Model, meta: &RequestMeta) -> AppError {
-    crate::service::mfa::count("verification_failed");
-    let name = match Email::parse(&user.email) {
-        Ok(email) => SignInName::Email(email),
-        Err(err) => return AppError::internal(err),
-    };
-    let attempt = Attempt {
-        state,
-        name: &name,
-        dealership_id: user.dealership_id,
-        user_id: Some(user.id),
-        meta,
-    };
-    attempt
-        .failed_as("mfa.verification_failed", "wrong_code")
-        .await
-}
-
-/// 429 (audited) while `user`'s account or the client's address is locked: a second-factor
-/// code is not even checked then.
-pub async fn refuse_if_locked(
-    state: &AppState,
-    user: &user::Model,
-    meta: &RequestMeta,
-) -> Result<(), AppError> {
-    let name = SignInName::Email(Email::parse(&user.email).map_err(AppError::internal)?);
-    match locked_now(state, &name, meta.ip.as_deref()).await? {
-        None => Ok(()),
-        Some(retry_after_secs) => {
-            let attempt = Attempt {
-                state,
-                name: &name,
-                dealership_id: user.dealership_id,
-                user_id: Some(user.id),
-                meta,
-            };
-            Err(attempt.refuse_locked(retry_after_secs).await)
-        }
     }
 }
 
@@ -130,17 +85,12 @@ impl Attempt<'_> {
     /// Counts and audits a failed attempt, waits the progressive delay, and gives the one
     /// answer every failure gets.
     pub async fn failed(&self, reason: &str) -> AppError {
-        self.failed_as("login.failed", reason).await
-    }
-
-    /// [`failed`](Self::failed), audited as `action`.
-    pub async fn failed_as(&self, action: &'static str, reason: &str) -> AppError {
         let lockout = &self.state.settings.auth.lockout;
         let recorded = async {
             let tx = self.state.db.begin(scope_of(self.dealership_id)).await?;
             let ip = self.meta.ip.as_deref();
             let failures = throttle::record_failure(&tx, lockout, self.name, ip).await?;
-            let mut event = self.event(action);
+            let mut event = self.event("login.failed");
             let mut changes = name_record(self.name);
             changes["reason"] = reason.into();
             event.changes = Some(changes);

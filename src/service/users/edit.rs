@@ -97,8 +97,10 @@ async fn apply(
     if reach == Reach::Own && account_change {
         return Err(AppError::Forbidden);
     }
-    // changing anyone's role, or anything of a principal's, is sensitive
-    if change.role.is_some() || target.role.rank() >= Role::Principal.rank() {
+    // changing anyone's role or account (password, email, activity), or anything of a
+    // principal's, is sensitive
+    let others_account = account_change && id != who.user_id;
+    if change.role.is_some() || others_account || target.role.rank() >= Role::Principal.rank() {
         scope.require_step_up().await?;
     }
     let assigned = match &change.role {

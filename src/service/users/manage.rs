@@ -227,9 +227,7 @@ pub async fn delete(scope: &RequestScope, id: Uuid) -> Result<(), AppError> {
     }
     let target = directory::get(scope, id).await?;
     governs_account_of(who, target.role)?;
-    if target.role.rank() >= Role::Principal.rank() {
-        scope.require_step_up().await?;
-    }
+    scope.require_step_up().await?;
     let deleted = soft_delete(scope, target, "user_deleted").await?;
     let changes = json!({"email": deleted.email});
     record(scope, "user.deleted", &deleted, changes).await
