@@ -93,6 +93,8 @@ SCENARIOS: dict[str, list[str]] = {
     # mail to a named SMTP server, with template overrides
     "mail": ["mail.yaml"],
     "mail+managed-secret": ["managed-secret.yaml", "mail.yaml"],
+    # second factors required of principals too, with shorter windows and an issuer of its own
+    "mfa": ["mfa.yaml"],
 }
 
 # What the server is told about its clients per scenario: (trust X-Forwarded-For, trusted proxy
@@ -103,6 +105,16 @@ CLIENT_EDGE: dict[str, tuple[bool, int, int | None]] = {
     "ingress-servicemonitor": (True, 1, 31536000),
     "ingress-overrides": (True, 2, None),
     "proxy-without-ingress": (True, 1, 600),
+}
+
+# The server's [auth.mfa] per scenario, spelled out (not derived from the values): the defaults
+# are the server's own (src/config/auth.rs, MfaSettings::default), so the chart changes nothing
+# unless told to.
+MFA_SETTINGS: dict[str, dict[str, Any]] = {
+    "default": {"required_roles": ["admin"], "step_up_max_age_secs": 900,
+                "challenge_ttl_secs": 300, "issuer": "dealergate"},
+    "mfa": {"required_roles": ["admin", "principal"], "step_up_max_age_secs": 300,
+            "challenge_ttl_secs": 120, "issuer": "Premium Auto Group"},
 }
 
 # Values the schema must refuse: file -> a fragment of Helm's error message.
@@ -119,6 +131,9 @@ INVALID_VALUES = {
     "open-signup-without-dealership.yaml": "/config/auth/openSignup/dealershipId",
     "open-signup-bad-dealership.yaml": "/config/auth/openSignup/dealershipId",
     "mfa-key-not-32-bytes.yaml": "/secrets/mfaEncryptionKey",
+    "mfa-unknown-role.yaml": "/config/auth/mfa/requiredRoles",
+    "mfa-step-up-zero.yaml": "/config/auth/mfa/stepUpMaxAgeSecs",
+    "mfa-issuer-colon.yaml": "/config/auth/mfa/issuer",
 }
 
 # Values that pass the schema but that the templates must refuse (required/fail).
@@ -818,6 +833,10 @@ def check_config_and_policies(scenario: str, objects: list[dict[str, Any]],
                              "lock_secs": c["auth"]["lockout"]["lockSecs"]},
                  "hashing": {"workers": c["auth"]["hashing"]["workers"],
                              "queue": c["auth"]["hashing"]["queue"]},
+                 "mfa": {"required_roles": c["auth"]["mfa"]["requiredRoles"],
+                         "step_up_max_age_secs": c["auth"]["mfa"]["stepUpMaxAgeSecs"],
+                         "challenge_ttl_secs": c["auth"]["mfa"]["challengeTtlSecs"],
+                         "issuer": c["auth"]["mfa"]["issuer"]},
                  **({"open_signup": {"enabled": True,
                                      "dealership_id": c["auth"]["openSignup"]["dealershipId"]}}
                     if c["auth"]["openSignup"]["enabled"] else {})},
@@ -1268,6 +1287,14 @@ def check_client_edge(scenario: str, objects: list[dict[str, Any]]) -> None:
             http.get("hsts_max_age_secs") == hsts, str(http))
 
 
+def check_mfa(scenario: str, objects: list[dict[str, Any]]) -> None:
+    if scenario not in MFA_SETTINGS:
+        return
+    mfa = server_toml(objects)["auth"].get("mfa")
+    R.check(f"[{scenario}] [auth.mfa] is {MFA_SETTINGS[scenario]} (no encryption_key: that "
+            "comes from the Secret)", mfa == MFA_SETTINGS[scenario], str(mfa))
+
+
 def check_client_edge_overrides(chart: helm.Chart) -> None:
     ingress = yaml.safe_load((VALUES_DIR / "ingress-servicemonitor.yaml").read_text())["ingress"]
     cases = [
@@ -1307,6 +1334,7 @@ def check_scenario(chart: helm.Chart, scenario: str, values: dict[str, Any]) -> 
         lambda: check_hooks(scenario, objects, merged),
         lambda: check_settings_exist(scenario, objects),
         lambda: check_client_edge(scenario, objects),
+        lambda: check_mfa(scenario, objects),
         lambda: check_listen_url(scenario, objects, merged),
     ):
         try:

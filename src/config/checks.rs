@@ -50,6 +50,13 @@ impl Settings {
                 "auth.mfa.encryption_key must be the base64 of 32 random bytes".into(),
             ));
         }
+        if auth.mfa.issuer.trim().is_empty() || auth.mfa.issuer.contains(':') {
+            return Err(ConfigError::Insecure(
+                "auth.mfa.issuer must be a name without `:` (it prefixes the account in \
+                 authenticator apps)"
+                    .into(),
+            ));
+        }
         if auth.mfa.step_up_max_age_secs == 0 || auth.mfa.challenge_ttl_secs == 0 {
             return Err(ConfigError::Insecure(
                 "auth.mfa lifetimes must be positive".into(),
