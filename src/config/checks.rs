@@ -167,6 +167,12 @@ mod tests {
     #[test]
     fn prod_refuses_insecure_configuration() {
         Jail::expect_with(|jail| {
+            jail.set_env("DEALERGATE_AUTH__MFA__ISSUER", "Premium:Auto");
+            assert!(
+                Settings::load(None).is_err(),
+                "an issuer with ':' is refused"
+            );
+            jail.set_env("DEALERGATE_AUTH__MFA__ISSUER", "Premium Auto");
             jail.set_env("DEALERGATE_PROFILE", "prod");
             assert!(matches!(
                 Settings::load(None),

@@ -8,14 +8,11 @@ use uuid::Uuid;
 use super::{
     Answer, count, event, notify,
     store::{self, Factor},
-    verify::{caller_user, check_field},
+    verify::{caller_user, check, on_field, proven_now},
 };
 use crate::{
+    auth::mfa::totp,
     auth::sessions::{self as cache, Revoked},
-    auth::{
-        jwt::Authn,
-        mfa::{Standing, totp},
-    },
     domain::Email,
     entity::user,
     error::AppError,
@@ -115,14 +112,15 @@ pub async fn confirm(
         .find(|f| f.id == factor_id && f.confirmed_at.is_none())
         .ok_or(AppError::NotFound("pending factor"))?;
     let answer = Answer::Code(code);
-    let (tx, _) = check_field(state, tx, &user, &answer, &me.meta, Some(pending.id)).await?;
+    let (tx, _) = check(state, tx, &user, &answer, &me.meta, Some(pending.id))
+        .await
+        .map_err(on_field(&answer))?;
     if first {
         // a session opened before, with the password alone, ends: it never proved the app
         sessions::revoke_all(&tx, user.id, Some(me.session_id), "mfa_enrolled").await?;
         cache::publish(&tx, Revoked::User(user.id)).await?;
     }
     let recovery_codes = store::replace_recovery_codes(&tx, &user).await?;
-    super::mark_session(&tx, me.session_id).await?;
     let changes = serde_json::json!({ "factor_id": factor_id, "kind": "totp" });
     let enrolled = event("mfa.enrolled", &user, user.id, Some(changes));
     audit::record(&tx, &me.meta, enrolled).await?;
@@ -132,12 +130,7 @@ pub async fn confirm(
         .into_iter()
         .find(|f| f.id == factor_id)
         .ok_or_else(|| AppError::internal(anyhow::anyhow!("confirmed factor not found")))?;
-    let authn = Authn {
-        auth_time: chrono::Utc::now().timestamp(),
-        otp: true,
-        standing: Standing::Enrolled,
-    };
-    let access_token = sign_in::access_token(state, &user, me.session_id, authn)?;
+    let access_token = proven_now(state, &tx, &user, me.session_id).await?;
     tx.commit().await?;
     if first {
         state.auth.sessions.apply(Revoked::User(user.id)).await;
@@ -161,7 +154,9 @@ pub async fn remove(
 ) -> Result<(), AppError> {
     let user = reauthenticated(state, me, current_password).await?;
     let tx = state.db.begin(me.scope()).await?;
-    let (tx, _) = check_field(state, tx, &user, &answer, &me.meta, None).await?;
+    let (tx, _) = check(state, tx, &user, &answer, &me.meta, None)
+        .await
+        .map_err(on_field(&answer))?;
     let remaining = store::remove(&tx, user.id, factor_id)
         .await?
         .ok_or(AppError::NotFound("factor"))?;
@@ -187,7 +182,9 @@ pub async fn regenerate_codes(
             "no authenticator app is enrolled: recovery codes come with the first one".into(),
         ));
     }
-    let (tx, _) = check_field(state, tx, &user, &answer, &me.meta, None).await?;
+    let (tx, _) = check(state, tx, &user, &answer, &me.meta, None)
+        .await
+        .map_err(on_field(&answer))?;
     let codes = store::replace_recovery_codes(&tx, &user).await?;
     let renewed = event("mfa.recovery_codes_regenerated", &user, user.id, None);
     audit::record(&tx, &me.meta, renewed).await?;

@@ -79,15 +79,11 @@ async fn live_challenge(
 pub async fn step_up(state: &AppState, me: &Caller, answer: Answer) -> Result<String, AppError> {
     let user = caller_user(state, me).await?;
     let tx = state.db.begin(me.scope()).await?;
-    let (tx, _) = check_field(state, tx, &user, &answer, &me.meta, None).await?;
-    super::mark_session(&tx, me.session_id).await?;
+    let (tx, _) = check(state, tx, &user, &answer, &me.meta, None)
+        .await
+        .map_err(on_field(&answer))?;
     audit::record(&tx, &me.meta, event("mfa.step_up", &user, user.id, None)).await?;
-    let authn = Authn {
-        auth_time: chrono::Utc::now().timestamp(),
-        otp: true,
-        standing: Standing::Enrolled,
-    };
-    let access_token = sign_in::access_token(state, &user, me.session_id, authn)?;
+    let access_token = proven_now(state, &tx, &user, me.session_id).await?;
     tx.commit().await?;
     count("step_up");
     Ok(access_token)
@@ -130,25 +126,33 @@ pub(super) async fn check(
     }
 }
 
-/// [`check`] for a signed-in caller: a wrong answer is 422 on the field it came in.
-pub(super) async fn check_field(
-    state: &AppState,
-    tx: TenantTx,
-    user: &user::Model,
-    answer: &Answer,
-    meta: &RequestMeta,
-    pending: Option<Uuid>,
-) -> Result<(TenantTx, Proof), AppError> {
+/// For a signed-in caller's [`check`]: a wrong answer is 422 on the field it came in.
+pub(super) fn on_field(answer: &Answer) -> impl Fn(AppError) -> AppError + use<> {
     let field = match answer {
         Answer::Code(_) => "code",
         Answer::RecoveryCode(_) => "recovery_code",
     };
-    check(state, tx, user, answer, meta, pending)
-        .await
-        .map_err(|err| match err {
-            AppError::Unauthenticated => AppError::field(field, "is not correct"),
-            other => other,
-        })
+    move |err| match err {
+        AppError::Unauthenticated => AppError::field(field, "is not correct"),
+        other => other,
+    }
+}
+
+/// The caller's session proved a second factor just now: marked so (refreshes keep it), and a
+/// fresh access token that says so.
+pub(super) async fn proven_now(
+    state: &AppState,
+    tx: &TenantTx,
+    user: &user::Model,
+    session_id: Uuid,
+) -> Result<String, AppError> {
+    super::mark_session(tx, session_id).await?;
+    let authn = Authn {
+        auth_time: chrono::Utc::now().timestamp(),
+        otp: true,
+        standing: Standing::Enrolled,
+    };
+    sign_in::access_token(state, user, session_id, authn)
 }
 
 /// What a right answer leaves behind: a used recovery code is audited, counted and mailed.
