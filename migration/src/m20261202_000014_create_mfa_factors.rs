@@ -5,9 +5,10 @@
 //! Both new tables are **tenant tables** by the checklist of migration 000008: a factor and a
 //! recovery code belong to one user of one dealership (admins' rows have no dealership and are
 //! written in platform scope). A TOTP secret is stored only sealed (AES-256-GCM under
-//! `auth.mfa.encryption_key`, bound to its factor and user), a recovery code only as a SHA-256
-//! hash. Nothing here is updated but what using a factor changes: the last accepted time step
-//! (so a code is accepted once) and when a recovery code was used (once ever).
+//! `auth.mfa.encryption_key`, bound to its factor and user), a recovery code only as an HMAC
+//! under a key derived from it. Nothing here is updated but what using a factor changes: the
+//! last accepted time step (so a code is accepted once) and when a recovery code was used (once
+//! ever).
 
 use sea_orm_migration::prelude::*;
 
@@ -48,7 +49,7 @@ CREATE TABLE mfa_recovery_codes (
     id            uuid PRIMARY KEY,
     dealership_id uuid REFERENCES dealerships (id),
     user_id       uuid NOT NULL REFERENCES users (id),
-    code_hash     bytea NOT NULL,             -- SHA-256 of the normalised code
+    code_hash     bytea NOT NULL,             -- HMAC-SHA256 of the user id and normalised code
     created_at    timestamptz NOT NULL DEFAULT now(),
     used_at       timestamptz
 );

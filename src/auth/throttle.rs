@@ -27,6 +27,9 @@ pub enum Counter {
     PhoneClaim,
     /// signups without an invitation (every attempt counts)
     Signup,
+    /// wrong second-factor codes, beside their count as failed logins: a password reset lifts
+    /// the login lock, not this one (a mailbox is not the second factor)
+    MfaCode,
 }
 
 impl Counter {
@@ -38,6 +41,7 @@ impl Counter {
             Counter::EmailChange => "email-change:",
             Counter::PhoneClaim => "phone-claim:",
             Counter::Signup => "signup:",
+            Counter::MfaCode => "mfa:",
         }
     }
 
@@ -144,11 +148,20 @@ pub async fn record(
 /// A successful login clears the count of each of the account's names (not the IP's: one good
 /// password must not unlock guessing at other accounts).
 pub async fn reset(tx: &TenantTx, names: &[SignInName]) -> Result<(), AppError> {
+    reset_counting(tx, Counter::Login, names).await
+}
+
+/// [`reset`] for any [`Counter`].
+pub async fn reset_counting(
+    tx: &TenantTx,
+    counter: Counter,
+    names: &[SignInName],
+) -> Result<(), AppError> {
     for name in names {
         tx.execute_raw(Statement::from_sql_and_values(
             DbBackend::Postgres,
             "SELECT auth_throttle_reset($1)",
-            [account_key(name).into()],
+            [counter.keys(name, None).0.into()],
         ))
         .await?;
     }

@@ -123,12 +123,9 @@ pub async fn confirm(
     }
     sessions::revoke_all(&tx, user.id, None, "password_reset").await?;
     cache::publish(&tx, Revoked::User(user.id)).await?;
-    // proving the mailbox lifts a lockout of the account's logins, by email and by phone; not
-    // for an account with a second factor, whose wrong codes share that lockout (a mailbox
-    // alone must not buy more guesses at the code)
-    if !crate::auth::mfa::enrolled(&tx, user.id).await? {
-        throttle::reset(&tx, &users::sign_in_names(&user)).await?;
-    }
+    // proving the mailbox lifts a lockout of the account's logins, by email and by phone (not
+    // the lock that wrong second-factor codes set: a mailbox is not the second factor)
+    throttle::reset(&tx, &users::sign_in_names(&user)).await?;
     let notice =
         user_mail::compose(state, &tx, Kind::PasswordChanged, &user, String::new(), 0).await?;
     outbox::enqueue(&tx, notice).await?;

@@ -1,9 +1,7 @@
 //! Recovery codes: ten per user, shown once, each usable once ever. 60 random bits in twelve
-//! characters of an unambiguous alphabet (`xxxx-xxxx-xxxx`); stored as SHA-256 of the
-//! user's id and the normalised code (case, dashes and spaces do not matter when one is typed
-//! in).
-
-use sha2::{Digest, Sha256};
+//! characters of an unambiguous alphabet (`xxxx-xxxx-xxxx`); stored as an HMAC of the user's id
+//! and the normalised code ([`SecretBox::code_digest`](super::SecretBox::code_digest); case,
+//! dashes and spaces do not matter when one is typed in).
 
 pub const COUNT: usize = 10;
 const ALPHABET: &[u8; 32] = b"23456789abcdefghjkmnpqrstuvwxyz0";
@@ -30,15 +28,6 @@ pub fn normalise(code: &str) -> Option<String> {
         .map(|c| c.to_ascii_lowercase())
         .collect();
     (bare.len() == LEN && bare.bytes().all(|b| ALPHABET.contains(&b))).then_some(bare)
-}
-
-/// SHA-256 of the user's id and the code: a guess against a copied table is a guess at one
-/// user's codes, not at every stored code at once.
-pub fn hash(user_id: uuid::Uuid, normalised: &str) -> Vec<u8> {
-    let mut digest = Sha256::new();
-    digest.update(user_id.as_bytes());
-    digest.update(normalised.as_bytes());
-    digest.finalize().to_vec()
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ use aes_gcm::{
     aead::{Aead, Payload},
 };
 use base64::{Engine, engine::general_purpose::STANDARD};
+use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
@@ -15,6 +16,8 @@ const NONCE_LEN: usize = 12;
 #[derive(Clone)]
 pub struct SecretBox {
     cipher: Aes256Gcm,
+    /// Keys the recovery-code hashes (derived from the same configured key).
+    codes_key: [u8; 32],
 }
 
 impl std::fmt::Debug for SecretBox {
@@ -27,18 +30,34 @@ impl SecretBox {
     /// The key configured as base64 of 32 bytes; `None` if it is anything else.
     pub fn from_base64(key: &str) -> Option<Self> {
         let key: [u8; 32] = STANDARD.decode(key.trim()).ok()?.try_into().ok()?;
-        Some(Self {
-            cipher: Aes256Gcm::new(&key.into()),
-        })
+        Some(Self::from_key(key))
     }
 
     /// The fixed development key, for a dev profile without `auth.mfa.encryption_key`: secrets
     /// survive a restart, and `prod` refuses to start without a key of its own.
     pub fn development() -> Self {
-        let key: [u8; 32] = Sha256::digest(b"dealergate development MFA key").into();
+        Self::from_key(Sha256::digest(b"dealergate development MFA key").into())
+    }
+
+    fn from_key(key: [u8; 32]) -> Self {
+        let codes_key = Sha256::new()
+            .chain_update(b"dealergate recovery codes\0")
+            .chain_update(key)
+            .finalize()
+            .into();
         Self {
             cipher: Aes256Gcm::new(&key.into()),
+            codes_key,
         }
+    }
+
+    /// HMAC-SHA256 of a recovery code under a key derived from the configured one, with the
+    /// user's id: a copied table alone gives no way to test guesses.
+    pub fn code_digest(&self, user_id: Uuid, normalised: &str) -> Vec<u8> {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.codes_key).expect("any key size");
+        mac.update(user_id.as_bytes());
+        mac.update(normalised.as_bytes());
+        mac.finalize().into_bytes().to_vec()
     }
 
     /// `nonce || ciphertext` of `secret`, bound to the factor and its user.
@@ -103,5 +122,13 @@ mod tests {
         assert_eq!(SecretBox::development().open(factor, user, &sealed), None);
         assert_eq!(sealer.open(factor, user, &sealed[..5]), None);
         assert!(SecretBox::from_base64("c2hvcnQ=").is_none());
+        // recovery-code digests depend on the key and the user
+        let digest = sealer.code_digest(user, "abcdefghjkmn");
+        assert_eq!(digest, sealer.code_digest(user, "abcdefghjkmn"));
+        assert_ne!(digest, sealer.code_digest(factor, "abcdefghjkmn"));
+        assert_ne!(
+            digest,
+            SecretBox::development().code_digest(user, "abcdefghjkmn")
+        );
     }
 }

@@ -11,14 +11,13 @@ use super::{
     verify::{caller_user, check, on_field, proven_now},
 };
 use crate::{
-    auth::mfa::totp,
-    auth::sessions::{self as cache, Revoked},
+    auth::{mfa::totp, sessions::Revoked},
     domain::Email,
     entity::user,
     error::AppError,
     mail::Kind,
     scope::Caller,
-    service::{audit, sessions, sign_in},
+    service::{audit, sign_in},
     state::AppState,
 };
 
@@ -79,6 +78,7 @@ pub async fn start(
     super::require_step_up(state, me).await?;
     let user = reauthenticated(state, me, current_password).await?;
     let tx = state.db.begin(me.scope()).await?;
+    sign_in::user_lock(&tx, user.id).await?;
     let (factor_id, secret) = store::add_pending(&tx, &state.auth.mfa, &user).await?;
     tx.commit().await?;
     let issuer = &state.settings.auth.mfa.issuer;
@@ -105,7 +105,6 @@ pub async fn confirm(
     super::require_step_up(state, me).await?;
     let user = caller_user(state, me).await?;
     let tx = state.db.begin(me.scope()).await?;
-    let first = store::confirmed_count(&tx, user.id).await? == 0;
     let pending = store::list(&tx, user.id)
         .await?
         .into_iter()
@@ -115,12 +114,9 @@ pub async fn confirm(
     let (tx, _) = check(state, tx, &user, &answer, &me.meta, Some(pending.id))
         .await
         .map_err(on_field(&answer))?;
-    if first {
-        // a session opened before, with the password alone, ends: it never proved the app
-        sessions::revoke_all(&tx, user.id, Some(me.session_id), "mfa_enrolled").await?;
-        cache::publish(&tx, Revoked::User(user.id)).await?;
-    }
-    let recovery_codes = store::replace_recovery_codes(&tx, &user).await?;
+    // sessions opened with the password alone end: they never proved an app
+    super::end_password_only_sessions(&tx, user.id, me.session_id).await?;
+    let recovery_codes = store::replace_recovery_codes(&tx, &state.auth.mfa, &user).await?;
     let changes = serde_json::json!({ "factor_id": factor_id, "kind": "totp" });
     let enrolled = event("mfa.enrolled", &user, user.id, Some(changes));
     audit::record(&tx, &me.meta, enrolled).await?;
@@ -132,9 +128,7 @@ pub async fn confirm(
         .ok_or_else(|| AppError::internal(anyhow::anyhow!("confirmed factor not found")))?;
     let access_token = proven_now(state, &tx, &user, me.session_id).await?;
     tx.commit().await?;
-    if first {
-        state.auth.sessions.apply(Revoked::User(user.id)).await;
-    }
+    state.auth.sessions.apply(Revoked::User(user.id)).await;
     count("enrolled");
     Ok(Confirmed {
         factor,
@@ -185,7 +179,7 @@ pub async fn regenerate_codes(
     let (tx, _) = check(state, tx, &user, &answer, &me.meta, None)
         .await
         .map_err(on_field(&answer))?;
-    let codes = store::replace_recovery_codes(&tx, &user).await?;
+    let codes = store::replace_recovery_codes(&tx, &state.auth.mfa, &user).await?;
     let renewed = event("mfa.recovery_codes_regenerated", &user, user.id, None);
     audit::record(&tx, &me.meta, renewed).await?;
     tx.commit().await?;

@@ -78,6 +78,11 @@ pub async fn authn(
     .one(tx)
     .await?
     .ok_or(AppError::Unauthenticated)?;
+    if row.enrolled && row.mfa_at.is_none() {
+        // a session that never proved the user's app (one that raced the enrolment) goes no
+        // further than the access token it has
+        return Err(AppError::Unauthenticated);
+    }
     Ok(Authn {
         auth_time: row.mfa_at.unwrap_or(row.created_at).timestamp(),
         otp: row.mfa_at.is_some(),
@@ -140,6 +145,24 @@ pub async fn mark_session(tx: &TenantTx, session_id: Uuid) -> Result<(), AppErro
     ))
     .await?;
     Ok(())
+}
+
+/// Ends the user's sessions (but `keep`) that never proved a second factor, on every replica
+/// once `tx` commits: an app was just confirmed, so they are what a stolen password opened.
+pub async fn end_password_only_sessions(
+    tx: &TenantTx,
+    user_id: Uuid,
+    keep: Uuid,
+) -> Result<(), AppError> {
+    use sea_orm::ConnectionTrait;
+    tx.execute_raw(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "UPDATE sessions SET revoked_at = now(), revoked_reason = 'mfa_enrolled' \
+         WHERE user_id = $1 AND id <> $2 AND revoked_at IS NULL AND mfa_at IS NULL",
+        [user_id.into(), keep.into()],
+    ))
+    .await?;
+    crate::auth::sessions::publish(tx, crate::auth::sessions::Revoked::User(user_id)).await
 }
 
 /// Queues the security notice `kind` to `user` in `tx`.

@@ -137,7 +137,7 @@ pub async fn prove(
             .await?
             .then_some(Proof::Totp)),
         Answer::RecoveryCode(_) if pending.is_some() => Ok(None),
-        Answer::RecoveryCode(code) => Ok(take_recovery_code(tx, user_id, code)
+        Answer::RecoveryCode(code) => Ok(take_recovery_code(tx, sealer, user_id, code)
             .await?
             .then_some(Proof::RecoveryCode)),
     }
@@ -187,7 +187,12 @@ async fn take_step(
     Ok(false)
 }
 
-async fn take_recovery_code(tx: &TenantTx, user_id: Uuid, code: &str) -> Result<bool, AppError> {
+async fn take_recovery_code(
+    tx: &TenantTx,
+    sealer: &SecretBox,
+    user_id: Uuid,
+    code: &str,
+) -> Result<bool, AppError> {
     let Some(normalised) = recovery::normalise(code) else {
         return Ok(false);
     };
@@ -196,7 +201,10 @@ async fn take_recovery_code(tx: &TenantTx, user_id: Uuid, code: &str) -> Result<
             DbBackend::Postgres,
             "UPDATE mfa_recovery_codes SET used_at = now() \
              WHERE user_id = $1 AND code_hash = $2 AND used_at IS NULL",
-            [user_id.into(), recovery::hash(user_id, &normalised).into()],
+            [
+                user_id.into(),
+                sealer.code_digest(user_id, &normalised).into(),
+            ],
         ))
         .await?;
     Ok(taken.rows_affected() >= 1)
@@ -205,6 +213,7 @@ async fn take_recovery_code(tx: &TenantTx, user_id: Uuid, code: &str) -> Result<
 /// Ten new recovery codes for `user`, replacing every earlier one; shown once.
 pub async fn replace_recovery_codes(
     tx: &TenantTx,
+    sealer: &SecretBox,
     user: &user::Model,
 ) -> Result<Vec<String>, AppError> {
     delete_recovery_codes(tx, user.id).await?;
@@ -219,7 +228,7 @@ pub async fn replace_recovery_codes(
                 Uuid::now_v7().into(),
                 user.dealership_id.into(),
                 user.id.into(),
-                recovery::hash(user.id, &normalised).into(),
+                sealer.code_digest(user.id, &normalised).into(),
             ],
         ))
         .await?;

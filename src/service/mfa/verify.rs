@@ -15,7 +15,7 @@ use crate::{
     service::{
         account_tokens::{self, Purpose},
         audit,
-        sign_in::{self, Issued},
+        sign_in::{self, CodeLock, Issued},
         users,
     },
     state::AppState,
@@ -35,13 +35,19 @@ pub async fn sign_in(
     let user = live_challenge(state, &token, owner.user_id, owner.dealership_id).await?;
     let tx = state.db.begin(scope_of(user.dealership_id)).await?;
     let (tx, proof) = check(state, tx, &user, &answer, meta, None).await?;
+    // asked again under the lock: a password change or deactivation meanwhile ends the token
+    let user = users::find_signable(&tx, user.id)
+        .await?
+        .ok_or(AppError::Unauthenticated)?;
+    if !account_tokens::is_live(&tx, &token, Purpose::MfaSignIn, &user).await? {
+        return Err(AppError::Unauthenticated);
+    }
     // one sign-in per token, however many codes race for it
     if !account_tokens::consume(&tx, &token).await? {
         return Err(AppError::Unauthenticated);
     }
     let refresh_token = sign_in::open_session_proving(state, &tx, &user, meta, true).await?;
     users::touch_last_login(&tx, user.id).await?;
-    crate::auth::throttle::reset(&tx, &users::sign_in_names(&user)).await?;
     let mut succeeded = event("login.succeeded", &user, user.id, Some(proof_record(proof)));
     succeeded.target_type = "session";
     succeeded.target_id = Some(refresh_token.session_id);
@@ -109,12 +115,21 @@ pub(super) async fn check(
     meta: &RequestMeta,
     pending: Option<Uuid>,
 ) -> Result<(TenantTx, Proof), AppError> {
-    if let Some(retry_after_secs) = sign_in::code_lock(&tx, user, meta).await? {
-        drop(tx);
-        return Err(sign_in::refuse_locked_code(state, user, meta, retry_after_secs).await);
+    match sign_in::code_lock(&tx, user, meta).await? {
+        CodeLock::Held => {}
+        CodeLock::Busy => {
+            return Err(AppError::RateLimited {
+                retry_after_secs: 1,
+            });
+        }
+        CodeLock::Locked(retry_after_secs) => {
+            drop(tx);
+            return Err(sign_in::refuse_locked_code(state, user, meta, retry_after_secs).await);
+        }
     }
     match store::prove(&tx, &state.auth.mfa, user.id, answer, pending).await? {
         Some(proof) => {
+            sign_in::code_proven(&tx, user).await?;
             proven(state, &tx, user, proof, meta).await?;
             Ok((tx, proof))
         }

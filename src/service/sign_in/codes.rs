@@ -1,13 +1,16 @@
-//! The throttle around second-factor codes: the same lockout as passwords. A user's code checks
-//! run one at a time (a transaction-scoped advisory lock), each asks the lockout again under
-//! the lock, and a wrong code is counted in the same transaction before the lock is let go, so
-//! a burst of guesses sent at once is counted exactly like a sequence of them.
+//! The throttle around second-factor codes: the same lockout as passwords, and a lock of its own
+//! that a password reset does not lift. A user's code checks run one at a time (a
+//! transaction-scoped advisory lock; a check that finds another one running is answered 429 at
+//! once rather than queued on a pooled connection), each asks the lockout under the lock, and a
+//! wrong code is counted in the same transaction before the lock is let go, so a burst of
+//! guesses sent at once counts no less than a sequence of them.
 
-use sea_orm::{ConnectionTrait, DbBackend, Statement};
+use sea_orm::{ConnectionTrait, DbBackend, FromQueryResult, Statement};
+use uuid::Uuid;
 
 use super::{count_login, login_event, name_record, reauth::Attempt};
 use crate::{
-    auth::throttle,
+    auth::throttle::{self, Counter},
     domain::{Email, SignInName},
     entity::user,
     error::AppError,
@@ -25,24 +28,68 @@ fn counted_name(user: &user::Model) -> Result<SignInName, AppError> {
     ))
 }
 
-/// Waits in `tx` for the user's other code checks to finish; then the seconds the account (by
-/// any of its names) or the client's address is locked for, if it is.
+/// Takes `user_id`'s lock in `tx`, waiting for it: what a sign-in deciding whether to ask for
+/// a second factor, and an enrolment, take, so neither runs beside a change of the factors.
+pub async fn user_lock(tx: &TenantTx, user_id: Uuid) -> Result<(), AppError> {
+    tx.execute_raw(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
+        [lock_key(user_id).into()],
+    ))
+    .await?;
+    Ok(())
+}
+
+fn lock_key(user_id: Uuid) -> String {
+    format!("mfa-code:{user_id}")
+}
+
+#[derive(FromQueryResult)]
+struct Taken {
+    taken: bool,
+}
+
+/// What a code check may do now.
+pub enum CodeLock {
+    /// The check may go ahead: it holds the user's lock until `tx` ends.
+    Held,
+    /// Another check of this user is running: 429 (not counted, not audited).
+    Busy,
+    /// The account (by any of its names, or by its code failures) or the client's address is
+    /// locked for this many seconds.
+    Locked(u64),
+}
+
+/// Takes the user's lock in `tx` if no other code check holds it, then asks the lockout.
 pub async fn code_lock(
     tx: &TenantTx,
     user: &user::Model,
     meta: &RequestMeta,
-) -> Result<Option<u64>, AppError> {
-    tx.execute_raw(Statement::from_sql_and_values(
+) -> Result<CodeLock, AppError> {
+    let taken = Taken::find_by_statement(Statement::from_sql_and_values(
         DbBackend::Postgres,
-        "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
-        [format!("mfa-code:{}", user.id).into()],
+        "SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0)) AS taken",
+        [lock_key(user.id).into()],
     ))
-    .await?;
-    let mut locked = None;
-    for name in users::sign_in_names(user) {
-        locked = locked.max(throttle::locked_for(tx, &name, meta.ip.as_deref()).await?);
+    .one(tx)
+    .await?
+    .is_some_and(|t| t.taken);
+    if !taken {
+        return Ok(CodeLock::Busy);
     }
-    Ok(locked)
+    let ip = meta.ip.as_deref();
+    let mut locked =
+        throttle::locked_counting(tx, Counter::MfaCode, &counted_name(user)?, None).await?;
+    for name in users::sign_in_names(user) {
+        locked = locked.max(throttle::locked_for(tx, &name, ip).await?);
+    }
+    Ok(locked.map_or(CodeLock::Held, CodeLock::Locked))
+}
+
+/// A right code: the account's login counts and its code count start afresh.
+pub async fn code_proven(tx: &TenantTx, user: &user::Model) -> Result<(), AppError> {
+    throttle::reset(tx, &users::sign_in_names(user)).await?;
+    throttle::reset_counting(tx, Counter::MfaCode, &[counted_name(user)?]).await
 }
 
 /// The 429 of a code tried while locked, audited (call it once the code's transaction ended).
@@ -77,6 +124,7 @@ pub async fn count_wrong_code(
     let name = counted_name(user)?;
     let lockout = &state.settings.auth.lockout;
     let failures = throttle::record_failure(tx, lockout, &name, meta.ip.as_deref()).await?;
+    let code_failures = throttle::record(tx, Counter::MfaCode, lockout, &name, None).await?;
     let mut event = login_event(
         "mfa.verification_failed",
         user.dealership_id,
@@ -90,7 +138,7 @@ pub async fn count_wrong_code(
     audit::record(tx, meta, event).await?;
     count_login("failure", &name);
     crate::service::mfa::count("verification_failed");
-    Ok(failures)
+    Ok(failures.max(code_failures))
 }
 
 /// The progressive delay of the `failures`-th failure, then the refusal every wrong code gets.

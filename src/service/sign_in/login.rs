@@ -68,6 +68,8 @@ pub async fn login(
         count_login("unverified", &name);
         return Err(AppError::EmailNotVerified);
     }
+    // not beside an enrolment: it ends the password-only sessions it finds, so it must find ours
+    super::user_lock(&tx, user.id).await?;
     let standing = mfa::standing_of(&tx, &state.settings.auth.mfa, &user).await?;
     if standing == Standing::Enrolled {
         // the throttle stays as it is: only the second factor completes the sign-in

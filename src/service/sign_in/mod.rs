@@ -8,7 +8,10 @@ mod login;
 mod reauth;
 mod refresh;
 
-pub use codes::{code_lock, count_wrong_code, refuse_locked_code, wrong_code_answer};
+pub use codes::{
+    CodeLock, code_lock, code_proven, count_wrong_code, refuse_locked_code, user_lock,
+    wrong_code_answer,
+};
 pub use login::login;
 pub use reauth::verify_current_password;
 pub use refresh::refresh;

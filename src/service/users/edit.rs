@@ -97,12 +97,6 @@ async fn apply(
     if reach == Reach::Own && account_change {
         return Err(AppError::Forbidden);
     }
-    // changing anyone's role or account (password, email, activity), or anything of a
-    // principal's, is sensitive
-    let others_account = account_change && id != who.user_id;
-    if change.role.is_some() || others_account || target.role.rank() >= Role::Principal.rank() {
-        scope.require_step_up().await?;
-    }
     let assigned = match &change.role {
         Some(name) => Some(assign::assigned(scope, name, target.dealership_id).await?),
         None => None,
@@ -148,6 +142,12 @@ async fn apply(
             .is_some_and(|p| p.as_ref().map(Phone::as_str) != target.phone.as_deref());
     if id != who.user_id && changes_account {
         governs_account_of(who, target.role)?;
+    }
+    // changing anyone's role or someone else's account (sign-in names, password, activity),
+    // or anything of a principal's, is sensitive
+    let others_account = id != who.user_id && changes_account;
+    if role_changes || others_account || target.role.rank() >= Role::Principal.rank() {
+        scope.require_step_up().await?;
     }
     if new_role == Some(Role::Admin) && target.dealership_id.is_some()
         || new_role.is_some_and(|r| r != Role::Admin) && target.dealership_id.is_none()
