@@ -212,6 +212,11 @@ async fn sensitive_changes_need_a_recent_second_factor_from_those_who_have_one()
             json!({"new_email": "p2@premiumauto.com", "current_password": PA_PRINCIPAL.password}),
         ),
         (Method::PATCH, agent_path.as_str(), role_change("agent")),
+        (
+            Method::PATCH,
+            agent_path.as_str(),
+            json!({"phone": "+1 312 555 0177"}),
+        ),
         (Method::POST, "/api/v1/roles", role.clone()),
         (Method::POST, revoke.as_str(), json!({})),
         (

@@ -148,7 +148,7 @@ pub async fn remove(
 ) -> Result<(), AppError> {
     let user = reauthenticated(state, me, current_password).await?;
     let tx = state.db.begin(me.scope()).await?;
-    let (tx, _) = check(state, tx, &user, &answer, &me.meta, None)
+    let (tx, proof) = check(state, tx, &user, &answer, &me.meta, None)
         .await
         .map_err(on_field(&answer))?;
     let remaining = store::remove(&tx, user.id, factor_id)
@@ -160,6 +160,7 @@ pub async fn remove(
     notify(state, &tx, Kind::MfaFactorRemoved, &user).await?;
     tx.commit().await?;
     count("removed");
+    super::count_proof(proof);
     Ok(())
 }
 
@@ -176,12 +177,13 @@ pub async fn regenerate_codes(
             "no authenticator app is enrolled: recovery codes come with the first one".into(),
         ));
     }
-    let (tx, _) = check(state, tx, &user, &answer, &me.meta, None)
+    let (tx, proof) = check(state, tx, &user, &answer, &me.meta, None)
         .await
         .map_err(on_field(&answer))?;
     let codes = store::replace_recovery_codes(&tx, &state.auth.mfa, &user).await?;
     let renewed = event("mfa.recovery_codes_regenerated", &user, user.id, None);
     audit::record(&tx, &me.meta, renewed).await?;
     tx.commit().await?;
+    super::count_proof(proof);
     Ok(codes)
 }

@@ -39,6 +39,13 @@ pub fn count(event: &str) {
         .inc();
 }
 
+/// Counts what a right answer used, once its transaction committed.
+pub fn count_proof(proof: Proof) {
+    if proof == Proof::RecoveryCode {
+        count("recovery_code_used");
+    }
+}
+
 fn standing(settings: &MfaSettings, role: Role, enrolled: bool, dealership: bool) -> Standing {
     if enrolled {
         Standing::Enrolled

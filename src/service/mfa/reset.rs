@@ -13,7 +13,7 @@ use crate::{
     mail::Kind,
     scope::RequestScope,
     service::{
-        audit, sessions,
+        audit, sessions, sign_in,
         users::{directory, manage::governs_account_of},
     },
     state::AppState,
@@ -34,7 +34,10 @@ pub async fn reset(state: &AppState, scope: &RequestScope, id: Uuid) -> Result<(
         Role::Principal => governs_account_of(who, target.role)?,
         Role::Manager | Role::Agent => return Err(AppError::Forbidden),
     }
+    // not beside the user's own sign-in or code check; their code lock goes with the factors
+    sign_in::user_lock(scope.tx(), id).await?;
     let removed = store::remove_all(scope.tx(), id).await?;
+    sign_in::clear_code_counts(scope.tx(), &target).await?;
     sessions::end_all(scope, id, target.dealership_id, None, "mfa_reset").await?;
     let changes = serde_json::json!({ "factors_removed": removed });
     let reset = event("mfa.reset", &target, who.user_id, Some(changes));

@@ -35,7 +35,9 @@ pub async fn sign_in(
     let user = live_challenge(state, &token, owner.user_id, owner.dealership_id).await?;
     let tx = state.db.begin(scope_of(user.dealership_id)).await?;
     let (tx, proof) = check(state, tx, &user, &answer, meta, None).await?;
-    // asked again under the lock: a password change or deactivation meanwhile ends the token
+    // asked again with the user's row locked: a password reset, change or deactivation either
+    // committed before (and ends the token) or waits, and then ends the session opened here
+    lock_user_row(&tx, user.id).await?;
     let user = users::find_signable(&tx, user.id)
         .await?
         .ok_or(AppError::Unauthenticated)?;
@@ -60,7 +62,19 @@ pub async fn sign_in(
         .apply(crate::auth::sessions::Revoked::Profile(issued.user.id))
         .await;
     count("verified");
+    super::count_proof(proof);
     Ok(issued)
+}
+
+async fn lock_user_row(tx: &TenantTx, user_id: Uuid) -> Result<(), AppError> {
+    use sea_orm::ConnectionTrait;
+    tx.execute_raw(sea_orm::Statement::from_sql_and_values(
+        sea_orm::DbBackend::Postgres,
+        "SELECT 1 FROM users WHERE id = $1 FOR NO KEY UPDATE",
+        [user_id.into()],
+    ))
+    .await?;
+    Ok(())
 }
 
 /// The user of a live `mfa_token` who may still sign in; 401 otherwise.
@@ -85,13 +99,14 @@ async fn live_challenge(
 pub async fn step_up(state: &AppState, me: &Caller, answer: Answer) -> Result<String, AppError> {
     let user = caller_user(state, me).await?;
     let tx = state.db.begin(me.scope()).await?;
-    let (tx, _) = check(state, tx, &user, &answer, &me.meta, None)
+    let (tx, proof) = check(state, tx, &user, &answer, &me.meta, None)
         .await
         .map_err(on_field(&answer))?;
     audit::record(&tx, &me.meta, event("mfa.step_up", &user, user.id, None)).await?;
     let access_token = proven_now(state, &tx, &user, me.session_id).await?;
     tx.commit().await?;
     count("step_up");
+    super::count_proof(proof);
     Ok(access_token)
 }
 
@@ -129,7 +144,7 @@ pub(super) async fn check(
     }
     match store::prove(&tx, &state.auth.mfa, user.id, answer, pending).await? {
         Some(proof) => {
-            sign_in::code_proven(&tx, user).await?;
+            sign_in::clear_code_counts(&tx, user).await?;
             proven(state, &tx, user, proof, meta).await?;
             Ok((tx, proof))
         }
@@ -188,7 +203,6 @@ async fn proven(
         );
         audit::record(tx, meta, used).await?;
         notify(state, tx, Kind::MfaRecoveryCodeUsed, user).await?;
-        count("recovery_code_used");
     }
     Ok(())
 }

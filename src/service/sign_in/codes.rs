@@ -86,8 +86,9 @@ pub async fn code_lock(
     Ok(locked.map_or(CodeLock::Held, CodeLock::Locked))
 }
 
-/// A right code: the account's login counts and its code count start afresh.
-pub async fn code_proven(tx: &TenantTx, user: &user::Model) -> Result<(), AppError> {
+/// The account's login counts and its code count start afresh: a right code, or support's
+/// reset of the factors.
+pub async fn clear_code_counts(tx: &TenantTx, user: &user::Model) -> Result<(), AppError> {
     throttle::reset(tx, &users::sign_in_names(user)).await?;
     throttle::reset_counting(tx, Counter::MfaCode, &[counted_name(user)?]).await
 }

@@ -9,7 +9,7 @@ mod reauth;
 mod refresh;
 
 pub use codes::{
-    CodeLock, code_lock, code_proven, count_wrong_code, refuse_locked_code, user_lock,
+    CodeLock, clear_code_counts, code_lock, count_wrong_code, refuse_locked_code, user_lock,
     wrong_code_answer,
 };
 pub use login::login;
