@@ -468,43 +468,21 @@ async fn removing_the_last_app_needs_the_password_and_a_code_and_ends_the_second
     let plain = app.login_ok(PA_AGENT.email, PA_AGENT.password).await;
     let enrolled = enrol(&app, &plain.access, PA_AGENT.password).await;
     let path = format!("/api/v1/auth/mfa/totp/{}", enrolled.app.factor_id);
-    let remove = |password: &str, code: String| json!({"current_password": password, "code": code});
-    let resp = app
-        .send_as(
-            Method::DELETE,
-            &path,
-            &plain.access,
-            remove("wrong", enrolled.app.next_code().await),
-        )
-        .await;
-    error_of(resp, 422).await;
-    let resp = app
-        .send_as(
-            Method::DELETE,
-            &path,
-            &plain.access,
-            remove(PA_AGENT.password, "000000".into()),
-        )
-        .await;
-    error_of(resp, 422).await;
     let other = format!("/api/v1/auth/mfa/totp/{}", uuid::Uuid::now_v7());
-    let resp = app
-        .send_as(
-            Method::DELETE,
-            &other,
-            &plain.access,
-            remove(PA_AGENT.password, enrolled.app.next_code().await),
-        )
-        .await;
-    error_of(resp, 404).await;
-    let resp = app
-        .send_as(
-            Method::DELETE,
-            &path,
-            &plain.access,
-            remove(PA_AGENT.password, enrolled.app.next_code().await),
-        )
-        .await;
+    let remove = |path: &String, password: &str, code: String| {
+        let (path, body) = (
+            path.clone(),
+            json!({"current_password": password, "code": code}),
+        );
+        let (app, token) = (&app, plain.access.clone());
+        async move { app.send_as(Method::DELETE, &path, &token, body).await }
+    };
+    let wrong_password = remove(&path, "wrong", enrolled.app.next_code().await).await;
+    error_of(wrong_password, 422).await;
+    error_of(remove(&path, PA_AGENT.password, "000000".into()).await, 422).await;
+    let unknown = remove(&other, PA_AGENT.password, enrolled.app.next_code().await).await;
+    error_of(unknown, 404).await;
+    let resp = remove(&path, PA_AGENT.password, enrolled.app.next_code().await).await;
     assert_eq!(resp.status(), 204);
     // a password signs in alone again; the recovery codes went with the last app
     let tokens = app.login_ok(PA_AGENT.email, PA_AGENT.password).await;
