@@ -8,14 +8,14 @@
 use sea_orm::{ConnectionTrait, DbBackend, FromQueryResult, Statement};
 use uuid::Uuid;
 
-use super::{count_login, login_event, name_record, reauth::Attempt};
+use super::reauth::Attempt;
 use crate::{
     auth::throttle::{self, Counter},
     domain::{Email, SignInName},
     entity::user,
     error::AppError,
     scope::RequestMeta,
-    service::{audit, users},
+    service::users,
     state::AppState,
     tenancy::TenantTx,
 };
@@ -104,14 +104,9 @@ pub async fn refuse_locked_code(
         Ok(name) => name,
         Err(err) => return err,
     };
-    let attempt = Attempt {
-        state,
-        name: &name,
-        dealership_id: user.dealership_id,
-        user_id: Some(user.id),
-        meta,
-    };
-    attempt.refuse_locked(retry_after_secs).await
+    attempt(state, &name, user, meta)
+        .refuse_locked(retry_after_secs)
+        .await
 }
 
 /// Counts and audits a wrong (or replayed) code in `tx`, the transaction holding the user's
@@ -123,23 +118,29 @@ pub async fn count_wrong_code(
     meta: &RequestMeta,
 ) -> Result<u32, AppError> {
     let name = counted_name(user)?;
+    let failures = attempt(state, &name, user, meta)
+        .record_failure_in(tx, "mfa.verification_failed", "wrong_code")
+        .await?;
     let lockout = &state.settings.auth.lockout;
-    let failures = throttle::record_failure(tx, lockout, &name, meta.ip.as_deref()).await?;
     let code_failures = throttle::record(tx, Counter::MfaCode, lockout, &name, None).await?;
-    let mut event = login_event(
-        "mfa.verification_failed",
-        user.dealership_id,
-        Some(user.id),
-        &name,
-        None,
-    );
-    let mut changes = name_record(&name);
-    changes["reason"] = "wrong_code".into();
-    event.changes = Some(changes);
-    audit::record(tx, meta, event).await?;
-    count_login("failure", &name);
     crate::service::mfa::count("verification_failed");
     Ok(failures.max(code_failures))
+}
+
+/// A code check of `user`'s, counted and audited under `name` like a password check.
+fn attempt<'a>(
+    state: &'a AppState,
+    name: &'a SignInName,
+    user: &user::Model,
+    meta: &'a RequestMeta,
+) -> Attempt<'a> {
+    Attempt {
+        state,
+        name,
+        dealership_id: user.dealership_id,
+        user_id: Some(user.id),
+        meta,
+    }
 }
 
 /// The progressive delay of the `failures`-th failure, then the refusal every wrong code gets.

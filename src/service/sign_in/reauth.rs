@@ -12,7 +12,7 @@ use crate::{
     scope::{Caller, RequestMeta},
     service::audit,
     state::AppState,
-    tenancy::Scope,
+    tenancy::{Scope, TenantTx},
 };
 
 /// Checks the signed-in user's current password before a sensitive change, under the same
@@ -88,17 +88,10 @@ impl Attempt<'_> {
         let lockout = &self.state.settings.auth.lockout;
         let recorded = async {
             let tx = self.state.db.begin(scope_of(self.dealership_id)).await?;
-            let ip = self.meta.ip.as_deref();
-            let failures = throttle::record_failure(&tx, lockout, self.name, ip).await?;
-            let mut event = self.event("login.failed");
-            let mut changes = name_record(self.name);
-            changes["reason"] = reason.into();
-            event.changes = Some(changes);
-            audit::record(&tx, self.meta, event).await?;
+            let failures = self.record_failure_in(&tx, "login.failed", reason).await?;
             tx.commit().await?;
             Ok::<_, AppError>(failures)
         };
-        count_login("failure", self.name);
         match recorded.await {
             Ok(failures) => {
                 tokio::time::sleep(throttle::delay(lockout, failures)).await;
@@ -106,6 +99,26 @@ impl Attempt<'_> {
             }
             Err(err) => err,
         }
+    }
+
+    /// Counts the failure in `tx` and audits it as `action` with its `reason`; the name's
+    /// failures in the window.
+    pub async fn record_failure_in(
+        &self,
+        tx: &TenantTx,
+        action: &'static str,
+        reason: &str,
+    ) -> Result<u32, AppError> {
+        let lockout = &self.state.settings.auth.lockout;
+        let ip = self.meta.ip.as_deref();
+        let failures = throttle::record_failure(tx, lockout, self.name, ip).await?;
+        let mut event = self.event(action);
+        let mut changes = name_record(self.name);
+        changes["reason"] = reason.into();
+        event.changes = Some(changes);
+        audit::record(tx, self.meta, event).await?;
+        count_login("failure", self.name);
+        Ok(failures)
     }
 
     fn event(&self, action: &'static str) -> audit::Event {
