@@ -107,6 +107,28 @@ pub async fn locked_counting(
     Ok(locks.iter().map(|l| l.retry_after_secs.max(1) as u64).max())
 }
 
+/// Takes the login throttle's locks of the name and of the IP in `tx`, waiting for them, held
+/// until `tx` ends: the password checks of one name or one address are then judged one at a
+/// time, each seeing every failure counted before it. Always the name first, then the IP, so
+/// two checks never wait for each other crosswise.
+pub async fn one_at_a_time(
+    tx: &TenantTx,
+    name: &SignInName,
+    ip: Option<&str>,
+) -> Result<(), AppError> {
+    let (account, ip) = Counter::Login.keys(name, ip);
+    let mut keys = vec![format!("throttle:{account}")];
+    keys.extend(ip.map(|ip| format!("throttle:{ip}")));
+    tx.execute_raw(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) \
+         FROM unnest($1::text[]) WITH ORDINALITY AS keys(k, n) ORDER BY n",
+        [keys.into()],
+    ))
+    .await?;
+    Ok(())
+}
+
 /// Counts a failure for the name and the IP; returns the name's failures in the window.
 pub async fn record_failure(
     tx: &TenantTx,

@@ -12,6 +12,7 @@ mod email_change;
 mod email_verification;
 mod faults;
 mod forwarded;
+mod guess_bursts;
 mod hashing;
 mod headers;
 mod health;

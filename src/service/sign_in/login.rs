@@ -2,13 +2,10 @@
 //! per client IP, the same answer and the same time for an unknown email or phone, a wrong
 //! password and an inactive account.
 
-use super::{
-    SignedIn, count_login, issue, login_event,
-    reauth::{Attempt, locked_now},
-};
+use super::{SignedIn, count_login, issue, login_event, reauth::Attempt};
 use crate::{
     auth::{
-        account_token::AccountToken, jwt::Authn, mfa::Standing, password, principal::scope_of,
+        account_token::AccountToken, jwt::Authn, mfa::Standing, principal::scope_of,
         sessions::Revoked, throttle,
     },
     domain::SignInName,
@@ -26,10 +23,8 @@ pub async fn login(
     password: String,
     meta: &RequestMeta,
 ) -> Result<SignedIn, AppError> {
-    let ip = meta.ip.as_deref();
     let tx = state.db.begin_reading(Scope::Anonymous).await?;
     let candidate = users::login_candidate(&tx, &name).await?;
-    let locked = throttle::locked_for(&tx, &name, ip).await?;
     tx.commit().await?;
     let attempt = Attempt {
         state,
@@ -38,23 +33,15 @@ pub async fn login(
         user_id: candidate.as_ref().map(|c| c.user_id),
         meta,
     };
-    if let Some(retry_after_secs) = locked {
-        return Err(attempt.refuse_locked(retry_after_secs).await);
-    }
-
     // unknown names are checked against a dummy hash: same answer, same time
-    let hash = candidate.as_ref().map_or_else(
-        || state.auth.dummy_hash.clone(),
-        |c| c.password_hash.clone(),
-    );
-    let matches = password::verify(password, hash).await?;
-    // attempts sent all at once passed the first check together; the ones that waited for the
-    // hasher while others failed are refused now, whatever their password
-    if let Some(retry_after_secs) = locked_now(state, &name, ip).await? {
-        return Err(attempt.refuse_locked(retry_after_secs).await);
-    }
-    let Some(candidate) = candidate.filter(|_| matches) else {
-        return Err(attempt.failed("bad_credentials").await);
+    let hash = candidate.as_ref().map(|c| c.password_hash.clone());
+    attempt
+        .check_password(password, hash, "bad_credentials")
+        .await?;
+    let Some(candidate) = candidate else {
+        return Err(AppError::internal(anyhow::anyhow!(
+            "a password matched without an account"
+        )));
     };
 
     let tx = state.db.begin(scope_of(candidate.dealership_id)).await?;

@@ -15,8 +15,9 @@ use crate::{
     tenancy::{Scope, TenantTx},
 };
 
-/// Checks the signed-in user's current password before a sensitive change, under the same
-/// throttle as logins: locked → 429; wrong → counted, and 422 naming `current_password`.
+/// Checks the signed-in user's current password before a sensitive change, as a login checks
+/// one ([`Attempt::check_password`]): locked → 429; wrong → counted, and 422 naming
+/// `current_password`.
 pub async fn verify_current_password(
     state: &AppState,
     caller: &Caller,
@@ -33,20 +34,19 @@ pub async fn verify_current_password(
         user_id: Some(caller.user_id),
         meta: &caller.meta,
     };
-    if let Some(retry_after_secs) = locked_now(state, &name, caller.meta.ip.as_deref()).await? {
-        return Err(attempt.refuse_locked(retry_after_secs).await);
-    }
-    if password::verify(current, hash).await? {
-        return Ok(());
-    }
-    match attempt.failed("wrong_current_password").await {
-        AppError::Unauthenticated => Err(AppError::field("current_password", "is not correct")),
-        other => Err(other),
+    match attempt
+        .check_password(current, Some(hash), "wrong_current_password")
+        .await
+    {
+        Err(AppError::Unauthenticated) => {
+            Err(AppError::field("current_password", "is not correct"))
+        }
+        answer => answer,
     }
 }
 
 /// Seconds until the name or IP is unlocked, asked again (its own short transaction).
-pub async fn locked_now(
+async fn locked_now(
     state: &AppState,
     name: &SignInName,
     ip: Option<&str>,
@@ -68,6 +68,45 @@ pub(super) struct Attempt<'a> {
 }
 
 impl Attempt<'_> {
+    /// The one password check, for a sign-in and a re-authentication alike: refused at once
+    /// while the name or the address is locked; otherwise `password` is hashed against `hash`
+    /// (a dummy hash for an unknown account, which never matches) and then judged with the
+    /// name's and the address's other checks one at a time ([`throttle::one_at_a_time`]): the
+    /// lock asked again and a wrong password counted before its answer leaves. So guesses sent
+    /// all at once are answered exactly as the same guesses sent one after another. A wrong
+    /// password is `Unauthenticated`, after the progressive delay.
+    pub async fn check_password(
+        &self,
+        password: String,
+        hash: Option<String>,
+        reason: &str,
+    ) -> Result<(), AppError> {
+        let ip = self.meta.ip.as_deref();
+        if let Some(retry_after_secs) = locked_now(self.state, self.name, ip).await? {
+            return Err(self.refuse_locked(retry_after_secs).await);
+        }
+        let known = hash.is_some();
+        let hash = hash.unwrap_or_else(|| self.state.auth.dummy_hash.clone());
+        let matches = password::verify(password, hash).await? && known;
+
+        let tx = self.state.db.begin(scope_of(self.dealership_id)).await?;
+        throttle::one_at_a_time(&tx, self.name, ip).await?;
+        if let Some(retry_after_secs) = throttle::locked_for(&tx, self.name, ip).await? {
+            audit::record(&tx, self.meta, self.event("login.locked")).await?;
+            tx.commit().await?;
+            count_login("locked", self.name);
+            return Err(AppError::RateLimited { retry_after_secs });
+        }
+        if matches {
+            return tx.commit().await;
+        }
+        let failures = self.record_failure_in(&tx, "login.failed", reason).await?;
+        tx.commit().await?;
+        let lockout = &self.state.settings.auth.lockout;
+        tokio::time::sleep(throttle::delay(lockout, failures)).await;
+        Err(AppError::Unauthenticated)
+    }
+
     /// Audits a locked attempt and gives the 429 every locked attempt gets.
     pub async fn refuse_locked(&self, retry_after_secs: u64) -> AppError {
         let recorded = async {
