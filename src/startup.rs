@@ -151,6 +151,14 @@ impl Application {
         )
         .await;
         drop(stopped);
+        // what answered requests left to do still needs the pool (and may queue mail)
+        self.state.after_answer.close();
+        if tokio::time::timeout(grace, self.state.after_answer.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!("work left by answered requests did not finish in time");
+        }
         background.iter().for_each(|task| task.abort());
         // the message in hand is finished (its row marked) before the pool closes
         mail_stop.cancel();

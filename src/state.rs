@@ -26,6 +26,9 @@ pub struct Shared {
     pub mail: Mailer,
     /// Woken by the NOTIFY of a queued message (the cluster listener): the mail sender.
     pub mail_wake: Arc<tokio::sync::Notify>,
+    /// Work a request leaves to run after its answer (e.g. a reset link for a known address,
+    /// so the answer cannot tell known from unknown): shutdown waits for it.
+    pub after_answer: tokio_util::task::TaskTracker,
     /// The last readiness checks and when they ran (see `http::health`).
     pub readiness: tokio::sync::Mutex<Option<(Instant, Vec<FieldError>)>>,
     shutting_down: AtomicBool,
@@ -46,6 +49,7 @@ impl AppState {
             authz,
             mail,
             mail_wake: Arc::new(tokio::sync::Notify::new()),
+            after_answer: tokio_util::task::TaskTracker::new(),
             readiness: tokio::sync::Mutex::new(None),
             shutting_down: AtomicBool::new(false),
         }))

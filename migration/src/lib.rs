@@ -20,6 +20,7 @@ mod m20261201_000010_confirm_email_changes;
 mod m20261201_000012_create_invitations;
 mod m20261201_000013_create_custom_roles;
 mod m20261202_000014_create_mfa_factors;
+mod m20261206_000015_count_and_check_throttle;
 
 /// The NOLOGIN role every tenant-scoped request runs as (RLS filters by `app.dealership_id`).
 pub const RUNTIME_ROLE: &str = "dealergate_app";
@@ -53,6 +54,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000012_create_invitations::Migration),
             Box::new(m20261201_000013_create_custom_roles::Migration),
             Box::new(m20261202_000014_create_mfa_factors::Migration),
+            Box::new(m20261206_000015_count_and_check_throttle::Migration),
         ]
     }
 }

@@ -23,8 +23,9 @@ pub enum Counter {
     VerificationResend,
     /// email-change confirmations sent to one new address
     EmailChange,
-    /// phone numbers a signed-in user tried to take that another account holds
-    PhoneClaim,
+    /// answers to a signed-in caller that an email or phone number belongs to an account
+    /// (counted per caller, see `service::taken`)
+    TakenName,
     /// signups without an invitation (every attempt counts)
     Signup,
     /// wrong second-factor codes, beside their count as failed logins: a password reset lifts
@@ -39,16 +40,20 @@ impl Counter {
             Counter::PasswordReset => "reset:",
             Counter::VerificationResend => "verify:",
             Counter::EmailChange => "email-change:",
-            Counter::PhoneClaim => "phone-claim:",
+            Counter::TakenName => "taken:",
             Counter::Signup => "signup:",
             Counter::MfaCode => "mfa:",
         }
     }
 
     fn keys(self, name: &SignInName, ip: Option<&str>) -> (String, Option<String>) {
+        self.keys_of(&account_key(name), ip)
+    }
+
+    fn keys_of(self, who: &str, ip: Option<&str>) -> (String, Option<String>) {
         let prefix = self.prefix();
         (
-            format!("{prefix}{}", account_key(name)),
+            format!("{prefix}{who}"),
             ip.map(|ip| format!("{prefix}{}", ip_key(ip))),
         )
     }
@@ -94,7 +99,13 @@ pub async fn locked_counting(
     name: &SignInName,
     ip: Option<&str>,
 ) -> Result<Option<u64>, AppError> {
-    let (account, ip) = counter.keys(name, ip);
+    locked_keys(tx, counter.keys(name, ip)).await
+}
+
+async fn locked_keys(
+    tx: &TenantTx,
+    (account, ip): (String, Option<String>),
+) -> Result<Option<u64>, AppError> {
     let mut keys = vec![account];
     keys.extend(ip);
     let locks = Locked::find_by_statement(Statement::from_sql_and_values(
@@ -127,6 +138,68 @@ pub async fn one_at_a_time(
     ))
     .await?;
     Ok(())
+}
+
+/// Counts one event of `counter` for the IP and the name, each only while it is not locked,
+/// checked and counted in one statement per key (`auth_throttle_take`): of any number of
+/// events at once, exactly as many pass as one after another would. The seconds until the
+/// first locked key (the IP, then the name) is unlocked, or `None` when both counted it.
+pub async fn take(
+    tx: &TenantTx,
+    counter: Counter,
+    lockout: &LockoutSettings,
+    name: &SignInName,
+    ip: Option<&str>,
+) -> Result<Option<u64>, AppError> {
+    take_keys(tx, lockout, counter.keys(name, ip)).await
+}
+
+/// [`take`] for a signed-in caller, counted under their account's id (and their IP).
+pub async fn take_for_user(
+    tx: &TenantTx,
+    counter: Counter,
+    lockout: &LockoutSettings,
+    user_id: uuid::Uuid,
+    ip: Option<&str>,
+) -> Result<Option<u64>, AppError> {
+    take_keys(tx, lockout, counter.keys_of(&format!("user:{user_id}"), ip)).await
+}
+
+/// [`locked_counting`] for a signed-in caller ([`take_for_user`]'s keys).
+pub async fn locked_for_user(
+    tx: &TenantTx,
+    counter: Counter,
+    user_id: uuid::Uuid,
+    ip: Option<&str>,
+) -> Result<Option<u64>, AppError> {
+    locked_keys(tx, counter.keys_of(&format!("user:{user_id}"), ip)).await
+}
+
+async fn take_keys(
+    tx: &TenantTx,
+    lockout: &LockoutSettings,
+    (account, ip): (String, Option<String>),
+) -> Result<Option<u64>, AppError> {
+    let window = lockout.window_secs.min(i32::MAX as u64) as i32;
+    let lock = lockout.lock_secs.min(i32::MAX as u64) as i32;
+    let keys = ip
+        .map(|ip| (ip, lockout.ip_max_failures))
+        .into_iter()
+        .chain([(account, lockout.account_max_failures)]);
+    for (key, max) in keys {
+        let row = tx
+            .query_one_raw(Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                "SELECT auth_throttle_take($1, $2, $3, $4) AS retry_after_secs",
+                [key.into(), (max as i32).into(), window.into(), lock.into()],
+            ))
+            .await?
+            .ok_or_else(|| AppError::internal(anyhow::anyhow!("auth_throttle_take: no row")))?;
+        if let Some(secs) = row.try_get::<Option<i32>>("", "retry_after_secs")? {
+            return Ok(Some(secs.max(1) as u64));
+        }
+    }
+    Ok(None)
 }
 
 /// Counts a failure for the name and the IP; returns the name's failures in the window.

@@ -10,17 +10,13 @@ mod closing;
 pub use closing::close;
 
 use crate::{
-    auth::{
-        password,
-        throttle::{self, Counter},
-    },
-    domain::{Email, NewPassword, SignInName},
+    auth::password,
+    domain::{Email, NewPassword},
     entity::user,
     error::AppError,
     scope::{Grant, RequestScope},
     service::{audit, sign_in, users},
     state::AppState,
-    tenancy::Scope,
 };
 
 /// The caller's profile, from this replica's cache, or else read in a transaction of its own
@@ -55,29 +51,17 @@ pub async fn update_me(
     grant: &Grant,
     change: users::ProfileChange,
 ) -> Result<user::Model, AppError> {
-    let claims_phone = matches!(change.phone, Some(Some(_)));
-    let ip = grant.caller().meta.ip.clone();
+    // a number another account holds answers 409, counted (crate::service::taken)
+    if matches!(change.phone, Some(Some(_))) {
+        super::taken::refuse_if_locked(state, grant.caller()).await?;
+    }
     let scope = state.open(grant).await?;
     let user = me(&scope).await?;
-    let name = SignInName::from(stored_email(&user)?);
-    // a number another account holds answers 409: counted, so that answer cannot be used to
-    // find out whose numbers are whose across dealerships
-    let counter = Counter::PhoneClaim;
-    if claims_phone
-        && let Some(retry_after_secs) =
-            throttle::locked_counting(scope.tx(), counter, &name, ip.as_deref()).await?
-    {
-        return Err(AppError::RateLimited { retry_after_secs });
-    }
     scope.profile_changed(user.id);
     let (user, changes) = match users::update_profile(scope.tx(), user, change).await {
-        Err(AppError::Conflict(taken)) => {
+        Err(err @ AppError::Conflict(_)) => {
             drop(scope);
-            let tx = state.db.begin(Scope::Anonymous).await?;
-            let lockout = &state.settings.auth.lockout;
-            throttle::record(&tx, counter, lockout, &name, ip.as_deref()).await?;
-            tx.commit().await?;
-            return Err(AppError::Conflict(taken));
+            return Err(super::taken::counted(state, grant.caller(), err).await);
         }
         other => other?,
     };

@@ -83,8 +83,8 @@ pub async fn request(
     scope.commit().await
 }
 
-/// Counts a message to `new_email` (and from this client) like a failed login: past the
-/// lockout's threshold, 429 until it cools down.
+/// Counts a message to `new_email` (and from this client) like a failed login, counted and
+/// checked in one statement: past the lockout's threshold, 429 until it cools down.
 async fn throttle_messages_to(
     state: &AppState,
     scope: &RequestScope,
@@ -92,12 +92,11 @@ async fn throttle_messages_to(
 ) -> Result<(), AppError> {
     let (tx, ip) = (scope.tx(), scope.meta().ip.as_deref());
     let (counter, to) = (Counter::EmailChange, SignInName::from(new_email.clone()));
-    if let Some(retry_after_secs) = throttle::locked_counting(tx, counter, &to, ip).await? {
-        return Err(AppError::RateLimited { retry_after_secs });
-    }
     let lockout = &state.settings.auth.lockout;
-    throttle::record(tx, counter, lockout, &to, ip).await?;
-    Ok(())
+    match throttle::take(tx, counter, lockout, &to, ip).await? {
+        Some(retry_after_secs) => Err(AppError::RateLimited { retry_after_secs }),
+        None => Ok(()),
+    }
 }
 
 /// Makes the address a confirmation link carries the user's sign-in email. Refused (422 on

@@ -45,20 +45,12 @@ pub async fn resend(state: &AppState, scope: &RequestScope) -> Result<(), AppErr
         .map_err(AppError::internal)?
         .into();
     let ip = scope.meta().ip.as_deref();
+    let lockout = &state.settings.auth.lockout;
     let counter = Counter::VerificationResend;
-    if let Some(retry_after_secs) =
-        throttle::locked_counting(scope.tx(), counter, &email, ip).await?
+    if let Some(retry_after_secs) = throttle::take(scope.tx(), counter, lockout, &email, ip).await?
     {
         return Err(AppError::RateLimited { retry_after_secs });
     }
-    throttle::record(
-        scope.tx(),
-        counter,
-        &state.settings.auth.lockout,
-        &email,
-        ip,
-    )
-    .await?;
     if user.email_verified_at.is_none() {
         send_in(state, scope.tx(), &user).await?;
         let mut sent = event("user.verification_sent", &user, None);

@@ -16,6 +16,7 @@ pub mod roles;
 pub mod seed;
 pub mod sessions;
 pub mod sign_in;
+pub mod taken;
 pub mod user_mail;
 pub mod users;
 

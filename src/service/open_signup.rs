@@ -7,6 +7,7 @@ use serde_json::json;
 
 use crate::{
     auth::{
+        password,
         principal::scope_of,
         throttle::{self, Counter},
     },
@@ -16,13 +17,10 @@ use crate::{
     scope::RequestMeta,
     service::{
         audit, email_verification,
-        invitations::signup::{Signup, hashed, taken_address, takes_members},
+        invitations::signup::{Signup, chosen, names_free, takes_members},
         roles::assign::Placement,
         sign_in::{self, Issued},
-        users::{
-            self,
-            manage::{NewUser, insert},
-        },
+        users::manage::{NewUser, insert},
     },
     state::AppState,
     tenancy::{Scope, TenantTx},
@@ -40,20 +38,19 @@ pub async fn signup(
     };
     let name = SignInName::from(email.clone());
     throttled(state, &name, meta).await?;
+    let password = chosen(&signup.password, &email)?;
     let scope = scope_of(Some(dealership_id));
 
-    // checked before the slow hash, in a transaction that ends before it
+    // every cheap check before the slow hash, in a transaction that ends before it
     let tx = state.db.begin_reading(scope).await?;
     let open = takes_members(&tx, dealership_id).await?;
-    let taken = users::login_candidate(&tx, &name).await?.is_some();
+    let free = names_free(&tx, &email, signup.phone.as_ref()).await;
     tx.commit().await?;
     if !open {
         return Err(closed());
     }
-    if taken {
-        return Err(taken_address());
-    }
-    let (password, hash) = hashed(&signup.password, &email).await?;
+    free?;
+    let hash = password::hash(password.expose().to_owned()).await?;
 
     let tx = state.db.begin(scope).await?;
     // suspended since the first look
@@ -84,19 +81,18 @@ pub async fn signup(
 }
 
 /// 429 while the client IP or the address is locked; otherwise counts this attempt, whatever
-/// its outcome.
-async fn throttled(
+/// its outcome (counted and checked in one statement).
+pub(crate) async fn throttled(
     state: &AppState,
     name: &SignInName,
     meta: &RequestMeta,
 ) -> Result<(), AppError> {
     let ip = meta.ip.as_deref();
-    let counter = Counter::Signup;
+    let lockout = &state.settings.auth.lockout;
     let tx = state.db.begin(Scope::Anonymous).await?;
-    if let Some(retry_after_secs) = throttle::locked_counting(&tx, counter, name, ip).await? {
+    if let Some(retry_after_secs) = throttle::take(&tx, Counter::Signup, lockout, name, ip).await? {
         return Err(AppError::RateLimited { retry_after_secs });
     }
-    throttle::record(&tx, counter, &state.settings.auth.lockout, name, ip).await?;
     tx.commit().await
 }
 

@@ -16,7 +16,7 @@ use crate::{
     domain::{Email, NewPassword, SignInName},
     entity::user,
     error::AppError,
-    mail::{Compose, Context, Kind, outbox},
+    mail::{Kind, outbox},
     scope::RequestMeta,
     service::{
         account_tokens::{self, Purpose},
@@ -27,21 +27,38 @@ use crate::{
     tenancy::TenantTx,
 };
 
-/// Throttled per address and per client IP (429); otherwise queues a reset link if the address
-/// belongs to a user who may sign in. The caller answers 202 whatever happened here.
+/// Throttled per address and per client IP (429, counted and checked in one statement, so a
+/// burst queues no more links than the limit). Otherwise the caller answers 202 at once, the
+/// same work done for any address, and the link is queued after the answer if the address
+/// belongs to a user who may sign in ([`queue_link`]).
 pub async fn request(state: &AppState, email: Email, meta: &RequestMeta) -> Result<(), AppError> {
-    let ip = meta.ip.as_deref();
     let tx = state.db.begin(Scope::Anonymous).await?;
-    let counter = Counter::PasswordReset;
     let name = SignInName::from(email.clone());
-    if let Some(retry_after_secs) = throttle::locked_counting(&tx, counter, &name, ip).await? {
+    let lockout = &state.settings.auth.lockout;
+    let ip = meta.ip.as_deref();
+    if let Some(retry_after_secs) =
+        throttle::take(&tx, Counter::PasswordReset, lockout, &name, ip).await?
+    {
         return Err(AppError::RateLimited { retry_after_secs });
     }
-    throttle::record(&tx, counter, &state.settings.auth.lockout, &name, ip).await?;
+    tx.commit().await?;
+    let (state, meta) = (state.clone(), meta.clone());
+    state.clone().after_answer.spawn(async move {
+        if let Err(err) = queue_link(&state, email, &meta).await {
+            tracing::error!(error = %err, request_id = ?meta.request_id, "queueing a reset link failed");
+        }
+    });
+    Ok(())
+}
+
+/// Queues a reset link if `email` belongs to a user who may sign in, and audits the request
+/// either way.
+async fn queue_link(state: &AppState, email: Email, meta: &RequestMeta) -> Result<(), AppError> {
+    let name = SignInName::from(email.clone());
+    let tx = state.db.begin_reading(Scope::Anonymous).await?;
     let candidate = users::login_candidate(&tx, &name).await?;
     tx.commit().await?;
 
-    // an unknown address costs what a known one does: a token, a message, one transaction
     let token = AccountToken::generate();
     let dealership_id = candidate.as_ref().and_then(|c| c.dealership_id);
     let tx = state.db.begin(scope_of(dealership_id)).await?;
@@ -54,23 +71,13 @@ pub async fn request(state: &AppState, email: Email, meta: &RequestMeta) -> Resu
             let ttl = state.settings.mail.password_reset_ttl_secs;
             account_tokens::issue(&tx, user, Purpose::PasswordReset, &token, ttl).await?;
             let link = state.mail.reset_password_link(&token.expose());
-            let ttl_secs = state.settings.mail.password_reset_ttl_secs;
             let message =
-                user_mail::compose(state, &tx, Kind::PasswordReset, user, link, ttl_secs).await?;
+                user_mail::compose(state, &tx, Kind::PasswordReset, user, link, ttl).await?;
             outbox::enqueue(&tx, message).await?;
             "sent"
         }
-        None => {
-            let link = state.mail.reset_password_link(&token.expose());
-            let _ = state
-                .mail
-                .compose(sample(Kind::PasswordReset, &email, link))?;
-            if candidate.is_some() {
-                "inactive"
-            } else {
-                "unknown_email"
-            }
-        }
+        None if candidate.is_some() => "inactive",
+        None => "unknown_email",
     };
     audit::record(
         &tx,
@@ -168,22 +175,4 @@ async fn replace_password(
         ))
         .await?;
     Ok(done.rows_affected() == 1)
-}
-
-/// The message an unknown address would have been sent, composed and thrown away.
-fn sample(kind: Kind, email: &Email, link: String) -> Compose {
-    Compose {
-        kind,
-        dealership_id: None,
-        recipient: email.as_str().to_owned(),
-        context: Context {
-            first_name: String::new(),
-            email: email.as_str().to_owned(),
-            dealership: None,
-            link,
-            expires_minutes: 30,
-            new_email: None,
-            role: None,
-        },
-    }
 }

@@ -144,9 +144,17 @@ async fn ten_simultaneous_signups_with_one_token_give_exactly_one_201() {
         .invited(PA_PRINCIPAL.email, agent_invitation(), 1)
         .await;
     let answers = join_all((0..10).map(|_| mailbox.signup(&token))).await;
-    let mut statuses: Vec<u16> = answers.iter().map(|r| r.status().as_u16()).collect();
-    statuses.sort();
-    assert_eq!(statuses, [[201].as_slice(), &[422; 9]].concat());
+    let statuses: Vec<u16> = answers.iter().map(|r| r.status().as_u16()).collect();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 201).count(),
+        1,
+        "{statuses:?}"
+    );
+    // the others found the invitation taken (422), or were past the per-invitation limit (429)
+    assert!(
+        statuses.iter().all(|s| [201, 422, 429].contains(s)),
+        "{statuses:?}"
+    );
     let owner = mailbox.app.db.owner().await;
     let users = format!("SELECT count(*) AS n FROM users WHERE email = '{INVITEE}'");
     assert_eq!(count(&owner, &users).await, 1);

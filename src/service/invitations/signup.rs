@@ -73,18 +73,19 @@ pub async fn signup(
     let found = found.ok_or_else(invalid)?;
     let scope = scope_of(found.dealership_id);
 
-    // checked before the slow hash, in a transaction that ends before it
+    // every cheap check before the slow hash, in a transaction that ends before it
     let tx = state.db.begin_reading(scope).await?;
     let invitation = usable(&tx, &token, found.invitation_id).await?;
-    let email = Email::parse(&invitation.email).map_err(AppError::internal)?;
-    let taken = users::login_candidate(&tx, &SignInName::from(email.clone()))
-        .await?
-        .is_some();
     tx.commit().await?;
-    if taken {
-        return Err(taken_address());
-    }
-    let (password, hash) = hashed(&signup.password, &email).await?;
+    let email = Email::parse(&invitation.email).map_err(AppError::internal)?;
+    // every attempt on an invitation counts, per invitation (its address) and per client IP
+    crate::service::open_signup::throttled(state, &SignInName::from(email.clone()), meta).await?;
+    let password = chosen(&signup.password, &email)?;
+    let tx = state.db.begin_reading(scope).await?;
+    let free = names_free(&tx, &email, signup.phone.as_ref()).await;
+    tx.commit().await?;
+    free?;
+    let hash = password::hash(password.expose().to_owned()).await?;
 
     let tx = state.db.begin(scope).await?;
     // the invitation first: of ten signups at once, one takes it and the others wait here
@@ -119,13 +120,31 @@ pub async fn signup(
     Ok(issued)
 }
 
-/// The chosen password if the policy takes it (422 on `password`), and its hash: call it
-/// outside any transaction, the hash is slow.
-pub(crate) async fn hashed(chosen: &str, email: &Email) -> Result<(NewPassword, String), AppError> {
-    let password = NewPassword::parse(chosen, Some(email.as_str()))
-        .map_err(|invalid| AppError::field("password", invalid.message()))?;
-    let hash = password::hash(password.expose().to_owned()).await?;
-    Ok((password, hash))
+/// The chosen password if the policy takes it (422 on `password`).
+pub(crate) fn chosen(chosen: &str, email: &Email) -> Result<NewPassword, AppError> {
+    NewPassword::parse(chosen, Some(email.as_str()))
+        .map_err(|invalid| AppError::field("password", invalid.message()))
+}
+
+/// 409 if a live user signs in with `email` or `phone` already (the insert asks again).
+pub(crate) async fn names_free(
+    tx: &TenantTx,
+    email: &Email,
+    phone: Option<&Phone>,
+) -> Result<(), AppError> {
+    let email = SignInName::from(email.clone());
+    if users::login_candidate(tx, &email).await?.is_some() {
+        return Err(taken_address());
+    }
+    if let Some(phone) = phone {
+        let phone = SignInName::Phone(phone.clone());
+        if users::login_candidate(tx, &phone).await?.is_some() {
+            return Err(AppError::Conflict(
+                "a user with this phone number already exists".into(),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The invitation, if `token` is its live token and its dealership takes members.

@@ -19,7 +19,7 @@ use crate::{
     entity::user,
     error::AppError,
     scope::{Grant, RequestScope},
-    service::{account_tokens, email_verification, roles::assign, sessions},
+    service::{account_tokens, email_verification, roles::assign, sessions, taken},
     state::AppState,
 };
 
@@ -45,6 +45,11 @@ pub async fn update(
     if change.password.is_some() && id == grant.caller().user_id {
         return Err(own_password());
     }
+    // an email or phone another account holds is a counted answer (crate::service::taken)
+    let names_change = change.email.is_some() || matches!(change.profile.phone, Some(Some(_)));
+    if names_change {
+        taken::refuse_if_locked(state, grant.caller()).await?;
+    }
     let password_hash = match &change.password {
         Some(p) => Some(password::hash(p.expose().to_owned()).await?),
         None => None,
@@ -52,7 +57,13 @@ pub async fn update(
     let scope = state.open(grant).await?;
     let target = directory::get(&scope, id).await?;
     let before = target.email.clone();
-    let updated = apply(&scope, target, change, password_hash).await?;
+    let updated = match apply(&scope, target, change, password_hash).await {
+        Err(err @ AppError::Conflict(_)) => {
+            drop(scope);
+            return Err(taken::counted(state, grant.caller(), err).await);
+        }
+        other => other?,
+    };
     if updated.email != before {
         // the new address is unproven: links mailed to the old one end, and it gets its own
         account_tokens::end_all(scope.tx(), id, "email_changed").await?;

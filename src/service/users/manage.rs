@@ -20,7 +20,7 @@ use crate::{
     service::{
         audit, email_verification,
         roles::assign::{self, Placement},
-        sessions,
+        sessions, taken,
     },
     state::AppState,
     tenancy::TenantTx,
@@ -102,9 +102,17 @@ pub async fn create(
     if asked.role.is_principal_or_above() {
         crate::service::mfa::require_step_up(state, grant.caller()).await?;
     }
+    // an email or phone another account holds is a counted answer (crate::service::taken)
+    taken::refuse_if_locked(state, grant.caller()).await?;
     let hash = password::hash(new.password.expose().to_owned()).await?;
     let scope = state.open(grant).await?;
-    let created = create_in(&scope, new, asked, hash).await?;
+    let created = match create_in(&scope, new, asked, hash).await {
+        Err(err @ AppError::Conflict(_)) => {
+            drop(scope);
+            return Err(taken::counted(state, grant.caller(), err).await);
+        }
+        other => other?,
+    };
     // the verification link goes with the new account, or neither does
     email_verification::send_in(state, scope.tx(), &created).await?;
     scope.commit().await?;

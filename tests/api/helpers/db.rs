@@ -265,6 +265,23 @@ pub async fn count(conn: &impl ConnectionTrait, sql: &str) -> i64 {
         .expect("column n")
 }
 
+/// Polls `sql`'s `n` until it is `expected` (work a request leaves for after its answer),
+/// for at most ten seconds; the last value otherwise, in the failure.
+pub async fn wait_for_count(conn: &impl ConnectionTrait, sql: &str, expected: i64) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let n = count(conn, sql).await;
+        if n == expected {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{sql}: {n} after 10 s, expected {expected}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
 /// PostgreSQL's address, for a proxy to forward to.
 pub fn server_addr() -> SocketAddr {
     let url = server_url();
