@@ -40,7 +40,7 @@ pub struct Metrics {
     pub password_hashes_in_flight: IntGauge,
     /// argon2 hashes waiting for a worker (at most `auth.hashing.queue`)
     pub password_hashes_queued: IntGauge,
-    /// argon2 computations finished (hashes and checks alike)
+    /// argon2 hashes computed to the end (a hash skipped because its caller went away is not)
     pub password_hashes: IntCounter,
     /// VmRSS of this process, read when the metrics are rendered
     pub resident_memory: IntGauge,
@@ -59,6 +59,14 @@ pub struct Metrics {
 fn counter(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
     let metric =
         IntCounterVec::new(Opts::new(name, help), labels).expect("valid metric definition");
+    registry
+        .register(Box::new(metric.clone()))
+        .expect("metric registered once");
+    metric
+}
+
+fn plain_counter(registry: &Registry, name: &str, help: &str) -> IntCounter {
+    let metric = IntCounter::new(name, help).expect("valid metric definition");
     registry
         .register(Box::new(metric.clone()))
         .expect("metric registered once");
@@ -105,13 +113,6 @@ pub fn metrics() -> &'static Metrics {
         )
         .expect("valid metric definition");
         r.register(Box::new(db_errors.clone()))
-            .expect("metric registered once");
-        let password_hashes = IntCounter::new(
-            "dealergate_password_hashes_total",
-            "argon2 computations the hashing workers finished (new hashes and checks alike).",
-        )
-        .expect("valid metric definition");
-        r.register(Box::new(password_hashes.clone()))
             .expect("metric registered once");
         Metrics {
             http_requests: counter(
@@ -192,7 +193,11 @@ pub fn metrics() -> &'static Metrics {
                 "dealergate_password_hashes_queued",
                 "Password hashes waiting for a hashing worker.",
             ),
-            password_hashes,
+            password_hashes: plain_counter(
+                &r,
+                "dealergate_password_hashes_total",
+                "Password hashes computed (argon2 runs completed).",
+            ),
             resident_memory: plain_gauge(
                 &r,
                 "dealergate_process_resident_memory_bytes",
@@ -296,5 +301,9 @@ mod tests {
                 "{name} in {text}"
             );
         }
+        assert!(
+            text.contains("# TYPE dealergate_password_hashes_total counter"),
+            "{text}"
+        );
     }
 }

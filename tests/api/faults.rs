@@ -21,7 +21,7 @@ use sea_orm::{ConnectionTrait, DbBackend, Statement};
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    ADMIN, PA_AGENT, PREMIUM_AUTO, TestApp, count, error_of, exec, fault_proxy::Mode,
+    ADMIN, PA_AGENT, PREMIUM_AUTO, TestApp, count, error_of, exec, fault_proxy, fault_proxy::Mode,
     spawn_app_behind_proxy,
 };
 
@@ -438,82 +438,187 @@ async fn users_created_while_connections_are_cut_are_stored_exactly_when_answere
     assert!(app.is_serving());
 }
 
-const COMMITTING: &str = "SELECT count(*) AS n FROM pg_stat_activity \
-     WHERE datname = current_database() AND query = 'COMMIT' AND state = 'active'";
+/// The advisory lock that every COMMIT of a new user waits for (see [`gate_commits`]).
+const GATE: i64 = 7_470_001;
 
-/// Installs a deferred trigger that makes every COMMIT of a new user take `secs` inside
-/// PostgreSQL, so a test can cut the connection after COMMIT arrived but before its answer.
-async fn slow_commits(owner: &impl ConnectionTrait, secs: f64) {
+/// COMMITs of this database waiting inside PostgreSQL for [`GATE`].
+const AT_THE_GATE: &str = "SELECT count(*) AS n FROM pg_stat_activity \
+     WHERE datname = current_database() AND query = 'COMMIT' AND state = 'active' \
+     AND wait_event_type = 'Lock' AND wait_event = 'advisory'";
+
+/// Installs a deferred trigger that makes every COMMIT of a new user take advisory lock
+/// [`GATE`], and takes it first on a connection of the test's own (returned): such a COMMIT has
+/// reached PostgreSQL and cannot finish, either way, until the test lets go (or its backend is
+/// ended). So a cut made meanwhile is certain to lose the COMMIT's answer.
+async fn gate_commits(app: &TestApp) -> sea_orm::DatabaseConnection {
     exec(
-        owner,
+        &app.db.owner().await,
         &format!(
-            "CREATE FUNCTION slow_commit() RETURNS trigger LANGUAGE plpgsql AS
-               $$ BEGIN PERFORM pg_sleep({secs}); RETURN NULL; END $$;
-             CREATE CONSTRAINT TRIGGER slow_commit AFTER INSERT ON users
-               DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION slow_commit();"
+            "CREATE FUNCTION gated_commit() RETURNS trigger LANGUAGE plpgsql AS
+               $$ BEGIN PERFORM pg_advisory_xact_lock({GATE}); RETURN NULL; END $$;
+             CREATE CONSTRAINT TRIGGER gated_commit AFTER INSERT ON users
+               DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION gated_commit();"
         ),
     )
     .await;
+    let gate = app.db.owner().await;
+    exec(&gate, &format!("SELECT pg_advisory_lock({GATE})")).await;
+    gate
 }
 
-/// Creates a user, cuts every connection while its COMMIT runs inside PostgreSQL; the answer
-/// and whether the user is stored.
-async fn create_and_cut_during_commit(commit_secs: f64) -> (StatusCode, Duration, bool) {
-    let (app, proxy) = spawn_app_behind_proxy(fail_fast).await;
+/// Log output kept in memory, for the lines a test expects the server to write.
+#[derive(Clone, Default)]
+struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl Captured {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
+    type Writer = Captured;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+/// What a create whose COMMIT was cut at the gate came to.
+struct CutAtTheGate {
+    app: TestApp,
+    /// Passing again: the server reaches PostgreSQL through it to settle.
+    _proxy: fault_proxy::FaultProxy,
+    /// Still holds [`GATE`]: the COMMIT waits until it is released or dropped.
+    gate: sea_orm::DatabaseConnection,
+    owner: sea_orm::DatabaseConnection,
+    create: tokio::task::JoinHandle<(reqwest::Response, Duration)>,
+}
+
+const AMBIGUOUS: &str = "ambiguous@premiumauto.com";
+
+/// Creates a user and cuts every connection while its COMMIT waits at the gate inside
+/// PostgreSQL; the gate stays closed.
+async fn create_and_cut_at_the_gate(configure: impl FnOnce(&mut Settings)) -> CutAtTheGate {
+    let (app, proxy) = spawn_app_behind_proxy(configure).await;
     let admin = app.login_ok(ADMIN.email, ADMIN.password).await.access;
     let owner = app.db.owner().await;
-    slow_commits(&owner, commit_secs).await;
-    let email = "ambiguous@premiumauto.com";
+    let gate = gate_commits(&app).await;
     let create = tokio::spawn(timed(
         impatient()
             .post(app.url("/api/v1/users"))
             .bearer_auth(&admin)
-            .json(&new_user(email)),
+            .json(&new_user(AMBIGUOUS)),
     ));
     let started = Instant::now();
-    while count(&owner, COMMITTING).await == 0 {
+    while count(&owner, AT_THE_GATE).await == 0 {
         assert!(
             started.elapsed() < Duration::from_secs(10),
-            "no COMMIT seen"
+            "no COMMIT waits at the gate"
         );
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     proxy.cut();
-    let (resp, took) = create.await.expect("the request task");
-    // settled either way: no COMMIT of this database is still running (a hanging one was ended)
-    assert_eq!(count(&owner, COMMITTING).await, 0, "a COMMIT still runs");
-    let stored = count(
-        &owner,
+    // the proxy's connections close, the server sees its COMMIT go unanswered; the COMMIT
+    // itself still waits in PostgreSQL (its backend does not notice the lost client)
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(!create.is_finished(), "answered before the COMMIT ended");
+    assert_eq!(
+        count(&owner, AT_THE_GATE).await,
+        1,
+        "the cut landed while the COMMIT waited"
+    );
+    CutAtTheGate {
+        app,
+        _proxy: proxy,
+        gate,
+        owner,
+        create,
+    }
+}
+
+/// The stored user and its `user.created` event (0 or 1).
+async fn stored(owner: &impl ConnectionTrait) -> i64 {
+    count(
+        owner,
         &format!(
             "SELECT count(*) AS n FROM users u JOIN audit_events a \
-             ON a.target_id = u.id AND a.action = 'user.created' WHERE u.email = '{email}'"
+             ON a.target_id = u.id AND a.action = 'user.created' WHERE u.email = '{AMBIGUOUS}'"
         ),
     )
-    .await;
-    assert!(app.is_serving());
-    (resp.status(), took, stored == 1)
+    .await
 }
 
 /// The ambiguous commit: PostgreSQL committed, the acknowledgement was lost with the
 /// connection. The server finds out on another connection and answers what happened.
 #[tokio::test]
 async fn a_commit_whose_answer_is_lost_is_settled_and_answered_201_when_it_committed() {
-    let (status, took, stored) = create_and_cut_during_commit(0.3).await;
-    eprintln!("COMMIT cut while running (committed): {status} after {took:?}");
-    assert_eq!(status, 201);
-    assert!(
-        stored,
+    // this test's runtime has one thread, and the server runs on it: its log is caught here
+    let log = Captured::default();
+    let _logging = tracing::subscriber::set_default(
+        tracing_subscriber::fmt()
+            .with_writer(log.clone())
+            .with_ansi(false)
+            .with_max_level(tracing::Level::INFO)
+            .finish(),
+    );
+    let cut = create_and_cut_at_the_gate(|s| {
+        fail_fast(s);
+        // room to let the COMMIT finish before the server would end its backend
+        s.database.acquire_timeout_secs = 3;
+    })
+    .await;
+    // the COMMIT goes through now, on a backend whose client is gone
+    exec(&cut.gate, &format!("SELECT pg_advisory_unlock({GATE})")).await;
+    let (resp, took) = cut.create.await.expect("the request task");
+    eprintln!(
+        "COMMIT cut at the gate, then let through: {} after {took:?}",
+        resp.status()
+    );
+    assert_eq!(resp.status(), 201);
+    assert_eq!(
+        stored(&cut.owner).await,
+        1,
         "answered 201: the user and its audit event are stored"
     );
+    let log = log.text();
+    assert!(
+        log.contains("COMMIT went unanswered but had committed"),
+        "the server settled the lost COMMIT by asking PostgreSQL; its log:\n{log}"
+    );
+    assert!(cut.app.is_serving());
 }
 
 /// A COMMIT that does not finish: the server ends its backend after a grace period, which
 /// makes the outcome final (rolled back), and answers 503 with nothing stored.
 #[tokio::test]
 async fn a_commit_that_hangs_after_its_connection_is_lost_is_ended_and_answered_503() {
-    let (status, took, stored) = create_and_cut_during_commit(30.0).await;
-    eprintln!("COMMIT cut while hanging (ended): {status} after {took:?}");
-    assert_eq!(status, 503);
-    assert!(!stored, "answered 503: nothing stored");
+    let cut = create_and_cut_at_the_gate(fail_fast).await;
+    // the gate stays closed: only the server can end this COMMIT
+    let (resp, took) = cut.create.await.expect("the request task");
+    eprintln!(
+        "COMMIT cut while hanging (ended): {} after {took:?}",
+        resp.status()
+    );
+    unavailable(resp).await;
+    assert_eq!(
+        count(&cut.owner, AT_THE_GATE).await,
+        0,
+        "the hanging COMMIT's backend was ended"
+    );
+    drop(cut.gate);
+    assert_eq!(stored(&cut.owner).await, 0, "answered 503: nothing stored");
     assert!(took < Duration::from_secs(10), "settled in {took:?}");
+    assert!(cut.app.is_serving());
 }

@@ -2,12 +2,16 @@
 //! body of api.md (or, for text that is merely unusual, stored and returned exactly), never a
 //! 5xx, and nothing unvalidated reaches the database.
 
+use std::collections::BTreeMap;
+
 use reqwest::{Method, Response};
 use sea_orm::{ConnectionTrait, DbBackend, Statement};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::helpers::{ADMIN, PA_AGENT, PREMIUM_AUTO, TestApp, error_of, spawn_app};
+use crate::helpers::{
+    ADMIN, DEMO_USERS, METRO_MOTORS, PA_AGENT, PREMIUM_AUTO, TestApp, count, error_of, spawn_app,
+};
 
 const AGENT_ID: &str = "0193a5f0-0000-7000-8000-000000000103";
 
@@ -55,6 +59,7 @@ fn nested(depth: usize, open: &str, close: &str) -> Vec<u8> {
 async fn malformed_json_bodies_are_400_with_the_error_body() {
     let app = spawn_app().await;
     let admin = app.login_ok(ADMIN.email, ADMIN.password).await.access;
+    let before = stored_rows(&app).await;
     let nested_objects = {
         let mut doc = br#"{"first_name":"#.to_vec();
         doc.extend("{\"a\":".repeat(5_000).bytes());
@@ -100,13 +105,14 @@ async fn malformed_json_bodies_are_400_with_the_error_body() {
             assert!(error["details"].is_array(), "{error}");
         }
     }
-    assert_untouched(&app).await;
+    assert_untouched(&app, &before).await;
 }
 
 #[tokio::test]
 async fn a_wrong_json_type_in_a_field_is_422_naming_it_and_stores_nothing() {
     let app = spawn_app().await;
     let admin = app.login_ok(ADMIN.email, ADMIN.password).await.access;
+    let before = stored_rows(&app).await;
     let agent = format!("/api/v1/users/{AGENT_ID}");
     let deep_value = format!("{}{}", "[".repeat(100), "]".repeat(100));
     let cases: Vec<(Method, &str, String)> = vec![
@@ -141,7 +147,7 @@ async fn a_wrong_json_type_in_a_field_is_422_naming_it_and_stores_nothing() {
             r#"{"email":"a@b.co","password":["x"]}"#.into(),
         ),
     ];
-    let before = app
+    let me_before = app
         .get_as("/api/v1/auth/me", &admin)
         .await
         .text()
@@ -166,8 +172,8 @@ async fn a_wrong_json_type_in_a_field_is_422_naming_it_and_stores_nothing() {
         .text()
         .await
         .unwrap();
-    assert_eq!(before, after, "nothing changed");
-    assert_untouched(&app).await;
+    assert_eq!(me_before, after, "nothing changed");
+    assert_untouched(&app, &before).await;
 }
 
 #[tokio::test]
@@ -201,6 +207,7 @@ async fn a_huge_json_body_is_413_before_it_is_parsed() {
 async fn unknown_content_types_are_400_with_the_error_body() {
     let app = spawn_app().await;
     let admin = app.login_ok(ADMIN.email, ADMIN.password).await.access;
+    let before = stored_rows(&app).await;
     let body = br#"{"first_name":"Alex"}"#.to_vec();
     for content_type in [
         None,
@@ -225,12 +232,11 @@ async fn unknown_content_types_are_400_with_the_error_body() {
                 body.clone(),
             )
             .await;
-            let status = resp.status().as_u16();
-            assert!(
-                matches!(status, 400 | 415),
-                "{method} {path} as {content_type:?}: {status}"
+            let error = error_of(resp, 400).await;
+            assert_eq!(
+                error["type"], "bad_request",
+                "{method} {path} as {content_type:?}"
             );
-            error_of(resp, status).await;
         }
     }
     // the OAuth2 form endpoint refuses JSON the same way
@@ -243,10 +249,8 @@ async fn unknown_content_types_are_400_with_the_error_body() {
         br#"{"grant_type":"password"}"#.to_vec(),
     )
     .await;
-    let status = resp.status().as_u16();
-    assert!(matches!(status, 400 | 415), "{status}");
-    error_of(resp, status).await;
-    assert_untouched(&app).await;
+    assert_eq!(error_of(resp, 400).await["type"], "bad_request");
+    assert_untouched(&app, &before).await;
 }
 
 /// One raw HTTP/1.1 request on its own connection; returns the status and body (`None` when
@@ -390,23 +394,32 @@ async fn oversized_duplicated_and_numerous_headers_are_refused_with_the_error_bo
 async fn hostile_bytes_in_the_url_and_headers_are_4xx_with_the_error_body() {
     let app = spawn_app().await;
     let admin = app.login_ok(ADMIN.email, ADMIN.password).await.access;
-    for path in [
-        "/api/v1/users?q=%FF%FE",
-        "/api/v1/users?q=%C3%28",
-        "/api/v1/users/%FF",
-        "/api/v1/users/'%20OR%201=1--",
-        "/api/v1/users?limit=1e400",
-        "/api/v1/users?limit=-1",
-        "/api/v1/users?role=admin'--",
-        "/api/v1/users?is_active=yes",
-        "/api/v1/audit-events?since=2026-13-45T99:99:99Z",
-        "/api/v1/audit-events?actor_id=../../etc/passwd",
-        "/api/v1/dealerships/%E2%80%AE",
+    // what cannot be read as the parameter's type is malformed (400); a number read but out
+    // of range is invalid (422)
+    for (path, status, kind) in [
+        ("/api/v1/users?q=%FF%FE", 400, "bad_request"),
+        ("/api/v1/users?q=%C3%28", 400, "bad_request"),
+        ("/api/v1/users/%FF", 400, "bad_request"),
+        ("/api/v1/users/'%20OR%201=1--", 400, "bad_request"),
+        ("/api/v1/users?limit=1e400", 400, "bad_request"),
+        ("/api/v1/users?limit=-1", 422, "validation_error"),
+        ("/api/v1/users?role=admin'--", 400, "bad_request"),
+        ("/api/v1/users?is_active=yes", 400, "bad_request"),
+        (
+            "/api/v1/audit-events?since=2026-13-45T99:99:99Z",
+            400,
+            "bad_request",
+        ),
+        (
+            "/api/v1/audit-events?actor_id=../../etc/passwd",
+            400,
+            "bad_request",
+        ),
+        ("/api/v1/dealerships/%E2%80%AE", 400, "bad_request"),
     ] {
         let resp = app.get_as(path, &admin).await;
-        let status = resp.status().as_u16();
-        assert!(matches!(status, 400 | 404 | 422), "{path}: {status}");
-        error_of(resp, status).await;
+        let error = error_of(resp, status).await;
+        assert_eq!(error["type"], kind, "{path}: {error}");
     }
     // non-UTF-8 bytes in a token are a 401, not a crash
     let head = b"GET /api/v1/auth/me HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nAuthorization: Bearer \xff\xfe\r\n\r\n";
@@ -625,6 +638,7 @@ async fn rows_holding(app: &TestApp, table: &str, column: &str, value: &str) -> 
 async fn hostile_text_in_every_string_field_is_refused_or_stored_exactly() {
     let app = spawn_app().await;
     let admin = app.login_ok(ADMIN.email, ADMIN.password).await.access;
+    let before = stored_rows(&app).await;
     let mut n = 0;
     let mut problems = Vec::new();
     for case in field_cases() {
@@ -684,23 +698,78 @@ async fn hostile_text_in_every_string_field_is_refused_or_stored_exactly() {
         }
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
-    assert_untouched(&app).await;
+    // the agent, the admin (as /auth/me) and Premium Auto were edited; nobody else
+    let edited = [
+        AGENT_ID.to_owned(),
+        ADMIN.id.to_string(),
+        PREMIUM_AUTO.to_string(),
+    ];
+    assert_only_edited(&app, &before, &edited).await;
 }
 
-/// The demo data is still there: nothing hostile dropped, truncated or rewrote it.
-async fn assert_untouched(app: &TestApp) {
+/// Every column of every stored user and dealership (the demo rows and any others), as the
+/// superuser reads them: the row's text by its id.
+async fn stored_rows(app: &TestApp) -> BTreeMap<String, String> {
     let owner = app.db.owner().await;
-    for (sql, at_least) in [
-        ("SELECT count(*) AS n FROM users", 7),
-        ("SELECT count(*) AS n FROM dealerships", 2),
-    ] {
-        let n = owner
-            .query_one_raw(Statement::from_string(DbBackend::Postgres, sql))
+    let mut rows = BTreeMap::new();
+    for table in ["users", "dealerships"] {
+        let sql = format!("SELECT id::text AS id, t::text AS row FROM {table} t");
+        for row in owner
+            .query_all_raw(Statement::from_string(DbBackend::Postgres, sql.clone()))
             .await
-            .expect(sql)
-            .expect("a row")
-            .try_get::<i64>("", "n")
-            .expect("n");
-        assert!(n >= at_least, "{sql}: {n}");
+            .expect(&sql)
+        {
+            rows.insert(
+                row.try_get::<String>("", "id").expect("id"),
+                row.try_get::<String>("", "row").expect("row"),
+            );
+        }
+    }
+    rows
+}
+
+/// The ids of the demo users and dealerships.
+fn demo_ids() -> Vec<String> {
+    DEMO_USERS
+        .iter()
+        .map(|u| u.id)
+        .chain([PREMIUM_AUTO, METRO_MOTORS])
+        .map(|id| id.to_string())
+        .collect()
+}
+
+/// Nothing stored changed since `before` ([`stored_rows`] then): no row added, removed or
+/// altered, the demo rows among them.
+async fn assert_untouched(app: &TestApp, before: &BTreeMap<String, String>) {
+    let now = stored_rows(app).await;
+    for id in demo_ids() {
+        assert!(before.contains_key(&id), "demo row {id} before");
+    }
+    for (id, was) in before {
+        assert_eq!(now.get(id), Some(was), "{id} changed");
+    }
+    let added: Vec<_> = now.keys().filter(|id| !before.contains_key(*id)).collect();
+    assert!(added.is_empty(), "rows added: {added:?}");
+}
+
+/// Only the rows of `edited` changed since `before` (rows may be added): every other row is as
+/// it was, the demo ones among them, and the edited ones are still there and not deleted.
+async fn assert_only_edited(app: &TestApp, before: &BTreeMap<String, String>, edited: &[String]) {
+    let now = stored_rows(app).await;
+    for id in demo_ids() {
+        assert!(now.contains_key(&id), "demo row {id} is gone");
+    }
+    let owner = app.db.owner().await;
+    for id in edited {
+        let live = format!(
+            "SELECT (SELECT count(*) FROM users WHERE id = '{id}' AND deleted_at IS NULL) \
+                  + (SELECT count(*) FROM dealerships WHERE id = '{id}' AND deleted_at IS NULL) AS n"
+        );
+        assert_eq!(count(&owner, &live).await, 1, "{id} is still live");
+    }
+    for (id, was) in before {
+        if !edited.contains(id) {
+            assert_eq!(now.get(id), Some(was), "{id} was not edited, yet changed");
+        }
     }
 }

@@ -131,9 +131,29 @@ async fn a_principal_invites_and_the_invitee_signs_up_once_into_that_dealership_
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0]["accepted_user_id"], user["id"]);
     let owner = app.db.owner().await;
-    for action in ["invitation.created", "invitation.accepted", "user.created"] {
+    let invitation = created["id"].as_str().unwrap();
+    let user_id = user["id"].as_str().unwrap();
+    for (action, target, actor) in [
+        (
+            "invitation.created",
+            invitation,
+            PA_PRINCIPAL.id.to_string(),
+        ),
+        ("invitation.accepted", invitation, user_id.to_owned()),
+        ("user.created", user_id, user_id.to_owned()),
+    ] {
         let audited = format!("SELECT count(*) AS n FROM audit_events WHERE action = '{action}'");
-        assert!(count(&owner, &audited).await >= 1, "{action}");
+        assert_eq!(count(&owner, &audited).await, 1, "{action}");
+        let exact = format!(
+            "SELECT count(*) AS n FROM audit_events WHERE action = '{action}' \
+             AND target_id = '{target}' AND actor_id = '{actor}' \
+             AND dealership_id = '{PREMIUM_AUTO}'"
+        );
+        assert_eq!(
+            count(&owner, &exact).await,
+            1,
+            "{action} of {target} by {actor}"
+        );
     }
 }
 
@@ -277,11 +297,19 @@ async fn escalation_attempts_are_refused_and_change_nothing() {
         .json()
         .await
         .unwrap();
+    // asking for another dealership's shows only their own: the peer's invitation
+    assert!(
+        !listed.is_empty(),
+        "the principal's own invitation is listed"
+    );
     assert!(
         listed
             .iter()
-            .all(|i| i["dealership_id"] == PREMIUM_AUTO.to_string())
+            .all(|i| i["dealership_id"] == PREMIUM_AUTO.to_string()),
+        "{listed:?}"
     );
+    let ids: Vec<_> = listed.iter().map(|i| &i["id"]).collect();
+    assert_eq!(ids, [&peer["id"]]);
     let id = theirs["id"].as_str().unwrap();
     let revoke = app
         .as_user(Method::DELETE, &format!("{INVITATIONS}/{id}"), &principal)

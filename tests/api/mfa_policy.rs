@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use dealergate::domain::Role;
 use reqwest::Method;
+use sea_orm::{ConnectionTrait, DbBackend, Statement};
 use serde_json::{Value, json};
 
 use crate::helpers::{
@@ -22,6 +23,40 @@ async fn error_type(resp: reqwest::Response, status: u16) -> String {
         .as_str()
         .unwrap()
         .to_owned()
+}
+
+/// Every table a sensitive change could write, each read whole by the superuser: a refused
+/// change must leave all of it as it was.
+const SENSITIVE_TABLES: [&str; 8] = [
+    "users",
+    "dealerships",
+    "custom_roles",
+    "sessions",
+    "mfa_factors",
+    "mfa_recovery_codes",
+    "account_tokens",
+    "mail_outbox",
+];
+
+/// The rows of [`SENSITIVE_TABLES`], one text per table.
+async fn sensitive_state(app: &TestApp) -> Vec<(&'static str, String)> {
+    let owner = app.db.owner().await;
+    let mut state = Vec::new();
+    for table in SENSITIVE_TABLES {
+        let sql = format!(
+            "SELECT coalesce(string_agg(t::text, E'\\n' ORDER BY t::text), '') AS rows \
+             FROM {table} t"
+        );
+        let rows = owner
+            .query_one_raw(Statement::from_string(DbBackend::Postgres, sql))
+            .await
+            .unwrap()
+            .expect("one row")
+            .try_get::<String>("", "rows")
+            .unwrap();
+        state.push((table, rows));
+    }
+    state
 }
 
 async fn factors_of(app: &TestApp, user: uuid::Uuid) -> i64 {
@@ -229,24 +264,25 @@ async fn sensitive_changes_need_a_recent_second_factor_from_those_who_have_one()
             &format!("/api/v1/users/{}/mfa", PA_AGENT.id),
             json!({}),
         ),
+        // nor another app: the one the account has must be proven first
+        (
+            Method::POST,
+            "/api/v1/auth/mfa/totp",
+            json!({"current_password": PA_PRINCIPAL.password}),
+        ),
     ] {
+        let before = sensitive_state(&app).await;
         let resp = app.send_as(method.clone(), path, stale, body).await;
         assert_eq!(
             error_type(resp, 403).await,
             "step_up_required",
             "{method} {path}"
         );
+        // refused, and nothing of it was written
+        for ((table, was), (_, is)) in before.iter().zip(sensitive_state(&app).await) {
+            assert_eq!(*was, is, "{method} {path} changed {table}");
+        }
     }
-    // nor another app: the one the account has must be proven first
-    let another = app
-        .send_as(
-            Method::POST,
-            "/api/v1/auth/mfa/totp",
-            stale,
-            json!({"current_password": PA_PRINCIPAL.password}),
-        )
-        .await;
-    assert_eq!(error_type(another, 403).await, "step_up_required");
     // what is not sensitive needs nothing more
     let resp = app
         .send_as(

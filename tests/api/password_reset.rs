@@ -169,13 +169,30 @@ async fn a_reset_link_sets_a_new_password_once_and_ends_every_session() {
 async fn two_confirmations_of_one_token_at_once_succeed_exactly_once() {
     let mailbox = spawn().await;
     let token = mailbox.reset_token(PA_AGENT.email, 1).await;
+    const OTHER_PASSWORD: &str = "the other passphrase";
     let (a, b) = tokio::join!(
         mailbox.confirm(&token, NEW_PASSWORD),
-        mailbox.confirm(&token, "the other passphrase")
+        mailbox.confirm(&token, OTHER_PASSWORD)
     );
-    let mut statuses = [a.status().as_u16(), b.status().as_u16()];
-    statuses.sort();
-    assert_eq!(statuses, [204, 422]);
+    let (won, lost, refused) = match (a.status().as_u16(), b.status().as_u16()) {
+        (204, 422) => (NEW_PASSWORD, OTHER_PASSWORD, b),
+        (422, 204) => (OTHER_PASSWORD, NEW_PASSWORD, a),
+        other => panic!("one 204 and one 422, not {other:?}"),
+    };
+    assert_eq!(error_of(refused, 422).await["details"][0]["field"], "token");
+    // the password of the 204 answer is the one stored, and only it signs in
+    let app = &mailbox.app;
+    let signed_in = app.login_ok(PA_AGENT.email, won).await;
+    assert_eq!(signed_in.body["user"]["id"], PA_AGENT.id.to_string());
+    for refused in [lost, PA_AGENT.password] {
+        error_of(app.login(PA_AGENT.email, refused).await, 401).await;
+    }
+    let resets = format!(
+        "SELECT count(*) AS n FROM audit_events WHERE action = 'user.password_reset' \
+         AND target_id = '{}'",
+        PA_AGENT.id
+    );
+    assert_eq!(count(&app.db.owner().await, &resets).await, 1, "one reset");
 }
 
 #[tokio::test]

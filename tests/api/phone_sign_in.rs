@@ -148,7 +148,11 @@ async fn a_malformed_phone_is_422_on_phone() {
             json!({"phone": 13125550103u64, "password": PA_AGENT.password}),
         )
         .await;
-    assert!(matches!(wrong_type.status().as_u16(), 400 | 422));
+    assert_eq!(
+        error_of(wrong_type, 422).await["type"],
+        "validation_error",
+        "a number where the phone's text belongs"
+    );
 }
 
 #[tokio::test]
@@ -559,7 +563,19 @@ async fn a_peer_cannot_set_or_take_a_peers_sign_in_phone() {
             "principal",
         )
         .await;
-    let path = format!("/api/v1/users/{}", peer["id"].as_str().unwrap());
+    let peer_id = peer["id"].as_str().unwrap();
+    let path = format!("/api/v1/users/{peer_id}");
+    let owner = app.db.owner().await;
+    let peer_phone = format!("SELECT phone FROM users WHERE id = '{peer_id}'");
+    let phone_now = || async {
+        owner
+            .query_one_raw(sql(&peer_phone))
+            .await
+            .unwrap()
+            .expect("the peer's row")
+            .try_get::<Option<String>>("", "phone")
+            .unwrap()
+    };
     let set = app
         .send_as(
             Method::PATCH,
@@ -569,6 +585,37 @@ async fn a_peer_cannot_set_or_take_a_peers_sign_in_phone() {
         )
         .await;
     error_of(set, 403).await;
+    assert_eq!(phone_now().await, None, "the peer still has no phone");
+
+    // once the peer has one (an admin's doing), the principal can neither take it away nor
+    // change it to one of their choosing
+    let admin = admin(&app).await;
+    let given = app
+        .send_as(
+            Method::PATCH,
+            &path,
+            &admin,
+            json!({"phone": "+1 312 555 0179"}),
+        )
+        .await;
+    assert_eq!(given.status(), 200);
+    assert_eq!(phone_now().await.as_deref(), Some("+13125550179"));
+    // an empty string clears a phone (`null` leaves it as it is)
+    for take in [json!({"phone": ""}), json!({"phone": "+1 312 555 0178"})] {
+        let taken = app
+            .send_as(Method::PATCH, &path, &principal.access, take.clone())
+            .await;
+        error_of(taken, 403).await;
+        assert_eq!(
+            phone_now().await.as_deref(),
+            Some("+13125550179"),
+            "{take}: the peer keeps their phone"
+        );
+    }
+    let peer_signs_in = app
+        .login_by_phone_ok("+13125550179", "a fine passphrase")
+        .await;
+    assert_eq!(peer_signs_in.body["user"]["id"], peer_id);
     // below their rank it is theirs to manage, as the email is
     let agent = format!("/api/v1/users/{}", PA_AGENT.id);
     let managed = app
@@ -580,4 +627,9 @@ async fn a_peer_cannot_set_or_take_a_peers_sign_in_phone() {
         )
         .await;
     assert_eq!(managed.status(), 200);
+    let agents = format!(
+        "SELECT count(*) AS n FROM users WHERE id = '{}' AND phone = '+13125550178'",
+        PA_AGENT.id
+    );
+    assert_eq!(count(&owner, &agents).await, 1, "the agent's phone is set");
 }

@@ -3,6 +3,7 @@
 //! operator's `dealergate admin` for admins.
 
 use reqwest::Method;
+use sea_orm::{ConnectionTrait, DbBackend, Statement};
 use serde_json::{Value, json};
 
 use crate::helpers::{ADMIN, PA_PRINCIPAL, TestApp, count, error_of, spawn_app};
@@ -12,6 +13,22 @@ const PEER_PASSWORD: &str = "a fine passphrase";
 async fn create(app: &TestApp, token: &str, email: &str, role: &str) -> String {
     let created = app.create_user(token, email, PEER_PASSWORD, role).await;
     created["id"].as_str().unwrap().to_owned()
+}
+
+/// `id`'s stored row, every column, as the superuser reads it.
+async fn row_of(app: &TestApp, id: &str) -> String {
+    app.db
+        .owner()
+        .await
+        .query_one_raw(Statement::from_string(
+            DbBackend::Postgres,
+            format!("SELECT u::text AS row FROM users u WHERE id = '{id}'"),
+        ))
+        .await
+        .unwrap()
+        .expect("the user's row")
+        .try_get::<String>("", "row")
+        .unwrap()
 }
 
 /// Every account change a caller might try on `target`.
@@ -34,12 +51,14 @@ async fn a_principal_cannot_take_over_a_peer_principal() {
         .await
         .access;
     let peer = create(&app, &principal, "peer@premiumauto.com", "principal").await;
+    let stored = row_of(&app, &peer).await;
     for (method, suffix, body) in takeovers() {
         let path = format!("/api/v1/users/{peer}{suffix}");
         let resp = app
             .send_as(method.clone(), &path, &principal, body.clone())
             .await;
         error_of(resp, 403).await;
+        assert_eq!(row_of(&app, &peer).await, stored, "{method} {path} {body}");
     }
     // the peer's profile is staff data the principal may still correct
     let renamed = app
@@ -64,14 +83,18 @@ async fn an_admin_cannot_take_over_another_admin() {
     let app = spawn_app().await;
     let admin = app.login_ok(ADMIN.email, ADMIN.password).await.access;
     let other = create(&app, &admin, "ops2@example.com", "admin").await;
+    let stored = row_of(&app, &other).await;
     for (method, suffix, body) in takeovers() {
         let path = format!("/api/v1/users/{other}{suffix}");
         let resp = app
             .send_as(method.clone(), &path, &admin, body.clone())
             .await;
         error_of(resp, 403).await;
+        // the role, email, password, activity and deletion stay as they were
+        assert_eq!(row_of(&app, &other).await, stored, "{method} {path} {body}");
     }
-    app.login_ok("ops2@example.com", PEER_PASSWORD).await;
+    let signed_in = app.login_ok("ops2@example.com", PEER_PASSWORD).await;
+    assert_eq!(signed_in.body["user"]["role"], "admin");
 }
 
 #[tokio::test]
