@@ -40,6 +40,8 @@ pub struct Metrics {
     pub password_hashes_in_flight: IntGauge,
     /// argon2 hashes waiting for a worker (at most `auth.hashing.queue`)
     pub password_hashes_queued: IntGauge,
+    /// argon2 hashes (and verifications) the hashing workers have completed
+    pub password_hashes: IntCounter,
     /// VmRSS of this process, read when the metrics are rendered
     pub resident_memory: IntGauge,
     /// by `kind` (password_reset, …): accepted by the SMTP server (or written to the file outbox)
@@ -103,6 +105,13 @@ pub fn metrics() -> &'static Metrics {
         )
         .expect("valid metric definition");
         r.register(Box::new(db_errors.clone()))
+            .expect("metric registered once");
+        let password_hashes = IntCounter::new(
+            "dealergate_password_hashes_total",
+            "Password hashes and verifications completed by the hashing workers.",
+        )
+        .expect("valid metric definition");
+        r.register(Box::new(password_hashes.clone()))
             .expect("metric registered once");
         Metrics {
             http_requests: counter(
@@ -183,6 +192,7 @@ pub fn metrics() -> &'static Metrics {
                 "dealergate_password_hashes_queued",
                 "Password hashes waiting for a hashing worker.",
             ),
+            password_hashes,
             resident_memory: plain_gauge(
                 &r,
                 "dealergate_process_resident_memory_bytes",

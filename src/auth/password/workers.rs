@@ -81,6 +81,7 @@ impl Pool {
             }
             pending.slot.start();
             let result = task(memory);
+            metrics().password_hashes.inc();
             let Pending { slot, reply } = pending;
             // free the place before answering, so the caller's next job finds it free
             drop(slot);
