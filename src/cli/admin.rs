@@ -1,5 +1,6 @@
 //! `dealergate admin create-user`: how the first admin of a production install gets in, since
 //! `seed` is refused in prod. Idempotent, so a Helm hook can run it on every install.
+//! `dealergate admin reset-mfa`: how an admin who lost every second factor gets back in.
 
 use std::io::Read;
 
@@ -7,14 +8,15 @@ use anyhow::{Context, bail};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
-use super::AdminAction;
+use super::{AdminAction, NewAccount};
 use crate::{
     auth::password,
     config::Settings,
     domain::{Email, NewPassword, PersonName, Role},
     entity::dealership,
+    mail::Mailer,
     service::{
-        RequestMeta,
+        RequestMeta, mfa,
         roles::assign::Placement,
         users::manage::{self, NewUser},
     },
@@ -22,14 +24,55 @@ use crate::{
 };
 
 pub async fn run(settings: &Settings, action: AdminAction) -> anyhow::Result<()> {
-    let AdminAction::CreateUser {
+    match action {
+        AdminAction::CreateUser(account) => create_user(settings, account).await,
+        AdminAction::ResetMfa { email } => reset_mfa(settings, &email).await,
+    }
+}
+
+async fn reset_mfa(settings: &Settings, email: &str) -> anyhow::Result<()> {
+    let email = Email::parse(email).map_err(|e| anyhow::anyhow!("email: {e}"))?;
+    let mailer = Mailer::new(&settings.mail, settings.profile)?;
+    let db = Database::connect(&settings.database)
+        .await
+        .context("connecting to the database")?;
+    let tx = db.begin(Scope::Platform).await?;
+    let reset = mfa::reset::reset_by_operator(&tx, &mailer, &email, &operator()).await?;
+    match reset {
+        Some((user, removed)) => {
+            tx.commit().await?;
+            println!(
+                "reset {} ({}): {removed} factor(s) removed",
+                user.email, user.id
+            );
+        }
+        None => {
+            drop(tx);
+            db.close().await?;
+            bail!("no user signs in as {email}");
+        }
+    }
+    db.close().await?;
+    Ok(())
+}
+
+/// What the audit trail says of a command: no caller, a request id of its own.
+fn operator() -> RequestMeta {
+    RequestMeta {
+        request_id: Some(format!("cli-{}", Uuid::now_v7())),
+        ..RequestMeta::default()
+    }
+}
+
+async fn create_user(settings: &Settings, account: NewAccount) -> anyhow::Result<()> {
+    let NewAccount {
         email,
         role,
         dealership,
         first_name,
         last_name,
         password_file,
-    } = action;
+    } = account;
     let email = Email::parse(&email).map_err(|e| anyhow::anyhow!("email: {e}"))?;
     let first_name =
         PersonName::parse(&first_name).map_err(|e| anyhow::anyhow!("first_name: {e}"))?;
@@ -68,11 +111,7 @@ pub async fn run(settings: &Settings, action: AdminAction) -> anyhow::Result<()>
         phone: None,
     };
     let placed = Placement::builtin(dealership_id, role);
-    let meta = RequestMeta {
-        request_id: Some(format!("cli-{}", Uuid::now_v7())),
-        ..RequestMeta::default()
-    };
-    match manage::create_by_operator(&tx, new, placed, hash, &meta).await? {
+    match manage::create_by_operator(&tx, new, placed, hash, &operator()).await? {
         Some(user) => {
             tx.commit().await?;
             println!("created {} ({}) {}", user.email, user.role, user.id);

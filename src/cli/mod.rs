@@ -70,22 +70,33 @@ pub enum Command {
 pub enum AdminAction {
     /// Create a user unless one with the email exists (then nothing changes). The password is
     /// read from `--password-file`, or from standard input — never from an argument.
-    CreateUser {
+    CreateUser(NewAccount),
+    /// Remove every second factor and recovery code of the user signing in with `--email` and
+    /// end their sessions (audited, the user is mailed): how an admin who lost every factor
+    /// gets back in, since no admin may reset another admin's.
+    ResetMfa {
         #[arg(long)]
         email: String,
-        #[arg(long, default_value = "admin")]
-        role: String,
-        /// The dealership (id or name) for roles other than admin.
-        #[arg(long)]
-        dealership: Option<String>,
-        #[arg(long, default_value = "Platform")]
-        first_name: String,
-        #[arg(long, default_value = "Admin")]
-        last_name: String,
-        /// A file holding the password (e.g. a mounted Secret); default: standard input.
-        #[arg(long, value_name = "FILE")]
-        password_file: Option<PathBuf>,
     },
+}
+
+/// The fields of `admin create-user`, as typed.
+#[derive(Debug, clap::Args)]
+pub struct NewAccount {
+    #[arg(long)]
+    email: String,
+    #[arg(long, default_value = "admin")]
+    role: String,
+    /// The dealership (id or name) for roles other than admin.
+    #[arg(long)]
+    dealership: Option<String>,
+    #[arg(long, default_value = "Platform")]
+    first_name: String,
+    #[arg(long, default_value = "Admin")]
+    last_name: String,
+    /// A file holding the password (e.g. a mounted Secret); default: standard input.
+    #[arg(long, value_name = "FILE")]
+    password_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

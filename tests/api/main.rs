@@ -36,6 +36,7 @@ mod migrations;
 mod open_signup;
 mod operations;
 mod password_reset;
+mod peer_rules;
 mod pgbouncer;
 mod phone_sign_in;
 mod policy_reload;

@@ -19,10 +19,13 @@ use crate::{
     state::AppState,
 };
 
-/// Soft-deletes the caller after their current password (422 on `current_password` if wrong,
-/// 429 when locked); 409 if they are the last one who can manage their dealership or the
+/// Soft-deletes the caller after a recent second factor (for an enrolled account, 403
+/// `step_up_required` otherwise) and their current password (422 on `current_password` if
+/// wrong, 429 when locked); 409 if they are the last one who can manage their dealership or the
 /// platform.
 pub async fn close(state: &AppState, grant: &Grant, current: String) -> Result<(), AppError> {
+    // at least as sensitive as changing the password: a recent code for an enrolled account
+    crate::service::mfa::require_step_up(state, grant.caller()).await?;
     let user = signable(state, grant).await?;
     let email = stored_email(&user)?;
     sign_in::verify_current_password(state, grant.caller(), &email, current, user.password_hash)

@@ -1,22 +1,28 @@
 //! Support's reset of someone's second factor (they lost their phone and their recovery
-//! codes): an admin for any user, a principal for users of their dealership below their rank.
+//! codes): by someone who outranks them — an admin for any user but an admin, a principal for
+//! users of their dealership below their rank. Nobody takes over a peer: an admin's factors are
+//! reset by their owner or by an operator on the command line ([`reset_by_operator`]).
 //! Every factor and recovery code goes, every session of the user ends, the user is mailed,
 //! and the reset is audited. They sign in with the password alone afterwards (and enrol again
 //! if they must).
 
+use sea_orm::EntityTrait;
 use uuid::Uuid;
 
 use super::{count, event, notify, store};
 use crate::{
-    domain::Role,
+    auth::sessions::{self as cache, Revoked},
+    domain::{Email, Role, SignInName},
+    entity::user,
     error::AppError,
-    mail::Kind,
-    scope::RequestScope,
+    mail::{Kind, Mailer, outbox},
+    scope::{RequestMeta, RequestScope},
     service::{
-        audit, sessions, sign_in,
-        users::{directory, manage::governs_account_of},
+        audit, sessions, sign_in, user_mail,
+        users::{self, directory, manage::governs_account_of},
     },
     state::AppState,
+    tenancy::TenantTx,
 };
 
 pub async fn reset(state: &AppState, scope: &RequestScope, id: Uuid) -> Result<(), AppError> {
@@ -29,7 +35,7 @@ pub async fn reset(state: &AppState, scope: &RequestScope, id: Uuid) -> Result<(
     }
     let target = directory::get(scope, id).await?;
     match who.role {
-        Role::Admin => {}
+        Role::Admin => governs_account_of(who, target.role)?,
         // a custom role granting `users:update` is no support desk: principals only
         Role::Principal => governs_account_of(who, target.role)?,
         Role::Manager | Role::Agent => return Err(AppError::Forbidden),
@@ -45,4 +51,36 @@ pub async fn reset(state: &AppState, scope: &RequestScope, id: Uuid) -> Result<(
     notify(state, scope.tx(), Kind::MfaFactorRemoved, &target).await?;
     count("reset");
     Ok(())
+}
+
+/// `dealergate admin reset-mfa`: an operator's reset of the live user signing in as `email`
+/// (what restores an admin who lost every factor), in `tx`, a platform transaction. The same
+/// effects as support's, audited as done by no one; `None` if there is no such user.
+pub async fn reset_by_operator(
+    tx: &TenantTx,
+    mailer: &Mailer,
+    email: &Email,
+    meta: &RequestMeta,
+) -> Result<Option<(user::Model, i64)>, AppError> {
+    let Some(found) = users::login_candidate(tx, &SignInName::from(email.clone())).await? else {
+        return Ok(None);
+    };
+    let Some(target) = user::Entity::find_by_id(found.user_id).one(tx).await? else {
+        return Ok(None);
+    };
+    sign_in::user_lock(tx, target.id).await?;
+    let removed = store::remove_all(tx, target.id).await?;
+    sign_in::clear_code_counts(tx, &target).await?;
+    let ended = sessions::revoke_all(tx, target.id, None, "mfa_reset").await?;
+    cache::publish(tx, Revoked::User(target.id)).await?;
+    let changes = serde_json::json!({
+        "factors_removed": removed, "sessions_ended": ended, "by": "operator",
+    });
+    let mut reset = event("mfa.reset", &target, target.id, Some(changes));
+    reset.actor_id = None;
+    audit::record(tx, meta, reset).await?;
+    let letter = user_mail::letter(tx, Kind::MfaFactorRemoved, &target).await?;
+    outbox::enqueue(tx, mailer.compose(letter)?).await?;
+    count("reset");
+    Ok(Some((target, removed)))
 }
