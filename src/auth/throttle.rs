@@ -175,6 +175,18 @@ pub async fn locked_for_user(
     locked_keys(tx, counter.keys_of(&format!("user:{user_id}"), ip)).await
 }
 
+/// Counts one event of a quota `key` (not a sign-in name: e.g. a dealership's invitations)
+/// unless `max` were counted within `window_secs`; the seconds until it takes events again.
+pub async fn take_quota(
+    tx: &TenantTx,
+    key: &str,
+    max: u32,
+    window_secs: u64,
+) -> Result<Option<u64>, AppError> {
+    let window = window_secs.min(i32::MAX as u64) as i32;
+    take_one(tx, format!("quota:{key}"), max, window, window).await
+}
+
 async fn take_keys(
     tx: &TenantTx,
     lockout: &LockoutSettings,
@@ -187,19 +199,35 @@ async fn take_keys(
         .into_iter()
         .chain([(account, lockout.account_max_failures)]);
     for (key, max) in keys {
-        let row = tx
-            .query_one_raw(Statement::from_sql_and_values(
-                DbBackend::Postgres,
-                "SELECT auth_throttle_take($1, $2, $3, $4) AS retry_after_secs",
-                [key.into(), (max as i32).into(), window.into(), lock.into()],
-            ))
-            .await?
-            .ok_or_else(|| AppError::internal(anyhow::anyhow!("auth_throttle_take: no row")))?;
-        if let Some(secs) = row.try_get::<Option<i32>>("", "retry_after_secs")? {
-            return Ok(Some(secs.max(1) as u64));
+        if let Some(retry_after_secs) = take_one(tx, key, max, window, lock).await? {
+            return Ok(Some(retry_after_secs));
         }
     }
     Ok(None)
+}
+
+async fn take_one(
+    tx: &TenantTx,
+    key: String,
+    max: u32,
+    window_secs: i32,
+    lock_secs: i32,
+) -> Result<Option<u64>, AppError> {
+    let row = tx
+        .query_one_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT auth_throttle_take($1, $2, $3, $4) AS retry_after_secs",
+            [
+                key.into(),
+                (max as i32).into(),
+                window_secs.into(),
+                lock_secs.into(),
+            ],
+        ))
+        .await?
+        .ok_or_else(|| AppError::internal(anyhow::anyhow!("auth_throttle_take: no row")))?;
+    let retry_after_secs = row.try_get::<Option<i32>>("", "retry_after_secs")?;
+    Ok(retry_after_secs.map(|secs| secs.max(1) as u64))
 }
 
 /// Counts a failure for the name and the IP; returns the name's failures in the window.

@@ -53,6 +53,10 @@ pub struct MailSettings {
     pub email_change_ttl_secs: u64,
     /// Lifetime of an invitation (and of its link; a resend starts it again).
     pub invitation_ttl_secs: u64,
+    /// Invitations (sent or resent) one dealership may mail in an hour; then 429.
+    pub invitations_per_hour_per_dealership: u32,
+    /// Invitations (sent or resent) one sender may mail in an hour; then 429.
+    pub invitations_per_hour_per_sender: u32,
 }
 
 impl Default for MailSettings {
@@ -78,6 +82,8 @@ impl Default for MailSettings {
             verify_email_ttl_secs: 3 * 24 * 3600,
             email_change_ttl_secs: 24 * 3600,
             invitation_ttl_secs: 72 * 3600,
+            invitations_per_hour_per_dealership: 200,
+            invitations_per_hour_per_sender: 50,
         }
     }
 }
@@ -152,11 +158,13 @@ impl MailSettings {
             self.verify_email_ttl_secs,
             self.email_change_ttl_secs,
             self.invitation_ttl_secs,
+            self.invitations_per_hour_per_dealership as u64,
+            self.invitations_per_hour_per_sender as u64,
         ];
         if positive.contains(&0) {
             return Some(
-                "mail.max_attempts, batch_size and the link lifetimes (*_ttl_secs) must be \
-                 positive"
+                "mail.max_attempts, batch_size, the link lifetimes (*_ttl_secs) and the \
+                 invitation limits (invitations_per_hour_*) must be positive"
                     .into(),
             );
         }

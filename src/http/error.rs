@@ -168,22 +168,30 @@ pub mod set {
         Listing: [401, 403, 422, 503];
         /// One thing by id, or an action on it that takes no input.
         Lookup: [401, 403, 404, 503];
-        /// A user: the dealership may not exist (404), the email or phone may be taken (409).
-        CreateUser: [401, 403, 404, 409, 422, 503];
+        /// A user: the dealership may not exist (404), the email or phone may be taken (409),
+        /// and a caller told so too often is throttled (429).
+        CreateUser: [401, 403, 404, 409, 422, 429, 503];
         /// A dealership: the name may be taken.
         CreateDealership: [401, 403, 409, 422, 503];
         /// An edit by id: the new email, phone or name may be taken.
         Edit: [401, 403, 404, 409, 422, 503];
+        /// A user's edit: as [`Edit`], and a caller told too often that an email or phone is
+        /// taken is throttled (429).
+        EditUser: [401, 403, 404, 409, 422, 429, 503];
         /// An action by id that some targets refuse (not on yourself: 422).
         Removal: [401, 403, 404, 422, 503];
-        /// An invitation: the dealership may not exist (404).
-        CreateInvitation: [401, 403, 404, 422, 503];
+        /// An invitation: the dealership may not exist (404); past the hour's quota of the
+        /// dealership or the sender, 429.
+        CreateInvitation: [401, 403, 404, 422, 429, 503];
+        /// An invitation sent again: as [`Transition`], and the same quota (429).
+        Resend: [401, 403, 404, 409, 429, 503];
         /// A custom role: the dealership may not exist (404), the name may be taken (409).
         CreateRole: [401, 403, 404, 409, 422, 503];
         /// An action by id that the target's state may refuse (409).
         Transition: [401, 403, 404, 409, 503];
-        /// A signup: the token invalid or the input malformed (422), the address taken (409);
-        /// without an invitation, refused while open signup is off (403) and throttled (429).
+        /// A signup: the token invalid or the input malformed (422), the address or phone taken
+        /// (409); every attempt throttled per address and client IP (429); without an
+        /// invitation, refused while open signup is off (403).
         Signup: [403, 409, 422, 429, 503];
         /// The policy reload: broken files are 422.
         Reload: [401, 403, 422, 503];

@@ -190,7 +190,9 @@ impl InvitationsApi {
     /// dealership is `404`). The link (`mail.invitation_path`) is valid for
     /// `mail.invitation_ttl_secs` (72 hours by default) and works once; an older pending
     /// invitation of the address into the same dealership is revoked. Whether the address has
-    /// an account already is not said here; signing up says it (`409`).
+    /// an account already is not said here; signing up says it (`409`). A dealership mails at
+    /// most `mail.invitations_per_hour_per_dealership` invitations an hour and one sender
+    /// `mail.invitations_per_hour_per_sender` (sends and resends alike): then `429`, audited.
     #[oai(path = "/", method = "post")]
     async fn create(
         &self,
@@ -256,14 +258,14 @@ impl InvitationsApi {
     ///
     /// **Permissions:** `invitations:update` at the invitation's scope, for roles up to the
     /// caller's rank. Another dealership's invitation is `404`; an accepted or revoked one
-    /// `409`.
+    /// `409`; past the hour's invitation quota (see creating one) `429`.
     #[oai(path = "/:id/resend", method = "post")]
     async fn resend(
         &self,
         BearerAuth(me): BearerAuth,
         state: Data<&AppState>,
         Path(id): Path<Uuid>,
-    ) -> ApiResult<Json<Invitation>, set::Transition> {
+    ) -> ApiResult<Json<Invitation>, set::Resend> {
         let scope = state
             .begin(&me, Resource::Invitations, Action::Update)
             .await?;

@@ -250,7 +250,9 @@ impl UsersApi {
 
     /// Create a user, at most of the caller's own rank.
     ///
-    /// **Permissions:** `users:create` at the caller's widest scope.
+    /// **Permissions:** `users:create` at the caller's widest scope. An email or phone that an
+    /// account holds is `409`, counted per caller: after `auth.lockout.account_max_failures`
+    /// such answers in the window, `429` instead.
     #[oai(path = "/", method = "post")]
     async fn create(
         &self,
@@ -283,6 +285,7 @@ impl UsersApi {
     /// Edit a user; role changes, deactivation and password resets end their sessions.
     ///
     /// **Permissions:** `users:update` at the target's scope, on users up to the caller's rank.
+    /// A taken email or phone is `409`, counted per caller as for creating a user (`429`).
     #[oai(path = "/:id", method = "patch")]
     async fn update(
         &self,
@@ -290,7 +293,7 @@ impl UsersApi {
         state: Data<&AppState>,
         Path(id): Path<Uuid>,
         Json(body): Json<UpdateUser>,
-    ) -> ApiResult<Json<User>, set::Edit> {
+    ) -> ApiResult<Json<User>, set::EditUser> {
         let grant = state.grant(&me, Resource::Users, Action::Update)?;
         let change = body.parse(id == me.user_id)?;
         let user = edit::update(&state, &grant, id, change).await?;

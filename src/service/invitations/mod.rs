@@ -3,6 +3,7 @@
 //! hashed, works once, expires, and dies when the invitation is revoked or resent. Signing up
 //! with it is [`signup`].
 
+mod quota;
 pub mod signup;
 
 use chrono::{Duration, Utc};
@@ -63,6 +64,7 @@ pub async fn create(
             return Err(AppError::NotFound("dealership"));
         }
     }
+    quota::take(state, scope, dealership_id, new.email.as_str()).await?;
     let now = Utc::now();
     let superseded = supersede(scope, dealership_id, new.email.as_str(), None).await?;
     let token = AccountToken::generate();
@@ -158,6 +160,7 @@ pub async fn resend(
             .ok_or(AppError::NotFound("role"))?;
         scope.holds(&roles::held_by(&role))?;
     }
+    quota::take(state, scope, found.dealership_id, &found.email).await?;
     let token = AccountToken::generate();
     let now = Utc::now();
     let ttl_secs = state.settings.mail.invitation_ttl_secs;

@@ -1,0 +1,99 @@
+//! Whether an email or a phone number belongs to an account is told to a signed-in caller only
+//! a few times a window: creating or editing users with other accounts' addresses and numbers
+//! answers 409 until the lockout's account limit, then 429 — before any work, and on every
+//! path alike (`POST /users`, `PATCH /users/{id}`, `PATCH /auth/me`).
+
+use reqwest::Method;
+use serde_json::json;
+
+use crate::helpers::{MM_AGENT, MM_PRINCIPAL, PA_AGENT, PA_PRINCIPAL, error_of, spawn_app_with};
+
+fn three_answers(s: &mut dealergate::config::Settings) {
+    s.auth.lockout.account_max_failures = 3;
+    s.auth.lockout.ip_max_failures = 1_000;
+}
+
+#[tokio::test]
+async fn probing_other_dealerships_addresses_and_numbers_is_throttled_per_caller() {
+    let app = spawn_app_with(three_answers).await;
+    let principal = app
+        .login_ok(PA_PRINCIPAL.email, PA_PRINCIPAL.password)
+        .await;
+    let create = |email: &str, phone: Option<&str>| {
+        json!({"email": email, "password": "a long enough passphrase", "first_name": "Pro",
+               "last_name": "Be", "role": "agent", "phone": phone})
+    };
+    // an email of another dealership, a phone of another dealership, a phone by an edit
+    let probe = app
+        .send_as(
+            Method::POST,
+            "/api/v1/users",
+            &principal.access,
+            create(MM_PRINCIPAL.email, None),
+        )
+        .await;
+    error_of(probe, 409).await;
+    let probe = app
+        .send_as(
+            Method::POST,
+            "/api/v1/users",
+            &principal.access,
+            create("fresh.one@premiumauto.com", MM_AGENT.phone),
+        )
+        .await;
+    error_of(probe, 409).await;
+    let edit = format!("/api/v1/users/{}", PA_AGENT.id);
+    let probe = app
+        .send_as(
+            Method::PATCH,
+            &edit,
+            &principal.access,
+            json!({"phone": MM_PRINCIPAL.phone}),
+        )
+        .await;
+    error_of(probe, 409).await;
+    // the fourth is refused whatever it asks, on every path
+    for (method, path, body) in [
+        (Method::POST, "/api/v1/users", create(MM_AGENT.email, None)),
+        (
+            Method::PATCH,
+            edit.as_str(),
+            json!({"email": MM_AGENT.email}),
+        ),
+        (
+            Method::PATCH,
+            "/api/v1/auth/me",
+            json!({"phone": MM_AGENT.phone}),
+        ),
+    ] {
+        let refused = app.send_as(method, path, &principal.access, body).await;
+        assert_eq!(refused.status(), 429, "{path}");
+        assert!(refused.headers().contains_key("retry-after"));
+    }
+    // another caller is not affected, and free names still work for everyone
+    let other = app
+        .login_ok(MM_PRINCIPAL.email, MM_PRINCIPAL.password)
+        .await;
+    let probe = app
+        .send_as(
+            Method::POST,
+            "/api/v1/users",
+            &other.access,
+            create(PA_AGENT.email, None),
+        )
+        .await;
+    error_of(probe, 409).await;
+    let fresh = app
+        .send_as(
+            Method::PATCH,
+            &edit,
+            &principal.access,
+            json!({"first_name": "Renamed"}),
+        )
+        .await;
+    assert_eq!(
+        fresh.status(),
+        200,
+        "an edit that names no address or number"
+    );
+}
