@@ -152,8 +152,7 @@ impl Application {
         .await;
         drop(stopped);
         // what answered requests left to do still needs the pool (and may queue mail)
-        self.state.after_answer.close();
-        if tokio::time::timeout(grace, self.state.after_answer.wait())
+        if tokio::time::timeout(grace, self.state.after_answer.drain())
             .await
             .is_err()
         {

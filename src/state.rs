@@ -28,7 +28,7 @@ pub struct Shared {
     pub mail_wake: Arc<tokio::sync::Notify>,
     /// Work a request leaves to run after its answer (e.g. a reset link for a known address,
     /// so the answer cannot tell known from unknown): shutdown waits for it.
-    pub after_answer: tokio_util::task::TaskTracker,
+    pub after_answer: AfterAnswer,
     /// The last readiness checks and when they ran (see `http::health`).
     pub readiness: tokio::sync::Mutex<Option<(Instant, Vec<FieldError>)>>,
     shutting_down: AtomicBool,
@@ -49,7 +49,7 @@ impl AppState {
             authz,
             mail,
             mail_wake: Arc::new(tokio::sync::Notify::new()),
-            after_answer: tokio_util::task::TaskTracker::new(),
+            after_answer: AfterAnswer::new(),
             readiness: tokio::sync::Mutex::new(None),
             shutting_down: AtomicBool::new(false),
         }))
@@ -70,5 +70,55 @@ impl Deref for AppState {
 
     fn deref(&self) -> &Shared {
         &self.0
+    }
+}
+
+/// Work left for after an answer: tracked (shutdown waits for it), and at most
+/// [`AfterAnswer::AT_ONCE`] such jobs use the database at a time, so a flood of requests that
+/// leave work behind cannot take the pool from the requests being answered.
+pub struct AfterAnswer {
+    tasks: tokio_util::task::TaskTracker,
+    slots: Arc<tokio::sync::Semaphore>,
+}
+
+impl AfterAnswer {
+    const AT_ONCE: usize = 4;
+
+    fn new() -> Self {
+        Self {
+            tasks: tokio_util::task::TaskTracker::new(),
+            slots: Arc::new(tokio::sync::Semaphore::new(Self::AT_ONCE)),
+        }
+    }
+
+    /// Runs `job` once a slot is free; a failure is logged as `what`, with its cause.
+    pub fn spawn(
+        &self,
+        what: &'static str,
+        job: impl Future<Output = Result<(), crate::error::AppError>> + Send + 'static,
+    ) {
+        use tracing::Instrument;
+        let slots = self.slots.clone();
+        // the request's span goes along: the log line names its request id
+        let span = tracing::Span::current();
+        let job = async move {
+            let Ok(_slot) = slots.acquire_owned().await else {
+                return;
+            };
+            if let Err(err) = job.await {
+                let cause = match &err {
+                    crate::error::AppError::Internal(cause) => format!("{cause:#}"),
+                    other => other.to_string(),
+                };
+                tracing::error!(error = cause, "{what} failed after the answer");
+            }
+        };
+        self.tasks.spawn(job.instrument(span));
+    }
+
+    /// No more work is taken; waits until what was taken is done.
+    pub async fn drain(&self) {
+        self.tasks.close();
+        self.tasks.wait().await;
     }
 }

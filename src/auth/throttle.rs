@@ -121,7 +121,8 @@ async fn locked_keys(
 /// Takes the login throttle's locks of the name and of the IP in `tx`, waiting for them, held
 /// until `tx` ends: the password checks of one name or one address are then judged one at a
 /// time, each seeing every failure counted before it. Always the name first, then the IP, so
-/// two checks never wait for each other crosswise.
+/// two checks never wait for each other crosswise. A judgement takes milliseconds; one that
+/// waits longer than [`JUDGEMENT_WAIT`] (a pile-up holding pooled connections) is `429`.
 pub async fn one_at_a_time(
     tx: &TenantTx,
     name: &SignInName,
@@ -130,15 +131,38 @@ pub async fn one_at_a_time(
     let (account, ip) = Counter::Login.keys(name, ip);
     let mut keys = vec![format!("throttle:{account}")];
     keys.extend(ip.map(|ip| format!("throttle:{ip}")));
-    tx.execute_raw(Statement::from_sql_and_values(
-        DbBackend::Postgres,
-        "SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) \
-         FROM unnest($1::text[]) WITH ORDINALITY AS keys(k, n) ORDER BY n",
-        [keys.into()],
-    ))
-    .await?;
-    Ok(())
+    let wait = |timeout: &str| {
+        Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT set_config('lock_timeout', $1, true)",
+            [timeout.into()],
+        )
+    };
+    tx.execute_raw(wait(JUDGEMENT_WAIT)).await?;
+    let locked = tx
+        .execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) \
+             FROM unnest($1::text[]) WITH ORDINALITY AS keys(k, n) ORDER BY n",
+            [keys.into()],
+        ))
+        .await;
+    match locked {
+        // the rest of the judgement waits as any statement does
+        Ok(_) => tx
+            .execute_raw(wait("0"))
+            .await
+            .map(|_| ())
+            .map_err(Into::into),
+        Err(err) if crate::error::is_lock_timeout(&err) => Err(AppError::RateLimited {
+            retry_after_secs: 1,
+        }),
+        Err(err) => Err(err.into()),
+    }
 }
+
+/// How long a password check waits for its turn ([`one_at_a_time`]).
+const JUDGEMENT_WAIT: &str = "2s";
 
 /// Counts one event of `counter` for the IP and the name, each only while it is not locked,
 /// checked and counted in one statement per key (`auth_throttle_take`): of any number of
@@ -154,7 +178,7 @@ pub async fn take(
     take_keys(tx, lockout, counter.keys(name, ip)).await
 }
 
-/// [`take`] for a signed-in caller, counted under their account's id (and their IP).
+/// [`take`] for a signed-in caller, counted under their account's id (and their IP, if given).
 pub async fn take_for_user(
     tx: &TenantTx,
     counter: Counter,
@@ -163,6 +187,17 @@ pub async fn take_for_user(
     ip: Option<&str>,
 ) -> Result<Option<u64>, AppError> {
     take_keys(tx, lockout, counter.keys_of(&format!("user:{user_id}"), ip)).await
+}
+
+/// [`take`] for attempts on one invitation (its id) and from the client's IP.
+pub async fn take_for_invitation(
+    tx: &TenantTx,
+    lockout: &LockoutSettings,
+    invitation_id: uuid::Uuid,
+    ip: Option<&str>,
+) -> Result<Option<u64>, AppError> {
+    let who = format!("invitation:{invitation_id}");
+    take_keys(tx, lockout, Counter::Signup.keys_of(&who, ip)).await
 }
 
 /// [`locked_counting`] for a signed-in caller ([`take_for_user`]'s keys).
@@ -175,15 +210,13 @@ pub async fn locked_for_user(
     locked_keys(tx, counter.keys_of(&format!("user:{user_id}"), ip)).await
 }
 
+/// The window of every quota ([`take_quota`]): an hour. The purge keeps counters this long.
+pub const QUOTA_WINDOW_SECS: u64 = 3600;
+
 /// Counts one event of a quota `key` (not a sign-in name: e.g. a dealership's invitations)
-/// unless `max` were counted within `window_secs`; the seconds until it takes events again.
-pub async fn take_quota(
-    tx: &TenantTx,
-    key: &str,
-    max: u32,
-    window_secs: u64,
-) -> Result<Option<u64>, AppError> {
-    let window = window_secs.min(i32::MAX as u64) as i32;
+/// unless `max` were counted within the hour; the seconds until it takes events again.
+pub async fn take_quota(tx: &TenantTx, key: &str, max: u32) -> Result<Option<u64>, AppError> {
+    let window = QUOTA_WINDOW_SECS as i32;
     take_one(tx, format!("quota:{key}"), max, window, window).await
 }
 

@@ -11,11 +11,15 @@ pub use closing::close;
 
 use crate::{
     auth::password,
-    domain::{Email, NewPassword},
+    domain::{Email, NewPassword, SignInName},
     entity::user,
     error::AppError,
     scope::{Grant, RequestScope},
-    service::{audit, sign_in, users},
+    service::{
+        audit, sign_in,
+        taken::{self, Verdict},
+        users,
+    },
     state::AppState,
 };
 
@@ -51,17 +55,27 @@ pub async fn update_me(
     grant: &Grant,
     change: users::ProfileChange,
 ) -> Result<user::Model, AppError> {
-    // a number another account holds answers 409, counted (crate::service::taken)
-    if matches!(change.phone, Some(Some(_))) {
-        super::taken::refuse_if_locked(state, grant.caller()).await?;
-    }
     let scope = state.open(grant).await?;
     let user = me(&scope).await?;
+    // a number another account holds is a counted answer (crate::service::taken)
+    let claimed: Vec<_> = change
+        .phone
+        .clone()
+        .flatten()
+        .map(SignInName::Phone)
+        .into_iter()
+        .collect();
+    if let Verdict::Refused(answer) =
+        taken::judge(scope.tx(), state, grant.caller(), &claimed, Some(user.id)).await?
+    {
+        scope.commit().await?;
+        return Err(answer);
+    }
     scope.profile_changed(user.id);
     let (user, changes) = match users::update_profile(scope.tx(), user, change).await {
         Err(err @ AppError::Conflict(_)) => {
             drop(scope);
-            return Err(super::taken::counted(state, grant.caller(), err).await);
+            return Err(taken::counted(state, grant.caller(), err).await);
         }
         other => other?,
     };

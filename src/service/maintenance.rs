@@ -33,7 +33,11 @@ pub async fn purge(
     lockout: &LockoutSettings,
 ) -> Result<Purged, AppError> {
     let batch = maintenance.purge_batch_size.clamp(1, i32::MAX as u32) as i32;
-    let window = lockout.window_secs.min(i32::MAX as u64) as i32;
+    // quotas count over an hour (throttle::QUOTA_WINDOW_SECS): none is purged mid-window
+    let window = lockout
+        .window_secs
+        .max(crate::auth::throttle::QUOTA_WINDOW_SECS)
+        .min(i32::MAX as u64) as i32;
     let retention = maintenance.session_retention_secs as f64;
     let counters = Statement::from_sql_and_values(
         DbBackend::Postgres,

@@ -82,7 +82,7 @@ pub async fn signup(
 
 /// 429 while the client IP or the address is locked; otherwise counts this attempt, whatever
 /// its outcome (counted and checked in one statement).
-pub(crate) async fn throttled(
+async fn throttled(
     state: &AppState,
     name: &SignInName,
     meta: &RequestMeta,

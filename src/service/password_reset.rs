@@ -42,12 +42,12 @@ pub async fn request(state: &AppState, email: Email, meta: &RequestMeta) -> Resu
         return Err(AppError::RateLimited { retry_after_secs });
     }
     tx.commit().await?;
-    let (state, meta) = (state.clone(), meta.clone());
-    state.clone().after_answer.spawn(async move {
-        if let Err(err) = queue_link(&state, email, &meta).await {
-            tracing::error!(error = %err, request_id = ?meta.request_id, "queueing a reset link failed");
-        }
-    });
+    let (owned, meta) = (state.clone(), meta.clone());
+    state
+        .after_answer
+        .spawn("queueing a reset link", async move {
+            queue_link(&owned, email, &meta).await
+        });
     Ok(())
 }
 

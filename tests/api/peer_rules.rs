@@ -106,7 +106,8 @@ async fn closing_an_account_with_an_app_needs_a_recent_code() {
     let plain = app.login_ok(PA_AGENT.email, PA_AGENT.password).await;
     let enrolled = enrol(&app, &plain.access, PA_AGENT.password).await;
     let session = sign_in(&app, PA_AGENT.email, PA_AGENT.password, &enrolled.app).await;
-    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    // past the step-up age, which is counted in whole seconds of auth_time
+    tokio::time::sleep(Duration::from_millis(3_500)).await;
 
     let stale = error_of(close(&app, &session.access).await, 403).await;
     assert_eq!(stale["type"], "step_up_required");

@@ -97,3 +97,29 @@ async fn probing_other_dealerships_addresses_and_numbers_is_throttled_per_caller
         "an edit that names no address or number"
     );
 }
+
+/// Probes sent all at once get exactly the answers a sequence would: each is judged under the
+/// caller's lock and counted before its answer leaves.
+#[tokio::test]
+async fn a_burst_of_probes_gets_no_more_answers_than_the_limit() {
+    let app = spawn_app_with(three_answers).await;
+    let agent = app.login_ok(PA_AGENT.email, PA_AGENT.password).await;
+    let taken = [MM_AGENT.phone, MM_PRINCIPAL.phone, PA_PRINCIPAL.phone];
+    let probes = (0..20).map(|n| {
+        let phone = taken[n % taken.len()];
+        app.send_as(
+            Method::PATCH,
+            "/api/v1/auth/me",
+            &agent.access,
+            json!({"phone": phone}),
+        )
+    });
+    let statuses: Vec<u16> = futures_util::future::join_all(probes)
+        .await
+        .iter()
+        .map(|r| r.status().as_u16())
+        .collect();
+    let told = statuses.iter().filter(|s| **s == 409).count();
+    let refused = statuses.iter().filter(|s| **s == 429).count();
+    assert_eq!((told, refused), (3, 17), "{statuses:?}");
+}

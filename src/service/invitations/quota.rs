@@ -14,8 +14,6 @@ use crate::{
     state::AppState,
 };
 
-const HOUR_SECS: u64 = 3600;
-
 /// Counts one invitation mail of `dealership_id` (none: the platform's admins) by the scope's
 /// caller to `email`; 429 once the hour's quota of either is used up.
 pub(super) async fn take(
@@ -40,9 +38,7 @@ pub(super) async fn take(
         ),
     ];
     for (which, key, max) in quotas {
-        if let Some(retry_after_secs) =
-            throttle::take_quota(scope.tx(), &key, max, HOUR_SECS).await?
-        {
+        if let Some(retry_after_secs) = throttle::take_quota(scope.tx(), &key, max).await? {
             refused(state, scope, dealership_id, email, which).await?;
             return Err(AppError::RateLimited { retry_after_secs });
         }

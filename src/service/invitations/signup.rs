@@ -13,7 +13,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::{
-    auth::{account_token::AccountToken, password, principal::scope_of},
+    auth::{account_token::AccountToken, password, principal::scope_of, throttle},
     domain::{Email, NewPassword, PersonName, Phone, SignInName},
     entity::{
         dealership,
@@ -78,8 +78,8 @@ pub async fn signup(
     let invitation = usable(&tx, &token, found.invitation_id).await?;
     tx.commit().await?;
     let email = Email::parse(&invitation.email).map_err(AppError::internal)?;
-    // every attempt on an invitation counts, per invitation (its address) and per client IP
-    crate::service::open_signup::throttled(state, &SignInName::from(email.clone()), meta).await?;
+    // every attempt on an invitation counts, per invitation and per client IP
+    throttled(state, invitation.id, meta).await?;
     let password = chosen(&signup.password, &email)?;
     let tx = state.db.begin_reading(scope).await?;
     let free = names_free(&tx, &email, signup.phone.as_ref()).await;
@@ -120,6 +120,25 @@ pub async fn signup(
     Ok(issued)
 }
 
+/// 429 while the invitation or the client IP is locked; otherwise counts this attempt, whatever
+/// its outcome (counted and checked in one statement). Keyed by the invitation, not its address:
+/// nobody else's attempts with the address (an open signup) use its budget up.
+async fn throttled(
+    state: &AppState,
+    invitation_id: Uuid,
+    meta: &RequestMeta,
+) -> Result<(), AppError> {
+    let lockout = &state.settings.auth.lockout;
+    let ip = meta.ip.as_deref();
+    let tx = state.db.begin(Scope::Anonymous).await?;
+    if let Some(retry_after_secs) =
+        throttle::take_for_invitation(&tx, lockout, invitation_id, ip).await?
+    {
+        return Err(AppError::RateLimited { retry_after_secs });
+    }
+    tx.commit().await
+}
+
 /// The chosen password if the policy takes it (422 on `password`).
 pub(crate) fn chosen(chosen: &str, email: &Email) -> Result<NewPassword, AppError> {
     NewPassword::parse(chosen, Some(email.as_str()))
@@ -132,16 +151,13 @@ pub(crate) async fn names_free(
     email: &Email,
     phone: Option<&Phone>,
 ) -> Result<(), AppError> {
-    let email = SignInName::from(email.clone());
-    if users::login_candidate(tx, &email).await?.is_some() {
-        return Err(taken_address());
-    }
-    if let Some(phone) = phone {
-        let phone = SignInName::Phone(phone.clone());
-        if users::login_candidate(tx, &phone).await?.is_some() {
-            return Err(AppError::Conflict(
-                "a user with this phone number already exists".into(),
-            ));
+    let names = [
+        Some(SignInName::from(email.clone())),
+        phone.cloned().map(SignInName::Phone),
+    ];
+    for name in names.iter().flatten() {
+        if users::login_candidate(tx, name).await?.is_some() {
+            return Err(crate::service::taken::taken(name));
         }
     }
     Ok(())
@@ -216,10 +232,6 @@ pub(crate) async fn takes_members(tx: &TenantTx, id: Uuid) -> Result<bool, AppEr
         .one(tx)
         .await?
         .is_some())
-}
-
-pub(crate) fn taken_address() -> AppError {
-    AppError::Conflict("a user with this email already exists".into())
 }
 
 /// `invitation.accepted`, and `user.created` for the directory's history, both by the new user.

@@ -15,11 +15,16 @@ use super::{
 use crate::{
     auth::{password, sessions::Revoked},
     authz::Reach,
-    domain::{Email, NewPassword, PersonName, Phone, Role, RoleName},
+    domain::{Email, NewPassword, PersonName, Phone, Role, RoleName, SignInName},
     entity::user,
     error::AppError,
     scope::{Grant, RequestScope},
-    service::{account_tokens, email_verification, roles::assign, sessions, taken},
+    service::{
+        account_tokens, email_verification,
+        roles::assign,
+        sessions,
+        taken::{self, Verdict},
+    },
     state::AppState,
 };
 
@@ -56,6 +61,22 @@ pub async fn update(
     };
     let scope = state.open(grant).await?;
     let target = directory::get(&scope, id).await?;
+    let names = [
+        change.email.clone().map(SignInName::from),
+        change
+            .profile
+            .phone
+            .clone()
+            .flatten()
+            .map(SignInName::Phone),
+    ];
+    let names: Vec<_> = names.into_iter().flatten().collect();
+    if let Verdict::Refused(answer) =
+        taken::judge(scope.tx(), state, grant.caller(), &names, Some(id)).await?
+    {
+        scope.commit().await?;
+        return Err(answer);
+    }
     let before = target.email.clone();
     let updated = match apply(&scope, target, change, password_hash).await {
         Err(err @ AppError::Conflict(_)) => {

@@ -13,14 +13,15 @@ use super::directory;
 use crate::{
     auth::{password, principal::Principal, sessions::Revoked},
     authz::Reach,
-    domain::{Email, NewPassword, PersonName, Phone, Role, RoleName},
+    domain::{Email, NewPassword, PersonName, Phone, Role, RoleName, SignInName},
     entity::{dealership, invitation, user},
     error::AppError,
     scope::{Grant, RequestMeta, RequestScope},
     service::{
         audit, email_verification,
         roles::assign::{self, Placement},
-        sessions, taken,
+        sessions,
+        taken::{self, Verdict},
     },
     state::AppState,
     tenancy::TenantTx,
@@ -106,6 +107,17 @@ pub async fn create(
     taken::refuse_if_locked(state, grant.caller()).await?;
     let hash = password::hash(new.password.expose().to_owned()).await?;
     let scope = state.open(grant).await?;
+    let names = [
+        Some(SignInName::from(new.email.clone())),
+        new.phone.clone().map(SignInName::Phone),
+    ];
+    let names: Vec<_> = names.into_iter().flatten().collect();
+    if let Verdict::Refused(answer) =
+        taken::judge(scope.tx(), state, grant.caller(), &names, None).await?
+    {
+        scope.commit().await?;
+        return Err(answer);
+    }
     let created = match create_in(&scope, new, asked, hash).await {
         Err(err @ AppError::Conflict(_)) => {
             drop(scope);
