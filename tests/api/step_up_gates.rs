@@ -1,4 +1,4 @@
-//! Every step-up gate of the README's MFA section that `mfa_policy.rs` does not walk through:
+//! Every step-up gate of docs/security.md's MFA section that `mfa_policy.rs` does not walk through:
 //! creating a principal (as a user, and by invitation), deleting a user, changing and deleting
 //! a custom role, suspending and deleting a dealership, reloading the policy. Each is asked of
 //! a caller whose app's last code is older than `auth.mfa.step_up_max_age_secs`: `403
