@@ -125,6 +125,10 @@ impl Application {
             header_timeout: settings.http.header_timeout(),
             idle_timeout: settings.http.idle_timeout(),
         };
+        let ops_url = self
+            .ops_listener
+            .as_ref()
+            .map(|l| format!("http://{}", address_of(l)));
         if let Some(ops) = self.ops_listener {
             tracing::info!(
                 port = port_of(&ops),
@@ -141,7 +145,15 @@ impl Application {
                 }
             }));
         }
-        tracing::info!(port = port_of(&self.listener), "listening");
+        let port = port_of(&self.listener);
+        let api = format!("http://{}", address_of(&self.listener));
+        tracing::info!(
+            port,
+            api = %api,
+            docs = %format!("{api}/docs"),
+            ops = %ops_url.as_deref().unwrap_or("none"),
+            "listening"
+        );
         let served = http::serve::serve(
             self.listener,
             http::app(self.state.clone()),
@@ -179,6 +191,12 @@ async fn bind(address: std::net::SocketAddr) -> anyhow::Result<TcpListener> {
 
 fn port_of(listener: &TcpListener) -> u16 {
     listener.local_addr().map_or(0, |a| a.port())
+}
+
+fn address_of(listener: &TcpListener) -> String {
+    listener
+        .local_addr()
+        .map_or_else(|_| "?".into(), |a| a.to_string())
 }
 
 async fn shutdown_signal() {

@@ -22,6 +22,7 @@ mod m20261201_000013_create_custom_roles;
 mod m20261202_000014_create_mfa_factors;
 mod m20261206_000015_count_and_check_throttle;
 mod m20261206_000016_look_up_phones_in_platform_scope;
+mod m20261206_000017_mark_demo_databases;
 
 /// The NOLOGIN role every tenant-scoped request runs as (RLS filters by `app.dealership_id`).
 pub const RUNTIME_ROLE: &str = "dealergate_app";
@@ -57,6 +58,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000014_create_mfa_factors::Migration),
             Box::new(m20261206_000015_count_and_check_throttle::Migration),
             Box::new(m20261206_000016_look_up_phones_in_platform_scope::Migration),
+            Box::new(m20261206_000017_mark_demo_databases::Migration),
         ]
     }
 }

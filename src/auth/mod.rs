@@ -44,16 +44,7 @@ impl AuthContext {
         };
         password::configure(&auth.hashing).context("starting the hashing workers")?;
         let dummy_hash = password::dummy_hash().context("making the dummy hash")?;
-        let mfa = match &auth.mfa.encryption_key {
-            Some(key) => mfa::SecretBox::from_base64(key.expose())
-                .context("auth.mfa.encryption_key is not the base64 of 32 bytes")?,
-            None => {
-                tracing::warn!(
-                    "no auth.mfa.encryption_key: TOTP secrets are sealed with the development key (dev only)"
-                );
-                mfa::SecretBox::development()
-            }
-        };
+        let mfa = mfa::SecretBox::configured(&auth.mfa)?;
         Ok(Self {
             keys,
             tokens: jwt::VerifiedTokens::new(Duration::from_secs(auth.access_token_ttl_secs)),

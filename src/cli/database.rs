@@ -6,6 +6,7 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
 
 use super::MigrateAction;
 use crate::{
+    auth::mfa::SecretBox,
     config::{Profile, Settings},
     service::seed,
     tenancy::{Database, Scope, connect_options},
@@ -54,10 +55,14 @@ pub async fn seed(settings: &Settings) -> anyhow::Result<()> {
     if settings.profile == Profile::Prod {
         bail!("seeding demo data is refused in the prod profile");
     }
-    let data = seed::load(&settings.seed.dir)?;
+    let mut data = seed::load(&settings.seed.dir)?;
+    if !settings.seed.demo_factors {
+        data.users.iter_mut().for_each(|u| u.totp_secret = None);
+    }
+    let sealer = SecretBox::configured(&settings.auth.mfa)?;
     let db = Database::connect(&settings.database).await?;
     let tx = db.begin(Scope::Platform).await?;
-    let report = seed::apply(&tx, &data).await?;
+    let report = seed::apply(&tx, &data, &sealer).await?;
     tx.commit().await?;
     db.close().await?;
     tracing::info!(
@@ -96,7 +101,7 @@ pub async fn create_database_if_missing(url: &str) -> anyhow::Result<()> {
 }
 
 /// `postgres://u@h:5432/db?x=y` → (`postgres://u@h:5432/postgres?x=y`, `db`).
-fn split_database_url(url: &str) -> Option<(String, String)> {
+pub(super) fn split_database_url(url: &str) -> Option<(String, String)> {
     let (base, query) = url
         .split_once('?')
         .map_or((url, None), |(b, q)| (b, Some(q)));

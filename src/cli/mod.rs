@@ -3,6 +3,7 @@
 
 mod admin;
 mod database;
+mod dev;
 mod probe;
 
 use std::path::PathBuf;
@@ -42,7 +43,17 @@ pub enum Command {
         action: MigrateAction,
     },
     /// Load the demo data from the seed folder (idempotent; refused in `prod`).
-    Seed,
+    Seed {
+        /// Dev only: drop the database and create it afresh with the demo data (refused for a
+        /// database the demo seed did not write).
+        #[arg(long)]
+        reset: bool,
+    },
+    /// Development helpers (refused in `prod` and on a database the demo seed did not write).
+    Dev {
+        #[command(subcommand)]
+        action: DevAction,
+    },
     /// Print the effective configuration, secrets redacted.
     Config,
     /// Print the OpenAPI document.
@@ -97,6 +108,13 @@ pub struct NewAccount {
     /// A file holding the password (e.g. a mounted Secret); default: standard input.
     #[arg(long, value_name = "FILE")]
     password_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DevAction {
+    /// Print the current code of a user's authenticator app (the demo admin's, say), as the
+    /// app would show it.
+    Totp { email: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -183,7 +201,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match command {
         Command::Serve => serve(settings).await,
         Command::Migrate { action } => migrate(&settings, action).await,
-        Command::Seed => seed(&settings).await,
+        Command::Seed { reset: false } => seed(&settings).await,
+        Command::Seed { reset: true } => dev::reset(&settings).await,
+        Command::Dev {
+            action: DevAction::Totp { email },
+        } => dev::totp(&settings, &email).await,
         Command::Admin { action } => admin::run(&settings, action).await,
         Command::Healthcheck => probe::healthcheck(&settings).await,
         Command::Config | Command::Openapi | Command::Keys { .. } | Command::Policies { .. } => {

@@ -146,16 +146,47 @@ pub struct TokenResponse {
     pub token_type: String,
     pub expires_in: u64,
     pub user: User,
+    /// The session's second factor, as the access token's `mfa` claim says: `must_enrol` means
+    /// the session may do nothing but enrol an authenticator app (at `enrol_at`) and sign out.
+    pub mfa: MfaStanding,
+    /// For a `must_enrol` session, where to enrol (`POST` the current password there, then
+    /// confirm a code); `null` otherwise.
+    pub enrol_at: Nullable<String>,
 }
+
+/// A session's second-factor standing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, poem_openapi::Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum MfaStanding {
+    /// No factor, and none required.
+    Optional,
+    /// Has an authenticator app; sensitive changes need a recent code.
+    Enrolled,
+    /// Must enrol an app before anything else.
+    MustEnrol,
+}
+
+/// Where a session that must enrol goes.
+pub const ENROL_AT: &str = "/api/v1/auth/mfa/totp";
 
 impl TokenResponse {
     pub fn new(issued: Issued, cookie_mode: bool) -> Self {
+        use crate::auth::mfa::Standing;
+        let mfa = match issued.standing {
+            Standing::Optional => MfaStanding::Optional,
+            Standing::Enrolled => MfaStanding::Enrolled,
+            Standing::MustEnrol => MfaStanding::MustEnrol,
+        };
         Self {
             access_token: issued.access_token,
             refresh_token: (!cookie_mode).then(|| issued.refresh_token.expose()),
             token_type: "bearer".into(),
             expires_in: issued.expires_in,
             user: issued.user.into(),
+            mfa,
+            enrol_at: (mfa == MfaStanding::MustEnrol)
+                .then(|| ENROL_AT.to_owned())
+                .into(),
         }
     }
 }

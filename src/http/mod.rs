@@ -26,7 +26,7 @@ mod users;
 mod well_known;
 
 use poem::{
-    Endpoint, EndpointExt, Route,
+    Endpoint, EndpointExt, IntoResponse, Route,
     middleware::{Cors, NormalizePath, TrailingSlash},
 };
 use poem_openapi::{OpenApiService, Tags};
@@ -105,6 +105,7 @@ pub fn app(state: AppState) -> impl Endpoint {
         .at("/openapi.json", api.spec_endpoint())
         .nest("/docs", api.swagger_ui())
         .nest("/", api)
+        .around(home)
         .with(NormalizePath::new(TrailingSlash::Trim))
         .with(cors)
         .before(same_origin_needs_no_cors)
@@ -126,6 +127,18 @@ pub fn ops_app(state: AppState) -> impl Endpoint {
         .data(state)
         .with(context)
         .with(security)
+}
+
+/// `/`: a newcomer in dev lands on Swagger UI; in prod there is nothing here (404, as for any
+/// unknown path). (The API is nested at `/`, which takes `/` itself: hence around the routes.)
+async fn home<E: Endpoint>(next: E, req: poem::Request) -> poem::Result<poem::Response> {
+    let dev = req
+        .data::<AppState>()
+        .is_some_and(|s| s.settings.profile == crate::config::Profile::Dev);
+    if dev && req.uri().path() == "/" && req.method() == poem::http::Method::GET {
+        return Ok(poem::web::Redirect::see_other("/docs").into_response());
+    }
+    next.call(req).await.map(IntoResponse::into_response)
 }
 
 #[poem::handler]

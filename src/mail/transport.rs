@@ -1,6 +1,7 @@
 //! Where a message goes: the SMTP server of `mail.smtp_url` (lettre: implicit TLS with
 //! `smtps://`, STARTTLS with `?tls=required`, authentication from the URL's user and password),
-//! or, in dev without one, a folder with one `.eml` file per message.
+//! or, in dev without one, a folder with one `.eml` file per message and its decoded text beside
+//! it (`.txt`, to copy a link from).
 
 use std::path::PathBuf;
 
@@ -69,6 +70,12 @@ impl Transport {
                 tokio::fs::write(&path, email.formatted())
                     .await
                     .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+                // the .eml is quoted-printable (a link's `=` is `=3D`, long lines are broken):
+                // a person copies the link from the decoded text beside it
+                let readable = dir.join(format!("{}.txt", message.id));
+                tokio::fs::write(&readable, decoded(message))
+                    .await
+                    .map_err(|e| format!("cannot write {}: {e}", readable.display()))?;
                 tracing::info!(
                     kind = %message.kind,
                     file = %path.display(),
@@ -79,6 +86,16 @@ impl Transport {
             }
         }
     }
+}
+
+/// The message as a person reads it: who it is for, its subject and its plain text.
+fn decoded(message: &Claimed) -> String {
+    format!(
+        "To: {}\nSubject: {}\n\n{}\n",
+        message.recipient,
+        message.subject,
+        message.text_body.as_deref().unwrap_or_default().trim_end()
+    )
 }
 
 fn build(envelope: &Envelope, message: &Claimed) -> anyhow::Result<Message> {

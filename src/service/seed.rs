@@ -4,12 +4,18 @@
 use std::path::Path;
 
 use anyhow::{Context, bail};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, sea_query::Expr};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, Set,
+    Statement, sea_query::Expr,
+};
 use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::{
-    auth::password,
+    auth::{
+        mfa::{SecretBox, totp},
+        password,
+    },
     domain::{Phone, Role},
     entity::{dealership, user},
     error::AppError,
@@ -47,6 +53,10 @@ pub struct DemoUser {
     pub role: Role,
     /// The dealership's name in the same files; absent for admins.
     pub dealership: Option<String>,
+    /// An authenticator app's secret in base32 (documented: demo data only), enrolled and
+    /// confirmed for the user when it is created.
+    #[serde(default)]
+    pub totp_secret: Option<String>,
 }
 
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -83,8 +93,15 @@ pub fn load(dir: &Path) -> anyhow::Result<DemoData> {
 }
 
 /// Inserts what is missing; existing dealerships (by name) and users (by email) are left as
-/// they are, so a second run changes nothing.
-pub async fn apply(tx: &TenantTx, data: &DemoData) -> Result<SeedReport, AppError> {
+/// they are, so a second run changes nothing. A demo user's app is sealed with `sealer`. The
+/// database is marked as the demo seed's (`demo_seed`).
+pub async fn apply(
+    tx: &TenantTx,
+    data: &DemoData,
+    sealer: &SecretBox,
+) -> Result<SeedReport, AppError> {
+    tx.execute_unprepared("INSERT INTO demo_seed DEFAULT VALUES ON CONFLICT DO NOTHING")
+        .await?;
     let mut report = SeedReport::default();
     for d in &data.dealerships {
         if find_dealership(tx, &d.name).await?.is_some() {
@@ -149,9 +166,56 @@ pub async fn apply(tx: &TenantTx, data: &DemoData) -> Result<SeedReport, AppErro
         .insert(tx)
         .await
         .map_err(crate::service::users::conflict_if_taken)?;
+        if let Some(secret) = &u.totp_secret {
+            enrol(tx, sealer, u, dealership_id, secret).await?;
+        }
         report.users_created += 1;
     }
     Ok(report)
+}
+
+/// A confirmed app for demo user `u`, with the documented secret.
+async fn enrol(
+    tx: &TenantTx,
+    sealer: &SecretBox,
+    u: &DemoUser,
+    dealership_id: Option<Uuid>,
+    base32: &str,
+) -> Result<(), AppError> {
+    let secret = totp::secret_from_base32(base32).ok_or_else(|| {
+        AppError::internal(anyhow::anyhow!(
+            "seed: {}: totp_secret is not base32",
+            u.email
+        ))
+    })?;
+    let id = Uuid::now_v7();
+    tx.execute_raw(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "INSERT INTO mfa_factors (id, dealership_id, user_id, kind, secret_sealed, confirmed_at) \
+         VALUES ($1, $2, $3, 'totp', $4, now())",
+        [
+            id.into(),
+            dealership_id.into(),
+            u.id.into(),
+            sealer.seal(id, u.id, &secret).into(),
+        ],
+    ))
+    .await?;
+    Ok(())
+}
+
+/// Whether the database is one the demo seed wrote (the `demo_seed` mark).
+pub async fn is_demo(conn: &impl ConnectionTrait) -> Result<bool, AppError> {
+    let row = conn
+        .query_one_raw(Statement::from_string(
+            DbBackend::Postgres,
+            "SELECT demo_seeded() AS seeded",
+        ))
+        .await?;
+    Ok(row
+        .map(|r| r.try_get::<bool>("", "seeded"))
+        .transpose()?
+        .unwrap_or(false))
 }
 
 async fn find_dealership(tx: &TenantTx, name: &str) -> Result<Option<Uuid>, AppError> {

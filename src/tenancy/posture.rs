@@ -79,6 +79,25 @@ WHERE r.rolname = ANY (ARRAY[$1, $2, session_user::text])
 "#;
 
 /// Runs every check. An error means the database could not be asked at all.
+/// Whether `demo_seed` is marked (false where the schema predates the mark).
+async fn demo_seeded(conn: &impl ConnectionTrait) -> Result<bool, AppError> {
+    let ask = |sql: &str| Statement::from_string(DbBackend::Postgres, sql.to_owned());
+    let flag = |row: Option<sea_orm::QueryResult>| -> Result<bool, AppError> {
+        Ok(row
+            .map(|r| r.try_get::<bool>("", "yes"))
+            .transpose()?
+            .unwrap_or(false))
+    };
+    let marked = "SELECT to_regprocedure('public.demo_seeded()') IS NOT NULL AS yes";
+    if !flag(conn.query_one_raw(ask(marked)).await?)? {
+        return Ok(false);
+    }
+    flag(
+        conn.query_one_raw(ask("SELECT public.demo_seeded() AS yes"))
+            .await?,
+    )
+}
+
 pub async fn inspect(db: &Database, profile: Profile) -> Result<Posture, AppError> {
     // a transaction, so that a transaction pooler keeps its statements on one connection
     let catalog = db.catalog().await?;
@@ -98,6 +117,15 @@ pub async fn inspect(db: &Database, profile: Profile) -> Result<Posture, AppErro
             "table {} does not have row-level security enabled and forced",
             t.name
         ));
+    }
+
+    // the demo admin's TOTP secret is published in the README: no production data behind it
+    if profile == Profile::Prod && demo_seeded(conn).await? {
+        posture.problems.push(
+            "the demo seed wrote this database (demo passwords, a published TOTP secret): \
+             prod serves only a database of its own"
+                .into(),
+        );
     }
 
     let login = conn

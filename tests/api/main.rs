@@ -11,6 +11,7 @@ mod dealerships;
 mod email_change;
 mod email_verification;
 mod faults;
+mod first_hour;
 mod forwarded;
 mod guess_bursts;
 mod hashing;

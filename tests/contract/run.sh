@@ -81,6 +81,8 @@ env_vars=(
   # the admin pass fuzzes the admin's operations, not a session confined to enrolling a second
   # factor (every bearer operation declares that 403; tests/api/mfa_policy.rs checks it)
   "DEALERGATE_AUTH__MFA__REQUIRED_ROLES=[]"
+  # and signs in with the password alone: no demo app for the admin
+  "DEALERGATE_SEED__DEMO_FACTORS=false"
   "DEALERGATE_LOG__LEVEL=warn"
   # the operators' listener too, off its default port (another server here may hold it)
   "DEALERGATE_HTTP__OPS_LISTEN=127.0.0.1:$ops_port"

@@ -33,6 +33,22 @@ impl SecretBox {
         Some(Self::from_key(key))
     }
 
+    /// The configured `auth.mfa.encryption_key`, or (without one: the configuration check
+    /// refuses that in prod) the development key.
+    pub fn configured(settings: &crate::config::MfaSettings) -> anyhow::Result<Self> {
+        use anyhow::Context;
+        match &settings.encryption_key {
+            Some(key) => Self::from_base64(key.expose())
+                .context("auth.mfa.encryption_key is not the base64 of 32 bytes"),
+            None => {
+                tracing::warn!(
+                    "no auth.mfa.encryption_key: TOTP secrets are sealed with the development key (dev only)"
+                );
+                Ok(Self::development())
+            }
+        }
+    }
+
     /// The fixed development key, for a dev profile without `auth.mfa.encryption_key`: secrets
     /// survive a restart, and `prod` refuses to start without a key of its own.
     pub fn development() -> Self {

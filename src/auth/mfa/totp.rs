@@ -38,6 +38,21 @@ pub fn matching_step(secret: &[u8], code: &str, unix_secs: u64) -> Option<u64> {
     totp(secret, "dealergate", "user")?.check(code, unix_secs)
 }
 
+/// The bytes of a secret written in base32 (as apps show it); `None` if it is not base32.
+pub fn secret_from_base32(base32: &str) -> Option<Vec<u8>> {
+    let secret = totp_rs::Secret::try_from_base32(base32).ok()?;
+    Some(secret.as_bytes().to_vec())
+}
+
+/// The code an app shows for `secret` at `unix_secs` (the dev command that stands in for one).
+pub fn code_at(secret: &[u8], unix_secs: u64) -> Option<String> {
+    Some(
+        totp(secret, "dealergate", "user")?
+            .generate(unix_secs)
+            .to_string(),
+    )
+}
+
 /// Whether `code` has the shape of a code: exactly six ASCII digits.
 pub fn well_formed(code: &str) -> bool {
     code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit())

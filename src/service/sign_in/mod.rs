@@ -38,6 +38,8 @@ pub struct Issued {
     pub refresh_token: RefreshToken,
     pub expires_in: u64,
     pub user: user::Model,
+    /// The session's second-factor standing, as its access token says (`mfa`).
+    pub standing: crate::auth::mfa::Standing,
 }
 
 /// What a right password gets: tokens, or (for a user with a second factor) the
@@ -131,12 +133,14 @@ pub(crate) fn issue(
     refresh_token: RefreshToken,
     authn: Authn,
 ) -> Result<Issued, AppError> {
+    let standing = authn.standing;
     let access_token = access_token(state, &user, refresh_token.session_id, authn)?;
     Ok(Issued {
         access_token,
         refresh_token,
         expires_in: state.settings.auth.access_token_ttl_secs,
         user,
+        standing,
     })
 }
 

@@ -135,14 +135,24 @@ async fn build_template(admin: &DatabaseConnection, name: &str) {
     let db = Database::connect(&database_settings(url_for(&wip, None), 1))
         .await
         .expect("connect to the template");
-    let data = seed::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("seed")).expect("seed files");
+    let mut data =
+        seed::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("seed")).expect("seed files");
+    // the demo admin signs in with the password alone here: tests enrol the apps they need
+    data.users.iter_mut().for_each(|u| u.totp_secret = None);
     let tx = db
         .begin(Scope::Platform)
         .await
         .expect("platform transaction");
-    seed::apply(&tx, &data).await.expect("seed the template");
+    seed::apply(&tx, &data, &dealergate::auth::mfa::SecretBox::development())
+        .await
+        .expect("seed the template");
     tx.commit().await.expect("commit seed");
     db.close().await.expect("close");
+    // the tests' own database, not a demo one: prod-profile tests serve it (tests/api/dev.rs
+    // makes demo databases of its own)
+    let owner = connect_single(&url_for(&wip, None)).await;
+    exec(&owner, "DELETE FROM demo_seed").await;
+    owner.close().await.expect("close");
 
     exec(
         admin,
