@@ -79,25 +79,40 @@ pub async fn create_database_if_missing(url: &str) -> anyhow::Result<()> {
     let Some((server_url, name)) = split_database_url(url) else {
         return Ok(());
     };
-    let conn = sea_orm::Database::connect(connect_options(&server_url))
-        .await
-        .context("connecting to the PostgreSQL server")?;
-    let exists = conn
-        .query_one_raw(Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            "SELECT 1 AS found FROM pg_database WHERE datname = $1",
-            [name.clone().into()],
-        ))
-        .await?
-        .is_some();
-    if !exists {
-        let quoted = format!("\"{}\"", name.replace('"', "\"\""));
-        conn.execute_unprepared(&format!("CREATE DATABASE {quoted}"))
+    let conn = server(&server_url).await?;
+    if !database_exists(&conn, &name).await? {
+        conn.execute_unprepared(&format!("CREATE DATABASE {}", quoted(&name)))
             .await?;
         tracing::info!(database = %name, "created the development database");
     }
     conn.close().await?;
     Ok(())
+}
+
+/// The cluster's `postgres` database at `server_url`, for creating and dropping databases.
+pub(super) async fn server(server_url: &str) -> anyhow::Result<DatabaseConnection> {
+    sea_orm::Database::connect(connect_options(server_url))
+        .await
+        .context("connecting to the PostgreSQL server")
+}
+
+pub(super) async fn database_exists(
+    server: &DatabaseConnection,
+    name: &str,
+) -> anyhow::Result<bool> {
+    Ok(server
+        .query_one_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT 1 AS found FROM pg_database WHERE datname = $1",
+            [name.into()],
+        ))
+        .await?
+        .is_some())
+}
+
+/// A database name as an SQL identifier.
+pub(super) fn quoted(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
 }
 
 /// `postgres://u@h:5432/db?x=y` → (`postgres://u@h:5432/postgres?x=y`, `db`).

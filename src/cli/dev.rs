@@ -9,7 +9,10 @@ use uuid::Uuid;
 
 use super::{
     MigrateAction,
-    database::{create_database_if_missing, migrate, seed, split_database_url},
+    database::{
+        create_database_if_missing, database_exists, migrate, quoted, seed, server,
+        split_database_url,
+    },
 };
 use crate::{
     auth::mfa::{SecretBox, totp},
@@ -33,18 +36,8 @@ pub async fn reset(settings: &Settings) -> anyhow::Result<()> {
     let url = settings.database.url.expose();
     let (server_url, name) =
         split_database_url(url).context("the database URL names no database to reset")?;
-    let server = sea_orm::Database::connect(connect_options(&server_url))
-        .await
-        .context("connecting to the PostgreSQL server")?;
-    let exists = server
-        .query_one_raw(Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            "SELECT 1 AS found FROM pg_database WHERE datname = $1",
-            [name.clone().into()],
-        ))
-        .await?
-        .is_some();
-    if exists {
+    let server = server(&server_url).await?;
+    if database_exists(&server, &name).await? {
         let target = sea_orm::Database::connect(connect_options(url))
             .await
             .context("connecting to the database")?;
@@ -54,9 +47,8 @@ pub async fn reset(settings: &Settings) -> anyhow::Result<()> {
         if !demo {
             bail!("refusing to reset {name}: the demo seed did not write it");
         }
-        let quoted = format!("\"{}\"", name.replace('"', "\"\""));
         server
-            .execute_unprepared(&format!("DROP DATABASE {quoted} WITH (FORCE)"))
+            .execute_unprepared(&format!("DROP DATABASE {} WITH (FORCE)", quoted(&name)))
             .await?;
         tracing::info!(database = %name, "dropped the demo database");
     }
