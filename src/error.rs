@@ -25,6 +25,11 @@ pub enum AppError {
     BadRequest(String),
     #[error("authentication required")]
     Unauthenticated,
+    /// Sign-in credentials that did not match: the one answer for an unknown name, a wrong
+    /// password or code and an account that may not sign in, so none is told from another.
+    /// Says what was wrong in the client's words: `wrong {0}` ("email or password", "code").
+    #[error("wrong {0}")]
+    BadCredentials(&'static str),
     #[error("not allowed")]
     Forbidden,
     /// Signing up is refused whoever asks: no invitation while open signup is off, or the

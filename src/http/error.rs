@@ -235,7 +235,7 @@ impl From<AppError> for ApiError {
         let message = err.to_string();
         match err {
             AppError::BadRequest(_) => Self::BadRequest(body("bad_request", message, &[])),
-            AppError::Unauthenticated => {
+            AppError::Unauthenticated | AppError::BadCredentials(_) => {
                 Self::Unauthenticated(body("unauthenticated", message, &[]), "Bearer".into())
             }
             AppError::Forbidden => Self::Forbidden(body("forbidden", message, &[])),
