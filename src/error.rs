@@ -23,6 +23,10 @@ impl FieldError {
 pub enum AppError {
     #[error("{0}")]
     BadRequest(String),
+    /// A path or query parameter that cannot be read as what it must be (`id: must be a UUID`):
+    /// a malformed URL, so 400, with the parameter named as a field is.
+    #[error("{}: {}", .0.field, .0.message)]
+    BadParameter(FieldError),
     #[error("authentication required")]
     Unauthenticated,
     /// Sign-in credentials that did not match: the one answer for an unknown name, a wrong
