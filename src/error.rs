@@ -23,8 +23,17 @@ impl FieldError {
 pub enum AppError {
     #[error("{0}")]
     BadRequest(String),
+    /// A path or query parameter that cannot be read as what it must be (`id: must be a UUID`):
+    /// a malformed URL, so 400, with the parameter named as a field is.
+    #[error("{}: {}", .0.field, .0.message)]
+    BadParameter(FieldError),
     #[error("authentication required")]
     Unauthenticated,
+    /// Sign-in credentials that did not match: the one answer for an unknown name, a wrong
+    /// password or code and an account that may not sign in, so none is told from another.
+    /// Says what was wrong in the client's words: `wrong {0}` ("email or password", "code").
+    #[error("wrong {0}")]
+    BadCredentials(&'static str),
     #[error("not allowed")]
     Forbidden,
     /// Signing up is refused whoever asks: no invitation while open signup is off, or the

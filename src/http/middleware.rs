@@ -15,7 +15,7 @@ use poem::{
 use tracing::Instrument;
 
 use super::{
-    error::{ApiError, from_poem},
+    error::{ApiError, Refused, from_poem},
     request_id, routes,
 };
 use crate::{config::HttpSettings, error::AppError};
@@ -79,7 +79,14 @@ impl<E: Endpoint> Endpoint for RequestContextEndpoint<E> {
             };
             match self.inner.call(req).await {
                 Ok(resp) => resp.into_response(),
-                Err(err) => self.error_response(err, &body),
+                Err(err) => {
+                    let refused = Refused {
+                        route: &route,
+                        method: &method,
+                        body: &body,
+                    };
+                    self.error_response(err, &refused)
+                }
             }
         };
         let mut resp = request_id::scope(id.clone(), handled.instrument(span.clone())).await;
@@ -220,12 +227,12 @@ impl<E> RequestContextEndpoint<E> {
         Ok(bytes)
     }
 
-    fn error_response(&self, err: poem::Error, body: &Bytes) -> Response {
+    fn error_response(&self, err: poem::Error, refused: &Refused) -> Response {
         if err.is_from_response() {
             // already one of ours (an ApiError returned by a handler)
             return err.into_response();
         }
-        ApiError::from(from_poem(&err, self.body_limit, body)).into_response()
+        ApiError::from(from_poem(&err, self.body_limit, refused)).into_response()
     }
 }
 

@@ -9,6 +9,7 @@ mod dealerships;
 mod dto;
 mod email_change;
 pub mod error;
+mod expected;
 pub mod fields;
 mod headers;
 mod health;
@@ -93,6 +94,13 @@ pub fn api_service() -> OpenApiService<Apis, ()> {
         env!("CARGO_PKG_VERSION"),
     )
     .description("Identity, sessions, users, dealerships and roles for dealership platforms.")
+}
+
+/// The OpenAPI document as JSON, built once: route templates and the words of refusals are
+/// read from it.
+fn document() -> &'static serde_json::Value {
+    static DOCUMENT: std::sync::OnceLock<serde_json::Value> = std::sync::OnceLock::new();
+    DOCUMENT.get_or_init(|| serde_json::from_str(&api_service().spec()).unwrap_or_default())
 }
 
 /// The whole HTTP application for one replica.

@@ -9,9 +9,7 @@ const EXTRA: [&str; 3] = ["/metrics", "/openapi.json", "/docs"];
 fn templates() -> &'static [Vec<String>] {
     static TEMPLATES: OnceLock<Vec<Vec<String>>> = OnceLock::new();
     TEMPLATES.get_or_init(|| {
-        let spec: serde_json::Value =
-            serde_json::from_str(&super::api_service().spec()).unwrap_or_default();
-        let mut all: Vec<Vec<String>> = spec["paths"]
+        let mut all: Vec<Vec<String>> = super::document()["paths"]
             .as_object()
             .map(|paths| paths.keys().map(|p| segments(p)).collect())
             .unwrap_or_default();

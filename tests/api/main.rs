@@ -10,6 +10,7 @@ mod custom_roles;
 mod dealerships;
 mod email_change;
 mod email_verification;
+mod error_language;
 mod faults;
 mod first_hour;
 mod forwarded;

@@ -49,7 +49,7 @@ pub async fn sign_in(
         return Err(AppError::Unauthenticated);
     }
     let refresh_token = sign_in::open_session_proving(state, &tx, &user, meta, true).await?;
-    users::touch_last_login(&tx, user.id).await?;
+    let user = users::touch_last_login(&tx, user).await?;
     let mut succeeded = event("login.succeeded", &user, user.id, Some(proof_record(proof)));
     succeeded.target_type = "session";
     succeeded.target_id = Some(refresh_token.session_id);
@@ -121,7 +121,7 @@ pub(super) async fn caller_user(state: &AppState, me: &Caller) -> Result<user::M
 /// Checks `answer` for `user` in `tx`, their own tenant transaction: one check of theirs at a
 /// time, under the lockout. A right answer takes what it used (the time step, the recovery
 /// code: `pending` checks only that pending factor's codes) and `tx` goes on; a wrong one is
-/// counted and committed, then answered `Unauthenticated` after its delay; a locked account 429.
+/// counted and committed, then answered `BadCredentials` after its delay; a locked account 429.
 pub(super) async fn check(
     state: &AppState,
     tx: TenantTx,
@@ -163,7 +163,7 @@ pub(super) fn on_field(answer: &Answer) -> impl Fn(AppError) -> AppError + use<>
         Answer::RecoveryCode(_) => "recovery_code",
     };
     move |err| match err {
-        AppError::Unauthenticated => AppError::field(field, "is not correct"),
+        AppError::BadCredentials(_) => AppError::field(field, "is not correct"),
         other => other,
     }
 }

@@ -146,5 +146,5 @@ fn attempt<'a>(
 /// The progressive delay of the `failures`-th failure, then the refusal every wrong code gets.
 pub async fn wrong_code_answer(state: &AppState, failures: u32) -> AppError {
     tokio::time::sleep(throttle::delay(&state.settings.auth.lockout, failures)).await;
-    AppError::Unauthenticated
+    AppError::BadCredentials("code")
 }

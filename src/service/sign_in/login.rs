@@ -66,7 +66,8 @@ pub async fn login(
         return Ok(signed_in);
     }
     let refresh_token = super::open_session(state, &tx, &user, meta).await?;
-    users::touch_last_login(&tx, user.id).await?;
+    // the answer shows this sign-in, not the one before
+    let user = users::touch_last_login(&tx, user).await?;
     // the name used, and the account's other one: whoever knows the password may retry
     let mut names = users::sign_in_names(&user);
     if !names.contains(&name) {

@@ -38,7 +38,7 @@ pub async fn verify_current_password(
         .check_password(current, Some(hash), "wrong_current_password")
         .await
     {
-        Err(AppError::Unauthenticated) => {
+        Err(AppError::BadCredentials(_)) => {
             Err(AppError::field("current_password", "is not correct"))
         }
         answer => answer,
@@ -74,7 +74,7 @@ impl Attempt<'_> {
     /// name's and the address's other checks one at a time ([`throttle::one_at_a_time`]): the
     /// lock asked again and a wrong password counted before its answer leaves. So guesses sent
     /// all at once are answered exactly as the same guesses sent one after another. A wrong
-    /// password is `Unauthenticated`, after the progressive delay.
+    /// password is [`Attempt::bad_credentials`], after the progressive delay.
     pub async fn check_password(
         &self,
         password: String,
@@ -104,7 +104,16 @@ impl Attempt<'_> {
         tx.commit().await?;
         let lockout = &self.state.settings.auth.lockout;
         tokio::time::sleep(throttle::delay(lockout, failures)).await;
-        Err(AppError::Unauthenticated)
+        Err(self.bad_credentials())
+    }
+
+    /// The one refusal of every failed password check, in the words of the name it was made
+    /// as: the same for an unknown name, a wrong password and an account that may not sign in.
+    pub fn bad_credentials(&self) -> AppError {
+        AppError::BadCredentials(match self.name {
+            SignInName::Email(_) => "email or password",
+            SignInName::Phone(_) => "phone number or password",
+        })
     }
 
     /// Audits a locked attempt and gives the 429 every locked attempt gets.
@@ -134,7 +143,7 @@ impl Attempt<'_> {
         match recorded.await {
             Ok(failures) => {
                 tokio::time::sleep(throttle::delay(lockout, failures)).await;
-                AppError::Unauthenticated
+                self.bad_credentials()
             }
             Err(err) => err,
         }

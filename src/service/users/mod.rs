@@ -94,16 +94,12 @@ pub async fn find_signable(tx: &TenantTx, id: Uuid) -> Result<Option<user::Model
     Ok(Some(user))
 }
 
-pub async fn touch_last_login(tx: &TenantTx, id: Uuid) -> Result<(), AppError> {
-    user::Entity::update_many()
-        .col_expr(
-            user::Column::LastLogin,
-            sea_orm::sea_query::Expr::value(Utc::now()),
-        )
-        .filter(user::Column::Id.eq(id))
-        .exec(tx)
-        .await?;
-    Ok(())
+/// Records a sign-in now: the user as stored after it, so the sign-in's answer shows it.
+pub async fn touch_last_login(tx: &TenantTx, user: user::Model) -> Result<user::Model, AppError> {
+    let mut touched: user::ActiveModel = user.into();
+    touched.last_login = Set(Some(Utc::now()));
+    // the row as stored (RETURNING): the time at the database's precision
+    Ok(touched.update(tx).await?)
 }
 
 /// Profile fields a user may change on themselves; `None` leaves a field as it is, and
