@@ -13,7 +13,7 @@ Passes, in an order chosen so no pass can break a later one:
      except those that end the caller's own session; afterwards the caller's token must still
      work, or the run fails (it would have turned the rest of the pass into 401s).
   3. per role, the session-ending operations (logout, logout-all, password change, DELETE of a
-     session, revoking a user's sessions) with a second token of that role: the first success
+     session, revoking a user's sessions, editing a dealership: mfa_required) with a second token of that role: the first success
      ends it, the rest must then answer a conforming 401.
 
 Closing one's own account (DELETE /auth/me) runs in passes of its own, right after the
@@ -81,6 +81,9 @@ SESSION_ENDING = [
     ("POST", "^/api/v1/auth/password$"),
     ("DELETE", "^/api/v1/auth/sessions/\\{id\\}$"),
     ("POST", "^/api/v1/users/\\{id\\}/sessions/revoke$"),
+    # switching a dealership's mfa_required on ends its sessions that never proved a second
+    # factor: the caller's own, when it is the principal's dealership (found by the stateful phase)
+    ("PATCH", "^/api/v1/dealerships/\\{id\\}$"),
 ]
 
 # Closes the caller's own account: only in the closing passes (see the module docstring).
