@@ -11,7 +11,7 @@
 pub mod config;
 
 /// Logs: text in dev, JSON in prod.
-pub mod telemetry;
+pub(crate) mod telemetry;
 
 /// Build the application (connect, check isolation, bind) and run it.
 pub mod startup;
@@ -20,40 +20,53 @@ pub mod startup;
 pub mod state;
 
 /// The HTTP surface: routes, middleware, the bearer scheme, the one error mapping.
-pub mod http;
+pub(crate) mod http;
 
 /// Who are you: tokens, passwords, the session-liveness cache, throttling.
-pub mod auth;
+pub(crate) mod auth;
 
 /// May you: the Casbin policy, its decision cache and hot reload.
-pub mod authz;
+pub(crate) mod authz;
 
 /// What this request may touch: the granted reach and its tenant transaction.
-pub mod scope;
+pub(crate) mod scope;
 
 /// Which tenant: the RLS transaction type and the isolation posture check.
-pub mod tenancy;
+pub(crate) mod tenancy;
 
 /// What happens: sign-in, accounts, users, dealerships, sessions, audit, over a request scope.
-pub mod service;
+pub(crate) mod service;
 
 /// Validated input types: Email, NewPassword, Role, names and phones.
 pub mod domain;
 
 /// What is stored: SeaORM entities.
-pub mod entity;
+pub(crate) mod entity;
 
 /// The one list of failure kinds.
 pub mod error;
 
 /// Mail: templates, the transactional outbox and the sender on every replica.
-pub mod mail;
+pub(crate) mod mail;
 
 /// What the other replicas say: revocations and policy reloads over LISTEN/NOTIFY.
-pub mod cluster;
+pub(crate) mod cluster;
 
 /// What is measured: Prometheus metrics.
-pub mod metrics;
+pub(crate) mod metrics;
 
 /// The command line: serve, migrate, seed, admin, policies, openapi.
 pub mod cli;
+
+/// What the integration tests reach beyond the HTTP API and the command line: the tenant
+/// transaction and the seed (to build their databases), keys, and a few internals they observe.
+/// Not an interface to build on.
+#[doc(hidden)]
+pub mod testing {
+    pub use crate::auth::{
+        jwt::AccessClaims, keys::generate_pem, mfa::SecretBox, refresh_token::MAX_REPLAY_WALK,
+    };
+    pub use crate::mail::{Compose, Context, Kind, outbox};
+    pub use crate::service::seed;
+    pub use crate::tenancy::{Database, ENTER_SCOPE, Scope, TenantTx, posture};
+}

@@ -545,7 +545,7 @@ async fn another_dealerships_roles_are_invisible_and_cannot_be_handed_out() {
         .db
         .login_pool(1)
         .await
-        .begin_reading(dealergate::tenancy::Scope::Dealership(METRO_MOTORS))
+        .begin_reading(dealergate::testing::Scope::Dealership(METRO_MOTORS))
         .await
         .unwrap();
     let seen = count(&tx, "SELECT count(*) AS n FROM custom_roles").await;

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use dealergate::tenancy::Scope;
+use dealergate::testing::Scope;
 use futures_util::future::join_all;
 use reqwest::Method;
 use sea_orm::ConnectionTrait;

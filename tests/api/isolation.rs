@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 
-use dealergate::tenancy::{ENTER_SCOPE, Scope, TenantTx};
+use dealergate::testing::{ENTER_SCOPE, Scope, TenantTx};
 use sea_orm::{ConnectionTrait, DbBackend, DbErr, Statement, TransactionTrait};
 use uuid::Uuid;
 

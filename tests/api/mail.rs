@@ -5,9 +5,8 @@ use std::time::{Duration, Instant};
 
 use dealergate::{
     config::{Profile, Secret, Settings},
-    mail::outbox,
     startup::Application,
-    tenancy::Scope,
+    testing::{Scope, outbox},
 };
 use serde_json::json;
 
@@ -300,7 +299,7 @@ async fn a_committed_message_reaches_smtp_promptly_woken_by_notify_not_the_poll(
 async fn an_empty_outbox_has_nothing_due_so_the_sender_rests() {
     let db = TestDb::new().await;
     let pool = db.login_pool(2).await;
-    let queue = dealergate::mail::outbox::queue(&pool).await.unwrap();
+    let queue = dealergate::testing::outbox::queue(&pool).await.unwrap();
     assert_eq!(queue.depth, 0);
     assert_eq!(queue.next_due_secs, None, "{queue:?}");
 }

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use dealergate::{config::Secret, tenancy::Scope};
+use dealergate::{config::Secret, testing::Scope};
 use sea_orm::{ConnectionTrait, DbBackend, DbErr, Statement};
 use serde_json::json;
 

@@ -3,7 +3,10 @@
 
 use std::time::Duration;
 
-use dealergate::{config::Secret, mail::outbox, tenancy::Scope};
+use dealergate::{
+    config::Secret,
+    testing::{Scope, outbox},
+};
 
 use crate::helpers::{
     PREMIUM_AUTO, count,

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use dealergate::auth::mfa::SecretBox;
+use dealergate::testing::SecretBox;
 use reqwest::Method;
 use serde_json::{Value, json};
 

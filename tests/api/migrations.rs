@@ -1,6 +1,6 @@
 //! Migrations are reversible.
 
-use dealergate::{config::Profile, tenancy::posture};
+use dealergate::{config::Profile, testing::posture};
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{ConnectionTrait, DbBackend, Statement};
 
@@ -32,7 +32,7 @@ async fn down_to_nothing_and_up_again_restores_a_secure_schema() {
     Migrator::up(&owner, None).await.expect("and applies again");
     assert_eq!(table_count(&owner).await, 12);
 
-    let pool = dealergate::tenancy::Database::connect(&database_settings(db.login_url(), 1))
+    let pool = dealergate::testing::Database::connect(&database_settings(db.login_url(), 1))
         .await
         .unwrap();
     let report = posture::inspect(&pool, Profile::Prod).await.unwrap();

@@ -112,7 +112,7 @@ async fn healthcheck_answers_for_a_running_server_only() {
 async fn the_first_admin_is_created_from_stdin_once_and_can_sign_in() {
     let app = spawn_app().await;
     let url = app.db.login_url();
-    let (signing, _) = dealergate::auth::keys::generate_pem().unwrap();
+    let (signing, _) = dealergate::testing::generate_pem().unwrap();
     let key_file = std::env::temp_dir().join(format!("dg-admin-{}.pem", uuid::Uuid::new_v4()));
     std::fs::write(&key_file, signing).unwrap();
     let prod = [

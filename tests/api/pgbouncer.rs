@@ -8,7 +8,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use dealergate::{config::Secret, tenancy::Scope};
+use dealergate::{config::Secret, testing::Scope};
 use reqwest::Method;
 use sea_orm::{ConnectionTrait, DbBackend, Statement};
 use serde_json::{Value, json};

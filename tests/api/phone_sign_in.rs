@@ -1,7 +1,7 @@
 //! Signing in by phone: any spelling of the stored E.164 number, exactly one of email and
 //! phone, the same 401 and the same throttle as by email, and phones unique among live users.
 
-use dealergate::tenancy::Scope;
+use dealergate::testing::Scope;
 use reqwest::Method;
 use sea_orm::{ConnectionTrait, DbBackend, Statement};
 use serde_json::{Value, json};

@@ -84,7 +84,7 @@ async fn prod_accepts_the_unprivileged_login_role() {
 
 #[tokio::test]
 async fn a_tenant_edits_its_profile_but_the_database_refuses_it_a_suspension() {
-    use dealergate::tenancy::Scope;
+    use dealergate::testing::Scope;
     use sea_orm::ConnectionTrait;
     let db = TestDb::new().await;
     let pool = db.login_pool(1).await;

@@ -210,7 +210,7 @@ async fn a_session_at_its_rotation_limit_must_sign_in_again() {
         &app.db.owner().await,
         &format!(
             "UPDATE sessions SET rotation_count = {}",
-            dealergate::auth::refresh_token::MAX_REPLAY_WALK
+            dealergate::testing::MAX_REPLAY_WALK
         ),
     )
     .await;

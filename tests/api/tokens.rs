@@ -1,7 +1,7 @@
 //! The access-token verifier pins its algorithm and trusts nothing it did not sign.
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
-use dealergate::auth::jwt::AccessClaims;
+use dealergate::testing::AccessClaims;
 use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
 
 use crate::helpers::{ADMIN, PA_AGENT, TestApp, error_of, spawn_app};
@@ -84,7 +84,7 @@ async fn every_kind_of_forged_or_stale_token_is_refused_with_401() {
         header.kid = Some(kid.clone());
         encode(&header, &claims, &EncodingKey::from_secret(secret)).unwrap()
     };
-    let (other_pem, _) = dealergate::auth::keys::generate_pem().unwrap();
+    let (other_pem, _) = dealergate::testing::generate_pem().unwrap();
     let other_key = {
         let mut header = Header::new(Algorithm::EdDSA);
         header.kid = Some(kid.clone());
@@ -241,7 +241,7 @@ async fn a_retired_key_still_verifies_after_rotation() {
     std::fs::write(&old_public_path, old_public).unwrap();
     let mut settings = old.state.settings.clone();
     settings.auth.signing_key = Some(dealergate::config::Secret::new(
-        dealergate::auth::keys::generate_pem().unwrap().0,
+        dealergate::testing::generate_pem().unwrap().0,
     ));
     settings.auth.verification_key_files = vec![old_public_path];
     let rotated = crate::helpers::start_with(old.db.clone(), settings).await;

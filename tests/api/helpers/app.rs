@@ -32,7 +32,7 @@ pub struct TestApp {
 /// The settings a test server starts from: dev profile, port 0, the test database as the
 /// login role.
 pub fn test_settings(db: &TestDb) -> Settings {
-    let (signing_pem, _) = dealergate::auth::keys::generate_pem().expect("key pair");
+    let (signing_pem, _) = dealergate::testing::generate_pem().expect("key pair");
     Settings {
         profile: Profile::Dev,
         listen: "127.0.0.1:0".parse().expect("address"),

@@ -10,8 +10,7 @@ use std::{
 
 use dealergate::{
     config::{DatabaseSettings, Secret},
-    service::seed,
-    tenancy::{Database, Scope},
+    testing::{Database, Scope, seed},
 };
 use migration::{Migrator, MigratorTrait, PLATFORM_ROLE, RUNTIME_ROLE};
 use reqwest::Url;
@@ -143,7 +142,7 @@ async fn build_template(admin: &DatabaseConnection, name: &str) {
         .begin(Scope::Platform)
         .await
         .expect("platform transaction");
-    seed::apply(&tx, &data, &dealergate::auth::mfa::SecretBox::development())
+    seed::apply(&tx, &data, &dealergate::testing::SecretBox::development())
         .await
         .expect("seed the template");
     tx.commit().await.expect("commit seed");

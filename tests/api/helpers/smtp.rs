@@ -186,8 +186,8 @@ pub fn sink() -> &'static SmtpServer {
 
 /// A "password changed" notice to `recipient` of Premium Auto, composed as the services do:
 /// an outbox row for tests that enqueue mail themselves.
-pub fn notice(app: &super::TestApp, recipient: &str) -> dealergate::mail::outbox::Outgoing {
-    use dealergate::mail::{Compose, Context, Kind};
+pub fn notice(app: &super::TestApp, recipient: &str) -> dealergate::testing::outbox::Outgoing {
+    use dealergate::testing::{Compose, Context, Kind};
     app.state
         .mail
         .compose(Compose {
