@@ -11,6 +11,7 @@ pub mod profiles;
 pub mod refresh_token;
 pub mod sessions;
 pub mod throttle;
+pub mod turns;
 
 use std::time::Duration;
 
@@ -28,6 +29,8 @@ pub struct AuthContext {
     pub dummy_hash: String,
     /// Seals and opens TOTP secrets.
     pub mfa: mfa::SecretBox,
+    /// Password checks of one name or address, one at a time within this replica.
+    pub turns: turns::Turns,
 }
 
 impl AuthContext {
@@ -52,6 +55,7 @@ impl AuthContext {
             sessions: sessions::SessionCache::new(Duration::from_secs(auth.session_cache_ttl_secs)),
             dummy_hash,
             mfa,
+            turns: turns::Turns::default(),
         })
     }
 }

@@ -128,9 +128,7 @@ pub async fn one_at_a_time(
     name: &SignInName,
     ip: Option<&str>,
 ) -> Result<(), AppError> {
-    let (account, ip) = Counter::Login.keys(name, ip);
-    let mut keys = vec![format!("throttle:{account}")];
-    keys.extend(ip.map(|ip| format!("throttle:{ip}")));
+    let keys = turn_keys(name, ip);
     let wait = |timeout: &str| {
         Statement::from_sql_and_values(
             DbBackend::Postgres,
@@ -159,6 +157,14 @@ pub async fn one_at_a_time(
         }),
         Err(err) => Err(err.into()),
     }
+}
+
+/// The keys a password check of `name` from `ip` waits its turn under: the name, then the IP.
+pub fn turn_keys(name: &SignInName, ip: Option<&str>) -> Vec<String> {
+    let (account, ip) = Counter::Login.keys(name, ip);
+    let mut keys = vec![format!("throttle:{account}")];
+    keys.extend(ip.map(|ip| format!("throttle:{ip}")));
+    keys
 }
 
 /// How long a password check waits for its turn ([`one_at_a_time`]).

@@ -255,8 +255,12 @@ async fn resident_memory_stays_bounded_after_a_login_burst() {
         mib(idle),
         mib(after)
     );
+    // the two workers' argon2 blocks (19 MiB each) and room for the pool's connections and
+    // allocator slack; blocks allocated per hash grew it by ~440 MiB (commit d5cfea2). Measured
+    // against the idle figure, not a fixed total, which every other feature moves.
+    let grown = after - idle;
     assert!(
-        after < 100.0 * 1024.0 * 1024.0,
+        grown < (2.0 * 19.0 + 32.0) * 1024.0 * 1024.0,
         "RSS after the burst: {:.1} MiB (idle {:.1} MiB)",
         mib(after),
         mib(idle)

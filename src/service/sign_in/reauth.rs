@@ -89,6 +89,13 @@ impl Attempt<'_> {
         let hash = hash.unwrap_or_else(|| self.state.auth.dummy_hash.clone());
         let matches = password::verify(password, hash).await? && known;
 
+        // this replica's checks of the name and address wait here, without a connection
+        let turn = self
+            .state
+            .auth
+            .turns
+            .take(&throttle::turn_keys(self.name, ip))
+            .await?;
         let tx = self.state.db.begin(scope_of(self.dealership_id)).await?;
         throttle::one_at_a_time(&tx, self.name, ip).await?;
         if let Some(retry_after_secs) = throttle::locked_for(&tx, self.name, ip).await? {
@@ -102,6 +109,8 @@ impl Attempt<'_> {
         }
         let failures = self.record_failure_in(&tx, "login.failed", reason).await?;
         tx.commit().await?;
+        // counted: the next check may be judged while this one waits out its delay
+        drop(turn);
         let lockout = &self.state.settings.auth.lockout;
         tokio::time::sleep(throttle::delay(lockout, failures)).await;
         Err(self.bad_credentials())
