@@ -5,14 +5,19 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# root, or sudo without a password prompt (a prompt would hang CI); otherwise say what to run
 as_root() {
-  if [ "$(id -u)" -eq 0 ]; then "$@"; elif command -v sudo >/dev/null 2>&1; then sudo "$@"; else
-    echo "tests/run.sh: $* needs root (no sudo here)" >&2
+  if [ "$(id -u)" -eq 0 ]; then "$@"; elif sudo -n true 2>/dev/null; then sudo -n "$@"; else
+    echo "tests/run.sh: run as root, or first: sudo $*" >&2
     return 1
   fi
 }
 
 if ! [ -x /usr/sbin/pgbouncer ] && ! command -v pgbouncer >/dev/null 2>&1; then
+  if ! command -v apt-get >/dev/null 2>&1; then
+    echo "tests/run.sh: install PgBouncer (the PgBouncer tests run the real one), then run me again" >&2
+    exit 1
+  fi
   echo "== pgbouncer is not installed; installing Debian's (the PgBouncer tests run the real one)"
   export DEBIAN_FRONTEND=noninteractive
   as_root apt-get update -qq

@@ -43,12 +43,17 @@ pub async fn reset(settings: &Settings) -> anyhow::Result<()> {
             .context("connecting to the database")?;
         // a database migrated before the mark existed, or not ours at all, has no demo_seeded()
         let demo = demo::is_demo(&target).await.unwrap_or(false);
+        // what the URL really reached (its query may name another database than its path)
+        let checked = current_database(&target).await?;
         target.close().await?;
-        if !demo {
-            bail!("refusing to reset {name}: the demo seed did not write it");
+        if !demo || checked != name {
+            bail!(
+                "refusing to reset {checked}: the demo seed did not write it (drop it yourself \
+                 if it is a development database of yours)"
+            );
         }
         server
-            .execute_unprepared(&format!("DROP DATABASE {} WITH (FORCE)", quoted(&name)))
+            .execute_unprepared(&format!("DROP DATABASE {} WITH (FORCE)", quoted(&checked)))
             .await?;
         tracing::info!(database = %name, "dropped the demo database");
     }
@@ -58,6 +63,17 @@ pub async fn reset(settings: &Settings) -> anyhow::Result<()> {
     seed(settings).await?;
     println!("{name}: the demo data afresh (users, passwords and the admin's app)");
     Ok(())
+}
+
+async fn current_database(conn: &sea_orm::DatabaseConnection) -> anyhow::Result<String> {
+    let row = conn
+        .query_one_raw(Statement::from_string(
+            DbBackend::Postgres,
+            "SELECT current_database()::text AS name",
+        ))
+        .await?
+        .context("current_database() answered nothing")?;
+    Ok(row.try_get::<String>("", "name")?)
 }
 
 #[derive(FromQueryResult)]
@@ -70,6 +86,17 @@ struct SealedFactor {
 pub async fn totp(settings: &Settings, email: &str) -> anyhow::Result<()> {
     dev_only(settings, "dev totp")?;
     let email = Email::parse(email).map_err(|e| anyhow::anyhow!("email: {e}"))?;
+    // only the demo users' apps: a developer's real key must not print anyone else's codes
+    let demo_users = demo::load(&settings.seed.dir)?.users;
+    let Some(demo_user) = demo_users
+        .iter()
+        .find(|u| u.email.eq_ignore_ascii_case(email.as_str()))
+    else {
+        bail!(
+            "{email} is not a demo user of {}",
+            settings.seed.dir.display()
+        );
+    };
     let sealer = SecretBox::configured(&settings.auth.mfa)?;
     let db = Database::connect(&settings.database)
         .await
@@ -78,8 +105,11 @@ pub async fn totp(settings: &Settings, email: &str) -> anyhow::Result<()> {
     if !demo::is_demo(&tx).await? {
         bail!("refusing: the demo seed did not write this database");
     }
-    let Some(user) = users::login_candidate(&tx, &SignInName::from(email.clone())).await? else {
-        bail!("no user signs in as {email}");
+    let Some(user) = users::login_candidate(&tx, &SignInName::from(email.clone()))
+        .await?
+        .filter(|u| u.user_id == demo_user.id)
+    else {
+        bail!("no demo user signs in as {email}");
     };
     let factor = SealedFactor::find_by_statement(Statement::from_sql_and_values(
         DbBackend::Postgres,

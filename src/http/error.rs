@@ -363,7 +363,12 @@ fn payload_error(reason: &str, request: &Refused) -> AppError {
     let wrong = expected::body_mismatches(request.route, request.method, &body);
     if wrong.is_empty() {
         // poem-openapi refused what the document allows: a gap between the two, to be found
-        tracing::warn!(reason, "a refused request body fits the OpenAPI document");
+        // the reason may quote the request's values: the route and method say where to look
+        tracing::warn!(
+            route = request.route,
+            method = request.method,
+            "a refused request body fits the OpenAPI document"
+        );
         return AppError::field("body", "does not fit this operation's request schema");
     }
     AppError::Validation(wrong)

@@ -143,7 +143,11 @@ async fn home<E: Endpoint>(next: E, req: poem::Request) -> poem::Result<poem::Re
     let dev = req
         .data::<AppState>()
         .is_some_and(|s| s.settings.profile == crate::config::Profile::Dev);
-    if dev && req.uri().path() == "/" && req.method() == poem::http::Method::GET {
+    let read = matches!(
+        *req.method(),
+        poem::http::Method::GET | poem::http::Method::HEAD
+    );
+    if dev && read && req.uri().path() == "/" {
         return Ok(poem::web::Redirect::see_other("/docs").into_response());
     }
     next.call(req).await.map(IntoResponse::into_response)

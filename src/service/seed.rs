@@ -93,15 +93,20 @@ pub fn load(dir: &Path) -> anyhow::Result<DemoData> {
 }
 
 /// Inserts what is missing; existing dealerships (by name) and users (by email) are left as
-/// they are, so a second run changes nothing. A demo user's app is sealed with `sealer`. The
-/// database is marked as the demo seed's (`demo_seed`).
+/// they are, so a second run changes nothing. A demo user's app is sealed with `sealer`. A
+/// database that held no dealership and no user before is marked as the demo seed's
+/// (`demo_seed`); one with data of its own never is, however often it is seeded.
 pub async fn apply(
     tx: &TenantTx,
     data: &DemoData,
     sealer: &SecretBox,
 ) -> Result<SeedReport, AppError> {
-    tx.execute_unprepared("INSERT INTO demo_seed DEFAULT VALUES ON CONFLICT DO NOTHING")
-        .await?;
+    tx.execute_unprepared(
+        "INSERT INTO demo_seed (only_row) SELECT true \
+         WHERE NOT EXISTS (SELECT 1 FROM dealerships) AND NOT EXISTS (SELECT 1 FROM users) \
+         ON CONFLICT DO NOTHING",
+    )
+    .await?;
     let mut report = SeedReport::default();
     for d in &data.dealerships {
         if find_dealership(tx, &d.name).await?.is_some() {

@@ -78,7 +78,6 @@ FROM pg_roles r
 WHERE r.rolname = ANY (ARRAY[$1, $2, session_user::text])
 "#;
 
-/// Runs every check. An error means the database could not be asked at all.
 /// Whether `demo_seed` is marked (false where the schema predates the mark).
 async fn demo_seeded(conn: &impl ConnectionTrait) -> Result<bool, AppError> {
     let ask = |sql: &str| Statement::from_string(DbBackend::Postgres, sql.to_owned());
@@ -98,6 +97,7 @@ async fn demo_seeded(conn: &impl ConnectionTrait) -> Result<bool, AppError> {
     )
 }
 
+/// Runs every check. An error means the database could not be asked at all.
 pub async fn inspect(db: &Database, profile: Profile) -> Result<Posture, AppError> {
     // a transaction, so that a transaction pooler keeps its statements on one connection
     let catalog = db.catalog().await?;

@@ -143,6 +143,9 @@ async fn dev_totp_prints_the_demo_admins_code_and_seed_reset_restores_the_demo()
         codes_around_now().contains(&code),
         "{code} is the app's code"
     );
+    // only demo users' codes: not anyone else's
+    let other = run_dealergate(&["dev", "totp", "someone@example.com"], &env, None);
+    assert!(!other.status.success(), "{other:?}");
 
     // what a newcomer does to the demo data, undone
     let owner = crate::helpers::connect_single(&url).await;
@@ -198,6 +201,13 @@ async fn the_dev_commands_refuse_a_database_the_demo_seed_did_not_write() {
         "INSERT INTO dealerships (id, name) VALUES (gen_random_uuid(), 'A real rooftop')",
     )
     .await;
+    // a dev-profile `seed` (what a dev `serve` runs) on it adds the demo rows but no mark
+    let seeded = run_dealergate(&["seed"], &env, None);
+    assert!(seeded.status.success(), "{seeded:?}");
+    assert_eq!(
+        count(&owner, "SELECT count(*) AS n FROM demo_seed").await,
+        0
+    );
     let reset = run_dealergate(&["seed", "--reset"], &env, None);
     assert!(!reset.status.success());
     assert!(
@@ -207,7 +217,11 @@ async fn the_dev_commands_refuse_a_database_the_demo_seed_did_not_write() {
     let totp = run_dealergate(&["dev", "totp", ADMIN.email], &env, None);
     assert!(!totp.status.success(), "{totp:?}");
     assert_eq!(
-        count(&owner, "SELECT count(*) AS n FROM dealerships").await,
+        count(
+            &owner,
+            "SELECT count(*) AS n FROM dealerships WHERE name = 'A real rooftop'"
+        )
+        .await,
         1,
         "nothing was wiped"
     );
