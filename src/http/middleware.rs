@@ -15,7 +15,8 @@ use poem::{
 use tracing::Instrument;
 
 use super::{
-    error::{ApiError, Refused, from_poem},
+    error::ApiError,
+    refused::{Refused, from_poem},
     request_id, routes,
 };
 use crate::{config::HttpSettings, error::AppError};

@@ -17,6 +17,7 @@ mod invitations;
 mod mfa;
 mod middleware;
 mod recovery;
+mod refused;
 pub mod request_id;
 mod roles;
 mod routes;
