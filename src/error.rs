@@ -112,16 +112,6 @@ pub fn conflict_naming<'a>(err: DbErr, what: impl FnOnce(Option<&str>) -> &'a st
     }
 }
 
-/// PostgreSQL gave up waiting for a lock (`lock_timeout`, SQLSTATE 55P03).
-pub fn is_lock_timeout(err: &DbErr) -> bool {
-    match err {
-        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => {
-            matches!(e.as_ref(), sqlx::Error::Database(db) if db.code().as_deref() == Some("55P03"))
-        }
-        _ => false,
-    }
-}
-
 fn violated_constraint(err: &DbErr) -> Option<&str> {
     match err {
         DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => {

@@ -10,7 +10,12 @@ use std::time::Duration;
 
 use sea_orm::{ConnectionTrait, DbBackend, FromQueryResult, Statement};
 
-use crate::{config::LockoutSettings, domain::SignInName, error::AppError, tenancy::TenantTx};
+use crate::{
+    config::LockoutSettings,
+    domain::SignInName,
+    error::AppError,
+    tenancy::{Database, Scope, TenantTx},
+};
 
 const MAX_DELAY: Duration = Duration::from_secs(3);
 
@@ -47,17 +52,33 @@ impl Counter {
     }
 
     fn keys(self, name: &SignInName, ip: Option<&str>) -> (String, Option<String>) {
-        self.keys_of(&account_key(name), ip)
+        self.keys_of(Who::Name(name), ip)
     }
 
-    fn keys_of(self, who: &str, ip: Option<&str>) -> (String, Option<String>) {
+    fn keys_of(self, who: Who, ip: Option<&str>) -> (String, Option<String>) {
         let prefix = self.prefix();
+        let who = match who {
+            Who::Name(name) => account_key(name),
+            Who::User(id) => format!("user:{id}"),
+            Who::Invitation(id) => format!("invitation:{id}"),
+        };
         (
             format!("{prefix}{who}"),
             ip.map(|ip| format!("{prefix}{}", ip_key(ip))),
         )
     }
 }
+
+/// Whose events a counter counts (besides the client's IP): a sign-in name as typed, a
+/// signed-in caller, or an invitation.
+#[derive(Debug, Clone, Copy)]
+pub enum Who<'a> {
+    Name(&'a SignInName),
+    User(uuid::Uuid),
+    Invitation(uuid::Uuid),
+}
+
+impl Counter {}
 
 /// Emails keep the keys they always had; an E.164 number has no `@`, so it cannot meet one.
 fn account_key(name: &SignInName) -> String {
@@ -89,17 +110,17 @@ pub async fn locked_for(
     name: &SignInName,
     ip: Option<&str>,
 ) -> Result<Option<u64>, AppError> {
-    locked_counting(tx, Counter::Login, name, ip).await
+    locked_counting(tx, Counter::Login, Who::Name(name), ip).await
 }
 
-/// [`locked_for`] for any [`Counter`].
+/// [`locked_for`] for any [`Counter`] and any [`Who`].
 pub async fn locked_counting(
     tx: &TenantTx,
     counter: Counter,
-    name: &SignInName,
+    who: Who<'_>,
     ip: Option<&str>,
 ) -> Result<Option<u64>, AppError> {
-    locked_keys(tx, counter.keys(name, ip)).await
+    locked_keys(tx, counter.keys_of(who, ip)).await
 }
 
 async fn locked_keys(
@@ -121,42 +142,21 @@ async fn locked_keys(
 /// Takes the login throttle's locks of the name and of the IP in `tx`, waiting for them, held
 /// until `tx` ends: the password checks of one name or one address are then judged one at a
 /// time, each seeing every failure counted before it. Always the name first, then the IP, so
-/// two checks never wait for each other crosswise. A judgement takes milliseconds; one that
-/// waits longer than [`JUDGEMENT_WAIT`] (a pile-up holding pooled connections) is `429`.
+/// two checks never wait for each other crosswise. Within a replica the checks already waited
+/// their turn (`auth::turns`), so only another replica's check of the same key waits here.
 pub async fn one_at_a_time(
     tx: &TenantTx,
     name: &SignInName,
     ip: Option<&str>,
 ) -> Result<(), AppError> {
-    let keys = turn_keys(name, ip);
-    let wait = |timeout: &str| {
-        Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            "SELECT set_config('lock_timeout', $1, true)",
-            [timeout.into()],
-        )
-    };
-    tx.execute_raw(wait(JUDGEMENT_WAIT)).await?;
-    let locked = tx
-        .execute_raw(Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            "SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) \
-             FROM unnest($1::text[]) WITH ORDINALITY AS keys(k, n) ORDER BY n",
-            [keys.into()],
-        ))
-        .await;
-    match locked {
-        // the rest of the judgement waits as any statement does
-        Ok(_) => tx
-            .execute_raw(wait("0"))
-            .await
-            .map(|_| ())
-            .map_err(Into::into),
-        Err(err) if crate::error::is_lock_timeout(&err) => Err(AppError::RateLimited {
-            retry_after_secs: 1,
-        }),
-        Err(err) => Err(err.into()),
-    }
+    tx.execute_raw(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) \
+         FROM unnest($1::text[]) WITH ORDINALITY AS keys(k, n) ORDER BY n",
+        [turn_keys(name, ip).into()],
+    ))
+    .await?;
+    Ok(())
 }
 
 /// The keys a password check of `name` from `ip` waits its turn under: the name, then the IP.
@@ -167,53 +167,33 @@ pub fn turn_keys(name: &SignInName, ip: Option<&str>) -> Vec<String> {
     keys
 }
 
-/// How long a password check waits for its turn ([`one_at_a_time`]).
-const JUDGEMENT_WAIT: &str = "2s";
-
-/// Counts one event of `counter` for the IP and the name, each only while it is not locked,
+/// Counts one event of `counter` for the IP and for `who`, each only while it is not locked,
 /// checked and counted in one statement per key (`auth_throttle_take`): of any number of
 /// events at once, exactly as many pass as one after another would. The seconds until the
-/// first locked key (the IP, then the name) is unlocked, or `None` when both counted it.
+/// first locked key (the IP, then `who`) is unlocked, or `None` when both counted it.
 pub async fn take(
     tx: &TenantTx,
     counter: Counter,
     lockout: &LockoutSettings,
-    name: &SignInName,
+    who: Who<'_>,
     ip: Option<&str>,
 ) -> Result<Option<u64>, AppError> {
-    take_keys(tx, lockout, counter.keys(name, ip)).await
+    take_keys(tx, lockout, counter.keys_of(who, ip)).await
 }
 
-/// [`take`] for a signed-in caller, counted under their account's id (and their IP, if given).
-pub async fn take_for_user(
-    tx: &TenantTx,
+/// [`take`] in a short transaction of its own: `429` past the limit, the event counted otherwise.
+pub async fn take_now(
+    db: &Database,
     counter: Counter,
     lockout: &LockoutSettings,
-    user_id: uuid::Uuid,
+    who: Who<'_>,
     ip: Option<&str>,
-) -> Result<Option<u64>, AppError> {
-    take_keys(tx, lockout, counter.keys_of(&format!("user:{user_id}"), ip)).await
-}
-
-/// [`take`] for attempts on one invitation (its id) and from the client's IP.
-pub async fn take_for_invitation(
-    tx: &TenantTx,
-    lockout: &LockoutSettings,
-    invitation_id: uuid::Uuid,
-    ip: Option<&str>,
-) -> Result<Option<u64>, AppError> {
-    let who = format!("invitation:{invitation_id}");
-    take_keys(tx, lockout, Counter::Signup.keys_of(&who, ip)).await
-}
-
-/// [`locked_counting`] for a signed-in caller ([`take_for_user`]'s keys).
-pub async fn locked_for_user(
-    tx: &TenantTx,
-    counter: Counter,
-    user_id: uuid::Uuid,
-    ip: Option<&str>,
-) -> Result<Option<u64>, AppError> {
-    locked_keys(tx, counter.keys_of(&format!("user:{user_id}"), ip)).await
+) -> Result<(), AppError> {
+    let tx = db.begin(Scope::Anonymous).await?;
+    if let Some(retry_after_secs) = take(&tx, counter, lockout, who, ip).await? {
+        return Err(AppError::RateLimited { retry_after_secs });
+    }
+    tx.commit().await
 }
 
 /// The window of every quota ([`take_quota`]): an hour. The purge keeps counters this long.

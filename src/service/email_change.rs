@@ -11,7 +11,7 @@ use crate::{
         account_token::AccountToken,
         principal::scope_of,
         sessions::{self as cache, Revoked},
-        throttle::{self, Counter},
+        throttle::{self, Counter, Who},
     },
     domain::{Email, SignInName},
     entity::user,
@@ -93,7 +93,7 @@ async fn throttle_messages_to(
     let (tx, ip) = (scope.tx(), scope.meta().ip.as_deref());
     let (counter, to) = (Counter::EmailChange, SignInName::from(new_email.clone()));
     let lockout = &state.settings.auth.lockout;
-    match throttle::take(tx, counter, lockout, &to, ip).await? {
+    match throttle::take(tx, counter, lockout, Who::Name(&to), ip).await? {
         Some(retry_after_secs) => Err(AppError::RateLimited { retry_after_secs }),
         None => Ok(()),
     }

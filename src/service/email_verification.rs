@@ -9,7 +9,7 @@ use crate::{
         account_token::AccountToken,
         principal::scope_of,
         sessions::Revoked,
-        throttle::{self, Counter},
+        throttle::{self, Counter, Who},
     },
     domain::{Email, SignInName},
     entity::user,
@@ -47,7 +47,8 @@ pub async fn resend(state: &AppState, scope: &RequestScope) -> Result<(), AppErr
     let ip = scope.meta().ip.as_deref();
     let lockout = &state.settings.auth.lockout;
     let counter = Counter::VerificationResend;
-    if let Some(retry_after_secs) = throttle::take(scope.tx(), counter, lockout, &email, ip).await?
+    if let Some(retry_after_secs) =
+        throttle::take(scope.tx(), counter, lockout, Who::Name(&email), ip).await?
     {
         return Err(AppError::RateLimited { retry_after_secs });
     }

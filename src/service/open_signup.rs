@@ -9,7 +9,7 @@ use crate::{
     auth::{
         password,
         principal::scope_of,
-        throttle::{self, Counter},
+        throttle::{self, Counter, Who},
     },
     domain::{Email, Role, SignInName},
     entity::user,
@@ -23,7 +23,7 @@ use crate::{
         users::manage::{NewUser, insert},
     },
     state::AppState,
-    tenancy::{Scope, TenantTx},
+    tenancy::TenantTx,
 };
 
 pub async fn signup(
@@ -87,13 +87,8 @@ async fn throttled(
     name: &SignInName,
     meta: &RequestMeta,
 ) -> Result<(), AppError> {
-    let ip = meta.ip.as_deref();
-    let lockout = &state.settings.auth.lockout;
-    let tx = state.db.begin(Scope::Anonymous).await?;
-    if let Some(retry_after_secs) = throttle::take(&tx, Counter::Signup, lockout, name, ip).await? {
-        return Err(AppError::RateLimited { retry_after_secs });
-    }
-    tx.commit().await
+    let (lockout, ip) = (&state.settings.auth.lockout, meta.ip.as_deref());
+    throttle::take_now(&state.db, Counter::Signup, lockout, Who::Name(name), ip).await
 }
 
 fn closed() -> AppError {

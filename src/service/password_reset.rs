@@ -11,7 +11,7 @@ use crate::{
         password,
         principal::scope_of,
         sessions::{self as cache, Revoked},
-        throttle::{self, Counter},
+        throttle::{self, Counter, Who},
     },
     domain::{Email, NewPassword, SignInName},
     entity::user,
@@ -32,16 +32,16 @@ use crate::{
 /// same work done for any address, and the link is queued after the answer if the address
 /// belongs to a user who may sign in ([`queue_link`]).
 pub async fn request(state: &AppState, email: Email, meta: &RequestMeta) -> Result<(), AppError> {
-    let tx = state.db.begin(Scope::Anonymous).await?;
     let name = SignInName::from(email.clone());
-    let lockout = &state.settings.auth.lockout;
-    let ip = meta.ip.as_deref();
-    if let Some(retry_after_secs) =
-        throttle::take(&tx, Counter::PasswordReset, lockout, &name, ip).await?
-    {
-        return Err(AppError::RateLimited { retry_after_secs });
-    }
-    tx.commit().await?;
+    let (lockout, ip) = (&state.settings.auth.lockout, meta.ip.as_deref());
+    throttle::take_now(
+        &state.db,
+        Counter::PasswordReset,
+        lockout,
+        Who::Name(&name),
+        ip,
+    )
+    .await?;
     let (owned, meta) = (state.clone(), meta.clone());
     state
         .after_answer

@@ -12,7 +12,7 @@ use sea_orm::{ConnectionTrait, DbBackend, Statement};
 use uuid::Uuid;
 
 use crate::{
-    auth::throttle::{self, Counter},
+    auth::throttle::{self, Counter, Who},
     domain::SignInName,
     error::AppError,
     scope::Caller,
@@ -20,6 +20,9 @@ use crate::{
     state::AppState,
     tenancy::{Scope, TenantTx},
 };
+
+/// Counted per caller only (no IP key).
+const COUNTER: Counter = Counter::TakenName;
 
 /// What [`judge`] found.
 pub enum Verdict {
@@ -33,7 +36,7 @@ pub enum Verdict {
 /// (a hash), so a locked caller costs nothing.
 pub async fn refuse_if_locked(state: &AppState, caller: &Caller) -> Result<(), AppError> {
     let tx = state.db.begin_reading(Scope::Anonymous).await?;
-    let locked = throttle::locked_for_user(&tx, Counter::TakenName, caller.user_id, None).await?;
+    let locked = throttle::locked_counting(&tx, COUNTER, Who::User(caller.user_id), None).await?;
     tx.commit().await?;
     match locked {
         Some(retry_after_secs) => Err(AppError::RateLimited { retry_after_secs }),
@@ -59,10 +62,8 @@ pub async fn judge(
         [format!("taken:user:{}", caller.user_id).into()],
     ))
     .await?;
-    let counter = Counter::TakenName;
-    if let Some(retry_after_secs) =
-        throttle::locked_for_user(tx, counter, caller.user_id, None).await?
-    {
+    let me = Who::User(caller.user_id);
+    if let Some(retry_after_secs) = throttle::locked_counting(tx, COUNTER, me, None).await? {
         return Ok(Verdict::Refused(AppError::RateLimited { retry_after_secs }));
     }
     for name in names {
@@ -71,11 +72,10 @@ pub async fn judge(
             continue;
         }
         let lockout = &state.settings.auth.lockout;
-        let answer =
-            match throttle::take_for_user(tx, counter, lockout, caller.user_id, None).await? {
-                Some(retry_after_secs) => AppError::RateLimited { retry_after_secs },
-                None => taken(name),
-            };
+        let answer = match throttle::take(tx, COUNTER, lockout, me, None).await? {
+            Some(retry_after_secs) => AppError::RateLimited { retry_after_secs },
+            None => taken(name),
+        };
         return Ok(Verdict::Refused(answer));
     }
     Ok(Verdict::Free)
@@ -95,17 +95,10 @@ pub async fn counted(state: &AppState, caller: &Caller, answer: AppError) -> App
     if !matches!(answer, AppError::Conflict(_)) {
         return answer;
     }
-    let counted = async {
-        let tx = state.db.begin(Scope::Anonymous).await?;
-        let lockout = &state.settings.auth.lockout;
-        let counter = Counter::TakenName;
-        let locked = throttle::take_for_user(&tx, counter, lockout, caller.user_id, None).await?;
-        tx.commit().await?;
-        Ok::<_, AppError>(locked)
-    };
-    match counted.await {
-        Ok(None) => answer,
-        Ok(Some(retry_after_secs)) => AppError::RateLimited { retry_after_secs },
-        Err(err) => err,
+    let lockout = &state.settings.auth.lockout;
+    let me = Who::User(caller.user_id);
+    match throttle::take_now(&state.db, COUNTER, lockout, me, None).await {
+        Ok(()) => answer,
+        Err(refused) => refused,
     }
 }

@@ -13,7 +13,12 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::{
-    auth::{account_token::AccountToken, password, principal::scope_of, throttle},
+    auth::{
+        account_token::AccountToken,
+        password,
+        principal::scope_of,
+        throttle::{self, Counter, Who},
+    },
     domain::{Email, NewPassword, PersonName, Phone, SignInName},
     entity::{
         dealership,
@@ -128,15 +133,9 @@ async fn throttled(
     invitation_id: Uuid,
     meta: &RequestMeta,
 ) -> Result<(), AppError> {
-    let lockout = &state.settings.auth.lockout;
-    let ip = meta.ip.as_deref();
-    let tx = state.db.begin(Scope::Anonymous).await?;
-    if let Some(retry_after_secs) =
-        throttle::take_for_invitation(&tx, lockout, invitation_id, ip).await?
-    {
-        return Err(AppError::RateLimited { retry_after_secs });
-    }
-    tx.commit().await
+    let (lockout, ip) = (&state.settings.auth.lockout, meta.ip.as_deref());
+    let who = Who::Invitation(invitation_id);
+    throttle::take_now(&state.db, Counter::Signup, lockout, who, ip).await
 }
 
 /// The chosen password if the policy takes it (422 on `password`).

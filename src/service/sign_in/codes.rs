@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::reauth::Attempt;
 use crate::{
-    auth::throttle::{self, Counter},
+    auth::throttle::{self, Counter, Who},
     domain::{Email, SignInName},
     entity::user,
     error::AppError,
@@ -79,7 +79,8 @@ pub async fn code_lock(
     }
     let ip = meta.ip.as_deref();
     let mut locked =
-        throttle::locked_counting(tx, Counter::MfaCode, &counted_name(user)?, None).await?;
+        throttle::locked_counting(tx, Counter::MfaCode, Who::Name(&counted_name(user)?), None)
+            .await?;
     for name in users::sign_in_names(user) {
         locked = locked.max(throttle::locked_for(tx, &name, ip).await?);
     }

@@ -99,10 +99,7 @@ impl Attempt<'_> {
         let tx = self.state.db.begin(scope_of(self.dealership_id)).await?;
         throttle::one_at_a_time(&tx, self.name, ip).await?;
         if let Some(retry_after_secs) = throttle::locked_for(&tx, self.name, ip).await? {
-            audit::record(&tx, self.meta, self.event("login.locked")).await?;
-            tx.commit().await?;
-            count_login("locked", self.name);
-            return Err(AppError::RateLimited { retry_after_secs });
+            return Err(self.locked_in(tx, retry_after_secs).await);
         }
         if matches {
             return tx.commit().await;
@@ -127,12 +124,19 @@ impl Attempt<'_> {
 
     /// Audits a locked attempt and gives the 429 every locked attempt gets.
     pub async fn refuse_locked(&self, retry_after_secs: u64) -> AppError {
+        match self.state.db.begin(scope_of(self.dealership_id)).await {
+            Ok(tx) => self.locked_in(tx, retry_after_secs).await,
+            Err(err) => err,
+        }
+    }
+
+    /// [`Self::refuse_locked`], audited in `tx` (committed here).
+    async fn locked_in(&self, tx: TenantTx, retry_after_secs: u64) -> AppError {
+        count_login("locked", self.name);
         let recorded = async {
-            let tx = self.state.db.begin(scope_of(self.dealership_id)).await?;
             audit::record(&tx, self.meta, self.event("login.locked")).await?;
             tx.commit().await
         };
-        count_login("locked", self.name);
         match recorded.await {
             Ok(()) => AppError::RateLimited { retry_after_secs },
             Err(err) => err,
