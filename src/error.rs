@@ -36,6 +36,10 @@ pub enum AppError {
     BadCredentials(&'static str),
     #[error("not allowed")]
     Forbidden,
+    /// Someone else's credentials, of a person who is also a member where the caller does not
+    /// reach or outrank them (which dealership is never said).
+    #[error("this person manages their own sign-in")]
+    OwnSignIn,
     /// Signing up is refused whoever asks: no invitation while open signup is off, or the
     /// configured dealership takes no members.
     #[error("{0}")]

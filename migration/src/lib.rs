@@ -23,6 +23,7 @@ mod m20261202_000014_create_mfa_factors;
 mod m20261206_000015_count_and_check_throttle;
 mod m20261206_000016_look_up_phones_in_platform_scope;
 mod m20261206_000017_mark_demo_databases;
+mod m20261206_000018_split_people_from_memberships;
 
 /// The NOLOGIN role every tenant-scoped request runs as (RLS filters by `app.dealership_id`).
 pub const RUNTIME_ROLE: &str = "dealergate_app";
@@ -59,6 +60,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000015_count_and_check_throttle::Migration),
             Box::new(m20261206_000016_look_up_phones_in_platform_scope::Migration),
             Box::new(m20261206_000017_mark_demo_databases::Migration),
+            Box::new(m20261206_000018_split_people_from_memberships::Migration),
         ]
     }
 }

@@ -17,9 +17,13 @@ const LEEWAY_SECS: u64 = 5;
 pub struct AccessClaims {
     pub iss: String,
     pub aud: String,
-    /// The user's id.
+    /// The person: the same in every dealership they sign in to (an OpenID subject).
     pub sub: Uuid,
-    /// `None` for platform admins.
+    /// The membership the token acts as (its id is the `/users/{id}` one). Absent from tokens
+    /// issued before people had several: there the person's id is the membership's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mid: Option<Uuid>,
+    /// The membership's dealership; `None` for platform admins.
     pub dealership_id: Option<Uuid>,
     pub role: Role,
     /// The user's custom role (its base role is `role`), if they hold one.
@@ -27,7 +31,7 @@ pub struct AccessClaims {
     pub custom_role: Option<Uuid>,
     /// The session (login) this token belongs to.
     pub sid: Uuid,
-    /// The user's token version when issued: bumping it kills the token.
+    /// The person's credential generation when issued: bumping it kills the token.
     pub ver: i32,
     pub iat: i64,
     pub nbf: i64,
@@ -48,6 +52,11 @@ pub struct AccessClaims {
 }
 
 impl AccessClaims {
+    /// The membership the token acts as.
+    pub fn membership_id(&self) -> Uuid {
+        self.mid.unwrap_or(self.sub)
+    }
+
     /// When the second factor was last proven in this session, if it was.
     pub fn otp_at(&self) -> Option<i64> {
         self.amr.iter().any(|m| m == OTP).then_some(self.auth_time)
@@ -60,6 +69,8 @@ pub const OTP: &str = "otp";
 
 /// Who a token is for, as the issuer needs it.
 pub struct Subject {
+    pub person_id: Uuid,
+    /// The membership.
     pub user_id: Uuid,
     pub dealership_id: Option<Uuid>,
     pub role: Role,
@@ -85,7 +96,8 @@ pub fn issue(keys: &KeySet, auth: &AuthSettings, subject: &Subject) -> Result<St
     let claims = AccessClaims {
         iss: auth.issuer.clone(),
         aud: auth.audience.clone(),
-        sub: subject.user_id,
+        sub: subject.person_id,
+        mid: Some(subject.user_id),
         dealership_id: subject.dealership_id,
         role: subject.role,
         custom_role: subject.custom_role,
@@ -186,6 +198,7 @@ mod tests {
 
     fn subject() -> Subject {
         Subject {
+            person_id: Uuid::now_v7(),
             user_id: Uuid::now_v7(),
             dealership_id: Some(Uuid::now_v7()),
             role: Role::Agent,

@@ -16,6 +16,9 @@ use crate::{
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
+    /// The person (the token's `sub`).
+    pub person_id: Uuid,
+    /// The membership the caller acts as: the id `/users/{id}` names.
     pub user_id: Uuid,
     pub dealership_id: Option<Uuid>,
     /// The rank; what the caller may, unless `custom_role` says more.
@@ -62,15 +65,21 @@ pub async fn authenticate(
         tx.commit().await?;
         Ok(found)
     };
+    let membership = claims.membership_id();
+    // the membership is live and still holds the role the token names
     let alive = |s: &SessionState| {
         s.live
-            && s.user_id == claims.sub
+            && s.user_id == membership
+            && s.person_id == claims.sub
             && s.token_version == claims.ver
             && s.dealership_id == claims.dealership_id
+            && s.role == claims.role
+            && s.custom_role == claims.custom_role
     };
     match auth.sessions.state(claims.sid, load).await? {
         Some(session) if alive(&session) => Ok(Principal {
-            user_id: claims.sub,
+            person_id: claims.sub,
+            user_id: membership,
             dealership_id: claims.dealership_id,
             role: claims.role,
             custom_role: claims.custom_role,

@@ -30,6 +30,7 @@ impl ProfileCache {
             cache: Cache::builder()
                 .max_capacity(100_000)
                 .time_to_live(ttl)
+                .support_invalidation_closures()
                 .build(),
             freshness,
         }
@@ -48,9 +49,24 @@ impl ProfileCache {
         Ok(profile)
     }
 
+    /// Drops membership `id`'s profile, and every profile of person `id` (a person's first
+    /// membership shares its id; a person's profiles list all their memberships).
     pub(super) async fn drop_profile(&self, id: Uuid) {
         self.freshness.bump();
         self.cache.invalidate(&id).await;
+        self.drop_person(id);
+    }
+
+    /// Drops every profile of person `id`.
+    pub(super) fn drop_person(&self, id: Uuid) {
+        self.freshness.bump();
+        if self
+            .cache
+            .invalidate_entries_if(move |_, p| p.person_id == id)
+            .is_err()
+        {
+            self.cache.invalidate_all();
+        }
     }
 
     pub(super) fn clear(&self) {
@@ -73,6 +89,8 @@ mod tests {
         Profile {
             id,
             dealership_id: None,
+            person_id: id,
+            memberships: Vec::new(),
             email: "someone@example.com".into(),
             first_name: first_name.into(),
             last_name: "Doe".into(),
@@ -121,8 +139,11 @@ mod tests {
         load(&sessions, bob, "Bob").await;
         let state = SessionState {
             user_id: alice,
+            person_id: alice,
             dealership_id: None,
             token_version: 0,
+            role: Role::Agent,
+            custom_role: None,
             live: true,
         };
         sessions

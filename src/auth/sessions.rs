@@ -23,7 +23,7 @@ use sea_orm::{ConnectionTrait, DbBackend, FromQueryResult, Statement};
 use uuid::Uuid;
 
 use super::profiles::ProfileCache;
-use crate::{error::AppError, tenancy::TenantTx};
+use crate::{domain::Role, error::AppError, tenancy::TenantTx};
 
 pub const CHANNEL: &str = "dealergate_revocations";
 
@@ -32,8 +32,12 @@ pub const CHANNEL: &str = "dealergate_revocations";
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Revoked {
     Session(Uuid),
-    /// Every session of the user, and their cached profile.
+    /// Every session of the membership (a user of the API), and its cached profile.
     User(Uuid),
+    /// Every session and profile of the person, in every dealership: their credentials or
+    /// names changed (sent by the `people` trigger on commit, and by the services that end
+    /// a person's sessions).
+    Person(Uuid),
     Dealership(Uuid),
     /// Not a revocation: the user's row changed, so their cached profile is stale (their
     /// sessions stand). Sent by the `users` trigger on commit, whoever changed the row.
@@ -46,6 +50,7 @@ impl Revoked {
         match self {
             Revoked::Session(_) => "session",
             Revoked::User(_) => "user",
+            Revoked::Person(_) => "person",
             Revoked::Dealership(_) => "dealership",
             Revoked::Profile(_) => "profile",
         }
@@ -55,6 +60,7 @@ impl Revoked {
         match self {
             Revoked::Session(id) => format!("session:{id}"),
             Revoked::User(id) => format!("user:{id}"),
+            Revoked::Person(id) => format!("person:{id}"),
             Revoked::Dealership(id) => format!("dealership:{id}"),
             Revoked::Profile(id) => format!("profile:{id}"),
         }
@@ -66,6 +72,7 @@ impl Revoked {
         match kind {
             "session" => Some(Revoked::Session(id)),
             "user" => Some(Revoked::User(id)),
+            "person" => Some(Revoked::Person(id)),
             "dealership" => Some(Revoked::Dealership(id)),
             "profile" => Some(Revoked::Profile(id)),
             _ => None,
@@ -91,18 +98,25 @@ pub async fn publish(tx: &TenantTx, what: Revoked) -> Result<(), AppError> {
 /// What a request needs to know about its session, joined from session, user and dealership.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionState {
+    /// The membership whose refresh family the session is.
     pub user_id: Uuid,
+    pub person_id: Uuid,
     pub dealership_id: Option<Uuid>,
     pub token_version: i32,
-    /// Not revoked, user active and not deleted, dealership active and not deleted.
+    pub role: Role,
+    pub custom_role: Option<Uuid>,
+    /// Not revoked, membership active and not deleted, dealership active and not deleted.
     pub live: bool,
 }
 
 #[derive(Debug, FromQueryResult)]
 struct StateRow {
     user_id: Uuid,
+    person_id: Uuid,
     dealership_id: Option<Uuid>,
     token_version: i32,
+    role: Role,
+    custom_role_id: Option<Uuid>,
     live: bool,
 }
 
@@ -110,7 +124,8 @@ struct StateRow {
 pub async fn load(tx: &TenantTx, session_id: Uuid) -> Result<Option<SessionState>, AppError> {
     let row = StateRow::find_by_statement(Statement::from_sql_and_values(
         DbBackend::Postgres,
-        "SELECT s.user_id, s.dealership_id, u.token_version, \
+        "SELECT s.user_id, u.person_id, s.dealership_id, u.token_version, u.role, \
+                u.custom_role_id, \
                 (s.revoked_at IS NULL AND u.is_active AND u.deleted_at IS NULL \
                  AND coalesce(d.is_active AND d.deleted_at IS NULL, true)) AS live \
          FROM sessions s \
@@ -123,8 +138,11 @@ pub async fn load(tx: &TenantTx, session_id: Uuid) -> Result<Option<SessionState
     .await?;
     Ok(row.map(|r| SessionState {
         user_id: r.user_id,
+        person_id: r.person_id,
         dealership_id: r.dealership_id,
         token_version: r.token_version,
+        role: r.role,
+        custom_role: r.custom_role_id,
         live: r.live,
     }))
 }
@@ -238,6 +256,12 @@ impl SessionCache {
                     .invalidate_entries_if(move |_, s| s.user_id == id)
                     .map(drop)
             }
+            Revoked::Person(id) => {
+                self.profiles.drop_person(id);
+                self.cache
+                    .invalidate_entries_if(move |_, s| s.person_id == id)
+                    .map(drop)
+            }
             // the session check refuses a suspended dealership's users before any profile
             Revoked::Dealership(id) => self
                 .cache
@@ -274,8 +298,11 @@ mod tests {
     fn state(user: Uuid, dealership: Option<Uuid>) -> SessionState {
         SessionState {
             user_id: user,
+            person_id: user,
             dealership_id: dealership,
             token_version: 0,
+            role: Role::Agent,
+            custom_role: None,
             live: true,
         }
     }
@@ -286,6 +313,7 @@ mod tests {
         for what in [
             Revoked::Session(id),
             Revoked::User(id),
+            Revoked::Person(id),
             Revoked::Dealership(id),
             Revoked::Profile(id),
         ] {

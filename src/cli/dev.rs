@@ -107,15 +107,15 @@ pub async fn totp(settings: &Settings, email: &str) -> anyhow::Result<()> {
     }
     let Some(user) = users::login_candidate(&tx, &SignInName::from(email.clone()))
         .await?
-        .filter(|u| u.user_id == demo_user.id)
+        .filter(|u| u.person_id == demo_user.id)
     else {
         bail!("no demo user signs in as {email}");
     };
     let factor = SealedFactor::find_by_statement(Statement::from_sql_and_values(
         DbBackend::Postgres,
         "SELECT id, secret_sealed FROM mfa_factors \
-         WHERE user_id = $1 AND confirmed_at IS NOT NULL ORDER BY created_at LIMIT 1",
-        [user.user_id.into()],
+         WHERE person_id = $1 AND confirmed_at IS NOT NULL ORDER BY created_at LIMIT 1",
+        [user.person_id.into()],
     ))
     .one(&tx)
     .await?;
@@ -125,7 +125,7 @@ pub async fn totp(settings: &Settings, email: &str) -> anyhow::Result<()> {
         bail!("{email} has no authenticator app");
     };
     let secret = sealer
-        .open(factor.id, user.user_id, &factor.secret_sealed)
+        .open(factor.id, user.person_id, &factor.secret_sealed)
         .context("the app's secret does not open with this auth.mfa.encryption_key")?;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)?

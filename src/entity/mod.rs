@@ -1,8 +1,10 @@
-//! What is stored: SeaORM entities, one per table. Request and response DTOs live in `http`.
+//! What is stored: SeaORM entities, one per table (`user` reads the `users` view: a membership with its person). Request and response DTOs live in `http`.
 
 pub mod audit_event;
 pub mod custom_role;
 pub mod dealership;
 pub mod invitation;
+pub mod membership;
+pub mod person;
 pub mod session;
 pub mod user;

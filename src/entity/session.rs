@@ -1,4 +1,5 @@
-//! A session: one login, one refresh-token family. Only hashes of refresh tokens are stored.
+//! A session: one refresh-token family of one membership; the families of one sign-in share
+//! `sign_in_id`. Only hashes of refresh tokens are stored.
 
 use sea_orm::entity::prelude::*;
 
@@ -23,6 +24,9 @@ pub struct Model {
     pub revoked_reason: Option<String>,
     /// When this session last proved a second factor; `None`: the password only.
     pub mfa_at: Option<DateTimeUtc>,
+    /// The sign-in this refresh family belongs to: one per sign-in of the person, one family
+    /// per membership used in it (the first family's id).
+    pub sign_in_id: Uuid,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,4 +1,6 @@
-//! A user: dealership staff, or a platform admin (`dealership_id` is `NULL`).
+//! A user as the API shows one: a membership (dealership staff, or a platform admin whose
+//! `dealership_id` is `NULL`) with its person's names and sign-in names — the `users` view
+//! (migration 000018), read-only: writes go to [`super::person`] and [`super::membership`].
 
 use sea_orm::entity::prelude::*;
 
@@ -10,6 +12,9 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
     pub dealership_id: Option<Uuid>,
+    /// The person this membership belongs to (for memberships from before people existed,
+    /// and every person's first: the membership's own id).
+    pub person_id: Uuid,
     pub email: String,
     /// argon2id PHC string; never leaves the service layer.
     pub password_hash: String,
@@ -28,6 +33,9 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
     pub deleted_at: Option<DateTimeUtc>,
+    pub added_by: Option<Uuid>,
+    /// The membership's dealership's name (`None` for admins).
+    pub dealership_name: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -54,6 +62,7 @@ impl ActiveModelBehavior for ActiveModel {}
 pub struct Profile {
     pub id: Uuid,
     pub dealership_id: Option<Uuid>,
+    pub person_id: Uuid,
     pub email: String,
     pub first_name: String,
     pub last_name: String,
@@ -65,13 +74,33 @@ pub struct Profile {
     pub email_verified_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// The person's memberships the reader may see: for the person themself all of them
+    /// (`/auth/me`), for staff only the one of their own dealership.
+    pub memberships: Vec<super::membership::Summary>,
+}
+
+impl Model {
+    /// This membership, as a person's list shows it.
+    pub fn summary(&self) -> super::membership::Summary {
+        super::membership::Summary {
+            user_id: self.id,
+            dealership_id: self.dealership_id,
+            dealership_name: self.dealership_name.clone(),
+            role: self.role,
+            custom_role_id: self.custom_role_id,
+            last_login: self.last_login,
+        }
+    }
 }
 
 impl From<Model> for Profile {
     fn from(u: Model) -> Self {
+        let memberships = vec![u.summary()];
         Self {
+            memberships,
             id: u.id,
             dealership_id: u.dealership_id,
+            person_id: u.person_id,
             email: u.email,
             first_name: u.first_name,
             last_name: u.last_name,
@@ -98,6 +127,7 @@ mod tests {
         let profile = Profile::from(Model {
             id: Uuid::now_v7(),
             dealership_id: None,
+            person_id: Uuid::now_v7(),
             email: "admin@example.com".into(),
             password_hash: hash.into(),
             first_name: "Ada".into(),
@@ -112,6 +142,8 @@ mod tests {
             created_at: now,
             updated_at: now,
             deleted_at: None,
+            added_by: None,
+            dealership_name: None,
         });
         let shown = format!("{profile:?}");
         assert!(

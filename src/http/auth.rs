@@ -16,6 +16,8 @@ use super::{
     fields::{self, Either},
     security::{BearerAuth, request_meta},
 };
+use uuid::Uuid;
+
 use crate::{
     domain::{Email, Phone, SignInName},
     error::AppError,
@@ -42,6 +44,9 @@ struct LoginRequest {
     phone: Option<String>,
     #[oai(deserialize_with = "json_string")]
     password: String,
+    /// For a person in several dealerships: the one to sign in to (one of the answer's
+    /// `user.memberships`); left out, the one used last.
+    dealership_id: Option<Uuid>,
 }
 
 impl Example for LoginRequest {
@@ -51,6 +56,7 @@ impl Example for LoginRequest {
             email: Some("agent@premiumauto.com".into()),
             phone: None,
             password: "Agent123!".into(),
+            dealership_id: None,
         }
     }
 }
@@ -106,6 +112,14 @@ impl PasswordGrant {
         let name = fields::one("username", SignInName::parse_username(&self.username))?;
         Ok((name, self.password))
     }
+}
+
+/// Where to switch to.
+#[derive(Object)]
+struct SwitchRequest {
+    /// A dealership the caller is a member of (`user.memberships` of a sign-in answer or of
+    /// `GET /api/v1/auth/me`).
+    dealership_id: Uuid,
 }
 
 #[derive(Object)]
@@ -184,8 +198,9 @@ impl AuthApi {
         state: Data<&AppState>,
         Json(body): Json<LoginRequest>,
     ) -> ApiResult<SignInIssue, set::SignIn> {
+        let dealership = body.dealership_id;
         let (name, password) = body.parse()?;
-        sign_in(req, &state, name, password).await
+        sign_in(req, &state, name, password, dealership).await
     }
 
     /// Sign in with the OAuth2 password grant (form-encoded); `username` is the email or the
@@ -201,7 +216,7 @@ impl AuthApi {
         Form(form): Form<PasswordGrant>,
     ) -> ApiResult<SignInIssue, set::SignIn> {
         let (name, password) = form.parse()?;
-        sign_in(req, &state, name, password).await
+        sign_in(req, &state, name, password, None).await
     }
 
     /// Exchange a refresh token for new tokens; the refresh token rotates on every use.
@@ -223,6 +238,26 @@ impl AuthApi {
         Ok(issue(&state, issued))
     }
 
+    /// Switch to another dealership of the caller's, without signing in again.
+    ///
+    /// Answers tokens for the caller's membership there, in the same sign-in: a new access
+    /// token and the refresh token of a family of its own (the tokens held for the dealership
+    /// left keep working, so each tab refreshes within its own dealership). The second factor
+    /// proven at sign-in carries over; where the dealership requires one the person has not
+    /// enrolled, the tokens are `must_enrol`. Logout and logout-all end every dealership's.
+    ///
+    /// **Permissions:** any signed-in user, into their own memberships (404 elsewhere).
+    #[oai(path = "/switch", method = "post")]
+    async fn switch(
+        &self,
+        BearerAuth(me): BearerAuth,
+        state: Data<&AppState>,
+        Json(body): Json<SwitchRequest>,
+    ) -> ApiResult<Issue, set::Switch> {
+        let issued = sign_in::switch(&state, &me, body.dealership_id, &me.meta).await?;
+        Ok(issue(&state, issued))
+    }
+
     /// End the current session.
     ///
     /// **Permissions:** any signed-in user, for their own session.
@@ -233,7 +268,7 @@ impl AuthApi {
         state: Data<&AppState>,
     ) -> ApiResult<Done, set::Caller> {
         let scope = state.sign_out_scope(&me).await?;
-        sessions::end(&scope, me.user_id, me.session_id, "logout").await?;
+        sessions::end_sign_ins(&scope, sessions::SignIns::Mine, "logout").await?;
         scope.commit().await?;
         Ok(Done::NoContent(clear_cookie(&state)))
     }
@@ -248,7 +283,7 @@ impl AuthApi {
         state: Data<&AppState>,
     ) -> ApiResult<Done, set::Caller> {
         let scope = state.sign_out_scope(&me).await?;
-        sessions::end_all_own(&scope, None, "logout_all").await?;
+        sessions::end_sign_ins(&scope, sessions::SignIns::All, "logout_all").await?;
         scope.commit().await?;
         Ok(Done::NoContent(clear_cookie(&state)))
     }
@@ -260,8 +295,10 @@ async fn sign_in(
     state: &AppState,
     name: SignInName,
     password: String,
+    dealership: Option<Uuid>,
 ) -> ApiResult<SignInIssue, set::SignIn> {
-    match sign_in::login(state, name, password, &request_meta(req, state)).await? {
+    let meta = request_meta(req, state);
+    match sign_in::login(state, name, password, dealership, &meta).await? {
         SignedIn::Tokens(issued) => {
             let Issue::Ok(Json(tokens), cache, cookie) = issue(state, *issued);
             let answer = SignInAnswer::Tokens(tokens);

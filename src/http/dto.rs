@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use crate::{
     domain::Role,
-    entity::{audit_event, dealership, session, user},
+    entity::{audit_event, dealership, membership, session, user},
     service::sign_in::Issued,
 };
 
@@ -107,6 +107,35 @@ pub struct User {
     pub last_login: Nullable<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The person's places: for the person themself (sign-in answers, `/auth/me`) every
+    /// dealership they may sign in to, for staff only this one.
+    pub memberships: Vec<Membership>,
+}
+
+/// One dealership a person works in, and as what (what a dealership picker shows).
+#[derive(Debug, Object)]
+pub struct Membership {
+    /// The membership: the `/users/{id}` id in that dealership.
+    pub user_id: Uuid,
+    /// `null` for the platform (admins).
+    pub dealership_id: Nullable<Uuid>,
+    pub dealership_name: Nullable<String>,
+    pub role: Role,
+    pub custom_role_id: Nullable<Uuid>,
+    pub last_login: Nullable<DateTime<Utc>>,
+}
+
+impl From<membership::Summary> for Membership {
+    fn from(m: membership::Summary) -> Self {
+        Self {
+            user_id: m.user_id,
+            dealership_id: m.dealership_id.into(),
+            dealership_name: m.dealership_name.into(),
+            role: m.role,
+            custom_role_id: m.custom_role_id.into(),
+            last_login: m.last_login.into(),
+        }
+    }
 }
 
 impl From<user::Profile> for User {
@@ -125,6 +154,7 @@ impl From<user::Profile> for User {
             last_login: u.last_login.into(),
             created_at: u.created_at,
             updated_at: u.updated_at,
+            memberships: u.memberships.into_iter().map(Into::into).collect(),
         }
     }
 }
@@ -182,7 +212,10 @@ impl TokenResponse {
             refresh_token: (!cookie_mode).then(|| issued.refresh_token.expose()),
             token_type: "bearer".into(),
             expires_in: issued.expires_in,
-            user: issued.user.into(),
+            user: User {
+                memberships: issued.memberships.into_iter().map(Into::into).collect(),
+                ..issued.user.into()
+            },
             mfa,
             enrol_at: (mfa == MfaStanding::MustEnrol)
                 .then(|| ENROL_AT.to_owned())

@@ -153,6 +153,8 @@ pub mod set {
         SignIn: [401, 403, 422, 429, 503];
         /// A refresh token for tokens.
         Refresh: [401, 422, 503];
+        /// Another dealership of the caller's: none there (404), malformed (422).
+        Switch: [401, 403, 404, 422, 503];
         /// The caller's own things, no input beyond the token.
         Caller: [401, 403, 503];
         /// A change to the caller's own profile: the phone may be taken (409), and trying taken
@@ -241,7 +243,9 @@ impl From<AppError> for ApiError {
                 Self::Unauthenticated(body("unauthenticated", message, &[]), "Bearer".into())
             }
             AppError::Forbidden => Self::Forbidden(body("forbidden", message, &[])),
-            AppError::SignupClosed(_) => Self::Forbidden(body("forbidden", message, &[])),
+            AppError::SignupClosed(_) | AppError::OwnSignIn => {
+                Self::Forbidden(body("forbidden", message, &[]))
+            }
             AppError::EmailNotVerified => Self::Forbidden(body("email_not_verified", message, &[])),
             AppError::MfaEnrolmentRequired => {
                 Self::Forbidden(body("mfa_enrolment_required", message, &[]))

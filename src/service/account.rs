@@ -65,8 +65,14 @@ pub async fn update_me(
         .map(SignInName::Phone)
         .into_iter()
         .collect();
-    if let Verdict::Refused(answer) =
-        taken::judge(scope.tx(), state, grant.caller(), &claimed, Some(user.id)).await?
+    if let Verdict::Refused(answer) = taken::judge(
+        scope.tx(),
+        state,
+        grant.caller(),
+        &claimed,
+        Some(user.person_id),
+    )
+    .await?
     {
         scope.commit().await?;
         return Err(answer);
@@ -105,10 +111,12 @@ pub async fn change_password(
 
     let me = &grant.caller().principal;
     let scope = state.open(grant).await?;
-    users::set_password_hash(scope.tx(), me.user_id, hash).await?;
+    users::set_password_hash(scope.tx(), me.person_id, hash).await?;
     scope.profile_changed(me.user_id);
     audit::record_in(&scope, own_event("user.password_changed", grant, None)).await?;
-    super::sessions::end_all_own(&scope, Some(me.session_id), "password_changed").await?;
+    // every other sign-in of the person ends, in every dealership; this one stays
+    let others = super::sessions::SignIns::Others;
+    super::sessions::end_sign_ins(&scope, others, "password_changed").await?;
     scope.commit().await
 }
 

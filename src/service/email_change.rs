@@ -130,8 +130,13 @@ pub async fn confirm(
     }
     // whatever was mailed to the old address (a reset link, a verification) is not theirs now
     account_tokens::end_all(&tx, user.id, "email_changed").await?;
-    sessions::revoke_all(&tx, user.id, carried.session_id, "email_changed").await?;
-    cache::publish(&tx, Revoked::User(user.id)).await?;
+    // every sign-in of the person ends, in every dealership, but the one that asked
+    let keep = match carried.session_id {
+        Some(sid) => sessions::sign_in_of(&tx, sid).await?,
+        None => None,
+    };
+    sessions::end_person(&tx, user.person_id, (None, keep), "email_changed").await?;
+    cache::publish(&tx, Revoked::Person(user.person_id)).await?;
     let changes = serde_json::json!({"email": {"before": user.email, "after": new_email}});
     let event = audit::Event {
         dealership_id: user.dealership_id,
@@ -143,7 +148,11 @@ pub async fn confirm(
     };
     audit::record(&tx, meta, event).await?;
     tx.commit().await?;
-    state.auth.sessions.apply(Revoked::User(user.id)).await;
+    state
+        .auth
+        .sessions
+        .apply(Revoked::Person(user.person_id))
+        .await;
     Ok(())
 }
 
@@ -158,12 +167,11 @@ async fn replace_email(
     let done = tx
         .execute_raw(Statement::from_sql_and_values(
             DbBackend::Postgres,
-            "UPDATE users SET email = $3, email_verified_at = now(), \
+            "UPDATE people SET email = $3, email_verified_at = now(), \
                  token_version = token_version + 1, updated_at = $4 \
-             WHERE id = $1 AND email = $2 AND password_hash = $5 \
-                   AND is_active AND deleted_at IS NULL",
+             WHERE id = $1 AND email = $2 AND password_hash = $5 AND deleted_at IS NULL",
             [
-                user.id.into(),
+                user.person_id.into(),
                 user.email.clone().into(),
                 new_email.into(),
                 Utc::now().into(),

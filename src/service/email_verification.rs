@@ -78,9 +78,9 @@ pub async fn verify(state: &AppState, raw_token: &str, meta: &RequestMeta) -> Re
     }
     tx.execute_raw(Statement::from_sql_and_values(
         DbBackend::Postgres,
-        "UPDATE users SET email_verified_at = coalesce(email_verified_at, now()) \
+        "UPDATE people SET email_verified_at = coalesce(email_verified_at, now()) \
          WHERE id = $1 AND lower(email) = lower($2)",
-        [user.id.into(), user.email.clone().into()],
+        [user.person_id.into(), user.email.clone().into()],
     ))
     .await?;
     let changes = serde_json::json!({"email": user.email});

@@ -60,10 +60,12 @@ async fn queue_link(state: &AppState, email: Email, meta: &RequestMeta) -> Resul
     tx.commit().await?;
 
     let token = AccountToken::generate();
-    let dealership_id = candidate.as_ref().and_then(|c| c.dealership_id);
+    // the link opens the membership used last (the password is the person's)
+    let entered = candidate.as_ref().and_then(|c| c.choose(None));
+    let dealership_id = entered.and_then(|m| m.dealership_id);
     let tx = state.db.begin(scope_of(dealership_id)).await?;
-    let user = match &candidate {
-        Some(c) => users::find_signable(&tx, c.user_id).await?,
+    let user = match entered {
+        Some(m) => users::find_signable(&tx, m.user_id).await?,
         None => None,
     };
     let outcome = match &user {
@@ -87,7 +89,7 @@ async fn queue_link(state: &AppState, email: Email, meta: &RequestMeta) -> Resul
             actor_id: None,
             action: "user.password_reset_requested",
             target_type: "user",
-            target_id: candidate.as_ref().map(|c| c.user_id),
+            target_id: user.as_ref().map(|u| u.id),
             changes: Some(serde_json::json!({"email": email.as_str(), "outcome": outcome})),
         },
     )
@@ -128,8 +130,8 @@ pub async fn confirm(
     {
         return Err(invalid());
     }
-    sessions::revoke_all(&tx, user.id, None, "password_reset").await?;
-    cache::publish(&tx, Revoked::User(user.id)).await?;
+    sessions::end_person(&tx, user.person_id, (None, None), "password_reset").await?;
+    cache::publish(&tx, Revoked::Person(user.person_id)).await?;
     // proving the mailbox lifts a lockout of the account's logins, by email and by phone (not
     // the lock that wrong second-factor codes set: a mailbox is not the second factor)
     throttle::reset(&tx, &users::sign_in_names(&user)).await?;
@@ -150,7 +152,11 @@ pub async fn confirm(
     )
     .await?;
     tx.commit().await?;
-    state.auth.sessions.apply(Revoked::User(user.id)).await;
+    state
+        .auth
+        .sessions
+        .apply(Revoked::Person(user.person_id))
+        .await;
     Ok(())
 }
 
@@ -164,10 +170,10 @@ async fn replace_password(
     let done = tx
         .execute_raw(Statement::from_sql_and_values(
             DbBackend::Postgres,
-            "UPDATE users SET password_hash = $3, updated_at = $4 \
+            "UPDATE people SET password_hash = $3, updated_at = $4 \
              WHERE id = $1 AND password_hash = $2",
             [
-                user.id.into(),
+                user.person_id.into(),
                 user.password_hash.clone().into(),
                 hash.into(),
                 Utc::now().into(),

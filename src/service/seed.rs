@@ -17,7 +17,7 @@ use crate::{
         password,
     },
     domain::{Phone, Role},
-    entity::{dealership, user},
+    entity::{dealership, membership, person, user},
     error::AppError,
     tenancy::TenantTx,
 };
@@ -29,6 +29,19 @@ pub struct DemoData {
     pub dealerships: Vec<DemoDealership>,
     #[serde(default)]
     pub users: Vec<DemoUser>,
+    /// More places of demo users: a person in several dealerships.
+    #[serde(default)]
+    pub memberships: Vec<DemoMembership>,
+}
+
+/// Another membership of the demo user with `email`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DemoMembership {
+    pub id: Uuid,
+    pub email: String,
+    pub dealership: String,
+    pub role: Role,
 }
 
 #[derive(Debug, Deserialize)]
@@ -63,6 +76,7 @@ pub struct DemoUser {
 pub struct SeedReport {
     pub dealerships_created: usize,
     pub users_created: usize,
+    pub memberships_created: usize,
     pub unchanged: usize,
 }
 
@@ -81,6 +95,7 @@ pub fn load(dir: &Path) -> anyhow::Result<DemoData> {
     let mut data = DemoData {
         dealerships: Vec::new(),
         users: Vec::new(),
+        memberships: Vec::new(),
     };
     for file in files {
         let text = std::fs::read_to_string(&file)?;
@@ -88,6 +103,7 @@ pub fn load(dir: &Path) -> anyhow::Result<DemoData> {
             toml::from_str(&text).with_context(|| format!("parsing {}", file.display()))?;
         data.dealerships.extend(part.dealerships);
         data.users.extend(part.users);
+        data.memberships.extend(part.memberships);
     }
     Ok(data)
 }
@@ -155,15 +171,13 @@ pub async fn apply(
             })?),
             None => None,
         };
-        user::ActiveModel {
+        person::ActiveModel {
             id: Set(u.id),
-            dealership_id: Set(dealership_id),
             email: Set(u.email.to_lowercase()),
             password_hash: Set(password::hash(u.password.clone()).await?),
             first_name: Set(u.first_name.clone()),
             last_name: Set(u.last_name.clone()),
             phone: Set(phone),
-            role: Set(u.role),
             // demo addresses are not mailboxes anyone reads: taken as verified
             email_verified_at: Set(Some(chrono::Utc::now())),
             ..Default::default()
@@ -171,12 +185,57 @@ pub async fn apply(
         .insert(tx)
         .await
         .map_err(crate::service::users::conflict_if_taken)?;
+        add_membership(tx, u.id, u.id, dealership_id, u.role).await?;
         if let Some(secret) = &u.totp_secret {
-            enrol(tx, sealer, u, dealership_id, secret).await?;
+            enrol(tx, sealer, u, secret).await?;
         }
         report.users_created += 1;
     }
+    for m in &data.memberships {
+        let person = user::Entity::find()
+            .filter(Expr::cust_with_values(
+                "lower(email) = lower($1)",
+                [m.email.clone()],
+            ))
+            .filter(user::Column::DeletedAt.is_null())
+            .one(tx)
+            .await?
+            .ok_or_else(|| AppError::internal(anyhow::anyhow!("seed: no user {}", m.email)))?;
+        let dealership_id = find_dealership(tx, &m.dealership).await?.ok_or_else(|| {
+            AppError::internal(anyhow::anyhow!("seed: no dealership {}", m.dealership))
+        })?;
+        let there = user::Entity::find()
+            .filter(user::Column::PersonId.eq(person.person_id))
+            .filter(user::Column::DealershipId.eq(dealership_id))
+            .filter(user::Column::DeletedAt.is_null())
+            .one(tx)
+            .await?;
+        if there.is_none() {
+            add_membership(tx, person.person_id, m.id, Some(dealership_id), m.role).await?;
+            report.memberships_created += 1;
+        }
+    }
     Ok(report)
+}
+
+/// Membership `id` of person `person_id` in `dealership_id`.
+async fn add_membership(
+    tx: &TenantTx,
+    person_id: Uuid,
+    id: Uuid,
+    dealership_id: Option<Uuid>,
+    role: Role,
+) -> Result<(), AppError> {
+    membership::ActiveModel {
+        id: Set(id),
+        person_id: Set(person_id),
+        dealership_id: Set(dealership_id),
+        role: Set(role),
+        ..Default::default()
+    }
+    .insert(tx)
+    .await?;
+    Ok(())
 }
 
 /// A confirmed app for demo user `u`, with the documented secret.
@@ -184,7 +243,6 @@ async fn enrol(
     tx: &TenantTx,
     sealer: &SecretBox,
     u: &DemoUser,
-    dealership_id: Option<Uuid>,
     base32: &str,
 ) -> Result<(), AppError> {
     let secret = totp::secret_from_base32(base32).ok_or_else(|| {
@@ -196,11 +254,10 @@ async fn enrol(
     let id = Uuid::now_v7();
     tx.execute_raw(Statement::from_sql_and_values(
         DbBackend::Postgres,
-        "INSERT INTO mfa_factors (id, dealership_id, user_id, kind, secret_sealed, confirmed_at) \
-         VALUES ($1, $2, $3, 'totp', $4, now())",
+        "INSERT INTO mfa_factors (id, person_id, kind, secret_sealed, confirmed_at) \
+         VALUES ($1, $2, 'totp', $3, now())",
         [
             id.into(),
-            dealership_id.into(),
             u.id.into(),
             sealer.seal(id, u.id, &secret).into(),
         ],

@@ -37,19 +37,22 @@ pub async fn owner_of(tx: &TenantTx, session_id: Uuid) -> Result<Option<Owner>, 
 
 pub struct NewSession {
     pub id: Uuid,
+    /// The sign-in it belongs to (a new sign-in: `id`).
+    pub sign_in_id: Uuid,
     pub user_id: Uuid,
     pub dealership_id: Option<Uuid>,
     pub refresh_token_hash: Vec<u8>,
     pub idle_secs: i64,
     pub max_age_secs: i64,
-    /// The sign-in proved a second factor too.
-    pub mfa: bool,
+    /// When the sign-in proved a second factor (a switch carries its session's).
+    pub mfa_at: Option<chrono::DateTime<Utc>>,
 }
 
 pub async fn create(tx: &TenantTx, new: NewSession, meta: &RequestMeta) -> Result<(), AppError> {
     let now = Utc::now();
     session::ActiveModel {
         id: Set(new.id),
+        sign_in_id: Set(new.sign_in_id),
         dealership_id: Set(new.dealership_id),
         user_id: Set(new.user_id),
         refresh_token_hash: Set(new.refresh_token_hash),
@@ -60,7 +63,7 @@ pub async fn create(tx: &TenantTx, new: NewSession, meta: &RequestMeta) -> Resul
         ip: Set(meta.ip.clone()),
         expires_at: Set(now + chrono::Duration::seconds(new.idle_secs.min(new.max_age_secs))),
         absolute_expires_at: Set(now + chrono::Duration::seconds(new.max_age_secs)),
-        mfa_at: Set(new.mfa.then_some(now)),
+        mfa_at: Set(new.mfa_at),
         ..Default::default()
     }
     .insert(tx)
@@ -164,6 +167,26 @@ pub async fn revoke_all(
     Ok(done.rows_affected())
 }
 
+/// Ends the refresh families of person `person_id` in every dealership — those of sign-in
+/// `only` if given, else all but those of sign-in `keep` — through the definer function (RLS
+/// hides the other dealerships' rows); returns how many. The caller publishes
+/// [`Revoked::Person`].
+pub async fn end_person(
+    tx: &TenantTx,
+    person_id: Uuid,
+    (only, keep): (Option<Uuid>, Option<Uuid>),
+    reason: &str,
+) -> Result<u64, AppError> {
+    let ended = tx
+        .query_all_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT * FROM person_sessions_revoke($1, $2, $3, $4)",
+            [person_id.into(), only.into(), keep.into(), reason.into()],
+        ))
+        .await?;
+    Ok(ended.len() as u64)
+}
+
 /// The user's sessions that can still be refreshed, newest first.
 pub async fn list_live(tx: &TenantTx, user_id: Uuid) -> Result<Vec<session::Model>, AppError> {
     Ok(session::Entity::find()
@@ -237,12 +260,62 @@ pub async fn end_own(scope: &RequestScope, session_id: Uuid, reason: &str) -> Re
     Ok(())
 }
 
-/// Ends every session of the caller but `except`.
-pub async fn end_all_own(
+/// Session `id`, if this scope sees it.
+pub async fn find(tx: &TenantTx, id: Uuid) -> Result<Option<session::Model>, AppError> {
+    Ok(session::Entity::find_by_id(id).one(tx).await?)
+}
+
+/// The sign-in session `id` belongs to (`None`: no such session in this scope).
+pub async fn sign_in_of(tx: &TenantTx, id: Uuid) -> Result<Option<Uuid>, AppError> {
+    Ok(session::Entity::find_by_id(id)
+        .one(tx)
+        .await?
+        .map(|s| s.sign_in_id))
+}
+
+/// The sign-in the caller's session belongs to.
+async fn own_sign_in(scope: &RequestScope) -> Result<Uuid, AppError> {
+    sign_in_of(scope.tx(), scope.principal().session_id)
+        .await?
+        .ok_or(AppError::Unauthenticated)
+}
+
+/// Ends the caller's sessions in every dealership — those of their own sign-in (`Mine`, a
+/// logout: every family it opened), all but those (`Others`, a new password) or all (`All`,
+/// logout-all) — as one audited, announced change.
+pub async fn end_sign_ins(
     scope: &RequestScope,
-    except: Option<Uuid>,
+    which: SignIns,
     reason: &str,
 ) -> Result<u64, AppError> {
     let me = scope.principal();
-    end_all(scope, me.user_id, me.dealership_id, except, reason).await
+    let span = match which {
+        SignIns::Mine => (Some(own_sign_in(scope).await?), None),
+        SignIns::Others => (None, Some(own_sign_in(scope).await?)),
+        SignIns::All => (None, None),
+    };
+    let ended = end_person(scope.tx(), me.person_id, span, reason).await?;
+    let event = audit::Event {
+        dealership_id: me.dealership_id,
+        actor_id: Some(me.user_id),
+        action: if which == SignIns::Mine {
+            "session.revoked"
+        } else {
+            "session.revoked_all"
+        },
+        target_type: "session",
+        target_id: Some(me.session_id),
+        changes: Some(serde_json::json!({"sessions": ended, "reason": reason})),
+    };
+    audit::record_in(scope, event).await?;
+    scope.revoke(Revoked::Person(me.person_id)).await?;
+    Ok(ended)
+}
+
+/// Which of the caller's sign-ins [`end_sign_ins`] ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignIns {
+    Mine,
+    Others,
+    All,
 }

@@ -45,7 +45,7 @@ pub async fn refuse_if_locked(state: &AppState, caller: &Caller) -> Result<(), A
 }
 
 /// In `tx`, the change's own transaction, before it writes `names`: whether another account
-/// than `target` (the user being changed; none for a new one) signs in with any of them.
+/// than `target` (the person being changed; none for a new one) signs in with any of them.
 pub async fn judge(
     tx: &TenantTx,
     state: &AppState,
@@ -68,7 +68,7 @@ pub async fn judge(
     }
     for name in names {
         let holder = users::login_candidate(tx, name).await?;
-        if holder.is_none_or(|h| Some(h.user_id) == target) {
+        if holder.is_none_or(|h| Some(h.person_id) == target) {
             continue;
         }
         let lockout = &state.settings.auth.lockout;

@@ -54,4 +54,5 @@ mod taken_names;
 mod takeover;
 mod tokens;
 mod unknown_name_hash;
+mod upgrade;
 mod users;

@@ -40,10 +40,10 @@ pub fn step_up_standing(
     }
 }
 
-/// Whether user `user_id` has a confirmed factor, in a transaction that can see their rows.
+/// Whether person `person_id` has a confirmed factor, in a transaction that can see them.
 pub async fn enrolled(
     tx: &crate::tenancy::TenantTx,
-    user_id: uuid::Uuid,
+    person_id: uuid::Uuid,
 ) -> Result<bool, crate::error::AppError> {
     use sea_orm::{DbBackend, FromQueryResult, Statement};
     #[derive(FromQueryResult)]
@@ -53,8 +53,8 @@ pub async fn enrolled(
     let row = Row::find_by_statement(Statement::from_sql_and_values(
         DbBackend::Postgres,
         "SELECT EXISTS (SELECT 1 FROM mfa_factors \
-                        WHERE user_id = $1 AND confirmed_at IS NOT NULL) AS enrolled",
-        [user_id.into()],
+                        WHERE person_id = $1 AND confirmed_at IS NOT NULL) AS enrolled",
+        [person_id.into()],
     ))
     .one(tx)
     .await?;

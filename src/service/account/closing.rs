@@ -6,12 +6,11 @@
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, QueryFilter, Statement,
 };
-use uuid::Uuid;
 
 use super::{me, own_event, signable, stored_email};
 use crate::{
     domain::Role,
-    entity::{dealership, user},
+    entity::user,
     error::AppError,
     mail::{Kind, outbox},
     scope::{Grant, RequestScope},
@@ -35,7 +34,7 @@ pub async fn close(state: &AppState, grant: &Grant, current: String) -> Result<(
     // read again: the account may have changed while the password was checked
     let user = me(&scope).await?;
     refuse_the_last_manager(&scope, &user).await?;
-    let closed = manage::soft_delete(&scope, user, "account_closed").await?;
+    let closed = manage::close_person(&scope, user).await?;
     let changes = serde_json::json!({"email": closed.email});
     audit::record_in(
         &scope,
@@ -56,22 +55,35 @@ pub async fn close(state: &AppState, grant: &Grant, current: String) -> Result<(
     scope.commit().await
 }
 
-/// 409 if `user` is the last active principal of an active dealership, or the last active
-/// admin. The count runs under a transaction-scoped advisory lock per dealership (one for the
-/// platform), so two principals closing at once cannot each see the other and both leave: the
-/// second waits for the first to commit, then counts again (read committed) and is refused.
+/// 409 if closing `user`'s person would leave an active dealership without an active
+/// principal (the person closes in every dealership, so every one of them counts), or the
+/// platform without an active admin. Each count runs under a transaction-scoped advisory lock
+/// (one for principals' closings, one for the platform), so two closing at once cannot each
+/// see the other and both leave: the second waits for the first to commit, then counts again
+/// (read committed) and is refused.
 async fn refuse_the_last_manager(scope: &RequestScope, user: &user::Model) -> Result<(), AppError> {
-    let (key, message) = match (user.role, user.dealership_id) {
-        (Role::Principal, Some(d)) => (
-            format!("dealergate.last-manager.{d}"),
-            "you are the last active principal of this dealership; make someone else principal first",
-        ),
-        (Role::Admin, None) => (
-            "dealergate.last-manager.platform".to_owned(),
-            "you are the last active admin; make someone else admin first",
-        ),
-        _ => return Ok(()),
-    };
+    if user.role == Role::Admin {
+        return refuse_the_last_admin(scope, user).await;
+    }
+    lock(scope, "dealergate.last-manager.principals").await?;
+    let row = scope
+        .tx()
+        .query_one_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT person_is_last_principal($1) AS yes",
+            [user.person_id.into()],
+        ))
+        .await?;
+    if row.map(|r| r.try_get::<bool>("", "yes")).transpose()? == Some(true) {
+        return Err(AppError::Conflict(
+            "you are the last active principal of a dealership; make someone else principal first"
+                .to_owned(),
+        ));
+    }
+    Ok(())
+}
+
+async fn lock(scope: &RequestScope, key: &str) -> Result<(), AppError> {
     scope
         .tx()
         .execute_raw(Statement::from_sql_and_values(
@@ -80,34 +92,23 @@ async fn refuse_the_last_manager(scope: &RequestScope, user: &user::Model) -> Re
             [key.into()],
         ))
         .await?;
-    if let Some(d) = user.dealership_id
-        && !dealership_is_active(scope, d).await?
-    {
-        return Ok(());
-    }
-    // a principal's scope sees its own dealership's users; an admin's, the platform's
+    Ok(())
+}
+
+async fn refuse_the_last_admin(scope: &RequestScope, user: &user::Model) -> Result<(), AppError> {
+    lock(scope, "dealergate.last-manager.platform").await?;
     let others = user::Entity::find()
         .filter(user::Column::Id.ne(user.id))
-        .filter(match user.dealership_id {
-            Some(d) => user::Column::DealershipId.eq(d),
-            None => user::Column::DealershipId.is_null(),
-        })
-        .filter(user::Column::Role.eq(user.role))
+        .filter(user::Column::DealershipId.is_null())
+        .filter(user::Column::Role.eq(Role::Admin))
         .filter(user::Column::IsActive.eq(true))
         .filter(user::Column::DeletedAt.is_null())
         .count(scope.tx())
         .await?;
     if others == 0 {
-        return Err(AppError::Conflict(message.to_owned()));
+        return Err(AppError::Conflict(
+            "you are the last active admin; make someone else admin first".to_owned(),
+        ));
     }
     Ok(())
-}
-
-async fn dealership_is_active(scope: &RequestScope, id: Uuid) -> Result<bool, AppError> {
-    Ok(dealership::Entity::find_by_id(id)
-        .filter(dealership::Column::IsActive.eq(true))
-        .filter(dealership::Column::DeletedAt.is_null())
-        .count(scope.tx())
-        .await?
-        > 0)
 }

@@ -23,7 +23,7 @@ use crate::{
     entity::{
         dealership,
         invitation::{self, Status},
-        user,
+        person, user,
     },
     error::AppError,
     scope::RequestMeta,
@@ -110,10 +110,13 @@ pub async fn signup(
     };
     // 409 naming the email or the phone if either is taken by now
     let created = insert(&tx, new, placed, hash).await?;
-    let mut verified = created.into_active_model();
     // the invitation reached this mailbox
-    verified.email_verified_at = Set(Some(Utc::now()));
-    let user = verified.update(&tx).await?;
+    let verified = person::ActiveModel {
+        email_verified_at: Set(Some(Utc::now())),
+        ..Default::default()
+    };
+    users::update_person(&tx, created.person_id, verified).await?;
+    let user = users::reread(&tx, created.id).await?;
     let mut accepted = invitation.clone().into_active_model();
     accepted.accepted_user_id = Set(Some(user.id));
     accepted.update(&tx).await?;

@@ -47,8 +47,8 @@ pub struct Status {
 
 pub async fn status(state: &AppState, me: &Caller) -> Result<Status, AppError> {
     let tx = state.db.begin_reading(me.scope()).await?;
-    let factors = store::list(&tx, me.user_id).await?;
-    let recovery_codes_remaining = store::remaining_codes(&tx, me.user_id).await?;
+    let factors = store::list(&tx, me.person_id).await?;
+    let recovery_codes_remaining = store::remaining_codes(&tx, me.person_id).await?;
     tx.commit().await?;
     Ok(Status {
         factors,
@@ -78,7 +78,7 @@ pub async fn start(
     super::require_step_up(state, me).await?;
     let user = reauthenticated(state, me, current_password).await?;
     let tx = state.db.begin(me.scope()).await?;
-    sign_in::user_lock(&tx, user.id).await?;
+    sign_in::user_lock(&tx, user.person_id).await?;
     let (factor_id, secret) = store::add_pending(&tx, &state.auth.mfa, &user).await?;
     tx.commit().await?;
     let issuer = &state.settings.auth.mfa.issuer;
@@ -105,7 +105,7 @@ pub async fn confirm(
     super::require_step_up(state, me).await?;
     let user = caller_user(state, me).await?;
     let tx = state.db.begin(me.scope()).await?;
-    let pending = store::list(&tx, user.id)
+    let pending = store::list(&tx, user.person_id)
         .await?
         .into_iter()
         .find(|f| f.id == factor_id && f.confirmed_at.is_none())
@@ -121,7 +121,7 @@ pub async fn confirm(
     let enrolled = event("mfa.enrolled", &user, user.id, Some(changes));
     audit::record(&tx, &me.meta, enrolled).await?;
     notify(state, &tx, Kind::MfaFactorAdded, &user).await?;
-    let factor = store::list(&tx, user.id)
+    let factor = store::list(&tx, user.person_id)
         .await?
         .into_iter()
         .find(|f| f.id == factor_id)
@@ -151,7 +151,7 @@ pub async fn remove(
     let (tx, proof) = check(state, tx, &user, &answer, &me.meta, None)
         .await
         .map_err(on_field(&answer))?;
-    let remaining = store::remove(&tx, user.id, factor_id)
+    let remaining = store::remove(&tx, user.person_id, factor_id)
         .await?
         .ok_or(AppError::NotFound("factor"))?;
     let changes = serde_json::json!({ "factor_id": factor_id, "remaining": remaining });
@@ -172,7 +172,7 @@ pub async fn regenerate_codes(
 ) -> Result<Vec<String>, AppError> {
     let user = reauthenticated(state, me, current_password).await?;
     let tx = state.db.begin(me.scope()).await?;
-    if store::confirmed_count(&tx, user.id).await? == 0 {
+    if store::confirmed_count(&tx, user.person_id).await? == 0 {
         return Err(AppError::Conflict(
             "no authenticator app is enrolled: recovery codes come with the first one".into(),
         ));

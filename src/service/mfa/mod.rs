@@ -76,11 +76,11 @@ pub async fn authn(
         DbBackend::Postgres,
         "SELECT s.created_at, s.mfa_at, \
                 EXISTS (SELECT 1 FROM mfa_factors f \
-                        WHERE f.user_id = s.user_id AND f.confirmed_at IS NOT NULL) AS enrolled, \
+                        WHERE f.person_id = $3 AND f.confirmed_at IS NOT NULL) AS enrolled, \
                 coalesce((SELECT d.mfa_required FROM dealerships d WHERE d.id = s.dealership_id), \
                          false) AS dealership_requires \
          FROM sessions s WHERE s.id = $1 AND s.user_id = $2",
-        [session_id.into(), user.id.into()],
+        [session_id.into(), user.id.into(), user.person_id.into()],
     ))
     .one(tx)
     .await?
@@ -112,10 +112,10 @@ pub async fn standing_of(
     let row = UserRow::find_by_statement(Statement::from_sql_and_values(
         DbBackend::Postgres,
         "SELECT EXISTS (SELECT 1 FROM mfa_factors \
-                        WHERE user_id = $1 AND confirmed_at IS NOT NULL) AS enrolled, \
+                        WHERE person_id = $1 AND confirmed_at IS NOT NULL) AS enrolled, \
                 coalesce((SELECT mfa_required FROM dealerships WHERE id = $2), false) \
                     AS dealership_requires",
-        [user.id.into(), user.dealership_id.into()],
+        [user.person_id.into(), user.dealership_id.into()],
     ))
     .one(tx)
     .await?

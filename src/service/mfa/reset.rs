@@ -6,7 +6,7 @@
 //! and the reset is audited. They sign in with the password alone afterwards (and enrol again
 //! if they must).
 
-use sea_orm::EntityTrait;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
 
 use super::{count, event, notify, store};
@@ -19,7 +19,10 @@ use crate::{
     scope::{RequestMeta, RequestScope},
     service::{
         audit, sessions, sign_in, user_mail,
-        users::{self, directory, manage::governs_account_of},
+        users::{
+            self, directory,
+            manage::{governs_account_of, governs_credentials_of},
+        },
     },
     state::AppState,
     tenancy::TenantTx,
@@ -41,8 +44,10 @@ pub async fn reset(state: &AppState, scope: &RequestScope, id: Uuid) -> Result<(
         Role::Manager | Role::Agent => return Err(AppError::Forbidden),
     }
     // not beside the user's own sign-in or code check; their code lock goes with the factors
-    sign_in::user_lock(scope.tx(), id).await?;
-    let removed = store::remove_all(scope.tx(), id).await?;
+    // a second factor is a credential of the person, wherever else they work
+    governs_credentials_of(scope.tx(), who, &target).await?;
+    sign_in::user_lock(scope.tx(), target.person_id).await?;
+    let removed = store::remove_all(scope.tx(), target.person_id).await?;
     sign_in::clear_code_counts(scope.tx(), &target).await?;
     sessions::end_all(scope, id, target.dealership_id, None, "mfa_reset").await?;
     let changes = serde_json::json!({ "factors_removed": removed });
@@ -65,14 +70,20 @@ pub async fn reset_by_operator(
     let Some(found) = users::login_candidate(tx, &SignInName::from(email.clone())).await? else {
         return Ok(None);
     };
-    let Some(target) = user::Entity::find_by_id(found.user_id).one(tx).await? else {
+    // the person's membership used last, or any (the factors are the person's)
+    let target = user::Entity::find()
+        .filter(user::Column::PersonId.eq(found.person_id))
+        .order_by_desc(user::Column::LastLogin)
+        .one(tx)
+        .await?;
+    let Some(target) = target else {
         return Ok(None);
     };
-    sign_in::user_lock(tx, target.id).await?;
-    let removed = store::remove_all(tx, target.id).await?;
+    sign_in::user_lock(tx, target.person_id).await?;
+    let removed = store::remove_all(tx, target.person_id).await?;
     sign_in::clear_code_counts(tx, &target).await?;
-    let ended = sessions::revoke_all(tx, target.id, None, "mfa_reset").await?;
-    cache::publish(tx, Revoked::User(target.id)).await?;
+    let ended = sessions::end_person(tx, target.person_id, (None, None), "mfa_reset").await?;
+    cache::publish(tx, Revoked::Person(target.person_id)).await?;
     let changes = serde_json::json!({
         "factors_removed": removed, "sessions_ended": ended, "by": "operator",
     });

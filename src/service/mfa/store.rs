@@ -51,11 +51,11 @@ pub async fn add_pending(
 ) -> Result<(Uuid, Vec<u8>), AppError> {
     tx.execute_raw(Statement::from_sql_and_values(
         DbBackend::Postgres,
-        "DELETE FROM mfa_factors WHERE user_id = $1 AND confirmed_at IS NULL",
-        [user.id.into()],
+        "DELETE FROM mfa_factors WHERE person_id = $1 AND confirmed_at IS NULL",
+        [user.person_id.into()],
     ))
     .await?;
-    if confirmed_count(tx, user.id).await? >= MAX_FACTORS {
+    if confirmed_count(tx, user.person_id).await? >= MAX_FACTORS {
         return Err(AppError::Conflict(format!(
             "at most {MAX_FACTORS} authenticator apps per account: remove one first"
         )));
@@ -63,27 +63,26 @@ pub async fn add_pending(
     let (id, secret) = (Uuid::now_v7(), totp::generate_secret());
     tx.execute_raw(Statement::from_sql_and_values(
         DbBackend::Postgres,
-        "INSERT INTO mfa_factors (id, dealership_id, user_id, kind, secret_sealed) \
-         VALUES ($1, $2, $3, 'totp', $4)",
+        "INSERT INTO mfa_factors (id, person_id, kind, secret_sealed) \
+         VALUES ($1, $2, 'totp', $3)",
         [
             id.into(),
-            user.dealership_id.into(),
-            user.id.into(),
-            sealer.seal(id, user.id, &secret).into(),
+            user.person_id.into(),
+            sealer.seal(id, user.person_id, &secret).into(),
         ],
     ))
     .await?;
     Ok((id, secret))
 }
 
-pub async fn list(tx: &TenantTx, user_id: Uuid) -> Result<Vec<Factor>, AppError> {
+pub async fn list(tx: &TenantTx, person_id: Uuid) -> Result<Vec<Factor>, AppError> {
     Ok(Factor::find_by_statement(Statement::from_sql_and_values(
         DbBackend::Postgres,
         "SELECT id, kind, created_at, confirmed_at, last_used_at FROM mfa_factors \
-         WHERE user_id = $1 AND (confirmed_at IS NOT NULL \
+         WHERE person_id = $1 AND (confirmed_at IS NOT NULL \
                                  OR created_at > now() - make_interval(secs => $2)) \
          ORDER BY created_at DESC",
-        [user_id.into(), PENDING_SECS.into()],
+        [person_id.into(), PENDING_SECS.into()],
     ))
     .all(tx)
     .await?)
@@ -94,26 +93,27 @@ struct Count {
     n: i64,
 }
 
-async fn count(tx: &TenantTx, sql: &str, user_id: Uuid) -> Result<i64, AppError> {
+async fn count(tx: &TenantTx, sql: &str, person_id: Uuid) -> Result<i64, AppError> {
     let row = Count::find_by_statement(Statement::from_sql_and_values(
         DbBackend::Postgres,
         sql,
-        [user_id.into()],
+        [person_id.into()],
     ))
     .one(tx)
     .await?;
     Ok(row.map_or(0, |r| r.n))
 }
 
-pub async fn confirmed_count(tx: &TenantTx, user_id: Uuid) -> Result<i64, AppError> {
+pub async fn confirmed_count(tx: &TenantTx, person_id: Uuid) -> Result<i64, AppError> {
     let sql = "SELECT count(*) AS n FROM mfa_factors \
-               WHERE user_id = $1 AND confirmed_at IS NOT NULL";
-    count(tx, sql, user_id).await
+               WHERE person_id = $1 AND confirmed_at IS NOT NULL";
+    count(tx, sql, person_id).await
 }
 
-pub async fn remaining_codes(tx: &TenantTx, user_id: Uuid) -> Result<i64, AppError> {
-    let sql = "SELECT count(*) AS n FROM mfa_recovery_codes WHERE user_id = $1 AND used_at IS NULL";
-    count(tx, sql, user_id).await
+pub async fn remaining_codes(tx: &TenantTx, person_id: Uuid) -> Result<i64, AppError> {
+    let sql =
+        "SELECT count(*) AS n FROM mfa_recovery_codes WHERE person_id = $1 AND used_at IS NULL";
+    count(tx, sql, person_id).await
 }
 
 #[derive(FromQueryResult)]
@@ -128,16 +128,16 @@ struct Sealed {
 pub async fn prove(
     tx: &TenantTx,
     sealer: &SecretBox,
-    user_id: Uuid,
+    person_id: Uuid,
     answer: &Answer,
     pending: Option<Uuid>,
 ) -> Result<Option<Proof>, AppError> {
     match answer {
-        Answer::Code(code) => Ok(take_step(tx, sealer, user_id, code, pending)
+        Answer::Code(code) => Ok(take_step(tx, sealer, person_id, code, pending)
             .await?
             .then_some(Proof::Totp)),
         Answer::RecoveryCode(_) if pending.is_some() => Ok(None),
-        Answer::RecoveryCode(code) => Ok(take_recovery_code(tx, sealer, user_id, code)
+        Answer::RecoveryCode(code) => Ok(take_recovery_code(tx, sealer, person_id, code)
             .await?
             .then_some(Proof::RecoveryCode)),
     }
@@ -146,23 +146,23 @@ pub async fn prove(
 async fn take_step(
     tx: &TenantTx,
     sealer: &SecretBox,
-    user_id: Uuid,
+    person_id: Uuid,
     code: &str,
     pending: Option<Uuid>,
 ) -> Result<bool, AppError> {
     let factors = Sealed::find_by_statement(Statement::from_sql_and_values(
         DbBackend::Postgres,
-        "SELECT id, secret_sealed FROM mfa_factors WHERE user_id = $1 AND CASE \
+        "SELECT id, secret_sealed FROM mfa_factors WHERE person_id = $1 AND CASE \
              WHEN $2::uuid IS NULL THEN confirmed_at IS NOT NULL \
              ELSE id = $2 AND confirmed_at IS NULL \
                   AND created_at > now() - make_interval(secs => $3) END",
-        [user_id.into(), pending.into(), PENDING_SECS.into()],
+        [person_id.into(), pending.into(), PENDING_SECS.into()],
     ))
     .all(tx)
     .await?;
     let now = u64::try_from(Utc::now().timestamp()).unwrap_or(0);
     for factor in factors {
-        let Some(secret) = sealer.open(factor.id, user_id, &factor.secret_sealed) else {
+        let Some(secret) = sealer.open(factor.id, person_id, &factor.secret_sealed) else {
             tracing::error!(factor_id = %factor.id, "a TOTP secret does not open with this key");
             continue;
         };
@@ -190,7 +190,7 @@ async fn take_step(
 async fn take_recovery_code(
     tx: &TenantTx,
     sealer: &SecretBox,
-    user_id: Uuid,
+    person_id: Uuid,
     code: &str,
 ) -> Result<bool, AppError> {
     let Some(normalised) = recovery::normalise(code) else {
@@ -200,10 +200,10 @@ async fn take_recovery_code(
         .execute_raw(Statement::from_sql_and_values(
             DbBackend::Postgres,
             "UPDATE mfa_recovery_codes SET used_at = now() \
-             WHERE user_id = $1 AND code_hash = $2 AND used_at IS NULL",
+             WHERE person_id = $1 AND code_hash = $2 AND used_at IS NULL",
             [
-                user_id.into(),
-                sealer.code_digest(user_id, &normalised).into(),
+                person_id.into(),
+                sealer.code_digest(person_id, &normalised).into(),
             ],
         ))
         .await?;
@@ -216,19 +216,18 @@ pub async fn replace_recovery_codes(
     sealer: &SecretBox,
     user: &user::Model,
 ) -> Result<Vec<String>, AppError> {
-    delete_recovery_codes(tx, user.id).await?;
+    delete_recovery_codes(tx, user.person_id).await?;
     let codes = recovery::generate();
     for code in &codes {
         let normalised = recovery::normalise(code).expect("generated codes are well formed");
         tx.execute_raw(Statement::from_sql_and_values(
             DbBackend::Postgres,
-            "INSERT INTO mfa_recovery_codes (id, dealership_id, user_id, code_hash) \
-             VALUES ($1, $2, $3, $4)",
+            "INSERT INTO mfa_recovery_codes (id, person_id, code_hash) \
+             VALUES ($1, $2, $3)",
             [
                 Uuid::now_v7().into(),
-                user.dealership_id.into(),
-                user.id.into(),
-                sealer.code_digest(user.id, &normalised).into(),
+                user.person_id.into(),
+                sealer.code_digest(user.person_id, &normalised).into(),
             ],
         ))
         .await?;
@@ -236,11 +235,11 @@ pub async fn replace_recovery_codes(
     Ok(codes)
 }
 
-async fn delete_recovery_codes(tx: &TenantTx, user_id: Uuid) -> Result<(), AppError> {
+async fn delete_recovery_codes(tx: &TenantTx, person_id: Uuid) -> Result<(), AppError> {
     tx.execute_raw(Statement::from_sql_and_values(
         DbBackend::Postgres,
-        "DELETE FROM mfa_recovery_codes WHERE user_id = $1",
-        [user_id.into()],
+        "DELETE FROM mfa_recovery_codes WHERE person_id = $1",
+        [person_id.into()],
     ))
     .await?;
     Ok(())
@@ -250,36 +249,36 @@ async fn delete_recovery_codes(tx: &TenantTx, user_id: Uuid) -> Result<(), AppEr
 /// if the user has no such factor; otherwise how many confirmed factors remain.
 pub async fn remove(
     tx: &TenantTx,
-    user_id: Uuid,
+    person_id: Uuid,
     factor_id: Uuid,
 ) -> Result<Option<i64>, AppError> {
     let removed = tx
         .execute_raw(Statement::from_sql_and_values(
             DbBackend::Postgres,
-            "DELETE FROM mfa_factors WHERE id = $1 AND user_id = $2 AND confirmed_at IS NOT NULL",
-            [factor_id.into(), user_id.into()],
+            "DELETE FROM mfa_factors WHERE id = $1 AND person_id = $2 AND confirmed_at IS NOT NULL",
+            [factor_id.into(), person_id.into()],
         ))
         .await?;
     if removed.rows_affected() == 0 {
         return Ok(None);
     }
-    let left = confirmed_count(tx, user_id).await?;
+    let left = confirmed_count(tx, person_id).await?;
     if left == 0 {
-        delete_recovery_codes(tx, user_id).await?;
+        delete_recovery_codes(tx, person_id).await?;
     }
     Ok(Some(left))
 }
 
 /// Removes every factor (pending too) and recovery code of the user; how many factors were
 /// confirmed.
-pub async fn remove_all(tx: &TenantTx, user_id: Uuid) -> Result<i64, AppError> {
-    let confirmed = confirmed_count(tx, user_id).await?;
+pub async fn remove_all(tx: &TenantTx, person_id: Uuid) -> Result<i64, AppError> {
+    let confirmed = confirmed_count(tx, person_id).await?;
     tx.execute_raw(Statement::from_sql_and_values(
         DbBackend::Postgres,
-        "DELETE FROM mfa_factors WHERE user_id = $1",
-        [user_id.into()],
+        "DELETE FROM mfa_factors WHERE person_id = $1",
+        [person_id.into()],
     ))
     .await?;
-    delete_recovery_codes(tx, user_id).await?;
+    delete_recovery_codes(tx, person_id).await?;
     Ok(confirmed)
 }

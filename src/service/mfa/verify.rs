@@ -70,7 +70,7 @@ async fn lock_user_row(tx: &TenantTx, user_id: Uuid) -> Result<(), AppError> {
     use sea_orm::ConnectionTrait;
     tx.execute_raw(sea_orm::Statement::from_sql_and_values(
         sea_orm::DbBackend::Postgres,
-        "SELECT 1 FROM users WHERE id = $1 FOR NO KEY UPDATE",
+        "SELECT 1 FROM memberships WHERE id = $1 FOR NO KEY UPDATE",
         [user_id.into()],
     ))
     .await?;
@@ -142,7 +142,7 @@ pub(super) async fn check(
             return Err(sign_in::refuse_locked_code(state, user, meta, retry_after_secs).await);
         }
     }
-    match store::prove(&tx, &state.auth.mfa, user.id, answer, pending).await? {
+    match store::prove(&tx, &state.auth.mfa, user.person_id, answer, pending).await? {
         Some(proof) => {
             sign_in::clear_code_counts(&tx, user).await?;
             proven(state, &tx, user, proof, meta).await?;
@@ -194,7 +194,7 @@ async fn proven(
     meta: &RequestMeta,
 ) -> Result<(), AppError> {
     if proof == Proof::RecoveryCode {
-        let left = store::remaining_codes(tx, user.id).await?;
+        let left = store::remaining_codes(tx, user.person_id).await?;
         let used = event(
             "mfa.recovery_code_used",
             user,

@@ -21,7 +21,7 @@ use super::users::manage::{outranks, placement, revoke_invitations_sent_by};
 use crate::{
     authz::{Permission, Reach, Resource},
     domain::{CustomRoleName, Role},
-    entity::{custom_role, dealership, invitation, user},
+    entity::{custom_role, dealership, invitation, membership, user},
     error::{AppError, conflict_if_duplicate},
     scope::RequestScope,
     service::{Page, audit},
@@ -216,9 +216,12 @@ pub async fn delete(scope: &RequestScope, id: Uuid) -> Result<(), AppError> {
              give them another role first"
         )));
     }
-    user::Entity::update_many()
-        .col_expr(user::Column::CustomRoleId, Option::<Uuid>::None.into())
-        .filter(user::Column::CustomRoleId.eq(id))
+    membership::Entity::update_many()
+        .col_expr(
+            membership::Column::CustomRoleId,
+            Option::<Uuid>::None.into(),
+        )
+        .filter(membership::Column::CustomRoleId.eq(id))
         .exec(tx)
         .await?;
     custom_role::Entity::delete_by_id(id).exec(tx).await?;

@@ -2,6 +2,8 @@
 //! per client IP, the same answer and the same time for an unknown email or phone, a wrong
 //! password and an inactive account.
 
+use uuid::Uuid;
+
 use super::{SignedIn, count_login, issue, login_event, reauth::Attempt};
 use crate::{
     auth::{
@@ -17,20 +19,23 @@ use crate::{
     tenancy::{Scope, TenantTx},
 };
 
+/// Signs `name` in to the membership in `dealership` if one is named, else the last used.
 pub async fn login(
     state: &AppState,
     name: SignInName,
     password: String,
+    dealership: Option<Uuid>,
     meta: &RequestMeta,
 ) -> Result<SignedIn, AppError> {
     let tx = state.db.begin_reading(Scope::Anonymous).await?;
     let candidate = users::login_candidate(&tx, &name).await?;
     tx.commit().await?;
+    let entered = candidate.as_ref().and_then(|c| c.choose(dealership));
     let attempt = Attempt {
         state,
         name: &name,
-        dealership_id: candidate.as_ref().and_then(|c| c.dealership_id),
-        user_id: candidate.as_ref().map(|c| c.user_id),
+        dealership_id: entered.and_then(|m| m.dealership_id),
+        user_id: candidate.as_ref().map(|c| c.person_id),
         meta,
     };
     // unknown names are checked against a dummy hash: same answer, same time
@@ -38,14 +43,17 @@ pub async fn login(
     attempt
         .check_password(password, hash, "bad_credentials")
         .await?;
-    let Some(candidate) = candidate else {
+    if candidate.is_none() {
         return Err(AppError::internal(anyhow::anyhow!(
             "a password matched without an account"
         )));
+    }
+    // no membership it may enter (none active, or not the one named): the uniform refusal
+    let Some(entered) = entered else {
+        return Err(attempt.failed("inactive").await);
     };
-
-    let tx = state.db.begin(scope_of(candidate.dealership_id)).await?;
-    let Some(user) = users::find_signable(&tx, candidate.user_id).await? else {
+    let tx = state.db.begin(scope_of(entered.dealership_id)).await?;
+    let Some(user) = users::find_signable(&tx, entered.user_id).await? else {
         drop(tx);
         return Err(attempt.failed("inactive").await);
     };
@@ -56,7 +64,7 @@ pub async fn login(
         return Err(AppError::EmailNotVerified);
     }
     // not beside an enrolment: it ends the password-only sessions it finds, so it must find ours
-    super::user_lock(&tx, user.id).await?;
+    super::user_lock(&tx, user.person_id).await?;
     let standing = mfa::standing_of(&tx, &state.settings.auth.mfa, &user).await?;
     if standing == Standing::Enrolled {
         // the throttle stays as it is: only the second factor completes the sign-in
@@ -95,9 +103,23 @@ pub async fn login(
         otp: false,
         standing,
     };
+    // the list the lookup found, with this sign-in's time on the membership entered
+    let memberships = candidate
+        .map(|c| c.memberships)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|m| {
+            if m.user_id == user.id {
+                user.summary()
+            } else {
+                m
+            }
+        })
+        .collect();
     Ok(SignedIn::Tokens(Box::new(issue(
         state,
         user,
+        memberships,
         refresh_token,
         authn,
     )?)))

@@ -7,6 +7,7 @@ mod codes;
 mod login;
 mod reauth;
 mod refresh;
+mod switch;
 
 pub use codes::{
     CodeLock, clear_code_counts, code_lock, count_wrong_code, refuse_locked_code, user_lock,
@@ -15,6 +16,7 @@ pub use codes::{
 pub use login::login;
 pub use reauth::verify_current_password;
 pub use refresh::refresh;
+pub use switch::switch;
 
 use uuid::Uuid;
 
@@ -24,7 +26,7 @@ use crate::{
         refresh_token::RefreshToken,
     },
     domain::SignInName,
-    entity::user,
+    entity::{membership::Summary, user},
     error::AppError,
     scope::RequestMeta,
     service::{audit, sessions},
@@ -38,6 +40,8 @@ pub struct Issued {
     pub refresh_token: RefreshToken,
     pub expires_in: u64,
     pub user: user::Model,
+    /// Every membership the person may sign in to (the picker's list).
+    pub memberships: Vec<Summary>,
     /// The session's second-factor standing, as its access token says (`mfa`).
     pub standing: crate::auth::mfa::Standing,
 }
@@ -109,16 +113,31 @@ pub(crate) async fn open_session_proving(
     mfa: bool,
 ) -> Result<RefreshToken, AppError> {
     let session_id = Uuid::now_v7();
+    let mfa_at = mfa.then(chrono::Utc::now);
+    open_family(state, tx, user, meta, (session_id, session_id), mfa_at).await
+}
+
+/// Opens refresh family `ids.0` of `user`'s membership in sign-in `ids.1` (a new sign-in: the
+/// same id twice) and hands back its first refresh token.
+pub(crate) async fn open_family(
+    state: &AppState,
+    tx: &TenantTx,
+    user: &user::Model,
+    meta: &RequestMeta,
+    (session_id, sign_in_id): (Uuid, Uuid),
+    mfa_at: Option<chrono::DateTime<chrono::Utc>>,
+) -> Result<RefreshToken, AppError> {
     let refresh_token = RefreshToken::generate(session_id);
     let auth = &state.settings.auth;
     let session = sessions::NewSession {
         id: session_id,
+        sign_in_id,
         user_id: user.id,
         dealership_id: user.dealership_id,
         refresh_token_hash: refresh_token.hash(),
         idle_secs: auth.refresh_token_ttl_secs as i64,
         max_age_secs: auth.session_max_age_secs as i64,
-        mfa,
+        mfa_at,
     };
     sessions::create(tx, session, meta).await?;
     Ok(refresh_token)
@@ -130,6 +149,7 @@ pub(crate) async fn open_session_proving(
 pub(crate) fn issue(
     state: &AppState,
     user: user::Model,
+    memberships: Vec<Summary>,
     refresh_token: RefreshToken,
     authn: Authn,
 ) -> Result<Issued, AppError> {
@@ -140,6 +160,7 @@ pub(crate) fn issue(
         refresh_token,
         expires_in: state.settings.auth.access_token_ttl_secs,
         user,
+        memberships,
         standing,
     })
 }
@@ -155,6 +176,7 @@ pub(crate) fn access_token(
         &state.auth.keys,
         &state.settings.auth,
         &Subject {
+            person_id: user.person_id,
             user_id: user.id,
             dealership_id: user.dealership_id,
             role: user.role,
@@ -180,5 +202,6 @@ pub(crate) async fn issue_in(
         refresh_token.session_id,
     )
     .await?;
-    issue(state, user, refresh_token, authn)
+    let memberships = crate::service::users::memberships_of(tx, user.person_id).await?;
+    issue(state, user, memberships, refresh_token, authn)
 }

@@ -4,19 +4,19 @@
 //! link.
 
 use chrono::Utc;
-use sea_orm::{ActiveModelTrait, IntoActiveModel, Set};
+use sea_orm::{ActiveModelTrait, Set};
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
 use super::{
     ProfileChange, directory,
-    manage::{governs_account_of, outranks, record, revoke_invitations_of},
+    manage::{governs_account_of, governs_credentials_of, outranks, record, revoke_invitations_of},
 };
 use crate::{
     auth::{password, sessions::Revoked},
     authz::Reach,
     domain::{Email, NewPassword, PersonName, Phone, Role, RoleName, SignInName},
-    entity::user,
+    entity::{membership, person, user},
     error::AppError,
     scope::{Grant, RequestScope},
     service::{
@@ -71,8 +71,14 @@ pub async fn update(
             .map(SignInName::Phone),
     ];
     let names: Vec<_> = names.into_iter().flatten().collect();
-    if let Verdict::Refused(answer) =
-        taken::judge(scope.tx(), state, grant.caller(), &names, Some(id)).await?
+    if let Verdict::Refused(answer) = taken::judge(
+        scope.tx(),
+        state,
+        grant.caller(),
+        &names,
+        Some(target.person_id),
+    )
+    .await?
     {
         scope.commit().await?;
         return Err(answer);
@@ -175,6 +181,20 @@ async fn apply(
     if id != who.user_id && changes_account {
         governs_account_of(who, target.role)?;
     }
+    // sign-in names and the password are the person's, wherever else they work
+    let changes_credentials = change
+        .email
+        .as_ref()
+        .is_some_and(|e| e.as_str() != target.email)
+        || password_hash.is_some()
+        || change
+            .profile
+            .phone
+            .as_ref()
+            .is_some_and(|p| p.as_ref().map(Phone::as_str) != target.phone.as_deref());
+    if changes_credentials {
+        governs_credentials_of(tx, who, &target).await?;
+    }
     // changing anyone's role or someone else's account (sign-in names, password, activity),
     // or anything of a principal's, is sensitive
     let others_account = id != who.user_id && changes_account;
@@ -191,15 +211,17 @@ async fn apply(
     }
 
     let mut diff = Map::new();
-    let mut active = target.clone().into_active_model();
-    let mut invalidate = false;
+    let mut person = <person::ActiveModel as Default>::default();
+    let mut member = <membership::ActiveModel as Default>::default();
+    // the membership's sessions end (role, activity), or the person's (password)
+    let (mut invalidate, mut new_password) = (false, false);
     if let Some(email) = change.email.filter(|e| e.as_str() != target.email) {
         diff.insert(
             "email".into(),
             json!({"before": target.email, "after": email.as_str()}),
         );
-        active.email = Set(email.as_str().to_owned());
-        active.email_verified_at = Set(None);
+        person.email = Set(email.as_str().to_owned());
+        person.email_verified_at = Set(None);
     }
     if let Some(to) = assigned.filter(|_| role_changes) {
         if to.role != target.role {
@@ -214,8 +236,8 @@ async fn apply(
                 json!({"before": target.custom_role_id, "after": to.custom_role_id}),
             );
         }
-        active.role = Set(to.role);
-        active.custom_role_id = Set(to.custom_role_id);
+        member.role = Set(to.role);
+        member.custom_role_id = Set(to.custom_role_id);
         invalidate = true;
     }
     if let Some(is_active) = change.is_active.filter(|a| *a != target.is_active) {
@@ -223,13 +245,14 @@ async fn apply(
             "is_active".into(),
             json!({"before": target.is_active, "after": is_active}),
         );
-        active.is_active = Set(is_active);
+        member.is_active = Set(is_active);
         invalidate |= !is_active;
     }
     if let Some(hash) = password_hash {
         diff.insert("password".into(), json!({"changed": true}));
-        active.password_hash = Set(hash);
-        invalidate = true;
+        person.password_hash = Set(hash);
+        person.token_version = Set(target.token_version + 1);
+        new_password = true;
     }
     let profile = change.profile;
     let first_name = profile.first_name.map(PersonName::into_inner);
@@ -243,10 +266,10 @@ async fn apply(
         }
     }
     if let Some(first) = first_name {
-        active.first_name = Set(first);
+        person.first_name = Set(first);
     }
     if let Some(last) = last_name {
-        active.last_name = Set(last);
+        person.last_name = Set(last);
     }
     if let Some(phone) = profile
         .phone
@@ -257,23 +280,31 @@ async fn apply(
             "phone".into(),
             json!({"before": target.phone, "after": phone}),
         );
-        active.phone = Set(phone);
+        person.phone = Set(phone);
     }
     if diff.is_empty() {
         return Ok(target);
     }
-    if invalidate {
-        active.token_version = Set(target.token_version + 1);
+    if person.is_changed() {
+        super::update_person(tx, target.person_id, person).await?;
     }
-    active.updated_at = Set(Utc::now());
-    let updated = active
-        .update(tx)
-        .await
-        .map_err(|e| super::manage::role_deleted_meanwhile(e, super::conflict_if_taken))?;
+    if member.is_changed() {
+        member.id = Set(id);
+        member.updated_at = Set(Utc::now());
+        member
+            .update(tx)
+            .await
+            .map_err(|e| super::manage::role_deleted_meanwhile(e, super::conflict_if_taken))?;
+    }
+    let updated = super::reread(tx, id).await?;
     scope.profile_changed(id);
     if invalidate {
         sessions::revoke_all(tx, id, None, "user_changed").await?;
         scope.revoke(Revoked::User(id)).await?;
+    }
+    if new_password {
+        sessions::end_person(tx, target.person_id, (None, None), "user_changed").await?;
+        scope.revoke(Revoked::Person(target.person_id)).await?;
     }
     if role_changes || diff.contains_key("is_active") {
         revoke_invitations_of(tx, id).await?;

@@ -5,7 +5,10 @@
 //! credentials only by its owner or `dealergate admin`. Edits are in [`super::edit`].
 
 use chrono::Utc;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, Set,
+    Statement,
+};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -14,8 +17,8 @@ use crate::{
     auth::{password, principal::Principal, sessions::Revoked},
     authz::Reach,
     domain::{Email, NewPassword, PersonName, Phone, Role, RoleName, SignInName},
-    entity::{dealership, invitation, user},
-    error::AppError,
+    entity::{dealership, invitation, membership, person, user},
+    error::{AppError, conflict_naming},
     scope::{Grant, RequestMeta, RequestScope},
     service::{
         audit, email_verification,
@@ -56,6 +59,34 @@ pub(crate) fn outranks(who: &Principal, role: Role) -> Result<(), AppError> {
 pub(crate) fn governs_account_of(who: &Principal, role: Role) -> Result<(), AppError> {
     if role.rank() >= who.role.rank() {
         return Err(AppError::Forbidden);
+    }
+    Ok(())
+}
+
+/// `who` may change the credentials (email, phone, password, second factors) of `target`'s
+/// person: their own, or a person every one of whose memberships that is not deleted — active
+/// or not — is within `who`'s scope and strictly below `who`'s rank. RLS hides the other
+/// dealerships' memberships from this transaction, so the definer function `person_managed_by`
+/// answers (yes or no, never where); otherwise 403 "this person manages their own sign-in".
+pub(crate) async fn governs_credentials_of(
+    tx: &TenantTx,
+    who: &Principal,
+    target: &user::Model,
+) -> Result<(), AppError> {
+    if target.person_id == who.person_id {
+        return Ok(());
+    }
+    governs_account_of(who, target.role)?;
+    let row = tx
+        .query_one_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT person_managed_by($1, $2) AS yes",
+            [target.person_id.into(), i32::from(who.role.rank()).into()],
+        ))
+        .await?;
+    let yes = row.map(|r| r.try_get::<bool>("", "yes")).transpose()?;
+    if yes != Some(true) {
+        return Err(AppError::OwnSignIn);
     }
     Ok(())
 }
@@ -172,11 +203,14 @@ pub async fn create_by_operator(
             "admins, and only admins, belong to no dealership",
         ));
     }
-    let mut created = insert(tx, new, placed, password_hash).await?;
+    let created = insert(tx, new, placed, password_hash).await?;
     // the operator vouches for the address (the first admin must be able to sign in)
-    let mut verified = created.clone().into_active_model();
-    verified.email_verified_at = Set(Some(Utc::now()));
-    created = verified.update(tx).await?;
+    let verified = person::ActiveModel {
+        email_verified_at: Set(Some(Utc::now())),
+        ..Default::default()
+    };
+    super::update_person(tx, created.person_id, verified).await?;
+    let created = super::reread(tx, created.id).await?;
     let event = audit::Event {
         dealership_id: created.dealership_id,
         actor_id: None,
@@ -205,21 +239,52 @@ pub(crate) async fn insert(
             return Err(AppError::NotFound("dealership"));
         }
     }
-    user::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        dealership_id: Set(placed.dealership_id),
+    // a new person's first membership shares the person's id
+    let id = Uuid::now_v7();
+    let person = person::ActiveModel {
+        id: Set(id),
         email: Set(new.email.as_str().to_owned()),
         password_hash: Set(password_hash),
         first_name: Set(new.first_name.into_inner()),
         last_name: Set(new.last_name.into_inner()),
         phone: Set(new.phone.map(Phone::into_inner)),
+        ..Default::default()
+    };
+    // not RETURNING: the new person is visible only once their membership exists
+    person::Entity::insert(person)
+        .exec_without_returning(tx)
+        .await
+        .map_err(super::conflict_if_taken)?;
+    add_membership(tx, id, id, placed, None).await
+}
+
+/// Adds membership `id` of person `person_id` where `placed` says, added by `added_by`;
+/// 409 if the person is a member there already.
+pub(crate) async fn add_membership(
+    tx: &TenantTx,
+    person_id: Uuid,
+    id: Uuid,
+    placed: Placement,
+    added_by: Option<Uuid>,
+) -> Result<user::Model, AppError> {
+    let membership = membership::ActiveModel {
+        id: Set(id),
+        person_id: Set(person_id),
+        dealership_id: Set(placed.dealership_id),
         role: Set(placed.role),
         custom_role_id: Set(placed.custom_role_id),
+        added_by: Set(added_by),
         ..Default::default()
-    }
-    .insert(tx)
-    .await
-    .map_err(|e| role_deleted_meanwhile(e, super::conflict_if_taken))
+    };
+    membership::Entity::insert(membership)
+        .exec_without_returning(tx)
+        .await
+        .map_err(|e| {
+            role_deleted_meanwhile(e, |e| {
+                conflict_naming(e, |_| "a membership of this person in this dealership")
+            })
+        })?;
+    super::reread(tx, id).await
 }
 
 /// A write that names a custom role whose row went between finding it and writing (its delete
@@ -262,20 +327,84 @@ pub(crate) async fn soft_delete(
     reason: &str,
 ) -> Result<user::Model, AppError> {
     let id = target.id;
-    let token_version = target.token_version + 1;
-    let mut active = target.into_active_model();
-    active.deleted_at = Set(Some(Utc::now()));
-    active.is_active = Set(false);
-    // a deleted user holds no custom role, so the role can be deleted
-    active.custom_role_id = Set(None);
-    active.token_version = Set(token_version);
-    active.updated_at = Set(Utc::now());
-    let deleted = active.update(scope.tx()).await?;
+    // the person goes with their last membership (their email and phone are free again);
+    // first, while this membership still shows them
+    if other_memberships(scope.tx(), target.person_id, id).await? == 0 {
+        let closed = person::ActiveModel {
+            deleted_at: Set(Some(Utc::now())),
+            token_version: Set(target.token_version + 1),
+            ..Default::default()
+        };
+        super::update_person(scope.tx(), target.person_id, closed).await?;
+    }
+    let deleted = membership::ActiveModel {
+        id: Set(id),
+        deleted_at: Set(Some(Utc::now())),
+        is_active: Set(false),
+        // a deleted membership holds no custom role, so the role can be deleted
+        custom_role_id: Set(None),
+        updated_at: Set(Utc::now()),
+        ..Default::default()
+    };
+    deleted.update(scope.tx()).await?;
+    let deleted = super::reread(scope.tx(), id).await?;
     scope.profile_changed(id);
     sessions::revoke_all(scope.tx(), id, None, reason).await?;
     scope.revoke(Revoked::User(id)).await?;
     revoke_invitations_of(scope.tx(), id).await?;
     Ok(deleted)
+}
+
+/// Closes `target`'s person (their own account): the person deleted (their email and phone
+/// free again, a new credential generation), every membership of theirs ended in every
+/// dealership (the definer function reaches what RLS hides) and every session with them,
+/// announced to every replica at commit. Returns `target` as it was; the caller audits it.
+pub(crate) async fn close_person(
+    scope: &RequestScope,
+    target: user::Model,
+) -> Result<user::Model, AppError> {
+    let tx = scope.tx();
+    let closed = person::ActiveModel {
+        deleted_at: Set(Some(Utc::now())),
+        token_version: Set(target.token_version + 1),
+        ..Default::default()
+    };
+    super::update_person(tx, target.person_id, closed).await?;
+    let ended = tx
+        .query_all_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT user_id FROM person_close_memberships($1)",
+            [target.person_id.into()],
+        ))
+        .await?;
+    for row in ended {
+        // the invitations they sent here end (other dealerships' rows are hidden here)
+        revoke_invitations_of(tx, row.try_get::<Uuid>("", "user_id")?).await?;
+    }
+    sessions::end_person(tx, target.person_id, (None, None), "account_closed").await?;
+    scope.profile_changed(target.id);
+    scope.revoke(Revoked::Person(target.person_id)).await?;
+    Ok(target)
+}
+
+/// How many memberships person `person_id` has, not deleted, but `except` (all dealerships:
+/// the definer function counts what RLS hides).
+pub(crate) async fn other_memberships(
+    tx: &TenantTx,
+    person_id: Uuid,
+    except: Uuid,
+) -> Result<i64, AppError> {
+    let row = tx
+        .query_one_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT person_other_memberships($1, $2) AS n",
+            [person_id.into(), except.into()],
+        ))
+        .await?;
+    Ok(row
+        .map(|r| r.try_get::<i64>("", "n"))
+        .transpose()?
+        .unwrap_or(0))
 }
 
 /// Revokes the invitations user `id` sent that nobody has used yet: they stand on the sender's

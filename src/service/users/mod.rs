@@ -7,30 +7,58 @@ pub mod manage;
 
 use chrono::Utc;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DbBackend, EntityTrait, FromQueryResult, IntoActiveModel,
-    QueryFilter, Set, Statement,
+    ColumnTrait, DbBackend, EntityTrait, FromQueryResult, QueryFilter, Set, Statement,
+    sea_query::Expr,
 };
 use uuid::Uuid;
 
 use crate::{
-    domain::{Email, PersonName, Phone, SignInName},
-    entity::{dealership, user},
+    domain::{Email, PersonName, Phone, Role, SignInName},
+    entity::{
+        dealership,
+        membership::{self, Summary},
+        person, user,
+    },
     error::{AppError, conflict_naming},
     tenancy::TenantTx,
 };
 
-/// The unique index of live users' phones (migration `m20261201_000009_sign_in_by_phone`).
-const PHONE_KEY: &str = "users_phone_key";
+/// The unique index of live people's phones (migration 000018).
+const PHONE_KEY: &str = "people_phone_key";
 
-/// What the definer lookup returns for a login, before any tenant is known.
+/// One row of the definer lookup: the person, and one of their live memberships (none: `None`).
 #[derive(Debug, FromQueryResult)]
-pub struct LoginCandidate {
-    pub user_id: Uuid,
-    pub dealership_id: Option<Uuid>,
-    pub password_hash: String,
+struct CandidateRow {
+    person_id: Uuid,
+    password_hash: String,
+    user_id: Option<Uuid>,
+    dealership_id: Option<Uuid>,
+    dealership_name: Option<String>,
+    role: Option<Role>,
+    custom_role_id: Option<Uuid>,
+    last_login: Option<chrono::DateTime<Utc>>,
 }
 
-/// The live user who signs in as `name`, through the definer lookup of its kind.
+/// The live person who signs in as `name`, with the memberships they may sign in to (active,
+/// in an active dealership), the last used first. Found before any tenant is known.
+#[derive(Debug)]
+pub struct LoginCandidate {
+    pub person_id: Uuid,
+    pub password_hash: String,
+    pub memberships: Vec<Summary>,
+}
+
+impl LoginCandidate {
+    /// The membership a sign-in enters: the one in `dealership` if named, else the last used.
+    pub fn choose(&self, dealership: Option<Uuid>) -> Option<&Summary> {
+        match dealership {
+            Some(d) => self.memberships.iter().find(|m| m.dealership_id == Some(d)),
+            None => self.memberships.first(),
+        }
+    }
+}
+
+/// The person who signs in as `name`, through the definer lookup of its kind (one query).
 pub async fn login_candidate(
     tx: &TenantTx,
     name: &SignInName,
@@ -39,15 +67,47 @@ pub async fn login_candidate(
         SignInName::Email(_) => "SELECT * FROM auth_login_lookup($1)",
         SignInName::Phone(_) => "SELECT * FROM auth_phone_login_lookup($1)",
     };
-    Ok(
-        LoginCandidate::find_by_statement(Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            lookup,
-            [name.as_str().into()],
-        ))
-        .one(tx)
-        .await?,
-    )
+    let rows = CandidateRow::find_by_statement(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        lookup,
+        [name.as_str().into()],
+    ))
+    .all(tx)
+    .await?;
+    let Some(first) = rows.first() else {
+        return Ok(None);
+    };
+    let (person_id, password_hash) = (first.person_id, first.password_hash.clone());
+    let memberships = rows
+        .into_iter()
+        .filter_map(|r| {
+            Some(Summary {
+                user_id: r.user_id?,
+                dealership_id: r.dealership_id,
+                dealership_name: r.dealership_name,
+                role: r.role?,
+                custom_role_id: r.custom_role_id,
+                last_login: r.last_login,
+            })
+        })
+        .collect();
+    Ok(Some(LoginCandidate {
+        person_id,
+        password_hash,
+        memberships,
+    }))
+}
+
+/// Every live membership of the caller's own person, in live dealerships (the definer function
+/// answers only for a person with a membership in the asking scope).
+pub async fn memberships_of(tx: &TenantTx, person_id: Uuid) -> Result<Vec<Summary>, AppError> {
+    Ok(Summary::find_by_statement(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "SELECT * FROM person_memberships($1)",
+        [person_id.into()],
+    ))
+    .all(tx)
+    .await?)
 }
 
 /// Every name `user` can sign in with: the email, and the phone if there is one. Stored values
@@ -94,12 +154,43 @@ pub async fn find_signable(tx: &TenantTx, id: Uuid) -> Result<Option<user::Model
     Ok(Some(user))
 }
 
-/// Records a sign-in now: the user as stored after it, so the sign-in's answer shows it.
+/// Records a sign-in to the membership now: the user as stored after it, so the sign-in's
+/// answer shows it.
 pub async fn touch_last_login(tx: &TenantTx, user: user::Model) -> Result<user::Model, AppError> {
-    let mut touched: user::ActiveModel = user.into();
-    touched.last_login = Set(Some(Utc::now()));
-    // the row as stored (RETURNING): the time at the database's precision
-    Ok(touched.update(tx).await?)
+    membership::Entity::update_many()
+        .col_expr(membership::Column::LastLogin, Expr::cust("now()"))
+        .filter(membership::Column::Id.eq(user.id))
+        .exec(tx)
+        .await?;
+    // the row as stored: the time at the database's precision
+    reread(tx, user.id).await
+}
+
+/// The user `id` as stored now (after a write in `tx`).
+pub async fn reread(tx: &TenantTx, id: Uuid) -> Result<user::Model, AppError> {
+    user::Entity::find_by_id(id)
+        .one(tx)
+        .await?
+        .ok_or(AppError::NotFound("user"))
+}
+
+/// The person's columns that `change` sets, on person `id` (its `updated_at` too); the caller
+/// decided that the change is allowed.
+pub async fn update_person(
+    tx: &TenantTx,
+    id: Uuid,
+    change: person::ActiveModel,
+) -> Result<(), AppError> {
+    let mut change = change;
+    change.id = Set(id);
+    change.updated_at = Set(Utc::now());
+    person::Entity::update_many()
+        .set(change)
+        .filter(person::Column::Id.eq(id))
+        .exec(tx)
+        .await
+        .map_err(conflict_if_taken)?;
+    Ok(())
 }
 
 /// Profile fields a user may change on themselves; `None` leaves a field as it is, and
@@ -118,7 +209,7 @@ pub async fn update_profile(
     change: ProfileChange,
 ) -> Result<(user::Model, serde_json::Value), AppError> {
     let mut diff = serde_json::Map::new();
-    let mut active = user.clone().into_active_model();
+    let mut active = person::ActiveModel::default();
     let first_name = change.first_name.map(PersonName::into_inner);
     if let Some(first) = first_name.filter(|v| *v != user.first_name) {
         diff.insert(
@@ -148,23 +239,16 @@ pub async fn update_profile(
     if diff.is_empty() {
         return Ok((user, serde_json::Value::Object(diff)));
     }
-    active.updated_at = Set(Utc::now());
-    let updated = active.update(tx).await.map_err(conflict_if_taken)?;
+    update_person(tx, user.person_id, active).await?;
+    let updated = reread(tx, user.id).await?;
     Ok((updated, serde_json::Value::Object(diff)))
 }
 
+/// A new password for person `id` (the caller ends the sessions it must).
 pub async fn set_password_hash(tx: &TenantTx, id: Uuid, hash: String) -> Result<(), AppError> {
-    user::Entity::update_many()
-        .col_expr(
-            user::Column::PasswordHash,
-            sea_orm::sea_query::Expr::value(hash),
-        )
-        .col_expr(
-            user::Column::UpdatedAt,
-            sea_orm::sea_query::Expr::value(Utc::now()),
-        )
-        .filter(user::Column::Id.eq(id))
-        .exec(tx)
-        .await?;
-    Ok(())
+    let change = person::ActiveModel {
+        password_hash: Set(hash),
+        ..Default::default()
+    };
+    update_person(tx, id, change).await
 }

@@ -22,6 +22,7 @@ mod lists;
 pub mod mfa;
 pub mod pgbouncer;
 pub mod probes;
+pub mod restore;
 pub mod smtp;
 
 pub use app::*;
