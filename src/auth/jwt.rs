@@ -220,8 +220,8 @@ mod tests {
         let s = subject();
         let claims = verify(&keys, &auth, &issue(&keys, &auth, &s).unwrap()).unwrap();
         assert_eq!(
-            (claims.sub, claims.sid, claims.ver),
-            (s.user_id, s.session_id, 3)
+            (claims.sub, claims.membership_id(), claims.sid, claims.ver),
+            (s.person_id, s.user_id, s.session_id, 3)
         );
         assert_eq!(claims.exp - claims.iat, 900);
         assert_eq!(claims.typ, "access");

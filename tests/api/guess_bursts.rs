@@ -165,7 +165,7 @@ async fn a_burst_of_current_passwords_cannot_start_an_enrolment() {
     assert_eq!(right, StatusCode::TOO_MANY_REQUESTS);
     let owner = app.db.owner().await;
     let factors = format!(
-        "SELECT count(*) AS n FROM mfa_factors WHERE user_id = '{}'",
+        "SELECT count(*) AS n FROM mfa_factors WHERE person_id = '{}'",
         PA_AGENT.id
     );
     assert_eq!(count(&owner, &factors).await, 0, "no factor was added");
@@ -189,7 +189,7 @@ async fn a_burst_of_current_passwords_cannot_remove_a_factor() {
     assert_eq!(right, StatusCode::TOO_MANY_REQUESTS);
     let owner = app.db.owner().await;
     let factors = format!(
-        "SELECT count(*) AS n FROM mfa_factors WHERE user_id = '{}' AND confirmed_at IS NOT NULL",
+        "SELECT count(*) AS n FROM mfa_factors WHERE person_id = '{}' AND confirmed_at IS NOT NULL",
         PA_AGENT.id
     );
     assert_eq!(
@@ -205,7 +205,7 @@ async fn a_burst_of_current_passwords_cannot_renew_the_recovery_codes() {
     let enrolled = mfa::enrol(&app, &agent(&app).await, PA_AGENT.password).await;
     let codes_sql = format!(
         "SELECT string_agg(encode(code_hash, 'hex'), ',' ORDER BY id) AS t \
-         FROM mfa_recovery_codes WHERE user_id = '{}'",
+         FROM mfa_recovery_codes WHERE person_id = '{}'",
         PA_AGENT.id
     );
     let before = owner_text(&app, &codes_sql).await;

@@ -371,8 +371,8 @@ async fn fresh_factor(app: &TestApp, user: Uuid, dealership: Uuid, confirmed: bo
     exec(
         &app.db.owner().await,
         &format!(
-            "INSERT INTO mfa_factors (id, dealership_id, user_id, kind, secret_sealed, confirmed_at) \
-             VALUES ('{id}', '{dealership}', '{user}', 'totp', '\\x00', {confirmed_at})"
+            "INSERT INTO mfa_factors (id, person_id, kind, secret_sealed, confirmed_at) \
+             VALUES ('{id}', (SELECT person_id FROM users WHERE id = '{user}' AND dealership_id = '{dealership}'), 'totp', '\\x00', {confirmed_at})"
         ),
     )
     .await;

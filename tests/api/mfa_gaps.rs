@@ -34,7 +34,7 @@ async fn stored_codes(app: &TestApp) -> String {
     let sql = format!(
         "SELECT coalesce(string_agg(id::text || ':' || encode(code_hash, 'hex') || ':' || \
          (used_at IS NULL)::text, ',' ORDER BY id), '') AS codes \
-         FROM mfa_recovery_codes WHERE user_id = '{}'",
+         FROM mfa_recovery_codes WHERE person_id = '{}'",
         PA_AGENT.id
     );
     let row = app
@@ -169,7 +169,7 @@ async fn wrong_recovery_codes_lock_the_account_like_wrong_passwords() {
     let unused = n(
         &app,
         &format!(
-            "SELECT count(*) AS n FROM mfa_recovery_codes WHERE user_id = '{}' AND used_at IS NULL",
+            "SELECT count(*) AS n FROM mfa_recovery_codes WHERE person_id = '{}' AND used_at IS NULL",
             PA_AGENT.id
         ),
     )

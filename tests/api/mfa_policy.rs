@@ -60,7 +60,7 @@ async fn sensitive_state(app: &TestApp) -> Vec<(&'static str, String)> {
 }
 
 async fn factors_of(app: &TestApp, user: uuid::Uuid) -> i64 {
-    let sql = format!("SELECT count(*) AS n FROM mfa_factors WHERE user_id = '{user}'");
+    let sql = format!("SELECT count(*) AS n FROM mfa_factors WHERE person_id = '{user}'");
     count(&app.db.owner().await, &sql).await
 }
 
@@ -438,7 +438,7 @@ async fn support_resets_a_factor_within_rank_and_the_user_signs_in_afresh() {
     let codes = count(
         &app.db.owner().await,
         &format!(
-            "SELECT count(*) AS n FROM mfa_recovery_codes WHERE user_id = '{}'",
+            "SELECT count(*) AS n FROM mfa_recovery_codes WHERE person_id = '{}'",
             PA_AGENT.id
         ),
     )

@@ -18,7 +18,7 @@ const SECOND_PASSWORD: &str = "second admin passphrase";
 
 async fn factors_of(app: &TestApp, email: &str) -> i64 {
     let sql = format!(
-        "SELECT count(*) AS n FROM mfa_factors f JOIN users u ON u.id = f.user_id \
+        "SELECT count(*) AS n FROM mfa_factors f JOIN users u ON u.id = f.person_id \
          WHERE u.email = '{email}'"
     );
     count(&app.db.owner().await, &sql).await

@@ -182,7 +182,6 @@ pub async fn update_person(
     change: person::ActiveModel,
 ) -> Result<(), AppError> {
     let mut change = change;
-    change.id = Set(id);
     change.updated_at = Set(Utc::now());
     person::Entity::update_many()
         .set(change)
