@@ -337,17 +337,25 @@ pub(crate) async fn soft_delete(
         };
         super::update_person(scope.tx(), target.person_id, closed).await?;
     }
+    let now = Utc::now();
     let deleted = membership::ActiveModel {
         id: Set(id),
-        deleted_at: Set(Some(Utc::now())),
+        deleted_at: Set(Some(now)),
         is_active: Set(false),
         // a deleted membership holds no custom role, so the role can be deleted
         custom_role_id: Set(None),
-        updated_at: Set(Utc::now()),
+        updated_at: Set(now),
         ..Default::default()
     };
     deleted.update(scope.tx()).await?;
-    let deleted = super::reread(scope.tx(), id).await?;
+    // not read again: a person who went with it is no longer visible here
+    let deleted = user::Model {
+        deleted_at: Some(now),
+        is_active: false,
+        custom_role_id: None,
+        updated_at: now,
+        ..target
+    };
     scope.profile_changed(id);
     sessions::revoke_all(scope.tx(), id, None, reason).await?;
     scope.revoke(Revoked::User(id)).await?;
