@@ -456,7 +456,7 @@ async fn gate_commits(app: &TestApp) -> sea_orm::DatabaseConnection {
         &format!(
             "CREATE FUNCTION gated_commit() RETURNS trigger LANGUAGE plpgsql AS
                $$ BEGIN PERFORM pg_advisory_xact_lock({GATE}); RETURN NULL; END $$;
-             CREATE CONSTRAINT TRIGGER gated_commit AFTER INSERT ON users
+             CREATE CONSTRAINT TRIGGER gated_commit AFTER INSERT ON memberships
                DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION gated_commit();"
         ),
     )
