@@ -9,6 +9,7 @@ pub mod password;
 pub mod principal;
 pub mod profiles;
 pub mod refresh_token;
+pub mod revoked;
 pub mod sessions;
 pub mod throttle;
 pub mod turns;

@@ -14,7 +14,7 @@ use crate::{
     error::AppError,
     mail::{Kind, outbox},
     scope::{Grant, RequestScope},
-    service::{audit, sign_in, user_mail, users::manage},
+    service::{audit, sign_in, user_mail, users::people},
     state::AppState,
 };
 
@@ -34,7 +34,7 @@ pub async fn close(state: &AppState, grant: &Grant, current: String) -> Result<(
     // read again: the account may have changed while the password was checked
     let user = me(&scope).await?;
     refuse_the_last_manager(&scope, &user).await?;
-    let closed = manage::close_person(&scope, user).await?;
+    let closed = people::close_person(&scope, user).await?;
     let changes = serde_json::json!({"email": closed.email});
     audit::record_in(
         &scope,

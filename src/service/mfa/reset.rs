@@ -19,10 +19,7 @@ use crate::{
     scope::{RequestMeta, RequestScope},
     service::{
         audit, sessions, sign_in, user_mail,
-        users::{
-            self, directory,
-            manage::{governs_account_of, governs_credentials_of},
-        },
+        users::{self, directory, manage::governs_account_of, people::governs_credentials_of},
     },
     state::AppState,
     tenancy::TenantTx,

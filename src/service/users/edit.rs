@@ -10,7 +10,8 @@ use uuid::Uuid;
 
 use super::{
     ProfileChange, directory,
-    manage::{governs_account_of, governs_credentials_of, outranks, record, revoke_invitations_of},
+    manage::{governs_account_of, outranks, record, revoke_invitations_of},
+    people::governs_credentials_of,
 };
 use crate::{
     auth::{password, sessions::Revoked},

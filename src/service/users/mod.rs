@@ -4,6 +4,7 @@
 pub mod directory;
 pub mod edit;
 pub mod manage;
+pub mod people;
 
 use chrono::Utc;
 use sea_orm::{

@@ -1,0 +1,98 @@
+//! What staff and the person do to a person beyond one dealership's rows: the credential rule,
+//! closing the person, counting their other memberships. RLS hides the other dealerships'
+//! memberships from the caller's transaction, so each asks a definer function of migration 000018
+//! that sees them all and answers only for a person with a membership in the asking scope.
+
+use chrono::Utc;
+use sea_orm::{ConnectionTrait, DbBackend, Set, Statement};
+use uuid::Uuid;
+
+use super::manage::{governs_account_of, revoke_invitations_of};
+use crate::{
+    auth::{principal::Principal, sessions::Revoked},
+    entity::{person, user},
+    error::AppError,
+    scope::RequestScope,
+    service::sessions,
+    tenancy::TenantTx,
+};
+
+/// `who` may change the credentials (email, phone, password, second factors) of `target`'s
+/// person: their own, or a person every one of whose memberships that is not deleted — active
+/// or not — is within `who`'s scope and strictly below `who`'s rank. RLS hides the other
+/// dealerships' memberships from this transaction, so the definer function `person_managed_by`
+/// answers (yes or no, never where); otherwise 403 "this person manages their own sign-in".
+pub(crate) async fn governs_credentials_of(
+    tx: &TenantTx,
+    who: &Principal,
+    target: &user::Model,
+) -> Result<(), AppError> {
+    if target.person_id == who.person_id {
+        return Ok(());
+    }
+    governs_account_of(who, target.role)?;
+    let row = tx
+        .query_one_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT person_managed_by($1, $2) AS yes",
+            [target.person_id.into(), i32::from(who.role.rank()).into()],
+        ))
+        .await?;
+    let yes = row.map(|r| r.try_get::<bool>("", "yes")).transpose()?;
+    if yes != Some(true) {
+        return Err(AppError::OwnSignIn);
+    }
+    Ok(())
+}
+
+/// Closes `target`'s person (their own account): the person deleted (their email and phone
+/// free again, a new credential generation), every membership of theirs ended in every
+/// dealership (the definer function reaches what RLS hides) and every session with them,
+/// announced to every replica at commit. Returns `target` as it was; the caller audits it.
+pub(crate) async fn close_person(
+    scope: &RequestScope,
+    target: user::Model,
+) -> Result<user::Model, AppError> {
+    let tx = scope.tx();
+    let closed = person::ActiveModel {
+        deleted_at: Set(Some(Utc::now())),
+        token_version: Set(target.token_version + 1),
+        ..Default::default()
+    };
+    super::update_person(tx, target.person_id, closed).await?;
+    let ended = tx
+        .query_all_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT user_id FROM person_close_memberships($1)",
+            [target.person_id.into()],
+        ))
+        .await?;
+    for row in ended {
+        // the invitations they sent here end (other dealerships' rows are hidden here)
+        revoke_invitations_of(tx, row.try_get::<Uuid>("", "user_id")?).await?;
+    }
+    sessions::end_person(tx, target.person_id, (None, None), "account_closed").await?;
+    scope.profile_changed(target.id);
+    scope.revoke(Revoked::Person(target.person_id)).await?;
+    Ok(target)
+}
+
+/// How many memberships person `person_id` has, not deleted, but `except` (all dealerships:
+/// the definer function counts what RLS hides).
+pub(crate) async fn other_memberships(
+    tx: &TenantTx,
+    person_id: Uuid,
+    except: Uuid,
+) -> Result<i64, AppError> {
+    let row = tx
+        .query_one_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT person_other_memberships($1, $2) AS n",
+            [person_id.into(), except.into()],
+        ))
+        .await?;
+    Ok(row
+        .map(|r| r.try_get::<i64>("", "n"))
+        .transpose()?
+        .unwrap_or(0))
+}
