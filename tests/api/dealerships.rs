@@ -6,6 +6,7 @@ use uuid::Uuid;
 
 use crate::helpers::{
     ADMIN, METRO_MOTORS, MM_AGENT, PA_AGENT, PA_MANAGER, PA_PRINCIPAL, PREMIUM_AUTO,
+    PREMIUM_AUTO_NORTH,
     Want::{Ids, Invalid, Page},
     case, check_cases, count, error_of,
     probes::{CACHED_PROBE, probe, sessions_where},
@@ -42,7 +43,7 @@ async fn admins_create_list_and_edit_dealerships_with_conflicts_and_validation()
     let city_id: Uuid = city["id"].as_str().unwrap().parse().unwrap();
     #[rustfmt::skip]
     let listed = [
-        case(&ADMIN, "/api/v1/dealerships", Ids(vec![city_id, METRO_MOTORS, PREMIUM_AUTO])),
+        case(&ADMIN, "/api/v1/dealerships", Ids(vec![city_id, METRO_MOTORS, PREMIUM_AUTO, PREMIUM_AUTO_NORTH])),
         case(&PA_PRINCIPAL, "/api/v1/dealerships", Ids(vec![PREMIUM_AUTO])),
         case(&PA_MANAGER, "/api/v1/dealerships", Ids(vec![PREMIUM_AUTO])),
         case(&PA_AGENT, "/api/v1/dealerships", Ids(vec![PREMIUM_AUTO])),
@@ -99,10 +100,10 @@ async fn the_dealership_list_pages_by_limit_and_offset_and_counts_every_match() 
     #[rustfmt::skip]
     let cases = [
         // Page(rows of the unpaged answer, X-Total-Count)
-        case(&ADMIN, "/api/v1/dealerships?limit=1", Page(0..1, 2)),
-        case(&ADMIN, "/api/v1/dealerships?limit=1&offset=1", Page(1..2, 2)),
-        case(&ADMIN, "/api/v1/dealerships?offset=2", Page(2..2, 2)),
-        case(&ADMIN, "/api/v1/dealerships?limit=100&offset=1000000", Page(2..2, 2)),
+        case(&ADMIN, "/api/v1/dealerships?limit=1", Page(0..1, 3)),
+        case(&ADMIN, "/api/v1/dealerships?limit=1&offset=1", Page(1..2, 3)),
+        case(&ADMIN, "/api/v1/dealerships?offset=2", Page(2..3, 3)),
+        case(&ADMIN, "/api/v1/dealerships?limit=100&offset=1000000", Page(3..3, 3)),
         case(&PA_PRINCIPAL, "/api/v1/dealerships?limit=1", Page(0..1, 1)),
         case(&PA_PRINCIPAL, "/api/v1/dealerships?offset=1", Page(1..1, 1)),
         case(&ADMIN, "/api/v1/dealerships?limit=0", Invalid(&["limit"])),

@@ -12,8 +12,8 @@ use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    ADMIN, METRO_MOTORS, MM_PRINCIPAL, PA_AGENT, PA_MANAGER, PA_PRINCIPAL, PREMIUM_AUTO, TestApp,
-    TestDb, count, error_of, exec,
+    ADMIN, END_PA_MANAGER_NORTH, METRO_MOTORS, MM_PRINCIPAL, PA_AGENT, PA_MANAGER, PA_PRINCIPAL,
+    PREMIUM_AUTO, TestApp, TestDb, count, error_of, exec,
     smtp::{SmtpServer, mailing_app},
 };
 
@@ -344,6 +344,8 @@ async fn a_taken_address_is_409_until_its_user_is_deleted_and_a_suspended_dealer
     let taken = error_of(mailbox.signup(&token).await, 409).await;
     assert_eq!(taken["type"], "conflict");
     let principal = mailbox.token_of(PA_PRINCIPAL.email).await;
+    // the person goes with their last membership: Mark's at Premium Auto North ends first
+    exec(&owner, END_PA_MANAGER_NORTH).await;
     let deleted = app
         .as_user(
             Method::DELETE,

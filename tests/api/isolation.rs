@@ -7,7 +7,10 @@ use dealergate::testing::{ENTER_SCOPE, Scope, TenantTx};
 use sea_orm::{ConnectionTrait, DbBackend, DbErr, Statement, TransactionTrait};
 use uuid::Uuid;
 
-use crate::helpers::{LOGIN_ROLE, METRO_MOTORS, PREMIUM_AUTO, TestDb, connect_single};
+use crate::helpers::{
+    LOGIN_LOOKUP_COLUMNS, LOGIN_ROLE, METRO_MOTORS, PREMIUM_AUTO, PREMIUM_AUTO_NORTH, TestDb,
+    connect_single,
+};
 
 fn sql(text: &str) -> Statement {
     Statement::from_string(DbBackend::Postgres, text)
@@ -68,7 +71,12 @@ async fn platform_scope_sees_every_dealership_explicitly() {
     let tenants: HashSet<_> = visible_user_tenants(&tx).await.into_iter().collect();
     assert_eq!(
         tenants,
-        HashSet::from([None, Some(PREMIUM_AUTO), Some(METRO_MOTORS)])
+        HashSet::from([
+            None,
+            Some(PREMIUM_AUTO),
+            Some(METRO_MOTORS),
+            Some(PREMIUM_AUTO_NORTH)
+        ])
     );
 }
 
@@ -81,8 +89,9 @@ async fn a_row_cannot_be_written_into_another_dealership() {
     let insert = tx
         .execute_raw(Statement::from_sql_and_values(
             DbBackend::Postgres,
-            "INSERT INTO users (dealership_id, email, password_hash, first_name, last_name, role) \
-             VALUES ($1, 'intruder@metromotors.com', 'x', 'I', 'N', 'agent')",
+            // a membership of a Premium Auto person, written into Metro Motors
+            "INSERT INTO memberships (id, person_id, dealership_id, role) \
+             VALUES (gen_random_uuid(), '0193a5f0-0000-7000-8000-000000000103', $1, 'agent')",
             [METRO_MOTORS.into()],
         ))
         .await
@@ -94,7 +103,8 @@ async fn a_row_cannot_be_written_into_another_dealership() {
     let moved = tx
         .execute_raw(Statement::from_sql_and_values(
             DbBackend::Postgres,
-            "UPDATE users SET dealership_id = $1 WHERE email = 'agent@premiumauto.com'",
+            "UPDATE memberships SET dealership_id = $1 \
+             WHERE id = '0193a5f0-0000-7000-8000-000000000103'",
             [METRO_MOTORS.into()],
         ))
         .await
@@ -105,17 +115,17 @@ async fn a_row_cannot_be_written_into_another_dealership() {
     let tx = pool.begin(Scope::Dealership(PREMIUM_AUTO)).await.unwrap();
     let foreign = tx
         .execute_raw(sql(
-            "UPDATE users SET first_name = 'Owned' WHERE email = 'agent@metromotors.com'",
+            "UPDATE people SET first_name = 'Owned' WHERE email = 'agent@metromotors.com'",
         ))
         .await
         .unwrap();
     assert_eq!(
         foreign.rows_affected(),
         0,
-        "another tenant's row is invisible to UPDATE"
+        "a person of another tenant only is invisible to UPDATE"
     );
     let deleted = tx
-        .execute_raw(sql("DELETE FROM users"))
+        .execute_raw(sql("DELETE FROM memberships"))
         .await
         .expect_err("no DELETE grant");
     assert!(is_permission_denied(&deleted), "{deleted}");
@@ -189,11 +199,7 @@ async fn login_and_refresh_lookups_are_narrow_and_need_the_runtime_role() {
         Some(PREMIUM_AUTO)
     );
     let columns = found[0].column_names();
-    assert_eq!(
-        columns,
-        ["user_id", "dealership_id", "password_hash"],
-        "nothing more"
-    );
+    assert_eq!(columns, LOGIN_LOOKUP_COLUMNS, "nothing more");
     drop(tx);
 
     let login = connect_single(&db.login_url()).await;
@@ -266,7 +272,7 @@ async fn many_concurrent_tenant_transactions_over_a_small_pool_never_leak() {
                 let leaked = match scope {
                     Scope::Dealership(id) => seen.len() != 3 || seen.iter().any(|d| *d != Some(id)),
                     Scope::Anonymous => !seen.is_empty(),
-                    Scope::Platform => seen.len() != 7,
+                    Scope::Platform => seen.len() != 8,
                 };
                 if i % 3 == 0 {
                     drop(tx); // rolled back, as an error path would

@@ -53,6 +53,13 @@ fn table() -> Vec<(&'static str, &'static str, Kind)> {
         ("GET", "/readyz", Public),
         // the caller's own account: only "own record" applies
         ("POST", "/api/v1/auth/logout", Matrix([[0, 0, 204]; 4])),
+        // into one's own memberships only: the admin has none in a dealership, nobody here one
+        // in the other
+        (
+            "POST",
+            "/api/v1/auth/switch",
+            Matrix([[404, 404, 0], [200, 404, 0], [200, 404, 0], [200, 404, 0]]),
+        ),
         ("POST", "/api/v1/auth/logout-all", Matrix([[0, 0, 204]; 4])),
         ("GET", "/api/v1/auth/me", Matrix([[0, 0, 200]; 4])),
         ("PATCH", "/api/v1/auth/me", Matrix([[0, 0, 200]; 4])),
@@ -401,7 +408,7 @@ async fn stand_in(app: &TestApp, seat: &Seat) -> String {
         &format!(
             "INSERT INTO users (id, dealership_id, email, password_hash, first_name, last_name, role) \
              SELECT '{id}', dealership_id, '{email}', password_hash, 'Stand', 'In', role \
-             FROM users WHERE email = '{}'",
+             FROM users WHERE email = '{}' ORDER BY created_at LIMIT 1",
             seat.demo.email
         ),
     )
@@ -531,6 +538,9 @@ async fn request(
             "dealership_id": ([seat.home, seat.other, seat.home][target]),
         })),
         ("PATCH", "/api/v1/users/{id}") => Some(json!({"first_name": "Edited"})),
+        ("POST", "/api/v1/auth/switch") => Some(json!({
+            "dealership_id": ([seat.home, seat.other, seat.home][target]),
+        })),
         ("POST", "/api/v1/auth/mfa/totp") => Some(json!({"current_password": seat.demo.password})),
         ("POST", "/api/v1/auth/mfa/totp/{id}/confirm") | ("POST", "/api/v1/auth/mfa/step-up") => {
             Some(json!({"code": "123456"}))

@@ -524,7 +524,7 @@ async fn a_secret_is_sealed_in_the_database_and_useless_without_the_key() {
         &owner,
         sea_orm::Statement::from_string(
             sea_orm::DbBackend::Postgres,
-            "SELECT id, user_id, secret_sealed, secret_sealed::text AS as_text FROM mfa_factors",
+            "SELECT id, person_id, secret_sealed, secret_sealed::text AS as_text FROM mfa_factors",
         ),
     )
     .await
@@ -553,7 +553,7 @@ async fn a_secret_is_sealed_in_the_database_and_useless_without_the_key() {
         .clone();
     let (id, user): (uuid::Uuid, uuid::Uuid) = (
         row.try_get("", "id").unwrap(),
-        row.try_get("", "user_id").unwrap(),
+        row.try_get("", "person_id").unwrap(),
     );
     let ours = SecretBox::from_base64(&key).unwrap();
     assert_eq!(ours.open(id, user, &sealed), Some(secret));

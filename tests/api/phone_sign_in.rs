@@ -9,9 +9,9 @@ use uuid::Uuid;
 
 use crate::{
     helpers::{
-        ADMIN, DemoUser, MM_AGENT, MM_MANAGER, PA_AGENT, PA_MANAGER, PA_PRINCIPAL, PREMIUM_AUTO,
-        TestApp, TestDb, assert_locked, connect_single, count, error_of, exec,
-        probes::metric_value, spawn_app, spawn_app_with,
+        ADMIN, DemoUser, LOGIN_LOOKUP_COLUMNS, MM_AGENT, MM_MANAGER, PA_AGENT, PA_MANAGER,
+        PA_PRINCIPAL, PREMIUM_AUTO, TestApp, TestDb, assert_locked, connect_single, count,
+        error_of, exec, probes::metric_value, spawn_app, spawn_app_with,
     },
     lockout::three_strikes,
 };
@@ -469,7 +469,7 @@ async fn the_phone_lookup_is_narrow_and_only_the_runtime_roles_may_call_it() {
     );
     assert_eq!(
         found[0].column_names(),
-        ["user_id", "dealership_id", "password_hash"],
+        LOGIN_LOOKUP_COLUMNS,
         "nothing more"
     );
     let spelled = tx

@@ -1,11 +1,33 @@
-//! The demo data of `seed/demo.toml`, which every test database starts with: two dealerships
-//! and seven users, one constant each, named by dealership and role.
+//! The demo data of `seed/demo.toml`, which every test database starts with: three dealerships
+//! and seven people, one constant each, named by dealership and role; one of them,
+//! [`PA_MANAGER`], is manager at Premium Auto North too ([`PA_MANAGER_NORTH`]).
 
 use dealergate::domain::Role;
 use uuid::{Uuid, uuid};
 
 pub const PREMIUM_AUTO: Uuid = uuid!("0193a5f0-0000-7000-8000-000000000001");
 pub const METRO_MOTORS: Uuid = uuid!("0193a5f0-0000-7000-8000-000000000002");
+/// Premium Auto's second rooftop: only [`PA_MANAGER`] works there.
+pub const PREMIUM_AUTO_NORTH: Uuid = uuid!("0193a5f0-0000-7000-8000-000000000003");
+/// [`PA_MANAGER`]'s membership at Premium Auto North (the person is `PA_MANAGER.id`).
+pub const PA_MANAGER_NORTH: Uuid = uuid!("0193a5f0-0000-7000-8000-000000000302");
+
+/// The SQL that ends [`PA_MANAGER_NORTH`], so deleting Mark at Premium Auto deletes the person.
+pub const END_PA_MANAGER_NORTH: &str = "UPDATE memberships SET deleted_at = now(), \
+     is_active = false WHERE id = '0193a5f0-0000-7000-8000-000000000302'";
+
+/// What the sign-in lookups (`auth_login_lookup`, `auth_phone_login_lookup`) return: the person
+/// and where they may sign in, one row per membership, and nothing more.
+pub const LOGIN_LOOKUP_COLUMNS: [&str; 8] = [
+    "person_id",
+    "password_hash",
+    "user_id",
+    "dealership_id",
+    "dealership_name",
+    "role",
+    "custom_role_id",
+    "last_login",
+];
 
 /// A demo user of `seed/demo.toml`.
 #[derive(Debug)]
