@@ -173,13 +173,15 @@ fn lookup(name: &str, matches: &str) -> String {
     format!(
         r#"
 -- the person who signs in with this name, and each of their live memberships in a live
--- dealership (one row with no membership when there is none: the password is still checked)
+-- dealership (one row with no membership when there is none: the password is still checked);
+-- the email, under which every failed sign-in of the person counts, by email or by phone
 CREATE FUNCTION {name}(p_name text)
-RETURNS TABLE (person_id uuid, password_hash text, user_id uuid, dealership_id uuid,
-               dealership_name text, role text, custom_role_id uuid, last_login timestamptz)
+RETURNS TABLE (person_id uuid, email text, password_hash text, user_id uuid,
+               dealership_id uuid, dealership_name text, role text, custom_role_id uuid,
+               last_login timestamptz)
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT p.id, p.password_hash, m.id, m.dealership_id, m.dealership_name, m.role,
+    SELECT p.id, p.email, p.password_hash, m.id, m.dealership_id, m.dealership_name, m.role,
            m.custom_role_id, m.last_login
     FROM public.people p
     LEFT JOIN LATERAL (

@@ -194,6 +194,9 @@ pub mod set {
         /// (409); every attempt throttled per address and client IP (429); without an
         /// invitation, refused while open signup is off (403).
         Signup: [403, 409, 422, 429, 503];
+        /// An invitation accepted with an account's password: wrong (401), malformed or used
+        /// (422), a member already (409), throttled (429).
+        Join: [401, 409, 422, 429, 503];
         /// The policy reload: broken files are 422.
         Reload: [401, 403, 422, 503];
         /// A mailed link asked for: a malformed address (422) or too many requests (429).

@@ -16,7 +16,10 @@ use crate::{
     domain::{Email, PersonName, Phone},
     error::AppError,
     service::{
-        invitations::signup::{self, Signup},
+        invitations::{
+            join,
+            signup::{self, Signup},
+        },
         open_signup,
     },
     state::AppState,
@@ -59,6 +62,17 @@ impl Example for SignupRequest {
             phone: None,
         }
     }
+}
+
+/// An invitation to an existing account, and that account's password.
+#[derive(Object)]
+struct JoinRequest {
+    /// The token of the mailed invitation link (`token=` in its query).
+    #[oai(deserialize_with = "json_string")]
+    invitation_token: String,
+    /// The password the invited email signs in with.
+    #[oai(deserialize_with = "json_string")]
+    password: String,
 }
 
 /// How the new user gets in.
@@ -121,7 +135,8 @@ impl SignupApi {
     /// and dealership become a user (the email counts as verified). It works once, even for
     /// many requests at once; it is refused (`422` on `invitation_token`) after use, expiry,
     /// revocation or a resend, and for a suspended or deleted dealership. While the address
-    /// belongs to a live user the answer is `409` and the invitation stays usable.
+    /// belongs to someone the answer is `409`, saying to accept it at `POST /api/v1/auth/join`
+    /// with that account's password instead; the invitation stays usable.
     ///
     /// **Without an invitation** (`email`): only when `auth.open_signup.enabled` (otherwise
     /// `403`, "signup needs an invitation"), only into the configured dealership
@@ -147,6 +162,35 @@ impl SignupApi {
             Admission::Invitation(token) => signup::signup(&state, &token, signup, &meta).await?,
             Admission::Open(email) => open_signup::signup(&state, email, signup, &meta).await?,
         };
+        let cookie = refresh_cookie(&state, &issued);
+        let cookie_mode = state.settings.auth.cookie_mode;
+        Ok(SignedUp::Created(
+            Json(TokenResponse::new(issued, cookie_mode)),
+            "no-store".into(),
+            cookie,
+        ))
+    }
+
+    /// Accept an invitation to an address that signs in already: one more dealership for the
+    /// same person; signed in there.
+    ///
+    /// The invited role and dealership become a membership of the person who signs in with the
+    /// invited email, proven by their password (checked and throttled as a login is: a wrong
+    /// pair is `401`, `429` when locked). The invitation works once, as for a signup (`422` on
+    /// `invitation_token` after use, expiry, revocation or a resend); `409` if the person is a
+    /// member of that dealership already. Every attempt counts against the invitation too.
+    ///
+    /// **Permissions:** anyone holding a live invitation token and the invited account's
+    /// password.
+    #[oai(path = "/join", method = "post")]
+    async fn join(
+        &self,
+        req: &Request,
+        state: Data<&AppState>,
+        Json(body): Json<JoinRequest>,
+    ) -> ApiResult<SignedUp, set::Join> {
+        let meta = request_meta(req, &state);
+        let issued = join::join(&state, &body.invitation_token, body.password, &meta).await?;
         let cookie = refresh_cookie(&state, &issued);
         let cookie_mode = state.settings.auth.cookie_mode;
         Ok(SignedUp::Created(

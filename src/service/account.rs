@@ -31,8 +31,13 @@ pub async fn profile(state: &AppState, grant: &Grant) -> Result<user::Profile, A
     let load = async {
         let scope = state.open(grant).await?;
         let user = me(&scope).await?;
+        // every dealership the person may switch to, not only this one
+        let memberships = users::memberships_of(scope.tx(), user.person_id).await?;
         scope.commit().await?;
-        Ok(Some(user::Profile::from(user)))
+        Ok(Some(user::Profile {
+            memberships,
+            ..user::Profile::from(user)
+        }))
     };
     state
         .auth

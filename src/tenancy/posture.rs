@@ -78,6 +78,37 @@ FROM pg_roles r
 WHERE r.rolname = ANY (ARRAY[$1, $2, session_user::text])
 "#;
 
+/// Views that would read their tables as their owner (past RLS: a view is `security_invoker`
+/// or it is a hole), and tables of a person that the runtime role reads other than through a
+/// live membership of the caller's dealership (migration 000018).
+const SHARED_READS: &str = r#"
+SELECT 'view ' || c.relname || ' does not read as its caller (security_invoker)' AS problem
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = 'public' AND c.relkind = 'v'
+  AND NOT coalesce(c.reloptions && ARRAY['security_invoker=true', 'security_invoker=on'], false)
+UNION ALL
+SELECT 'table ' || t || ' is read by ' || $1 || ' other than through a live membership'
+FROM unnest(ARRAY['people', 'mfa_factors', 'mfa_recovery_codes']) AS t
+WHERE to_regclass('public.people') IS NOT NULL AND EXISTS (
+    SELECT 1 FROM pg_policies p
+    WHERE p.schemaname = 'public' AND p.tablename = t AND $1::name = ANY (p.roles)
+      AND p.cmd <> 'INSERT' AND position('memberships' IN coalesce(p.qual, '')) = 0)
+ORDER BY 1
+"#;
+
+async fn shared_reads(conn: &impl ConnectionTrait) -> Result<Vec<String>, AppError> {
+    let rows = conn
+        .query_all_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            SHARED_READS,
+            [RUNTIME_ROLE.into()],
+        ))
+        .await?;
+    rows.iter()
+        .map(|r| Ok(r.try_get::<String>("", "problem")?))
+        .collect()
+}
+
 /// Whether `demo_seed` is marked (false where the schema predates the mark).
 async fn demo_seeded(conn: &impl ConnectionTrait) -> Result<bool, AppError> {
     let ask = |sql: &str| Statement::from_string(DbBackend::Postgres, sql.to_owned());
@@ -118,6 +149,8 @@ pub async fn inspect(db: &Database, profile: Profile) -> Result<Posture, AppErro
             t.name
         ));
     }
+
+    posture.problems.extend(shared_reads(conn).await?);
 
     // the demo admin's TOTP secret is published in the README: no production data behind it
     if profile == Profile::Prod && demo_seeded(conn).await? {

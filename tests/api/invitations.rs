@@ -551,3 +551,84 @@ async fn invitations_end_with_the_authority_of_whoever_sent_them() {
     error_of(mailbox.signup(first).await, 422).await;
     error_of(mailbox.signup(second).await, 422).await;
 }
+
+/// An invitation's answer to the inviter with what differs by nature (ids, times, the address)
+/// left out.
+fn shape_of(invitation: &Value) -> Value {
+    let mut shape = invitation.clone();
+    for key in ["id", "email", "created_at", "updated_at", "expires_at"] {
+        shape[key] = Value::Null;
+    }
+    shape
+}
+
+#[tokio::test]
+async fn an_invitation_to_an_existing_person_is_accepted_with_their_password() {
+    let mailbox = spawn().await;
+    let app = &mailbox.app;
+    let into_metro = |email: &str| json!({"email": email, "role": "agent"});
+    // the inviter cannot tell an address with an account from a new one
+    let (fresh, _) = mailbox
+        .invited(MM_PRINCIPAL.email, into_metro("nobody.yet@example.com"), 1)
+        .await;
+    let (existing, token) = mailbox
+        .invited(MM_PRINCIPAL.email, into_metro(PA_AGENT.email), 1)
+        .await;
+    assert_eq!(shape_of(&fresh), shape_of(&existing));
+
+    // the holder of the mailbox is told to accept with the account's password
+    let taken = error_of(mailbox.signup(&token).await, 409).await;
+    assert!(
+        taken["message"]
+            .as_str()
+            .unwrap()
+            .contains("/api/v1/auth/join")
+    );
+    let join = |password: &str| {
+        app.post_json(
+            "/api/v1/auth/join",
+            json!({"invitation_token": token, "password": password}),
+        )
+    };
+    error_of(join("not the password").await, 401).await;
+    let joined = join(PA_AGENT.password).await;
+    assert_eq!(joined.status(), 201);
+    let body: Value = joined.json().await.unwrap();
+    assert_eq!(body["user"]["dealership_id"], METRO_MOTORS.to_string());
+    let mut places: Vec<&str> = body["user"]["memberships"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["dealership_name"].as_str().unwrap())
+        .collect();
+    places.sort();
+    assert_eq!(places, ["Metro Motors", "Premium Auto"]);
+    // once: the invitation is used
+    error_of(join(PA_AGENT.password).await, 422).await;
+
+    // Metro Motors lists its own membership of her; Premium Auto keeps its own
+    for (principal, dealership) in [(&MM_PRINCIPAL, METRO_MOTORS), (&PA_PRINCIPAL, PREMIUM_AUTO)] {
+        let token = mailbox.token_of(principal.email).await;
+        let listed: Vec<Value> = app
+            .get_as("/api/v1/users", &token)
+            .await
+            .json()
+            .await
+            .unwrap();
+        let alice: Vec<&Value> = listed
+            .iter()
+            .filter(|u| u["email"] == PA_AGENT.email)
+            .collect();
+        assert_eq!(alice.len(), 1, "{dealership}");
+        assert_eq!(alice[0]["dealership_id"], dealership.to_string());
+    }
+    // one password for both: signing in names the dealership
+    let metro = app
+        .post_json(
+            "/api/v1/auth/login",
+            json!({"email": PA_AGENT.email, "password": PA_AGENT.password,
+                   "dealership_id": METRO_MOTORS}),
+        )
+        .await;
+    assert_eq!(metro.status(), 200);
+}

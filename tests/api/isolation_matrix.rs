@@ -48,6 +48,8 @@ fn table() -> Vec<(&'static str, &'static str, Kind)> {
         ("POST", "/api/v1/auth/email/confirm", Public),
         // the token is the credential; signup.rs and invitations.rs test its confinement
         ("POST", "/api/v1/auth/signup", Public),
+        // the token and the invited account's password; invitations.rs tests its confinement
+        ("POST", "/api/v1/auth/join", Public),
         ("GET", "/.well-known/jwks.json", Public),
         ("GET", "/healthz", Public),
         ("GET", "/readyz", Public),

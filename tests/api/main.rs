@@ -31,6 +31,7 @@ mod logs;
 mod mail;
 mod mail_isolation;
 mod mail_replicas;
+mod memberships;
 mod mfa;
 mod mfa_gaps;
 mod mfa_policy;

@@ -193,7 +193,7 @@ async fn an_unknown_phone_gets_the_same_401_as_a_wrong_password_byte_for_byte() 
 }
 
 #[tokio::test]
-async fn repeated_wrong_passwords_by_phone_lock_that_phone_with_429_and_retry_after() {
+async fn repeated_wrong_passwords_by_phone_lock_the_person_with_429_and_retry_after() {
     let app = spawn_app_with(three_strikes).await;
     let agent = phone(&PA_AGENT);
     for i in 0..3 {
@@ -202,8 +202,8 @@ async fn repeated_wrong_passwords_by_phone_lock_that_phone_with_429_and_retry_af
     // spelled differently, it is the same number and the same counter
     assert_locked(app.login_by_phone("+1 (312) 555-0103", "wrong-3").await).await;
     error_of(app.login_by_phone(agent, PA_AGENT.password).await, 429).await;
-    // counted per name as sent, never resolved to the account: the email is a counter of its own
-    app.login_ok(PA_AGENT.email, PA_AGENT.password).await;
+    // one person, one lockout: their email is locked with their phone (issue 22)
+    assert_locked(app.login(PA_AGENT.email, PA_AGENT.password).await).await;
     // another number is not affected
     app.login_by_phone_ok(phone(&PA_MANAGER), PA_MANAGER.password)
         .await;
@@ -225,19 +225,16 @@ async fn repeated_wrong_passwords_by_phone_lock_that_phone_with_429_and_retry_af
 }
 
 #[tokio::test]
-async fn a_successful_login_by_phone_resets_the_count_of_the_accounts_email_too() {
+async fn a_successful_login_by_phone_resets_the_persons_one_count() {
     let app = spawn_app_with(three_strikes).await;
-    for _ in 0..2 {
-        error_of(app.login(PA_AGENT.email, "wrong").await, 401).await;
-        error_of(app.login_by_phone(phone(&PA_AGENT), "wrong").await, 401).await;
-    }
+    // the email and the phone count together: two failures, one by each
+    error_of(app.login(PA_AGENT.email, "wrong").await, 401).await;
+    error_of(app.login_by_phone(phone(&PA_AGENT), "wrong").await, 401).await;
     app.login_by_phone_ok(phone(&PA_AGENT), PA_AGENT.password)
         .await;
-    // without the reset the email's third and fourth failures would lock it
-    for _ in 0..2 {
-        error_of(app.login(PA_AGENT.email, "wrong").await, 401).await;
-        error_of(app.login_by_phone(phone(&PA_AGENT), "wrong").await, 401).await;
-    }
+    // without the reset these would be the third and fourth failures and lock the person
+    error_of(app.login(PA_AGENT.email, "wrong").await, 401).await;
+    error_of(app.login_by_phone(phone(&PA_AGENT), "wrong").await, 401).await;
     app.login_ok(PA_AGENT.email, PA_AGENT.password).await;
     app.login_by_phone_ok(phone(&PA_AGENT), PA_AGENT.password)
         .await;

@@ -16,11 +16,34 @@ async fn the_server_refuses_to_start_when_a_table_is_no_longer_forced() {
     let db = TestDb::new().await;
     exec(
         &db.owner().await,
-        "ALTER TABLE users NO FORCE ROW LEVEL SECURITY",
+        "ALTER TABLE people NO FORCE ROW LEVEL SECURITY",
     )
     .await;
     let err = build_error(test_settings(&db)).await;
-    assert!(err.contains("table users"), "{err}");
+    assert!(err.contains("table people"), "{err}");
+}
+
+#[tokio::test]
+async fn the_server_refuses_to_start_when_a_view_reads_as_its_owner_or_people_lose_their_policy() {
+    // a view that is not security_invoker reads its tables as its owner, past their RLS
+    let db = TestDb::new().await;
+    exec(
+        &db.owner().await,
+        "ALTER VIEW users SET (security_invoker = false)",
+    )
+    .await;
+    let err = build_error(test_settings(&db)).await;
+    assert!(err.contains("view users"), "{err}");
+
+    // people are read only through a live membership: a policy of any other shape is refused
+    let db = TestDb::new().await;
+    exec(
+        &db.owner().await,
+        "ALTER POLICY through_membership ON people USING (true)",
+    )
+    .await;
+    let err = build_error(test_settings(&db)).await;
+    assert!(err.contains("people"), "{err}");
 }
 
 #[tokio::test]

@@ -262,9 +262,9 @@ async fn a_change_made_in_sql_reaches_the_profile_on_every_replica_by_the_trigge
     exec(
         &owner,
         &format!(
-            "ALTER TABLE users DISABLE TRIGGER users_notify_profile_change; \
-             UPDATE users SET first_name = 'Quiet' WHERE id = '{id}'; \
-             ALTER TABLE users ENABLE TRIGGER users_notify_profile_change"
+            "ALTER TABLE people DISABLE TRIGGER people_notify_change; \
+             UPDATE people SET first_name = 'Quiet' WHERE id = '{id}'; \
+             ALTER TABLE people ENABLE TRIGGER people_notify_change"
         ),
     )
     .await;

@@ -3,6 +3,7 @@
 //! hashed, works once, expires, and dies when the invitation is revoked or resent. Signing up
 //! with it is [`signup`].
 
+pub mod join;
 mod quota;
 pub mod signup;
 

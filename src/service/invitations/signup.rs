@@ -65,23 +65,8 @@ pub async fn signup(
     signup: Signup,
     meta: &RequestMeta,
 ) -> Result<Issued, AppError> {
-    let token = AccountToken::parse(invitation_token).ok_or_else(invalid)?;
-    let tx = state.db.begin_reading(Scope::Anonymous).await?;
-    let found = Found::find_by_statement(Statement::from_sql_and_values(
-        DbBackend::Postgres,
-        "SELECT invitation_id, dealership_id FROM auth_invitation_lookup($1)",
-        [token.id.into()],
-    ))
-    .one(&tx)
-    .await?;
-    tx.commit().await?;
-    let found = found.ok_or_else(invalid)?;
-    let scope = scope_of(found.dealership_id);
-
-    // every cheap check before the slow hash, in a transaction that ends before it
-    let tx = state.db.begin_reading(scope).await?;
-    let invitation = usable(&tx, &token, found.invitation_id).await?;
-    tx.commit().await?;
+    let (token, invitation) = presented(state, invitation_token).await?;
+    let scope = scope_of(invitation.dealership_id);
     let email = Email::parse(&invitation.email).map_err(AppError::internal)?;
     // every attempt on an invitation counts, per invitation and per client IP
     throttled(state, invitation.id, meta).await?;
@@ -89,13 +74,13 @@ pub async fn signup(
     let tx = state.db.begin_reading(scope).await?;
     let free = names_free(&tx, &email, signup.phone.as_ref()).await;
     tx.commit().await?;
-    free?;
+    free.map_err(join_instead)?;
     let hash = password::hash(password.expose().to_owned()).await?;
 
     let tx = state.db.begin(scope).await?;
     // the invitation first: of ten signups at once, one takes it and the others wait here
     // and then find it accepted
-    let invitation = accept(&tx, &token, found.invitation_id).await?;
+    let invitation = accept(&tx, &token, invitation.id).await?;
     let new = NewUser {
         email,
         password,
@@ -109,7 +94,7 @@ pub async fn signup(
         custom_role_id: invitation.custom_role_id,
     };
     // 409 naming the email or the phone if either is taken by now
-    let created = insert(&tx, new, placed, hash).await?;
+    let created = insert(&tx, new, placed, hash).await.map_err(join_instead)?;
     // the invitation reached this mailbox
     let verified = person::ActiveModel {
         email_verified_at: Set(Some(Utc::now())),
@@ -128,10 +113,49 @@ pub async fn signup(
     Ok(issued)
 }
 
+/// The invitation `raw` is the live token of, and the token; 422 on `invitation_token`
+/// otherwise. Read before anything slow, in transactions that end at once.
+pub(super) async fn presented(
+    state: &AppState,
+    raw: &str,
+) -> Result<(AccountToken, invitation::Model), AppError> {
+    let token = AccountToken::parse(raw).ok_or_else(invalid)?;
+    let tx = state.db.begin_reading(Scope::Anonymous).await?;
+    let found = Found::find_by_statement(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "SELECT invitation_id, dealership_id FROM auth_invitation_lookup($1)",
+        [token.id.into()],
+    ))
+    .one(&tx)
+    .await?;
+    tx.commit().await?;
+    let found = found.ok_or_else(invalid)?;
+    let tx = state
+        .db
+        .begin_reading(scope_of(found.dealership_id))
+        .await?;
+    let invitation = usable(&tx, &token, found.invitation_id).await?;
+    tx.commit().await?;
+    Ok((token, invitation))
+}
+
+/// The invited address signs in already: said to the invitation's holder (who holds its
+/// mailbox), with where to accept it instead.
+fn join_instead(err: AppError) -> AppError {
+    match err {
+        AppError::Conflict(m) if m.contains("email") => AppError::Conflict(
+            "this email signs in already: accept the invitation with its password at \
+             POST /api/v1/auth/join"
+                .into(),
+        ),
+        other => other,
+    }
+}
+
 /// 429 while the invitation or the client IP is locked; otherwise counts this attempt, whatever
 /// its outcome (counted and checked in one statement). Keyed by the invitation, not its address:
 /// nobody else's attempts with the address (an open signup) use its budget up.
-async fn throttled(
+pub(super) async fn throttled(
     state: &AppState,
     invitation_id: Uuid,
     meta: &RequestMeta,
@@ -185,7 +209,7 @@ async fn usable(
 }
 
 /// Marks the invitation accepted (locking its row) if it is still usable with `token`.
-async fn accept(
+pub(super) async fn accept(
     tx: &TenantTx,
     token: &AccountToken,
     id: Uuid,
@@ -237,7 +261,7 @@ pub(crate) async fn takes_members(tx: &TenantTx, id: Uuid) -> Result<bool, AppEr
 }
 
 /// `invitation.accepted`, and `user.created` for the directory's history, both by the new user.
-async fn record(
+pub(super) async fn record(
     tx: &TenantTx,
     meta: &RequestMeta,
     invitation: &invitation::Model,

@@ -69,7 +69,7 @@ pub async fn code_lock(
     let taken = Taken::find_by_statement(Statement::from_sql_and_values(
         DbBackend::Postgres,
         "SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0)) AS taken",
-        [lock_key(user.id).into()],
+        [lock_key(user.person_id).into()],
     ))
     .one(tx)
     .await?
@@ -138,6 +138,7 @@ fn attempt<'a>(
     Attempt {
         state,
         name,
+        counted_as: name,
         dealership_id: user.dealership_id,
         user_id: Some(user.id),
         meta,

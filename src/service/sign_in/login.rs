@@ -10,7 +10,7 @@ use crate::{
         account_token::AccountToken, jwt::Authn, mfa::Standing, principal::scope_of,
         sessions::Revoked, throttle,
     },
-    domain::SignInName,
+    domain::{Email, SignInName},
     entity::user,
     error::AppError,
     scope::RequestMeta,
@@ -31,9 +31,13 @@ pub async fn login(
     let candidate = users::login_candidate(&tx, &name).await?;
     tx.commit().await?;
     let entered = candidate.as_ref().and_then(|c| c.choose(dealership));
+    // one lockout per person: a phone's failures count under the person's email
+    let email = candidate.as_ref().and_then(|c| Email::parse(&c.email).ok());
+    let counted_as = email.map_or_else(|| name.clone(), SignInName::Email);
     let attempt = Attempt {
         state,
         name: &name,
+        counted_as: &counted_as,
         dealership_id: entered.and_then(|m| m.dealership_id),
         user_id: candidate.as_ref().map(|c| c.person_id),
         meta,

@@ -14,7 +14,7 @@ pub use codes::{
     wrong_code_answer,
 };
 pub use login::login;
-pub use reauth::verify_current_password;
+pub use reauth::{verify_current_password, verify_password_of};
 pub use refresh::refresh;
 pub use switch::switch;
 

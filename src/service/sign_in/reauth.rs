@@ -30,6 +30,7 @@ pub async fn verify_current_password(
     let attempt = Attempt {
         state,
         name: &name,
+        counted_as: &name,
         dealership_id: caller.dealership_id,
         user_id: Some(caller.user_id),
         meta: &caller.meta,
@@ -43,6 +44,31 @@ pub async fn verify_current_password(
         }
         answer => answer,
     }
+}
+
+/// Checks the password of the person signing in as `name` (`None`: nobody does) outside a
+/// sign-in — accepting an invitation — exactly as a login checks it: the same throttle, the
+/// same uniform 401 for an unknown name and a wrong password. A failure is recorded in
+/// `dealership_id` (where the person is about to join).
+pub async fn verify_password_of(
+    state: &AppState,
+    name: &SignInName,
+    (person, dealership_id): (Option<(Uuid, String)>, Option<Uuid>),
+    password: String,
+    meta: &RequestMeta,
+) -> Result<(), AppError> {
+    let (person_id, hash) = person.unzip();
+    let attempt = Attempt {
+        state,
+        name,
+        counted_as: name,
+        dealership_id,
+        user_id: person_id,
+        meta,
+    };
+    attempt
+        .check_password(password, hash, "bad_credentials")
+        .await
 }
 
 /// Seconds until the name or IP is unlocked, asked again (its own short transaction).
@@ -61,7 +87,11 @@ async fn locked_now(
 /// known) and where it came from.
 pub(super) struct Attempt<'a> {
     pub state: &'a AppState,
+    /// The name the attempt was made as (its answer and audit event say it).
     pub name: &'a SignInName,
+    /// The name its failures count under: the person's email when the person is known, so a
+    /// person's email and phone share one lockout; else the name as sent.
+    pub counted_as: &'a SignInName,
     pub dealership_id: Option<Uuid>,
     pub user_id: Option<Uuid>,
     pub meta: &'a RequestMeta,
@@ -82,7 +112,7 @@ impl Attempt<'_> {
         reason: &str,
     ) -> Result<(), AppError> {
         let ip = self.meta.ip.as_deref();
-        if let Some(retry_after_secs) = locked_now(self.state, self.name, ip).await? {
+        if let Some(retry_after_secs) = locked_now(self.state, self.counted_as, ip).await? {
             return Err(self.refuse_locked(retry_after_secs).await);
         }
         let known = hash.is_some();
@@ -94,11 +124,11 @@ impl Attempt<'_> {
             .state
             .auth
             .turns
-            .take(&throttle::turn_keys(self.name, ip))
+            .take(&throttle::turn_keys(self.counted_as, ip))
             .await?;
         let tx = self.state.db.begin(scope_of(self.dealership_id)).await?;
-        throttle::one_at_a_time(&tx, self.name, ip).await?;
-        if let Some(retry_after_secs) = throttle::locked_for(&tx, self.name, ip).await? {
+        throttle::one_at_a_time(&tx, self.counted_as, ip).await?;
+        if let Some(retry_after_secs) = throttle::locked_for(&tx, self.counted_as, ip).await? {
             return Err(self.locked_in(tx, retry_after_secs).await);
         }
         if matches {
@@ -172,7 +202,7 @@ impl Attempt<'_> {
     ) -> Result<u32, AppError> {
         let lockout = &self.state.settings.auth.lockout;
         let ip = self.meta.ip.as_deref();
-        let failures = throttle::record_failure(tx, lockout, self.name, ip).await?;
+        let failures = throttle::record_failure(tx, lockout, self.counted_as, ip).await?;
         let mut event = self.event(action);
         let mut changes = name_record(self.name);
         changes["reason"] = reason.into();

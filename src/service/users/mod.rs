@@ -31,6 +31,7 @@ const PHONE_KEY: &str = "people_phone_key";
 #[derive(Debug, FromQueryResult)]
 struct CandidateRow {
     person_id: Uuid,
+    email: String,
     password_hash: String,
     user_id: Option<Uuid>,
     dealership_id: Option<Uuid>,
@@ -45,6 +46,8 @@ struct CandidateRow {
 #[derive(Debug)]
 pub struct LoginCandidate {
     pub person_id: Uuid,
+    /// The person's email: every failed sign-in of theirs counts under it, by email or phone.
+    pub email: String,
     pub password_hash: String,
     pub memberships: Vec<Summary>,
 }
@@ -79,6 +82,7 @@ pub async fn login_candidate(
         return Ok(None);
     };
     let (person_id, password_hash) = (first.person_id, first.password_hash.clone());
+    let email = first.email.clone();
     let memberships = rows
         .into_iter()
         .filter_map(|r| {
@@ -94,6 +98,7 @@ pub async fn login_candidate(
         .collect();
     Ok(Some(LoginCandidate {
         person_id,
+        email,
         password_hash,
         memberships,
     }))

@@ -196,7 +196,7 @@ impl Tokens {
         Self::from_response(resp).await
     }
 
-    async fn from_response(resp: reqwest::Response) -> Self {
+    pub async fn from_response(resp: reqwest::Response) -> Self {
         assert_eq!(resp.status(), 200, "tokens issued");
         let body: serde_json::Value = resp.json().await.expect("token JSON");
         Self {

@@ -18,8 +18,9 @@ pub const END_PA_MANAGER_NORTH: &str = "UPDATE memberships SET deleted_at = now(
 
 /// What the sign-in lookups (`auth_login_lookup`, `auth_phone_login_lookup`) return: the person
 /// and where they may sign in, one row per membership, and nothing more.
-pub const LOGIN_LOOKUP_COLUMNS: [&str; 8] = [
+pub const LOGIN_LOOKUP_COLUMNS: [&str; 9] = [
     "person_id",
+    "email",
     "password_hash",
     "user_id",
     "dealership_id",

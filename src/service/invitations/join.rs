@@ -1,0 +1,64 @@
+//! An invitation to an address that signs in already (`POST /auth/join`): the person accepts
+//! it with their password and the invitation becomes a membership of theirs — one person, one
+//! password, a place in one more dealership. The password is checked as a login checks it
+//! (throttled per address and client IP, the same 401 for any wrong pair), and every attempt
+//! counts against the invitation as a signup's does. Nothing is said to the inviter about
+//! whether the address had an account: inviting answers alike either way.
+
+use sea_orm::{ActiveModelTrait, IntoActiveModel, Set};
+use uuid::Uuid;
+
+use super::signup::{accept, presented, record, throttled};
+use crate::{
+    auth::principal::scope_of,
+    domain::{Email, SignInName},
+    error::AppError,
+    scope::RequestMeta,
+    service::{
+        roles::assign::Placement,
+        sign_in::{self, Issued},
+        users::{self, manage::add_membership},
+    },
+    state::AppState,
+    tenancy::Scope,
+};
+
+pub async fn join(
+    state: &AppState,
+    invitation_token: &str,
+    password: String,
+    meta: &RequestMeta,
+) -> Result<Issued, AppError> {
+    let (token, invitation) = presented(state, invitation_token).await?;
+    throttled(state, invitation.id, meta).await?;
+    let name = SignInName::Email(Email::parse(&invitation.email).map_err(AppError::internal)?);
+    let tx = state.db.begin_reading(Scope::Anonymous).await?;
+    let person = users::login_candidate(&tx, &name).await?;
+    tx.commit().await?;
+    let person = person.map(|p| (p.person_id, p.password_hash));
+    let person_id = person.as_ref().map(|(id, _)| *id);
+    let checked = (person, invitation.dealership_id);
+    sign_in::verify_password_of(state, &name, checked, password, meta).await?;
+    let person_id = person_id.ok_or_else(|| {
+        AppError::internal(anyhow::anyhow!("a password matched without a person"))
+    })?;
+
+    let tx = state.db.begin(scope_of(invitation.dealership_id)).await?;
+    let invitation = accept(&tx, &token, invitation.id).await?;
+    let placed = Placement {
+        dealership_id: invitation.dealership_id,
+        role: invitation.role,
+        custom_role_id: invitation.custom_role_id,
+    };
+    // 409 if the person is a member there already (the invitation stays unused)
+    let membership = Uuid::now_v7();
+    let user = add_membership(&tx, person_id, membership, placed, invitation.invited_by).await?;
+    let mut accepted = invitation.clone().into_active_model();
+    accepted.accepted_user_id = Set(Some(user.id));
+    accepted.update(&tx).await?;
+    let refresh_token = sign_in::open_session(state, &tx, &user, meta).await?;
+    record(&tx, meta, &invitation, &user).await?;
+    let issued = sign_in::issue_in(state, &tx, user, refresh_token).await?;
+    tx.commit().await?;
+    Ok(issued)
+}

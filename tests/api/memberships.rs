@@ -1,0 +1,215 @@
+//! One person in several dealerships (issue 22): Mark Premium, the demo manager of Premium Auto
+//! and Premium Auto North, signs in once, lists both, switches and back without a password, and
+//! each dealership sees only its own membership of him. Ending one membership ends only the
+//! sessions that use it; his sign-in names and password are his own wherever a dealership does
+//! not reach every membership of his.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::helpers::{
+    MM_PRINCIPAL, PA_AGENT, PA_MANAGER, PA_MANAGER_NORTH, PA_PRINCIPAL, PREMIUM_AUTO,
+    PREMIUM_AUTO_NORTH, TestApp, Tokens, error_of, spawn_app,
+};
+
+const SWITCH: &str = "/api/v1/auth/switch";
+
+async fn switch(app: &TestApp, token: &str, dealership: uuid::Uuid) -> reqwest::Response {
+    app.as_user(Method::POST, SWITCH, token)
+        .json(&json!({"dealership_id": dealership}))
+        .send()
+        .await
+        .unwrap()
+}
+
+/// The dealerships a sign-in answer or `/auth/me` lists, by name.
+fn places(user: &Value) -> Vec<&str> {
+    let mut names: Vec<&str> = user["memberships"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["dealership_name"].as_str().unwrap())
+        .collect();
+    names.sort();
+    names
+}
+
+async fn me(app: &TestApp, token: &str) -> (StatusCode, Value) {
+    let resp = app.get_as("/api/v1/auth/me", token).await;
+    let status = resp.status();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn a_manager_of_two_rooftops_signs_in_once_and_switches_there_and_back() {
+    let app = spawn_app().await;
+    let home = app.login_ok(PA_MANAGER.email, PA_MANAGER.password).await;
+    let user = &home.body["user"];
+    assert_eq!(places(user), ["Premium Auto", "Premium Auto North"]);
+    assert_eq!(
+        user["id"],
+        PA_MANAGER.id.to_string(),
+        "Premium Auto: used first"
+    );
+
+    let north = switch(&app, &home.access, PREMIUM_AUTO_NORTH).await;
+    assert_eq!(north.status(), 200);
+    let north = Tokens::from_response(north).await;
+    assert_eq!(north.body["user"]["id"], PA_MANAGER_NORTH.to_string());
+    assert_eq!(
+        north.body["user"]["dealership_id"],
+        PREMIUM_AUTO_NORTH.to_string()
+    );
+    // both tabs stay right: each token acts in its own dealership
+    let (status, seen) = me(&app, &north.access).await;
+    assert_eq!(
+        (status, seen["dealership_id"].as_str()),
+        (
+            StatusCode::OK,
+            Some(PREMIUM_AUTO_NORTH.to_string().as_str())
+        )
+    );
+    assert_eq!(places(&seen), ["Premium Auto", "Premium Auto North"]);
+    let (status, seen) = me(&app, &home.access).await;
+    assert_eq!(
+        (status, seen["id"].as_str()),
+        (StatusCode::OK, Some(PA_MANAGER.id.to_string().as_str()))
+    );
+
+    // and back, from the North token; each family refreshes within its own membership
+    let back = Tokens::from_response(switch(&app, &north.access, PREMIUM_AUTO).await).await;
+    assert_eq!(back.body["user"]["id"], PA_MANAGER.id.to_string());
+    let again = app.refresh_ok(&north.refresh).await;
+    assert_eq!(again.body["user"]["id"], PA_MANAGER_NORTH.to_string());
+
+    // nowhere else: a dealership without a membership of his is not found
+    let elsewhere = switch(&app, &home.access, crate::helpers::METRO_MOTORS).await;
+    error_of(elsewhere, 404).await;
+
+    // naming the dealership at sign-in enters it directly
+    let direct = app
+        .post_json(
+            "/api/v1/auth/login",
+            json!({"email": PA_MANAGER.email, "password": PA_MANAGER.password,
+                   "dealership_id": PREMIUM_AUTO_NORTH}),
+        )
+        .await;
+    let direct = Tokens::from_response(direct).await;
+    assert_eq!(direct.body["user"]["id"], PA_MANAGER_NORTH.to_string());
+
+    // logout ends every family of the sign-in, whichever tab asks
+    let ended = app.post_as("/api/v1/auth/logout", &back.access).await;
+    assert_eq!(ended.status(), 204);
+    error_of(app.refresh(&again.refresh).await, 401).await;
+    error_of(app.get_as("/api/v1/auth/me", &home.access).await, 401).await;
+    // the separate sign-in straight into North stands
+    assert_eq!(me(&app, &direct.access).await.0, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn each_dealership_sees_only_its_own_membership_of_a_shared_person() {
+    let app = spawn_app().await;
+    let principal = app
+        .login_ok(PA_PRINCIPAL.email, PA_PRINCIPAL.password)
+        .await
+        .access;
+    let listed: Vec<Value> = app
+        .get_as("/api/v1/users", &principal)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let mark: Vec<&Value> = listed
+        .iter()
+        .filter(|u| u["email"] == PA_MANAGER.email)
+        .collect();
+    assert_eq!(mark.len(), 1, "one row: his Premium Auto membership");
+    assert_eq!(places(mark[0]), ["Premium Auto"], "not the other rooftop");
+    let other = app
+        .get_as(&format!("/api/v1/users/{PA_MANAGER_NORTH}"), &principal)
+        .await;
+    error_of(other, 404).await;
+
+    let metro = app
+        .login_ok(MM_PRINCIPAL.email, MM_PRINCIPAL.password)
+        .await
+        .access;
+    let listed: Vec<Value> = app
+        .get_as("/api/v1/users", &metro)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(listed.iter().all(|u| u["email"] != PA_MANAGER.email));
+}
+
+#[tokio::test]
+async fn deactivating_one_membership_ends_only_the_sessions_that_use_it() {
+    let app = spawn_app().await;
+    let home = app.login_ok(PA_MANAGER.email, PA_MANAGER.password).await;
+    let north = Tokens::from_response(switch(&app, &home.access, PREMIUM_AUTO_NORTH).await).await;
+    let principal = app
+        .login_ok(PA_PRINCIPAL.email, PA_PRINCIPAL.password)
+        .await
+        .access;
+    let off = app
+        .as_user(
+            Method::PATCH,
+            &format!("/api/v1/users/{}/toggle-active", PA_MANAGER.id),
+            &principal,
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(off.status(), 200);
+
+    error_of(app.get_as("/api/v1/auth/me", &home.access).await, 401).await;
+    error_of(app.refresh(&home.refresh).await, 401).await;
+    assert_eq!(me(&app, &north.access).await.0, StatusCode::OK);
+    let refreshed = app.refresh_ok(&north.refresh).await;
+    assert_eq!(refreshed.body["user"]["id"], PA_MANAGER_NORTH.to_string());
+    // signing in again finds the one membership left
+    let again = app.login_ok(PA_MANAGER.email, PA_MANAGER.password).await;
+    assert_eq!(places(&again.body["user"]), ["Premium Auto North"]);
+}
+
+#[tokio::test]
+async fn staff_change_the_credentials_only_of_people_wholly_in_their_reach() {
+    let app = spawn_app().await;
+    let principal = app
+        .login_ok(PA_PRINCIPAL.email, PA_PRINCIPAL.password)
+        .await
+        .access;
+    let edit = |id: uuid::Uuid, body: Value| {
+        app.as_user(Method::PATCH, &format!("/api/v1/users/{id}"), &principal)
+            .json(&body)
+            .send()
+    };
+    for body in [
+        json!({"password": "a brand new passphrase"}),
+        json!({"email": "mark.elsewhere@premiumauto.com"}),
+        json!({"phone": "+13125550199"}),
+    ] {
+        let refused = error_of(edit(PA_MANAGER.id, body.clone()).await.unwrap(), 403).await;
+        assert_eq!(
+            refused["message"], "this person manages their own sign-in",
+            "{body}"
+        );
+        assert!(
+            !refused.to_string().contains("North"),
+            "names no dealership"
+        );
+    }
+    // his name and his role here are Premium Auto's to change
+    let renamed = edit(PA_MANAGER.id, json!({"first_name": "Marcus"}))
+        .await
+        .unwrap();
+    assert_eq!(renamed.status(), 200);
+    // an agent of Premium Auto alone is wholly in reach
+    let reset = edit(PA_AGENT.id, json!({"password": "a brand new passphrase"}))
+        .await
+        .unwrap();
+    assert_eq!(reset.status(), 200);
+    // and Mark still signs in with his own password
+    app.login_ok(PA_MANAGER.email, PA_MANAGER.password).await;
+}
