@@ -129,6 +129,37 @@ AS $$
     RETURNING m.id, m.dealership_id
 $$;
 
+-- the person's sessions that can still be refreshed, in every dealership, newest first
+CREATE FUNCTION person_sessions(p_person uuid)
+RETURNS TABLE (id uuid, dealership_id uuid, dealership_name text, sign_in_id uuid,
+               user_agent text, ip text, created_at timestamptz, last_used_at timestamptz,
+               expires_at timestamptz)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT s.id, s.dealership_id, d.name, s.sign_in_id, s.user_agent, s.ip, s.created_at,
+           s.last_used_at, s.expires_at
+    FROM public.sessions s
+    JOIN public.memberships m ON m.id = s.user_id
+    LEFT JOIN public.dealerships d ON d.id = s.dealership_id
+    WHERE m.person_id = p_person AND s.revoked_at IS NULL AND s.expires_at > now()
+      AND s.absolute_expires_at > now() AND public.person_in_scope(p_person)
+    ORDER BY s.created_at DESC
+$$;
+
+-- ends one session of the person, whichever dealership it is in; whether it did
+CREATE FUNCTION person_session_revoke(p_person uuid, p_session uuid, p_reason text)
+RETURNS boolean
+LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH ended AS (
+        UPDATE public.sessions s SET revoked_at = now(), revoked_reason = p_reason
+        WHERE s.id = p_session AND s.revoked_at IS NULL
+          AND s.user_id IN (SELECT m.id FROM public.memberships m WHERE m.person_id = p_person)
+          AND public.person_in_scope(p_person)
+        RETURNING 1)
+    SELECT EXISTS (SELECT 1 FROM ended)
+$$;
+
 -- ends the person's refresh families in every dealership: those of one sign-in
 -- (p_sign_in), or all but those of one (p_keep); returns the sessions ended
 CREATE FUNCTION person_sessions_revoke(p_person uuid, p_sign_in uuid, p_keep uuid, p_reason text)
@@ -149,7 +180,8 @@ fn person_function_grants() -> String {
     let functions = "person_in_scope(uuid), person_memberships(uuid), \
                      person_managed_by(uuid, integer), person_other_memberships(uuid, uuid), \
                      person_is_last_principal(uuid), person_close_memberships(uuid), \
-                     person_sessions_revoke(uuid, uuid, uuid, text)";
+                     person_sessions_revoke(uuid, uuid, uuid, text), person_sessions(uuid), \
+                     person_session_revoke(uuid, uuid, text)";
     format!(
         r#"
 GRANT UPDATE (revoked_at, revoked_reason) ON sessions TO {DEFINER_ROLE};
@@ -161,6 +193,8 @@ ALTER FUNCTION person_sessions_revoke(uuid, uuid, uuid, text) OWNER TO {DEFINER_
 ALTER FUNCTION person_other_memberships(uuid, uuid) OWNER TO {DEFINER_ROLE};
 ALTER FUNCTION person_is_last_principal(uuid) OWNER TO {DEFINER_ROLE};
 ALTER FUNCTION person_close_memberships(uuid) OWNER TO {DEFINER_ROLE};
+ALTER FUNCTION person_sessions(uuid) OWNER TO {DEFINER_ROLE};
+ALTER FUNCTION person_session_revoke(uuid, uuid, text) OWNER TO {DEFINER_ROLE};
 GRANT UPDATE (deleted_at, is_active, custom_role_id, updated_at) ON memberships TO {DEFINER_ROLE};
 CREATE POLICY definer_closes ON memberships FOR UPDATE TO {DEFINER_ROLE} USING (true) WITH CHECK (true);
 REVOKE ALL ON FUNCTION {functions} FROM PUBLIC;
@@ -434,6 +468,8 @@ DROP FUNCTION person_managed_by(uuid, integer);
 DROP FUNCTION person_other_memberships(uuid, uuid);
 DROP FUNCTION person_is_last_principal(uuid);
 DROP FUNCTION person_close_memberships(uuid);
+DROP FUNCTION person_sessions(uuid);
+DROP FUNCTION person_session_revoke(uuid, uuid, text);
 DROP POLICY definer_closes ON memberships;
 REVOKE UPDATE (deleted_at, is_active, custom_role_id, updated_at) ON memberships FROM {DEFINER_ROLE};
 DROP FUNCTION person_in_scope(uuid);

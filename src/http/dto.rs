@@ -14,8 +14,8 @@ use uuid::Uuid;
 
 use crate::{
     domain::Role,
-    entity::{audit_event, dealership, membership, session, user},
-    service::sign_in::Issued,
+    entity::{audit_event, dealership, membership, user},
+    service::{sessions::OwnSession, sign_in::Issued},
 };
 
 /// A field that is always sent, as `null` when it has no value. poem-openapi describes an
@@ -227,6 +227,13 @@ impl TokenResponse {
 #[derive(Debug, Object)]
 pub struct Session {
     pub id: Uuid,
+    /// The dealership the session acts in (`null`: the platform); a person in several lists
+    /// theirs in every one.
+    pub dealership_id: Nullable<Uuid>,
+    pub dealership_name: Nullable<String>,
+    /// The sign-in the session belongs to: switching dealerships adds a session to it, and
+    /// logging out of it ends them all.
+    pub sign_in_id: Uuid,
     pub created_at: DateTime<Utc>,
     pub last_used_at: DateTime<Utc>,
     /// When the session ends unless refreshed before.
@@ -238,10 +245,13 @@ pub struct Session {
 }
 
 impl Session {
-    pub fn new(s: session::Model, current_session: Uuid) -> Self {
+    pub fn new(s: OwnSession, current_session: Uuid) -> Self {
         Self {
             current: s.id == current_session,
             id: s.id,
+            dealership_id: s.dealership_id.into(),
+            dealership_name: s.dealership_name.into(),
+            sign_in_id: s.sign_in_id,
             created_at: s.created_at,
             last_used_at: s.last_used_at,
             expires_at: s.expires_at,

@@ -3,8 +3,7 @@
 
 use chrono::Utc;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult,
-    QueryFilter, QueryOrder, Set, Statement,
+    ActiveModelTrait, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, Set, Statement,
 };
 use uuid::Uuid;
 
@@ -187,43 +186,6 @@ pub async fn end_person(
     Ok(ended.len() as u64)
 }
 
-/// The user's sessions that can still be refreshed, newest first.
-pub async fn list_live(tx: &TenantTx, user_id: Uuid) -> Result<Vec<session::Model>, AppError> {
-    Ok(session::Entity::find()
-        .filter(session::Column::UserId.eq(user_id))
-        .filter(session::Column::RevokedAt.is_null())
-        .filter(session::Column::ExpiresAt.gt(Utc::now()))
-        .filter(session::Column::AbsoluteExpiresAt.gt(Utc::now()))
-        .order_by_desc(session::Column::CreatedAt)
-        .all(tx)
-        .await?)
-}
-
-/// Ends one session of `user_id` for `reason`: revoked, audited, and announced to every replica
-/// when the scope commits. `false` if the user has no such live session.
-pub async fn end(
-    scope: &RequestScope,
-    user_id: Uuid,
-    session_id: Uuid,
-    reason: &str,
-) -> Result<bool, AppError> {
-    if !revoke(scope.tx(), user_id, session_id, reason).await? {
-        return Ok(false);
-    }
-    let actor = scope.principal();
-    let event = audit::Event {
-        dealership_id: actor.dealership_id,
-        actor_id: Some(actor.user_id),
-        action: "session.revoked",
-        target_type: "session",
-        target_id: Some(session_id),
-        changes: Some(serde_json::json!({"user_id": user_id, "reason": reason})),
-    };
-    audit::record_in(scope, event).await?;
-    scope.revoke(Revoked::Session(session_id)).await?;
-    Ok(true)
-}
-
 /// Ends every session of `user_id` (of `dealership_id`) but `except`, as one audited,
 /// announced change; the event belongs to the user's dealership, whoever acted.
 pub async fn end_all(
@@ -248,16 +210,59 @@ pub async fn end_all(
 }
 
 /// The caller's own sessions, in the caller's own scope.
-pub async fn list_own(scope: &RequestScope) -> Result<Vec<session::Model>, AppError> {
-    list_live(scope.tx(), scope.principal().user_id).await
+/// One of the person's live sessions, in whichever dealership (what `/auth/sessions` lists).
+#[derive(Debug, FromQueryResult)]
+pub struct OwnSession {
+    pub id: Uuid,
+    pub dealership_id: Option<Uuid>,
+    pub dealership_name: Option<String>,
+    pub sign_in_id: Uuid,
+    pub user_agent: Option<String>,
+    pub ip: Option<String>,
+    pub created_at: chrono::DateTime<Utc>,
+    pub last_used_at: chrono::DateTime<Utc>,
+    pub expires_at: chrono::DateTime<Utc>,
 }
 
-/// Ends one of the caller's own sessions; 404 if it is not theirs or already over.
+/// The caller's sessions in every dealership of theirs (the definer function reads what RLS
+/// hides here), newest first.
+pub async fn list_own(scope: &RequestScope) -> Result<Vec<OwnSession>, AppError> {
+    Ok(
+        OwnSession::find_by_statement(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT * FROM person_sessions($1)",
+            [scope.principal().person_id.into()],
+        ))
+        .all(scope.tx())
+        .await?,
+    )
+}
+
+/// Ends one of the caller's own sessions, in whichever dealership: revoked, audited here, and
+/// announced to every replica when the scope commits; 404 if it is not theirs or already over.
 pub async fn end_own(scope: &RequestScope, session_id: Uuid, reason: &str) -> Result<(), AppError> {
-    if !end(scope, scope.principal().user_id, session_id, reason).await? {
+    let me = scope.principal();
+    let row = scope
+        .tx()
+        .query_one_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT person_session_revoke($1, $2, $3) AS done",
+            [me.person_id.into(), session_id.into(), reason.into()],
+        ))
+        .await?;
+    if row.map(|r| r.try_get::<bool>("", "done")).transpose()? != Some(true) {
         return Err(AppError::NotFound("session"));
     }
-    Ok(())
+    let event = audit::Event {
+        dealership_id: me.dealership_id,
+        actor_id: Some(me.user_id),
+        action: "session.revoked",
+        target_type: "session",
+        target_id: Some(session_id),
+        changes: Some(serde_json::json!({"user_id": me.user_id, "reason": reason})),
+    };
+    audit::record_in(scope, event).await?;
+    scope.revoke(Revoked::Session(session_id)).await
 }
 
 /// Session `id`, if this scope sees it.

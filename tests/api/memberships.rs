@@ -213,3 +213,47 @@ async fn staff_change_the_credentials_only_of_people_wholly_in_their_reach() {
     // and Mark still signs in with his own password
     app.login_ok(PA_MANAGER.email, PA_MANAGER.password).await;
 }
+
+#[tokio::test]
+async fn the_sessions_list_shows_each_dealership_and_ends_any_of_them() {
+    let app = spawn_app().await;
+    let home = app.login_ok(PA_MANAGER.email, PA_MANAGER.password).await;
+    let north = Tokens::from_response(switch(&app, &home.access, PREMIUM_AUTO_NORTH).await).await;
+    let listed: Vec<Value> = app
+        .get_as("/api/v1/auth/sessions", &home.access)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let mut names: Vec<&str> = listed
+        .iter()
+        .map(|s| s["dealership_name"].as_str().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["Premium Auto", "Premium Auto North"]);
+    assert_eq!(
+        listed[0]["sign_in_id"], listed[1]["sign_in_id"],
+        "one sign-in"
+    );
+
+    // the North family ends from the Premium Auto tab, and only it
+    let north_session = listed
+        .iter()
+        .find(|s| s["dealership_id"] == PREMIUM_AUTO_NORTH.to_string())
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let ended = app
+        .as_user(
+            Method::DELETE,
+            &format!("/api/v1/auth/sessions/{north_session}"),
+            &home.access,
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ended.status(), 204);
+    error_of(app.refresh(&north.refresh).await, 401).await;
+    assert_eq!(me(&app, &home.access).await.0, StatusCode::OK);
+}
