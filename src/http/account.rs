@@ -157,6 +157,27 @@ impl AccountApi {
         Ok(Done::NoContent(clear_cookie(&state)))
     }
 
+    /// Leave one dealership: the caller's membership there ends, the account and the other
+    /// memberships stay.
+    ///
+    /// Every session using that membership ends at once, on every replica. A caller with an
+    /// authenticator app confirms a recent code first (`403 step_up_required`). `404` where the
+    /// caller has no membership, `422` for their only one (close the account with
+    /// `DELETE /api/v1/auth/me`), `409` for the last active principal of that dealership.
+    ///
+    /// **Permissions:** `users:delete` at `self` scope, on the caller's own memberships.
+    #[oai(path = "/memberships/:dealership_id", method = "delete")]
+    async fn leave(
+        &self,
+        BearerAuth(me): BearerAuth,
+        state: Data<&AppState>,
+        Path(dealership_id): Path<Uuid>,
+    ) -> ApiResult<Done, set::Leaving> {
+        let grant = state.grant_own(&me, Resource::Users, Action::Delete)?;
+        account::leave(&state, &grant, dealership_id).await?;
+        Ok(Done::NoContent(None))
+    }
+
     /// The caller's live sessions, newest first; `current` marks this one.
     ///
     /// **Permissions:** `sessions:list` at `self` scope.

@@ -197,6 +197,9 @@ pub mod set {
         /// An invitation accepted with an account's password: wrong (401), malformed or used
         /// (422), a member already (409), throttled (429).
         Join: [401, 409, 422, 429, 503];
+        /// Leaving a dealership: none there (404), the only one (422), its last principal
+        /// (409).
+        Leaving: [401, 403, 404, 409, 422, 503];
         /// The policy reload: broken files are 422.
         Reload: [401, 403, 422, 503];
         /// A mailed link asked for: a malformed address (422) or too many requests (429).

@@ -6,8 +6,10 @@
 //! Closing the account is in [`closing`].
 
 mod closing;
+mod leaving;
 
 pub use closing::close;
+pub use leaving::leave;
 
 use crate::{
     auth::password,

@@ -55,6 +55,13 @@ fn table() -> Vec<(&'static str, &'static str, Kind)> {
         ("GET", "/readyz", Public),
         // the caller's own account: only "own record" applies
         ("POST", "/api/v1/auth/logout", Matrix([[0, 0, 204]; 4])),
+        // leaving a dealership: one's only membership is 422, none there 404; the manager
+        // (in two dealerships) is not asked to leave his own, which later rows sign in to
+        (
+            "DELETE",
+            "/api/v1/auth/memberships/{dealership_id}",
+            Matrix([[404, 404, 0], [422, 404, 0], [0, 404, 0], [422, 404, 0]]),
+        ),
         // into one's own memberships only: the admin has none in a dealership, nobody here one
         // in the other
         (
@@ -507,6 +514,10 @@ async fn request(
             template.replace("{id}", &sid)
         }
         t if t.starts_with("/api/v1/users/{id}") => template.replace("{id}", &user_id.to_string()),
+        "/api/v1/auth/memberships/{dealership_id}" => template.replace(
+            "{dealership_id}",
+            &[seat.home, seat.other][target].to_string(),
+        ),
         t if t.starts_with("/api/v1/auth/mfa/totp/{id}") => {
             template.replace("{id}", &factor_id.to_string())
         }

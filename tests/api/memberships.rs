@@ -257,3 +257,62 @@ async fn the_sessions_list_shows_each_dealership_and_ends_any_of_them() {
     error_of(app.refresh(&north.refresh).await, 401).await;
     assert_eq!(me(&app, &home.access).await.0, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn a_person_leaves_one_dealership_and_keeps_the_other() {
+    let app = spawn_app().await;
+    let home = app.login_ok(PA_MANAGER.email, PA_MANAGER.password).await;
+    let north = Tokens::from_response(switch(&app, &home.access, PREMIUM_AUTO_NORTH).await).await;
+    let leave = |token: &str, dealership: uuid::Uuid| {
+        app.as_user(
+            Method::DELETE,
+            &format!("/api/v1/auth/memberships/{dealership}"),
+            token,
+        )
+        .send()
+    };
+    assert_eq!(
+        leave(&home.access, PREMIUM_AUTO_NORTH)
+            .await
+            .unwrap()
+            .status(),
+        204
+    );
+    error_of(app.refresh(&north.refresh).await, 401).await;
+    error_of(app.get_as("/api/v1/auth/me", &north.access).await, 401).await;
+    assert_eq!(me(&app, &home.access).await.0, StatusCode::OK);
+    let again = app.login_ok(PA_MANAGER.email, PA_MANAGER.password).await;
+    assert_eq!(places(&again.body["user"]), ["Premium Auto"]);
+    // the last one is the account: closing it is DELETE /auth/me
+    let only = error_of(leave(&home.access, PREMIUM_AUTO).await.unwrap(), 422).await;
+    assert!(only.to_string().contains("/api/v1/auth/me"), "{only}");
+}
+
+#[tokio::test]
+async fn the_last_principal_of_a_dealership_cannot_leave_it() {
+    let app = spawn_app().await;
+    // Paula is principal of Premium Auto North too, its only one
+    crate::helpers::exec(
+        &app.db.owner().await,
+        &format!(
+            "INSERT INTO memberships (id, person_id, dealership_id, role) \
+             VALUES (gen_random_uuid(), '{}', '{PREMIUM_AUTO_NORTH}', 'principal')",
+            PA_PRINCIPAL.id
+        ),
+    )
+    .await;
+    let paula = app
+        .login_ok(PA_PRINCIPAL.email, PA_PRINCIPAL.password)
+        .await
+        .access;
+    let refused = app
+        .as_user(
+            Method::DELETE,
+            &format!("/api/v1/auth/memberships/{PREMIUM_AUTO_NORTH}"),
+            &paula,
+        )
+        .send()
+        .await
+        .unwrap();
+    error_of(refused, 409).await;
+}
