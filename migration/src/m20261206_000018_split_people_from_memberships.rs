@@ -160,6 +160,25 @@ AS $$
     SELECT EXISTS (SELECT 1 FROM ended)
 $$;
 
+-- an event about the person's credentials, copied to every other dealership where they are
+-- a member (as done by and to the membership there): each of them sees it, no other does
+CREATE FUNCTION person_audit_share(p_person uuid, p_from uuid, p_action text,
+                                   p_changes jsonb, p_request_id text, p_ip text)
+RETURNS integer
+LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH shared AS (
+        INSERT INTO public.audit_events (id, dealership_id, actor_id, action, target_type,
+                                         target_id, request_id, ip, changes)
+        SELECT gen_random_uuid(), m.dealership_id, m.id, p_action, 'user', m.id, p_request_id,
+               p_ip, p_changes
+        FROM public.memberships m
+        WHERE m.person_id = p_person AND m.deleted_at IS NULL AND m.dealership_id IS NOT NULL
+          AND m.dealership_id IS DISTINCT FROM p_from AND public.person_in_scope(p_person)
+        RETURNING 1)
+    SELECT count(*)::integer FROM shared
+$$;
+
 -- ends the person's refresh families in every dealership: those of one sign-in
 -- (p_sign_in), or all but those of one (p_keep); returns the sessions ended
 CREATE FUNCTION person_sessions_revoke(p_person uuid, p_sign_in uuid, p_keep uuid, p_reason text)
@@ -181,7 +200,8 @@ fn person_function_grants() -> String {
                      person_managed_by(uuid, integer), person_other_memberships(uuid, uuid), \
                      person_is_last_principal(uuid), person_close_memberships(uuid), \
                      person_sessions_revoke(uuid, uuid, uuid, text), person_sessions(uuid), \
-                     person_session_revoke(uuid, uuid, text)";
+                     person_session_revoke(uuid, uuid, text), \
+                     person_audit_share(uuid, uuid, text, jsonb, text, text)";
     format!(
         r#"
 GRANT UPDATE (revoked_at, revoked_reason) ON sessions TO {DEFINER_ROLE};
@@ -194,6 +214,9 @@ ALTER FUNCTION person_other_memberships(uuid, uuid) OWNER TO {DEFINER_ROLE};
 ALTER FUNCTION person_is_last_principal(uuid) OWNER TO {DEFINER_ROLE};
 ALTER FUNCTION person_close_memberships(uuid) OWNER TO {DEFINER_ROLE};
 ALTER FUNCTION person_sessions(uuid) OWNER TO {DEFINER_ROLE};
+ALTER FUNCTION person_audit_share(uuid, uuid, text, jsonb, text, text) OWNER TO {DEFINER_ROLE};
+GRANT INSERT ON audit_events TO {DEFINER_ROLE};
+CREATE POLICY definer_shares ON audit_events FOR INSERT TO {DEFINER_ROLE} WITH CHECK (true);
 ALTER FUNCTION person_session_revoke(uuid, uuid, text) OWNER TO {DEFINER_ROLE};
 GRANT UPDATE (deleted_at, is_active, custom_role_id, updated_at) ON memberships TO {DEFINER_ROLE};
 CREATE POLICY definer_closes ON memberships FOR UPDATE TO {DEFINER_ROLE} USING (true) WITH CHECK (true);
@@ -469,6 +492,9 @@ DROP FUNCTION person_other_memberships(uuid, uuid);
 DROP FUNCTION person_is_last_principal(uuid);
 DROP FUNCTION person_close_memberships(uuid);
 DROP FUNCTION person_sessions(uuid);
+DROP FUNCTION person_audit_share(uuid, uuid, text, jsonb, text, text);
+DROP POLICY definer_shares ON audit_events;
+REVOKE INSERT ON audit_events FROM {DEFINER_ROLE};
 DROP FUNCTION person_session_revoke(uuid, uuid, text);
 DROP POLICY definer_closes ON memberships;
 REVOKE UPDATE (deleted_at, is_active, custom_role_id, updated_at) ON memberships FROM {DEFINER_ROLE};

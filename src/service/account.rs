@@ -120,7 +120,8 @@ pub async fn change_password(
     let scope = state.open(grant).await?;
     users::set_password_hash(scope.tx(), me.person_id, hash).await?;
     scope.profile_changed(me.user_id);
-    audit::record_in(&scope, own_event("user.password_changed", grant, None)).await?;
+    let changed = own_event("user.password_changed", grant, None);
+    audit::record_for_person(scope.tx(), scope.meta(), changed, me.person_id).await?;
     // every other sign-in of the person ends, in every dealership; this one stays
     let others = super::sessions::SignIns::Others;
     super::sessions::end_sign_ins(&scope, others, "password_changed").await?;

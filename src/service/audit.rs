@@ -41,6 +41,34 @@ pub async fn record(tx: &TenantTx, meta: &RequestMeta, event: Event) -> Result<(
     Ok(())
 }
 
+/// Writes `event`, about the credentials of person `person_id` (a password, an email, a
+/// second factor), and a copy in every other dealership where the person is a member, as
+/// done by and to their membership there: each of those dealerships sees it, no other does
+/// (the definer function `person_audit_share` writes what RLS confines here).
+pub async fn record_for_person(
+    tx: &TenantTx,
+    meta: &RequestMeta,
+    event: Event,
+    person_id: Uuid,
+) -> Result<(), AppError> {
+    use sea_orm::{ConnectionTrait, DbBackend, Statement};
+    let shared = Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "SELECT person_audit_share($1, $2, $3, $4, $5, $6)",
+        [
+            person_id.into(),
+            event.dealership_id.into(),
+            event.action.into(),
+            event.changes.clone().into(),
+            meta.request_id.clone().into(),
+            meta.ip.clone().into(),
+        ],
+    );
+    record(tx, meta, event).await?;
+    tx.execute_raw(shared).await?;
+    Ok(())
+}
+
 /// Writes `event` in the scope's transaction, with its request's id and address.
 pub async fn record_in(scope: &RequestScope, event: Event) -> Result<(), AppError> {
     record(scope.tx(), scope.meta(), event).await

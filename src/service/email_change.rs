@@ -146,7 +146,7 @@ pub async fn confirm(
         target_id: Some(user.id),
         changes: Some(changes),
     };
-    audit::record(&tx, meta, event).await?;
+    audit::record_for_person(&tx, meta, event, user.person_id).await?;
     tx.commit().await?;
     state
         .auth

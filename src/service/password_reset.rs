@@ -138,19 +138,15 @@ pub async fn confirm(
     let notice =
         user_mail::compose(state, &tx, Kind::PasswordChanged, &user, String::new(), 0).await?;
     outbox::enqueue(&tx, notice).await?;
-    audit::record(
-        &tx,
-        meta,
-        audit::Event {
-            dealership_id: user.dealership_id,
-            actor_id: Some(user.id),
-            action: "user.password_reset",
-            target_type: "user",
-            target_id: Some(user.id),
-            changes: None,
-        },
-    )
-    .await?;
+    let event = audit::Event {
+        dealership_id: user.dealership_id,
+        actor_id: Some(user.id),
+        action: "user.password_reset",
+        target_type: "user",
+        target_id: Some(user.id),
+        changes: None,
+    };
+    audit::record_for_person(&tx, meta, event, user.person_id).await?;
     tx.commit().await?;
     state
         .auth

@@ -316,3 +316,38 @@ async fn the_last_principal_of_a_dealership_cannot_leave_it() {
         .unwrap();
     error_of(refused, 409).await;
 }
+
+#[tokio::test]
+async fn a_password_change_is_in_the_audit_log_of_every_dealership_of_the_person_only() {
+    let app = spawn_app().await;
+    let home = app.login_ok(PA_MANAGER.email, PA_MANAGER.password).await;
+    let changed = app
+        .as_user(Method::POST, "/api/v1/auth/password", &home.access)
+        .json(&json!({"current_password": PA_MANAGER.password,
+                      "new_password": "another fine passphrase"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(changed.status(), 204);
+    let owner = app.db.owner().await;
+    let events = |dealership: uuid::Uuid, actor: uuid::Uuid| {
+        format!(
+            "SELECT count(*) AS n FROM audit_events WHERE action = 'user.password_changed' \
+             AND dealership_id = '{dealership}' AND actor_id = '{actor}' AND target_id = '{actor}'"
+        )
+    };
+    // each dealership's event names its own membership of him
+    for (dealership, membership) in [
+        (PREMIUM_AUTO, PA_MANAGER.id),
+        (PREMIUM_AUTO_NORTH, PA_MANAGER_NORTH),
+    ] {
+        let n = crate::helpers::count(&owner, &events(dealership, membership)).await;
+        assert_eq!(n, 1, "{dealership}");
+    }
+    let anywhere = "SELECT count(*) AS n FROM audit_events WHERE action = 'user.password_changed'";
+    assert_eq!(
+        crate::helpers::count(&owner, anywhere).await,
+        2,
+        "and nowhere else"
+    );
+}

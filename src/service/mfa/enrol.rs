@@ -119,7 +119,7 @@ pub async fn confirm(
     let recovery_codes = store::replace_recovery_codes(&tx, &state.auth.mfa, &user).await?;
     let changes = serde_json::json!({ "factor_id": factor_id, "kind": "totp" });
     let enrolled = event("mfa.enrolled", &user, user.id, Some(changes));
-    audit::record(&tx, &me.meta, enrolled).await?;
+    audit::record_for_person(&tx, &me.meta, enrolled, user.person_id).await?;
     notify(state, &tx, Kind::MfaFactorAdded, &user).await?;
     let factor = store::list(&tx, user.person_id)
         .await?
@@ -156,7 +156,7 @@ pub async fn remove(
         .ok_or(AppError::NotFound("factor"))?;
     let changes = serde_json::json!({ "factor_id": factor_id, "remaining": remaining });
     let removed = event("mfa.factor_removed", &user, user.id, Some(changes));
-    audit::record(&tx, &me.meta, removed).await?;
+    audit::record_for_person(&tx, &me.meta, removed, user.person_id).await?;
     notify(state, &tx, Kind::MfaFactorRemoved, &user).await?;
     tx.commit().await?;
     count("removed");
@@ -182,7 +182,7 @@ pub async fn regenerate_codes(
         .map_err(on_field(&answer))?;
     let codes = store::replace_recovery_codes(&tx, &state.auth.mfa, &user).await?;
     let renewed = event("mfa.recovery_codes_regenerated", &user, user.id, None);
-    audit::record(&tx, &me.meta, renewed).await?;
+    audit::record_for_person(&tx, &me.meta, renewed, user.person_id).await?;
     tx.commit().await?;
     super::count_proof(proof);
     Ok(codes)

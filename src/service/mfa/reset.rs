@@ -49,7 +49,7 @@ pub async fn reset(state: &AppState, scope: &RequestScope, id: Uuid) -> Result<(
     sessions::end_all(scope, id, target.dealership_id, None, "mfa_reset").await?;
     let changes = serde_json::json!({ "factors_removed": removed });
     let reset = event("mfa.reset", &target, who.user_id, Some(changes));
-    audit::record_in(scope, reset).await?;
+    audit::record_for_person(scope.tx(), scope.meta(), reset, target.person_id).await?;
     notify(state, scope.tx(), Kind::MfaFactorRemoved, &target).await?;
     count("reset");
     Ok(())
@@ -86,7 +86,7 @@ pub async fn reset_by_operator(
     });
     let mut reset = event("mfa.reset", &target, target.id, Some(changes));
     reset.actor_id = None;
-    audit::record(tx, meta, reset).await?;
+    audit::record_for_person(tx, meta, reset, target.person_id).await?;
     let letter = user_mail::letter(tx, Kind::MfaFactorRemoved, &target).await?;
     outbox::enqueue(tx, mailer.compose(letter)?).await?;
     count("reset");
