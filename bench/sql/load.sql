@@ -1,20 +1,29 @@
 -- The bench data set, loaded by bench/run as the superuser into a freshly migrated database:
--- :dealerships dealerships × :users users each, one live session per user, every user with the
+-- :dealerships dealerships × :users people each, every person with a membership in their
+-- dealership and every tenth one (n % 10 = 1) with a second, as a manager of the next
+-- dealership; one live session per person (of the first membership); every person with the
 -- same password hash (:'hash', made once by `dealergate admin create-user`).
 --
 --   psql -v ON_ERROR_STOP=1 -v dealerships=100 -v users=10000 -v hash='$argon2id$…' -f load.sql
 --
--- Rows go in in creation order with the dealerships interleaved (user n of every dealership,
--- then user n + 1, ...), as years of sign-ups leave them: one dealership's users are spread
+-- Rows go in in creation order with the dealerships interleaved (person n of every dealership,
+-- then person n + 1, ...), as years of sign-ups leave them: one dealership's rows are spread
 -- over the whole table, not packed into its own pages, so a query's cost shows the table's
 -- size where it depends on it. Ids are derived from (kind, dealership, n), so bench/run knows
--- them without asking: kind 0 = dealership, 1 = user, 2 = session.
+-- them without asking: kind 0 = dealership, 1 = person and their first membership (the same
+-- id, as migration 000018 leaves a user), 2 = session, 3 = the second membership of person
+-- (dealership, n), which is in dealership (dealership + 1) % :dealerships.
 --   0b0b<kind:4 hex>-<dealership:4 hex>-4000-8000-<n:12 hex>
--- User n = 0 of each dealership is its principal, 1–99 are managers, the rest agents; the
--- email is u<n>@d<dealership>.bench.example. Session (d, n) belongs to user (d, n); its
--- refresh token is <session id, 32 hex>.<base64url of secret>, where
--- secret = sha256('bench-refresh:' || session id) and the stored hash is sha256(secret), as
--- src/auth/refresh_token.rs computes it.
+-- Person n = 0 of each dealership is its principal, 1–99 are managers, the rest agents; the
+-- email is u<n>@d<dealership>.bench.example. A second membership is made 0.5 s after the
+-- first, so a dealership's directory holds its :users people and :users / 10 from the
+-- dealership before it, interleaved (none when there is one dealership: it would be the same
+-- one). Session (d, n) belongs to membership (d, n), kind 1, and is its own sign-in
+-- (`sign_in_id` = its id); its refresh token is <session id, 32 hex>.<base64url of secret>,
+-- where secret = sha256('bench-refresh:' || session id) and the stored hash is sha256(secret),
+-- as src/auth/refresh_token.rs computes it.
+-- `users` is a view whose INSTEAD OF trigger would write people and memberships; triggers are
+-- off below, so the rows go into `people` and `memberships` directly.
 -- `0 * n` below makes the inner series depend on n: without it the planner may swap the loops and
 -- pack each dealership's rows together.
 
@@ -37,19 +46,32 @@ SELECT pg_temp.bench_id(0, d, 0), format('Bench Dealership %s', lpad(d::text, 3,
        format('office@d%s.bench.example', d), now() - interval '400 days', now() - interval '400 days'
 FROM generate_series(0, :dealerships - 1) AS d;
 
-INSERT INTO users (id, dealership_id, email, password_hash, first_name, last_name, role,
-                   created_at, updated_at)
-SELECT pg_temp.bench_id(1, d, n), pg_temp.bench_id(0, d, 0),
-       format('u%s@d%s.bench.example', n, d), :'hash', 'Bench', format('User %s-%s', d, n),
-       CASE WHEN n = 0 THEN 'principal' WHEN n < 100 THEN 'manager' ELSE 'agent' END,
+INSERT INTO people (id, email, password_hash, first_name, last_name, created_at, updated_at)
+SELECT pg_temp.bench_id(1, d, n), format('u%s@d%s.bench.example', n, d), :'hash', 'Bench',
+       format('User %s-%s', d, n),
        now() - interval '365 days' + make_interval(secs => n),
        now() - interval '365 days' + make_interval(secs => n)
 FROM generate_series(0, :users - 1) AS n
 CROSS JOIN LATERAL generate_series(0 * n, :dealerships - 1) AS d;
 
-INSERT INTO sessions (id, dealership_id, user_id, refresh_token_hash, user_agent, ip,
-                      created_at, last_used_at, expires_at, absolute_expires_at)
-SELECT s.id, pg_temp.bench_id(0, d, 0), pg_temp.bench_id(1, d, n),
+INSERT INTO memberships (id, person_id, dealership_id, role, created_at, updated_at)
+SELECT m.id, pg_temp.bench_id(1, d, n), pg_temp.bench_id(0, m.dealership, 0), m.role,
+       now() - interval '365 days' + make_interval(secs => n + m.later),
+       now() - interval '365 days' + make_interval(secs => n + m.later)
+FROM generate_series(0, :users - 1) AS n
+CROSS JOIN LATERAL generate_series(0 * n, :dealerships - 1) AS d
+CROSS JOIN LATERAL (
+    SELECT pg_temp.bench_id(1, d, n) AS id, d AS dealership,
+           CASE WHEN n = 0 THEN 'principal' WHEN n < 100 THEN 'manager' ELSE 'agent' END AS role,
+           0.0 AS later
+    UNION ALL
+    SELECT pg_temp.bench_id(3, d, n), (d + 1) % :dealerships, 'manager', 0.5
+    WHERE n % 10 = 1 AND :dealerships > 1
+) AS m;
+
+INSERT INTO sessions (id, dealership_id, user_id, sign_in_id, refresh_token_hash, user_agent,
+                      ip, created_at, last_used_at, expires_at, absolute_expires_at)
+SELECT s.id, pg_temp.bench_id(0, d, 0), pg_temp.bench_id(1, d, n), s.id,
        sha256(sha256(convert_to('bench-refresh:' || s.id::text, 'UTF8'))),
        'bench/run', '127.0.0.1', now(), now(), now() + interval '7 days', now() + interval '30 days'
 FROM generate_series(0, :users - 1) AS n
@@ -64,4 +86,4 @@ COMMIT;
 -- A synchronous commit with a transaction id flushes the WAL up to it, the load's commit included.
 RESET synchronous_commit;
 SELECT pg_current_xact_id() IS NOT NULL AS flushed;
-VACUUM (ANALYZE) dealerships, users, sessions;
+VACUUM (ANALYZE) dealerships, people, memberships, sessions;
