@@ -632,3 +632,60 @@ async fn an_invitation_to_an_existing_person_is_accepted_with_their_password() {
         .await;
     assert_eq!(metro.status(), 200);
 }
+
+#[tokio::test]
+async fn staff_adding_an_address_that_signs_in_elsewhere_invite_it_and_answer_alike() {
+    let mailbox = spawn().await;
+    let app = &mailbox.app;
+    let principal = mailbox.token_of(PA_PRINCIPAL.email).await;
+    let add = |email: &str| {
+        app.send_as(
+            Method::POST,
+            "/api/v1/users",
+            &principal,
+            json!({"email": email, "password": "a fine passphrase", "first_name": "New",
+                   "last_name": "Hire", "role": "agent"}),
+        )
+    };
+    let fresh = add("brand.new@example.com").await;
+    let elsewhere = add(crate::helpers::MM_AGENT.email).await;
+    assert_eq!(
+        (fresh.status().as_u16(), elsewhere.status().as_u16()),
+        (201, 201)
+    );
+    let blank = |mut user: Value| {
+        for key in ["id", "email", "created_at", "updated_at"] {
+            user[key] = Value::Null;
+        }
+        user["memberships"][0]["user_id"] = Value::Null;
+        user
+    };
+    let (fresh, elsewhere): (Value, Value) =
+        (fresh.json().await.unwrap(), elsewhere.json().await.unwrap());
+    let promised = elsewhere["id"].as_str().unwrap().to_owned();
+    assert_eq!(blank(fresh), blank(elsewhere), "the same answer");
+
+    // Adam's password was not set by Premium Auto: he accepts with his own, and becomes the
+    // user the answer named
+    let token = mailbox
+        .smtp
+        .wait_for(crate::helpers::MM_AGENT.email, 1, Duration::from_secs(10))
+        .await[0]
+        .token();
+    let joined = app
+        .post_json(
+            "/api/v1/auth/join",
+            json!({"invitation_token": token, "password": crate::helpers::MM_AGENT.password}),
+        )
+        .await;
+    assert_eq!(joined.status(), 201);
+    let seen = app
+        .get_as(&format!("/api/v1/users/{promised}"), &principal)
+        .await;
+    assert_eq!(seen.status(), 200);
+    app.login_ok(
+        crate::helpers::MM_AGENT.email,
+        crate::helpers::MM_AGENT.password,
+    )
+    .await;
+}

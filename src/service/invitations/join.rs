@@ -6,7 +6,6 @@
 //! whether the address had an account: inviting answers alike either way.
 
 use sea_orm::{ActiveModelTrait, IntoActiveModel, Set};
-use uuid::Uuid;
 
 use super::signup::{accept, presented, record, throttled};
 use crate::{
@@ -50,8 +49,9 @@ pub async fn join(
         role: invitation.role,
         custom_role_id: invitation.custom_role_id,
     };
-    // 409 if the person is a member there already (the invitation stays unused)
-    let membership = Uuid::now_v7();
+    // 409 if the person is a member there already (the invitation stays unused); the
+    // membership takes the invitation's id, which `POST /users` answered as the user's
+    let membership = invitation.id;
     let user = add_membership(&tx, person_id, membership, placed, invitation.invited_by).await?;
     let mut accepted = invitation.clone().into_active_model();
     accepted.accepted_user_id = Set(Some(user.id));

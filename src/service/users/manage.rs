@@ -105,8 +105,13 @@ pub async fn create(
     }
     // an email or phone another account holds is a counted answer (crate::service::taken)
     taken::refuse_if_locked(state, grant.caller()).await?;
+    // hashed whatever follows: an address with an account answers in the same time
     let hash = password::hash(new.password.expose().to_owned()).await?;
     let scope = state.open(grant).await?;
+    if let Some(invited) = super::people::invite_instead(state, &scope, &new, &asked).await? {
+        scope.commit().await?;
+        return Ok(invited);
+    }
     let names = [
         Some(SignInName::from(new.email.clone())),
         new.phone.clone().map(SignInName::Phone),

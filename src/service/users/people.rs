@@ -96,3 +96,72 @@ pub(crate) async fn other_memberships(
         .transpose()?
         .unwrap_or(0))
 }
+
+/// `POST /users` with an address that signs in already, as someone who is not a member here:
+/// nothing is created (staff never set the password of a person who exists elsewhere); the
+/// address is invited instead, and the answer is the user they become by accepting it (the
+/// membership then takes the invitation's id), as for a new address. `None`: a new address,
+/// or someone of this dealership (judged as a taken address).
+pub(crate) async fn invite_instead(
+    state: &crate::state::AppState,
+    scope: &RequestScope,
+    new: &super::manage::NewUser,
+    asked: &super::manage::Asked,
+) -> Result<Option<user::Model>, AppError> {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+
+    use crate::{
+        domain::{Phone, SignInName},
+        entity::dealership,
+        service::invitations::{self, NewInvitation},
+    };
+    let tx = scope.tx();
+    let name = SignInName::from(new.email.clone());
+    let Some(person) = super::login_candidate(tx, &name).await? else {
+        return Ok(None);
+    };
+    let here = user::Entity::find()
+        .filter(user::Column::PersonId.eq(person.person_id))
+        .filter(user::Column::DeletedAt.is_null())
+        .one(tx)
+        .await?;
+    if here.is_some() {
+        return Ok(None);
+    }
+    let invited = NewInvitation {
+        email: new.email.clone(),
+        role: asked.role.clone(),
+        dealership_id: asked.dealership_id,
+        first_name: Some(new.first_name.clone()),
+        last_name: Some(new.last_name.clone()),
+    };
+    let invitation = invitations::create(state, scope, invited).await?;
+    let dealership_name = match invitation.dealership_id {
+        Some(id) => dealership::Entity::find_by_id(id)
+            .one(tx)
+            .await?
+            .map(|d| d.name),
+        None => None,
+    };
+    Ok(Some(user::Model {
+        id: invitation.id,
+        dealership_id: invitation.dealership_id,
+        person_id: invitation.id,
+        email: invitation.email,
+        password_hash: String::new(),
+        first_name: new.first_name.clone().into_inner(),
+        last_name: new.last_name.clone().into_inner(),
+        phone: new.phone.clone().map(Phone::into_inner),
+        role: invitation.role,
+        custom_role_id: invitation.custom_role_id,
+        is_active: true,
+        token_version: 0,
+        last_login: None,
+        email_verified_at: None,
+        created_at: invitation.created_at,
+        updated_at: invitation.created_at,
+        deleted_at: None,
+        added_by: invitation.invited_by,
+        dealership_name,
+    }))
+}
