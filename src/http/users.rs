@@ -27,6 +27,7 @@ use crate::{
             directory::UserFilter,
             edit::{self, UserChange},
             manage::{self, Asked, NewUser},
+            people,
         },
     },
     state::AppState,
@@ -68,6 +69,13 @@ impl Example for CreateUser {
             dealership_id: Some(uuid::uuid!("0193a5f0-0000-7000-8000-000000000001")),
         }
     }
+}
+
+/// Whose person merges into the one of the path's user.
+#[derive(Object)]
+struct MergeRequest {
+    /// A user (membership) of the person to merge and close.
+    from: Uuid,
 }
 
 #[derive(Object)]
@@ -330,6 +338,28 @@ impl UsersApi {
         manage::delete(&scope, id).await?;
         scope.commit().await?;
         Ok(Done::NoContent)
+    }
+
+    /// Merge two people into one: the user `id`'s person keeps its sign-in names, password and
+    /// second factors and gains every membership of `from`'s person, which is closed.
+    ///
+    /// For staff with an account per rooftop: `from`'s sessions end everywhere, its factors and
+    /// recovery codes go, its address is free again. `409` if both are members of one dealership; admins' accounts
+    /// are never merged (`403`). Needs a recent second factor (`403 step_up_required`).
+    ///
+    /// **Permissions:** admins (`users:update` at `any` scope).
+    #[oai(path = "/:id/merge", method = "post")]
+    async fn merge(
+        &self,
+        BearerAuth(me): BearerAuth,
+        state: Data<&AppState>,
+        Path(id): Path<Uuid>,
+        Json(body): Json<MergeRequest>,
+    ) -> ApiResult<Json<User>, set::Edit> {
+        let scope = state.begin(&me, Resource::Users, Action::Update).await?;
+        let user = people::merge(&scope, id, body.from).await?;
+        scope.commit().await?;
+        Ok(Json(user.into()))
     }
 
     /// End every session of a user.

@@ -169,6 +169,17 @@ fn table() -> Vec<(&'static str, &'static str, Kind)> {
                 [404, 404, 422],
             ]),
         ),
+        // admins merge two people (never an admin); nobody else, whoever the target
+        (
+            "POST",
+            "/api/v1/users/{id}/merge",
+            Matrix([
+                [200, 200, 403],
+                [403, 403, 403],
+                [403, 403, 403],
+                [403, 403, 403],
+            ]),
+        ),
         (
             "POST",
             "/api/v1/users/{id}/sessions/revoke",
@@ -551,6 +562,10 @@ async fn request(
             "dealership_id": ([seat.home, seat.other, seat.home][target]),
         })),
         ("PATCH", "/api/v1/users/{id}") => Some(json!({"first_name": "Edited"})),
+        // the other target's person merges into this one's
+        ("POST", "/api/v1/users/{id}/merge") => Some(json!({
+            "from": ([t.other_user, t.home_user, t.other_user][target]),
+        })),
         ("POST", "/api/v1/auth/switch") => Some(json!({
             "dealership_id": ([seat.home, seat.other, seat.home][target]),
         })),

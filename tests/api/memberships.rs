@@ -8,7 +8,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    MM_PRINCIPAL, PA_AGENT, PA_MANAGER, PA_MANAGER_NORTH, PA_PRINCIPAL, PREMIUM_AUTO,
+    MM_AGENT, MM_PRINCIPAL, PA_AGENT, PA_MANAGER, PA_MANAGER_NORTH, PA_PRINCIPAL, PREMIUM_AUTO,
     PREMIUM_AUTO_NORTH, TestApp, Tokens, error_of, spawn_app,
 };
 
@@ -350,4 +350,60 @@ async fn a_password_change_is_in_the_audit_log_of_every_dealership_of_the_person
         2,
         "and nowhere else"
     );
+}
+
+#[tokio::test]
+async fn an_admin_merges_two_accounts_of_one_person_into_one() {
+    let app = spawn_app().await;
+    let admin = app
+        .login_ok(crate::helpers::ADMIN.email, crate::helpers::ADMIN.password)
+        .await
+        .access;
+    // Adam of Metro Motors is Alice of Premium Auto: one person from now on
+    let adam = app.login_ok(MM_AGENT.email, MM_AGENT.password).await;
+    let merged = app
+        .as_user(
+            Method::POST,
+            &format!("/api/v1/users/{}/merge", PA_AGENT.id),
+            &admin,
+        )
+        .json(&json!({"from": MM_AGENT.id}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(merged.status(), 200);
+    // Alice's sign-in names and password stay, and reach Metro Motors now
+    let alice = app.login_ok(PA_AGENT.email, PA_AGENT.password).await;
+    assert_eq!(
+        places(&alice.body["user"]),
+        ["Metro Motors", "Premium Auto"]
+    );
+    // Adam's account is closed: his sign-in and his sessions end
+    error_of(app.login(MM_AGENT.email, MM_AGENT.password).await, 401).await;
+    error_of(app.refresh(&adam.refresh).await, 401).await;
+    // Metro Motors keeps its membership, now showing the person it belongs to
+    let metro = app
+        .login_ok(MM_PRINCIPAL.email, MM_PRINCIPAL.password)
+        .await
+        .access;
+    let row: Value = app
+        .get_as(&format!("/api/v1/users/{}", MM_AGENT.id), &metro)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(row["email"], PA_AGENT.email);
+
+    // two people in one dealership cannot become one
+    let twice = app
+        .as_user(
+            Method::POST,
+            &format!("/api/v1/users/{}/merge", PA_AGENT.id),
+            &admin,
+        )
+        .json(&json!({"from": crate::helpers::PA_PRINCIPAL.id}))
+        .send()
+        .await
+        .unwrap();
+    error_of(twice, 409).await;
 }

@@ -165,3 +165,61 @@ pub(crate) async fn invite_instead(
         dealership_name,
     }))
 }
+
+/// An admin's merge of two people into one (today's two-rooftop staff have an account per
+/// rooftop): every live membership of `from`'s person moves to `into`'s person, whose names,
+/// sign-in names, password and second factors stay; `from`'s person is closed — sessions ended
+/// everywhere, factors and recovery codes gone, the address free again. With step-up; admins'
+/// accounts are never merged (a peer must not take a peer over); 409 if the two people are
+/// members of one dealership. Audited; every replica drops both people's cached state.
+pub async fn merge(scope: &RequestScope, into: Uuid, from: Uuid) -> Result<user::Model, AppError> {
+    use crate::{authz::Reach, domain::Role, service::mfa::store};
+    if scope.reach() != Reach::Any {
+        return Err(AppError::Forbidden);
+    }
+    scope.require_step_up().await?;
+    let tx = scope.tx();
+    let keep = super::directory::get(scope, into).await?;
+    let gone = super::directory::get(scope, from).await?;
+    if keep.person_id == gone.person_id {
+        return Err(AppError::field("from", "is the same person already"));
+    }
+    if keep.role == Role::Admin || gone.role == Role::Admin {
+        return Err(AppError::Forbidden);
+    }
+    // while the memberships still name the person whose sessions these are
+    sessions::end_person(tx, gone.person_id, (None, None), "merged").await?;
+    tx.execute_raw(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "UPDATE memberships SET person_id = $1, updated_at = now() \
+         WHERE person_id = $2 AND deleted_at IS NULL",
+        [keep.person_id.into(), gone.person_id.into()],
+    ))
+    .await
+    .map_err(|e| {
+        crate::error::conflict_naming(e, |_| "a membership of both people in one dealership")
+    })?;
+    store::remove_all(tx, gone.person_id).await?;
+    let closed = person::ActiveModel {
+        deleted_at: Set(Some(Utc::now())),
+        token_version: Set(gone.token_version + 1),
+        ..Default::default()
+    };
+    // platform scope: the person is visible without a membership
+    super::update_person(tx, gone.person_id, closed).await?;
+    scope.revoke(Revoked::Person(gone.person_id)).await?;
+    scope.revoke(Revoked::Person(keep.person_id)).await?;
+    let event = crate::service::audit::Event {
+        dealership_id: None,
+        actor_id: Some(scope.principal().user_id),
+        action: "person.merged",
+        target_type: "user",
+        target_id: Some(keep.id),
+        changes: Some(serde_json::json!({
+            "into": {"user_id": keep.id, "email": keep.email},
+            "from": {"user_id": gone.id, "email": gone.email},
+        })),
+    };
+    crate::service::audit::record_in(scope, event).await?;
+    super::reread(tx, keep.id).await
+}
