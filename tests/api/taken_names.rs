@@ -1,7 +1,8 @@
 //! Whether an email or a phone number belongs to an account is told to a signed-in caller only
 //! a few times a window: creating or editing users with other accounts' addresses and numbers
 //! answers 409 until the lockout's account limit, then 429 — before any work, and on every
-//! path alike (`POST /users`, `PATCH /users/{id}`, `PATCH /auth/me`).
+//! path alike (`POST /users`, `PATCH /users/{id}`, `PATCH /auth/me`). An email that signs in
+//! elsewhere tells nothing on `POST /users`: it is invited and answered as a new one (issue 22).
 
 use reqwest::Method;
 use serde_json::json;
@@ -23,13 +24,25 @@ async fn probing_other_dealerships_addresses_and_numbers_is_throttled_per_caller
         json!({"email": email, "password": "a long enough passphrase", "first_name": "Pro",
                "last_name": "Be", "role": "agent", "phone": phone})
     };
-    // an email of another dealership, a phone of another dealership, a phone by an edit
-    let probe = app
+    // an email of another dealership is invited, as a new one would be: nothing told, not counted
+    let invited = app
         .send_as(
             Method::POST,
             "/api/v1/users",
             &principal.access,
             create(MM_PRINCIPAL.email, None),
+        )
+        .await;
+    assert_eq!(invited.status(), 201);
+    // an email of another dealership by an edit, a phone of another dealership, a phone by an
+    // edit
+    let edit = format!("/api/v1/users/{}", PA_AGENT.id);
+    let probe = app
+        .send_as(
+            Method::PATCH,
+            &edit,
+            &principal.access,
+            json!({"email": MM_PRINCIPAL.email}),
         )
         .await;
     error_of(probe, 409).await;
@@ -42,7 +55,6 @@ async fn probing_other_dealerships_addresses_and_numbers_is_throttled_per_caller
         )
         .await;
     error_of(probe, 409).await;
-    let edit = format!("/api/v1/users/{}", PA_AGENT.id);
     let probe = app
         .send_as(
             Method::PATCH,
@@ -76,10 +88,10 @@ async fn probing_other_dealerships_addresses_and_numbers_is_throttled_per_caller
         .await;
     let probe = app
         .send_as(
-            Method::POST,
-            "/api/v1/users",
+            Method::PATCH,
+            &format!("/api/v1/users/{}", MM_AGENT.id),
             &other.access,
-            create(PA_AGENT.email, None),
+            json!({"email": PA_AGENT.email}),
         )
         .await;
     error_of(probe, 409).await;

@@ -69,7 +69,7 @@ PUBLIC = [
     # the second step of a sign-in: the mfa_token is the credential
     "^/api/v1/auth/mfa/verify$",
     # mailed links: anyone may ask for a reset and present a token
-    "^/api/v1/auth/(password-reset|password-reset/confirm|verify-email|email/confirm|signup)$",
+    "^/api/v1/auth/(password-reset|password-reset/confirm|verify-email|email/confirm|signup|join)$",
     "^/healthz$",
     "^/readyz$",
     "^/\\.well-known/jwks\\.json$",
@@ -84,6 +84,9 @@ SESSION_ENDING = [
     # switching a dealership's mfa_required on ends its sessions that never proved a second
     # factor: the caller's own, when it is the principal's dealership (found by the stateful phase)
     ("PATCH", "^/api/v1/dealerships/\\{id\\}$"),
+    # leaving a dealership ends the sessions of that membership: the caller's own, for the
+    # manager who works in two (issue 22)
+    ("DELETE", "^/api/v1/auth/memberships/\\{dealership_id\\}$"),
 ]
 
 # Closes the caller's own account: only in the closing passes (see the module docstring).
