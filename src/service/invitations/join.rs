@@ -5,16 +5,13 @@
 //! counts against the invitation as a signup's does. Nothing is said to the inviter about
 //! whether the address had an account: inviting answers alike either way.
 
-use sea_orm::{ActiveModelTrait, IntoActiveModel, Set};
-
-use super::signup::{accept, presented, record, throttled};
+use super::signup::{accept, admit, placement_of, presented, throttled};
 use crate::{
     auth::principal::scope_of,
     domain::{Email, SignInName},
     error::AppError,
     scope::RequestMeta,
     service::{
-        roles::assign::Placement,
         sign_in::{self, Issued},
         users::{self, manage::add_membership},
     },
@@ -44,21 +41,12 @@ pub async fn join(
 
     let tx = state.db.begin(scope_of(invitation.dealership_id)).await?;
     let invitation = accept(&tx, &token, invitation.id).await?;
-    let placed = Placement {
-        dealership_id: invitation.dealership_id,
-        role: invitation.role,
-        custom_role_id: invitation.custom_role_id,
-    };
+    let placed = placement_of(&invitation);
     // 409 if the person is a member there already (the invitation stays unused); the
     // membership takes the invitation's id, which `POST /users` answered as the user's
     let membership = invitation.id;
     let user = add_membership(&tx, person_id, membership, placed, invitation.invited_by).await?;
-    let mut accepted = invitation.clone().into_active_model();
-    accepted.accepted_user_id = Set(Some(user.id));
-    accepted.update(&tx).await?;
-    let refresh_token = sign_in::open_session(state, &tx, &user, meta).await?;
-    record(&tx, meta, &invitation, &user).await?;
-    let issued = sign_in::issue_in(state, &tx, user, refresh_token).await?;
+    let issued = admit(state, &tx, &invitation, user, meta).await?;
     tx.commit().await?;
     Ok(issued)
 }

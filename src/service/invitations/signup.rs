@@ -88,11 +88,7 @@ pub async fn signup(
         last_name: signup.last_name,
         phone: signup.phone,
     };
-    let placed = Placement {
-        dealership_id: invitation.dealership_id,
-        role: invitation.role,
-        custom_role_id: invitation.custom_role_id,
-    };
+    let placed = placement_of(&invitation);
     // 409 naming the email or the phone if either is taken by now
     let created = insert(&tx, new, placed, hash).await.map_err(join_instead)?;
     // the invitation reached this mailbox
@@ -102,15 +98,34 @@ pub async fn signup(
     };
     users::update_person(&tx, created.person_id, verified).await?;
     let user = users::reread(&tx, created.id).await?;
-    let mut accepted = invitation.clone().into_active_model();
-    accepted.accepted_user_id = Set(Some(user.id));
-    accepted.update(&tx).await?;
-
-    let refresh_token = sign_in::open_session(state, &tx, &user, meta).await?;
-    record(&tx, meta, &invitation, &user).await?;
-    let issued = sign_in::issue_in(state, &tx, user, refresh_token).await?;
+    let issued = admit(state, &tx, &invitation, user, meta).await?;
     tx.commit().await?;
     Ok(issued)
+}
+
+/// Where an invitation puts whoever accepts it.
+pub(super) fn placement_of(invitation: &invitation::Model) -> Placement {
+    Placement {
+        dealership_id: invitation.dealership_id,
+        role: invitation.role,
+        custom_role_id: invitation.custom_role_id,
+    }
+}
+
+/// `user` accepted `invitation` (marked, audited) and is signed in there, in `tx`.
+pub(super) async fn admit(
+    state: &AppState,
+    tx: &TenantTx,
+    invitation: &invitation::Model,
+    user: user::Model,
+    meta: &RequestMeta,
+) -> Result<Issued, AppError> {
+    let mut accepted = invitation.clone().into_active_model();
+    accepted.accepted_user_id = Set(Some(user.id));
+    accepted.update(tx).await?;
+    let refresh_token = sign_in::open_session(state, tx, &user, meta).await?;
+    record(tx, meta, invitation, &user).await?;
+    sign_in::issue_in(state, tx, user, refresh_token).await
 }
 
 /// The invitation `raw` is the live token of, and the token; 422 on `invitation_token`
@@ -261,7 +276,7 @@ pub(crate) async fn takes_members(tx: &TenantTx, id: Uuid) -> Result<bool, AppEr
 }
 
 /// `invitation.accepted`, and `user.created` for the directory's history, both by the new user.
-pub(super) async fn record(
+async fn record(
     tx: &TenantTx,
     meta: &RequestMeta,
     invitation: &invitation::Model,
