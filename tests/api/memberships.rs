@@ -407,3 +407,69 @@ async fn an_admin_merges_two_accounts_of_one_person_into_one() {
         .unwrap();
     error_of(twice, 409).await;
 }
+
+#[tokio::test]
+async fn switching_into_a_dealership_that_requires_a_second_factor_asks_for_one() {
+    let app = spawn_app().await;
+    crate::helpers::exec(
+        &app.db.owner().await,
+        &format!("UPDATE dealerships SET mfa_required = true WHERE id = '{PREMIUM_AUTO_NORTH}'"),
+    )
+    .await;
+    let home = app.login_ok(PA_MANAGER.email, PA_MANAGER.password).await;
+    assert_eq!(home.body["mfa"], "optional", "Premium Auto requires none");
+    let north = Tokens::from_response(switch(&app, &home.access, PREMIUM_AUTO_NORTH).await).await;
+    // Mark has no app: there he must enrol one first, and may do nothing else
+    assert_eq!(north.body["mfa"], "must_enrol");
+    let refused = app.get_as("/api/v1/users", &north.access).await;
+    error_of(refused, 403).await;
+    // his Premium Auto tab is unaffected
+    assert_eq!(me(&app, &home.access).await.0, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn closing_an_account_keeps_every_dealership_of_the_person_with_a_principal() {
+    let app = spawn_app().await;
+    // Mark is a manager at Premium Auto and the only principal of Premium Auto North
+    crate::helpers::exec(
+        &app.db.owner().await,
+        &format!("UPDATE memberships SET role = 'principal' WHERE id = '{PA_MANAGER_NORTH}'"),
+    )
+    .await;
+    let home = app.login_ok(PA_MANAGER.email, PA_MANAGER.password).await;
+    let close = app
+        .as_user(Method::DELETE, "/api/v1/auth/me", &home.access)
+        .json(&json!({"current_password": PA_MANAGER.password}))
+        .send()
+        .await
+        .unwrap();
+    let refused = error_of(close, 409).await;
+    assert!(
+        !refused.to_string().contains("North"),
+        "names no dealership"
+    );
+    // as a manager at both, he closes, and both memberships end
+    crate::helpers::exec(
+        &app.db.owner().await,
+        &format!("UPDATE memberships SET role = 'manager' WHERE id = '{PA_MANAGER_NORTH}'"),
+    )
+    .await;
+    let home = app.login_ok(PA_MANAGER.email, PA_MANAGER.password).await;
+    let close = app
+        .as_user(Method::DELETE, "/api/v1/auth/me", &home.access)
+        .json(&json!({"current_password": PA_MANAGER.password}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(close.status(), 204);
+    error_of(app.login(PA_MANAGER.email, PA_MANAGER.password).await, 401).await;
+    let left = crate::helpers::count(
+        &app.db.owner().await,
+        &format!(
+            "SELECT count(*) AS n FROM memberships WHERE person_id = '{}' AND deleted_at IS NULL",
+            PA_MANAGER.id
+        ),
+    )
+    .await;
+    assert_eq!(left, 0);
+}
