@@ -57,7 +57,8 @@ AS $$
     SELECT CASE WHEN nullif(current_setting('app.dealership_id', true), '') IS NULL
                 THEN current_setting('role') = '{PLATFORM_ROLE}'
                 ELSE EXISTS (SELECT 1 FROM public.memberships m
-                             WHERE m.person_id = p_person AND m.dealership_id =
+                             WHERE m.person_id = p_person AND m.deleted_at IS NULL
+                               AND m.dealership_id =
                                    nullif(current_setting('app.dealership_id', true), '')::uuid)
            END
 $$;
@@ -93,6 +94,21 @@ AS $$
                               WHEN 'manager' THEN 2 ELSE 1 END >= p_rank))
 $$;
 
+-- may a dealership add a membership of this person? Only of a person it just created (who
+-- has no membership yet) or one whose invitation into that dealership it is accepting (in the
+-- same transaction: accepted, not yet marked with the membership)
+CREATE FUNCTION membership_may_be_added(p_person uuid, p_dealership uuid)
+RETURNS boolean
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT NOT EXISTS (SELECT 1 FROM public.memberships m WHERE m.person_id = p_person)
+        OR EXISTS (SELECT 1 FROM public.invitations i
+                   JOIN public.people p ON lower(p.email) = lower(i.email)
+                   WHERE p.id = p_person AND i.dealership_id IS NOT DISTINCT FROM p_dealership
+                     AND i.accepted_at IS NOT NULL AND i.accepted_user_id IS NULL
+                     AND i.revoked_at IS NULL)
+$$;
+
 -- how many memberships the person has that are not deleted, but p_except
 CREATE FUNCTION person_other_memberships(p_person uuid, p_except uuid)
 RETURNS bigint
@@ -126,6 +142,7 @@ AS $$
     UPDATE public.memberships m SET deleted_at = now(), is_active = false,
         custom_role_id = NULL, updated_at = now()
     WHERE m.person_id = p_person AND m.deleted_at IS NULL AND public.person_in_scope(p_person)
+      AND NOT public.person_is_last_principal(p_person)
     RETURNING m.id, m.dealership_id
 $$;
 
@@ -160,8 +177,10 @@ AS $$
     SELECT EXISTS (SELECT 1 FROM ended)
 $$;
 
--- an event about the person's credentials, copied to every other dealership where they are
--- a member (as done by and to the membership there): each of them sees it, no other does
+-- an event about the person's credentials, copied from the asking dealership to every other
+-- one where they are a member (as done by and to the membership there): each of them sees it,
+-- no other does; only the credential events. `p_from` (the event's own dealership) counts
+-- only in platform scope: a dealership's transaction shares from itself
 CREATE FUNCTION person_audit_share(p_person uuid, p_from uuid, p_action text,
                                    p_changes jsonb, p_request_id text, p_ip text)
 RETURNS integer
@@ -174,7 +193,12 @@ AS $$
                p_ip, p_changes
         FROM public.memberships m
         WHERE m.person_id = p_person AND m.deleted_at IS NULL AND m.dealership_id IS NOT NULL
-          AND m.dealership_id IS DISTINCT FROM p_from AND public.person_in_scope(p_person)
+          AND m.dealership_id IS DISTINCT FROM
+              coalesce(nullif(current_setting('app.dealership_id', true), '')::uuid, p_from)
+          AND p_action IN ('user.password_changed', 'user.password_reset', 'user.email_changed',
+                           'mfa.enrolled', 'mfa.factor_removed',
+                           'mfa.recovery_codes_regenerated', 'mfa.reset')
+          AND public.person_in_scope(p_person)
         RETURNING 1)
     SELECT count(*)::integer FROM shared
 $$;
@@ -200,7 +224,7 @@ fn person_function_grants() -> String {
                      person_managed_by(uuid, integer), person_other_memberships(uuid, uuid), \
                      person_is_last_principal(uuid), person_close_memberships(uuid), \
                      person_sessions_revoke(uuid, uuid, uuid, text), person_sessions(uuid), \
-                     person_session_revoke(uuid, uuid, text), \
+                     person_session_revoke(uuid, uuid, text), membership_may_be_added(uuid, uuid), \
                      person_audit_share(uuid, uuid, text, jsonb, text, text)";
     format!(
         r#"
@@ -214,6 +238,11 @@ ALTER FUNCTION person_other_memberships(uuid, uuid) OWNER TO {DEFINER_ROLE};
 ALTER FUNCTION person_is_last_principal(uuid) OWNER TO {DEFINER_ROLE};
 ALTER FUNCTION person_close_memberships(uuid) OWNER TO {DEFINER_ROLE};
 ALTER FUNCTION person_sessions(uuid) OWNER TO {DEFINER_ROLE};
+ALTER FUNCTION membership_may_be_added(uuid, uuid) OWNER TO {DEFINER_ROLE};
+-- a tenant adds memberships only of people it creates or invited (even a compromised
+-- application cannot attach someone else's person to its dealership and read them)
+CREATE POLICY new_or_invited ON memberships AS RESTRICTIVE FOR INSERT TO {RUNTIME_ROLE}
+    WITH CHECK (public.membership_may_be_added(person_id, dealership_id));
 ALTER FUNCTION person_audit_share(uuid, uuid, text, jsonb, text, text) OWNER TO {DEFINER_ROLE};
 GRANT INSERT ON audit_events TO {DEFINER_ROLE};
 CREATE POLICY definer_shares ON audit_events FOR INSERT TO {DEFINER_ROLE} WITH CHECK (true);
@@ -491,6 +520,8 @@ DROP FUNCTION person_managed_by(uuid, integer);
 DROP FUNCTION person_other_memberships(uuid, uuid);
 DROP FUNCTION person_is_last_principal(uuid);
 DROP FUNCTION person_close_memberships(uuid);
+DROP POLICY new_or_invited ON memberships;
+DROP FUNCTION membership_may_be_added(uuid, uuid);
 DROP FUNCTION person_sessions(uuid);
 DROP FUNCTION person_audit_share(uuid, uuid, text, jsonb, text, text);
 DROP POLICY definer_shares ON audit_events;

@@ -289,3 +289,32 @@ async fn many_concurrent_tenant_transactions_over_a_small_pool_never_leak() {
     }
     assert_eq!(leaks, 0, "transactions that saw rows outside their scope");
 }
+
+#[tokio::test]
+async fn a_tenant_cannot_attach_someone_elses_person_to_itself() {
+    let db = TestDb::new().await;
+    let pool = db.login_pool(1).await;
+    // Adam of Metro Motors, made a member of Premium Auto by Premium Auto's own transaction:
+    // that would show it his person, and let it write his password
+    let tx = pool.begin(Scope::Dealership(PREMIUM_AUTO)).await.unwrap();
+    let attached = tx
+        .execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "INSERT INTO memberships (id, person_id, dealership_id, role) \
+             VALUES (gen_random_uuid(), '0193a5f0-0000-7000-8000-000000000203', $1, 'agent')",
+            [PREMIUM_AUTO.into()],
+        ))
+        .await
+        .expect_err("someone else's person");
+    assert!(is_permission_denied(&attached), "{attached}");
+    drop(tx);
+    // nor can it read what a deleted membership of its own once showed it
+    let tx = pool.begin(Scope::Dealership(PREMIUM_AUTO)).await.unwrap();
+    let seen = tx
+        .query_all_raw(sql(
+            "SELECT * FROM person_memberships('0193a5f0-0000-7000-8000-000000000203')",
+        ))
+        .await
+        .unwrap();
+    assert!(seen.is_empty(), "a person of another dealership only");
+}

@@ -8,7 +8,7 @@
 use super::signup::{accept, admit, placement_of, presented, throttled};
 use crate::{
     auth::principal::scope_of,
-    domain::{Email, SignInName},
+    domain::{Email, Role, SignInName},
     error::AppError,
     scope::RequestMeta,
     service::{
@@ -31,6 +31,15 @@ pub async fn join(
     let tx = state.db.begin_reading(Scope::Anonymous).await?;
     let person = users::login_candidate(&tx, &name).await?;
     tx.commit().await?;
+    // a platform admin works in no dealership: their account takes no invitation
+    if person
+        .as_ref()
+        .is_some_and(|p| p.memberships.iter().any(|m| m.role == Role::Admin))
+    {
+        return Err(AppError::Conflict(
+            "a platform admin's account cannot join a dealership".into(),
+        ));
+    }
     let person = person.map(|p| (p.person_id, p.password_hash));
     let person_id = person.as_ref().map(|(id, _)| *id);
     let checked = (person, invitation.dealership_id);

@@ -60,6 +60,8 @@ pub(crate) async fn close_person(
         ..Default::default()
     };
     super::update_person(tx, target.person_id, closed).await?;
+    // while the memberships are live: the definer functions answer for them only
+    sessions::end_person(tx, target.person_id, (None, None), "account_closed").await?;
     let ended = tx
         .query_all_raw(Statement::from_sql_and_values(
             DbBackend::Postgres,
@@ -71,7 +73,6 @@ pub(crate) async fn close_person(
         // the invitations they sent here end (other dealerships' rows are hidden here)
         revoke_invitations_of(tx, row.try_get::<Uuid>("", "user_id")?).await?;
     }
-    sessions::end_person(tx, target.person_id, (None, None), "account_closed").await?;
     scope.profile_changed(target.id);
     scope.revoke(Revoked::Person(target.person_id)).await?;
     Ok(target)
@@ -173,6 +174,8 @@ pub(crate) async fn invite_instead(
 /// accounts are never merged (a peer must not take a peer over); 409 if the two people are
 /// members of one dealership. Audited; every replica drops both people's cached state.
 pub async fn merge(scope: &RequestScope, into: Uuid, from: Uuid) -> Result<user::Model, AppError> {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+
     use crate::{authz::Reach, domain::Role, service::mfa::store};
     if scope.reach() != Reach::Any {
         return Err(AppError::Forbidden);
@@ -184,7 +187,14 @@ pub async fn merge(scope: &RequestScope, into: Uuid, from: Uuid) -> Result<user:
     if keep.person_id == gone.person_id {
         return Err(AppError::field("from", "is the same person already"));
     }
-    if keep.role == Role::Admin || gone.role == Role::Admin {
+    // nor any admin's person, by any of its memberships: a peer never takes a peer over
+    let admins = user::Entity::find()
+        .filter(user::Column::PersonId.is_in([keep.person_id, gone.person_id]))
+        .filter(user::Column::Role.eq(Role::Admin))
+        .filter(user::Column::DeletedAt.is_null())
+        .one(tx)
+        .await?;
+    if admins.is_some() {
         return Err(AppError::Forbidden);
     }
     // while the memberships still name the person whose sessions these are
