@@ -18,7 +18,7 @@ use uuid::Uuid;
 use crate::{
     auth::{
         mfa,
-        principal::{Principal, scope_of},
+        principal::Principal,
         sessions::{self, Revoked, SessionCache},
     },
     authz::{Action, Authorizer, Permission, Reach, Resource, Subject, reload},
@@ -69,11 +69,12 @@ impl Grant {
         self.reach
     }
 
-    /// The transaction scope for acting within the reach: platform for `any`, own otherwise.
+    /// The transaction scope for acting within the reach: platform for `any`, the caller's own
+    /// (their dealership or their group) otherwise.
     fn tenant(&self) -> Scope {
         match self.reach {
             Reach::Any => Scope::Platform,
-            Reach::Dealership | Reach::Own => scope_of(self.caller.dealership_id),
+            Reach::Group | Reach::Dealership | Reach::Own => self.caller.scope(),
         }
     }
 }
@@ -195,7 +196,7 @@ impl AppState {
         resource: Resource,
         action: Action,
     ) -> Result<Grant, AppError> {
-        let reach = self.authz.grant(subject_of(me), resource, action)?;
+        let reach = me.confine(self.authz.grant(subject_of(me), resource, action)?);
         Ok(Grant {
             caller: me.clone(),
             reach,

@@ -49,7 +49,7 @@ fn through(col: &str) -> String {
 /// What a dealership may ask about a person beyond its own rows, each answered only for a
 /// person with a membership in the asking dealership (`app.dealership_id`), or in platform
 /// scope (the role the transaction switched to; a definer function keeps that setting).
-const PERSON_FUNCTIONS: &str = r#"
+pub(crate) const PERSON_FUNCTIONS: &str = r#"
 CREATE FUNCTION person_in_scope(p_person uuid)
 RETURNS boolean
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
@@ -255,7 +255,7 @@ GRANT EXECUTE ON FUNCTION {functions} TO {RUNTIME_ROLE}, {PLATFORM_ROLE}, {DEFIN
     )
 }
 
-fn lookup(name: &str, matches: &str) -> String {
+pub(crate) fn lookup(name: &str, matches: &str) -> String {
     format!(
         r#"
 -- the person who signs in with this name, and each of their live memberships in a live

@@ -23,8 +23,11 @@ pub struct AccessClaims {
     /// issued before people had several: there the person's id is the membership's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mid: Option<Uuid>,
-    /// The membership's dealership; `None` for platform admins.
+    /// The membership's dealership; `None` for platform admins and group memberships.
     pub dealership_id: Option<Uuid>,
+    /// The dealer group of a group membership (`group_principal`, `group_manager`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_id: Option<Uuid>,
     pub role: Role,
     /// The user's custom role (its base role is `role`), if they hold one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -73,6 +76,7 @@ pub struct Subject {
     /// The membership.
     pub user_id: Uuid,
     pub dealership_id: Option<Uuid>,
+    pub group_id: Option<Uuid>,
     pub role: Role,
     pub custom_role: Option<Uuid>,
     pub session_id: Uuid,
@@ -99,6 +103,7 @@ pub fn issue(keys: &KeySet, auth: &AuthSettings, subject: &Subject) -> Result<St
         sub: subject.person_id,
         mid: Some(subject.user_id),
         dealership_id: subject.dealership_id,
+        group_id: subject.group_id,
         role: subject.role,
         custom_role: subject.custom_role,
         sid: subject.session_id,

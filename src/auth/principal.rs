@@ -8,6 +8,7 @@ use super::{
     sessions::{self, SessionState},
 };
 use crate::{
+    authz::Reach,
     config::AuthSettings,
     domain::Role,
     error::AppError,
@@ -21,6 +22,8 @@ pub struct Principal {
     /// The membership the caller acts as: the id `/users/{id}` names.
     pub user_id: Uuid,
     pub dealership_id: Option<Uuid>,
+    /// The dealer group a group membership acts in (then `dealership_id` is `None`).
+    pub group_id: Option<Uuid>,
     /// The rank; what the caller may, unless `custom_role` says more.
     pub role: Role,
     /// A custom role of the caller's dealership, whose base role is `role`.
@@ -39,15 +42,34 @@ impl Principal {
             .is_some_and(|at| now.saturating_sub(at) <= max_age_secs as i64)
     }
 
-    /// The scope of the caller's own transactions: their dealership, or platform for admins.
+    /// The scope of the caller's own transactions: their dealership, their group, or platform
+    /// for admins.
     pub fn scope(&self) -> Scope {
-        scope_of(self.dealership_id)
+        scope_of(self.dealership_id, self.group_id)
+    }
+
+    /// The reach a policy grant gives this caller: what their token can name. A group
+    /// membership names no dealership of its own, so `dealership` reach is its own record; a
+    /// dealership's membership never reaches the group (whatever a policy file says).
+    pub fn confine(&self, reach: Reach) -> Reach {
+        match (reach, self.dealership_id, self.group_id) {
+            (Reach::Dealership, None, Some(_)) => Reach::Own,
+            (Reach::Any, None, Some(_)) => Reach::Group,
+            (Reach::Group, Some(_), _) => Reach::Dealership,
+            (Reach::Group, None, None) => Reach::Own,
+            (reach, ..) => reach,
+        }
     }
 }
 
-/// Platform scope for users without a dealership (admins), their dealership otherwise.
-pub fn scope_of(dealership_id: Option<Uuid>) -> Scope {
-    dealership_id.map_or(Scope::Platform, Scope::Dealership)
+/// The scope of a membership: its dealership, its group (a group membership), or platform
+/// (admins: neither).
+pub fn scope_of(dealership_id: Option<Uuid>, group_id: Option<Uuid>) -> Scope {
+    match (dealership_id, group_id) {
+        (Some(dealership), _) => Scope::Dealership(dealership),
+        (None, Some(group)) => Scope::Group(group),
+        (None, None) => Scope::Platform,
+    }
 }
 
 /// Verifies the token, then checks its session and the user's token version (cached; a
@@ -60,7 +82,9 @@ pub async fn authenticate(
 ) -> Result<Principal, AppError> {
     let claims = auth.tokens.verify(&auth.keys, settings, token)?;
     let load = async {
-        let tx = db.begin_reading(scope_of(claims.dealership_id)).await?;
+        let tx = db
+            .begin_reading(scope_of(claims.dealership_id, claims.group_id))
+            .await?;
         let found = sessions::load(&tx, claims.sid).await?;
         tx.commit().await?;
         Ok(found)
@@ -73,6 +97,7 @@ pub async fn authenticate(
             && s.person_id == claims.sub
             && s.token_version == claims.ver
             && s.dealership_id == claims.dealership_id
+            && s.group_id == claims.group_id
             && s.role == claims.role
             && s.custom_role == claims.custom_role
     };
@@ -81,6 +106,7 @@ pub async fn authenticate(
             person_id: claims.sub,
             user_id: membership,
             dealership_id: claims.dealership_id,
+            group_id: claims.group_id,
             role: claims.role,
             custom_role: claims.custom_role,
             session_id: claims.sid,

@@ -34,6 +34,8 @@ pub struct SessionState {
     pub user_id: Uuid,
     pub person_id: Uuid,
     pub dealership_id: Option<Uuid>,
+    /// The group of a group membership's session.
+    pub group_id: Option<Uuid>,
     pub token_version: i32,
     pub role: Role,
     pub custom_role: Option<Uuid>,
@@ -46,6 +48,7 @@ struct StateRow {
     user_id: Uuid,
     person_id: Uuid,
     dealership_id: Option<Uuid>,
+    group_id: Option<Uuid>,
     token_version: i32,
     role: Role,
     custom_role_id: Option<Uuid>,
@@ -56,7 +59,7 @@ struct StateRow {
 pub async fn load(tx: &TenantTx, session_id: Uuid) -> Result<Option<SessionState>, AppError> {
     let row = StateRow::find_by_statement(Statement::from_sql_and_values(
         DbBackend::Postgres,
-        "SELECT s.user_id, u.person_id, s.dealership_id, u.token_version, u.role, \
+        "SELECT s.user_id, u.person_id, s.dealership_id, u.group_id, u.token_version, u.role, \
                 u.custom_role_id, \
                 (s.revoked_at IS NULL AND u.is_active AND u.deleted_at IS NULL \
                  AND coalesce(d.is_active AND d.deleted_at IS NULL, true)) AS live \
@@ -72,6 +75,7 @@ pub async fn load(tx: &TenantTx, session_id: Uuid) -> Result<Option<SessionState
         user_id: r.user_id,
         person_id: r.person_id,
         dealership_id: r.dealership_id,
+        group_id: r.group_id,
         token_version: r.token_version,
         role: r.role,
         custom_role: r.custom_role_id,
@@ -232,6 +236,7 @@ mod tests {
             user_id: user,
             person_id: user,
             dealership_id: dealership,
+            group_id: None,
             token_version: 0,
             role: Role::Agent,
             custom_role: None,

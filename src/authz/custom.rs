@@ -58,9 +58,9 @@ impl Permission {
         )
     }
 
-    /// What a dealership's role may hold: nothing at platform (`any`) scope.
+    /// What a dealership's role may hold: nothing at platform (`any`) or group scope.
     pub fn fits_a_dealership(self) -> bool {
-        self.reach != Reach::Any
+        self.reach <= Reach::Dealership
     }
 }
 

@@ -30,6 +30,8 @@ pub enum Resource {
     Invitations,
     /// A dealership's custom roles.
     Roles,
+    /// Dealer groups and who holds a group role in them.
+    DealerGroups,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -49,6 +51,8 @@ pub enum Reach {
     Own,
     /// Anything in the caller's dealership.
     Dealership,
+    /// Anything in every dealership of the caller's dealer group (group roles only).
+    Group,
     /// Anything anywhere (platform).
     Any,
 }
@@ -69,9 +73,9 @@ macro_rules! names {
     };
 }
 
-names!(Resource { Users => "users", Dealerships => "dealerships", Sessions => "sessions", AuditEvents => "audit_events", Policies => "policies", Invitations => "invitations", Roles => "roles" });
+names!(Resource { Users => "users", Dealerships => "dealerships", Sessions => "sessions", AuditEvents => "audit_events", Policies => "policies", Invitations => "invitations", Roles => "roles", DealerGroups => "dealer_groups" });
 names!(Action { List => "list", Read => "read", Create => "create", Update => "update", Delete => "delete" });
-names!(Reach { Own => "self", Dealership => "dealership", Any => "any" });
+names!(Reach { Own => "self", Dealership => "dealership", Group => "group", Any => "any" });
 
 /// What `GET /admin/policies` shows of the policy in force.
 #[derive(Debug, Clone)]
@@ -146,7 +150,7 @@ impl Authorizer {
         resource: Resource,
         action: Action,
     ) -> Result<Reach, AppError> {
-        [Reach::Any, Reach::Dealership, Reach::Own]
+        [Reach::Any, Reach::Group, Reach::Dealership, Reach::Own]
             .into_iter()
             .find(|reach| self.allows(subject, resource, action, *reach))
             .ok_or(AppError::Forbidden)

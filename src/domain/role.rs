@@ -1,4 +1,6 @@
-//! The four roles and their rank: admin > principal > manager > agent.
+//! The roles and their rank: admin > group_principal > principal > group_manager > manager >
+//! agent. The two group roles are held in a dealer group (across its dealerships), never in one
+//! dealership.
 
 use std::{fmt, str::FromStr};
 
@@ -6,7 +8,8 @@ use poem_openapi::Enum;
 use sea_orm::{DeriveActiveEnum, EnumIter};
 use serde::{Deserialize, Serialize};
 
-/// Stored as text (`users.role`, constrained by a CHECK to these four values).
+/// Stored as text (`memberships.role`, constrained by a CHECK to these values; a group role only
+/// on a group membership, every other role only off one).
 #[derive(
     Debug,
     Clone,
@@ -27,10 +30,20 @@ pub enum Role {
     /// Platform: every dealership.
     #[sea_orm(string_value = "admin")]
     Admin,
+    /// Runs every dealership of a dealer group as their principal would.
+    #[serde(rename = "group_principal")]
+    #[oai(rename = "group_principal")]
+    #[sea_orm(string_value = "group_principal")]
+    GroupPrincipal,
     /// Manages the staff and profile of one dealership.
     #[sea_orm(string_value = "principal")]
     Principal,
     /// Reads the staff list of one dealership.
+    /// Reads the staff of every dealership of a dealer group.
+    #[serde(rename = "group_manager")]
+    #[oai(rename = "group_manager")]
+    #[sea_orm(string_value = "group_manager")]
+    GroupManager,
     #[sea_orm(string_value = "manager")]
     Manager,
     /// Own profile and sessions.
@@ -42,17 +55,35 @@ impl Role {
     pub fn as_str(self) -> &'static str {
         match self {
             Role::Admin => "admin",
+            Role::GroupPrincipal => "group_principal",
             Role::Principal => "principal",
+            Role::GroupManager => "group_manager",
             Role::Manager => "manager",
             Role::Agent => "agent",
+        }
+    }
+
+    /// Held in a dealer group, across its dealerships (never in one dealership).
+    pub fn is_group(self) -> bool {
+        matches!(self, Role::GroupPrincipal | Role::GroupManager)
+    }
+
+    /// What a group role is in each dealership of the group; other roles are themselves.
+    pub fn in_each_dealership(self) -> Role {
+        match self {
+            Role::GroupPrincipal => Role::Principal,
+            Role::GroupManager => Role::Manager,
+            other => other,
         }
     }
 
     /// Higher outranks lower; nobody acts on a rank above their own.
     pub fn rank(self) -> u8 {
         match self {
-            Role::Admin => 4,
-            Role::Principal => 3,
+            Role::Admin => 6,
+            Role::GroupPrincipal => 5,
+            Role::Principal => 4,
+            Role::GroupManager => 3,
             Role::Manager => 2,
             Role::Agent => 1,
         }
@@ -71,6 +102,8 @@ impl FromStr for Role {
     fn from_str(s: &str) -> Result<Self, String> {
         match s {
             "admin" => Ok(Role::Admin),
+            "group_principal" => Ok(Role::GroupPrincipal),
+            "group_manager" => Ok(Role::GroupManager),
             "principal" => Ok(Role::Principal),
             "manager" => Ok(Role::Manager),
             "agent" => Ok(Role::Agent),
@@ -85,11 +118,14 @@ mod tests {
 
     #[test]
     fn roles_round_trip_and_rank_in_order() {
-        for role in [Role::Admin, Role::Principal, Role::Manager, Role::Agent] {
+        for role in <Role as sea_orm::Iterable>::iter() {
             assert_eq!(role.as_str().parse::<Role>().unwrap(), role);
+            assert_eq!(role.in_each_dealership().is_group(), false);
         }
-        assert!(Role::Admin.rank() > Role::Principal.rank());
-        assert!(Role::Principal.rank() > Role::Manager.rank());
+        assert!(Role::Admin.rank() > Role::GroupPrincipal.rank());
+        assert!(Role::GroupPrincipal.rank() > Role::Principal.rank());
+        assert!(Role::Principal.rank() > Role::GroupManager.rank());
+        assert!(Role::GroupManager.rank() > Role::Manager.rank());
         assert!(Role::Manager.rank() > Role::Agent.rank());
         assert!("root".parse::<Role>().is_err());
     }

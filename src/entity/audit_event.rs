@@ -16,6 +16,8 @@ pub struct Model {
     pub request_id: Option<String>,
     pub ip: Option<String>,
     pub changes: Option<Json>,
+    /// The dealer group the event was recorded in (a group member's transaction sets it).
+    pub group_id: Option<Uuid>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

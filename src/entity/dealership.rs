@@ -1,4 +1,4 @@
-//! A dealership: the tenant. Its `id` is the `app.dealership_id` RLS filters on.
+//! A dealership: the tenant. Its `id` is what RLS matches against `app.dealership_ids`.
 
 use sea_orm::entity::prelude::*;
 
@@ -17,6 +17,8 @@ pub struct Model {
     pub deleted_at: Option<DateTimeUtc>,
     /// Every user of this dealership must sign in with a second factor.
     pub mfa_required: bool,
+    /// The dealer group it belongs to, if any (at most one).
+    pub group_id: Option<Uuid>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -2,6 +2,7 @@
 
 pub mod audit_event;
 pub mod custom_role;
+pub mod dealer_group;
 pub mod dealership;
 pub mod invitation;
 pub mod membership;

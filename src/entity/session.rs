@@ -27,6 +27,9 @@ pub struct Model {
     /// The sign-in this refresh family belongs to: one per sign-in of the person, one family
     /// per membership used in it (the first family's id).
     pub sign_in_id: Uuid,
+    /// The dealer group of a group membership's family (taken from the transaction that
+    /// opens it).
+    pub group_id: Option<Uuid>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -36,6 +36,8 @@ pub struct Model {
     pub added_by: Option<Uuid>,
     /// The membership's dealership's name (`None` for admins).
     pub dealership_name: Option<String>,
+    /// The dealer group of a group membership (then `dealership_id` is `None`).
+    pub group_id: Option<Uuid>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -62,6 +64,7 @@ impl ActiveModelBehavior for ActiveModel {}
 pub struct Profile {
     pub id: Uuid,
     pub dealership_id: Option<Uuid>,
+    pub group_id: Option<Uuid>,
     pub person_id: Uuid,
     pub email: String,
     pub first_name: String,
@@ -89,6 +92,9 @@ impl Model {
             role: self.role,
             custom_role_id: self.custom_role_id,
             last_login: self.last_login,
+            group_id: self.group_id,
+            // the group's name is in the person's own list (`person_memberships`) only
+            group_name: None,
         }
     }
 }
@@ -100,6 +106,7 @@ impl From<Model> for Profile {
             memberships,
             id: u.id,
             dealership_id: u.dealership_id,
+            group_id: u.group_id,
             person_id: u.person_id,
             email: u.email,
             first_name: u.first_name,
@@ -144,6 +151,7 @@ mod tests {
             deleted_at: None,
             added_by: None,
             dealership_name: None,
+            group_id: None,
         });
         let shown = format!("{profile:?}");
         assert!(

@@ -20,6 +20,7 @@ use uuid::Uuid;
 
 use crate::{
     domain::{Email, Phone, SignInName},
+    entity::membership::Place,
     error::AppError,
     service::{
         sessions,
@@ -47,6 +48,9 @@ struct LoginRequest {
     /// For a person in several dealerships: the one to sign in to (one of the answer's
     /// `user.memberships`); left out, the one used last.
     dealership_id: Option<Uuid>,
+    /// For a member of a dealer group (`group_principal`, `group_manager`): sign in to the
+    /// group instead (its `group_id` in `user.memberships`); leave out with `dealership_id`.
+    group_id: Option<Uuid>,
 }
 
 impl Example for LoginRequest {
@@ -57,6 +61,7 @@ impl Example for LoginRequest {
             phone: None,
             password: "Agent123!".into(),
             dealership_id: None,
+            group_id: None,
         }
     }
 }
@@ -114,12 +119,23 @@ impl PasswordGrant {
     }
 }
 
-/// Where to switch to.
+/// Where to switch to: a dealership or a dealer group, exactly one.
 #[derive(Object)]
 struct SwitchRequest {
     /// A dealership the caller is a member of (`user.memberships` of a sign-in answer or of
     /// `GET /api/v1/auth/me`).
-    dealership_id: Uuid,
+    dealership_id: Option<Uuid>,
+    /// A dealer group the caller holds a group role in (`group_id` in `user.memberships`).
+    group_id: Option<Uuid>,
+}
+
+/// The place a sign-in or a switch names: 422 if both `dealership_id` and `group_id` are sent.
+fn place_named(
+    dealership_id: Option<Uuid>,
+    group_id: Option<Uuid>,
+) -> Result<Option<Place>, AppError> {
+    Place::named(dealership_id, group_id)
+        .ok_or_else(|| AppError::field("group_id", "send dealership_id or group_id, not both"))
 }
 
 #[derive(Object)]
@@ -198,9 +214,9 @@ impl AuthApi {
         state: Data<&AppState>,
         Json(body): Json<LoginRequest>,
     ) -> ApiResult<SignInIssue, set::SignIn> {
-        let dealership = body.dealership_id;
+        let place = place_named(body.dealership_id, body.group_id)?;
         let (name, password) = body.parse()?;
-        sign_in(req, &state, name, password, dealership).await
+        sign_in(req, &state, name, password, place).await
     }
 
     /// Sign in with the OAuth2 password grant (form-encoded); `username` is the email or the
@@ -254,7 +270,9 @@ impl AuthApi {
         state: Data<&AppState>,
         Json(body): Json<SwitchRequest>,
     ) -> ApiResult<Issue, set::Switch> {
-        let issued = sign_in::switch(&state, &me, body.dealership_id, &me.meta).await?;
+        let place = place_named(body.dealership_id, body.group_id)?
+            .ok_or_else(|| AppError::field("dealership_id", "send dealership_id or group_id"))?;
+        let issued = sign_in::switch(&state, &me, place, &me.meta).await?;
         Ok(issue(&state, issued))
     }
 
@@ -295,10 +313,10 @@ async fn sign_in(
     state: &AppState,
     name: SignInName,
     password: String,
-    dealership: Option<Uuid>,
+    place: Option<Place>,
 ) -> ApiResult<SignInIssue, set::SignIn> {
     let meta = request_meta(req, state);
-    match sign_in::login(state, name, password, dealership, &meta).await? {
+    match sign_in::login(state, name, password, place, &meta).await? {
         SignedIn::Tokens(issued) => {
             let Issue::Ok(Json(tokens), cache, cookie) = issue(state, *issued);
             let answer = SignInAnswer::Tokens(tokens);

@@ -99,8 +99,11 @@ pub struct User {
     /// The custom role of the user's dealership they hold (see `/roles`; its base role is
     /// `role`), or `null`.
     pub custom_role_id: Nullable<Uuid>,
-    /// `null` for platform admins.
+    /// `null` for platform admins and group memberships.
     pub dealership_id: Nullable<Uuid>,
+    /// The dealer group of a group membership (`group_principal`, `group_manager`); `null`
+    /// otherwise.
+    pub group_id: Nullable<Uuid>,
     pub is_active: bool,
     /// The address was confirmed through a mailed link.
     pub email_verified: bool,
@@ -112,14 +115,19 @@ pub struct User {
     pub memberships: Vec<Membership>,
 }
 
-/// One dealership a person works in, and as what (what a dealership picker shows).
+/// One dealership (or dealer group) a person works in, and as what (what a dealership picker
+/// shows).
 #[derive(Debug, Object)]
 pub struct Membership {
     /// The membership: the `/users/{id}` id in that dealership.
     pub user_id: Uuid,
-    /// `null` for the platform (admins).
+    /// `null` for the platform (admins) and for a group membership.
     pub dealership_id: Nullable<Uuid>,
     pub dealership_name: Nullable<String>,
+    /// A group membership's dealer group (sign in or switch to it with `group_id`); `null`
+    /// otherwise.
+    pub group_id: Nullable<Uuid>,
+    pub group_name: Nullable<String>,
     pub role: Role,
     pub custom_role_id: Nullable<Uuid>,
     pub last_login: Nullable<DateTime<Utc>>,
@@ -131,6 +139,8 @@ impl From<membership::Summary> for Membership {
             user_id: m.user_id,
             dealership_id: m.dealership_id.into(),
             dealership_name: m.dealership_name.into(),
+            group_id: m.group_id.into(),
+            group_name: m.group_name.into(),
             role: m.role,
             custom_role_id: m.custom_role_id.into(),
             last_login: m.last_login.into(),
@@ -149,6 +159,7 @@ impl From<user::Profile> for User {
             role: u.role,
             custom_role_id: u.custom_role_id.into(),
             dealership_id: u.dealership_id.into(),
+            group_id: u.group_id.into(),
             is_active: u.is_active,
             email_verified: u.email_verified_at.is_some(),
             last_login: u.last_login.into(),
@@ -271,6 +282,8 @@ pub struct Dealership {
     pub is_active: bool,
     /// Every user must sign in with a second factor.
     pub mfa_required: bool,
+    /// The dealer group it belongs to, if any.
+    pub group_id: Nullable<Uuid>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -285,6 +298,7 @@ impl From<dealership::Model> for Dealership {
             contact_phone: d.contact_phone.into(),
             is_active: d.is_active,
             mfa_required: d.mfa_required,
+            group_id: d.group_id.into(),
             created_at: d.created_at,
             updated_at: d.updated_at,
         }

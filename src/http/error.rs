@@ -167,6 +167,8 @@ pub mod set {
         AccountClosing: [401, 403, 409, 422, 429, 503];
         /// A list: a bad `limit` or `offset` is 422.
         Listing: [401, 403, 422, 503];
+        /// A list of something's parts by id: as [`Listing`], and that thing may not exist.
+        PartListing: [401, 403, 404, 422, 503];
         /// One thing by id, or an action on it that takes no input.
         Lookup: [401, 403, 404, 503];
         /// A user: the dealership may not exist (404), the email or phone may be taken (409),

@@ -5,6 +5,7 @@ mod account;
 mod admin;
 mod audit;
 mod auth;
+mod dealer_groups;
 mod dealerships;
 mod dto;
 mod email_change;
@@ -47,6 +48,8 @@ pub enum ApiTags {
     Roles,
     /// The tenants.
     Dealerships,
+    /// Dealerships that belong together, and who runs every one of them.
+    DealerGroups,
     /// Who changed what.
     Audit,
     /// The platform's controls.
@@ -66,6 +69,7 @@ pub type Apis = (
     invitations::InvitationsApi,
     roles::RolesApi,
     dealerships::DealershipsApi,
+    dealer_groups::DealerGroupsApi,
     audit::AuditApi,
     admin::AdminApi,
     well_known::WellKnownApi,
@@ -86,6 +90,7 @@ pub fn api_service() -> OpenApiService<Apis, ()> {
             invitations::InvitationsApi,
             roles::RolesApi,
             dealerships::DealershipsApi,
+            dealer_groups::DealerGroupsApi,
             audit::AuditApi,
             admin::AdminApi,
             well_known::WellKnownApi,

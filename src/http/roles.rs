@@ -53,7 +53,7 @@ macro_rules! wire_enum {
 wire_enum!(
     /// What a permission acts on.
     PermissionResource => Resource {
-        Users, Dealerships, Sessions, AuditEvents, Policies, Invitations, Roles,
+        Users, Dealerships, Sessions, AuditEvents, Policies, Invitations, Roles, DealerGroups,
     }
 );
 wire_enum!(PermissionAction => Action { List, Read, Create, Update, Delete });
@@ -77,7 +77,7 @@ impl From<BaseRole> for Role {
 wire_enum!(
     /// The target's relation to the holder: their own record (`self`) or anything in their
     /// dealership. `any` (platform) is refused: a dealership's role acts within it.
-    PermissionScope => Reach { Own = "self", Dealership, Any }
+    PermissionScope => Reach { Own = "self", Dealership, Group, Any }
 );
 
 /// One permission: `action` on `resource` at `scope`.

@@ -129,12 +129,13 @@ pub async fn presented(state: &AppState, raw: &str) -> Result<(AccountToken, Own
 pub struct Owner {
     pub user_id: Uuid,
     pub dealership_id: Option<Uuid>,
+    pub group_id: Option<Uuid>,
 }
 
 pub async fn owner(tx: &TenantTx, token_id: Uuid) -> Result<Option<Owner>, AppError> {
     Ok(Owner::find_by_statement(Statement::from_sql_and_values(
         DbBackend::Postgres,
-        "SELECT user_id, dealership_id FROM auth_token_lookup($1)",
+        "SELECT user_id, dealership_id, group_id FROM auth_token_lookup($1)",
         [token_id.into()],
     ))
     .one(tx)

@@ -110,16 +110,28 @@ pub async fn list(
     limit: Option<i64>,
     offset: Option<i64>,
 ) -> Result<(Vec<audit_event::Model>, u64), AppError> {
-    use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
+    use sea_orm::{
+        ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    };
+
+    use crate::tenancy::in_scope_dealerships;
     let dealership_id = match scope.reach() {
         Reach::Own => return Err(AppError::Forbidden),
         Reach::Dealership => scope.principal().dealership_id,
-        Reach::Any => None,
+        Reach::Group | Reach::Any => None,
     };
     // paging is judged after the reach: a caller who may not list gets 403, not 422
     let page = super::Page::parse(limit, offset)?;
     let tx = scope.tx();
     let mut query = audit_event::Entity::find();
+    if scope.reach() == Reach::Group {
+        // every dealership of the group, and the group's own events (its members' accounts)
+        query = query.filter(
+            Condition::any()
+                .add(in_scope_dealerships("audit_events.dealership_id"))
+                .add(audit_event::Column::GroupId.eq(scope.principal().group_id)),
+        );
+    }
     if let Some(d) = dealership_id {
         query = query.filter(audit_event::Column::DealershipId.eq(d));
     }

@@ -17,6 +17,7 @@ use crate::{
     error::{AppError, conflict_if_duplicate},
     scope::RequestScope,
     service::{Page, audit},
+    tenancy::in_scope_dealerships,
 };
 
 /// Profile fields, validated; `None` leaves a field as it is, `Some(None)` clears it.
@@ -41,6 +42,7 @@ fn visible(who: &Principal, reach: Reach) -> Select<dealership::Entity> {
     let query = dealership::Entity::find().filter(dealership::Column::DeletedAt.is_null());
     match reach {
         Reach::Any => query,
+        Reach::Group => query.filter(in_scope_dealerships("dealerships.id")),
         Reach::Dealership | Reach::Own => {
             query.filter(dealership::Column::Id.eq(who.dealership_id))
         }

@@ -111,7 +111,10 @@ pub async fn confirm(
     let invalid = account_tokens::invalid;
     let (token, owner) = account_tokens::presented(state, raw_token).await?;
 
-    let tx = state.db.begin(scope_of(owner.dealership_id)).await?;
+    let tx = state
+        .db
+        .begin(scope_of(owner.dealership_id, owner.group_id))
+        .await?;
     let Some(user) = users::find_signable(&tx, owner.user_id).await? else {
         return Err(invalid());
     };

@@ -3,6 +3,7 @@
 pub mod account;
 pub mod account_tokens;
 pub mod audit;
+pub mod dealer_groups;
 pub mod dealerships;
 pub mod email_change;
 pub mod email_verification;

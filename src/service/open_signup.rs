@@ -39,7 +39,7 @@ pub async fn signup(
     let name = SignInName::from(email.clone());
     throttled(state, &name, meta).await?;
     let password = chosen(&signup.password, &email)?;
-    let scope = scope_of(Some(dealership_id));
+    let scope = scope_of(Some(dealership_id), None);
 
     // every cheap check before the slow hash, in a transaction that ends before it
     let tx = state.db.begin_reading(scope).await?;

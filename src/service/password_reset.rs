@@ -62,8 +62,11 @@ async fn queue_link(state: &AppState, email: Email, meta: &RequestMeta) -> Resul
     let token = AccountToken::generate();
     // the link opens the membership used last (the password is the person's)
     let entered = candidate.as_ref().and_then(|c| c.choose(None));
-    let dealership_id = entered.and_then(|m| m.dealership_id);
-    let tx = state.db.begin(scope_of(dealership_id)).await?;
+    let (dealership_id, group_id) = (
+        entered.and_then(|m| m.dealership_id),
+        entered.and_then(|m| m.group_id),
+    );
+    let tx = state.db.begin(scope_of(dealership_id, group_id)).await?;
     let user = match entered {
         Some(m) => users::find_signable(&tx, m.user_id).await?,
         None => None,
@@ -107,7 +110,7 @@ pub async fn confirm(
 ) -> Result<(), AppError> {
     let invalid = account_tokens::invalid;
     let (token, owner) = account_tokens::presented(state, raw_token).await?;
-    let scope = scope_of(owner.dealership_id);
+    let scope = scope_of(owner.dealership_id, owner.group_id);
 
     // checked before the slow hash, in a transaction that ends before it
     let tx = state.db.begin_reading(scope).await?;

@@ -17,7 +17,7 @@ use crate::{
         password,
     },
     domain::{Phone, Role},
-    entity::{dealership, membership, person, user},
+    entity::{dealer_group, dealership, membership, person, user},
     error::AppError,
     tenancy::TenantTx,
 };
@@ -32,6 +32,17 @@ pub struct DemoData {
     /// More places of demo users: a person in several dealerships.
     #[serde(default)]
     pub memberships: Vec<DemoMembership>,
+    /// Dealer groups and their dealerships (by name).
+    #[serde(default)]
+    pub groups: Vec<DemoGroup>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DemoGroup {
+    pub id: Uuid,
+    pub name: String,
+    pub dealerships: Vec<String>,
 }
 
 /// Another membership of the demo user with `email`.
@@ -64,8 +75,11 @@ pub struct DemoUser {
     pub last_name: String,
     pub phone: Option<String>,
     pub role: Role,
-    /// The dealership's name in the same files; absent for admins.
+    /// The dealership's name in the same files; absent for admins and group roles.
     pub dealership: Option<String>,
+    /// A group role's dealer group, by name.
+    #[serde(default)]
+    pub group: Option<String>,
     /// An authenticator app's secret in base32 (documented: demo data only), enrolled and
     /// confirmed for the user when it is created.
     #[serde(default)]
@@ -96,6 +110,7 @@ pub fn load(dir: &Path) -> anyhow::Result<DemoData> {
         dealerships: Vec::new(),
         users: Vec::new(),
         memberships: Vec::new(),
+        groups: Vec::new(),
     };
     for file in files {
         let text = std::fs::read_to_string(&file)?;
@@ -104,6 +119,7 @@ pub fn load(dir: &Path) -> anyhow::Result<DemoData> {
         data.dealerships.extend(part.dealerships);
         data.users.extend(part.users);
         data.memberships.extend(part.memberships);
+        data.groups.extend(part.groups);
     }
     Ok(data)
 }
@@ -140,6 +156,9 @@ pub async fn apply(
         .insert(tx)
         .await?;
         report.dealerships_created += 1;
+    }
+    for g in &data.groups {
+        group(tx, g).await?;
     }
     for u in &data.users {
         let exists = user::Entity::find()
@@ -185,7 +204,11 @@ pub async fn apply(
         .insert(tx)
         .await
         .map_err(crate::service::users::conflict_if_taken)?;
-        add_membership(tx, u.id, u.id, dealership_id, u.role).await?;
+        let group_id = match &u.group {
+            Some(name) => Some(find_group(tx, name).await?),
+            None => None,
+        };
+        add_membership(tx, u.id, u.id, (dealership_id, group_id), u.role).await?;
         if let Some(secret) = &u.totp_secret {
             enrol(tx, sealer, u, secret).await?;
         }
@@ -211,25 +234,67 @@ pub async fn apply(
             .one(tx)
             .await?;
         if there.is_none() {
-            add_membership(tx, person.person_id, m.id, Some(dealership_id), m.role).await?;
+            let place = (Some(dealership_id), None);
+            add_membership(tx, person.person_id, m.id, place, m.role).await?;
             report.memberships_created += 1;
         }
     }
     Ok(report)
 }
 
-/// Membership `id` of person `person_id` in `dealership_id`.
+/// Dealer group `g` if missing (by id), and its dealerships in it.
+async fn group(tx: &TenantTx, g: &DemoGroup) -> Result<(), AppError> {
+    if dealer_group::Entity::find_by_id(g.id)
+        .one(tx)
+        .await?
+        .is_none()
+    {
+        let now = chrono::Utc::now();
+        dealer_group::ActiveModel {
+            id: Set(g.id),
+            name: Set(g.name.clone()),
+            created_at: Set(now),
+            updated_at: Set(now),
+        }
+        .insert(tx)
+        .await?;
+    }
+    for name in &g.dealerships {
+        let id = find_dealership(tx, name)
+            .await?
+            .ok_or_else(|| AppError::internal(anyhow::anyhow!("seed: no dealership {name}")))?;
+        dealership::Entity::update_many()
+            .col_expr(dealership::Column::GroupId, Expr::value(g.id))
+            .filter(dealership::Column::Id.eq(id))
+            .filter(dealership::Column::GroupId.is_null())
+            .exec(tx)
+            .await?;
+    }
+    Ok(())
+}
+
+async fn find_group(tx: &TenantTx, name: &str) -> Result<Uuid, AppError> {
+    Ok(dealer_group::Entity::find()
+        .filter(dealer_group::Column::Name.eq(name))
+        .one(tx)
+        .await?
+        .ok_or_else(|| AppError::internal(anyhow::anyhow!("seed: no dealer group {name}")))?
+        .id)
+}
+
+/// Membership `id` of person `person_id` in a dealership or a group (neither: an admin's).
 async fn add_membership(
     tx: &TenantTx,
     person_id: Uuid,
     id: Uuid,
-    dealership_id: Option<Uuid>,
+    (dealership_id, group_id): (Option<Uuid>, Option<Uuid>),
     role: Role,
 ) -> Result<(), AppError> {
     membership::ActiveModel {
         id: Set(id),
         person_id: Set(person_id),
         dealership_id: Set(dealership_id),
+        group_id: Set(group_id),
         role: Set(role),
         ..Default::default()
     }

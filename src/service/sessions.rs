@@ -22,6 +22,7 @@ pub struct Owner {
     pub session_id: Uuid,
     pub user_id: Uuid,
     pub dealership_id: Option<Uuid>,
+    pub group_id: Option<Uuid>,
 }
 
 pub async fn owner_of(tx: &TenantTx, session_id: Uuid) -> Result<Option<Owner>, AppError> {

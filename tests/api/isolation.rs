@@ -227,12 +227,12 @@ async fn tenant_settings_never_survive_the_transaction_on_a_pooled_connection() 
     .take(30)
     .enumerate()
     {
-        let (role, tenant) = scope.role_and_tenant();
+        let (role, dealership, group) = scope.role_and_tenant();
         let tx = conn.begin().await.unwrap();
         tx.execute_raw(Statement::from_sql_and_values(
             DbBackend::Postgres,
             ENTER_SCOPE,
-            [role.into(), tenant.into()],
+            [role.into(), dealership.into(), group.into()],
         ))
         .await
         .unwrap();

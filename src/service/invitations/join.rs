@@ -48,7 +48,10 @@ pub async fn join(
         AppError::internal(anyhow::anyhow!("a password matched without a person"))
     })?;
 
-    let tx = state.db.begin(scope_of(invitation.dealership_id)).await?;
+    let tx = state
+        .db
+        .begin(scope_of(invitation.dealership_id, None))
+        .await?;
     let invitation = accept(&tx, &token, invitation.id).await?;
     let placed = placement_of(&invitation);
     // 409 if the person is a member there already (the invitation stays unused); the

@@ -32,6 +32,7 @@ use crate::{
     scope::RequestScope,
     service::{Page, audit, user_mail},
     state::AppState,
+    tenancy::in_scope_dealerships,
 };
 
 pub struct NewInvitation {
@@ -210,6 +211,7 @@ fn visible(scope: &RequestScope) -> Select<invitation::Entity> {
     let query = invitation::Entity::find();
     match scope.reach() {
         Reach::Any => query,
+        Reach::Group => query.filter(in_scope_dealerships("invitations.dealership_id")),
         Reach::Dealership | Reach::Own => {
             query.filter(invitation::Column::DealershipId.eq(scope.principal().dealership_id))
         }

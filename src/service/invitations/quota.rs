@@ -54,7 +54,7 @@ async fn refused(
     email: &str,
     which: &str,
 ) -> Result<(), AppError> {
-    let tx = state.db.begin(scope_of(dealership_id)).await?;
+    let tx = state.db.begin(scope_of(dealership_id, None)).await?;
     let event = audit::Event {
         dealership_id,
         actor_id: Some(scope.principal().user_id),

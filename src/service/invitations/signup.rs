@@ -66,7 +66,7 @@ pub async fn signup(
     meta: &RequestMeta,
 ) -> Result<Issued, AppError> {
     let (token, invitation) = presented(state, invitation_token).await?;
-    let scope = scope_of(invitation.dealership_id);
+    let scope = scope_of(invitation.dealership_id, None);
     let email = Email::parse(&invitation.email).map_err(AppError::internal)?;
     // every attempt on an invitation counts, per invitation and per client IP
     throttled(state, invitation.id, meta).await?;
@@ -147,7 +147,7 @@ pub(super) async fn presented(
     let found = found.ok_or_else(invalid)?;
     let tx = state
         .db
-        .begin_reading(scope_of(found.dealership_id))
+        .begin_reading(scope_of(found.dealership_id, None))
         .await?;
     let invitation = usable(&tx, &token, found.invitation_id).await?;
     tx.commit().await?;

@@ -37,8 +37,8 @@ pub async fn reset(state: &AppState, scope: &RequestScope, id: Uuid) -> Result<(
     match who.role {
         Role::Admin => governs_account_of(who, target.role)?,
         // a custom role granting `users:update` is no support desk: principals only
-        Role::Principal => governs_account_of(who, target.role)?,
-        Role::Manager | Role::Agent => return Err(AppError::Forbidden),
+        Role::GroupPrincipal | Role::Principal => governs_account_of(who, target.role)?,
+        Role::GroupManager | Role::Manager | Role::Agent => return Err(AppError::Forbidden),
     }
     // not beside the user's own sign-in or code check; their code lock goes with the factors
     // a second factor is a credential of the person, wherever else they work

@@ -32,8 +32,11 @@ pub async fn sign_in(
     let (token, owner) = account_tokens::presented(state, mfa_token)
         .await
         .map_err(|_| AppError::Unauthenticated)?;
-    let user = live_challenge(state, &token, owner.user_id, owner.dealership_id).await?;
-    let tx = state.db.begin(scope_of(user.dealership_id)).await?;
+    let user = live_challenge(state, &token, &owner).await?;
+    let tx = state
+        .db
+        .begin(scope_of(user.dealership_id, user.group_id))
+        .await?;
     let (tx, proof) = check(state, tx, &user, &answer, meta, None).await?;
     // asked again with the user's row locked: a password reset, change or deactivation either
     // committed before (and ends the token) or waits, and then ends the session opened here
@@ -81,11 +84,13 @@ async fn lock_user_row(tx: &TenantTx, user_id: Uuid) -> Result<(), AppError> {
 async fn live_challenge(
     state: &AppState,
     token: &AccountToken,
-    user_id: Uuid,
-    dealership_id: Option<Uuid>,
+    owner: &account_tokens::Owner,
 ) -> Result<user::Model, AppError> {
-    let tx = state.db.begin_reading(scope_of(dealership_id)).await?;
-    let user = users::find_signable(&tx, user_id).await?;
+    let tx = state
+        .db
+        .begin_reading(scope_of(owner.dealership_id, owner.group_id))
+        .await?;
+    let user = users::find_signable(&tx, owner.user_id).await?;
     let live = match &user {
         Some(user) => account_tokens::is_live(&tx, token, Purpose::MfaSignIn, user).await?,
         None => false,

@@ -8,11 +8,15 @@ use uuid::Uuid;
 
 use super::held_by;
 use crate::{
+    authz::Reach,
     domain::{Role, RoleName},
     entity::custom_role,
     error::AppError,
     scope::RequestScope,
-    service::users::manage::{outranks, placement},
+    service::{
+        dealerships,
+        users::manage::{outranks, placement},
+    },
 };
 
 /// Where a new member goes and as what.
@@ -44,6 +48,19 @@ pub struct Assigned {
 /// Where the scope's caller may add a member of `role` (a user, an invitation), asked for
 /// `requested`: the rules of [`placement`], and for a custom role those of [`assigned`].
 pub async fn placed(
+    scope: &RequestScope,
+    role: &RoleName,
+    requested: Option<Uuid>,
+) -> Result<Placement, AppError> {
+    let placed = placed_anywhere(scope, role, requested).await?;
+    if let (Reach::Group, Some(dealership)) = (scope.reach(), placed.dealership_id) {
+        // in the group's transaction only the group's dealerships are found: 404 otherwise
+        dealerships::get(scope, dealership).await?;
+    }
+    Ok(placed)
+}
+
+async fn placed_anywhere(
     scope: &RequestScope,
     role: &RoleName,
     requested: Option<Uuid>,

@@ -25,6 +25,7 @@ use crate::{
     error::{AppError, conflict_if_duplicate},
     scope::RequestScope,
     service::{Page, audit},
+    tenancy::in_scope_dealerships,
 };
 
 pub struct NewRole {
@@ -101,7 +102,7 @@ pub async fn list(
     page: Page,
 ) -> Result<(Vec<custom_role::Model>, u64), AppError> {
     let mut query = visible(scope);
-    if let (Reach::Any, Some(d)) = (scope.reach(), dealership_id) {
+    if let (Reach::Any | Reach::Group, Some(d)) = (scope.reach(), dealership_id) {
         query = query.filter(custom_role::Column::DealershipId.eq(d));
     }
     let total = query.clone().count(scope.tx()).await?;
@@ -289,6 +290,7 @@ fn visible(scope: &RequestScope) -> Select<custom_role::Entity> {
     let query = custom_role::Entity::find();
     match (scope.reach(), scope.principal().dealership_id) {
         (Reach::Any, _) => query,
+        (Reach::Group, _) => query.filter(in_scope_dealerships("custom_roles.dealership_id")),
         (_, Some(d)) => query.filter(custom_role::Column::DealershipId.eq(d)),
         (_, None) => query.filter(custom_role::Column::Id.is_null()),
     }

@@ -140,6 +140,7 @@ fn attempt<'a>(
         name,
         counted_as: name,
         dealership_id: user.dealership_id,
+        group_id: user.group_id,
         user_id: Some(user.id),
         meta,
     }

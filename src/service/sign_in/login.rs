@@ -2,8 +2,6 @@
 //! per client IP, the same answer and the same time for an unknown email or phone, a wrong
 //! password and an inactive account.
 
-use uuid::Uuid;
-
 use super::{SignedIn, count_login, issue, login_event, reauth::Attempt};
 use crate::{
     auth::{
@@ -11,7 +9,7 @@ use crate::{
         sessions::Revoked, throttle,
     },
     domain::{Email, SignInName},
-    entity::user,
+    entity::{membership::Place, user},
     error::AppError,
     scope::RequestMeta,
     service::{account_tokens, audit, mfa, users},
@@ -19,18 +17,18 @@ use crate::{
     tenancy::{Scope, TenantTx},
 };
 
-/// Signs `name` in to the membership in `dealership` if one is named, else the last used.
+/// Signs `name` in to the membership at `place` if one is named, else the last used.
 pub async fn login(
     state: &AppState,
     name: SignInName,
     password: String,
-    dealership: Option<Uuid>,
+    place: Option<Place>,
     meta: &RequestMeta,
 ) -> Result<SignedIn, AppError> {
     let tx = state.db.begin_reading(Scope::Anonymous).await?;
     let candidate = users::login_candidate(&tx, &name).await?;
     tx.commit().await?;
-    let entered = candidate.as_ref().and_then(|c| c.choose(dealership));
+    let entered = candidate.as_ref().and_then(|c| c.choose(place));
     // one lockout per person: a phone's failures count under the person's email
     let email = candidate.as_ref().and_then(|c| Email::parse(&c.email).ok());
     let counted_as = email.map_or_else(|| name.clone(), SignInName::Email);
@@ -39,6 +37,7 @@ pub async fn login(
         name: &name,
         counted_as: &counted_as,
         dealership_id: entered.and_then(|m| m.dealership_id),
+        group_id: entered.and_then(|m| m.group_id),
         user_id: candidate.as_ref().map(|c| c.person_id),
         meta,
     };
@@ -56,7 +55,10 @@ pub async fn login(
     let Some(entered) = entered else {
         return Err(attempt.failed("inactive").await);
     };
-    let tx = state.db.begin(scope_of(entered.dealership_id)).await?;
+    let tx = state
+        .db
+        .begin(scope_of(entered.dealership_id, entered.group_id))
+        .await?;
     let Some(user) = users::find_signable(&tx, entered.user_id).await? else {
         drop(tx);
         return Err(attempt.failed("inactive").await);

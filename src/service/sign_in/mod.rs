@@ -179,6 +179,7 @@ pub(crate) fn access_token(
             person_id: user.person_id,
             user_id: user.id,
             dealership_id: user.dealership_id,
+            group_id: user.group_id,
             role: user.role,
             custom_role: user.custom_role_id,
             session_id,

@@ -32,6 +32,7 @@ pub async fn verify_current_password(
         name: &name,
         counted_as: &name,
         dealership_id: caller.dealership_id,
+        group_id: caller.group_id,
         user_id: Some(caller.user_id),
         meta: &caller.meta,
     };
@@ -63,6 +64,7 @@ pub async fn verify_password_of(
         name,
         counted_as: name,
         dealership_id,
+        group_id: None,
         user_id: person_id,
         meta,
     };
@@ -92,7 +94,9 @@ pub(super) struct Attempt<'a> {
     /// The name its failures count under: the person's email when the person is known, so a
     /// person's email and phone share one lockout; else the name as sent.
     pub counted_as: &'a SignInName,
+    /// Where it is recorded: the membership's dealership, or its group.
     pub dealership_id: Option<Uuid>,
+    pub group_id: Option<Uuid>,
     pub user_id: Option<Uuid>,
     pub meta: &'a RequestMeta,
 }
@@ -126,7 +130,11 @@ impl Attempt<'_> {
             .turns
             .take(&throttle::turn_keys(self.counted_as, ip))
             .await?;
-        let tx = self.state.db.begin(scope_of(self.dealership_id)).await?;
+        let tx = self
+            .state
+            .db
+            .begin(scope_of(self.dealership_id, self.group_id))
+            .await?;
         throttle::one_at_a_time(&tx, self.counted_as, ip).await?;
         if let Some(retry_after_secs) = throttle::locked_for(&tx, self.counted_as, ip).await? {
             return Err(self.locked_in(tx, retry_after_secs).await);
@@ -154,7 +162,12 @@ impl Attempt<'_> {
 
     /// Audits a locked attempt and gives the 429 every locked attempt gets.
     pub async fn refuse_locked(&self, retry_after_secs: u64) -> AppError {
-        match self.state.db.begin(scope_of(self.dealership_id)).await {
+        match self
+            .state
+            .db
+            .begin(scope_of(self.dealership_id, self.group_id))
+            .await
+        {
             Ok(tx) => self.locked_in(tx, retry_after_secs).await,
             Err(err) => err,
         }
@@ -178,7 +191,11 @@ impl Attempt<'_> {
     pub async fn failed(&self, reason: &str) -> AppError {
         let lockout = &self.state.settings.auth.lockout;
         let recorded = async {
-            let tx = self.state.db.begin(scope_of(self.dealership_id)).await?;
+            let tx = self
+                .state
+                .db
+                .begin(scope_of(self.dealership_id, self.group_id))
+                .await?;
             let failures = self.record_failure_in(&tx, "login.failed", reason).await?;
             tx.commit().await?;
             Ok::<_, AppError>(failures)

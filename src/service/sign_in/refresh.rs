@@ -32,7 +32,10 @@ pub async fn refresh(
 
     let auth = &state.settings.auth;
     let next = presented.successor(&state.auth.rotation);
-    let tx = state.db.begin(scope_of(owner.dealership_id)).await?;
+    let tx = state
+        .db
+        .begin(scope_of(owner.dealership_id, owner.group_id))
+        .await?;
     let first_use = sessions::rotate(
         &tx,
         owner.session_id,
@@ -51,7 +54,10 @@ pub async fn refresh(
                 // the walk is CPU work: give the connection back while it runs
                 tx.commit().await?;
                 if is_retired(state, &presented, current, rotations).await? {
-                    let tx = state.db.begin(scope_of(owner.dealership_id)).await?;
+                    let tx = state
+                        .db
+                        .begin(scope_of(owner.dealership_id, owner.group_id))
+                        .await?;
                     return Err(end_replayed_family(state, tx, &owner, meta).await);
                 }
                 count_refresh("refused");

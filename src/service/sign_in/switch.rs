@@ -14,6 +14,7 @@ use uuid::Uuid;
 use super::{Issued, issue_in, open_family};
 use crate::{
     auth::principal::scope_of,
+    entity::membership::Place,
     error::AppError,
     scope::{Caller, RequestMeta},
     service::{audit, sessions, users},
@@ -25,7 +26,7 @@ use crate::{
 pub async fn switch(
     state: &AppState,
     caller: &Caller,
-    dealership_id: Uuid,
+    place: Place,
     meta: &RequestMeta,
 ) -> Result<Issued, AppError> {
     let me = &caller.principal;
@@ -38,10 +39,13 @@ pub async fn switch(
     tx.commit().await?;
     let target = places
         .iter()
-        .find(|m| m.dealership_id == Some(dealership_id))
+        .find(|m| m.is_at(place))
         .ok_or(AppError::NotFound("membership"))?;
 
-    let tx = state.db.begin(scope_of(target.dealership_id)).await?;
+    let tx = state
+        .db
+        .begin(scope_of(target.dealership_id, target.group_id))
+        .await?;
     let user = users::find_signable(&tx, target.user_id)
         .await?
         .ok_or(AppError::NotFound("membership"))?;

@@ -5,7 +5,7 @@ use std::sync::OnceLock;
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult,
     QueryFilter, QueryOrder, QueryResult, QuerySelect, QueryTrait, Select, Statement, Value,
-    sea_query::{Alias, Expr, ExprTrait, SelectStatement},
+    sea_query::{Alias, Asterisk, Expr, ExprTrait, JoinType, Order, Query, SelectStatement},
 };
 use uuid::Uuid;
 
@@ -13,10 +13,11 @@ use crate::{
     auth::principal::Principal,
     authz::Reach,
     domain::Role,
-    entity::{membership, user},
+    entity::{dealership, membership, user},
     error::AppError,
     scope::RequestScope,
     service::Page,
+    tenancy::in_scope_dealerships,
 };
 
 #[derive(Debug, Default, Clone)]
@@ -56,6 +57,7 @@ fn of_membership(who: &Principal, reach: Reach, filter: &UserFilter) -> Conditio
             Some(d) => on.add(col("dealership_id").eq(d)),
             None => on,
         },
+        Reach::Group => on.add(in_scope_dealerships("dealership_id")),
         Reach::Dealership => on.add(col("dealership_id").eq(who.dealership_id)),
         Reach::Own => on.add(col("id").eq(who.user_id)),
     };
@@ -110,21 +112,62 @@ pub async fn list(
 ) -> Result<(Vec<user::Model>, u64), AppError> {
     let (who, reach, tx) = (scope.principal(), scope.reach(), scope.tx());
     let matching = counting(who, reach, filter);
-    let rows = visible(who, reach, filter)
-        .expr_as(Expr::SubQuery(None, Box::new(matching.into())), "total")
-        .order_by_desc(user::Column::CreatedAt)
-        .order_by_desc(user::Column::Id)
-        .limit(page.limit)
-        .offset(page.offset)
-        .into_model::<Counted>()
-        .all(tx)
-        .await?;
+    let rows = if reach == Reach::Group {
+        let statement = DbBackend::Postgres.build(&group_page(who, filter, page, matching));
+        Counted::find_by_statement(statement).all(tx).await?
+    } else {
+        visible(who, reach, filter)
+            .expr_as(Expr::SubQuery(None, Box::new(matching.into())), "total")
+            .order_by_desc(user::Column::CreatedAt)
+            .order_by_desc(user::Column::Id)
+            .limit(page.limit)
+            .offset(page.offset)
+            .into_model::<Counted>()
+            .all(tx)
+            .await?
+    };
     let total = match rows.first() {
         Some(first) => u64::try_from(first.total).unwrap_or_default(),
         None if page.offset == 0 => 0,
         None => count(scope, filter).await?,
     };
     Ok((rows.into_iter().map(|row| row.user).collect(), total))
+}
+
+/// A page of a group-wide list: each dealership of the group gives its newest `offset + limit`
+/// rows in the directory index's order (one ordered index scan per dealership: a group has
+/// few), and those are merged. `dealership_id = ANY (the set)` alone loses the index order:
+/// every row of the group would be read and sorted (design.md, "People, memberships and
+/// dealer groups"; bench/RESULTS.md "Issue 23").
+fn group_page(
+    who: &Principal,
+    filter: &UserFilter,
+    page: Page,
+    matching: SelectStatement,
+) -> SelectStatement {
+    let (rooftop, newest) = (Alias::new("rooftop"), Alias::new("u"));
+    let per_rooftop = visible(who, Reach::Group, filter)
+        .filter(Expr::cust("users.dealership_id = rooftop.id"))
+        .order_by_desc(user::Column::CreatedAt)
+        .order_by_desc(user::Column::Id)
+        .limit(page.offset + page.limit)
+        .into_query();
+    Query::select()
+        .column((newest.clone(), Asterisk))
+        .expr_as(Expr::SubQuery(None, Box::new(matching.into())), "total")
+        .from_as(dealership::Entity, rooftop)
+        .join_lateral(
+            JoinType::InnerJoin,
+            per_rooftop,
+            newest.clone(),
+            Condition::all().add(Expr::cust("true")),
+        )
+        .and_where(in_scope_dealerships("rooftop.id"))
+        .order_by((newest.clone(), user::Column::CreatedAt), Order::Desc)
+        .order_by((newest, user::Column::Id), Order::Desc)
+        .limit(page.limit)
+        .offset(page.offset)
+        .to_owned()
 }
 
 /// A listed user and the total the page belongs to.
@@ -175,7 +218,7 @@ pub async fn count(scope: &RequestScope, filter: &UserFilter) -> Result<u64, App
 /// elsewhere or not. The directory's hottest read: SeaORM renders its SQL once per reach, not
 /// on every request (building the query was ~7 % of the server's CPU, bench/RESULTS.md).
 pub async fn get(scope: &RequestScope, id: Uuid) -> Result<user::Model, AppError> {
-    static SQL: [OnceLock<String>; 3] = [const { OnceLock::new() }; 3];
+    static SQL: [OnceLock<String>; 4] = [const { OnceLock::new() }; 4];
     let (who, reach) = (scope.principal(), scope.reach());
     let query = || {
         visible(who, reach, &UserFilter::default())
@@ -188,6 +231,7 @@ pub async fn get(scope: &RequestScope, id: Uuid) -> Result<user::Model, AppError
         Reach::Own => (0, vec![who.user_id.into(), id.into(), 1u64.into()]),
         Reach::Dealership => (1, vec![who.dealership_id.into(), id.into(), 1u64.into()]),
         Reach::Any => (2, vec![id.into(), 1u64.into()]),
+        Reach::Group => (3, vec![id.into(), 1u64.into()]),
     };
     let sql = SQL[slot].get_or_init(|| query().sql);
     let statement = Statement::from_sql_and_values(DbBackend::Postgres, sql.as_str(), values);

@@ -72,6 +72,12 @@ pub(crate) fn placement(
     outranks(who, role)?;
     Ok(match (scope.reach(), role) {
         (Reach::Own, _) => return Err(AppError::Forbidden),
+        (_, role) if role.is_group() => {
+            return Err(AppError::field(
+                "role",
+                "a group role is held in a dealer group: /api/v1/dealer-groups/{id}/members",
+            ));
+        }
         (_, Role::Admin) if requested.is_some() => {
             return Err(AppError::field(
                 "dealership_id",
@@ -79,7 +85,9 @@ pub(crate) fn placement(
             ));
         }
         (_, Role::Admin) => None,
-        (Reach::Any, _) => Some(
+        // a group's: one of the group's dealerships, named ([`super::super::roles::placed`]
+        // finds it in the group's transaction or answers 404)
+        (Reach::Any | Reach::Group, _) => Some(
             requested
                 .ok_or_else(|| AppError::field("dealership_id", "is required for this role"))?,
         ),

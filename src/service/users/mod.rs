@@ -17,7 +17,7 @@ use crate::{
     domain::{Email, PersonName, Phone, Role, SignInName},
     entity::{
         dealership,
-        membership::{self, Summary},
+        membership::{self, Place, Summary},
         person, user,
     },
     error::{AppError, conflict_naming},
@@ -39,6 +39,8 @@ struct CandidateRow {
     role: Option<Role>,
     custom_role_id: Option<Uuid>,
     last_login: Option<chrono::DateTime<Utc>>,
+    group_id: Option<Uuid>,
+    group_name: Option<String>,
 }
 
 /// The live person who signs in as `name`, with the memberships they may sign in to (active,
@@ -53,10 +55,10 @@ pub struct LoginCandidate {
 }
 
 impl LoginCandidate {
-    /// The membership a sign-in enters: the one in `dealership` if named, else the last used.
-    pub fn choose(&self, dealership: Option<Uuid>) -> Option<&Summary> {
-        match dealership {
-            Some(d) => self.memberships.iter().find(|m| m.dealership_id == Some(d)),
+    /// The membership a sign-in enters: the one at `place` if named, else the last used.
+    pub fn choose(&self, place: Option<Place>) -> Option<&Summary> {
+        match place {
+            Some(place) => self.memberships.iter().find(|m| m.is_at(place)),
             None => self.memberships.first(),
         }
     }
@@ -93,6 +95,8 @@ pub async fn login_candidate(
                 role: r.role?,
                 custom_role_id: r.custom_role_id,
                 last_login: r.last_login,
+                group_id: r.group_id,
+                group_name: r.group_name,
             })
         })
         .collect();

@@ -147,6 +147,7 @@ pub(crate) async fn invite_instead(
     Ok(Some(user::Model {
         id: invitation.id,
         dealership_id: invitation.dealership_id,
+        group_id: None,
         person_id: invitation.id,
         email: invitation.email,
         password_hash: String::new(),

@@ -25,10 +25,16 @@ pub use tx::TenantTx;
 use tx::Writes;
 
 /// Switches role and tenant for the rest of the transaction only (`is_local = true`):
-/// `set_config('role', …)` is `SET LOCAL ROLE` with a bind parameter. (A tenant transaction
-/// sends the same with literals, in one message with its `BEGIN`: [`Database::begin`].)
-pub const ENTER_SCOPE: &str =
-    "SELECT set_config('role', $1, true), set_config('app.dealership_id', $2, true)";
+/// `set_config('role', …)` is `SET LOCAL ROLE` with a bind parameter. `$1` the role, `$2` the
+/// dealership, `$3` the group (empty: none). RLS matches tenant rows against the set
+/// `app.dealership_ids`: the one dealership, or the group's live dealerships as they are now.
+/// (A tenant transaction sends the same with literals, in one message with its `BEGIN`:
+/// [`Database::begin`].)
+pub const ENTER_SCOPE: &str = "SELECT set_config('role', $1, true), \
+     set_config('app.dealership_id', $2, true), set_config('app.group_id', $3, true), \
+     set_config('app.dealership_ids', CASE \
+         WHEN $3 <> '' THEN public.group_dealerships(nullif($3, '')::uuid)::text \
+         WHEN $2 <> '' THEN '{' || $2 || '}' ELSE '' END, true)";
 
 /// The connection pool. Its connection is private to `tenancy`: request code gets a
 /// [`TenantTx`], never the pool, so a forgotten tenant cannot read every tenant.
@@ -138,8 +144,8 @@ impl Database {
     /// no parameters; through a pooler the clean-up leads it).
     async fn try_begin(&self, scope: Scope, writes: Writes) -> Result<TenantTx, DbErr> {
         let conn = self.pool.acquire().await.map_err(acquire_err)?;
-        let (role, tenant) = scope.role_and_tenant();
-        let begin = begin_in_scope(self.pooled, writes, role, &tenant);
+        let (role, dealership, group) = scope.role_and_tenant();
+        let begin = begin_in_scope(self.pooled, writes, [role, &dealership, &group]);
         TenantTx::begin(conn, begin, scope, self.clone(), writes).await
     }
 
@@ -187,7 +193,7 @@ impl Database {
 /// simple protocol: role and tenant (and,
 /// through a pooler, the statement timeout) all transaction-local; through a pooler the
 /// clean-up of other clients' prepared statements comes first.
-fn begin_in_scope(pooled: Option<Pooled>, writes: Writes, role: &str, tenant: &str) -> String {
+fn begin_in_scope(pooled: Option<Pooled>, writes: Writes, params: [&str; 3]) -> String {
     let mut sql = String::with_capacity(160);
     sql.push_str(match writes {
         Writes::Maybe => "BEGIN; ",
@@ -197,11 +203,12 @@ fn begin_in_scope(pooled: Option<Pooled>, writes: Writes, role: &str, tenant: &s
         sql.push_str(DROP_PREPARED);
         sql.push_str("; ");
     }
-    sql.push_str(&format!(
-        "SELECT set_config('role', {}, true), set_config('app.dealership_id', {}, true)",
-        literal(role),
-        literal(tenant)
-    ));
+    // `$3` before `$2`, `$1`: a literal never holds a `$`
+    let enter = ENTER_SCOPE
+        .replace("$3", &literal(params[2]))
+        .replace("$2", &literal(params[1]))
+        .replace("$1", &literal(params[0]));
+    sql.push_str(&enter);
     if let Some(pooled) = pooled.filter(|p| p.statement_timeout_ms > 0) {
         sql.push_str(&format!(
             ", set_config('statement_timeout', '{}', true)",
@@ -272,24 +279,28 @@ mod tests {
     #[test]
     fn begin_and_scope_are_one_simple_query_with_quoted_literals() {
         let tenant = "0193a5f0-0000-7000-8000-000000000001";
-        assert_eq!(
-            begin_in_scope(None, Writes::Maybe, "dealergate_app", tenant),
+        let dealership = begin_in_scope(None, Writes::Maybe, ["dealergate_app", tenant, ""]);
+        assert!(dealership.starts_with(
             "BEGIN; SELECT set_config('role', 'dealergate_app', true), \
-             set_config('app.dealership_id', '0193a5f0-0000-7000-8000-000000000001', true)"
-        );
+             set_config('app.dealership_id', '0193a5f0-0000-7000-8000-000000000001', true), \
+             set_config('app.group_id', '', true)"
+        ));
+        assert!(dealership.contains("WHEN '0193a5f0-0000-7000-8000-000000000001' <> '' THEN '{' || '0193a5f0-0000-7000-8000-000000000001' || '}'"));
+        assert!(!dealership.contains('$'), "{dealership}");
+        let group = begin_in_scope(None, Writes::Maybe, ["dealergate_app", "", tenant]);
+        assert!(group.contains(
+            "group_dealerships(nullif('0193a5f0-0000-7000-8000-000000000001', '')::uuid)"
+        ));
         let pooled = Pooled {
             statement_timeout_ms: 15_000,
         };
-        assert_eq!(
-            begin_in_scope(Some(pooled), Writes::Never, "dealergate_app", tenant),
-            "BEGIN READ ONLY; DEALLOCATE ALL; SELECT set_config('role', 'dealergate_app', true), \
-             set_config('app.dealership_id', '0193a5f0-0000-7000-8000-000000000001', true), \
-             set_config('statement_timeout', '15000', true)"
-        );
+        let read = begin_in_scope(Some(pooled), Writes::Never, ["dealergate_app", tenant, ""]);
+        assert!(read.starts_with("BEGIN READ ONLY; DEALLOCATE ALL; SELECT set_config('role'"));
+        assert!(read.ends_with(", set_config('statement_timeout', '15000', true)"));
         let no_timeout = Pooled {
             statement_timeout_ms: 0,
         };
-        let plain = begin_in_scope(Some(no_timeout), Writes::Maybe, "r", "");
+        let plain = begin_in_scope(Some(no_timeout), Writes::Maybe, ["r", "", ""]);
         assert!(!plain.contains("statement_timeout"));
         assert_eq!(literal("it's"), "'it''s'");
     }
