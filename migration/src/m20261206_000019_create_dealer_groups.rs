@@ -138,25 +138,6 @@ AS $$
                OR {RANK} >= p_rank))
 $$;
 
--- may a dealership add a membership of this person? Only of a person it just created (who
--- has no membership yet), one whose invitation into that dealership it is accepting, or, in a
--- group's transaction, a colleague from another dealership of the group
-CREATE OR REPLACE FUNCTION membership_may_be_added(p_person uuid, p_dealership uuid)
-RETURNS boolean
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
-AS $$
-    SELECT NOT EXISTS (SELECT 1 FROM public.memberships m WHERE m.person_id = p_person)
-        OR EXISTS (SELECT 1 FROM public.invitations i
-                   JOIN public.people p ON lower(p.email) = lower(i.email)
-                   WHERE p.id = p_person AND i.dealership_id IS NOT DISTINCT FROM p_dealership
-                     AND i.accepted_at IS NOT NULL AND i.accepted_user_id IS NULL
-                     AND i.revoked_at IS NULL)
-        OR ({TENANT_GROUP} IS NOT NULL AND p_dealership = ANY {TENANT_SET}
-            AND EXISTS (SELECT 1 FROM public.memberships m
-                        WHERE m.person_id = p_person AND m.deleted_at IS NULL
-                          AND m.dealership_id = ANY {TENANT_SET}))
-$$;
-
 -- the live dealerships of a group: the set a group's transaction runs with
 CREATE FUNCTION group_dealerships(p_group uuid)
 RETURNS uuid[]
@@ -239,8 +220,8 @@ CREATE FUNCTION auth_token_lookup(p_token_id uuid)
 RETURNS TABLE (token_id uuid, user_id uuid, dealership_id uuid, group_id uuid)
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT t.id, t.user_id, t.dealership_id, t.group_id
-    FROM public.account_tokens t
+    SELECT t.id, t.user_id, t.dealership_id, m.group_id
+    FROM public.account_tokens t LEFT JOIN public.memberships m ON m.id = t.user_id
     WHERE t.id = p_token_id
 $$;
 ALTER FUNCTION auth_token_lookup(uuid) OWNER TO {DEFINER_ROLE};
@@ -252,8 +233,8 @@ CREATE FUNCTION auth_refresh_lookup(p_session_id uuid)
 RETURNS TABLE (session_id uuid, user_id uuid, dealership_id uuid, group_id uuid)
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT s.id, s.user_id, s.dealership_id, s.group_id
-    FROM public.sessions s
+    SELECT s.id, s.user_id, s.dealership_id, m.group_id
+    FROM public.sessions s LEFT JOIN public.memberships m ON m.id = s.user_id
     WHERE s.id = p_session_id
 $$;
 ALTER FUNCTION auth_refresh_lookup(uuid) OWNER TO {DEFINER_ROLE};
@@ -378,8 +359,10 @@ fn down_sql() -> String {
         r#"
 DO $$
 BEGIN
-    IF EXISTS (SELECT 1 FROM dealer_groups) THEN
-        RAISE EXCEPTION 'dealer groups exist: remove them before going below migration 000019';
+    IF EXISTS (SELECT 1 FROM dealer_groups)
+       OR EXISTS (SELECT 1 FROM memberships WHERE role IN ('group_principal', 'group_manager'))
+    THEN
+        RAISE EXCEPTION 'dealer groups or group memberships (ended ones too) exist';
     END IF;
 END
 $$;

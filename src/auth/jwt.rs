@@ -206,6 +206,7 @@ mod tests {
             person_id: Uuid::now_v7(),
             user_id: Uuid::now_v7(),
             dealership_id: Some(Uuid::now_v7()),
+            group_id: None,
             role: Role::Agent,
             custom_role: None,
             session_id: Uuid::now_v7(),

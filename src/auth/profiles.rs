@@ -89,6 +89,7 @@ mod tests {
         Profile {
             id,
             dealership_id: None,
+            group_id: None,
             person_id: id,
             memberships: Vec::new(),
             email: "someone@example.com".into(),
@@ -141,6 +142,7 @@ mod tests {
             user_id: alice,
             person_id: alice,
             dealership_id: None,
+            group_id: None,
             token_version: 0,
             role: Role::Agent,
             custom_role: None,

@@ -191,6 +191,8 @@ pub async fn delete(scope: &RequestScope, id: Uuid) -> Result<(), AppError> {
     let mut active = target.clone().into_active_model();
     active.deleted_at = Set(Some(Utc::now()));
     active.is_active = Set(false);
+    // out of its group too: a deleted dealership is no group's (nor keeps one from going)
+    active.group_id = Set(None);
     active.updated_at = Set(Utc::now());
     active.update(scope.tx()).await?;
     let ended = end_sessions(scope, id, Ending::All).await?;

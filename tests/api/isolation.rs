@@ -8,8 +8,8 @@ use sea_orm::{ConnectionTrait, DbBackend, DbErr, Statement, TransactionTrait};
 use uuid::Uuid;
 
 use crate::helpers::{
-    LOGIN_LOOKUP_COLUMNS, LOGIN_ROLE, METRO_MOTORS, PREMIUM_AUTO, PREMIUM_AUTO_NORTH, TestDb,
-    connect_single,
+    LOGIN_LOOKUP_COLUMNS, LOGIN_ROLE, METRO_MOTORS, PREMIUM_AUTO, PREMIUM_AUTO_NORTH,
+    PREMIUM_GROUP, TestDb, connect_single,
 };
 
 fn sql(text: &str) -> Statement {
@@ -261,6 +261,7 @@ async fn many_concurrent_tenant_transactions_over_a_small_pool_never_leak() {
         Scope::Dealership(METRO_MOTORS),
         Scope::Anonymous,
         Scope::Platform,
+        Scope::Group(PREMIUM_GROUP),
     ];
     let tasks: Vec<_> = (0..400)
         .map(|i| {
@@ -272,7 +273,12 @@ async fn many_concurrent_tenant_transactions_over_a_small_pool_never_leak() {
                 let leaked = match scope {
                     Scope::Dealership(id) => seen.len() != 3 || seen.iter().any(|d| *d != Some(id)),
                     Scope::Anonymous => !seen.is_empty(),
-                    Scope::Platform => seen.len() != 8,
+                    Scope::Platform => seen.len() != 9,
+                    // both Premium rooftops (3 + 1) and the group's own member, nothing of Metro
+                    Scope::Group(_) => {
+                        let group = [Some(PREMIUM_AUTO), Some(PREMIUM_AUTO_NORTH), None];
+                        seen.len() != 5 || seen.iter().any(|d| !group.contains(d))
+                    }
                 };
                 if i % 3 == 0 {
                     drop(tx); // rolled back, as an error path would

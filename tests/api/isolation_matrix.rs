@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use crate::helpers::{
     ADMIN, DEMO_USERS, DemoUser, METRO_MOTORS, PA_AGENT, PA_MANAGER, PA_PRINCIPAL, PREMIUM_AUTO,
-    TestApp, count, error_of, exec, spawn_app,
+    PREMIUM_GROUP, TestApp, count, error_of, exec, spawn_app,
 };
 
 /// Statuses for [own dealership, other dealership, own record]; `0`: not applicable.
@@ -268,6 +268,39 @@ fn table() -> Vec<(&'static str, &'static str, Kind)> {
             "/api/v1/dealerships/{id}",
             Matrix([[204, 204, 0], [403, 403, 0], [403, 403, 0], [403, 403, 0]]),
         ),
+        // dealer groups are the platform's to arrange: admins only (group members' own reach is
+        // in dealer_groups.rs); Premium Group is not empty, so it is not deleted, and no member
+        // is removed (the target is a dealership user, not a group member)
+        ("GET", "/api/v1/dealer-groups", platform_only(200)),
+        ("POST", "/api/v1/dealer-groups", platform_only(201)),
+        ("GET", "/api/v1/dealer-groups/{id}", platform_only(200)),
+        ("PATCH", "/api/v1/dealer-groups/{id}", platform_only(200)),
+        ("DELETE", "/api/v1/dealer-groups/{id}", platform_only(409)),
+        (
+            "PUT",
+            "/api/v1/dealer-groups/{id}/dealerships/{dealership_id}",
+            platform_only(204),
+        ),
+        (
+            "DELETE",
+            "/api/v1/dealer-groups/{id}/dealerships/{dealership_id}",
+            platform_only(204),
+        ),
+        (
+            "GET",
+            "/api/v1/dealer-groups/{id}/members",
+            platform_only(200),
+        ),
+        (
+            "POST",
+            "/api/v1/dealer-groups/{id}/members",
+            platform_only(201),
+        ),
+        (
+            "DELETE",
+            "/api/v1/dealer-groups/{id}/members/{member_id}",
+            platform_only(404),
+        ),
         (
             "GET",
             "/api/v1/audit-events",
@@ -284,6 +317,11 @@ fn table() -> Vec<(&'static str, &'static str, Kind)> {
             Matrix([[200, 0, 0], [403, 0, 0], [403, 0, 0], [403, 0, 0]]),
         ),
     ]
+}
+
+/// A platform route: `admin` gets `status`, everyone else 403; only "own dealership" applies.
+fn platform_only(status: u16) -> Kind {
+    Kind::Matrix([[status, 0, 0], [403, 0, 0], [403, 0, 0], [403, 0, 0]])
 }
 
 /// Metro Motors' principal, manager and agent: the same rows, aimed the other way.
@@ -498,6 +536,7 @@ async fn request(
         (true, true, "DELETE") => [t.spare_dealership, t.other_spare_dealership, me][target],
         _ => [seat.home, seat.other, seat.home][target],
     };
+    let spare = t.spare_dealership;
     let path = match template {
         "/api/v1/auth/sessions/{id}" => {
             // a session of someone else in the caller's dealership, or in the other one
@@ -539,6 +578,10 @@ async fn request(
         t if t.starts_with("/api/v1/dealerships/{id}") => {
             template.replace("{id}", &dealership_id.to_string())
         }
+        t if t.starts_with("/api/v1/dealer-groups/{id}") => template
+            .replace("{id}", &PREMIUM_GROUP.to_string())
+            .replace("{dealership_id}", &spare.to_string())
+            .replace("{member_id}", &user_id.to_string()),
         "/api/v1/users" | "/api/v1/users/count" | "/api/v1/invitations" | "/api/v1/roles"
             if method == "GET" && target == 1 =>
         {
@@ -589,6 +632,13 @@ async fn request(
             "name": format!("renamed-{}", Uuid::now_v7().simple()),
         })),
         ("POST", "/api/v1/dealerships") => Some(json!({"name": format!("New {}", Uuid::now_v7())})),
+        ("POST", "/api/v1/dealer-groups") => {
+            Some(json!({"name": format!("Group {}", Uuid::now_v7())}))
+        }
+        ("PATCH", "/api/v1/dealer-groups/{id}") => Some(json!({"name": "Premium Group"})),
+        ("POST", "/api/v1/dealer-groups/{id}/members") => {
+            Some(json!({"user_id": user_id, "role": "group_manager"}))
+        }
         // an address of its own for each request, so every write that lands can be told apart
         ("PATCH", "/api/v1/dealerships/{id}") => Some(json!({
             "address": format!("{} Matrix Road ({} of {})", Uuid::now_v7(), seat.demo.role, seat.home),

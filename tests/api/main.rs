@@ -7,6 +7,7 @@ mod cli;
 mod closing;
 mod connections;
 mod custom_roles;
+mod dealer_groups;
 mod dealerships;
 mod email_change;
 mod email_verification;

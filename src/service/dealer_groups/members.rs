@@ -16,7 +16,10 @@ use crate::{
     entity::{membership, user},
     error::{AppError, conflict_if_duplicate},
     scope::RequestScope,
-    service::{Page, sessions, users::directory},
+    service::{
+        Page, sessions,
+        users::{directory, manage},
+    },
 };
 
 /// The group's live members, newest first, and how many there are.
@@ -104,6 +107,8 @@ pub async fn remove_member(
     active.updated_at = Set(Utc::now());
     active.update(scope.tx()).await?;
     sessions::end_all(scope, member_id, None, None, "group_membership_ended").await?;
+    // what they sent as the group's principal is not theirs to keep sending
+    manage::revoke_invitations_of(scope.tx(), member_id).await?;
     let changes = json!({ "group_id": group_id, "role": role });
     record(
         scope,

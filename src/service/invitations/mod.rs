@@ -107,7 +107,7 @@ pub async fn list(
     page: Page,
 ) -> Result<(Vec<invitation::Model>, u64), AppError> {
     let mut query = visible(scope);
-    if let (Reach::Any, Some(d)) = (scope.reach(), dealership_id) {
+    if let (Reach::Any | Reach::Group, Some(d)) = (scope.reach(), dealership_id) {
         query = query.filter(invitation::Column::DealershipId.eq(d));
     }
     if let Some(status) = status {

@@ -74,13 +74,22 @@ pub async fn authn(
 ) -> Result<Authn, AppError> {
     let row = SessionRow::find_by_statement(Statement::from_sql_and_values(
         DbBackend::Postgres,
-        "SELECT s.created_at, s.mfa_at, \
+        format!(
+            "SELECT s.created_at, s.mfa_at, \
                 EXISTS (SELECT 1 FROM mfa_factors f \
                         WHERE f.person_id = $3 AND f.confirmed_at IS NOT NULL) AS enrolled, \
-                coalesce((SELECT d.mfa_required FROM dealerships d WHERE d.id = s.dealership_id), \
-                         false) AS dealership_requires \
+                (coalesce((SELECT d.mfa_required FROM dealerships d \
+                           WHERE d.id = s.dealership_id), false) \
+                 OR {GROUP_REQUIRES}) AS dealership_requires \
          FROM sessions s WHERE s.id = $1 AND s.user_id = $2",
-        [session_id.into(), user.id.into(), user.person_id.into()],
+            GROUP_REQUIRES = group_requires("$4")
+        ),
+        [
+            session_id.into(),
+            user.id.into(),
+            user.person_id.into(),
+            user.group_id.into(),
+        ],
     ))
     .one(tx)
     .await?
@@ -97,6 +106,16 @@ pub async fn authn(
     })
 }
 
+/// A group membership (its group the parameter `group`) must prove a second factor where any
+/// live dealership of its group requires one: it acts in every one of them.
+fn group_requires(group: &str) -> String {
+    format!(
+        "({group}::uuid IS NOT NULL AND EXISTS (SELECT 1 FROM dealerships g \
+          WHERE g.group_id = {group}::uuid AND g.mfa_required AND g.is_active \
+            AND g.deleted_at IS NULL))"
+    )
+}
+
 #[derive(FromQueryResult)]
 struct UserRow {
     enrolled: bool,
@@ -111,11 +130,18 @@ pub async fn standing_of(
 ) -> Result<Standing, AppError> {
     let row = UserRow::find_by_statement(Statement::from_sql_and_values(
         DbBackend::Postgres,
-        "SELECT EXISTS (SELECT 1 FROM mfa_factors \
+        format!(
+            "SELECT EXISTS (SELECT 1 FROM mfa_factors \
                         WHERE person_id = $1 AND confirmed_at IS NOT NULL) AS enrolled, \
-                coalesce((SELECT mfa_required FROM dealerships WHERE id = $2), false) \
-                    AS dealership_requires",
-        [user.person_id.into(), user.dealership_id.into()],
+                (coalesce((SELECT mfa_required FROM dealerships WHERE id = $2), false) \
+                 OR {GROUP_REQUIRES}) AS dealership_requires",
+            GROUP_REQUIRES = group_requires("$3")
+        ),
+        [
+            user.person_id.into(),
+            user.dealership_id.into(),
+            user.group_id.into(),
+        ],
     ))
     .one(tx)
     .await?

@@ -92,6 +92,12 @@ pub async fn assigned(
     dealership_id: Option<Uuid>,
 ) -> Result<Assigned, AppError> {
     let name = match role {
+        RoleName::Builtin(role) if role.is_group() => {
+            return Err(AppError::field(
+                "role",
+                "a group role is held in a dealer group: /api/v1/dealer-groups/{id}/members",
+            ));
+        }
         RoleName::Builtin(role) => {
             return Ok(Assigned {
                 role: *role,

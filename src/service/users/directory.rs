@@ -24,7 +24,8 @@ use crate::{
 pub struct UserFilter {
     pub role: Option<Role>,
     pub is_active: Option<bool>,
-    /// Honoured at `any` reach only; within a dealership it is always the caller's.
+    /// Honoured at `any` and `group` reach (one of the group's: RLS hides the others); within
+    /// a dealership it is always the caller's.
     pub dealership_id: Option<Uuid>,
     /// Matches first name, last name or email, case-insensitively.
     pub q: Option<String>,
@@ -57,7 +58,10 @@ fn of_membership(who: &Principal, reach: Reach, filter: &UserFilter) -> Conditio
             Some(d) => on.add(col("dealership_id").eq(d)),
             None => on,
         },
-        Reach::Group => on.add(in_scope_dealerships("dealership_id")),
+        Reach::Group => match filter.dealership_id {
+            Some(d) => on.add(col("dealership_id").eq(d)),
+            None => on.add(in_scope_dealerships("dealership_id")),
+        },
         Reach::Dealership => on.add(col("dealership_id").eq(who.dealership_id)),
         Reach::Own => on.add(col("id").eq(who.user_id)),
     };

@@ -202,6 +202,12 @@ async fn apply(
     if role_changes || others_account || target.role.rank() >= Role::Principal.rank() {
         scope.require_step_up().await?;
     }
+    if target.group_id.is_some() && new_role.is_some() {
+        return Err(AppError::field(
+            "role",
+            "a group membership's role changes at /api/v1/dealer-groups/{id}/members",
+        ));
+    }
     if new_role == Some(Role::Admin) && target.dealership_id.is_some()
         || new_role.is_some_and(|r| r != Role::Admin) && target.dealership_id.is_none()
     {

@@ -8,6 +8,8 @@ use uuid::{Uuid, uuid};
 pub const PREMIUM_AUTO: Uuid = uuid!("0193a5f0-0000-7000-8000-000000000001");
 pub const METRO_MOTORS: Uuid = uuid!("0193a5f0-0000-7000-8000-000000000002");
 /// Premium Auto's second rooftop: only [`PA_MANAGER`] works there.
+/// "Premium Group": both Premium rooftops; its group principal is [`PA_OWNER`].
+pub const PREMIUM_GROUP: Uuid = uuid!("0193a5f0-0000-7000-8000-000000000010");
 pub const PREMIUM_AUTO_NORTH: Uuid = uuid!("0193a5f0-0000-7000-8000-000000000003");
 /// [`PA_MANAGER`]'s membership at Premium Auto North (the person is `PA_MANAGER.id`).
 pub const PA_MANAGER_NORTH: Uuid = uuid!("0193a5f0-0000-7000-8000-000000000302");
@@ -18,7 +20,7 @@ pub const END_PA_MANAGER_NORTH: &str = "UPDATE memberships SET deleted_at = now(
 
 /// What the sign-in lookups (`auth_login_lookup`, `auth_phone_login_lookup`) return: the person
 /// and where they may sign in, one row per membership, and nothing more.
-pub const LOGIN_LOOKUP_COLUMNS: [&str; 9] = [
+pub const LOGIN_LOOKUP_COLUMNS: [&str; 11] = [
     "person_id",
     "email",
     "password_hash",
@@ -28,6 +30,8 @@ pub const LOGIN_LOOKUP_COLUMNS: [&str; 9] = [
     "role",
     "custom_role_id",
     "last_login",
+    "group_id",
+    "group_name",
 ];
 
 /// A demo user of `seed/demo.toml`.
@@ -102,7 +106,18 @@ pub const MM_AGENT: DemoUser = DemoUser {
     dealership: Some(METRO_MOTORS),
 };
 
-/// Every demo user, in the order of `seed/demo.toml`.
+/// Premium Group's group principal (no dealership membership of her own).
+pub const PA_OWNER: DemoUser = DemoUser {
+    id: uuid!("0193a5f0-0000-7000-8000-000000000401"),
+    email: "owner@premiumauto.com",
+    password: "Owner123!",
+    phone: Some("+13125550104"),
+    role: Role::GroupPrincipal,
+    dealership: None,
+};
+
+/// Every demo user of a dealership or the platform, in the order of `seed/demo.toml` (the
+/// group principal [`PA_OWNER`] is apart).
 pub const DEMO_USERS: &[DemoUser] = &[
     ADMIN,
     PA_PRINCIPAL,
