@@ -68,5 +68,5 @@ pub mod testing {
     };
     pub use crate::mail::{Compose, Context, Kind, outbox};
     pub use crate::service::seed;
-    pub use crate::tenancy::{Database, ENTER_SCOPE, Scope, TenantTx, posture};
+    pub use crate::tenancy::{Database, ENTER_SCOPE, ENTER_SET, Scope, TenantTx, posture};
 }

@@ -154,7 +154,7 @@ async fn nested_fields_enums_and_booleans_are_named_with_dotted_names() {
         json!([
             {"field": "permissions.1.action",
              "message": "must be one of: list, read, create, update, delete"},
-            {"field": "permissions.1.scope", "message": "must be one of: self, dealership, any"},
+            {"field": "permissions.1.scope", "message": "must be one of: self, dealership, group, any"},
         ]),
     )
     .await;
@@ -230,7 +230,7 @@ async fn a_bad_path_or_query_parameter_is_named_by_its_own_name() {
         (
             "/api/v1/users?role=boss",
             "role",
-            "must be one of: admin, principal, manager, agent",
+            "must be one of: admin, group_principal, principal, group_manager, manager, agent",
         ),
         (
             "/api/v1/users?dealership_id=x",

@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 
-use dealergate::testing::{ENTER_SCOPE, Scope, TenantTx};
+use dealergate::testing::{ENTER_SCOPE, ENTER_SET, Scope, TenantTx};
 use sea_orm::{ConnectionTrait, DbBackend, DbErr, Statement, TransactionTrait};
 use uuid::Uuid;
 
@@ -236,6 +236,7 @@ async fn tenant_settings_never_survive_the_transaction_on_a_pooled_connection() 
         ))
         .await
         .unwrap();
+        tx.execute_unprepared(ENTER_SET).await.unwrap();
         if i % 2 == 0 {
             tx.commit().await.unwrap();
         } else {

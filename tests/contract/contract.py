@@ -8,7 +8,8 @@ Passes, in an order chosen so no pass can break a later one:
      confirmation, email verification, email-change confirmation, signup with an
      invitation, probes, JWKS). Its failed logins
      may lock the client IP (429 is a declared answer), so every role logs in before it.
-  2. per role, agent -> manager -> principal -> admin (a principal may deactivate staff, an
+  2. per role, agent -> manager -> principal -> group principal -> admin (a principal may
+     deactivate staff, an
      admin suspend a dealership, so the roles they act on go first): every bearer operation
      except those that end the caller's own session; afterwards the caller's token must still
      work, or the run fails (it would have turned the rest of the pass into 401s).
@@ -50,6 +51,8 @@ ROLES = [  # the order matters: see the module docstring
     ("agent", "agent@premiumauto.com", "Agent123!"),
     ("manager", "manager@premiumauto.com", "Manager123!"),
     ("principal", "principal@premiumauto.com", "Principal123!"),
+    # Premium Group's principal: every operation in group scope (issue 23)
+    ("group_principal", "owner@premiumauto.com", "Owner123!"),
     ("admin", "admin@example.com", "Admin123!@#"),
 ]
 

@@ -26,15 +26,22 @@ use tx::Writes;
 
 /// Switches role and tenant for the rest of the transaction only (`is_local = true`):
 /// `set_config('role', …)` is `SET LOCAL ROLE` with a bind parameter. `$1` the role, `$2` the
-/// dealership, `$3` the group (empty: none). RLS matches tenant rows against the set
-/// `app.dealership_ids`: the one dealership, or the group's live dealerships as they are now.
-/// (A tenant transaction sends the same with literals, in one message with its `BEGIN`:
-/// [`Database::begin`].)
+/// dealership, `$3` the group (empty: none). [`ENTER_SET`] follows it. (A tenant transaction
+/// sends both with literals, in one message with its `BEGIN`: [`Database::begin`].)
 pub const ENTER_SCOPE: &str = "SELECT set_config('role', $1, true), \
-     set_config('app.dealership_id', $2, true), set_config('app.group_id', $3, true), \
-     set_config('app.dealership_ids', CASE \
-         WHEN $3 <> '' THEN public.group_dealerships(nullif($3, '')::uuid)::text \
-         WHEN $2 <> '' THEN '{' || $2 || '}' ELSE '' END, true)";
+     set_config('app.dealership_id', $2, true), set_config('app.group_id', $3, true)";
+
+/// The set of dealerships RLS matches tenant rows against, `app.dealership_ids`: the one
+/// dealership, or the group's live dealerships as they are now (`group_dealerships`). A
+/// statement of its own after [`ENTER_SCOPE`]: PostgreSQL checks the right to call a function
+/// as a statement starts, and only after the first one is the transaction's role the runtime
+/// role that holds it (the login role does not).
+pub const ENTER_SET: &str = "SELECT set_config('app.dealership_ids', CASE \
+     WHEN current_setting('app.group_id') <> '' \
+         THEN public.group_dealerships(current_setting('app.group_id')::uuid)::text \
+     WHEN current_setting('app.dealership_id') <> '' \
+         THEN '{' || current_setting('app.dealership_id') || '}' \
+     ELSE '' END, true)";
 
 /// The connection pool. Its connection is private to `tenancy`: request code gets a
 /// [`TenantTx`], never the pool, so a forgotten tenant cannot read every tenant.
@@ -215,6 +222,8 @@ fn begin_in_scope(pooled: Option<Pooled>, writes: Writes, params: [&str; 3]) -> 
             pooled.statement_timeout_ms
         ));
     }
+    sql.push_str("; ");
+    sql.push_str(ENTER_SET);
     sql
 }
 
@@ -285,18 +294,18 @@ mod tests {
              set_config('app.dealership_id', '0193a5f0-0000-7000-8000-000000000001', true), \
              set_config('app.group_id', '', true)"
         ));
-        assert!(dealership.contains("WHEN '0193a5f0-0000-7000-8000-000000000001' <> '' THEN '{' || '0193a5f0-0000-7000-8000-000000000001' || '}'"));
+        assert!(dealership.ends_with(&format!("; {ENTER_SET}")));
         assert!(!dealership.contains('$'), "{dealership}");
         let group = begin_in_scope(None, Writes::Maybe, ["dealergate_app", "", tenant]);
         assert!(group.contains(
-            "group_dealerships(nullif('0193a5f0-0000-7000-8000-000000000001', '')::uuid)"
+            "set_config('app.group_id', '0193a5f0-0000-7000-8000-000000000001', true); SELECT"
         ));
         let pooled = Pooled {
             statement_timeout_ms: 15_000,
         };
         let read = begin_in_scope(Some(pooled), Writes::Never, ["dealergate_app", tenant, ""]);
         assert!(read.starts_with("BEGIN READ ONLY; DEALLOCATE ALL; SELECT set_config('role'"));
-        assert!(read.ends_with(", set_config('statement_timeout', '15000', true)"));
+        assert!(read.contains(", set_config('statement_timeout', '15000', true); "));
         let no_timeout = Pooled {
             statement_timeout_ms: 0,
         };
