@@ -118,13 +118,13 @@ async fn the_directory_pages_by_limit_and_offset_and_counts_every_match() {
     #[rustfmt::skip]
     let cases = [
         // Page(rows of the unpaged answer, X-Total-Count)
-        // seven demo people, one of them in two dealerships: eight memberships
-        case(&ADMIN, "/api/v1/users?limit=2&offset=1", Page(1..3, 8)),
-        case(&ADMIN, "/api/v1/users?limit=1", Page(0..1, 8)),
-        case(&ADMIN, "/api/v1/users?offset=5", Page(5..8, 8)),
+        // eight demo people, one of them in two dealerships, one in a group: nine memberships
+        case(&ADMIN, "/api/v1/users?limit=2&offset=1", Page(1..3, 9)),
+        case(&ADMIN, "/api/v1/users?limit=1", Page(0..1, 9)),
+        case(&ADMIN, "/api/v1/users?offset=5", Page(5..9, 9)),
         // past the end: no rows, every match still counted
-        case(&ADMIN, "/api/v1/users?offset=8", Page(8..8, 8)),
-        case(&ADMIN, "/api/v1/users?limit=100&offset=1000000", Page(8..8, 8)),
+        case(&ADMIN, "/api/v1/users?offset=9", Page(9..9, 9)),
+        case(&ADMIN, "/api/v1/users?limit=100&offset=1000000", Page(9..9, 9)),
         // the total counts the filtered matches, not the page
         case(&ADMIN, "/api/v1/users?role=agent&limit=1&offset=1", Page(1..2, 2)),
         case(&PA_PRINCIPAL, "/api/v1/users?limit=2", Page(0..2, 3)),

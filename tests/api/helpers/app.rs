@@ -197,8 +197,9 @@ impl Tokens {
     }
 
     pub async fn from_response(resp: reqwest::Response) -> Self {
-        assert_eq!(resp.status(), 200, "tokens issued");
+        let status = resp.status();
         let body: serde_json::Value = resp.json().await.expect("token JSON");
+        assert_eq!(status, 200, "tokens issued: {body}");
         Self {
             access: body["access_token"]
                 .as_str()
