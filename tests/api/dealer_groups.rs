@@ -289,6 +289,10 @@ async fn group_members_never_reach_outside_their_group_and_a_rooftop_never_reach
         "email": "gp@example.com", "password": "a fine passphrase", "first_name": "G",
         "last_name": "P", "role": "group_principal", "dealership_id": PREMIUM_AUTO,
     });
+    let colleague = json!({
+        "email": PA_PRINCIPAL.email, "password": "a fine passphrase", "first_name": "Paula",
+        "last_name": "Premium", "role": "principal", "dealership_id": PREMIUM_AUTO_NORTH,
+    });
     let (null, get, patch, post, delete) = (
         Value::Null,
         Method::GET,
@@ -311,6 +315,8 @@ async fn group_members_never_reach_outside_their_group_and_a_rooftop_never_reach
         ("owner", &owner, post.clone(), users(), new_in(PREMIUM_AUTO), 201),
         ("owner", &owner, patch.clone(), north_mark.clone(), json!({"first_name": "Marcus"}), 200),
         ("owner", &owner, patch.clone(), pa_agent.clone(), off.clone(), 200),
+        // a colleague of Premium Auto is invited into North (her password stays her own)
+        ("owner", &owner, post.clone(), users(), colleague, 201),
         // a group role is the group's to give, not a rooftop's
         ("owner", &owner, post.clone(), users(), group_role, 422),
         // the group's manager reads the staff of both rooftops and changes nothing (only her
@@ -338,6 +344,16 @@ async fn group_members_never_reach_outside_their_group_and_a_rooftop_never_reach
         }
     }
     assert!(failures.is_empty(), "{failures:#?}");
+    let invited = count(
+        &app.db.owner().await,
+        &format!(
+            "SELECT count(*) AS n FROM invitations WHERE email = '{}' \
+             AND dealership_id = '{PREMIUM_AUTO_NORTH}' AND accepted_at IS NULL",
+            PA_PRINCIPAL.email
+        ),
+    )
+    .await;
+    assert_eq!(invited, 1, "the colleague is invited, not created");
     // Paula's list stays Premium Auto's, the owner's both rooftops'
     assert_eq!(
         ids(&app, "/api/v1/users", &paula).await,

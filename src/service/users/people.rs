@@ -121,11 +121,15 @@ pub(crate) async fn invite_instead(
     let Some(person) = super::login_candidate(tx, &name).await? else {
         return Ok(None);
     };
-    let here = user::Entity::find()
+    let mut here = user::Entity::find()
         .filter(user::Column::PersonId.eq(person.person_id))
-        .filter(user::Column::DeletedAt.is_null())
-        .one(tx)
-        .await?;
+        .filter(user::Column::DeletedAt.is_null());
+    if let (crate::authz::Reach::Group, Some(target)) = (scope.reach(), asked.dealership_id) {
+        // a group's principal reaches every rooftop of the group: a colleague from a sibling
+        // rooftop is invited into this one (they accept with their own password), like anyone
+        here = here.filter(user::Column::DealershipId.eq(target));
+    }
+    let here = here.one(tx).await?;
     if here.is_some() {
         return Ok(None);
     }
