@@ -68,15 +68,6 @@ impl Role {
         matches!(self, Role::GroupPrincipal | Role::GroupManager)
     }
 
-    /// What a group role is in each dealership of the group; other roles are themselves.
-    pub fn in_each_dealership(self) -> Role {
-        match self {
-            Role::GroupPrincipal => Role::Principal,
-            Role::GroupManager => Role::Manager,
-            other => other,
-        }
-    }
-
     /// Higher outranks lower; nobody acts on a rank above their own.
     pub fn rank(self) -> u8 {
         match self {
@@ -120,7 +111,6 @@ mod tests {
     fn roles_round_trip_and_rank_in_order() {
         for role in <Role as sea_orm::Iterable>::iter() {
             assert_eq!(role.as_str().parse::<Role>().unwrap(), role);
-            assert_eq!(role.in_each_dealership().is_group(), false);
         }
         assert!(Role::Admin.rank() > Role::GroupPrincipal.rank());
         assert!(Role::GroupPrincipal.rank() > Role::Principal.rank());
@@ -128,5 +118,7 @@ mod tests {
         assert!(Role::GroupManager.rank() > Role::Manager.rank());
         assert!(Role::Manager.rank() > Role::Agent.rank());
         assert!("root".parse::<Role>().is_err());
+        assert!(Role::GroupPrincipal.is_group() && Role::GroupManager.is_group());
+        assert!(!Role::Principal.is_group() && !Role::Admin.is_group());
     }
 }
