@@ -111,7 +111,8 @@ pub async fn list(
     offset: Option<i64>,
 ) -> Result<(Vec<audit_event::Model>, u64), AppError> {
     use sea_orm::{
-        ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+        ColumnTrait, EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter, QueryOrder,
+        QuerySelect, QueryTrait,
     };
 
     use crate::tenancy::in_scope_dealerships;
@@ -125,12 +126,9 @@ pub async fn list(
     let tx = scope.tx();
     let mut query = audit_event::Entity::find();
     if scope.reach() == Reach::Group {
-        // every dealership of the group, and the group's own events (its members' accounts)
-        query = query.filter(
-            Condition::any()
-                .add(in_scope_dealerships("audit_events.dealership_id"))
-                .add(audit_event::Column::GroupId.eq(scope.principal().group_id)),
-        );
+        // every dealership of the group (the group's own members' account events, with no
+        // dealership, are the platform's to read)
+        query = query.filter(in_scope_dealerships("audit_events.dealership_id"));
     }
     if let Some(d) = dealership_id {
         query = query.filter(audit_event::Column::DealershipId.eq(d));
@@ -151,12 +149,27 @@ pub async fn list(
         query = query.filter(audit_event::Column::At.lt(until));
     }
     let total = query.clone().count(tx).await?;
-    let events = query
+    let newest_first = query
         .order_by_desc(audit_event::Column::At)
-        .order_by_desc(audit_event::Column::Id)
-        .limit(page.limit)
-        .offset(page.offset)
-        .all(tx)
-        .await?;
+        .order_by_desc(audit_event::Column::Id);
+    let events = if scope.reach() == Reach::Group {
+        let merged = super::merged::per_dealership(
+            newest_first.into_query(),
+            "audit_events.dealership_id",
+            ["at", "id"],
+            page,
+            None,
+        );
+        let statement = sea_orm::DbBackend::Postgres.build(&merged);
+        audit_event::Model::find_by_statement(statement)
+            .all(tx)
+            .await?
+    } else {
+        newest_first
+            .limit(page.limit)
+            .offset(page.offset)
+            .all(tx)
+            .await?
+    };
     Ok((events, total))
 }

@@ -9,6 +9,7 @@ pub mod email_change;
 pub mod email_verification;
 pub mod invitations;
 pub mod maintenance;
+pub mod merged;
 pub mod mfa;
 pub mod open_signup;
 pub mod password_reset;

@@ -5,7 +5,7 @@ use std::sync::OnceLock;
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult,
     QueryFilter, QueryOrder, QueryResult, QuerySelect, QueryTrait, Select, Statement, Value,
-    sea_query::{Alias, Asterisk, Expr, ExprTrait, JoinType, Order, Query, SelectStatement},
+    sea_query::{Alias, Expr, ExprTrait, SelectStatement},
 };
 use uuid::Uuid;
 
@@ -13,10 +13,10 @@ use crate::{
     auth::principal::Principal,
     authz::Reach,
     domain::Role,
-    entity::{dealership, membership, user},
+    entity::{membership, user},
     error::AppError,
     scope::RequestScope,
-    service::Page,
+    service::{Page, merged},
     tenancy::in_scope_dealerships,
 };
 
@@ -117,7 +117,18 @@ pub async fn list(
     let (who, reach, tx) = (scope.principal(), scope.reach(), scope.tx());
     let matching = counting(who, reach, filter);
     let rows = if reach == Reach::Group {
-        let statement = DbBackend::Postgres.build(&group_page(who, filter, page, matching));
+        let newest_first = visible(who, reach, filter)
+            .order_by_desc(user::Column::CreatedAt)
+            .order_by_desc(user::Column::Id)
+            .into_query();
+        let merged = merged::per_dealership(
+            newest_first,
+            "users.dealership_id",
+            ["created_at", "id"],
+            page,
+            Some(matching),
+        );
+        let statement = DbBackend::Postgres.build(&merged);
         Counted::find_by_statement(statement).all(tx).await?
     } else {
         visible(who, reach, filter)
@@ -136,42 +147,6 @@ pub async fn list(
         None => count(scope, filter).await?,
     };
     Ok((rows.into_iter().map(|row| row.user).collect(), total))
-}
-
-/// A page of a group-wide list: each dealership of the group gives its newest `offset + limit`
-/// rows in the directory index's order (one ordered index scan per dealership: a group has
-/// few), and those are merged. `dealership_id = ANY (the set)` alone loses the index order:
-/// every row of the group would be read and sorted (design.md, "People, memberships and
-/// dealer groups"; bench/RESULTS.md "Issue 23").
-fn group_page(
-    who: &Principal,
-    filter: &UserFilter,
-    page: Page,
-    matching: SelectStatement,
-) -> SelectStatement {
-    let (rooftop, newest) = (Alias::new("rooftop"), Alias::new("u"));
-    let per_rooftop = visible(who, Reach::Group, filter)
-        .filter(Expr::cust("users.dealership_id = rooftop.id"))
-        .order_by_desc(user::Column::CreatedAt)
-        .order_by_desc(user::Column::Id)
-        .limit(page.offset + page.limit)
-        .into_query();
-    Query::select()
-        .column((newest.clone(), Asterisk))
-        .expr_as(Expr::SubQuery(None, Box::new(matching.into())), "total")
-        .from_as(dealership::Entity, rooftop)
-        .join_lateral(
-            JoinType::InnerJoin,
-            per_rooftop,
-            newest.clone(),
-            Condition::all().add(Expr::cust("true")),
-        )
-        .and_where(in_scope_dealerships("rooftop.id"))
-        .order_by((newest.clone(), user::Column::CreatedAt), Order::Desc)
-        .order_by((newest, user::Column::Id), Order::Desc)
-        .limit(page.limit)
-        .offset(page.offset)
-        .to_owned()
 }
 
 /// A listed user and the total the page belongs to.
