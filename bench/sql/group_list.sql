@@ -1,0 +1,12 @@
+-- GET /api/v1/users?limit=50 as the group principal of group 0 (a group transaction: app.group_id and the set of its dealerships):
+-- the statements dealergate sent PostgreSQL for one request
+-- (session state cached), captured from the wire by bench/run and rewritten on every
+-- run; the parameters are pgbench variables. To run it by hand:
+--   pgbench -n -M prepared -c16 -j2 -T10 -f bench/sql/group_list.sql -D role=dealergate_app -D group=0b0b0004-0000-4000-8000-000000000000 -D p3=50 -D p4=0 dealergate_bench
+-- variables: {"role": "dealergate_app", "group": "0b0b0004-0000-4000-8000-000000000000", "p3": "50", "p4": "0"}
+\startpipeline
+BEGIN READ ONLY;
+SELECT set_config('role', :role, true), set_config('app.dealership_id', '', true), set_config('app.group_id', :group, true), set_config('app.dealership_ids', CASE WHEN :group <> '' THEN public.group_dealerships(nullif(:group, '')::uuid)::text WHEN '' <> '' THEN '{' || '' || '}' ELSE '' END, true);
+\endpipeline
+SELECT "u".*, (SELECT COUNT(*) FROM "memberships" WHERE "deleted_at" IS NULL AND (dealership_id = ANY ((select nullif(current_setting('app.dealership_ids', true), '')::uuid[])::uuid[]))) AS "total" FROM "dealerships" AS "rooftop" INNER JOIN LATERAL (SELECT "users"."id", "users"."dealership_id", "users"."person_id", "users"."email", "users"."password_hash", "users"."first_name", "users"."last_name", "users"."phone", "users"."role", "users"."custom_role_id", "users"."is_active", "users"."token_version", "users"."last_login", "users"."email_verified_at", "users"."created_at", "users"."updated_at", "users"."deleted_at", "users"."added_by", "users"."dealership_name", "users"."group_id" FROM "users" WHERE "deleted_at" IS NULL AND (dealership_id = ANY ((select nullif(current_setting('app.dealership_ids', true), '')::uuid[])::uuid[])) AND (users.dealership_id = rooftop.id) ORDER BY "users"."created_at" DESC, "users"."id" DESC LIMIT :p3) AS "u" ON true WHERE rooftop.id = ANY ((select nullif(current_setting('app.dealership_ids', true), '')::uuid[])::uuid[]) ORDER BY "u"."created_at" DESC, "u"."id" DESC LIMIT :p3 OFFSET :p4;
+ROLLBACK;
