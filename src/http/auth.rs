@@ -47,9 +47,11 @@ struct LoginRequest {
     password: String,
     /// For a person in several dealerships: the one to sign in to (one of the answer's
     /// `user.memberships`); left out, the one used last.
+    #[oai(nullable)]
     dealership_id: Option<Uuid>,
     /// For a member of a dealer group (`group_principal`, `group_manager`): sign in to the
     /// group instead (its `group_id` in `user.memberships`); leave out with `dealership_id`.
+    #[oai(nullable)]
     group_id: Option<Uuid>,
 }
 
@@ -124,8 +126,10 @@ impl PasswordGrant {
 struct SwitchRequest {
     /// A dealership the caller is a member of (`user.memberships` of a sign-in answer or of
     /// `GET /api/v1/auth/me`).
+    #[oai(nullable)]
     dealership_id: Option<Uuid>,
     /// A dealer group the caller holds a group role in (`group_id` in `user.memberships`).
+    #[oai(nullable)]
     group_id: Option<Uuid>,
 }
 

@@ -125,11 +125,6 @@ pub async fn list(
     let page = super::Page::parse(limit, offset)?;
     let tx = scope.tx();
     let mut query = audit_event::Entity::find();
-    if scope.reach() == Reach::Group {
-        // every dealership of the group (the group's own members' account events, with no
-        // dealership, are the platform's to read)
-        query = query.filter(in_scope_dealerships("audit_events.dealership_id"));
-    }
     if let Some(d) = dealership_id {
         query = query.filter(audit_event::Column::DealershipId.eq(d));
     }
@@ -148,7 +143,16 @@ pub async fn list(
     if let Some(until) = filter.until {
         query = query.filter(audit_event::Column::At.lt(until));
     }
-    let total = query.clone().count(tx).await?;
+    let total = match scope.reach() {
+        // every dealership of the group (the group's own members' account events, with no
+        // dealership, are the platform's to read); the page merges each one's own scan
+        Reach::Group => query
+            .clone()
+            .filter(in_scope_dealerships("audit_events.dealership_id"))
+            .count(tx)
+            .await?,
+        _ => query.clone().count(tx).await?,
+    };
     let newest_first = query
         .order_by_desc(audit_event::Column::At)
         .order_by_desc(audit_event::Column::Id);

@@ -117,7 +117,10 @@ pub async fn list(
     let (who, reach, tx) = (scope.principal(), scope.reach(), scope.tx());
     let matching = counting(who, reach, filter);
     let rows = if reach == Reach::Group {
-        let newest_first = visible(who, reach, filter)
+        // each dealership's own scan: the set's condition repeated in it would be estimated
+        // as independent of `dealership_id = rooftop.id` (100× too few rows: a bitmap scan of
+        // every membership and a sort, bench/RESULTS.md "Issue 23"); RLS says it anyway
+        let newest_first = visible(who, Reach::Any, filter)
             .order_by_desc(user::Column::CreatedAt)
             .order_by_desc(user::Column::Id)
             .into_query();
