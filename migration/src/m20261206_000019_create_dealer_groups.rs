@@ -313,6 +313,28 @@ CREATE INDEX memberships_directory_idx ON memberships (dealership_id, created_at
 
 {set_policies}
 {group_policies}
+-- a group's own transaction updates its members' rows for their last sign-in only: who holds a
+-- group role, and whether, is the platform's to change (a compromised application in a group's
+-- transaction cannot promote its group manager)
+CREATE FUNCTION memberships_guard_group_seats()
+RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF OLD.group_id IS NOT NULL AND current_user = '{RUNTIME_ROLE}'
+       AND (NEW.role, NEW.is_active, NEW.deleted_at, NEW.group_id, NEW.person_id,
+            NEW.dealership_id, NEW.custom_role_id)
+           IS DISTINCT FROM (OLD.role, OLD.is_active, OLD.deleted_at, OLD.group_id,
+                             OLD.person_id, OLD.dealership_id, OLD.custom_role_id) THEN
+        RAISE EXCEPTION 'permission denied: a group membership changes in platform scope only'
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    RETURN NEW;
+END
+$$;
+REVOKE ALL ON FUNCTION memberships_guard_group_seats() FROM PUBLIC;
+CREATE TRIGGER memberships_guard_group_seats BEFORE UPDATE ON memberships
+    FOR EACH ROW EXECUTE FUNCTION memberships_guard_group_seats();
 -- the API's `User` shows the group of a group membership
 CREATE OR REPLACE VIEW users WITH (security_invoker = true) AS
 SELECT m.id, m.dealership_id, m.person_id, p.email, p.password_hash, p.first_name, p.last_name,
@@ -373,6 +395,8 @@ BEGIN
 END
 $$;
 DROP FUNCTION group_dealerships(uuid);
+DROP TRIGGER memberships_guard_group_seats ON memberships;
+DROP FUNCTION memberships_guard_group_seats();
 DROP FUNCTION auth_login_lookup(text);
 DROP FUNCTION auth_phone_login_lookup(text);
 DROP FUNCTION person_memberships(uuid);

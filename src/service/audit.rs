@@ -146,11 +146,13 @@ pub async fn list(
     let total = match scope.reach() {
         // every dealership of the group (the group's own members' account events, with no
         // dealership, are the platform's to read); the page merges each one's own scan
-        Reach::Group => query
-            .clone()
-            .filter(in_scope_dealerships("audit_events.dealership_id"))
-            .count(tx)
-            .await?,
+        Reach::Group => {
+            query
+                .clone()
+                .filter(in_scope_dealerships("audit_events.dealership_id"))
+                .count(tx)
+                .await?
+        }
         _ => query.clone().count(tx).await?,
     };
     let newest_first = query

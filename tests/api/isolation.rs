@@ -298,6 +298,44 @@ async fn many_concurrent_tenant_transactions_over_a_small_pool_never_leak() {
 }
 
 #[tokio::test]
+async fn a_groups_transaction_cannot_change_who_holds_a_group_role() {
+    let db = TestDb::new().await;
+    let pool = db.login_pool(1).await;
+    // Olivia's group membership, seen from her own group's transaction: her last sign-in may
+    // be written there, her role and whether she holds it only by the platform
+    let owner = "0193a5f0-0000-7000-8000-000000000401";
+    let tx = pool.begin(Scope::Group(PREMIUM_GROUP)).await.unwrap();
+    let touched = tx
+        .execute_raw(sql(&format!(
+            "UPDATE memberships SET last_login = now() WHERE id = '{owner}'"
+        )))
+        .await
+        .unwrap();
+    assert_eq!(
+        touched.rows_affected(),
+        1,
+        "her own row is in the group's reach"
+    );
+    for change in [
+        "role = 'group_manager'",
+        "is_active = false",
+        "deleted_at = now()",
+    ] {
+        tx.execute_unprepared("SAVEPOINT s").await.unwrap();
+        let refused = tx
+            .execute_raw(sql(&format!(
+                "UPDATE memberships SET {change} WHERE id = '{owner}'"
+            )))
+            .await;
+        let refused = refused.expect_err(change);
+        assert!(is_permission_denied(&refused), "{change}: {refused}");
+        tx.execute_unprepared("ROLLBACK TO SAVEPOINT s")
+            .await
+            .unwrap();
+    }
+}
+
+#[tokio::test]
 async fn a_tenant_cannot_attach_someone_elses_person_to_itself() {
     let db = TestDb::new().await;
     let pool = db.login_pool(1).await;
