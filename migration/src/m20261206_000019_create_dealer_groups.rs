@@ -313,19 +313,22 @@ CREATE INDEX memberships_directory_idx ON memberships (dealership_id, created_at
 
 {set_policies}
 {group_policies}
--- a group's own transaction updates its members' rows for their last sign-in only: who holds a
--- group role, and whether, is the platform's to change (a compromised application in a group's
--- transaction cannot promote its group manager)
+-- a group's own transaction updates its members' rows for their last sign-in only, and only to
+-- now: who holds a group role, and whether, is the platform's to change (a compromised
+-- application in a group's transaction cannot promote its group manager, nor pick which
+-- membership a person signs in to by default with a sign-in time in the future)
 CREATE FUNCTION memberships_guard_group_seats()
 RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
     IF OLD.group_id IS NOT NULL AND current_user = '{RUNTIME_ROLE}'
-       AND (NEW.role, NEW.is_active, NEW.deleted_at, NEW.group_id, NEW.person_id,
-            NEW.dealership_id, NEW.custom_role_id)
-           IS DISTINCT FROM (OLD.role, OLD.is_active, OLD.deleted_at, OLD.group_id,
-                             OLD.person_id, OLD.dealership_id, OLD.custom_role_id) THEN
+       AND ((NEW.role, NEW.is_active, NEW.deleted_at, NEW.group_id, NEW.person_id,
+             NEW.dealership_id, NEW.custom_role_id)
+            IS DISTINCT FROM (OLD.role, OLD.is_active, OLD.deleted_at, OLD.group_id,
+                              OLD.person_id, OLD.dealership_id, OLD.custom_role_id)
+            OR (NEW.last_login IS DISTINCT FROM OLD.last_login
+                AND NEW.last_login IS DISTINCT FROM now())) THEN
         RAISE EXCEPTION 'permission denied: a group membership changes in platform scope only'
             USING ERRCODE = 'insufficient_privilege';
     END IF;

@@ -320,6 +320,7 @@ async fn a_groups_transaction_cannot_change_who_holds_a_group_role() {
         "role = 'group_manager'",
         "is_active = false",
         "deleted_at = now()",
+        "last_login = now() + interval '1 year'",
     ] {
         tx.execute_unprepared("SAVEPOINT s").await.unwrap();
         let refused = tx
