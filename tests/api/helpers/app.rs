@@ -98,6 +98,10 @@ pub async fn start_with(db: Arc<TestDb>, settings: Settings) -> TestApp {
         ops_address: format!("http://127.0.0.1:{ops_port}"),
         client: reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
+            // the server closes a kept-alive connection idle for its header timeout (10 s by
+            // default): a request sent on it just then fails (IncompleteMessage, seen in a test
+            // that waits for the next TOTP step), so the client lets it go first
+            .pool_idle_timeout(Duration::from_secs(5))
             .build()
             .expect("client"),
         db,
