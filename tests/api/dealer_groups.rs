@@ -471,6 +471,12 @@ async fn admins_arrange_groups_with_conflicts_and_group_roles_count_for_the_cred
         status(&app, Method::PUT, &metro_in, &admin, Value::Null).await,
         204
     );
+    // the list shows each group with its own dealerships
+    let listed: Vec<Value> = app.get_as(groups, &admin).await.json().await.unwrap();
+    let of =
+        |name: &str| listed.iter().find(|g| g["name"] == name).unwrap()["dealership_ids"].clone();
+    assert_eq!(of("Metro Group"), json!([METRO_MOTORS]));
+    assert_eq!(of("Premium Group").as_array().unwrap().len(), 2);
     // a group with dealerships is not deleted; an empty one is
     let metro_path = format!("{groups}/{metro_group}");
     assert_eq!(

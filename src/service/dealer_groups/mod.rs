@@ -73,10 +73,29 @@ pub async fn list(scope: &RequestScope, page: Page) -> Result<(Vec<Group>, u64),
         .offset(page.offset)
         .all(scope.tx())
         .await?;
-    let mut groups = Vec::with_capacity(rows.len());
-    for group in rows {
-        groups.push(with_dealerships(scope, group).await?);
-    }
+    // every listed group's dealerships in one query, not one per group
+    let ids: Vec<Uuid> = rows.iter().map(|g| g.id).collect();
+    let members: Vec<(Uuid, Option<Uuid>)> = dealership::Entity::find()
+        .filter(dealership::Column::GroupId.is_in(ids))
+        .filter(dealership::Column::DeletedAt.is_null())
+        .order_by_asc(dealership::Column::Name)
+        .select_only()
+        .column(dealership::Column::Id)
+        .column(dealership::Column::GroupId)
+        .into_tuple()
+        .all(scope.tx())
+        .await?;
+    let groups = rows
+        .into_iter()
+        .map(|group| Group {
+            dealership_ids: members
+                .iter()
+                .filter(|(_, g)| *g == Some(group.id))
+                .map(|(d, _)| *d)
+                .collect(),
+            group,
+        })
+        .collect();
     Ok((groups, total))
 }
 
