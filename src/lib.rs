@@ -22,6 +22,9 @@ pub mod state;
 /// The HTTP surface: routes, middleware, the bearer scheme, the one error mapping.
 pub(crate) mod http;
 
+/// The console in the browser: the same services as pages, at `/console`.
+pub(crate) mod console;
+
 /// Who are you: tokens, passwords, the session-liveness cache, throttling.
 pub(crate) mod auth;
 

@@ -6,7 +6,7 @@ use tokio::net::TcpListener;
 use crate::{
     auth::AuthContext,
     authz::{Authorizer, reload},
-    cluster, http,
+    cluster, console, http,
     mail::sender::Sender,
     state::AppState,
     tenancy::{Database, posture},
@@ -156,7 +156,7 @@ impl Application {
         );
         let served = http::serve::serve(
             self.listener,
-            http::app(self.state.clone()),
+            http::app(self.state.clone(), console::routes(&self.state)),
             limits,
             stop,
             grace,

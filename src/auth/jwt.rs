@@ -130,6 +130,25 @@ pub fn issue(keys: &KeySet, auth: &AuthSettings, subject: &Subject) -> Result<St
 
 /// The claims of a genuine, current access token; the reason for a refusal goes to `debug` only.
 pub fn verify(keys: &KeySet, auth: &AuthSettings, token: &str) -> Result<AccessClaims, AppError> {
+    verify_with(keys, auth, token, true)
+}
+
+/// The claims of a genuine access token, expired or not: what the console reads to renew an
+/// expired token of a session it holds, and to tell how long that session has been idle.
+pub fn verify_even_expired(
+    keys: &KeySet,
+    auth: &AuthSettings,
+    token: &str,
+) -> Result<AccessClaims, AppError> {
+    verify_with(keys, auth, token, false)
+}
+
+fn verify_with(
+    keys: &KeySet,
+    auth: &AuthSettings,
+    token: &str,
+    check_expiry: bool,
+) -> Result<AccessClaims, AppError> {
     let refuse = |why: &dyn std::fmt::Display| {
         tracing::debug!(reason = %why, "access token refused");
         AppError::Unauthenticated
@@ -145,6 +164,7 @@ pub fn verify(keys: &KeySet, auth: &AuthSettings, token: &str) -> Result<AccessC
     validation.set_audience(&[&auth.audience]);
     validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
     validation.validate_nbf = true;
+    validation.validate_exp = check_expiry;
     validation.leeway = LEEWAY_SECS;
     let claims = decode::<AccessClaims>(token, key, &validation)
         .map_err(|e| refuse(&e))?

@@ -39,6 +39,14 @@ impl RotationKey {
     pub fn ephemeral() -> Self {
         Self(rand::random::<[u8; 32]>().to_vec())
     }
+
+    /// A key for another purpose (`label`), derived from the same server secret, so every
+    /// replica derives the same one and none is configured twice.
+    pub fn derive(&self, label: &[u8]) -> [u8; 32] {
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC takes any key length");
+        mac.update(label);
+        mac.finalize().into_bytes().into()
+    }
 }
 
 impl RefreshToken {

@@ -62,11 +62,23 @@ impl Settings {
                 "auth.mfa lifetimes must be positive".into(),
             ));
         }
+        if self.console.idle_timeout_secs < 60 {
+            return Err(ConfigError::Insecure(
+                "console.idle_timeout_secs must be at least 60".into(),
+            ));
+        }
         if let Some(problem) = self.mail.problems() {
             return Err(ConfigError::Insecure(problem));
         }
         if self.profile != Profile::Prod {
             return Ok(());
+        }
+        if !self.console.secure_cookie {
+            return Err(ConfigError::Insecure(
+                "console.secure_cookie is off: prod sends the console's session cookie over \
+                 HTTPS only"
+                    .into(),
+            ));
         }
         if self.database.url.expose() == DEV_DATABASE_URL {
             return Err(ConfigError::Insecure(

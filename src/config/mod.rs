@@ -8,6 +8,7 @@
 
 mod auth;
 mod checks;
+mod console;
 mod database;
 mod http;
 mod log;
@@ -26,6 +27,7 @@ use figment::{
 use serde::{Deserialize, Serialize};
 
 pub use auth::{AuthSettings, HashingSettings, LockoutSettings, MfaSettings, OpenSignupSettings};
+pub use console::ConsoleSettings;
 pub use database::{DEV_DATABASE_URL, DatabaseSettings};
 pub use http::HttpSettings;
 pub use log::{LogFormat, LogSettings};
@@ -70,6 +72,8 @@ pub struct Settings {
     pub maintenance: MaintenanceSettings,
     #[serde(default)]
     pub mail: MailSettings,
+    #[serde(default)]
+    pub console: ConsoleSettings,
 }
 
 mod defaults {
@@ -94,6 +98,7 @@ impl Default for Settings {
             seed: SeedSettings::default(),
             maintenance: MaintenanceSettings::default(),
             mail: MailSettings::default(),
+            console: ConsoleSettings::default(),
         }
     }
 }

@@ -1,5 +1,8 @@
 //! Response headers every answer carries: no MIME sniffing, no framing, no referrer; `no-store`
-//! on the API (identity data must not sit in shared caches); HSTS when configured.
+//! on the API (identity data must not sit in shared caches); HSTS when configured. The
+//! console's pages load nothing from another origin (`default-src 'self'`, no inline script
+//! or style) and send their referrer to their own origin only: under `no-referrer` Chromium
+//! sends `Origin: null` on same-origin form posts, which the CSRF check would refuse.
 
 use poem::{
     Endpoint, IntoResponse, Middleware, Request, Response,
@@ -14,6 +17,16 @@ const FIXED: [(HeaderName, &str); 4] = [
     (header::REFERRER_POLICY, "no-referrer"),
     // framing only: scripts and styles of the Swagger UI page are left alone
     (header::CONTENT_SECURITY_POLICY, "frame-ancestors 'none'"),
+];
+
+/// The console's pages, over [`FIXED`].
+const CONSOLE: [(HeaderName, &str); 2] = [
+    (header::REFERRER_POLICY, "same-origin"),
+    (
+        header::CONTENT_SECURITY_POLICY,
+        "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'; \
+         object-src 'none'",
+    ),
 ];
 
 pub struct SecurityHeaders {
@@ -50,6 +63,7 @@ impl<E: Endpoint> Endpoint for SecurityHeadersEndpoint<E> {
 
     async fn call(&self, req: Request) -> poem::Result<Response> {
         let api = req.uri().path().starts_with("/api/");
+        let console = req.uri().path().starts_with("/console");
         let mut resp = match self.inner.call(req).await {
             Ok(resp) => resp.into_response(),
             Err(err) => err.into_response(),
@@ -60,6 +74,14 @@ impl<E: Endpoint> Endpoint for SecurityHeadersEndpoint<E> {
         }
         if api {
             headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        }
+        if console {
+            for (name, value) in CONSOLE {
+                headers.insert(name, HeaderValue::from_static(value));
+            }
+            if !headers.contains_key(header::CACHE_CONTROL) {
+                headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            }
         }
         if let Some(hsts) = &self.hsts {
             headers.insert(header::STRICT_TRANSPORT_SECURITY, hsts.clone());

@@ -23,7 +23,10 @@ use crate::{
 
 /// A code from the authenticator app (`code`), or one of the recovery codes (`recovery_code`):
 /// exactly one.
-fn answer(app_code: Option<String>, recovery_code: Option<String>) -> Result<Answer, AppError> {
+pub(crate) fn answer(
+    app_code: Option<String>,
+    recovery_code: Option<String>,
+) -> Result<Answer, AppError> {
     match fields::either(
         ("code", app_code.as_deref()),
         ("recovery_code", recovery_code.as_deref()),

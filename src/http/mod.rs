@@ -28,6 +28,9 @@ mod signup;
 mod users;
 mod well_known;
 
+pub(crate) use mfa::answer as mfa_answer;
+pub(crate) use security::request_meta;
+
 use poem::{
     Endpoint, EndpointExt, IntoResponse, Route,
     middleware::{Cors, NormalizePath, TrailingSlash},
@@ -110,7 +113,9 @@ fn document() -> &'static serde_json::Value {
 }
 
 /// The whole HTTP application for one replica.
-pub fn app(state: AppState) -> impl Endpoint {
+/// `console` is served at `/console` (the browser console, `crate::console`), inside the same
+/// middleware as the API.
+pub fn app(state: AppState, console: impl Endpoint + 'static) -> impl Endpoint {
     let api = api_service();
     let context = middleware::RequestContext::new(&state.settings.http);
     let cors = cors(&state.settings);
@@ -118,6 +123,7 @@ pub fn app(state: AppState) -> impl Endpoint {
     Route::new()
         .at("/openapi.json", api.spec_endpoint())
         .nest("/docs", api.swagger_ui())
+        .nest("/console", console)
         .nest("/", api)
         .around(home)
         .with(NormalizePath::new(TrailingSlash::Trim))

@@ -149,6 +149,25 @@ pub async fn revoke(
     Ok(done.rows_affected() == 1)
 }
 
+/// Revokes session `session_id` if `presented_hash` is its current refresh token; `false`
+/// otherwise (so only the holder of the session's token can end it this way).
+pub async fn revoke_presented(
+    tx: &TenantTx,
+    session_id: Uuid,
+    presented_hash: Vec<u8>,
+    reason: &str,
+) -> Result<bool, AppError> {
+    let done = tx
+        .execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "UPDATE sessions SET revoked_at = now(), revoked_reason = $3 \
+             WHERE id = $1 AND refresh_token_hash = $2 AND revoked_at IS NULL",
+            [session_id.into(), presented_hash.into(), reason.into()],
+        ))
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
 /// Revokes every live session of `user_id` but `except`; returns how many.
 pub async fn revoke_all(
     tx: &TenantTx,

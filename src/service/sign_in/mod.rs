@@ -15,7 +15,7 @@ pub use codes::{
 };
 pub use login::login;
 pub use reauth::{verify_current_password, verify_password_of};
-pub use refresh::refresh;
+pub use refresh::{end_by_refresh_token, refresh};
 pub use switch::switch;
 
 use uuid::Uuid;

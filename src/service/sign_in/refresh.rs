@@ -81,6 +81,42 @@ pub async fn refresh(
     Ok(issued)
 }
 
+/// Ends the session whose current refresh token is `raw_token` (an idle console session),
+/// audited as `session.ended` with `reason`; any other token changes nothing.
+pub async fn end_by_refresh_token(
+    state: &AppState,
+    raw_token: &str,
+    meta: &RequestMeta,
+    reason: &'static str,
+) -> Result<(), AppError> {
+    let Some(presented) = RefreshToken::parse(raw_token) else {
+        return Ok(());
+    };
+    let tx = state.db.begin_reading(Scope::Anonymous).await?;
+    let owner = sessions::owner_of(&tx, presented.session_id).await?;
+    tx.commit().await?;
+    let Some(owner) = owner else {
+        return Ok(());
+    };
+    let tx = state
+        .db
+        .begin(scope_of(owner.dealership_id, owner.group_id))
+        .await?;
+    if sessions::revoke_presented(&tx, owner.session_id, presented.hash(), reason).await? {
+        let event = audit::Event {
+            dealership_id: owner.dealership_id,
+            actor_id: Some(owner.user_id),
+            action: "session.ended",
+            target_type: "session",
+            target_id: Some(owner.session_id),
+            changes: Some(serde_json::json!({ "reason": reason })),
+        };
+        audit::record(&tx, meta, event).await?;
+        cache::publish(&tx, Revoked::Session(owner.session_id)).await?;
+    }
+    tx.commit().await
+}
+
 /// What a presented token that is not the session's current one is.
 enum Stale {
     /// The token another tab rotated moments ago: its successor is the current token.

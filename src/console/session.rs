@@ -1,0 +1,148 @@
+//! Who is at the console: the session cookie → a [`Caller`], as the bearer scheme makes one
+//! for the API (the same token check, so a revoked session is refused on every replica at
+//! once). The cookie holds a real session's access and refresh tokens; the access token is
+//! renewed through the ordinary refresh (rotation, reuse detection, audit) once it is a
+//! minute old, so the last renewal dates the last use and an idle session can be told.
+
+use poem::{
+    Endpoint, IntoResponse, Request, Response,
+    http::{HeaderValue, header},
+};
+
+use super::{cookies::Jar, csrf, page};
+use crate::{
+    auth::{jwt, principal::authenticate},
+    http::request_meta,
+    scope::Caller,
+    service::sign_in::{self, Issued},
+    state::AppState,
+};
+
+/// Renewed once older than this: often enough to date the last use within a minute.
+const RENEW_AFTER_SECS: i64 = 60;
+
+/// What every console handler knows about the browser: the caller (if signed in) and the
+/// CSRF token its forms carry.
+#[derive(Clone)]
+pub struct Visitor {
+    pub caller: Option<Caller>,
+    pub csrf: String,
+}
+
+/// The session cookie's value for freshly issued tokens.
+pub fn cookie_value(issued: &Issued) -> String {
+    format!("{}~{}", issued.access_token, issued.refresh_token.expose())
+}
+
+/// The middleware around every console route: resolves the visitor, refuses a forged unsafe
+/// request, and sets whatever cookies the resolution renewed (before the handler's own, so a
+/// sign-in or sign-out answered by the handler wins).
+pub async fn attend<E: Endpoint>(next: E, mut req: Request) -> poem::Result<Response> {
+    let Some(state) = req.data::<AppState>().cloned() else {
+        return Ok(page::bare_error(500, "The console is not set up."));
+    };
+    let console = &state.settings.console;
+    let mut cookies = Vec::new();
+    let caller = match Jar::Session.read(&req, console).map(str::to_owned) {
+        Some(value) => {
+            let resumed = resume(&state, &req, &value).await;
+            match resumed {
+                Resumed::Current(caller) => Some(caller),
+                Resumed::Renewed(caller, value) => {
+                    cookies.push(Jar::Session.set(console, &value, None));
+                    Some(*caller)
+                }
+                Resumed::Gone => {
+                    cookies.push(Jar::Session.clear(console));
+                    None
+                }
+            }
+        }
+        None => None,
+    };
+    let binding = match &caller {
+        Some(caller) => Some(caller.session_id.to_string()),
+        None => Jar::PreSession.read(&req, console).map(str::to_owned),
+    };
+    if !csrf::allows(&mut req, &state, binding.as_deref()).await {
+        return Ok(page::forged(&cookies));
+    }
+    let binding = binding.unwrap_or_else(|| {
+        let nonce = uuid::Uuid::new_v4().simple().to_string();
+        cookies.push(Jar::PreSession.set(console, &nonce, None));
+        nonce
+    });
+    let csrf = csrf::token(&state, &binding);
+    req.extensions_mut().insert(Visitor { caller, csrf });
+    let mut resp = match next.call(req).await {
+        Ok(resp) => resp.into_response(),
+        Err(err) => err.into_response(),
+    };
+    prepend_cookies(&mut resp, cookies);
+    Ok(resp)
+}
+
+fn prepend_cookies(resp: &mut Response, ours: Vec<String>) {
+    let headers = resp.headers_mut();
+    let theirs: Vec<HeaderValue> = headers
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .cloned()
+        .collect();
+    headers.remove(header::SET_COOKIE);
+    let ours = ours
+        .into_iter()
+        .filter_map(|c| HeaderValue::from_str(&c).ok());
+    for value in ours.chain(theirs) {
+        headers.append(header::SET_COOKIE, value);
+    }
+}
+
+enum Resumed {
+    Current(Caller),
+    Renewed(Box<Caller>, String),
+    Gone,
+}
+
+async fn resume(state: &AppState, req: &Request, value: &str) -> Resumed {
+    let Some((access, refresh)) = value.split_once('~') else {
+        return Resumed::Gone;
+    };
+    let auth = &state.settings.auth;
+    let Ok(claims) = jwt::verify_even_expired(&state.auth.keys, auth, access) else {
+        return Resumed::Gone;
+    };
+    let now = chrono::Utc::now().timestamp();
+    let meta = request_meta(req, state);
+    if now - claims.iat > state.settings.console.idle_timeout_secs as i64 {
+        end_idle(state, refresh, meta);
+        return Resumed::Gone;
+    }
+    if now - claims.iat < RENEW_AFTER_SECS {
+        return match authenticate(&state.auth, auth, &state.db, access).await {
+            Ok(principal) => Resumed::Current(Caller { principal, meta }),
+            Err(_) => Resumed::Gone,
+        };
+    }
+    let Ok(issued) = sign_in::refresh(state, refresh, &meta).await else {
+        return Resumed::Gone;
+    };
+    match authenticate(&state.auth, auth, &state.db, &issued.access_token).await {
+        Ok(principal) => {
+            Resumed::Renewed(Box::new(Caller { principal, meta }), cookie_value(&issued))
+        }
+        Err(_) => Resumed::Gone,
+    }
+}
+
+/// An idle console session ends: its refresh token (the cookie's) is revoked, so nothing
+/// can renew it, here or through the API.
+fn end_idle(state: &AppState, refresh: &str, meta: crate::scope::RequestMeta) {
+    let state2 = state.clone();
+    let refresh = refresh.to_owned();
+    state
+        .after_answer
+        .spawn("ending an idle console session", async move {
+            sign_in::end_by_refresh_token(&state2, &refresh, &meta, "console_idle").await
+        });
+}
