@@ -96,14 +96,15 @@ const MENU: [(&str, &str, Resource, Action); 9] = [
 
 impl Frame {
     /// The frame for a visitor who is not signed in (sign-in, reset, invitation pages).
-    pub fn anonymous(visitor: &Visitor, title: impl Into<String>) -> Self {
+    pub fn anonymous(req: &Request, state: &AppState, title: impl Into<String>) -> Self {
+        let visitor = req.extensions().get::<Visitor>();
         Self {
             title: title.into(),
-            csrf: visitor.csrf.clone(),
+            csrf: visitor.map(|v| v.csrf.clone()).unwrap_or_default(),
             me: None,
             nav: Vec::new(),
             places: Vec::new(),
-            notice: None,
+            notice: notice_of(req, state),
         }
     }
 

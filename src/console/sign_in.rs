@@ -95,7 +95,7 @@ pub fn show(req: &Request, state: Data<&AppState>, visitor: Data<&Visitor>) -> R
         return page::redirect(req, "/console");
     }
     let page = SignInPage {
-        frame: Frame::anonymous(&visitor, "Sign in"),
+        frame: Frame::anonymous(req, &state, "Sign in"),
         login: String::new(),
         errors: Errors::none(),
     };
@@ -107,7 +107,6 @@ pub fn show(req: &Request, state: Data<&AppState>, visitor: Data<&Visitor>) -> R
 pub async fn submit(
     req: &Request,
     state: Data<&AppState>,
-    visitor: Data<&Visitor>,
     Form(form): Form<SignInForm>,
 ) -> Result<Response, Failure> {
     let meta = request_meta(req, &state);
@@ -118,11 +117,11 @@ pub async fn submit(
     match outcome {
         Ok(SignedIn::Tokens(issued)) => Ok(signed_in(req, &state, &issued)),
         Ok(SignedIn::MfaRequired { mfa_token, .. }) => {
-            Ok(code_page(&state, &visitor, mfa_token, Errors::none()))
+            Ok(code_page(req, &state, mfa_token, Errors::none()))
         }
         Err(err) => {
             let errors = Errors::shown(err, &[("email", "login"), ("phone", "login")])?;
-            let frame = Frame::anonymous(&visitor, "Sign in");
+            let frame = Frame::anonymous(req, &state, "Sign in");
             let page = SignInPage {
                 frame,
                 login: form.login,
@@ -133,9 +132,9 @@ pub async fn submit(
     }
 }
 
-fn code_page(state: &AppState, visitor: &Visitor, mfa_token: String, errors: Errors) -> Response {
+fn code_page(req: &Request, state: &AppState, mfa_token: String, errors: Errors) -> Response {
     let page = CodePage {
-        frame: Frame::anonymous(visitor, "Second step"),
+        frame: Frame::anonymous(req, state, "Second step"),
         action: "/console/sign-in/code",
         mfa_token,
         back: String::new(),
@@ -149,7 +148,6 @@ fn code_page(state: &AppState, visitor: &Visitor, mfa_token: String, errors: Err
 pub async fn code(
     req: &Request,
     state: Data<&AppState>,
-    visitor: Data<&Visitor>,
     Form(form): Form<CodeForm>,
 ) -> Result<Response, Failure> {
     let meta = request_meta(req, &state);
@@ -166,8 +164,8 @@ pub async fn code(
             "That sign-in has expired: sign in again.",
         )),
         Err(err) => Ok(code_page(
+            req,
             &state,
-            &visitor,
             form.mfa_token,
             Errors::shown(err, &[])?,
         )),

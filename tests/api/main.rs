@@ -6,6 +6,7 @@ mod auth_flows;
 mod cli;
 mod closing;
 mod connections;
+mod console;
 mod custom_roles;
 mod dealer_groups;
 mod dealerships;

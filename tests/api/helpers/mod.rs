@@ -10,11 +10,13 @@
 //! - [`cli`]: running the binary
 //! - [`fault_proxy`]: a TCP proxy between the server and PostgreSQL that tests can break
 //! - [`smtp`]: a real SMTP server that keeps what it receives
+//! - [`console`]: the browser console's pages, read and posted as a browser would
 //! - [`mfa`]: an authenticator app: enrols, and computes codes from the enrolled secret
 
 mod app;
 mod assertions;
 mod cli;
+pub mod console;
 mod db;
 pub mod fault_proxy;
 mod fixtures;
