@@ -52,7 +52,7 @@ pub struct Place {
 
 /// The menu: each entry shown when the policy grants its permission at more than the caller's
 /// own record (an agent may read their own user, not the staff list).
-const MENU: [(&str, &str, Resource, Action); 9] = [
+const MENU: [(&str, &str, Resource, Action); 8] = [
     ("Staff", "/console/staff", Resource::Users, Action::List),
     (
         "Invitations",
@@ -91,7 +91,6 @@ const MENU: [(&str, &str, Resource, Action); 9] = [
         Resource::Policies,
         Action::Read,
     ),
-    ("Users", "/console/users", Resource::Users, Action::Create),
 ];
 
 impl Frame {
@@ -185,7 +184,7 @@ fn menu(state: &AppState, me: &Caller, here: &str) -> Vec<Link> {
             })
             .filter(|(_, href, resource, _)| {
                 // the platform's lists are the admin's; a principal's own dealership is one page
-                let platform = matches!(*href, "/console/dealerships" | "/console/users");
+                let platform = *href == "/console/dealerships";
                 let own_dealership = *href == "/console/dealership";
                 let any = state
                     .grant(me, *resource, Action::List)
