@@ -7,6 +7,8 @@ mod cli;
 mod closing;
 mod connections;
 mod console;
+mod console_account;
+mod console_links;
 mod custom_roles;
 mod dealer_groups;
 mod dealerships;
