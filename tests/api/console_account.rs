@@ -136,7 +136,7 @@ async fn new_recovery_codes_need_a_code_and_are_shown_once() {
         )
         .await;
     assert_eq!(fresh.status, StatusCode::OK, "{}", fresh.body);
-    assert_eq!(fresh.body.matches("<li>").count() >= 10, true);
+    assert!(fresh.body.matches("<li>").count() >= 10);
     let old = &enrolled.recovery_codes[0];
     let owner = app.db.owner().await;
     let live = "SELECT count(*) AS n FROM mfa_recovery_codes WHERE used_at IS NULL";
