@@ -166,6 +166,31 @@ async fn console_staff_a_bad_email_is_shown_beside_its_field_and_changes_nothing
 }
 
 #[tokio::test]
+async fn console_staff_a_role_change_takes_the_chosen_role_and_an_unknown_one_is_shown_beside_the_field()
+ {
+    let app = spawn_app().await;
+    let mut console = principal(&app).await;
+    let page = console.get(&person(PA_AGENT.id)).await;
+    assert!(
+        page.body.contains("<option value=\"agent\" selected>"),
+        "{}",
+        page.body
+    );
+    let path = format!("{}/role", person(PA_AGENT.id));
+    let unknown = console.post(&path, &[("role", "closer")]).await;
+    assert_eq!(unknown.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(unknown.body.contains("id=\"e-role\""), "{}", unknown.body);
+    let promoted = console.post(&path, &[("role", "manager")]).await;
+    assert_eq!(promoted.status, StatusCode::SEE_OTHER, "{}", promoted.body);
+    let manager = format!(
+        "SELECT count(*) AS n FROM memberships WHERE id = '{}' AND role = 'manager'",
+        PA_AGENT.id
+    );
+    assert_eq!(n(&app, &manager).await, 1);
+    assert!(console.follow(&promoted).await.shows("is now manager"));
+}
+
+#[tokio::test]
 async fn console_staff_deactivating_flips_is_active_and_is_audited() {
     let app = spawn_app().await;
     let mut console = principal(&app).await;

@@ -5,7 +5,6 @@
 use askama::Template;
 use poem::{
     Request, Response, handler,
-    http::StatusCode,
     web::{Data, Form, Path, Query},
 };
 use serde::Deserialize;
@@ -222,11 +221,7 @@ async fn render(
         dealerships,
         errors,
     };
-    let status = match page.errors.status() {
-        StatusCode::OK => StatusCode::OK,
-        failed => failed,
-    };
-    Ok(page::render(state, status, &page))
+    Ok(page::render(state, page.errors.status(), &page))
 }
 
 fn row(i: invitation::Model, custom: &[super::CustomChoice], places: &[Choice]) -> Row {

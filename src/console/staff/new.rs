@@ -17,6 +17,7 @@ use crate::{
         page::{self, Failure, Frame},
         visitor::Me,
     },
+    entity::user,
     error::AppError,
     http::users::CreateUser,
     scope::Caller,
@@ -89,24 +90,27 @@ pub async fn create(
         manage::create(&state, &grant, new, asked).await
     };
     match outcome.await {
-        Ok(user) if people::is_invitation(&user) => {
-            let notice = format!(
-                "{} already signs in elsewhere: nothing was created, and an invitation to join \
-                 was mailed to them instead.",
-                user.email
-            );
-            Ok(page::done(req, &state, "/console/invitations", &notice))
-        }
-        Ok(user) => {
-            let to = format!("/console/staff/{}", user.id);
-            let notice = format!(
-                "Added {} {}; a link to verify {} was mailed.",
-                user.first_name, user.last_name, user.email
-            );
-            Ok(page::done(req, &state, &to, &notice))
-        }
+        Ok(user) => Ok(created(req, &state, &user)),
         Err(err) => render(&state, req, &me, form, Errors::shown(err, &[])?).await,
     }
+}
+
+/// Where a new person is shown, saying what happened: their page, or the invitations when
+/// the address signs in elsewhere and was invited instead.
+fn created(req: &Request, state: &AppState, user: &user::Model) -> Response {
+    if people::is_invitation(user) {
+        let notice = format!(
+            "{} already signs in elsewhere: nothing was created, and an invitation to join was \
+             mailed to them instead.",
+            user.email
+        );
+        return page::done(req, state, "/console/invitations", &notice);
+    }
+    let notice = format!(
+        "Added {} {}; a link to verify {} was mailed.",
+        user.first_name, user.last_name, user.email
+    );
+    page::done(req, state, &format!("/console/staff/{}", user.id), &notice)
 }
 
 async fn render(

@@ -9,7 +9,7 @@ use poem::{
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::{Choice, id_of, role_choices, when};
+use super::{Choice, CustomChoice, id_of, role_choices, when};
 use crate::{
     authz::{Action, Reach, Resource},
     console::{
@@ -17,6 +17,7 @@ use crate::{
         page::{self, Failure, Frame, role_label},
         visitor::Me,
     },
+    domain::Role,
     entity::user,
     http::users::UpdateUser,
     scope::Caller,
@@ -81,7 +82,7 @@ impl May {
         let governs = other && governs_account_of(me, user.role).is_ok();
         let outranks = outranks(me, user.role).is_ok();
         Self {
-            edit: state.grant(me, Resource::Users, Action::Update).is_ok() && outranks,
+            edit: outranks && staff(Resource::Users, Action::Update),
             account: governs && staff(Resource::Users, Action::Update),
             delete: governs && staff(Resource::Users, Action::Delete),
             sessions: outranks && staff(Resource::Sessions, Action::Delete),
@@ -137,39 +138,26 @@ pub async fn render(
     let user = directory::get(&scope, id).await?;
     scope.commit().await?;
     let (builtin, custom) = role_choices(state, me, user.dealership_id).await?;
-    let custom_name = |id: Option<Uuid>| {
-        let found = custom.iter().find(|c| Some(c.id) == id);
-        found.map(|c| c.choice.value.clone())
-    };
-    let role_of = |role: crate::domain::Role, custom_id| match custom_name(custom_id) {
-        Some(name) => format!("{name} ({})", role.as_str()),
-        None if custom_id.is_some() => format!("{} (custom role)", role_label(role.as_str())),
-        None => role_label(role.as_str()),
+    let role_of = |role: Role, custom_id: Option<Uuid>| {
+        let named = custom.iter().find(|c| Some(c.id) == custom_id);
+        match (named, custom_id) {
+            (Some(c), _) => format!("{} ({})", c.choice.value, role.as_str()),
+            (None, Some(_)) => format!("{} (custom role)", role_label(role.as_str())),
+            (None, None) => role_label(role.as_str()),
+        }
     };
     let memberships = user::Profile::from(user.clone())
         .memberships
         .into_iter()
         .map(|m| MembershipRow {
-            place: m
-                .dealership_name
-                .or(m.group_name)
-                .unwrap_or_else(|| place_of(m.dealership_id, m.group_id)),
             role: role_of(m.role, m.custom_role_id),
             last_login: when(m.last_login),
+            place: (m.dealership_name.or(m.group_name))
+                .unwrap_or_else(|| place_of(m.dealership_id, m.group_id)),
         })
         .collect();
     let role = role_of(user.role, user.custom_role_id);
-    let roles = builtin
-        .into_iter()
-        .map(|choice| RoleOption {
-            current: user.custom_role_id.is_none() && choice.value == user.role.as_str(),
-            choice,
-        })
-        .chain(custom.into_iter().map(|c| RoleOption {
-            current: Some(c.id) == user.custom_role_id,
-            choice: c.choice,
-        }))
-        .collect();
+    let roles = role_options(builtin, custom, &user);
     let title = format!("{} {}", user.first_name, user.last_name);
     let page = PersonPage {
         frame: Frame::of(state, req, me, title, "/console/staff").await?,
@@ -182,6 +170,23 @@ pub async fn render(
         errors,
     };
     Ok(page::render(state, page.errors.status(), &page))
+}
+
+/// The role choices, the person's own selected.
+fn role_options(
+    builtin: Vec<Choice>,
+    custom: Vec<CustomChoice>,
+    user: &user::Model,
+) -> Vec<RoleOption> {
+    let builtin = builtin.into_iter().map(|choice| RoleOption {
+        current: user.custom_role_id.is_none() && choice.value == user.role.as_str(),
+        choice,
+    });
+    let custom = custom.into_iter().map(|c| RoleOption {
+        current: Some(c.id) == user.custom_role_id,
+        choice: c.choice,
+    });
+    builtin.chain(custom).collect()
 }
 
 fn place_of(dealership: Option<Uuid>, group: Option<Uuid>) -> String {
