@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use super::{
     id_of,
-    person::{DetailsForm, render},
+    person::{DetailsForm, render, role_change},
 };
 use crate::{
     authz::{Action, Resource},
@@ -22,7 +22,6 @@ use crate::{
         visitor::Me,
     },
     error::AppError,
-    http::users::UpdateUser,
     scope::Caller,
     service::{
         mfa,
@@ -92,15 +91,7 @@ pub async fn role(
     let id = id_of(&id, "user")?;
     let outcome = async {
         let grant = state.grant(&me, Resource::Users, Action::Update)?;
-        let change = UpdateUser {
-            role: Some(form.role.clone()),
-            email: None,
-            first_name: None,
-            last_name: None,
-            phone: None,
-            is_active: None,
-            password: None,
-        };
+        let change = role_change(form.role.clone());
         let user = edit::update(&state, &grant, id, change.parse(id == me.user_id)?).await?;
         let (name, role) = (format!("{} {}", user.first_name, user.last_name), form.role);
         Ok(format!("{name} is now {role}."))

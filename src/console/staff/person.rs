@@ -62,6 +62,19 @@ impl DetailsForm {
     }
 }
 
+/// The API's edit of the role alone.
+pub fn role_change(role: String) -> UpdateUser {
+    UpdateUser {
+        role: Some(role),
+        email: None,
+        first_name: None,
+        last_name: None,
+        phone: None,
+        is_active: None,
+        password: None,
+    }
+}
+
 /// What the caller may do to this person, as the policy grants it and the services' rank
 /// rules allow (the services check again when it is done).
 pub struct May {
