@@ -14,7 +14,7 @@ mod expected;
 pub mod fields;
 mod headers;
 mod health;
-mod invitations;
+pub(crate) mod invitations;
 mod mfa;
 mod middleware;
 mod recovery;
@@ -25,7 +25,7 @@ mod routes;
 mod security;
 pub mod serve;
 mod signup;
-mod users;
+pub(crate) mod users;
 mod well_known;
 
 pub(crate) use mfa::answer as mfa_answer;

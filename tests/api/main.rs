@@ -9,6 +9,7 @@ mod connections;
 mod console;
 mod console_account;
 mod console_links;
+mod console_staff;
 mod custom_roles;
 mod dealer_groups;
 mod dealerships;
