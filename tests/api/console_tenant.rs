@@ -368,3 +368,47 @@ async fn an_agent_gets_the_not_allowed_page_for_roles_and_audit() {
         0
     );
 }
+
+#[tokio::test]
+async fn a_role_is_renamed_given_new_permissions_and_deleted_through_its_page() {
+    let app = spawn_app().await;
+    let mut console = principal(&app).await;
+    define(&mut console, "auditor", &["audit_events:list:dealership"]).await;
+    assert_eq!(
+        sql_count(&app, "SELECT count(*) AS n FROM custom_roles").await,
+        1
+    );
+    let list = console.get("/console/roles").await;
+    let at = list.body.find("/console/roles/").unwrap() + "/console/roles/".len();
+    let id = list.body[at..at + 36].to_owned();
+    let path = format!("/console/roles/{id}");
+
+    console.get(&path).await;
+    let fields = [("name", "lister"), ("permission", "users:list:dealership")];
+    let saved = console.post(&path, &fields).await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    assert!(console.follow(&saved).await.shows("Role lister saved."));
+    let stored = sql_count(
+        &app,
+        &format!(
+            "SELECT count(*) AS n FROM custom_roles WHERE id = '{id}' AND name = 'lister' \
+             AND permissions = ARRAY['users:list:dealership']"
+        ),
+    )
+    .await;
+    assert_eq!(stored, 1);
+
+    let deleted = console.post(&format!("{path}/delete"), &[]).await;
+    assert_eq!(deleted.location.as_deref(), Some("/console/roles"));
+    assert!(console.follow(&deleted).await.shows("Role deleted."));
+    let events = sql_count(
+        &app,
+        &format!(
+            "SELECT count(*) AS n FROM audit_events WHERE target_id = '{id}' \
+             AND action IN ('role.updated', 'role.deleted')"
+        ),
+    )
+    .await;
+    assert_eq!(events, 2);
+    assert_eq!(console.get(&path).await.status, StatusCode::NOT_FOUND);
+}
