@@ -10,6 +10,7 @@ mod console;
 mod console_account;
 mod console_links;
 mod console_staff;
+mod console_tenant;
 mod custom_roles;
 mod dealer_groups;
 mod dealerships;
