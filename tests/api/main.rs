@@ -7,6 +7,7 @@ mod cli;
 mod closing;
 mod connections;
 mod console;
+mod console_admin;
 mod custom_roles;
 mod dealer_groups;
 mod dealerships;
