@@ -1,8 +1,11 @@
 //! The admin's platform pages in the console: dealerships (create, suspend, group placement),
-//! dealer groups and their members, and the policy in force with its reload, which shows and
-//! audits (once) the rules it added and removed. Principals get the not-allowed page.
+//! dealer groups and their members, and the policy in force with its reload ([`policy`]),
+//! which shows and audits (once) the rules it added and removed. Principals get the
+//! not-allowed page.
 
-use std::path::{Path, PathBuf};
+mod policy;
+
+use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -11,7 +14,7 @@ use uuid::Uuid;
 use crate::helpers::{
     ADMIN, METRO_MOTORS, MM_PRINCIPAL, PA_PRINCIPAL, PREMIUM_AUTO, TestApp,
     console::{Console, Page},
-    count, probes, spawn_app, spawn_app_with,
+    count, mfa, spawn_app, spawn_app_with,
 };
 
 /// The id at the end of a redirect to `/console/<list>/<id>`.
@@ -20,12 +23,12 @@ fn id_in(page: &Page) -> Uuid {
     to.rsplit('/').next().unwrap().parse().expect("an id")
 }
 
-async fn admin_token(app: &TestApp) -> String {
+pub(super) async fn admin_token(app: &TestApp) -> String {
     app.login_ok(ADMIN.email, ADMIN.password).await.access
 }
 
 #[tokio::test]
-async fn console_admin_creates_a_dealership_and_suspending_it_refuses_its_users_tokens_at_once() {
+async fn admin_creates_a_dealership_and_suspending_it_refuses_its_users_tokens_at_once() {
     let app = spawn_app().await;
     let mut console = Console::signed_in(&app, ADMIN.email, ADMIN.password).await;
     let list = console.get("/console/dealerships").await;
@@ -103,7 +106,7 @@ async fn console_admin_creates_a_dealership_and_suspending_it_refuses_its_users_
 }
 
 #[tokio::test]
-async fn console_admin_sees_a_taken_name_and_invalid_fields_on_the_form_as_the_api_says() {
+async fn admin_sees_a_taken_name_and_invalid_fields_on_the_form_as_the_api_says() {
     let app = spawn_app().await;
     let mut console = Console::signed_in(&app, ADMIN.email, ADMIN.password).await;
     console.get("/console/dealerships").await;
@@ -136,7 +139,7 @@ async fn console_admin_sees_a_taken_name_and_invalid_fields_on_the_form_as_the_a
 }
 
 #[tokio::test]
-async fn console_admin_pages_are_the_not_allowed_page_for_a_principal() {
+async fn admin_pages_are_the_not_allowed_page_for_a_principal() {
     let app = spawn_app().await;
     let mut console = Console::signed_in(&app, PA_PRINCIPAL.email, PA_PRINCIPAL.password).await;
     for path in [
@@ -168,7 +171,7 @@ async fn console_admin_pages_are_the_not_allowed_page_for_a_principal() {
 }
 
 #[tokio::test]
-async fn console_admin_creates_a_group_places_a_dealership_in_it_and_adds_a_member() {
+async fn admin_creates_a_group_places_a_dealership_in_it_and_adds_a_member() {
     let app = spawn_app().await;
     let mut console = Console::signed_in(&app, ADMIN.email, ADMIN.password).await;
     console.get("/console/groups").await;
@@ -243,181 +246,38 @@ async fn console_admin_creates_a_group_places_a_dealership_in_it_and_adds_a_memb
     }
 }
 
-/// A private copy of `policies/` for one test, with one redundant rule more (a manager's own
-/// record is within their dealership's), so that a reload can remove a rule and still pass.
-fn policy_copy() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("dg-policies-{}", Uuid::new_v4()));
-    std::fs::create_dir_all(&dir).unwrap();
-    for file in ["model.conf", "policy.csv", "tests.csv"] {
-        let from = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("policies")
-            .join(file);
-        std::fs::copy(from, dir.join(file)).unwrap();
-    }
-    edit(&dir, "policy.csv", |text| {
-        format!("{text}p, manager, users, read, self\n")
-    });
-    dir
-}
-
-fn edit(dir: &Path, file: &str, change: impl FnOnce(String) -> String) {
-    let text = std::fs::read_to_string(dir.join(file)).unwrap();
-    std::fs::write(dir.join(file), change(text)).unwrap();
-}
-
-async fn app_on(dir: &Path) -> TestApp {
-    let d = dir.to_owned();
-    spawn_app_with(move |s| {
-        s.policies.dir = d;
-        s.policies.watch = false;
-    })
-    .await
-}
-
 #[tokio::test]
-async fn console_admin_sees_the_policy_in_force_its_hash_and_rules() {
-    let app = spawn_app().await;
-    let mut console = Console::signed_in(&app, ADMIN.email, ADMIN.password).await;
-    let page = console.get("/console/policy").await;
-    assert_eq!(page.status, StatusCode::OK);
-    let admin = admin_token(&app).await;
-    let api: Value = app
-        .get_as("/api/v1/admin/policies", &admin)
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert!(page.shows(api["hash"].as_str().unwrap()), "{}", page.body);
-    assert!(
-        page.body
-            .contains("<td>principal</td><td>audit_events</td><td>list</td><td>dealership</td>")
-    );
-    assert!(
-        page.body.contains("<td>manager</td><td>agent</td>"),
-        "{}",
-        page.body
-    );
-}
-
-#[tokio::test]
-async fn console_admin_reload_shows_the_rules_added_and_removed_and_one_audit_event_records_them() {
-    let dir = policy_copy();
-    let app = app_on(&dir).await;
-    // the listener's own reload as it connects (queued first: reloads go one at a time) is
-    // over once this one answers; it must not be the one that finds the edited files
-    probes::listening(&app).await;
-    let admin = admin_token(&app).await;
-    let unchanged = app.post_as("/api/v1/admin/policies/reload", &admin).await;
-    assert_eq!(unchanged.status(), 200);
-    edit(&dir, "policy.csv", |text| {
-        text.replace("p, manager, users, read, self\n", "") + "p, agent, users, list, dealership\n"
-    });
-    edit(&dir, "tests.csv", |text| {
-        text.replace(
-            "agent, users, list, self, deny",
-            "agent, users, list, self, allow",
-        )
-        .replace(
-            "agent, users, list, dealership, deny",
-            "agent, users, list, dealership, allow",
-        )
-    });
-    let mut console = Console::signed_in(&app, ADMIN.email, ADMIN.password).await;
-    let before = console.get("/console/policy").await;
-    let reloaded = console.post("/console/policy/reload", &[]).await;
-    assert_eq!(reloaded.status, StatusCode::OK, "{}", reloaded.body);
-    assert!(reloaded.shows("Reloaded"), "{}", reloaded.body);
-    let added = reloaded
+async fn admin_with_an_app_is_asked_to_step_up_before_suspending_as_the_api_asks() {
+    let app = spawn_app_with(|s| s.auth.mfa.step_up_max_age_secs = 1).await;
+    let enrolled = mfa::enrol(&app, &admin_token(&app).await, ADMIN.password).await;
+    let mut console = Console::new(&app);
+    let step = console.sign_in(ADMIN.email, ADMIN.password).await;
+    let token = step
         .body
-        .split("rules-added")
+        .split("name=\"mfa_token\" value=\"")
         .nth(1)
-        .expect("rules added");
-    assert!(
-        added.contains("p, agent, users, list, dealership"),
-        "{}",
-        reloaded.body
-    );
-    let removed = reloaded
-        .body
-        .split("rules-removed")
-        .nth(1)
-        .expect("rules removed");
-    assert!(
-        removed.contains("p, manager, users, read, self"),
-        "{}",
-        reloaded.body
-    );
-    let admin = admin_token(&app).await;
-    let api: Value = app
-        .get_as("/api/v1/admin/policies", &admin)
-        .await
-        .json()
-        .await
         .unwrap();
-    let hash = api["hash"].as_str().unwrap();
-    assert!(reloaded.shows(hash) && !before.shows(hash));
-
-    // this replica hears its own notice and reloads again: unaudited, and nothing changed
-    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-    let owner = app.db.owner().await;
-    // one event a reload: the unchanged one's says so
-    let all = "SELECT count(*) AS n FROM audit_events WHERE action = 'policy.reloaded'";
-    assert_eq!(count(&owner, all).await, 2);
-    let unchanged = "SELECT count(*) AS n FROM audit_events WHERE action = 'policy.reloaded' \
-         AND changes->'added' = '[]'::jsonb AND changes->'removed' = '[]'::jsonb";
-    assert_eq!(count(&owner, unchanged).await, 1);
-    let carrying = format!(
-        "SELECT count(*) AS n FROM audit_events WHERE action = 'policy.reloaded' \
-         AND changes->'added' = '[\"p, agent, users, list, dealership\"]'::jsonb \
-         AND changes->'removed' = '[\"p, manager, users, read, self\"]'::jsonb \
-         AND changes->>'hash' = '{hash}' AND actor_id = '{}'",
-        ADMIN.id
-    );
-    assert_eq!(count(&owner, &carrying).await, 1);
-    std::fs::remove_dir_all(dir).unwrap();
-}
-
-#[tokio::test]
-async fn console_admin_reload_of_a_broken_policy_shows_the_reasons_and_keeps_the_policy_in_force() {
-    let dir = policy_copy();
-    let app = app_on(&dir).await;
-    let mut console = Console::signed_in(&app, ADMIN.email, ADMIN.password).await;
-    let admin = admin_token(&app).await;
-    let hash_now = || async {
-        let api: Value = app
-            .get_as("/api/v1/admin/policies", &admin)
-            .await
-            .json()
-            .await
-            .unwrap();
-        api["hash"].as_str().unwrap().to_owned()
-    };
-    let hash = hash_now().await;
-    std::fs::write(
-        dir.join("policy.csv"),
-        "p, agent, users\np, agent, cars, drive, any\n",
-    )
-    .unwrap();
-    console.get("/console/policy").await;
-    let refused = console.post("/console/policy/reload", &[]).await;
-    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(
-        refused.shows("Refused: the policy in force stays"),
+    let token = token[..token.find('"').unwrap()].to_owned();
+    let code = enrolled.app.next_code().await;
+    let fields = [("mfa_token", token.as_str()), ("code", code.as_str())];
+    let signed_in = console.post("/console/sign-in/code", &fields).await;
+    assert_eq!(
+        signed_in.status,
+        StatusCode::SEE_OTHER,
         "{}",
-        refused.body
+        signed_in.body
     );
-    assert!(refused.shows("malformed row"), "{}", refused.body);
-    assert!(
-        refused.shows("unknown resource \"cars\""),
-        "{}",
-        refused.body
-    );
-    assert!(refused.shows(&hash));
-    assert_eq!(hash_now().await, hash, "the old policy stays");
-    let later = console.get("/console/policy").await;
-    assert!(later.shows("The newest files were refused") && later.shows("malformed row"));
+    tokio::time::sleep(Duration::from_millis(2_100)).await;
+    console
+        .get(&format!("/console/dealerships/{METRO_MOTORS}"))
+        .await;
+    let suspend = [("is_active", "false")];
+    let path = format!("/console/dealerships/{METRO_MOTORS}/active");
+    let asked = console.post(&path, &suspend).await;
+    assert_eq!(asked.status, StatusCode::SEE_OTHER);
+    assert_eq!(asked.location.as_deref(), Some("/console/step-up"));
     let owner = app.db.owner().await;
-    let events = "SELECT count(*) AS n FROM audit_events WHERE action = 'policy.rejected'";
-    assert_eq!(count(&owner, events).await, 1);
-    std::fs::remove_dir_all(dir).unwrap();
+    let active =
+        format!("SELECT count(*) AS n FROM dealerships WHERE id = '{METRO_MOTORS}' AND is_active");
+    assert_eq!(count(&owner, &active).await, 1, "nothing changed");
 }
