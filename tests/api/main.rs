@@ -8,6 +8,7 @@ mod closing;
 mod connections;
 mod console;
 mod console_account;
+mod console_admin;
 mod console_links;
 mod console_staff;
 mod console_tenant;
