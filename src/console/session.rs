@@ -118,7 +118,9 @@ async fn resume(state: &AppState, req: &Request, value: &str) -> Resumed {
         end_idle(state, refresh, meta);
         return Resumed::Gone;
     }
-    if now - claims.iat < RENEW_AFTER_SECS {
+    // renewed at half its life at the latest, however short access tokens are configured
+    let renew_after = RENEW_AFTER_SECS.min(auth.access_token_ttl_secs as i64 / 2);
+    if now - claims.iat < renew_after {
         return match authenticate(&state.auth, auth, &state.db, access).await {
             Ok(principal) => Resumed::Current(Caller { principal, meta }),
             Err(_) => Resumed::Gone,
