@@ -7,6 +7,7 @@ mod cli;
 mod closing;
 mod connections;
 mod console;
+mod console_browser;
 mod custom_roles;
 mod dealer_groups;
 mod dealerships;
