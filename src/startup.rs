@@ -48,9 +48,11 @@ impl Application {
         crate::authz::reload::refresh_roles(&authz, &db)
             .await
             .context("reading the custom roles")?;
-        let mail = crate::mail::Mailer::new(&settings.mail, settings.profile)
-            .context("loading the mail templates")?;
         let listener = bind(settings.listen).await?;
+        // dev links go to this server's own console, on the port it really has
+        let bound = listener.local_addr().unwrap_or(settings.listen);
+        let mail = crate::mail::Mailer::new(&settings.mail, settings.profile, bound)
+            .context("loading the mail templates")?;
         let ops_listener = match settings.http.ops_listen {
             Some(address) => Some(bind(address).await?),
             None => None,

@@ -32,7 +32,7 @@ pub async fn run(settings: &Settings, action: AdminAction) -> anyhow::Result<()>
 
 async fn reset_mfa(settings: &Settings, email: &str) -> anyhow::Result<()> {
     let email = Email::parse(email).map_err(|e| anyhow::anyhow!("email: {e}"))?;
-    let mailer = Mailer::new(&settings.mail, settings.profile)?;
+    let mailer = Mailer::new(&settings.mail, settings.profile, settings.listen)?;
     let db = Database::connect(&settings.database)
         .await
         .context("connecting to the database")?;

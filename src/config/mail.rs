@@ -1,6 +1,6 @@
 //! Where mail goes and what its links point to: [`MailSettings`] (`[mail]`).
 
-use std::{path::PathBuf, time::Duration};
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use lettre::message::Mailbox;
 use serde::{Deserialize, Serialize};
@@ -8,7 +8,6 @@ use serde::{Deserialize, Serialize};
 use super::{Profile, Secret};
 
 /// The web frontend a developer runs locally (one of the dev CORS origins).
-const DEV_PUBLIC_BASE_URL: &str = "http://localhost:5173";
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
@@ -66,10 +65,10 @@ impl Default for MailSettings {
             from: "dealergate <no-reply@localhost>".into(),
             reply_to: None,
             public_base_url: None,
-            reset_password_path: "/reset-password?token={token}".into(),
-            verify_email_path: "/verify-email?token={token}".into(),
-            confirm_email_path: "/confirm-email?token={token}".into(),
-            invitation_path: "/accept-invitation?token={token}".into(),
+            reset_password_path: "/console/reset-password?token={token}".into(),
+            verify_email_path: "/console/verify-email?token={token}".into(),
+            confirm_email_path: "/console/confirm-email?token={token}".into(),
+            invitation_path: "/console/accept-invitation?token={token}".into(),
             outbox_dir: PathBuf::from("outbox"),
             templates_dir: None,
             poll_interval_secs: 5,
@@ -89,11 +88,16 @@ impl Default for MailSettings {
 }
 
 impl MailSettings {
-    /// The frontend's address: configured, or (dev only) the local dev server.
-    pub fn public_base_url_for(&self, profile: Profile) -> Option<&str> {
+    /// The address mailed links start with: configured, or (dev only) this server's own, whose
+    /// console answers the links (`localhost` for a loopback listener: browsers hold its
+    /// `Secure` cookies).
+    pub fn public_base_url_for(&self, profile: Profile, listen: SocketAddr) -> Option<String> {
         match (&self.public_base_url, profile) {
-            (Some(url), _) => Some(url.trim_end_matches('/')),
-            (None, Profile::Dev) => Some(DEV_PUBLIC_BASE_URL),
+            (Some(url), _) => Some(url.trim_end_matches('/').to_owned()),
+            (None, Profile::Dev) if listen.ip().is_loopback() => {
+                Some(format!("http://localhost:{}", listen.port()))
+            }
+            (None, Profile::Dev) => Some(format!("http://{listen}")),
             (None, Profile::Prod) => None,
         }
     }

@@ -42,12 +42,15 @@ pub struct Compose {
 
 impl Mailer {
     /// Loads (and test-renders) the templates. Prod has checked that `public_base_url` is set.
-    pub fn new(settings: &MailSettings, profile: Profile) -> anyhow::Result<Self> {
+    pub fn new(
+        settings: &MailSettings,
+        profile: Profile,
+        listen: std::net::SocketAddr,
+    ) -> anyhow::Result<Self> {
         let templates = templates::Templates::load(settings.templates_dir.as_deref())?;
         let base_url = settings
-            .public_base_url_for(profile)
-            .ok_or_else(|| anyhow::anyhow!("mail.public_base_url is not set"))?
-            .to_owned();
+            .public_base_url_for(profile, listen)
+            .ok_or_else(|| anyhow::anyhow!("mail.public_base_url is not set"))?;
         Ok(Self(Arc::new(Inner {
             templates,
             base_url,

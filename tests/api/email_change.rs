@@ -88,7 +88,7 @@ async fn an_email_change_takes_effect_only_when_the_new_mailbox_confirms_it() {
     assert!(
         confirmation
             .text()
-            .contains("https://app.example.test/confirm-email?token=")
+            .contains("https://app.example.test/console/confirm-email?token=")
     );
     let notice = &mailbox
         .smtp

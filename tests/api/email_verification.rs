@@ -45,7 +45,7 @@ async fn a_new_user_is_mailed_a_link_that_verifies_the_address_once() {
     );
     assert!(
         mail.text()
-            .contains("https://app.example.test/verify-email?token=")
+            .contains("https://app.example.test/console/verify-email?token=")
     );
 
     assert_eq!(verify(&app, &mail.token()).await.status(), 204);

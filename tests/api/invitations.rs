@@ -98,7 +98,7 @@ async fn a_principal_invites_and_the_invitee_signs_up_once_into_that_dealership_
     );
     assert!(
         mail.text()
-            .contains("https://app.example.test/accept-invitation?token=")
+            .contains("https://app.example.test/console/accept-invitation?token=")
     );
 
     let resp = mailbox.signup(&token).await;
