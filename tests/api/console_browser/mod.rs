@@ -12,8 +12,11 @@
 mod axe;
 mod other_site;
 
+mod admin_dealerships;
 mod forgery;
+mod invitation;
 mod second_step;
+mod staff;
 mod switching;
 
 use std::{
@@ -198,30 +201,27 @@ impl Browser {
             .unwrap_or_else(|e| panic!("\"{label}\" has no option \"{option}\": {e}"));
     }
 
-    /// Ticks (or unticks) the checkbox labelled `label`.
-    #[allow(dead_code)] // for the pages' scenarios still to come
-    pub async fn tick(&self, label: &str, on: bool) {
-        let field = self.field(label).await;
-        if field.is_selected().await.unwrap_or(false) != on {
-            field.click().await.expect("the checkbox clicks");
-        }
-    }
-
-    /// The first visible button (or submit input) whose text is `text`.
+    /// The first visible button, submit input or link whose text is `text` (exactly, or else
+    /// starting with it).
     pub async fn button(&self, text: &str) -> Element {
         let q = xpath_literal(text);
-        let xpath = format!(
+        let exact = format!(
             "//button[normalize-space(.)={q}] | //input[(@type='submit' or @type='button') \
              and @value={q}] | //a[normalize-space(.)={q}]"
         );
-        let found = self
-            .client
-            .find_all(Locator::XPath(&xpath))
-            .await
-            .unwrap_or_default();
-        for element in found {
-            if element.is_displayed().await.unwrap_or(false) {
-                return element;
+        let prefix = format!(
+            "//button[starts-with(normalize-space(.),{q})] | //a[starts-with(normalize-space(.),{q})]"
+        );
+        for xpath in [exact, prefix] {
+            let found = self
+                .client
+                .find_all(Locator::XPath(&xpath))
+                .await
+                .unwrap_or_default();
+            for element in found {
+                if element.is_displayed().await.unwrap_or(false) {
+                    return element;
+                }
             }
         }
         panic!(
@@ -242,10 +242,12 @@ impl Browser {
         self.wait_for_new_page().await;
     }
 
-    /// Opens the `<details>` whose summary is `summary` (a confirmation).
-    #[allow(dead_code)] // for the pages' scenarios still to come
+    /// Opens the `<details>` whose summary starts with `summary` (a confirmation).
     pub async fn open_details(&self, summary: &str) {
-        let xpath = format!("//summary[normalize-space(.)={}]", xpath_literal(summary));
+        let xpath = format!(
+            "//summary[starts-with(normalize-space(.),{})]",
+            xpath_literal(summary)
+        );
         let found = self.client.find(Locator::XPath(&xpath)).await;
         let Ok(summary_element) = found else {
             panic!(
@@ -450,6 +452,28 @@ pub async fn sign_in(browser: &Browser, login: &str, password: &str) {
     browser.fill("Email or phone", login).await;
     browser.fill("Password", password).await;
     browser.press("Sign in").await;
+}
+
+/// Confirms a destructive action: opens its `<details>` (summary starting with `summary`) and
+/// presses the button `button` inside, then waits for the next page.
+pub async fn confirm(browser: &Browser, summary: &str, button: &str) {
+    browser.open_details(summary).await;
+    browser.press(button).await;
+}
+
+/// Signs in through both steps with `app`'s next code.
+pub async fn sign_in_with_code(
+    browser: &Browser,
+    login: &str,
+    password: &str,
+    app: &crate::helpers::mfa::Authenticator,
+) {
+    sign_in(browser, login, password).await;
+    browser.expect_page("Second step").await;
+    browser
+        .fill("Code from your app", &app.next_code().await)
+        .await;
+    browser.press("Continue").await;
 }
 
 /// Signs out with the top bar's button.
