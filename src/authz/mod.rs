@@ -87,6 +87,51 @@ pub struct PolicySummary {
     pub loaded_at: DateTime<Utc>,
 }
 
+/// What a reload changed in the file policy's rules (`p` and `g` lines), each as written in
+/// `policy.csv` (`p, agent, users, read, self`), in the order of the files.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PolicyDiff {
+    /// In force now, not before.
+    pub added: Vec<String>,
+    /// In force before, not now.
+    pub removed: Vec<String>,
+}
+
+impl PolicyDiff {
+    /// The rules of `after` missing from `before`, and those of `before` missing from `after`.
+    pub fn between(before: &[Vec<String>], after: &[Vec<String>]) -> Self {
+        let line = |row: &Vec<String>| row.join(", ");
+        let before: Vec<String> = before.iter().map(line).collect();
+        let after: Vec<String> = after.iter().map(line).collect();
+        let missing_from = |rows: &[String], of: &[String]| {
+            let present: std::collections::HashSet<&String> = rows.iter().collect();
+            let mut seen = std::collections::HashSet::new();
+            of.iter()
+                .filter(|r| !present.contains(r) && seen.insert(*r))
+                .cloned()
+                .collect::<Vec<_>>()
+        };
+        Self {
+            added: missing_from(&before, &after),
+            removed: missing_from(&after, &before),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.added.is_empty() && self.removed.is_empty()
+    }
+}
+
+/// A reload that put a policy in force: what is in force now, and what changed from the policy
+/// in force just before it (read under the same lock, so no other reload came between).
+#[derive(Debug, Clone)]
+pub struct Reloaded {
+    pub summary: PolicySummary,
+    /// The hash of the policy it replaced.
+    pub previous_hash: String,
+    pub diff: PolicyDiff,
+}
+
 pub(crate) type Decision = (Subject, Resource, Action, Reach);
 
 pub struct Authorizer {
@@ -157,27 +202,40 @@ impl Authorizer {
     }
 
     /// Re-reads the policy folder; swaps it in only if it parses and its `tests.csv` passes.
-    /// The custom roles in force stay merged in.
-    pub async fn reload(&self) -> Result<PolicySummary, Vec<String>> {
+    /// The custom roles in force stay merged in. A policy put in force comes with the rules it
+    /// added and removed.
+    pub async fn reload(&self) -> Result<Reloaded, Vec<String>> {
         let _one_at_a_time = self.reloading.lock().await;
+        let before = self.policy();
         let loaded = match Policy::load(&self.dir).await {
             Ok(files) => files
-                .with_roles(self.policy().roles.to_vec())
+                .with_roles(before.roles.to_vec())
                 .await
                 .map_err(|e| vec![e]),
             Err(reasons) => Err(reasons),
         };
         match loaded {
             Ok(policy) => {
-                let changed = policy.hash != self.policy().hash;
+                let changed = policy.hash != before.hash;
+                let diff = PolicyDiff::between(&before.rows, &policy.rows);
                 let metrics = crate::metrics::metrics();
                 metrics.policy_reloads.with_label_values(&["ok"]).inc();
                 metrics.policy_loaded(&policy.hash);
                 *self.current.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(policy);
                 *self.last_error.write().unwrap_or_else(|e| e.into_inner()) = None;
                 let summary = self.summary();
-                tracing::info!(hash = %summary.hash, changed, "policy loaded");
-                Ok(summary)
+                tracing::info!(
+                    hash = %summary.hash,
+                    changed,
+                    added = diff.added.len(),
+                    removed = diff.removed.len(),
+                    "policy loaded"
+                );
+                Ok(Reloaded {
+                    summary,
+                    previous_hash: before.hash.clone(),
+                    diff,
+                })
             }
             Err(reasons) => {
                 crate::metrics::metrics()
@@ -236,5 +294,29 @@ impl Authorizer {
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::PolicyDiff;
+
+    fn rows(text: &str) -> Vec<Vec<String>> {
+        text.lines()
+            .map(|l| l.split(',').map(|f| f.trim().to_owned()).collect())
+            .collect()
+    }
+
+    #[test]
+    fn a_diff_names_the_rules_added_and_removed_once_each_in_file_order() {
+        let before =
+            rows("p, agent, users, read, self\ng, manager, agent\np, agent, users, read, self");
+        let after = rows(
+            "g, manager, agent\np, agent, users, list, dealership\np, agent, users, list, dealership",
+        );
+        let diff = PolicyDiff::between(&before, &after);
+        assert_eq!(diff.added, ["p, agent, users, list, dealership"]);
+        assert_eq!(diff.removed, ["p, agent, users, read, self"]);
+        assert!(PolicyDiff::between(&before, &before).is_empty());
     }
 }

@@ -15,6 +15,7 @@ mod cookies;
 mod csrf;
 mod factors;
 mod form;
+mod links;
 mod page;
 mod session;
 mod sign_in;
@@ -51,9 +52,15 @@ pub fn routes(state: &AppState) -> impl Endpoint + 'static {
             get(factors::step_up_form).post(factors::step_up),
         );
     // each area's pages, from its own module
-    let routes = [account::mount, staff::mount, tenant::mount, admin::mount]
-        .into_iter()
-        .fold(routes, |routes, mount| mount(routes));
+    let routes = [
+        account::mount,
+        links::mount,
+        staff::mount,
+        tenant::mount,
+        admin::mount,
+    ]
+    .into_iter()
+    .fold(routes, |routes, mount| mount(routes));
     routes
         .around(session::attend)
         .around(move |next, req| async move {

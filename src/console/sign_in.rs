@@ -173,7 +173,7 @@ pub async fn code(
 }
 
 /// Signed in (or switched): on to enrolment, the picker or the overview.
-fn signed_in(req: &Request, state: &AppState, issued: &Issued) -> Response {
+pub(super) fn signed_in(req: &Request, state: &AppState, issued: &Issued) -> Response {
     let next = if issued.standing == Standing::MustEnrol {
         "/console/enrol"
     } else if issued.memberships.len() > 1 {

@@ -86,7 +86,9 @@ impl AdminApi {
     }
 
     /// Re-read `policies/` and, if it is valid and its `tests.csv` passes, put it in force on
-    /// every replica; otherwise 422 with the reasons, and the old policy stays.
+    /// every replica; otherwise 422 with the reasons, and the old policy stays. Either way one
+    /// audit event records it: `policy.reloaded` with the new and previous hash and the rules
+    /// added and removed, or `policy.rejected` with the reasons.
     ///
     /// **Permissions:** `policies:update` at `any` scope.
     #[oai(path = "/policies/reload", method = "post")]
@@ -96,7 +98,7 @@ impl AdminApi {
         state: Data<&AppState>,
     ) -> ApiResult<Json<LoadedPolicy>, set::Reload> {
         let grant = state.grant(&me, Resource::Policies, Action::Update)?;
-        let summary = policies::reload(&state, &grant).await?;
-        Ok(Json(LoadedPolicy::new(summary, None)))
+        let reloaded = policies::reload(&state, &grant).await?;
+        Ok(Json(LoadedPolicy::new(reloaded.summary, None)))
     }
 }

@@ -59,8 +59,13 @@ struct NameGroup {
 
 impl NameGroup {
     fn parse(self) -> Result<DealershipName, crate::error::AppError> {
-        fields::one("name", DealershipName::parse(&self.name))
+        group_name(&self.name)
     }
+}
+
+/// A group's name as a body or form sends it: 422 on `name` unless it is one.
+pub(crate) fn group_name(raw: &str) -> Result<DealershipName, crate::error::AppError> {
+    fields::one("name", DealershipName::parse(raw))
 }
 
 /// A group role for the person of a membership.

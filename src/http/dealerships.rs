@@ -210,6 +210,25 @@ impl DealershipsApi {
     }
 }
 
+/// The console's profile form, read by the same rules as a PATCH body (a blank optional field
+/// clears it).
+pub(crate) fn profile_edit(
+    name: String,
+    address: String,
+    contact_email: String,
+    contact_phone: String,
+) -> Result<Profile, AppError> {
+    let body = UpdateDealership {
+        name: Some(name),
+        address: Some(address),
+        contact_email: Some(contact_email),
+        contact_phone: Some(contact_phone),
+        is_active: None,
+        mfa_required: None,
+    };
+    body.parse()
+}
+
 impl CreateDealership {
     fn parse(self) -> Result<Profile, AppError> {
         let as_edit = UpdateDealership {
@@ -225,34 +244,42 @@ impl CreateDealership {
 }
 
 impl UpdateDealership {
-    /// Name, address and contacts; an empty optional field clears it. Every invalid field is
-    /// reported at once.
     fn parse(self) -> Result<Profile, AppError> {
-        let (name, address, contact_email, contact_phone) = fields::check((
-            (
-                "name",
-                self.name.as_deref().map(DealershipName::parse).transpose(),
-            ),
-            (
-                "address",
-                fields::clearable(self.address.as_deref(), address_text),
-            ),
-            (
-                "contact_email",
-                fields::clearable(self.contact_email.as_deref(), Email::parse),
-            ),
-            (
-                "contact_phone",
-                fields::clearable(self.contact_phone.as_deref(), Phone::parse),
-            ),
-        ))?;
-        Ok(Profile {
-            name,
-            address,
-            contact_email,
-            contact_phone,
-        })
+        profile(
+            self.name.as_deref(),
+            self.address.as_deref(),
+            self.contact_email.as_deref(),
+            self.contact_phone.as_deref(),
+        )
     }
+}
+
+/// Name, address and contacts, as an edit sends them (`None`: left out); an empty optional
+/// field clears it. Every invalid field is reported at once. The console's forms parse here too.
+pub(crate) fn profile(
+    name: Option<&str>,
+    address: Option<&str>,
+    contact_email: Option<&str>,
+    contact_phone: Option<&str>,
+) -> Result<Profile, AppError> {
+    let (name, address, contact_email, contact_phone) = fields::check((
+        ("name", name.map(DealershipName::parse).transpose()),
+        ("address", fields::clearable(address, address_text)),
+        (
+            "contact_email",
+            fields::clearable(contact_email, Email::parse),
+        ),
+        (
+            "contact_phone",
+            fields::clearable(contact_phone, Phone::parse),
+        ),
+    ))?;
+    Ok(Profile {
+        name,
+        address,
+        contact_email,
+        contact_phone,
+    })
 }
 
 /// A postal address: at most 500 characters, line breaks allowed, no other control characters.

@@ -110,22 +110,22 @@ impl From<invitation::Model> for Invitation {
 
 #[derive(Object)]
 #[oai(example)]
-struct CreateInvitation {
+pub(crate) struct CreateInvitation {
     /// The address the link goes to and the new user signs in with.
     #[oai(deserialize_with = "json_string")]
-    email: String,
+    pub(crate) email: String,
     /// `admin`, `principal`, `manager`, `agent`, or the name of a custom role of the
     /// dealership whose permissions the caller holds.
     #[oai(deserialize_with = "json_string")]
-    role: String,
+    pub(crate) role: String,
     /// Required in an admin's invitation for staff; a principal's go to their own dealership.
     #[oai(nullable)]
-    dealership_id: Option<Uuid>,
+    pub(crate) dealership_id: Option<Uuid>,
     /// Shown in the message; the new user chooses their name when signing up.
     #[oai(nullable, deserialize_with = "json_string_or_null")]
-    first_name: Option<String>,
+    pub(crate) first_name: Option<String>,
     #[oai(nullable, deserialize_with = "json_string_or_null")]
-    last_name: Option<String>,
+    pub(crate) last_name: Option<String>,
 }
 
 impl Example for CreateInvitation {
@@ -141,7 +141,7 @@ impl Example for CreateInvitation {
 }
 
 impl CreateInvitation {
-    fn parse(self) -> Result<NewInvitation, AppError> {
+    pub(crate) fn parse(self) -> Result<NewInvitation, AppError> {
         let optional = |raw: &Option<String>| fields::optional(raw.as_deref(), PersonName::parse);
         let (email, role, first_name, last_name) = fields::check((
             ("email", Email::parse(&self.email).map(Some)),

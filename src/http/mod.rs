@@ -5,8 +5,8 @@ mod account;
 mod admin;
 mod audit;
 mod auth;
-mod dealer_groups;
-mod dealerships;
+pub(crate) mod dealer_groups;
+pub(crate) mod dealerships;
 mod dto;
 mod email_change;
 pub mod error;
@@ -14,7 +14,7 @@ mod expected;
 pub mod fields;
 mod headers;
 mod health;
-mod invitations;
+pub(crate) mod invitations;
 mod mfa;
 mod middleware;
 mod recovery;
@@ -25,10 +25,12 @@ mod routes;
 mod security;
 pub mod serve;
 mod signup;
-mod users;
+pub(crate) mod users;
 mod well_known;
 
+pub(crate) use dealerships::profile_edit as dealership_profile;
 pub(crate) use mfa::answer as mfa_answer;
+pub(crate) use roles::{new_role, role_change};
 pub(crate) use security::request_meta;
 
 use poem::{

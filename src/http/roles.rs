@@ -152,6 +152,48 @@ fn parse_permissions(raw: Vec<Permission>) -> Result<Vec<authz::Permission>, App
     Ok(raw.into_iter().map(Into::into).collect())
 }
 
+/// The console's form of a new role (`base_role` and each permission as the API spells them:
+/// `manager`, `users:list:dealership`), read by the same rules as the API's body.
+pub(crate) fn new_role(
+    name: String,
+    base_role: &str,
+    permissions: &[String],
+    dealership_id: Option<Uuid>,
+) -> Result<NewRole, AppError> {
+    let base_role = match base_role {
+        "manager" => BaseRole::Manager,
+        "agent" => BaseRole::Agent,
+        _ => return Err(AppError::field("base_role", "must be manager or agent")),
+    };
+    let body = CreateRole {
+        name,
+        base_role,
+        permissions: named(permissions)?,
+        dealership_id,
+    };
+    body.parse()
+}
+
+/// The console's edit of a role: its name and its whole set of permissions.
+pub(crate) fn role_change(name: String, permissions: &[String]) -> Result<RoleChange, AppError> {
+    let body = UpdateRole {
+        name: Some(name),
+        permissions: Some(named(permissions)?),
+    };
+    body.parse()
+}
+
+fn named(permissions: &[String]) -> Result<Vec<Permission>, AppError> {
+    permissions
+        .iter()
+        .map(|p| {
+            authz::Permission::parse(p)
+                .map(Permission::from)
+                .ok_or_else(|| AppError::field("permissions", format!("`{p}` is not a permission")))
+        })
+        .collect()
+}
+
 #[derive(Object)]
 #[oai(example)]
 struct CreateRole {

@@ -35,26 +35,26 @@ use crate::{
 
 #[derive(Object)]
 #[oai(example)]
-struct CreateUser {
+pub(crate) struct CreateUser {
     #[oai(deserialize_with = "json_string")]
-    email: String,
+    pub(crate) email: String,
     #[oai(deserialize_with = "json_string")]
-    password: String,
+    pub(crate) password: String,
     #[oai(deserialize_with = "json_string")]
-    first_name: String,
+    pub(crate) first_name: String,
     #[oai(deserialize_with = "json_string")]
-    last_name: String,
+    pub(crate) last_name: String,
     /// International form, stored as E.164; the user can sign in with it, so no other live
     /// user may have it (409). Blank or left out: no phone.
     #[oai(nullable, deserialize_with = "json_string_or_null")]
-    phone: Option<String>,
+    pub(crate) phone: Option<String>,
     /// `admin`, `principal`, `manager`, `agent`, or the name of a custom role of the user's
     /// dealership (see `/roles`) whose permissions the caller holds.
     #[oai(deserialize_with = "json_string")]
-    role: String,
+    pub(crate) role: String,
     /// Required for staff created by an admin; a principal's staff join the principal's dealership.
     #[oai(nullable)]
-    dealership_id: Option<Uuid>,
+    pub(crate) dealership_id: Option<Uuid>,
 }
 
 impl Example for CreateUser {
@@ -80,25 +80,25 @@ struct MergeRequest {
 
 #[derive(Object)]
 #[oai(example)]
-struct UpdateUser {
+pub(crate) struct UpdateUser {
     #[oai(nullable, deserialize_with = "json_string_or_null")]
-    email: Option<String>,
+    pub(crate) email: Option<String>,
     #[oai(nullable, deserialize_with = "json_string_or_null")]
-    first_name: Option<String>,
+    pub(crate) first_name: Option<String>,
     #[oai(nullable, deserialize_with = "json_string_or_null")]
-    last_name: Option<String>,
+    pub(crate) last_name: Option<String>,
     /// International form, stored as E.164 and unique among live users (409); an empty string
     /// clears it.
     #[oai(nullable, deserialize_with = "json_string_or_null")]
-    phone: Option<String>,
+    pub(crate) phone: Option<String>,
     /// A built-in role or a custom role of the user's dealership, as for `POST /users`.
     #[oai(nullable, deserialize_with = "json_string_or_null")]
-    role: Option<String>,
+    pub(crate) role: Option<String>,
     #[oai(nullable)]
-    is_active: Option<bool>,
+    pub(crate) is_active: Option<bool>,
     /// A new password for someone else (users change their own at `/auth/password`).
     #[oai(nullable, deserialize_with = "json_string_or_null")]
-    password: Option<String>,
+    pub(crate) password: Option<String>,
 }
 
 impl Example for UpdateUser {
@@ -117,7 +117,7 @@ impl Example for UpdateUser {
 
 impl CreateUser {
     /// Every invalid field at once, or the new user and what is asked for them.
-    fn parse(self) -> Result<(NewUser, Asked), AppError> {
+    pub(crate) fn parse(self) -> Result<(NewUser, Asked), AppError> {
         let (email, password, first_name, last_name, phone, role) = fields::check((
             ("email", Email::parse(&self.email)),
             (
@@ -149,7 +149,7 @@ impl CreateUser {
 
 impl UpdateUser {
     /// Every invalid field at once, or the change; `own` edits may not carry a password.
-    fn parse(self, own: bool) -> Result<UserChange, AppError> {
+    pub(crate) fn parse(self, own: bool) -> Result<UserChange, AppError> {
         if own && self.password.is_some() {
             let field = FieldError::new("password", "change your own at /api/v1/auth/password");
             return Err(AppError::Validation(vec![field]));

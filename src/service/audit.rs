@@ -81,6 +81,9 @@ pub struct EventFilter {
     pub target_id: Option<Uuid>,
     pub since: Option<chrono::DateTime<chrono::Utc>>,
     pub until: Option<chrono::DateTime<chrono::Utc>>,
+    /// One dealership's events, for a caller reaching more than one (honoured at `group` and
+    /// `any` reach, as the roles list honours its `dealership_id`).
+    pub dealership_id: Option<Uuid>,
 }
 
 impl EventFilter {
@@ -97,6 +100,7 @@ impl EventFilter {
             target_id,
             since,
             until,
+            dealership_id: None,
         }
     }
 }
@@ -119,7 +123,7 @@ pub async fn list(
     let dealership_id = match scope.reach() {
         Reach::Own => return Err(AppError::Forbidden),
         Reach::Dealership => scope.principal().dealership_id,
-        Reach::Group | Reach::Any => None,
+        Reach::Group | Reach::Any => filter.dealership_id,
     };
     // paging is judged after the reach: a caller who may not list gets 403, not 422
     let page = super::Page::parse(limit, offset)?;

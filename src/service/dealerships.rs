@@ -97,6 +97,12 @@ pub async fn create(scope: &RequestScope, profile: Profile) -> Result<dealership
     Ok(created)
 }
 
+/// Whether `who` may switch a dealership's MFA requirement: an admin's or the dealership's
+/// principal's decision, whatever a custom role may edit.
+pub fn decides_mfa(who: &Principal) -> bool {
+    matches!(who.role, Role::Admin | Role::Principal)
+}
+
 /// Edits the profile, and (platform only) `is_active`: `false` suspends the dealership.
 pub async fn update(
     scope: &RequestScope,
@@ -114,9 +120,7 @@ pub async fn update(
     }
     let suspend = is_active == Some(false) && target.is_active;
     let mfa_changed = mfa_required.filter(|m| *m != target.mfa_required);
-    // an admin's or the dealership's principal's decision, whatever a custom role may edit
-    let role = scope.principal().role;
-    if mfa_required.is_some() && !matches!(role, Role::Admin | Role::Principal) {
+    if mfa_required.is_some() && !decides_mfa(scope.principal()) {
         return Err(AppError::Forbidden);
     }
     if suspend || mfa_changed.is_some() {

@@ -1,8 +1,9 @@
 //! The authorization policy as the platform sees it: what is in force, and reloading it on
-//! every replica, audited either way.
+//! every replica, audited either way (once, by the replica that reloaded: the others reload on
+//! its notice without auditing).
 
 use crate::{
-    authz::{Authorizer, PolicySummary, Reach, reload},
+    authz::{Authorizer, PolicySummary, Reach, Reloaded, reload},
     error::{AppError, FieldError},
     scope::{Grant, RequestScope},
     service::audit,
@@ -19,9 +20,9 @@ pub fn in_force(
 }
 
 /// Re-reads the policy folder here (before any transaction opens: reloads queue one at a
-/// time), then announces a good policy to every replica and audits the outcome either way; a
-/// refused policy is a 422 with the reasons.
-pub async fn reload(state: &AppState, grant: &Grant) -> Result<PolicySummary, AppError> {
+/// time), then announces a good policy to every replica and audits the outcome either way,
+/// with the rules it added and removed; a refused policy is a 422 with the reasons.
+pub async fn reload(state: &AppState, grant: &Grant) -> Result<Reloaded, AppError> {
     platform_only(grant.reach())?;
     crate::service::mfa::require_step_up(state, grant.caller()).await?;
     let outcome = state.authz.reload().await;
@@ -36,14 +37,22 @@ pub async fn reload(state: &AppState, grant: &Grant) -> Result<PolicySummary, Ap
 
 async fn announce_and_audit(
     scope: &RequestScope,
-    outcome: &Result<PolicySummary, Vec<String>>,
+    outcome: &Result<Reloaded, Vec<String>>,
 ) -> Result<(), AppError> {
     let (action, changes) = match outcome {
-        Ok(summary) => ("policy.reloaded", serde_json::json!({"hash": summary.hash})),
+        Ok(done) => (
+            "policy.reloaded",
+            serde_json::json!({
+                "hash": done.summary.hash,
+                "previous_hash": done.previous_hash,
+                "added": done.diff.added,
+                "removed": done.diff.removed,
+            }),
+        ),
         Err(reasons) => ("policy.rejected", serde_json::json!({"reasons": reasons})),
     };
-    if let Ok(summary) = outcome {
-        reload::announce(scope.tx(), &summary.hash).await?;
+    if let Ok(done) = outcome {
+        reload::announce(scope.tx(), &done.summary.hash).await?;
     }
     let event = audit::Event {
         actor_id: Some(scope.principal().user_id),

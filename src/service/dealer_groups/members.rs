@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use super::{changing, find, record};
 use crate::{
-    domain::Role,
+    domain::{Email, Role},
     entity::{membership, user},
     error::{AppError, conflict_if_duplicate},
     scope::RequestScope,
@@ -41,6 +41,21 @@ pub async fn members(
         .all(scope.tx())
         .await?;
     Ok((rows, total))
+}
+
+/// A live membership of the person with `email` (any of theirs: [`add_member`] takes any), for
+/// a form that names the person to add by email; 422 on `email` if nobody has it.
+pub async fn membership_of(scope: &RequestScope, email: &Email) -> Result<Uuid, AppError> {
+    user::Entity::find()
+        .filter(user::Column::Email.eq(email.as_str()))
+        .filter(user::Column::DeletedAt.is_null())
+        .order_by_asc(user::Column::CreatedAt)
+        .select_only()
+        .column(user::Column::Id)
+        .into_tuple()
+        .one(scope.tx())
+        .await?
+        .ok_or_else(|| AppError::field("email", "nobody has this email"))
 }
 
 /// Gives the person of membership `user_id` the group role `role` in group `group_id`: 422 for

@@ -14,7 +14,7 @@ use sea_orm::{
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-pub use members::{add_member, members, remove_member};
+pub use members::{add_member, members, membership_of, remove_member};
 
 use crate::{
     authz::Reach,
@@ -110,6 +110,20 @@ async fn find(scope: &RequestScope, id: Uuid) -> Result<dealer_group::Model, App
 pub async fn get(scope: &RequestScope, id: Uuid) -> Result<Group, AppError> {
     let group = find(scope, id).await?;
     with_dealerships(scope, group).await
+}
+
+/// The group's live dealerships, by name.
+pub async fn dealerships(
+    scope: &RequestScope,
+    id: Uuid,
+) -> Result<Vec<dealership::Model>, AppError> {
+    find(scope, id).await?;
+    Ok(dealership::Entity::find()
+        .filter(dealership::Column::GroupId.eq(id))
+        .filter(dealership::Column::DeletedAt.is_null())
+        .order_by_asc(dealership::Column::Name)
+        .all(scope.tx())
+        .await?)
 }
 
 async fn record(

@@ -3,11 +3,12 @@
 //! dealership's is as unknown as a misspelt one: 422), its base role is the rank for the rank
 //! rules, and whoever hands it out must hold every one of its permissions themselves.
 
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, EntityTrait, Iterable, QueryFilter};
 use uuid::Uuid;
 
 use super::held_by;
 use crate::{
+    auth::principal::Principal,
     authz::Reach,
     domain::{Role, RoleName},
     entity::custom_role,
@@ -120,4 +121,19 @@ pub async fn assigned(
         role: found.base_role,
         custom_role_id: Some(found.id),
     })
+}
+
+/// The built-in roles `who` may hand out (what a form offers): up to their own rank, and no
+/// group role (held in a dealer group, not given here). Where a role does not fit (an admin in
+/// a dealership), handing it out answers as [`placed`] and [`assigned`] do.
+pub fn builtin_offered(who: &Principal) -> Vec<Role> {
+    Role::iter()
+        .filter(|role| !role.is_group() && outranks(who, *role).is_ok())
+        .collect()
+}
+
+/// Whether the scope's caller may hand custom role `role` out ([`assigned`]'s rules: its base
+/// role within their rank, every permission held by them), for a form's choices.
+pub fn offered(scope: &RequestScope, role: &custom_role::Model) -> bool {
+    outranks(scope.principal(), role.base_role).is_ok() && scope.holds(&held_by(role)).is_ok()
 }

@@ -19,7 +19,7 @@ use uuid::Uuid;
 
 use super::users::manage::{outranks, placement, revoke_invitations_sent_by};
 use crate::{
-    authz::{Permission, Reach, Resource},
+    authz::{Action, Permission, Reach, Resource},
     domain::{CustomRoleName, Role},
     entity::{custom_role, dealership, invitation, membership, user},
     error::{AppError, conflict_if_duplicate},
@@ -255,6 +255,24 @@ pub fn held_by(role: &custom_role::Model) -> Vec<Permission> {
     role.permissions
         .iter()
         .filter_map(|p| Permission::parse(p))
+        .collect()
+}
+
+/// Every permission the caller may put in a role of their dealership: one a dealership's role
+/// may hold ([`fitting`]) that the caller holds themselves ([`RequestScope::holds`]) — what a
+/// form offers, so it offers nothing [`create`] or [`update`] would refuse for that reason.
+pub fn grantable(scope: &RequestScope) -> Vec<Permission> {
+    let every = Resource::ALL.iter().flat_map(|&resource| {
+        Action::ALL.iter().flat_map(move |&action| {
+            Reach::ALL.iter().map(move |&reach| Permission {
+                resource,
+                action,
+                reach,
+            })
+        })
+    });
+    every
+        .filter(|p| fitting(vec![*p]).is_ok() && scope.holds(&[*p]).is_ok())
         .collect()
 }
 

@@ -172,6 +172,12 @@ pub(crate) async fn invite_instead(
     }))
 }
 
+/// Whether `user`, as [`create`](super::manage::create) answered, is the invitation that
+/// [`invite_instead`] sent rather than a new account: it has no password of its own.
+pub(crate) fn is_invitation(user: &user::Model) -> bool {
+    user.password_hash.is_empty()
+}
+
 /// An admin's merge of two people into one (today's two-rooftop staff have an account per
 /// rooftop): every live membership of `from`'s person moves to `into`'s person, whose names,
 /// sign-in names, password and second factors stay; `from`'s person is closed — sessions ended
