@@ -11,7 +11,6 @@ use super::{Browser, sign_in, sign_out};
 const INVITEE: &str = "nora.newman@premiumauto.com";
 
 #[tokio::test]
-#[ignore = "needs the invitations page and the accept-invitation page, not merged yet"]
 async fn console_browser_a_principal_invites_an_agent_who_opens_the_mailed_link_and_lands_signed_in()
  {
     let (app, smtp) = mailing_app(|_| {}).await;
@@ -21,7 +20,7 @@ async fn console_browser_a_principal_invites_an_agent_who_opens_the_mailed_link_
     b.check_a11y("invitations").await;
     b.fill("Email", INVITEE).await;
     b.choose("Role", "Agent").await;
-    b.press("Invite").await;
+    b.press("Send invitation").await;
     b.wait_for_text(INVITEE).await;
     b.check_a11y("invitations: sent").await;
     b.screenshot("invitations.png").await;
@@ -42,7 +41,7 @@ async fn console_browser_a_principal_invites_an_agent_who_opens_the_mailed_link_
     b.fill("First name", "Nora").await;
     b.fill("Last name", "Newman").await;
     b.fill("Password", "a long enough passphrase").await;
-    b.press("Create").await;
+    b.press("Create my account").await;
     b.expect_page("Overview").await;
     b.expect_text(INVITEE).await;
     b.check_a11y("overview after accepting").await;

@@ -476,6 +476,21 @@ pub async fn sign_in_with_code(
     browser.press("Continue").await;
 }
 
+/// Where a sensitive action sent the browser to the step-up prompt: a code from `app`, which
+/// returns to the page the action was on (the action is then repeated). Whether it was asked.
+pub async fn step_up_if_asked(browser: &Browser, app: &crate::helpers::mfa::Authenticator) -> bool {
+    if !browser.path().await.starts_with("/console/step-up") {
+        return false;
+    }
+    browser.expect_page("Confirm it is you").await;
+    browser.check_a11y("step-up prompt").await;
+    browser
+        .fill("Code from your app", &app.next_code().await)
+        .await;
+    browser.press("Confirm").await;
+    true
+}
+
 /// Signs out with the top bar's button.
 pub async fn sign_out(browser: &Browser) {
     browser.press("Sign out").await;
