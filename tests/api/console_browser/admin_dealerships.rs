@@ -72,5 +72,17 @@ async fn console_browser_admin_creates_a_dealership_and_suspending_it_ends_its_t
     // at once: no waiting for the access token to expire
     error_of(app.get_as("/api/v1/auth/me", &owner.access).await, 401).await;
     error_of(app.refresh(&owner.refresh).await, 401).await;
+
+    // the rest of the platform's pages, under axe
+    for (path, h1, name) in [
+        ("/console/groups", "Dealer groups", "admin-groups"),
+        ("/console/policy", "Policy", "admin-policy"),
+        ("/console/audit", "Audit log", "admin-audit"),
+        ("/console/staff", "Staff", "admin-staff"),
+    ] {
+        b.open_page(path, h1).await;
+        b.check_a11y(&format!("admin: {h1}")).await;
+        b.screenshot(&format!("{name}.png")).await;
+    }
     b.close().await;
 }

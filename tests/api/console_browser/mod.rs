@@ -12,6 +12,7 @@
 mod axe;
 mod other_site;
 
+mod account;
 mod admin_dealerships;
 mod forgery;
 mod invitation;

@@ -56,16 +56,18 @@ async fn console_browser_admin_enrols_an_app_then_signs_in_with_the_second_step(
     sign_in(&b, ADMIN.email, ADMIN.password).await;
     b.expect_page("Second step").await;
     b.check_a11y("second step").await;
+    b.screenshot("sign-in-second-step.png").await;
     b.fill("Code from your app", "12345").await;
     b.press("Continue").await;
     b.expect_page("Second step").await;
     b.find("#e-code").await;
     b.check_a11y("second step: wrong code").await;
     b.fill("Code from your app", &phone.next_code().await).await;
-    b.screenshot("sign-in-second-step.png").await;
     b.press("Continue").await;
     b.expect_page("Overview").await;
     b.expect_text("System Admin (admin@example.com)").await;
+    b.open_page("/console/step-up", "Confirm it is you").await;
+    b.check_a11y("step-up prompt").await;
     b.close().await;
 }
 
