@@ -25,8 +25,12 @@ fn segments(path: &str) -> Vec<String> {
         .collect()
 }
 
-/// The template `path` matches (literal segments before parameters), or `unmatched`.
+/// The template `path` matches (literal segments before parameters), or `unmatched`; every
+/// console page is `/console` (its paths carry ids, and its pages are few).
 pub fn template_of(path: &str) -> String {
+    if path == "/console" || path.starts_with("/console/") {
+        return "/console".to_owned();
+    }
     let parts = segments(path);
     let matches = |t: &Vec<String>| {
         t.len() == parts.len()
@@ -68,5 +72,7 @@ mod tests {
         );
         assert_eq!(template_of("/metrics"), "/metrics");
         assert_eq!(template_of("/wp-admin/install.php"), "unmatched");
+        assert_eq!(template_of(&format!("/console/staff/{id}")), "/console");
+        assert_eq!(template_of("/consoleX"), "unmatched");
     }
 }
