@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The README's second command: every test of every crate. Installs what the tests need and is
-# missing (Debian's pgbouncer: the PgBouncer tests start the real one and fail without it), then
-# runs the whole suite without stopping at the first failing test binary. `.ci/run` runs this.
+# missing (Debian's pgbouncer: the PgBouncer tests start the real one and fail without it;
+# Debian's chromium and chromium-driver, and axe-core from npm, for the console's browser tests),
+# then runs the whole suite without stopping at the first failing test binary. `.ci/run` runs this.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,6 +23,24 @@ if ! [ -x /usr/sbin/pgbouncer ] && ! command -v pgbouncer >/dev/null 2>&1; then
   export DEBIAN_FRONTEND=noninteractive
   as_root apt-get update -qq
   as_root apt-get install -y -qq pgbouncer >/dev/null
+fi
+
+# The console's browser tests (tests/api/console_browser) drive Debian's Chromium through its
+# chromedriver and inject axe-core (npm, pinned in tests/browser/package-lock.json); they fail,
+# never skip, without them.
+if ! [ -x /usr/bin/chromium ] || ! [ -x /usr/bin/chromedriver ]; then
+  if ! command -v apt-get >/dev/null 2>&1; then
+    echo "tests/run.sh: install Chromium and its chromedriver (the browser tests drive them), then run me again" >&2
+    exit 1
+  fi
+  echo "== chromium / chromium-driver are not installed; installing Debian's (the browser tests drive them)"
+  export DEBIAN_FRONTEND=noninteractive
+  as_root apt-get update -qq
+  as_root apt-get install -y -qq chromium chromium-driver >/dev/null
+fi
+if ! [ -f tests/browser/node_modules/axe-core/axe.min.js ]; then
+  echo "== axe-core is not installed; npm ci --prefix tests/browser (the browser tests inject it)"
+  npm ci --prefix tests/browser --no-audit --no-fund
 fi
 
 exec cargo test --workspace --no-fail-fast "$@"

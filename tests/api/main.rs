@@ -9,6 +9,7 @@ mod connections;
 mod console;
 mod console_account;
 mod console_admin;
+mod console_browser;
 mod console_links;
 mod console_staff;
 mod console_tenant;

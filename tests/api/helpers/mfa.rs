@@ -31,6 +31,17 @@ pub struct Authenticator {
 }
 
 impl Authenticator {
+    /// The app of a secret typed in from an enrolment page (base32), as apps read the QR
+    /// code's `otpauth://` URI (SHA-1, six digits, 30-second steps).
+    pub fn of_secret(secret: &str) -> Self {
+        let uri = format!("otpauth://totp/dealergate:browser?secret={secret}&issuer=dealergate");
+        Self {
+            factor_id: String::new(),
+            totp: Totp::from_url(&uri).expect("the enrolment page's secret"),
+            last_step: Mutex::new(0),
+        }
+    }
+
     /// The code of time step `step` (`unix seconds / 30`).
     pub fn code_of_step(&self, step: u64) -> String {
         self.totp.generate(step * STEP).to_string()
