@@ -122,14 +122,17 @@ pub fn app(state: AppState, console: impl Endpoint + 'static) -> impl Endpoint {
     let context = middleware::RequestContext::new(&state.settings.http);
     let cors = cors(&state.settings);
     let security = headers::SecurityHeaders::new(&state.settings.http);
-    Route::new()
+    // CORS is the API's: the console is same-origin only and answers a foreign origin itself
+    let api = Route::new()
         .at("/openapi.json", api.spec_endpoint())
         .nest("/docs", api.swagger_ui())
+        .nest("/", api)
+        .with(cors);
+    Route::new()
         .nest("/console", console)
         .nest("/", api)
         .around(home)
         .with(NormalizePath::new(TrailingSlash::Trim))
-        .with(cors)
         .before(same_origin_needs_no_cors)
         .data(state)
         .with(context)
