@@ -62,6 +62,13 @@ impl Settings {
                 "auth.mfa lifetimes must be positive".into(),
             ));
         }
+        if !self.console.enabled && self.mail.links_to_console() {
+            return Err(ConfigError::Insecure(
+                "console.enabled is off but mailed links open console pages: set the \
+                 mail.*_path settings to your frontend's pages"
+                    .into(),
+            ));
+        }
         if self.console.idle_timeout_secs < 60 {
             return Err(ConfigError::Insecure(
                 "console.idle_timeout_secs must be at least 60".into(),

@@ -102,6 +102,18 @@ impl MailSettings {
         }
     }
 
+    /// Whether any mailed link opens a console page (`/console/…`).
+    pub fn links_to_console(&self) -> bool {
+        [
+            &self.reset_password_path,
+            &self.verify_email_path,
+            &self.confirm_email_path,
+            &self.invitation_path,
+        ]
+        .iter()
+        .any(|path| path.starts_with("/console/"))
+    }
+
     pub fn poll_interval(&self) -> Duration {
         Duration::from_secs(self.poll_interval_secs.max(1))
     }

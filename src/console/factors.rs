@@ -165,8 +165,11 @@ fn with_access_token(
     access: &str,
 ) -> Response {
     let console = &state.settings.console;
-    let refresh = Jar::Session
-        .read(req, console)
+    // the refresh token in force: the one this request's renewal made, if it made one
+    let refresh = req
+        .extensions()
+        .get::<super::session::Visitor>()
+        .and_then(|v| v.cookie.as_deref())
         .and_then(|v| v.split_once('~'))
         .map(|(_, refresh)| refresh.to_owned());
     if let Some(refresh) = refresh

@@ -27,18 +27,11 @@ use poem::{Endpoint, EndpointExt, Route, get, handler, http::StatusCode, web::Da
 
 use crate::state::AppState;
 
-/// Every console route, behind the session middleware; nothing at all when disabled.
+/// Every console route: the two static files as they are (cacheable, so never carrying a
+/// cookie), the pages behind the session middleware; nothing at all when disabled.
 pub fn routes(state: &AppState) -> impl Endpoint + 'static {
     let enabled = state.settings.console.enabled;
     let routes = Route::new()
-        .at(
-            assets::HTMX_PATH.trim_start_matches("/console"),
-            get(assets::htmx),
-        )
-        .at(
-            assets::STYLESHEET_PATH.trim_start_matches("/console"),
-            get(assets::stylesheet),
-        )
         .at("/", get(overview))
         .at("/sign-in", get(sign_in::show).post(sign_in::submit))
         .at("/sign-in/code", poem::post(sign_in::code))
@@ -61,8 +54,16 @@ pub fn routes(state: &AppState) -> impl Endpoint + 'static {
     ]
     .into_iter()
     .fold(routes, |routes, mount| mount(routes));
-    routes
-        .around(session::attend)
+    Route::new()
+        .at(
+            assets::HTMX_PATH.trim_start_matches("/console"),
+            get(assets::htmx),
+        )
+        .at(
+            assets::STYLESHEET_PATH.trim_start_matches("/console"),
+            get(assets::stylesheet),
+        )
+        .nest("/", routes.around(session::attend))
         .around(move |next, req| async move {
             if !enabled {
                 return Ok(page::bare_error(404, "not found"));

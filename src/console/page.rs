@@ -189,7 +189,8 @@ fn menu(state: &AppState, me: &Caller, here: &str) -> Vec<Link> {
                 let any = state
                     .grant(me, *resource, Action::List)
                     .is_ok_and(|g| g.reach() == Reach::Any);
-                (!platform || any) && (!own_dealership || me.dealership_id.is_some())
+                (!platform || any)
+                    && (!own_dealership || me.dealership_id.is_some() || me.group_id.is_some())
             })
             .map(|(label, href, ..)| Link {
                 label,

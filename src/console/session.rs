@@ -27,6 +27,9 @@ const RENEW_AFTER_SECS: i64 = 60;
 pub struct Visitor {
     pub caller: Option<Caller>,
     pub csrf: String,
+    /// The session cookie's value in force after this request's renewal (if any): what a
+    /// handler that replaces only the access token builds on.
+    pub cookie: Option<String>,
 }
 
 /// The session cookie's value for freshly issued tokens.
@@ -43,37 +46,40 @@ pub async fn attend<E: Endpoint>(next: E, mut req: Request) -> poem::Result<Resp
     };
     let console = &state.settings.console;
     let mut cookies = Vec::new();
-    let caller = match Jar::Session.read(&req, console).map(str::to_owned) {
-        Some(value) => {
-            let resumed = resume(&state, &req, &value).await;
-            match resumed {
-                Resumed::Current(caller) => Some(caller),
-                Resumed::Renewed(caller, value) => {
-                    cookies.push(Jar::Session.set(console, &value, None));
-                    Some(*caller)
-                }
-                Resumed::Gone => {
-                    cookies.push(Jar::Session.clear(console));
-                    None
-                }
+    let (caller, cookie) = match Jar::Session.read(&req, console).map(str::to_owned) {
+        Some(value) => match resume(&state, &req, &value).await {
+            Resumed::Current(caller) => (Some(caller), Some(value)),
+            Resumed::Renewed(caller, value) => {
+                cookies.push(Jar::Session.set(console, &value, None));
+                (Some(*caller), Some(value))
             }
-        }
-        None => None,
+            Resumed::Gone => {
+                cookies.push(Jar::Session.clear(console));
+                (None, None)
+            }
+        },
+        None => (None, None),
     };
     let binding = match &caller {
-        Some(caller) => Some(caller.session_id.to_string()),
-        None => Jar::PreSession.read(&req, console).map(str::to_owned),
+        Some(caller) => Some(csrf::Binding::Session(caller.session_id)),
+        None => Jar::PreSession
+            .read(&req, console)
+            .and_then(csrf::Binding::pre_session),
     };
-    if !csrf::allows(&mut req, &state, binding.as_deref()).await {
+    if !csrf::allows(&mut req, &state, binding.as_ref()).await {
         return Ok(page::forged(&cookies));
     }
     let binding = binding.unwrap_or_else(|| {
-        let nonce = uuid::Uuid::new_v4().simple().to_string();
+        let (binding, nonce) = csrf::Binding::new_pre_session();
         cookies.push(Jar::PreSession.set(console, &nonce, None));
-        nonce
+        binding
     });
     let csrf = csrf::token(&state, &binding);
-    req.extensions_mut().insert(Visitor { caller, csrf });
+    req.extensions_mut().insert(Visitor {
+        caller,
+        csrf,
+        cookie,
+    });
     let mut resp = match next.call(req).await {
         Ok(resp) => resp.into_response(),
         Err(err) => err.into_response(),

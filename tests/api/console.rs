@@ -213,3 +213,97 @@ async fn a_person_with_an_app_signs_in_with_the_second_step() {
     assert!(console.cookie(SESSION).is_some());
     assert_eq!(console.get("/console").await.status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn the_static_files_are_cacheable_and_never_carry_a_cookie() {
+    let app = spawn_app().await;
+    let mut console = Console::signed_in(&app, PA_AGENT.email, PA_AGENT.password).await;
+    for path in [
+        "/console/assets/htmx-2.0.11.min.js",
+        "/console/assets/console-1.css",
+    ] {
+        let file = console.get(path).await;
+        assert_eq!(file.status, StatusCode::OK, "{path}");
+        assert!(file.headers.get("set-cookie").is_none(), "{path}");
+        let cache = file.headers["cache-control"].to_str().unwrap();
+        assert!(cache.starts_with("public"), "{path}: {cache}");
+    }
+}
+
+#[tokio::test]
+async fn a_pre_session_nonce_equal_to_a_session_id_does_not_yield_that_sessions_token() {
+    let app = spawn_app().await;
+    let mut victim = Console::signed_in(&app, PA_AGENT.email, PA_AGENT.password).await;
+    victim.get("/console").await;
+    let tokens = app.login_ok(PA_AGENT.email, PA_AGENT.password).await;
+    let sessions: serde_json::Value = app
+        .get_as("/api/v1/auth/sessions", &tokens.access)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let mut attacker = Console::new(&app);
+    for session in sessions.as_array().unwrap() {
+        let id = session["id"].as_str().unwrap().replace('-', "");
+        attacker.set_cookie("__Host-dg_pre", &id);
+        let page = attacker.get("/console/sign-in").await;
+        let token = page.body.split("name=\"_csrf\" value=\"").nth(1).unwrap();
+        let token = &token[..token.find('"').unwrap()];
+        let forged = victim
+            .post_raw("/console/sign-out", &[("_csrf", token)], &[])
+            .await;
+        assert_eq!(forged.status, StatusCode::FORBIDDEN, "{}", forged.body);
+    }
+    assert_eq!(victim.get("/console").await.status, StatusCode::OK);
+}
+
+/// A step-up answered while the session's token was being renewed keeps the renewed refresh
+/// token: the next renewal is not taken for a replay (which would end the session).
+#[tokio::test]
+async fn a_step_up_during_a_renewal_keeps_the_renewed_refresh_token() {
+    let app = crate::helpers::spawn_app_with(|s| {
+        s.auth.access_token_ttl_secs = 2; // renewed after a second
+        s.auth.refresh_grace_secs = 0; // any stale refresh token is a replay
+    })
+    .await;
+    let enrolled = enrolled_agent(&app).await;
+    let mut console = Console::new(&app);
+    let step = console.sign_in(PA_AGENT.email, PA_AGENT.password).await;
+    let token = step
+        .body
+        .split("name=\"mfa_token\" value=\"")
+        .nth(1)
+        .unwrap();
+    let token = token[..token.find('"').unwrap()].to_owned();
+    let code = enrolled.app.next_code().await;
+    console
+        .post(
+            "/console/sign-in/code",
+            &[("mfa_token", &token), ("code", &code)],
+        )
+        .await;
+    console.get("/console/step-up").await;
+    tokio::time::sleep(std::time::Duration::from_millis(1_200)).await;
+    let code = enrolled.app.next_code().await;
+    let stepped = console
+        .post("/console/step-up", &[("code", &code), ("back", "/console")])
+        .await;
+    assert_eq!(
+        stepped.location.as_deref(),
+        Some("/console"),
+        "{}",
+        stepped.body
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(1_200)).await;
+    let page = console.get("/console").await;
+    assert_eq!(
+        page.status,
+        StatusCode::OK,
+        "still signed in: {:?}",
+        page.location
+    );
+    let owner = app.db.owner().await;
+    let replays = "SELECT count(*) AS n FROM audit_events \
+                   WHERE action = 'session.refresh_token_reused'";
+    assert_eq!(count(&owner, replays).await, 0);
+}

@@ -164,7 +164,8 @@ pub async fn list(
             (nothing(&me, &state), errors)
         }
     };
-    if req.header("hx-request").is_some() {
+    // a history restore wants the whole page back
+    if req.header("hx-request").is_some() && req.header("hx-history-restore-request").is_none() {
         // htmx swaps 2xx answers only: the results say what was wrong with the filters
         let partial = AuditResults { results, errors };
         return Ok(page::render(&state, StatusCode::OK, &partial));

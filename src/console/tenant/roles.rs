@@ -171,7 +171,8 @@ async fn list_page(
         .ok()
         .map(|g| RoleForm {
             grid: Grid::of(&offered, &draft.permissions),
-            ask_dealership: g.reach() == Reach::Any,
+            // a group principal names one of the group's rooftops, an admin any dealership
+            ask_dealership: g.reach() >= Reach::Group,
             draft,
         });
     let page = RolesPage {

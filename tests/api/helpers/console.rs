@@ -73,6 +73,11 @@ impl Console {
         .await
     }
 
+    /// Sets a cookie as a forger could (any name, any value).
+    pub fn set_cookie(&mut self, name: &str, value: &str) {
+        self.cookies.insert(name.to_owned(), value.to_owned());
+    }
+
     pub fn cookie(&self, name: &str) -> Option<&str> {
         self.cookies.get(name).map(String::as_str)
     }
