@@ -127,7 +127,9 @@ async fn receive(listener: &mut PgListener, heard: Heard<'_>) {
             Ok(Some(notice)) if notice.channel() == reload::CHANNEL => {
                 if notice.payload() == reload::ROLES {
                     let _ = reload::refresh_roles(authz, db).await;
-                } else {
+                } else if notice.payload() != authz.summary().hash {
+                    // a replica holding the announced policy already (the one that reloaded
+                    // it, say) reads nothing: a later edit of its files is its watcher's
                     let _ = authz.reload().await;
                 }
             }

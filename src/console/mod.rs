@@ -16,6 +16,7 @@ mod csrf;
 mod factors;
 mod form;
 mod links;
+mod list;
 mod page;
 mod session;
 mod sign_in;

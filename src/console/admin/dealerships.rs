@@ -94,11 +94,11 @@ async fn list_page(
     (form, errors): (ProfileForm, Errors),
 ) -> Result<Response, Failure> {
     let scope = platform(state, me, Resource::Dealerships, Action::List).await?;
-    let page = Pager::at(at)?;
+    let page = at.page()?;
     let listed = dealerships::list(&scope, page).await;
     let (rows, total) = committed(scope, listed).await?;
     let frame = Frame::of(state, req, me, "Dealerships", "/console/dealerships").await?;
-    let pager = Pager::new(page, total, "/console/dealerships");
+    let pager = Pager::of("/console/dealerships", &[], page.offset as i64, total);
     let page = ListPage {
         frame,
         rows,

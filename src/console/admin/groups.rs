@@ -81,11 +81,11 @@ async fn list_page(
     (form, errors): (NameForm, Errors),
 ) -> Result<Response, Failure> {
     let scope = platform(state, me, Resource::DealerGroups, Action::List).await?;
-    let page = Pager::at(at)?;
+    let page = at.page()?;
     let listed = dealer_groups::list(&scope, page).await;
     let (rows, total) = committed(scope, listed).await?;
     let frame = Frame::of(state, req, me, "Dealer groups", "/console/groups").await?;
-    let pager = Pager::new(page, total, "/console/groups");
+    let pager = Pager::of("/console/groups", &[], page.offset as i64, total);
     let page = ListPage {
         frame,
         rows,
@@ -145,7 +145,7 @@ async fn read_group(
     at: &At,
 ) -> Result<(Group, Vec<dealership::Model>, Vec<Member>, Pager), AppError> {
     let scope = platform(state, me, Resource::DealerGroups, Action::Read).await?;
-    let page = Pager::at(at)?;
+    let page = at.page()?;
     let read = async {
         let group = dealer_groups::get(&scope, id).await?;
         let dealerships = dealer_groups::dealerships(&scope, id).await?;
@@ -163,7 +163,12 @@ async fn read_group(
             role: role_label(u.role.as_str()),
         })
         .collect();
-    let pager = Pager::new(page, total, format!("/console/groups/{id}"));
+    let pager = Pager::of(
+        &format!("/console/groups/{id}"),
+        &[],
+        page.offset as i64,
+        total,
+    );
     Ok((group, dealerships, members, pager))
 }
 

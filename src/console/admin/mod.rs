@@ -6,15 +6,13 @@ mod dealerships;
 mod groups;
 mod policy;
 
+pub(super) use super::list::{At, Pager, id_of};
 use poem::{Route, get, post};
-use serde::Deserialize;
-use uuid::Uuid;
 
 use crate::{
     authz::{Action, Reach, Resource},
     error::AppError,
     scope::{Caller, RequestScope},
-    service::Page,
     state::AppState,
 };
 
@@ -70,66 +68,4 @@ async fn committed<T>(scope: RequestScope, result: Result<T, AppError>) -> Resul
     let value = result?;
     scope.commit().await?;
     Ok(value)
-}
-
-/// An id from the path: one that is not a UUID names nothing (the not-found page).
-fn id_of(raw: &str, what: &'static str) -> Result<Uuid, AppError> {
-    Uuid::try_parse(raw).map_err(|_| AppError::NotFound(what))
-}
-
-/// `?offset=` of a list page.
-#[derive(Deserialize, Default)]
-pub struct At {
-    #[serde(default)]
-    offset: Option<i64>,
-}
-
-/// Pages of 50, "Previous" and "Next" as links.
-pub struct Pager {
-    pub page: Page,
-    pub total: u64,
-    /// The list's path, without its query.
-    pub path: String,
-}
-
-impl Pager {
-    const SIZE: i64 = 50;
-
-    /// The page at `at` (the API's bounds: a bad offset is its 422).
-    fn at(at: &At) -> Result<Page, AppError> {
-        Page::parse(Some(Self::SIZE), at.offset)
-    }
-
-    fn new(page: Page, total: u64, path: impl Into<String>) -> Self {
-        Self {
-            page,
-            total,
-            path: path.into(),
-        }
-    }
-
-    pub fn previous(&self) -> Option<String> {
-        (self.page.offset > 0).then(|| {
-            let offset = self.page.offset.saturating_sub(self.page.limit);
-            format!("{}?offset={offset}", self.path)
-        })
-    }
-
-    pub fn next(&self) -> Option<String> {
-        let offset = self.page.offset + self.page.limit;
-        (offset < self.total).then(|| format!("{}?offset={offset}", self.path))
-    }
-
-    /// "51–100 of 130".
-    pub fn shown(&self, count: usize) -> String {
-        match count {
-            0 => format!("None of {}", self.total),
-            n => format!(
-                "{}–{} of {}",
-                self.page.offset + 1,
-                self.page.offset + n as u64,
-                self.total
-            ),
-        }
-    }
 }
