@@ -82,7 +82,7 @@ async fn enrol_page(
         step,
         errors,
     };
-    Ok(page::render(state, page.errors.status(), &page))
+    Ok(page::render(page.errors.status(), &page))
 }
 
 #[handler]
@@ -218,7 +218,7 @@ pub async fn step_up_form(
         back: back_to(q.back.as_deref(), req),
         errors: Errors::none(),
     };
-    Ok(page::render(&state, StatusCode::OK, &page))
+    Ok(page::render(StatusCode::OK, &page))
 }
 
 #[handler]
@@ -250,7 +250,7 @@ pub async fn step_up(
                 back,
                 errors: Errors::shown(err, &[])?,
             };
-            Ok(page::render(&state, page.errors.status(), &page))
+            Ok(page::render(page.errors.status(), &page))
         }
     }
 }

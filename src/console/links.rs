@@ -68,7 +68,7 @@ fn forgot(req: &Request, state: Data<&AppState>) -> Response {
         email: String::new(),
         errors: Errors::none(),
     };
-    page::render(&state, StatusCode::OK, &page)
+    page::render(StatusCode::OK, &page)
 }
 
 /// The same answer whether or not the address has an account (no enumeration).
@@ -89,7 +89,7 @@ async fn ask_for_link(
             email: form.email,
             errors: Errors::shown(err, &[])?,
         };
-        return Ok(page::render(&state, page.errors.status(), &page));
+        return Ok(page::render(page.errors.status(), &page));
     }
     let notice = "If this address belongs to an account, a reset link has been sent to it.";
     Ok(page::done(req, &state, "/console/sign-in", notice))
@@ -119,7 +119,7 @@ fn new_password(req: &Request, state: Data<&AppState>, Query(q): Query<Token>) -
         token: q.token,
         errors: Errors::none(),
     };
-    page::render(&state, StatusCode::OK, &page)
+    page::render(StatusCode::OK, &page)
 }
 
 #[handler]
@@ -143,7 +143,7 @@ async fn set_password(
                 token: form.token,
                 errors: Errors::shown(err, &[])?,
             };
-            Ok(page::render(&state, page.errors.status(), &page))
+            Ok(page::render(page.errors.status(), &page))
         }
     }
 }
@@ -208,7 +208,7 @@ fn accept_page(
         phone: form.phone,
         errors,
     };
-    page::render(state, page.errors.status(), &page)
+    page::render(page.errors.status(), &page)
 }
 
 #[handler]
@@ -313,7 +313,7 @@ impl Confirming {
             token,
             errors,
         };
-        page::render(state, page.errors.status(), &page)
+        page::render(page.errors.status(), &page)
     }
 
     async fn confirm(

@@ -87,5 +87,5 @@ async fn overview(
     visitor::Me(me): visitor::Me,
 ) -> Result<poem::Response, page::Failure> {
     let frame = page::Frame::of(&state, req, &me, "Overview", "/console").await?;
-    Ok(page::render(&state, StatusCode::OK, &Overview { frame }))
+    Ok(page::render(StatusCode::OK, &Overview { frame }))
 }

@@ -211,7 +211,7 @@ pub fn role_label(role: &str) -> String {
         .unwrap_or_default()
 }
 
-/// The notice the previous answer left (`Jar::Flash`), if any; [`render`] clears it.
+/// The notice the previous answer left (`Jar::Flash`), if any.
 fn notice_of(req: &Request, state: &AppState) -> Option<String> {
     let raw = Jar::Flash.read(req, &state.settings.console)?;
     let bytes =
@@ -219,16 +219,13 @@ fn notice_of(req: &Request, state: &AppState) -> Option<String> {
     String::from_utf8(bytes).ok()
 }
 
-/// A page, whole: HTML, never cached; a notice it showed is cleared.
-pub fn render(state: &AppState, status: StatusCode, page: &impl Template) -> Response {
+/// A page, whole: HTML (never cached: the headers middleware says so). The notice it shows
+/// was cleared by the session middleware.
+pub fn render(status: StatusCode, page: &impl Template) -> Response {
     match page.render() {
         Ok(html) => Response::builder()
             .status(status)
             .content_type("text/html; charset=utf-8")
-            .header(
-                header::SET_COOKIE,
-                Jar::Flash.clear(&state.settings.console),
-            )
             .body(html),
         Err(err) => {
             tracing::error!(error = %err, "a console page failed to render");

@@ -60,6 +60,10 @@ pub async fn attend<E: Endpoint>(next: E, mut req: Request) -> poem::Result<Resp
         },
         None => (None, None),
     };
+    // a notice is shown once: by the page this request renders, if any
+    if Jar::Flash.read(&req, console).is_some() {
+        cookies.push(Jar::Flash.clear(console));
+    }
     let binding = match &caller {
         Some(caller) => Some(csrf::Binding::Session(caller.session_id)),
         None => Jar::PreSession

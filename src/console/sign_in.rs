@@ -99,7 +99,7 @@ pub fn show(req: &Request, state: Data<&AppState>, visitor: Data<&Visitor>) -> R
         login: String::new(),
         errors: Errors::none(),
     };
-    page::render(&state, StatusCode::OK, &page)
+    page::render(StatusCode::OK, &page)
 }
 
 /// The password step: signed in, or on to the second step.
@@ -127,7 +127,7 @@ pub async fn submit(
                 login: form.login,
                 errors,
             };
-            Ok(page::render(&state, page.errors.status(), &page))
+            Ok(page::render(page.errors.status(), &page))
         }
     }
 }
@@ -140,7 +140,7 @@ fn code_page(req: &Request, state: &AppState, mfa_token: String, errors: Errors)
         back: String::new(),
         errors,
     };
-    page::render(state, page.errors.status(), &page)
+    page::render(page.errors.status(), &page)
 }
 
 /// The second step of the sign-in: a code from the app or a recovery code.
@@ -203,7 +203,7 @@ fn with_session(mut resp: Response, state: &AppState, issued: &Issued) -> Respon
 #[handler]
 pub async fn pick(req: &Request, state: Data<&AppState>, Me(me): Me) -> Result<Response, Failure> {
     let frame = Frame::of(&state, req, &me, "Choose a dealership", "/console/pick").await?;
-    Ok(page::render(&state, StatusCode::OK, &PickPage { frame }))
+    Ok(page::render(StatusCode::OK, &PickPage { frame }))
 }
 
 /// Switch to another membership: tokens of that membership in the same sign-in.

@@ -105,7 +105,7 @@ async fn account_page(
         failed,
         errors,
     };
-    Ok(page::render(state, page.errors.status(), &page))
+    Ok(page::render(page.errors.status(), &page))
 }
 
 /// The form of `part` failed: the page again with its errors, or a failure page.

@@ -67,7 +67,7 @@ async fn factors_page(
         codes,
         errors,
     };
-    Ok(page::render(state, page.errors.status(), &page))
+    Ok(page::render(page.errors.status(), &page))
 }
 
 #[handler]
@@ -156,7 +156,7 @@ async fn own_sessions(
         sessions: live,
         current: me.session_id,
     };
-    Ok(page::render(&state, StatusCode::OK, &page))
+    Ok(page::render(StatusCode::OK, &page))
 }
 
 #[handler]

@@ -106,7 +106,7 @@ async fn list_page(
         form,
         errors,
     };
-    Ok(page::render(state, page.errors.status(), &page))
+    Ok(page::render(page.errors.status(), &page))
 }
 
 /// Every dealership, newest first, 50 a page, and the form to create one.
@@ -186,7 +186,7 @@ async fn dealership_page(
         form,
         errors,
     };
-    Ok(page::render(state, page.errors.status(), &page))
+    Ok(page::render(page.errors.status(), &page))
 }
 
 #[handler]

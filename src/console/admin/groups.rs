@@ -93,7 +93,7 @@ async fn list_page(
         form,
         errors,
     };
-    Ok(page::render(state, page.errors.status(), &page))
+    Ok(page::render(page.errors.status(), &page))
 }
 
 /// Every dealer group by name, 50 a page, and the form to create one.
@@ -210,7 +210,7 @@ async fn group_page(
         member: typed.member,
         errors: typed.errors,
     };
-    Ok(page::render(state, page.errors.status(), &page))
+    Ok(page::render(page.errors.status(), &page))
 }
 
 /// Back to the group's page with `err` shown beside what was typed, if a form can show it.

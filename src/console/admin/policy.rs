@@ -71,7 +71,7 @@ async fn policy_page(
         _ => StatusCode::OK,
     };
     let page = PolicyPage::new(frame, summary, rejected, outcome);
-    Ok(page::render(state, status, &page))
+    Ok(page::render(status, &page))
 }
 
 impl PolicyPage {

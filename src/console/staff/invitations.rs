@@ -221,7 +221,7 @@ async fn render(
         dealerships,
         errors,
     };
-    Ok(page::render(state, page.errors.status(), &page))
+    Ok(page::render(page.errors.status(), &page))
 }
 
 fn row(i: invitation::Model, custom: &[super::CustomChoice], places: &[Choice]) -> Row {

@@ -171,11 +171,7 @@ pub async fn show(
     let partial =
         req.header("hx-request").is_some() && req.header("hx-history-restore-request").is_none();
     if partial {
-        return Ok(page::render(
-            &state,
-            StatusCode::OK,
-            &ResultsPartial { results },
-        ));
+        return Ok(page::render(StatusCode::OK, &ResultsPartial { results }));
     }
     whole(&state, req, &me, filters, results).await
 }
@@ -220,5 +216,5 @@ async fn whole(
             .grant(me, Resource::Invitations, Action::Create)
             .is_ok(),
     };
-    Ok(page::render(state, StatusCode::OK, &page))
+    Ok(page::render(StatusCode::OK, &page))
 }

@@ -130,5 +130,5 @@ async fn render(
         dealerships: dealership_choices(state, me).await?,
         errors,
     };
-    Ok(page::render(state, page.errors.status(), &page))
+    Ok(page::render(page.errors.status(), &page))
 }

@@ -182,7 +182,7 @@ pub async fn render(
         user,
         errors,
     };
-    Ok(page::render(state, page.errors.status(), &page))
+    Ok(page::render(page.errors.status(), &page))
 }
 
 /// The role choices, the person's own selected.

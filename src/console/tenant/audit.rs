@@ -168,7 +168,7 @@ pub async fn list(
     if req.header("hx-request").is_some() && req.header("hx-history-restore-request").is_none() {
         // htmx swaps 2xx answers only: the results say what was wrong with the filters
         let partial = AuditResults { results, errors };
-        return Ok(page::render(&state, StatusCode::OK, &partial));
+        return Ok(page::render(StatusCode::OK, &partial));
     }
     whole(&state, req, &me, filters, results, errors).await
 }
@@ -190,7 +190,7 @@ async fn whole(
         results,
         errors,
     };
-    Ok(page::render(state, status, &page))
+    Ok(page::render(status, &page))
 }
 
 async fn search(state: &AppState, me: &Caller, filters: &Filters) -> Result<Results, AppError> {

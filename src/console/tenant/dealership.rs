@@ -118,7 +118,7 @@ async fn rooftops(
         rows,
         pager: Pager::of("/console/dealership", &[], offset, total),
     };
-    Ok(page::render(state, poem::http::StatusCode::OK, &page))
+    Ok(page::render(poem::http::StatusCode::OK, &page))
 }
 
 /// One dealership's page: another dealership's id is the not-found page.
@@ -168,7 +168,7 @@ async fn profile_page(
         decides_mfa: dealerships::decides_mfa(me),
         errors,
     };
-    Ok(page::render(state, page.errors.status(), &page))
+    Ok(page::render(page.errors.status(), &page))
 }
 
 /// Saves the profile and, for whoever decides it, the MFA requirement (switching it asks for

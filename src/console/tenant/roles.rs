@@ -183,7 +183,7 @@ async fn list_page(
         form,
         errors,
     };
-    Ok(page::render(state, page.errors.status(), &page))
+    Ok(page::render(page.errors.status(), &page))
 }
 
 /// Defines a role from the form; its errors are shown on the form, in the API's words.
@@ -269,7 +269,7 @@ async fn role_page(
         may_delete: state.grant(me, Resource::Roles, Action::Delete).is_ok(),
         errors,
     };
-    Ok(page::render(state, page.errors.status(), &page))
+    Ok(page::render(page.errors.status(), &page))
 }
 
 /// Renames the role and replaces its permissions.
