@@ -1,10 +1,17 @@
 //! What every list page shares: pages of [`PAGE`] rows with Previous and Next links that keep
-//! the list's filters, and ids read from paths.
+//! the list's filters, ids read from paths, and the dealerships a caller works across as the
+//! choices of a `<select>`.
 
 use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::{error::AppError, service::Page};
+use crate::{
+    authz::{Action, Reach, Resource},
+    error::AppError,
+    scope::Caller,
+    service::{Page, dealerships},
+    state::AppState,
+};
 
 /// A page of a list: 50 rows, as the API's default.
 pub const PAGE: i64 = 50;
@@ -65,4 +72,37 @@ impl At {
     pub fn page(&self) -> Result<Page, AppError> {
         Page::parse(Some(PAGE), self.offset)
     }
+}
+
+/// A choice of a `<select>`.
+pub struct Choice {
+    pub value: String,
+    pub label: String,
+}
+
+impl Choice {
+    pub fn new(value: impl Into<String>, label: impl Into<String>) -> Self {
+        Self {
+            value: value.into(),
+            label: label.into(),
+        }
+    }
+}
+
+/// The dealerships the caller works across, for a filter or a form's choice: those of their
+/// group, or every one for an admin (the first 100); none within one dealership.
+pub async fn dealership_choices(state: &AppState, me: &Caller) -> Result<Vec<Choice>, AppError> {
+    let grant = state.grant(me, Resource::Dealerships, Action::List);
+    let Some(grant) = grant.ok().filter(|g| g.reach() >= Reach::Group) else {
+        return Ok(Vec::new());
+    };
+    let scope = state.open(&grant).await?;
+    let (found, _) = dealerships::list(&scope, Page::parse(Some(100), None)?).await?;
+    scope.commit().await?;
+    let mut choices: Vec<Choice> = found
+        .into_iter()
+        .map(|d| Choice::new(d.id.to_string(), d.name))
+        .collect();
+    choices.sort_by(|a, b| a.label.cmp(&b.label));
+    Ok(choices)
 }

@@ -412,3 +412,45 @@ async fn a_role_is_renamed_given_new_permissions_and_deleted_through_its_page() 
     assert_eq!(events, 2);
     assert_eq!(console.get(&path).await.status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn console_tenant_an_admin_creates_a_role_for_a_dealership_chosen_from_a_list() {
+    let app = crate::helpers::spawn_app().await;
+    let mut console = crate::helpers::console::Console::signed_in(
+        &app,
+        crate::helpers::ADMIN.email,
+        crate::helpers::ADMIN.password,
+    )
+    .await;
+    let page = console.get("/console/roles").await;
+    assert_eq!(page.status, reqwest::StatusCode::OK, "{}", page.body);
+    let metro = crate::helpers::METRO_MOTORS.to_string();
+    assert!(
+        page.body
+            .contains(&format!("<option value=\"{metro}\">Metro Motors</option>")),
+        "{}",
+        page.body
+    );
+    let created = console
+        .post(
+            "/console/roles",
+            &[
+                ("name", "metro_desk"),
+                ("base_role", "agent"),
+                ("dealership_id", &metro),
+            ],
+        )
+        .await;
+    assert_eq!(
+        created.status,
+        reqwest::StatusCode::SEE_OTHER,
+        "{}",
+        created.body
+    );
+    let owner = app.db.owner().await;
+    let made = format!(
+        "SELECT count(*) AS n FROM custom_roles WHERE name = 'metro_desk' \
+         AND dealership_id = '{metro}'"
+    );
+    assert_eq!(crate::helpers::count(&owner, &made).await, 1);
+}

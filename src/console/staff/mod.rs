@@ -15,10 +15,10 @@ use uuid::Uuid;
 
 use super::page::role_label;
 use crate::{
-    authz::{Action, Reach, Resource},
+    authz::{Action, Resource},
     error::AppError,
     scope::Caller,
-    service::{Page, dealerships, roles},
+    service::{Page, roles},
     state::AppState,
 };
 
@@ -42,24 +42,11 @@ pub fn mount(routes: Route) -> Route {
         .at("/invitations/:id/revoke", post(invitations::revoke))
 }
 
+pub(super) use super::list::{Choice, dealership_choices};
+
 /// The id of a path: one that is not an id names nothing (the API's 404).
 fn id_of(raw: &str, what: &'static str) -> Result<Uuid, AppError> {
     Uuid::try_parse(raw).map_err(|_| AppError::NotFound(what))
-}
-
-/// A choice of a `<select>`.
-pub struct Choice {
-    pub value: String,
-    pub label: String,
-}
-
-impl Choice {
-    fn new(value: impl Into<String>, label: impl Into<String>) -> Self {
-        Self {
-            value: value.into(),
-            label: label.into(),
-        }
-    }
 }
 
 /// A custom role as a choice (the API takes its name) and what it is named by (its id).
@@ -98,24 +85,6 @@ async fn role_choices(
     }
     scope.commit().await?;
     Ok((builtin, custom))
-}
-
-/// The dealerships the caller works across, for a filter or a form's choice: those of their
-/// group, or every one for an admin (the first 100); none within one dealership.
-async fn dealership_choices(state: &AppState, me: &Caller) -> Result<Vec<Choice>, AppError> {
-    let grant = state.grant(me, Resource::Dealerships, Action::List);
-    let Some(grant) = grant.ok().filter(|g| g.reach() >= Reach::Group) else {
-        return Ok(Vec::new());
-    };
-    let scope = state.open(&grant).await?;
-    let (found, _) = dealerships::list(&scope, Page::parse(Some(100), None)?).await?;
-    scope.commit().await?;
-    let mut choices: Vec<Choice> = found
-        .into_iter()
-        .map(|d| Choice::new(d.id.to_string(), d.name))
-        .collect();
-    choices.sort_by(|a, b| a.label.cmp(&b.label));
-    Ok(choices)
 }
 
 /// A time as the console shows it.

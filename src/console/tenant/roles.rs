@@ -12,6 +12,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::{
+    super::list::{Choice, dealership_choices},
     PAGE, Pager,
     grid::{Grid, scope_words},
     id_of,
@@ -105,11 +106,12 @@ impl Row {
     }
 }
 
-/// The role form: its values, its grid, and whether it asks which dealership (admins).
+/// The role form: its values, its grid, and the dealerships it asks to choose from (a group
+/// principal's rooftops, an admin's dealerships; none within one dealership).
 pub struct RoleForm {
     pub draft: Draft,
     pub grid: Grid,
-    pub ask_dealership: bool,
+    pub dealerships: Vec<Choice>,
 }
 
 #[derive(Template)]
@@ -166,13 +168,13 @@ async fn list_page(
     let (found, total) = roles::list(&scope, None, page).await?;
     let (offered, reach) = (roles::grantable(&scope), scope.reach());
     scope.commit().await?;
+    let dealerships = dealership_choices(state, me).await?;
     let form = state
         .grant(me, Resource::Roles, Action::Create)
         .ok()
-        .map(|g| RoleForm {
+        .map(|_| RoleForm {
             grid: Grid::of(&offered, &draft.permissions),
-            // a group principal names one of the group's rooftops, an admin any dealership
-            ask_dealership: g.reach() >= Reach::Group,
+            dealerships,
             draft,
         });
     let page = RolesPage {
@@ -263,7 +265,7 @@ async fn role_page(
             .is_ok()
             .then(|| RoleForm {
                 grid: Grid::of(&offered, &draft.permissions),
-                ask_dealership: false,
+                dealerships: Vec::new(),
                 draft,
             }),
         may_delete: state.grant(me, Resource::Roles, Action::Delete).is_ok(),
