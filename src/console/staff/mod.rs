@@ -42,12 +42,7 @@ pub fn mount(routes: Route) -> Route {
         .at("/invitations/:id/revoke", post(invitations::revoke))
 }
 
-pub(super) use super::list::{Choice, dealership_choices};
-
-/// The id of a path: one that is not an id names nothing (the API's 404).
-fn id_of(raw: &str, what: &'static str) -> Result<Uuid, AppError> {
-    Uuid::try_parse(raw).map_err(|_| AppError::NotFound(what))
-}
+pub(super) use super::list::{Choice, dealership_choices, id_of};
 
 /// A custom role as a choice (the API takes its name) and what it is named by (its id).
 pub struct CustomChoice {
