@@ -210,25 +210,6 @@ impl DealershipsApi {
     }
 }
 
-/// The console's profile form, read by the same rules as a PATCH body (a blank optional field
-/// clears it).
-pub(crate) fn profile_edit(
-    name: String,
-    address: String,
-    contact_email: String,
-    contact_phone: String,
-) -> Result<Profile, AppError> {
-    let body = UpdateDealership {
-        name: Some(name),
-        address: Some(address),
-        contact_email: Some(contact_email),
-        contact_phone: Some(contact_phone),
-        is_active: None,
-        mfa_required: None,
-    };
-    body.parse()
-}
-
 impl CreateDealership {
     fn parse(self) -> Result<Profile, AppError> {
         let as_edit = UpdateDealership {

@@ -28,7 +28,6 @@ mod signup;
 pub(crate) mod users;
 mod well_known;
 
-pub(crate) use dealerships::profile_edit as dealership_profile;
 pub(crate) use mfa::answer as mfa_answer;
 pub(crate) use roles::{new_role, role_change};
 pub(crate) use security::request_meta;

@@ -11,6 +11,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::{At, Pager, committed, id_of, platform};
+use crate::console::tenant::ProfileForm;
 use crate::{
     authz::{Action, Resource},
     console::{
@@ -28,40 +29,6 @@ use crate::{
     },
     state::AppState,
 };
-
-/// The profile form, as typed (re-shown with its errors).
-#[derive(Deserialize, Default)]
-pub struct ProfileForm {
-    #[serde(default)]
-    name: String,
-    #[serde(default)]
-    address: String,
-    #[serde(default)]
-    contact_email: String,
-    #[serde(default)]
-    contact_phone: String,
-}
-
-impl ProfileForm {
-    /// The API's parsing of a dealership's profile: a blank optional field clears it.
-    fn parse(&self) -> Result<Profile, AppError> {
-        crate::http::dealerships::profile(
-            Some(&self.name),
-            Some(&self.address),
-            Some(&self.contact_email),
-            Some(&self.contact_phone),
-        )
-    }
-
-    fn of(d: &dealership::Model) -> Self {
-        Self {
-            name: d.name.clone(),
-            address: d.address.clone().unwrap_or_default(),
-            contact_email: d.contact_email.clone().unwrap_or_default(),
-            contact_phone: d.contact_phone.clone().unwrap_or_default(),
-        }
-    }
-}
 
 #[derive(Template)]
 #[template(path = "console/dealerships.html")]

@@ -20,7 +20,6 @@ use crate::{
     },
     entity::dealership,
     error::AppError,
-    http::dealership_profile,
     scope::Caller,
     service::{
         Page,
@@ -29,23 +28,34 @@ use crate::{
     state::AppState,
 };
 
-/// The profile form's fields, as the API names them; `mfa_required` is a checkbox.
+/// A dealership's profile form (here and on the admin's pages), its fields as the API names
+/// them; `mfa_required` is a checkbox, shown only to those who decide it.
 #[derive(Deserialize, Default)]
 pub struct ProfileForm {
     #[serde(default)]
-    name: String,
+    pub name: String,
     #[serde(default)]
-    address: String,
+    pub address: String,
     #[serde(default)]
-    contact_email: String,
+    pub contact_email: String,
     #[serde(default)]
-    contact_phone: String,
+    pub contact_phone: String,
     #[serde(default)]
-    mfa_required: Option<String>,
+    pub mfa_required: Option<String>,
 }
 
 impl ProfileForm {
-    fn of(d: &dealership::Model) -> Self {
+    /// The API's parsing of a dealership's profile: a blank optional field clears it.
+    pub fn parse(&self) -> Result<dealerships::Profile, AppError> {
+        crate::http::dealerships::profile(
+            Some(&self.name),
+            Some(&self.address),
+            Some(&self.contact_email),
+            Some(&self.contact_phone),
+        )
+    }
+
+    pub fn of(d: &dealership::Model) -> Self {
         Self {
             name: d.name.clone(),
             address: d.address.clone().unwrap_or_default(),
@@ -205,9 +215,7 @@ async fn update(
     let scope = state
         .begin(me, Resource::Dealerships, Action::Update)
         .await?;
-    let (name, address) = (form.name.clone(), form.address.clone());
-    let (email, phone) = (form.contact_email.clone(), form.contact_phone.clone());
-    let profile = dealership_profile(name, address, email, phone)?;
+    let profile = form.parse()?;
     let switches = Switches {
         is_active: None,
         // a box left unticked is sent as nothing: off, for whoever sees the switch

@@ -23,3 +23,4 @@ pub fn mount(routes: Route) -> Route {
 }
 
 pub(super) use super::list::{PAGE, Pager, id_of};
+pub(super) use dealership::ProfileForm;
