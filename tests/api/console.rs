@@ -267,21 +267,8 @@ async fn a_step_up_during_a_renewal_keeps_the_renewed_refresh_token() {
     })
     .await;
     let enrolled = enrolled_agent(&app).await;
-    let mut console = Console::new(&app);
-    let step = console.sign_in(PA_AGENT.email, PA_AGENT.password).await;
-    let token = step
-        .body
-        .split("name=\"mfa_token\" value=\"")
-        .nth(1)
-        .unwrap();
-    let token = token[..token.find('"').unwrap()].to_owned();
-    let code = enrolled.app.next_code().await;
-    console
-        .post(
-            "/console/sign-in/code",
-            &[("mfa_token", &token), ("code", &code)],
-        )
-        .await;
+    let agent = (PA_AGENT.email, PA_AGENT.password);
+    let mut console = Console::signed_in_with_code(&app, agent, &enrolled.app).await;
     console.get("/console/step-up").await;
     tokio::time::sleep(std::time::Duration::from_millis(1_200)).await;
     let code = enrolled.app.next_code().await;

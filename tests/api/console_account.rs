@@ -107,21 +107,8 @@ async fn new_recovery_codes_need_a_code_and_are_shown_once() {
     let app = spawn_app().await;
     let tokens = app.login_ok(PA_AGENT.email, PA_AGENT.password).await;
     let enrolled = mfa::enrol(&app, &tokens.access, PA_AGENT.password).await;
-    let mut console = Console::new(&app);
-    let step = console.sign_in(PA_AGENT.email, PA_AGENT.password).await;
-    let token = step
-        .body
-        .split("name=\"mfa_token\" value=\"")
-        .nth(1)
-        .unwrap();
-    let token = token[..token.find('"').unwrap()].to_owned();
-    let code = enrolled.app.next_code().await;
-    console
-        .post(
-            "/console/sign-in/code",
-            &[("mfa_token", &token), ("code", &code)],
-        )
-        .await;
+    let agent = (PA_AGENT.email, PA_AGENT.password);
+    let mut console = Console::signed_in_with_code(&app, agent, &enrolled.app).await;
     let page = console.get("/console/account/factors").await;
     assert!(page.shows("10 recovery codes left."), "{}", page.body);
     let code = enrolled.app.next_code().await;

@@ -62,6 +62,27 @@ impl Console {
         console
     }
 
+    /// Signed in with both steps, the second answered by `app`'s next code; panics unless the
+    /// console lets them in.
+    pub async fn signed_in_with_code(
+        app: &TestApp,
+        (email, password): (&str, &str),
+        authenticator: &super::mfa::Authenticator,
+    ) -> Self {
+        let mut console = Self::new(app);
+        let step = console.sign_in(email, password).await;
+        let token = hidden_field(&step.body, "mfa_token").expect("the second step");
+        let code = authenticator.next_code().await;
+        let done = console
+            .post(
+                "/console/sign-in/code",
+                &[("mfa_token", &token), ("code", &code)],
+            )
+            .await;
+        assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+        console
+    }
+
     /// The password step; the answer is a redirect when signed in, the code page for a user
     /// with a second factor, or the form with its errors.
     pub async fn sign_in(&mut self, login: &str, password: &str) -> Page {
@@ -170,7 +191,12 @@ impl Console {
 }
 
 fn csrf_of(body: &str) -> Option<String> {
-    let at = body.find("name=\"_csrf\" value=\"")? + "name=\"_csrf\" value=\"".len();
-    let rest = &body[at..];
+    hidden_field(body, "_csrf")
+}
+
+/// The value of the hidden field `name` in a page.
+pub fn hidden_field(body: &str, name: &str) -> Option<String> {
+    let marker = format!("name=\"{name}\" value=\"");
+    let rest = &body[body.find(&marker)? + marker.len()..];
     Some(rest[..rest.find('"')?].to_owned())
 }
