@@ -39,6 +39,16 @@ if ! [ -x /usr/bin/chromium ] || ! [ -x /usr/bin/chromedriver ]; then
   as_root apt-get install -y -qq chromium chromium-driver >/dev/null
 fi
 if ! [ -f tests/browser/node_modules/axe-core/axe.min.js ]; then
+  if ! command -v npm >/dev/null 2>&1; then
+    if ! command -v apt-get >/dev/null 2>&1; then
+      echo "tests/run.sh: install Node.js and npm (axe-core comes from npm), then run me again" >&2
+      exit 1
+    fi
+    echo "== npm is not installed; installing Debian's nodejs and npm (axe-core comes from npm)"
+    export DEBIAN_FRONTEND=noninteractive
+    as_root apt-get update -qq
+    as_root apt-get install -y -qq nodejs npm >/dev/null
+  fi
   echo "== axe-core is not installed; npm ci --prefix tests/browser (the browser tests inject it)"
   npm ci --prefix tests/browser --no-audit --no-fund
 fi
