@@ -25,6 +25,9 @@ pub(crate) mod http;
 /// The console in the browser: the same services as pages, at `/console`.
 pub(crate) mod console;
 
+/// Single sign-on for the platform's apps: the OpenID provider at `/oauth2/*`.
+pub(crate) mod oidc;
+
 /// Who are you: tokens, passwords, the session-liveness cache, throttling.
 pub(crate) mod auth;
 

@@ -53,6 +53,8 @@ impl Application {
         let bound = listener.local_addr().unwrap_or(settings.listen);
         let mail = crate::mail::Mailer::new(&settings.mail, settings.profile, bound)
             .context("loading the mail templates")?;
+        let oidc = crate::oidc::Provider::build(&settings, bound)
+            .context("loading the OpenID provider's keys")?;
         let ops_listener = match settings.http.ops_listen {
             Some(address) => Some(bind(address).await?),
             None => None,
@@ -60,7 +62,7 @@ impl Application {
         Ok(Self {
             listener,
             ops_listener,
-            state: AppState::new(settings, db, auth, std::sync::Arc::new(authz), mail),
+            state: AppState::new(settings, db, auth, std::sync::Arc::new(authz), mail, oidc),
         })
     }
 

@@ -24,6 +24,8 @@ pub struct Shared {
     pub authz: Arc<Authorizer>,
     /// Composes mail (templates, links); messages are queued in the outbox.
     pub mail: Mailer,
+    /// The OpenID provider: its issuer and ID-token keys.
+    pub oidc: crate::oidc::Provider,
     /// Woken by the NOTIFY of a queued message (the cluster listener): the mail sender.
     pub mail_wake: Arc<tokio::sync::Notify>,
     /// Work a request leaves to run after its answer (e.g. a reset link for a known address,
@@ -41,6 +43,7 @@ impl AppState {
         auth: AuthContext,
         authz: Arc<Authorizer>,
         mail: Mailer,
+        oidc: crate::oidc::Provider,
     ) -> Self {
         Self(Arc::new(Shared {
             settings,
@@ -48,6 +51,7 @@ impl AppState {
             auth,
             authz,
             mail,
+            oidc,
             mail_wake: Arc::new(tokio::sync::Notify::new()),
             after_answer: AfterAnswer::new(),
             readiness: tokio::sync::Mutex::new(None),

@@ -25,6 +25,7 @@ mod m20261206_000016_look_up_phones_in_platform_scope;
 mod m20261206_000017_mark_demo_databases;
 mod m20261206_000018_split_people_from_memberships;
 mod m20261206_000019_create_dealer_groups;
+mod m20261206_000020_open_id_provider;
 
 /// The NOLOGIN role every tenant-scoped request runs as (RLS filters by `app.dealership_id`).
 pub const RUNTIME_ROLE: &str = "dealergate_app";
@@ -63,6 +64,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000017_mark_demo_databases::Migration),
             Box::new(m20261206_000018_split_people_from_memberships::Migration),
             Box::new(m20261206_000019_create_dealer_groups::Migration),
+            Box::new(m20261206_000020_open_id_provider::Migration),
         ]
     }
 }

@@ -14,6 +14,7 @@ mod http;
 mod log;
 mod mail;
 mod maintenance;
+mod oidc;
 mod policies;
 mod secret;
 mod seed;
@@ -33,6 +34,7 @@ pub use http::HttpSettings;
 pub use log::{LogFormat, LogSettings};
 pub use mail::MailSettings;
 pub use maintenance::MaintenanceSettings;
+pub use oidc::OidcSettings;
 pub use policies::PolicySettings;
 pub use secret::Secret;
 pub use seed::SeedSettings;
@@ -74,6 +76,8 @@ pub struct Settings {
     pub mail: MailSettings,
     #[serde(default)]
     pub console: ConsoleSettings,
+    #[serde(default)]
+    pub oidc: OidcSettings,
 }
 
 mod defaults {
@@ -99,6 +103,7 @@ impl Default for Settings {
             maintenance: MaintenanceSettings::default(),
             mail: MailSettings::default(),
             console: ConsoleSettings::default(),
+            oidc: OidcSettings::default(),
         }
     }
 }

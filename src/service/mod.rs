@@ -11,6 +11,7 @@ pub mod invitations;
 pub mod maintenance;
 pub mod merged;
 pub mod mfa;
+pub mod oauth;
 pub mod open_signup;
 pub mod password_reset;
 pub mod policies;

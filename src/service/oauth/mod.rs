@@ -1,0 +1,6 @@
+//! The OpenID provider's rules: registered clients, authorization codes, consents, and the
+//! grants that turn a code or a client's refresh token into tokens.
+
+pub mod client;
+
+pub use client::Client;
