@@ -8,6 +8,7 @@ use crate::{
     authz::{Authorizer, reload},
     cluster, console, http,
     mail::sender::Sender,
+    oidc,
     state::AppState,
     tenancy::{Database, posture},
 };
@@ -160,7 +161,14 @@ impl Application {
         );
         let served = http::serve::serve(
             self.listener,
-            http::app(self.state.clone(), console::routes(&self.state)),
+            http::app(
+                self.state.clone(),
+                http::Beside {
+                    console: console::routes(&self.state),
+                    oauth2: oidc::routes(&self.state, console::oidc::pages()),
+                    discovery: oidc::discovery(&self.state),
+                },
+            ),
             limits,
             stop,
             grace,

@@ -11,7 +11,8 @@
 //! browser's sign-in, stamped with the client (`sessions.client_id`): its access tokens die
 //! with the family, the sign-in's logout ends it with the others, and `/auth/refresh` refuses
 //! it (only its client refreshes it, at `/oauth2/token`). `authenticated_at` keeps the sign-in's
-//! authentication time for a family opened later (an OpenID `auth_time` must not move).
+//! authentication time for a family opened later (an OpenID `auth_time` must not move), and
+//! `client_scopes` what the person granted that client.
 
 use sea_orm_migration::prelude::*;
 
@@ -92,6 +93,7 @@ CREATE TABLE oauth_consents (
 
 ALTER TABLE sessions ADD COLUMN client_id uuid;
 ALTER TABLE sessions ADD COLUMN authenticated_at timestamptz;
+ALTER TABLE sessions ADD COLUMN client_scopes text[];
 CREATE INDEX sessions_client_idx ON sessions (client_id, user_id) WHERE client_id IS NOT NULL;
 
 GRANT SELECT, INSERT, UPDATE, DELETE ON oauth_clients, oauth_client_secrets TO {PLATFORM_ROLE};
@@ -151,7 +153,7 @@ CREATE FUNCTION oauth_code_redeem(p_hash bytea, p_session uuid)
 RETURNS TABLE (client_id uuid, redirect_uri text, code_challenge text, nonce text,
                scopes text[], sign_in_id uuid, user_id uuid, dealership_id uuid, group_id uuid,
                auth_time timestamptz, amr text[], expired boolean, first_use boolean,
-               session_id uuid)
+               session_id uuid, sign_in_live boolean)
 LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
     WITH old AS (
@@ -165,8 +167,22 @@ AS $$
     )
     SELECT s.client_id, s.redirect_uri, s.code_challenge, s.nonce, s.scopes, s.sign_in_id,
            s.user_id, m.dealership_id, m.group_id, s.auth_time, s.amr, s.expires_at <= now(),
-           s.first_use, s.session_id
+           s.first_use, s.session_id,
+           EXISTS (SELECT 1 FROM public.sessions f
+                   WHERE f.sign_in_id = s.sign_in_id AND f.revoked_at IS NULL
+                     AND f.expires_at > now() AND f.absolute_expires_at > now())
     FROM spent s JOIN public.memberships m ON m.id = s.user_id
+$$;
+
+-- whether some active client registered a redirect URI on this origin (CORS of the token
+-- endpoint: a browser app may call it from where it receives its codes)
+CREATE FUNCTION oauth_origin_registered(p_origin text)
+RETURNS boolean
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT EXISTS (
+        SELECT 1 FROM public.oauth_clients c, unnest(c.redirect_uris) AS u(uri)
+        WHERE c.is_active AND (u.uri = p_origin OR starts_with(u.uri, p_origin || '/')))
 $$;
 
 CREATE FUNCTION oauth_consent_scopes(p_person uuid, p_client uuid)
@@ -243,7 +259,8 @@ const TABLES: [&str; 4] = [
     "oauth_consents",
 ];
 
-const FUNCTIONS: [&str; 9] = [
+const FUNCTIONS: [&str; 10] = [
+    "oauth_origin_registered(text)",
     "oauth_client(uuid)",
     "oauth_client_allows(uuid, uuid[])",
     "oauth_code_issue(bytea, uuid, text, text, text, text[], uuid, uuid, timestamptz, text[], integer)",
@@ -307,6 +324,7 @@ ALTER FUNCTION auth_refresh_lookup(uuid) OWNER TO {DEFINER_ROLE};
 REVOKE ALL ON FUNCTION auth_refresh_lookup(uuid) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION auth_refresh_lookup(uuid) TO {RUNTIME_ROLE}, {PLATFORM_ROLE};
 DROP INDEX sessions_client_idx;
+ALTER TABLE sessions DROP COLUMN client_scopes;
 ALTER TABLE sessions DROP COLUMN authenticated_at;
 ALTER TABLE sessions DROP COLUMN client_id;
 DROP TABLE oauth_consents;

@@ -36,6 +36,8 @@ pub enum Counter {
     /// wrong second-factor codes, beside their count as failed logins: a password reset lifts
     /// the login lock, not this one (a mailbox is not the second factor)
     MfaCode,
+    /// wrong secrets of an OpenID client at the token, revocation and introspection endpoints
+    ClientSecret,
 }
 
 impl Counter {
@@ -48,6 +50,7 @@ impl Counter {
             Counter::TakenName => "taken:",
             Counter::Signup => "signup:",
             Counter::MfaCode => "mfa:",
+            Counter::ClientSecret => "client-secret:",
         }
     }
 
@@ -61,6 +64,7 @@ impl Counter {
             Who::Name(name) => account_key(name),
             Who::User(id) => format!("user:{id}"),
             Who::Invitation(id) => format!("invitation:{id}"),
+            Who::Client(id) => format!("client:{id}"),
         };
         (
             format!("{prefix}{who}"),
@@ -76,6 +80,8 @@ pub enum Who<'a> {
     Name(&'a SignInName),
     User(uuid::Uuid),
     Invitation(uuid::Uuid),
+    /// An OpenID client, by its id.
+    Client(uuid::Uuid),
 }
 
 impl Counter {}
@@ -267,7 +273,18 @@ pub async fn record(
     name: &SignInName,
     ip: Option<&str>,
 ) -> Result<u32, AppError> {
-    let (account, ip) = counter.keys(name, ip);
+    record_of(tx, counter, lockout, Who::Name(name), ip).await
+}
+
+/// [`record`] for any [`Who`].
+pub async fn record_of(
+    tx: &TenantTx,
+    counter: Counter,
+    lockout: &LockoutSettings,
+    who: Who<'_>,
+    ip: Option<&str>,
+) -> Result<u32, AppError> {
+    let (account, ip) = counter.keys_of(who, ip);
     let window = lockout.window_secs.min(i32::MAX as u64) as i32;
     let lock = lockout.lock_secs.min(i32::MAX as u64) as i32;
     let fail = |key: String, max: u32| {

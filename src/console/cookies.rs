@@ -1,6 +1,7 @@
 //! The console's cookies: the session (`__Host-dg_console`: the access token and the refresh
 //! token of a real session), the pre-session nonce that binds a sign-in form's CSRF token
-//! (`__Host-dg_pre`), and a one-shot notice of what the last action did (`__Host-dg_flash`).
+//! (`__Host-dg_pre`), a one-shot notice of what the last action did (`__Host-dg_flash`), and
+//! an OpenID authorization request on its way through the pages (`__Host-dg_authorize`).
 //!
 //! `__Host-` means `Secure`, `Path=/` and no `Domain`, so no other host or path can set or
 //! shadow them; with `console.secure_cookie` off (plain HTTP on a non-localhost address in dev)
@@ -16,6 +17,9 @@ pub enum Jar {
     Session,
     PreSession,
     Flash,
+    /// An OpenID authorization request waiting for sign-in, step-up, a choice or consent
+    /// (sealed: `oidc::request::Pending`).
+    Authorize,
 }
 
 impl Jar {
@@ -24,6 +28,7 @@ impl Jar {
             Jar::Session => "dg_console",
             Jar::PreSession => "dg_pre",
             Jar::Flash => "dg_flash",
+            Jar::Authorize => "dg_authorize",
         }
     }
 

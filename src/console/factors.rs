@@ -197,7 +197,10 @@ fn back_to(back: Option<&str>, req: &Request) -> String {
     back.map(str::to_owned)
         .or(referer)
         .filter(|p| {
-            p.starts_with("/console") && !p.starts_with("/console/step-up") && !p.contains("//")
+            let resumes = p == crate::console::oidc::RESUME;
+            (p.starts_with("/console") || resumes)
+                && !p.starts_with("/console/step-up")
+                && !p.contains("//")
         })
         .unwrap_or_else(|| "/console".to_owned())
 }

@@ -84,10 +84,17 @@ pub async fn attend<E: Endpoint>(next: E, mut req: Request) -> poem::Result<Resp
         csrf,
         cookie,
     });
+    let waiting = Jar::Authorize
+        .read(&req, console)
+        .and_then(|sealed| crate::oidc::request::Pending::open(&state, sealed));
     let mut resp = match next.call(req).await {
         Ok(resp) => resp.into_response(),
         Err(err) => err.into_response(),
     };
+    // a page on the way of an OpenID request may send the browser on to its client
+    if let Some(pending) = waiting {
+        crate::http::allow_form_target(&mut resp, &pending.request.redirect_uri);
+    }
     prepend_cookies(&mut resp, cookies);
     Ok(resp)
 }
@@ -136,7 +143,7 @@ async fn resume(state: &AppState, req: &Request, value: &str) -> Resumed {
             Err(_) => Resumed::Gone,
         };
     }
-    let Ok(issued) = sign_in::refresh(state, refresh, &meta).await else {
+    let Ok(issued) = sign_in::refresh(state, refresh, None, &meta).await else {
         return Resumed::Gone;
     };
     match authenticate(&state.auth, auth, &state.db, &issued.access_token).await {

@@ -88,15 +88,31 @@ pub struct SwitchForm {
     place: String,
 }
 
-/// The sign-in page (a signed-in visitor goes on to the overview).
+#[derive(Deserialize)]
+pub struct ShowQuery {
+    /// Prefilled (an OpenID client's `login_hint`).
+    #[serde(default)]
+    login: String,
+    /// Sign in again although signed in (an OpenID client asked for a fresh sign-in).
+    #[serde(default)]
+    again: String,
+}
+
+/// The sign-in page (a signed-in visitor goes on to the overview, unless asked to sign in
+/// again).
 #[handler]
-pub fn show(req: &Request, state: Data<&AppState>, visitor: Data<&Visitor>) -> Response {
-    if visitor.caller.is_some() {
+pub fn show(
+    req: &Request,
+    state: Data<&AppState>,
+    visitor: Data<&Visitor>,
+    poem::web::Query(q): poem::web::Query<ShowQuery>,
+) -> Response {
+    if visitor.caller.is_some() && q.again.is_empty() {
         return page::redirect(req, "/console");
     }
     let page = SignInPage {
         frame: Frame::anonymous(req, &state, "Sign in"),
-        login: String::new(),
+        login: q.login.chars().take(320).collect(),
         errors: Errors::none(),
     };
     page::render(StatusCode::OK, &page)
@@ -172,10 +188,14 @@ pub async fn code(
     }
 }
 
-/// Signed in (or switched): on to enrolment, the picker or the overview.
+/// Signed in (or switched): on to enrolment, the OpenID request that waits for this sign-in,
+/// the picker or the overview.
 pub(super) fn signed_in(req: &Request, state: &AppState, issued: &Issued) -> Response {
+    let authorizing = Jar::Authorize.read(req, &state.settings.console).is_some();
     let next = if issued.standing == Standing::MustEnrol {
         "/console/enrol"
+    } else if authorizing {
+        super::oidc::RESUME
     } else if issued.memberships.len() > 1 {
         "/console/pick"
     } else {

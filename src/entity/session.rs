@@ -30,6 +30,13 @@ pub struct Model {
     /// The dealer group of a group membership's family (taken from the transaction that
     /// opens it).
     pub group_id: Option<Uuid>,
+    /// The OpenID client whose family this is (opened by a code exchange); `None`: the API's
+    /// or the console's. Only that client refreshes it, at `/oauth2/token`.
+    pub client_id: Option<Uuid>,
+    /// When the person authenticated for a family opened later (a client's): its `auth_time`.
+    pub authenticated_at: Option<DateTimeUtc>,
+    /// The scopes the client was granted.
+    pub client_scopes: Option<Vec<String>>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

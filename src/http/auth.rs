@@ -254,7 +254,7 @@ impl AuthApi {
             .refresh_token
             .or_else(|| cookie.filter(|_| state.settings.auth.cookie_mode))
             .ok_or(AppError::Unauthenticated)?;
-        let issued = sign_in::refresh(&state, &token, &request_meta(req, &state)).await?;
+        let issued = sign_in::refresh(&state, &token, None, &request_meta(req, &state)).await?;
         Ok(issue(&state, issued))
     }
 

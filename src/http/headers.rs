@@ -19,15 +19,35 @@ const FIXED: [(HeaderName, &str); 4] = [
     (header::CONTENT_SECURITY_POLICY, "frame-ancestors 'none'"),
 ];
 
-/// The console's pages, over [`FIXED`].
+/// The console's pages (and the OpenID provider's), over [`FIXED`].
 const CONSOLE: [(HeaderName, &str); 2] = [
     (header::REFERRER_POLICY, "same-origin"),
-    (
-        header::CONTENT_SECURITY_POLICY,
-        "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'; \
-         object-src 'none'",
-    ),
+    (header::CONTENT_SECURITY_POLICY, CONSOLE_CSP),
 ];
+const CONSOLE_CSP: &str = "default-src 'self'; frame-ancestors 'none'; form-action 'self'; \
+                           base-uri 'none'; object-src 'none'";
+
+/// Set by a page whose form's answer sends the browser on to another site (an OpenID client's
+/// registered redirect URI): its `form-action` names that origin too. Never leaves the server.
+const FORM_TARGET: &str = "x-dealergate-form-target";
+
+/// Lets the page in `resp` send the browser on to `uri` after its form is answered (Chromium
+/// applies `form-action` to where a form's answer redirects): `uri`'s origin, or the scheme of
+/// a native app's private-use URI.
+pub fn allow_form_target(resp: &mut Response, uri: &str) {
+    let source = match url::Url::parse(uri) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") => url.origin().ascii_serialization(),
+        Ok(url) => format!("{}:", url.scheme()),
+        Err(_) => return,
+    };
+    let safe = source
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"+-.:/[]".contains(&b));
+    let first = !resp.headers().contains_key(FORM_TARGET);
+    if let (true, true, Ok(value)) = (safe, first, HeaderValue::from_str(&source)) {
+        resp.headers_mut().insert(FORM_TARGET, value);
+    }
+}
 
 pub struct SecurityHeaders {
     hsts: Option<HeaderValue>,
@@ -63,7 +83,9 @@ impl<E: Endpoint> Endpoint for SecurityHeadersEndpoint<E> {
 
     async fn call(&self, req: Request) -> poem::Result<Response> {
         let api = req.uri().path().starts_with("/api/");
-        let console = req.uri().path().starts_with("/console");
+        let console = ["/console", "/oauth2/"]
+            .iter()
+            .any(|p| req.uri().path().starts_with(p));
         let mut resp = match self.inner.call(req).await {
             Ok(resp) => resp.into_response(),
             Err(err) => err.into_response(),
@@ -78,6 +100,15 @@ impl<E: Endpoint> Endpoint for SecurityHeadersEndpoint<E> {
         if console {
             for (name, value) in CONSOLE {
                 headers.insert(name, HeaderValue::from_static(value));
+            }
+            if let Some(target) = headers.remove(FORM_TARGET) {
+                let csp = CONSOLE_CSP.replace(
+                    "form-action 'self'",
+                    &format!("form-action 'self' {}", target.to_str().unwrap_or_default()),
+                );
+                if let Ok(value) = HeaderValue::from_str(&csp) {
+                    headers.insert(header::CONTENT_SECURITY_POLICY, value);
+                }
             }
             if !headers.contains_key(header::CACHE_CONTROL) {
                 headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

@@ -28,6 +28,7 @@ mod signup;
 pub(crate) mod users;
 mod well_known;
 
+pub(crate) use headers::allow_form_target;
 pub(crate) use mfa::answer as mfa_answer;
 pub(crate) use roles::{new_role, role_change};
 pub(crate) use security::request_meta;
@@ -113,10 +114,22 @@ fn document() -> &'static serde_json::Value {
     DOCUMENT.get_or_init(|| serde_json::from_str(&api_service().spec()).unwrap_or_default())
 }
 
+/// What is served beside the API, inside the same middleware: the browser console at
+/// `/console` (`crate::console`), and the OpenID provider (`crate::oidc`) at `/oauth2` and
+/// `/.well-known/openid-configuration`.
+pub struct Beside<C, O, D> {
+    pub console: C,
+    pub oauth2: O,
+    pub discovery: D,
+}
+
 /// The whole HTTP application for one replica.
-/// `console` is served at `/console` (the browser console, `crate::console`), inside the same
-/// middleware as the API.
-pub fn app(state: AppState, console: impl Endpoint + 'static) -> impl Endpoint {
+pub fn app<C, O, D>(state: AppState, beside: Beside<C, O, D>) -> impl Endpoint
+where
+    C: Endpoint + 'static,
+    O: Endpoint + 'static,
+    D: Endpoint + 'static,
+{
     let api = api_service();
     let context = middleware::RequestContext::new(&state.settings.http);
     let cors = cors(&state.settings);
@@ -128,7 +141,9 @@ pub fn app(state: AppState, console: impl Endpoint + 'static) -> impl Endpoint {
         .nest("/", api)
         .with(cors);
     Route::new()
-        .nest("/console", console)
+        .nest("/console", beside.console)
+        .nest("/oauth2", beside.oauth2)
+        .at("/.well-known/openid-configuration", beside.discovery)
         .nest("/", api)
         .around(home)
         .with(NormalizePath::new(TrailingSlash::Trim))

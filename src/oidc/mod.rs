@@ -5,15 +5,67 @@
 //! error body): relying-party libraries parse those. The pages a person sees on the way (sign-in,
 //! the dealership picker, consent) are the console's.
 
+mod client_auth;
+mod cors;
+mod discovery;
+pub mod error;
 pub mod keys;
+mod params;
+pub mod request;
+mod revocation;
+mod token;
+pub mod tokens;
+mod userinfo;
 
-use crate::config::Settings;
+use poem::{Endpoint, EndpointExt, IntoResponse, Route, get, post};
+
+use crate::{config::Settings, state::AppState};
+
+/// `/oauth2/*`: the console's `pages` (authorize, logout) and the endpoints clients call
+/// themselves (token, userinfo, revocation, introspection; CORS for registered origins);
+/// nothing at all when `oidc.enabled` is off.
+pub fn routes(state: &AppState, pages: Route) -> impl Endpoint + 'static {
+    let enabled = state.settings.oidc.enabled;
+    pages
+        .at("/token", post(token::token).around(cors::allow))
+        .at(
+            "/userinfo",
+            get(userinfo::userinfo)
+                .post(userinfo::userinfo)
+                .around(cors::allow),
+        )
+        .at("/revoke", post(revocation::revoke).around(cors::allow))
+        .at("/introspect", post(revocation::introspect))
+        .around(move |next, req| async move {
+            if !enabled {
+                return Ok(poem::Response::builder()
+                    .status(poem::http::StatusCode::NOT_FOUND)
+                    .finish());
+            }
+            next.call(req).await.map(IntoResponse::into_response)
+        })
+}
+
+/// `/.well-known/openid-configuration` (404 when `oidc.enabled` is off).
+pub fn discovery(state: &AppState) -> impl Endpoint + 'static {
+    let enabled = state.settings.oidc.enabled;
+    get(discovery::configuration).around(move |next, req| async move {
+        if !enabled {
+            return Ok(poem::Response::builder()
+                .status(poem::http::StatusCode::NOT_FOUND)
+                .finish());
+        }
+        next.call(req).await.map(IntoResponse::into_response)
+    })
+}
 
 /// The provider's identity and keys, one per replica.
 pub struct Provider {
     /// `iss` of ID tokens and the base of every endpoint in the discovery document.
     pub issuer: String,
     pub keys: keys::IdKeys,
+    /// The origins CORS allows at the token endpoint, as last looked up.
+    origins: cors::Origins,
 }
 
 impl Provider {
@@ -30,6 +82,7 @@ impl Provider {
         Ok(Self {
             issuer,
             keys: keys::IdKeys::from_settings(settings)?,
+            origins: cors::Origins::new(),
         })
     }
 

@@ -23,6 +23,8 @@ pub struct Owner {
     pub user_id: Uuid,
     pub dealership_id: Option<Uuid>,
     pub group_id: Option<Uuid>,
+    /// The OpenID client the family belongs to, if any.
+    pub client_id: Option<Uuid>,
 }
 
 pub async fn owner_of(tx: &TenantTx, session_id: Uuid) -> Result<Option<Owner>, AppError> {
@@ -46,6 +48,14 @@ pub struct NewSession {
     pub max_age_secs: i64,
     /// When the sign-in proved a second factor (a switch carries its session's).
     pub mfa_at: Option<chrono::DateTime<Utc>>,
+    /// A client's family: the client, what it was granted, and when the person authenticated.
+    pub client: Option<ClientFamily>,
+}
+
+pub struct ClientFamily {
+    pub client_id: Uuid,
+    pub scopes: Vec<String>,
+    pub authenticated_at: chrono::DateTime<Utc>,
 }
 
 pub async fn create(tx: &TenantTx, new: NewSession, meta: &RequestMeta) -> Result<(), AppError> {
@@ -64,6 +74,9 @@ pub async fn create(tx: &TenantTx, new: NewSession, meta: &RequestMeta) -> Resul
         expires_at: Set(now + chrono::Duration::seconds(new.idle_secs.min(new.max_age_secs))),
         absolute_expires_at: Set(now + chrono::Duration::seconds(new.max_age_secs)),
         mfa_at: Set(new.mfa_at),
+        client_id: Set(new.client.as_ref().map(|c| c.client_id)),
+        client_scopes: Set(new.client.as_ref().map(|c| c.scopes.clone())),
+        authenticated_at: Set(new.client.as_ref().map(|c| c.authenticated_at)),
         ..Default::default()
     }
     .insert(tx)

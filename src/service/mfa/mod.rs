@@ -75,7 +75,7 @@ pub async fn authn(
     let row = SessionRow::find_by_statement(Statement::from_sql_and_values(
         DbBackend::Postgres,
         format!(
-            "SELECT s.created_at, s.mfa_at, \
+            "SELECT coalesce(s.authenticated_at, s.created_at) AS created_at, s.mfa_at, \
                 EXISTS (SELECT 1 FROM mfa_factors f \
                         WHERE f.person_id = $3 AND f.confirmed_at IS NOT NULL) AS enrolled, \
                 (coalesce((SELECT d.mfa_required FROM dealerships d \

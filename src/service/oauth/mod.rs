@@ -2,5 +2,8 @@
 //! grants that turn a code or a client's refresh token into tokens.
 
 pub mod client;
+pub mod codes;
+pub mod consents;
+pub mod grants;
 
 pub use client::Client;

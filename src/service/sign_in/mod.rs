@@ -44,6 +44,8 @@ pub struct Issued {
     pub memberships: Vec<Summary>,
     /// The session's second-factor standing, as its access token says (`mfa`).
     pub standing: crate::auth::mfa::Standing,
+    /// How and when the session was authenticated (`amr`, `auth_time`).
+    pub authn: Authn,
 }
 
 /// What a right password gets: tokens, or (for a user with a second factor) the
@@ -114,11 +116,21 @@ pub(crate) async fn open_session_proving(
 ) -> Result<RefreshToken, AppError> {
     let session_id = Uuid::now_v7();
     let mfa_at = mfa.then(chrono::Utc::now);
-    open_family(state, tx, user, meta, (session_id, session_id), mfa_at).await
+    open_family(
+        state,
+        tx,
+        user,
+        meta,
+        (session_id, session_id),
+        mfa_at,
+        None,
+    )
+    .await
 }
 
 /// Opens refresh family `ids.0` of `user`'s membership in sign-in `ids.1` (a new sign-in: the
-/// same id twice) and hands back its first refresh token.
+/// same id twice), for an OpenID `client` or for the API, and hands back its first refresh
+/// token.
 pub(crate) async fn open_family(
     state: &AppState,
     tx: &TenantTx,
@@ -126,6 +138,7 @@ pub(crate) async fn open_family(
     meta: &RequestMeta,
     (session_id, sign_in_id): (Uuid, Uuid),
     mfa_at: Option<chrono::DateTime<chrono::Utc>>,
+    client: Option<sessions::ClientFamily>,
 ) -> Result<RefreshToken, AppError> {
     let refresh_token = RefreshToken::generate(session_id);
     let auth = &state.settings.auth;
@@ -138,6 +151,7 @@ pub(crate) async fn open_family(
         idle_secs: auth.refresh_token_ttl_secs as i64,
         max_age_secs: auth.session_max_age_secs as i64,
         mfa_at,
+        client,
     };
     sessions::create(tx, session, meta).await?;
     Ok(refresh_token)
@@ -162,6 +176,7 @@ pub(crate) fn issue(
         user,
         memberships,
         standing,
+        authn,
     })
 }
 

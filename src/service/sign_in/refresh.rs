@@ -18,17 +18,22 @@ use crate::{
 
 /// Rotates the session's refresh token. A token another tab rotated moments ago (inside the
 /// grace window) gets the same successor; any retired token of the family presented later is a
-/// replay and ends the whole session.
+/// replay and ends the whole session. `client` is who presents it: the OpenID client the
+/// family is bound to, or `None` for the API's and the console's families — a client's token
+/// is refused anywhere else (RFC 9700 §4.14: refresh tokens are bound to their client).
 pub async fn refresh(
     state: &AppState,
     raw_token: &str,
+    client: Option<uuid::Uuid>,
     meta: &RequestMeta,
 ) -> Result<Issued, AppError> {
     let presented = RefreshToken::parse(raw_token).ok_or(AppError::Unauthenticated)?;
     let tx = state.db.begin_reading(Scope::Anonymous).await?;
     let owner = sessions::owner_of(&tx, presented.session_id).await?;
     tx.commit().await?;
-    let owner = owner.ok_or(AppError::Unauthenticated)?;
+    let owner = owner
+        .filter(|owner| owner.client_id == client)
+        .ok_or(AppError::Unauthenticated)?;
 
     let auth = &state.settings.auth;
     let next = presented.successor(&state.auth.rotation);

@@ -14,11 +14,17 @@ use uuid::Uuid;
 use super::{Issued, issue_in, open_family};
 use crate::{
     auth::principal::scope_of,
-    entity::membership::Place,
+    entity::{membership::Place, session},
     error::AppError,
     scope::{Caller, RequestMeta},
-    service::{audit, sessions, users},
+    service::{
+        audit,
+        oauth::Client,
+        sessions::{self, ClientFamily},
+        users,
+    },
     state::AppState,
+    tenancy::TenantTx,
 };
 
 /// Tokens for the caller's membership in `dealership_id`, in the caller's own sign-in; 404 if
@@ -36,11 +42,12 @@ pub async fn switch(
         .await?
         .ok_or(AppError::Unauthenticated)?;
     let places = users::memberships_of(&tx, me.person_id).await?;
-    tx.commit().await?;
     let target = places
         .iter()
         .find(|m| m.is_at(place))
         .ok_or(AppError::NotFound("membership"))?;
+    let client = client_family(&tx, &session, target.user_id).await?;
+    tx.commit().await?;
 
     let tx = state
         .db
@@ -50,7 +57,8 @@ pub async fn switch(
         .await?
         .ok_or(AppError::NotFound("membership"))?;
     let family = (Uuid::now_v7(), session.sign_in_id);
-    let refresh_token = open_family(state, &tx, &user, meta, family, session.mfa_at).await?;
+    let refresh_token =
+        open_family(state, &tx, &user, meta, family, session.mfa_at, client).await?;
     let user = users::touch_last_login(&tx, user).await?;
     let event = audit::Event {
         dealership_id: user.dealership_id,
@@ -69,4 +77,27 @@ pub async fn switch(
     let changed = crate::auth::sessions::Revoked::Profile(me.person_id);
     state.auth.sessions.apply(changed).await;
     Ok(issued)
+}
+
+/// An OpenID client's family switches within what that client may use (its dealerships and
+/// groups), and the new family stays the client's; the API's and the console's are free.
+async fn client_family(
+    tx: &TenantTx,
+    session: &session::Model,
+    target: Uuid,
+) -> Result<Option<ClientFamily>, AppError> {
+    let Some(client_id) = session.client_id else {
+        return Ok(None);
+    };
+    let client = Client::find(tx, client_id)
+        .await?
+        .ok_or(AppError::Unauthenticated)?;
+    if client.usable_by(tx, &[target]).await?.is_empty() {
+        return Err(AppError::NotFound("membership"));
+    }
+    Ok(Some(ClientFamily {
+        client_id,
+        scopes: session.client_scopes.clone().unwrap_or_default(),
+        authenticated_at: session.authenticated_at.unwrap_or(session.created_at),
+    }))
 }
