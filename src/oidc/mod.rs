@@ -69,16 +69,22 @@ pub struct Provider {
 }
 
 impl Provider {
-    /// The configured issuer (or the mailed links' base, or in dev this server's own address
-    /// `bound`) and the ID-token keys.
+    /// The configured issuer; else in dev this server's own address `bound` (`localhost` for a
+    /// loopback listener), in prod the mailed links' base.
     pub fn build(settings: &Settings, bound: std::net::SocketAddr) -> anyhow::Result<Self> {
-        let issuer = match &settings.oidc.issuer {
-            Some(issuer) => issuer.trim_end_matches('/').to_owned(),
-            None => settings
-                .mail
-                .public_base_url_for(settings.profile, bound)
-                .ok_or_else(|| anyhow::anyhow!("oidc.issuer is not set"))?,
+        let own = match settings.profile {
+            crate::config::Profile::Dev => {
+                crate::config::MailSettings::default().public_base_url_for(settings.profile, bound)
+            }
+            crate::config::Profile::Prod => settings.mail.public_base_url.clone(),
         };
+        let issuer = settings
+            .oidc
+            .issuer
+            .clone()
+            .or(own)
+            .map(|issuer| issuer.trim_end_matches('/').to_owned())
+            .ok_or_else(|| anyhow::anyhow!("oidc.issuer is not set"))?;
         Ok(Self {
             issuer,
             keys: keys::IdKeys::from_settings(settings)?,

@@ -1,0 +1,6 @@
+//! dealergate as an OpenID Connect provider (issue 25): the code flow through the console's
+//! pages, the token endpoint's grants and refusals, userinfo, revocation, introspection and
+//! logout — over real HTTP against the real server.
+
+mod flow;
+pub mod rp;
