@@ -3,4 +3,10 @@
 //! logout — over real HTTP against the real server.
 
 mod flow;
+mod memberships;
+mod prompts;
+mod refusals;
 pub mod rp;
+mod sessions;
+mod steps;
+mod token_refusals;
