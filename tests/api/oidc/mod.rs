@@ -2,6 +2,7 @@
 //! pages, the token endpoint's grants and refusals, userinfo, revocation, introspection and
 //! logout — over real HTTP against the real server.
 
+mod conformance;
 mod flow;
 mod memberships;
 mod prompts;
