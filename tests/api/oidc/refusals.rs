@@ -9,6 +9,9 @@ use uuid::Uuid;
 use super::rp::{self, REDIRECT, Spec};
 use crate::helpers::{TestApp, console::Console, spawn_app};
 
+/// Parameters changed in a good request (`None` drops one).
+type Changes<'a> = &'a [(&'a str, Option<&'a str>)];
+
 /// `/oauth2/authorize?…` for `client`: a good request with `changes` (a `None` value drops
 /// the parameter).
 fn request(client: &str, changes: &[(&str, Option<&str>)]) -> String {
@@ -116,7 +119,7 @@ async fn a_bad_request_from_a_known_client_goes_back_with_the_error_state_and_is
     .await;
     let id = confidential.id.to_string();
     let mut console = Console::new(&app);
-    let cases: &[(&[(&str, Option<&str>)], &str)] = &[
+    let cases: &[(Changes, &str)] = &[
         (
             &[("response_type", Some("token"))],
             "unsupported_response_type",

@@ -6,7 +6,7 @@ use super::{
     rp::{self, REDIRECT, Registered},
     steps::{self, first_party, oauth_error, userinfo_status},
 };
-use crate::helpers::{PA_AGENT, TestApp, console::Console, exec, spawn_app};
+use crate::helpers::{PA_AGENT, TestApp, console::Console, exec, spawn_app, spawn_app_with};
 
 /// A fresh code for `client` in a signed-in browser, and its PKCE verifier.
 async fn code_for(console: &mut Console, client: &Registered) -> (String, String) {
@@ -237,4 +237,31 @@ async fn other_grants_repeated_parameters_and_other_bodies_are_refused() {
         .await
         .unwrap();
     assert_eq!(oauth_error(json, 400).await, "invalid_request");
+}
+
+#[tokio::test]
+async fn a_refresh_token_works_once_and_only_for_its_own_client() {
+    // no grace for a concurrent refresh: a spent token is refused at once
+    let app = spawn_app_with(|s| s.auth.refresh_grace_secs = 0).await;
+    let client = first_party(&app).await;
+    let other = first_party(&app).await;
+    let body = steps::tokens_for(&app, &client, &PA_AGENT).await;
+    let refresh = body["refresh_token"].as_str().unwrap();
+
+    let (status, refused) = steps::refresh(&app, &other, refresh).await;
+    assert_eq!(status, 400, "{refused}");
+    assert_eq!(refused["error"], "invalid_grant", "another client's token");
+
+    // oidcc-refresh-token: a new ID token for the same person, a rotated refresh token
+    let (status, rotated) = steps::refresh(&app, &client, refresh).await;
+    assert_eq!(status, 200, "{rotated}");
+    let before = rp::claims(body["id_token"].as_str().unwrap());
+    let after = rp::claims(rotated["id_token"].as_str().unwrap());
+    for claim in ["iss", "sub", "aud", "auth_time"] {
+        assert_eq!(before[claim], after[claim], "{claim}");
+    }
+    assert_ne!(rotated["refresh_token"], body["refresh_token"]);
+    let (status, reused) = steps::refresh(&app, &client, refresh).await;
+    assert_eq!(status, 400, "{reused}");
+    assert_eq!(reused["error"], "invalid_grant", "a spent refresh token");
 }
