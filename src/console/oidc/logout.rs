@@ -174,7 +174,9 @@ async fn end(
         scope.commit().await?;
     }
     if let Some((person, sign_in)) = hinted {
-        let tx = state.db.begin(Scope::Anonymous).await?;
+        // the hint is this provider's own signed statement of the sign-in: any of the person's
+        // dealerships may be in it, and the anonymous scope sees none of them (it ended nothing)
+        let tx = state.db.begin(Scope::Platform).await?;
         sessions::end_person(&tx, person, (Some(sign_in), None), "oidc_logout").await?;
         publish(&tx, Revoked::Person(person)).await?;
         tx.commit().await?;

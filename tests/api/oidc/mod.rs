@@ -2,5 +2,12 @@
 //! pages, the token endpoint's grants and refusals, userinfo, revocation, introspection and
 //! logout — over real HTTP against the real server.
 
+mod conformance;
 mod flow;
+mod memberships;
+mod prompts;
+mod refusals;
 pub mod rp;
+mod sessions;
+mod steps;
+mod token_refusals;
