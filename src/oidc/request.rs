@@ -49,9 +49,28 @@ impl AuthRequest {
     }
 }
 
+/// The query's parameters (the first of a repeated one), and the name of one that is
+/// repeated, if any (RFC 6749 §3.1: a repeated parameter makes the request invalid).
+pub fn parameters(query: &str) -> (HashMap<String, String>, Option<String>) {
+    let mut params = HashMap::new();
+    let mut repeated = None;
+    for (name, value) in url::form_urlencoded::parse(query.as_bytes()) {
+        if params.contains_key(name.as_ref()) {
+            repeated.get_or_insert_with(|| name.to_string());
+        } else {
+            params.insert(name.into_owned(), value.into_owned());
+        }
+    }
+    (params, repeated)
+}
+
 /// Reads `params` for `client` (found by the caller from `client_id`): the redirect URI is
 /// checked first, and anything wrong before that is a page, after it a redirect.
-pub fn read(params: &HashMap<String, String>, client: &Client) -> Result<AuthRequest, Refusal> {
+pub fn read(
+    params: &HashMap<String, String>,
+    repeated: Option<String>,
+    client: &Client,
+) -> Result<AuthRequest, Refusal> {
     let get = |name: &str| {
         params
             .get(name)
@@ -59,7 +78,8 @@ pub fn read(params: &HashMap<String, String>, client: &Client) -> Result<AuthReq
             .filter(|v| !v.is_empty())
     };
     let redirect_uri = get("redirect_uri").ok_or(Refusal::Page("redirect_uri is missing"))?;
-    if !client.redirects_to(redirect_uri) {
+    let ambiguous = matches!(repeated.as_deref(), Some("client_id" | "redirect_uri"));
+    if ambiguous || !client.redirects_to(redirect_uri) {
         return Err(Refusal::Page(
             "redirect_uri is not registered for this client",
         ));
@@ -70,6 +90,12 @@ pub fn read(params: &HashMap<String, String>, client: &Client) -> Result<AuthReq
         error,
         description,
     };
+    if let Some(name) = repeated {
+        return Err(back(
+            "invalid_request",
+            format!("parameter {name} is repeated"),
+        ));
+    }
     if get("request").is_some() {
         return Err(back(
             "request_not_supported",

@@ -51,7 +51,7 @@ pub async fn token(
         }
     };
     let granted = granted.map_err(|refused| refusal(&client, refused))?;
-    Ok(answer(&state, &client, granted)?)
+    answer(&state, &client, granted)
 }
 
 fn refusal(client: &Client, refused: Refused) -> OAuthError {

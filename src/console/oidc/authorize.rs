@@ -5,13 +5,11 @@
 //! the end a code goes back to the registered redirect URI with `state` and `iss` (RFC 9207).
 //! A request waiting on a page is kept sealed in a cookie ([`Jar::Authorize`]).
 
-use std::collections::HashMap;
-
 use askama::Template;
 use poem::{
     Request, Response, handler,
     http::{StatusCode, header},
-    web::{Data, Form, Query},
+    web::{Data, Form},
 };
 use serde::Deserialize;
 use uuid::Uuid;
@@ -62,8 +60,8 @@ pub async fn authorize(
     req: &Request,
     state: Data<&AppState>,
     visitor: Data<&Visitor>,
-    Query(params): Query<HashMap<String, String>>,
 ) -> Result<Response, Failure> {
+    let (params, repeated) = request::parameters(req.uri().query().unwrap_or(""));
     let client = match params
         .get("client_id")
         .and_then(|id| Uuid::try_parse(id).ok())
@@ -78,7 +76,7 @@ pub async fn authorize(
             "This app is not registered here (unknown client_id).",
         ));
     };
-    match request::read(&params, &client) {
+    match request::read(&params, repeated, &client) {
         Ok(checked) => flow::proceed(req, &state, &visitor, &client, Pending::new(checked)).await,
         Err(refusal) => Ok(answer_refusal(req, &state, refusal)),
     }

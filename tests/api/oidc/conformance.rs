@@ -69,8 +69,6 @@ async fn discovery_names_this_issuer_its_endpoints_and_its_keys() {
 /// oidcc-idtoken-signature, oidcc-idtoken-rs256 (Config OP), oidcc-idtoken-unsigned: an ID
 /// token is signed with the algorithm its client registered, by a key of the JWKS.
 #[tokio::test]
-#[ignore = "the ID-token keys are still the stub of src/oidc/keys.rs: EdDSA for every client, \
-            and none of them in the JWKS; un-ignore when the keys land"]
 async fn id_tokens_are_signed_with_the_clients_algorithm_by_a_key_of_the_jwks() {
     let app = spawn_app().await;
     let jwks = json_of(&app, "/.well-known/jwks.json").await;
