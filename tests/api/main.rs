@@ -45,6 +45,7 @@ mod mfa_gaps;
 mod mfa_policy;
 mod mfa_signup;
 mod migrations;
+mod oauth_clients;
 mod open_signup;
 mod operations;
 mod password_reset;

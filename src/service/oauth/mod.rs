@@ -2,5 +2,7 @@
 //! grants that turn a code or a client's refresh token into tokens.
 
 pub mod client;
+pub mod registration;
+pub mod registry;
 
 pub use client::Client;
