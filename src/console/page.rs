@@ -52,7 +52,7 @@ pub struct Place {
 
 /// The menu: each entry shown when the policy grants its permission at more than the caller's
 /// own record (an agent may read their own user, not the staff list).
-const MENU: [(&str, &str, Resource, Action); 8] = [
+const MENU: [(&str, &str, Resource, Action); 9] = [
     ("Staff", "/console/staff", Resource::Users, Action::List),
     (
         "Invitations",
@@ -83,6 +83,12 @@ const MENU: [(&str, &str, Resource, Action); 8] = [
         "Dealer groups",
         "/console/groups",
         Resource::DealerGroups,
+        Action::List,
+    ),
+    (
+        "OpenID clients",
+        "/console/clients",
+        Resource::OauthClients,
         Action::List,
     ),
     (

@@ -1,4 +1,4 @@
-//! The names people and dealerships go by: one line of text, trimmed, of bounded length, with
+//! The names people, dealerships and OpenID clients go by: one line of text, trimmed, of bounded length, with
 //! no control or bidi characters (they could make a name display as another, see `text`).
 
 use std::fmt;
@@ -67,6 +67,22 @@ impl fmt::Display for DealershipName {
     }
 }
 
+/// An OpenID client's name, as the consent page shows it: 1–100 characters after trimming.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ClientName(String);
+
+impl ClientName {
+    pub fn parse(raw: &str) -> Result<Self, Invalid> {
+        one_line(raw, 100).map(Self).ok_or(Invalid::new(
+            "must be 1 to 100 characters, without control characters",
+        ))
+    }
+
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -127,6 +143,15 @@ mod tests {
                 "must be 1 to 200 characters, without control characters",
                 "{bad:?}"
             );
+        }
+    }
+
+    #[test]
+    fn client_names_are_one_line_of_at_most_100_characters() {
+        let name = ClientName::parse(" Desking ").unwrap();
+        assert_eq!(name.into_inner(), "Desking");
+        for bad in ["", "x\u{202e}y", &"c".repeat(101)] {
+            assert!(ClientName::parse(bad).is_err(), "{bad:?}");
         }
     }
 }

@@ -6,6 +6,8 @@ pub mod dealer_group;
 pub mod dealership;
 pub mod invitation;
 pub mod membership;
+pub mod oauth_client;
+pub mod oauth_client_secret;
 pub mod person;
 pub mod session;
 pub mod user;

@@ -360,3 +360,18 @@ pub fn json_string_or_null(value: Option<Value>) -> ParseResult<Option<String>> 
         Some(other) => Err(ParseError::expected_type(other)),
     }
 }
+
+/// [`json_string_or_null`] for a list of strings: absent and `null` are `None`, and every item
+/// must be a JSON string.
+pub fn json_strings_or_null(value: Option<Value>) -> ParseResult<Option<Vec<String>>> {
+    match value {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Array(items)) => items
+            .into_iter()
+            .map(|item| json_string(Some(item)))
+            .collect::<Result<Vec<String>, _>>()
+            .map(Some)
+            .map_err(ParseError::propagate),
+        Some(other) => Err(ParseError::expected_type(other)),
+    }
+}

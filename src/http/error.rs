@@ -183,6 +183,11 @@ pub mod set {
         EditUser: [401, 403, 404, 409, 422, 429, 503];
         /// An action by id that some targets refuse (not on yourself: 422).
         Removal: [401, 403, 404, 422, 503];
+        /// A registration (an OpenID client): invalid fields, or a dealership or group named
+        /// that does not exist (422); nothing in it must be unique.
+        Register: [401, 403, 422, 503];
+        /// A registration changed by id: as [`Register`], and it may not exist (404).
+        Reconfigure: [401, 403, 404, 422, 503];
         /// An invitation: the dealership may not exist (404); past the hour's quota of the
         /// dealership or the sender, 429.
         CreateInvitation: [401, 403, 404, 422, 429, 503];
@@ -332,6 +337,8 @@ mod tests {
             CreateDealership,
             Edit,
             Removal,
+            Register,
+            Reconfigure,
             Reload,
             Signup,
             MailRequest,

@@ -17,6 +17,7 @@ mod health;
 pub(crate) mod invitations;
 mod mfa;
 mod middleware;
+mod oauth_clients;
 mod recovery;
 mod refused;
 pub mod request_id;
@@ -55,6 +56,8 @@ pub enum ApiTags {
     Dealerships,
     /// Dealerships that belong together, and who runs every one of them.
     DealerGroups,
+    /// The apps that sign people in through dealergate (OpenID Connect clients).
+    OauthClients,
     /// Who changed what.
     Audit,
     /// The platform's controls.
@@ -75,6 +78,7 @@ pub type Apis = (
     roles::RolesApi,
     dealerships::DealershipsApi,
     dealer_groups::DealerGroupsApi,
+    oauth_clients::OAuthClientsApi,
     audit::AuditApi,
     admin::AdminApi,
     well_known::WellKnownApi,
@@ -96,6 +100,7 @@ pub fn api_service() -> OpenApiService<Apis, ()> {
             roles::RolesApi,
             dealerships::DealershipsApi,
             dealer_groups::DealerGroupsApi,
+            oauth_clients::OAuthClientsApi,
             audit::AuditApi,
             admin::AdminApi,
             well_known::WellKnownApi,

@@ -1,8 +1,9 @@
 //! The admin's platform pages in the console: dealerships (create, suspend, group placement),
-//! dealer groups and their members, and the policy in force with its reload ([`policy`]),
-//! which shows and audits (once) the rules it added and removed. Principals get the
-//! not-allowed page.
+//! dealer groups and their members, the OpenID clients ([`clients`]), and the policy in force
+//! with its reload ([`policy`]), which shows and audits (once) the rules it added and removed.
+//! Principals get the not-allowed page.
 
+mod clients;
 mod policy;
 
 use std::time::Duration;

@@ -301,6 +301,18 @@ fn table() -> Vec<(&'static str, &'static str, Kind)> {
             "/api/v1/dealer-groups/{id}/members/{member_id}",
             platform_only(404),
         ),
+        // the OpenID client registry is the platform's too (oauth_clients.rs); a client is made
+        // for each request, so a deletion leaves the next row one of its own
+        ("GET", "/api/v1/oauth-clients", platform_only(200)),
+        ("POST", "/api/v1/oauth-clients", platform_only(201)),
+        ("GET", "/api/v1/oauth-clients/{id}", platform_only(200)),
+        ("PATCH", "/api/v1/oauth-clients/{id}", platform_only(200)),
+        ("DELETE", "/api/v1/oauth-clients/{id}", platform_only(204)),
+        (
+            "POST",
+            "/api/v1/oauth-clients/{id}/secret",
+            platform_only(200),
+        ),
         (
             "GET",
             "/api/v1/audit-events",
@@ -382,6 +394,8 @@ struct Targets {
     other_factor: Uuid,
     spare_dealership: Uuid,
     other_spare_dealership: Uuid,
+    /// A confidential OpenID client (for the registry's routes only; nil otherwise).
+    client: Uuid,
 }
 
 async fn fresh_user(app: &TestApp, dealership: Uuid) -> Uuid {
@@ -438,6 +452,19 @@ async fn fresh_factor(app: &TestApp, user: Uuid, dealership: Uuid, confirmed: bo
         &format!(
             "INSERT INTO mfa_factors (id, person_id, kind, secret_sealed, confirmed_at) \
              VALUES ('{id}', (SELECT person_id FROM users WHERE id = '{user}' AND dealership_id = '{dealership}'), 'totp', '\\x00', {confirmed_at})"
+        ),
+    )
+    .await;
+    id
+}
+
+async fn fresh_client(app: &TestApp) -> Uuid {
+    let id = Uuid::now_v7();
+    exec(
+        &app.db.owner().await,
+        &format!(
+            "INSERT INTO oauth_clients (id, name, confidential, redirect_uris, scopes) \
+             VALUES ('{id}', 'Target', true, '{{https://target.example.com/cb}}', '{{openid}}')"
         ),
     )
     .await;
@@ -507,6 +534,10 @@ async fn targets(app: &TestApp, seat: &Seat, template: &str) -> Targets {
         other_role: role(seat.other).await,
         spare_dealership: fresh_dealership(app).await,
         other_spare_dealership: fresh_dealership(app).await,
+        client: match template.starts_with("/api/v1/oauth-clients/") {
+            true => fresh_client(app).await,
+            false => Uuid::nil(),
+        },
     }
 }
 
@@ -536,7 +567,7 @@ async fn request(
         (true, true, "DELETE") => [t.spare_dealership, t.other_spare_dealership, me][target],
         _ => [seat.home, seat.other, seat.home][target],
     };
-    let spare = t.spare_dealership;
+    let (spare, client) = (t.spare_dealership, t.client);
     let path = match template {
         "/api/v1/auth/sessions/{id}" => {
             // a session of someone else in the caller's dealership, or in the other one
@@ -577,6 +608,9 @@ async fn request(
         t if t.starts_with("/api/v1/roles/{id}") => template.replace("{id}", &role_id.to_string()),
         t if t.starts_with("/api/v1/dealerships/{id}") => {
             template.replace("{id}", &dealership_id.to_string())
+        }
+        t if t.starts_with("/api/v1/oauth-clients/{id}") => {
+            template.replace("{id}", &client.to_string())
         }
         t if t.starts_with("/api/v1/dealer-groups/{id}") => template
             .replace("{id}", &PREMIUM_GROUP.to_string())
@@ -636,6 +670,11 @@ async fn request(
             Some(json!({"name": format!("Group {}", Uuid::now_v7())}))
         }
         ("PATCH", "/api/v1/dealer-groups/{id}") => Some(json!({"name": "Premium Group"})),
+        ("POST", "/api/v1/oauth-clients") => Some(json!({
+            "name": "Matrix", "confidential": false, "scopes": ["openid"],
+            "redirect_uris": ["https://matrix.example.com/cb"],
+        })),
+        ("PATCH", "/api/v1/oauth-clients/{id}") => Some(json!({"name": "Matrix"})),
         ("POST", "/api/v1/dealer-groups/{id}/members") => {
             Some(json!({"user_id": user_id, "role": "group_manager"}))
         }

@@ -46,6 +46,7 @@ mod mfa_gaps;
 mod mfa_policy;
 mod mfa_signup;
 mod migrations;
+mod oauth_clients;
 mod oidc;
 mod open_signup;
 mod operations;

@@ -1,7 +1,9 @@
 //! The platform, for admins: dealerships ([`dealerships`]), dealer groups and who holds a group
-//! role ([`groups`]), the loaded policy and its reload ([`policy`]). Any user is the staff
-//! directory's, at platform reach.
+//! role ([`groups`]), the OpenID clients ([`clients`]), the loaded policy and its reload
+//! ([`policy`]). Any user is the staff directory's, at platform reach.
 
+mod client_form;
+mod clients;
 mod dealerships;
 mod groups;
 mod policy;
@@ -12,7 +14,7 @@ use poem::{Route, get, post};
 use crate::{
     authz::{Action, Reach, Resource},
     error::AppError,
-    scope::{Caller, RequestScope},
+    scope::{Caller, Grant, RequestScope},
     state::AppState,
 };
 
@@ -43,6 +45,12 @@ pub fn mount(routes: Route) -> Route {
             "/groups/:id/members/:member_id/remove",
             post(groups::remove_member),
         )
+        .at("/clients", get(clients::list).post(clients::create))
+        .at("/clients/new", get(clients::new))
+        .at("/clients/:id", get(clients::show).post(clients::edit))
+        .at("/clients/:id/secret", post(clients::rotate))
+        .at("/clients/:id/active", post(clients::activate))
+        .at("/clients/:id/delete", post(clients::delete))
         .at("/policy", get(policy::show))
         .at("/policy/reload", post(policy::reload))
 }
@@ -56,11 +64,23 @@ async fn platform(
     resource: Resource,
     action: Action,
 ) -> Result<RequestScope, AppError> {
+    state
+        .open(&platform_grant(state, me, resource, action)?)
+        .await
+}
+
+/// The policy's grant of a platform page, which must reach every dealership; 403 otherwise.
+fn platform_grant(
+    state: &AppState,
+    me: &Caller,
+    resource: Resource,
+    action: Action,
+) -> Result<Grant, AppError> {
     let grant = state.grant(me, resource, action)?;
     if grant.reach() != Reach::Any {
         return Err(AppError::Forbidden);
     }
-    state.open(&grant).await
+    Ok(grant)
 }
 
 /// Commits `scope` if `result` is a success; a failure rolls it back (dropped).

@@ -5,5 +5,7 @@ pub mod client;
 pub mod codes;
 pub mod consents;
 pub mod grants;
+pub mod registration;
+pub mod registry;
 
 pub use client::Client;

@@ -76,6 +76,7 @@ async fn console_browser_admin_creates_a_dealership_and_suspending_it_ends_its_t
     // the rest of the platform's pages, under axe
     for (path, h1, name) in [
         ("/console/groups", "Dealer groups", "admin-groups"),
+        ("/console/clients", "OpenID clients", "admin-clients"),
         ("/console/policy", "Policy", "admin-policy"),
         ("/console/audit", "Audit log", "admin-audit"),
         ("/console/staff", "Staff", "admin-staff"),
