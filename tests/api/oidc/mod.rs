@@ -2,5 +2,7 @@
 //! pages, the token endpoint's grants and refusals, userinfo, revocation, introspection and
 //! logout — over real HTTP against the real server.
 
+mod authlib;
 mod flow;
+mod library;
 pub mod rp;
