@@ -219,6 +219,13 @@ async fn the_openidconnect_crate_signs_a_person_in_through_chromium_and_checks_e
         "the picked dealership"
     );
     assert_eq!(dealership.role.as_deref(), Some("manager"));
+    // the same checks refuse another nonce, and a token whose claims were changed
+    assert!(id_token.claims(&verifier, &Nonce::new("n".into())).is_err());
+    let forged: DealerIdToken = with_subject(&raw, "someone-else").parse().unwrap();
+    assert!(
+        forged.claims(&verifier, &nonce).is_err(),
+        "a changed ID token verifies"
+    );
     let at_hash = claims.access_token_hash().expect("an at_hash");
     let alg = id_token.signing_alg().expect("a signed token");
     let key = id_token
@@ -302,6 +309,16 @@ async fn the_openidconnect_crate_signs_a_person_in_through_chromium_and_checks_e
     browser.goto("/console").await;
     browser.expect_page("Sign in").await;
     browser.close().await;
+}
+
+/// `jwt` with its `sub` replaced and its signature kept.
+fn with_subject(jwt: &str, sub: &str) -> String {
+    use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+    let mut claims = rp::claims(jwt);
+    claims["sub"] = sub.into();
+    let parts: Vec<&str> = jwt.split('.').collect();
+    let payload = URL_SAFE_NO_PAD.encode(claims.to_string());
+    format!("{}.{payload}.{}", parts[0], parts[2])
 }
 
 /// RFC 7009 revocation of `token` with `client_secret_basic`: 200 whatever the token was.
