@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The README's second command: every test of every crate. Installs what the tests need and is
 # missing (Debian's pgbouncer: the PgBouncer tests start the real one and fail without it;
-# Debian's chromium and chromium-driver, and axe-core from npm, for the console's browser tests),
+# Debian's chromium and chromium-driver, and axe-core from npm, for the console's browser tests;
+# a virtualenv with Python's Authlib for the OpenID relying-party test),
 # then runs the whole suite without stopping at the first failing test binary. `.ci/run` runs this.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -51,6 +52,20 @@ if ! [ -f tests/browser/node_modules/axe-core/axe.min.js ]; then
   fi
   echo "== axe-core is not installed; npm ci --prefix tests/browser (the browser tests inject it)"
   npm ci --prefix tests/browser --no-audit --no-fund
+fi
+
+# The OpenID relying-party test from another ecosystem (tests/api/oidc/authlib.rs) runs
+# tests/oidc/authlib_rp.py with Python's Authlib from this virtualenv (pinned; remade when the
+# pins change); it fails in CI without it.
+rp_venv=tests/oidc/.venv
+rp_pins=(authlib==1.9.6 requests==2.34.2)
+if ! [ -x "$rp_venv/bin/python" ] || [ "$(cat "$rp_venv/pins" 2>/dev/null)" != "${rp_pins[*]}" ]; then
+  echo "== the Authlib virtualenv ($rp_venv: ${rp_pins[*]})"
+  rm -rf "$rp_venv"
+  # shellcheck source=../.ci/venv.sh
+  source .ci/venv.sh
+  make_venv python3 "$rp_venv" "${rp_pins[@]}"
+  echo "${rp_pins[*]}" >"$rp_venv/pins"
 fi
 
 exec cargo test --workspace --no-fail-fast "$@"

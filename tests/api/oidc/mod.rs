@@ -2,8 +2,10 @@
 //! pages, the token endpoint's grants and refusals, userinfo, revocation, introspection and
 //! logout — over real HTTP against the real server.
 
+mod authlib;
 mod conformance;
 mod flow;
+mod library;
 mod memberships;
 mod prompts;
 mod refusals;
