@@ -16,7 +16,7 @@ use crate::{
     authz::{Action, Resource},
     domain::{PersonName, Phone},
     error::AppError,
-    service::{account, sessions, users::ProfileChange},
+    service::{account, oauth::consents, sessions, users::ProfileChange},
     state::AppState,
 };
 
@@ -214,5 +214,62 @@ impl AccountApi {
         sessions::end_own(&scope, id, "ended_by_user").await?;
         scope.commit().await?;
         Ok(Done::NoContent(None))
+    }
+
+    /// The apps (OpenID clients) the caller allowed to see their account, with what each may
+    /// see. First-party apps of the platform never ask, so they are not listed.
+    ///
+    /// **Permissions:** `sessions:list` at `self` scope.
+    #[oai(path = "/consents", method = "get")]
+    async fn consents(
+        &self,
+        BearerAuth(me): BearerAuth,
+        state: Data<&AppState>,
+    ) -> ApiResult<Json<Vec<Consent>>, set::Caller> {
+        let scope = state
+            .begin_own(&me, Resource::Sessions, Action::List)
+            .await?;
+        let granted = consents::list_own(&scope).await?;
+        scope.commit().await?;
+        Ok(Json(granted.into_iter().map(Consent::from).collect()))
+    }
+
+    /// Withdraw the consent to an app: its tokens of the caller stop working at once.
+    ///
+    /// **Permissions:** `sessions:delete` at `self` scope.
+    #[oai(path = "/consents/:client_id", method = "delete")]
+    async fn revoke_consent(
+        &self,
+        BearerAuth(me): BearerAuth,
+        state: Data<&AppState>,
+        Path(client_id): Path<Uuid>,
+    ) -> ApiResult<Done, set::Lookup> {
+        let scope = state
+            .begin_own(&me, Resource::Sessions, Action::Delete)
+            .await?;
+        consents::revoke_own(&scope, client_id).await?;
+        scope.commit().await?;
+        Ok(Done::NoContent(None))
+    }
+}
+
+/// An app the caller allowed.
+#[derive(Object)]
+struct Consent {
+    client_id: Uuid,
+    name: String,
+    /// What it may see (OpenID scopes).
+    scopes: Vec<String>,
+    granted_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl From<consents::Consent> for Consent {
+    fn from(c: consents::Consent) -> Self {
+        Self {
+            client_id: c.client_id,
+            name: c.name,
+            scopes: c.scopes,
+            granted_at: c.granted_at,
+        }
     }
 }

@@ -22,6 +22,7 @@ use crate::{
     scope::Caller,
     service::{
         mfa::{enrol, store::Factor},
+        oauth::consents,
         sessions::{self, OwnSession, SignIns},
     },
     state::AppState,
@@ -33,6 +34,7 @@ pub fn mount(routes: Route) -> Route {
         .at("/account/sessions", get(own_sessions))
         .at("/account/sessions/:id/end", poem::post(end_one))
         .at("/account/sessions/end-others", poem::post(end_others))
+        .at("/account/apps/:id/revoke", poem::post(revoke_app))
 }
 
 #[derive(Template)]
@@ -137,6 +139,8 @@ struct SessionsPage {
     frame: Frame,
     sessions: Vec<OwnSession>,
     current: Uuid,
+    /// The apps (OpenID clients) the person allowed.
+    apps: Vec<consents::Consent>,
 }
 
 #[handler]
@@ -149,12 +153,14 @@ async fn own_sessions(
         .begin_own(&me, Resource::Sessions, Action::List)
         .await?;
     let live = sessions::list_own(&scope).await?;
+    let apps = consents::list_own(&scope).await?;
     scope.commit().await?;
     let frame = Frame::of(&state, req, &me, "My sessions", "/console/account").await?;
     let page = SessionsPage {
         frame,
         sessions: live,
         current: me.session_id,
+        apps,
     };
     Ok(page::render(StatusCode::OK, &page))
 }
@@ -197,4 +203,21 @@ async fn end_others(
         "/console/account/sessions",
         &notice,
     ))
+}
+
+/// Withdraws the consent to an app: its tokens stop working at once.
+#[handler]
+async fn revoke_app(
+    req: &Request,
+    state: Data<&AppState>,
+    Me(me): Me,
+    Path(id): Path<Uuid>,
+) -> Result<Response, Failure> {
+    let scope = state
+        .begin_own(&me, Resource::Sessions, Action::Delete)
+        .await?;
+    consents::revoke_own(&scope, id).await?;
+    scope.commit().await?;
+    let notice = "The app no longer has access; it signed out everywhere.";
+    Ok(page::done(req, &state, "/console/account/sessions", notice))
 }

@@ -7,8 +7,7 @@ use sea_orm::{ConnectionTrait, DbBackend, FromQueryResult, Statement};
 use uuid::Uuid;
 
 use crate::{
-    auth::sessions::{Revoked, publish},
-    error::AppError,
+    auth::sessions::Revoked, error::AppError, scope::RequestScope, service::audit,
     tenancy::TenantTx,
 };
 
@@ -69,8 +68,32 @@ pub async fn list(tx: &TenantTx, person: Uuid) -> Result<Vec<Consent>, AppError>
     .await?)
 }
 
-/// Withdraws the consent and ends the client's families of the person (announced to every
-/// replica when `tx` commits); returns the families ended, or `NotFound` for no consent.
+/// The caller's consents (the apps they allowed).
+pub async fn list_own(scope: &RequestScope) -> Result<Vec<Consent>, AppError> {
+    list(scope.tx(), scope.principal().person_id).await
+}
+
+/// Withdraws the caller's consent to `client`: its tokens of the caller die at once on every
+/// replica (announced as the scope commits), audited; 404 if there was none.
+pub async fn revoke_own(scope: &RequestScope, client: Uuid) -> Result<(), AppError> {
+    let me = scope.principal();
+    let ended = revoke(scope.tx(), me.person_id, client).await?;
+    for family in &ended {
+        scope.revoke(Revoked::Session(*family)).await?;
+    }
+    let event = audit::Event {
+        dealership_id: me.dealership_id,
+        actor_id: Some(me.user_id),
+        action: "oauth.consent_revoked",
+        target_type: "oauth_client",
+        target_id: Some(client),
+        changes: Some(serde_json::json!({ "sessions": ended.len() })),
+    };
+    audit::record_in(scope, event).await
+}
+
+/// Withdraws the consent and ends the client's families of the person (the caller announces
+/// them); returns the families ended, or `NotFound` for no consent.
 pub async fn revoke(tx: &TenantTx, person: Uuid, client: Uuid) -> Result<Vec<Uuid>, AppError> {
     #[derive(FromQueryResult)]
     struct Gone {
@@ -90,7 +113,7 @@ pub async fn revoke(tx: &TenantTx, person: Uuid, client: Uuid) -> Result<Vec<Uui
     end_families(tx, client, Some(person), "consent_revoked").await
 }
 
-/// Ends the live families of `client` (of `person`, or of everyone), announcing each.
+/// Ends the live families of `client` (of `person`, or of everyone); the caller announces them.
 pub async fn end_families(
     tx: &TenantTx,
     client: Uuid,
@@ -108,8 +131,5 @@ pub async fn end_families(
     ))
     .all(tx)
     .await?;
-    for family in &ended {
-        publish(tx, Revoked::Session(family.id)).await?;
-    }
     Ok(ended.into_iter().map(|e| e.id).collect())
 }
