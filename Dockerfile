@@ -2,14 +2,14 @@
 #
 #   docker build -t dealergate:0.1.0 .
 #   docker run --rm -p 8000:8000 -e DATABASE_URL=... -e DEALERGATE_AUTH__SIGNING_KEY_FILE=... \
-#     -e DEALERGATE_AUTH__REFRESH_TOKEN_SECRET=... \
+#     -e DEALERGATE_OIDC__ES256_KEY_FILE=... -e DEALERGATE_AUTH__REFRESH_TOKEN_SECRET=... \
 #     -e DEALERGATE_AUTH__MFA__ENCRYPTION_KEY=... dealergate:0.1.0
 #
 # The image runs the prod profile: it never migrates by itself (run `dealergate migrate up` as the
 # schema owner first; the Helm chart does that in a pre-install/pre-upgrade Job) and refuses to
-# start without a signing key, a refresh-token secret, an MFA encryption key (the base64 of 32
-# random bytes, `openssl rand -base64 32`; keep it, it seals the TOTP secrets) and a
-# non-development DATABASE_URL.
+# start without a signing key, an ES256 ID-token key (unless oidc.enabled is off), a
+# refresh-token secret, an MFA encryption key (the base64 of 32 random bytes, `openssl rand
+# -base64 32`; keep it, it seals the TOTP secrets) and a non-development DATABASE_URL.
 
 ############################################################################ builder
 FROM rust:1.95-bookworm AS builder

@@ -73,6 +73,7 @@ pub mod testing {
         jwt::AccessClaims, keys::generate_pem, mfa::SecretBox, refresh_token::MAX_REPLAY_WALK,
     };
     pub use crate::mail::{Compose, Context, Kind, outbox};
+    pub use crate::oidc::keys::{IdAlg, generate_pem as generate_id_pem};
     pub use crate::service::seed;
     pub use crate::tenancy::{Database, ENTER_SCOPE, ENTER_SET, Scope, TenantTx, posture};
 }

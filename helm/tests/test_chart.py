@@ -58,11 +58,18 @@ SECRET_ENV = {
     "DEALERGATE_AUTH__MFA__ENCRYPTION_KEY",
     "DEALERGATE_MAIL__SMTP_URL",
 }
+# The ID-token private keys: Secret key -> (file under /etc/dealergate/keys, its setting's env).
+ID_KEYS = {
+    "id-es256-key.pem": ("id-es256.pem", "DEALERGATE_OIDC__ES256_KEY_FILE"),
+    "id-rs256-key.pem": ("id-rs256.pem", "DEALERGATE_OIDC__RS256_KEY_FILE"),
+    "id-eddsa-key.pem": ("id-eddsa.pem", "DEALERGATE_OIDC__EDDSA_KEY_FILE"),
+}
 SECRET_KEYS = {"database-url", "migration-database-url", "listen-database-url", "signing-key.pem",
-               "refresh-token-secret", "mfa-encryption-key", "smtp-url"}
+               "refresh-token-secret", "mfa-encryption-key", "smtp-url", *ID_KEYS}
 # Secret keys only the server needs (the prod profile requires them only to serve): no hook Job
 # may read them, as env or as a file.
-SERVING_ONLY_KEYS = {"signing-key.pem", "refresh-token-secret", "mfa-encryption-key", "smtp-url"}
+SERVING_ONLY_KEYS = {"signing-key.pem", "refresh-token-secret", "mfa-encryption-key", "smtp-url",
+                     *ID_KEYS}
 # A well-formed auth.mfa.encryption_key for the render-failure values: the base64 of 32 bytes.
 MFA_KEY = base64.b64encode(bytes(range(1, 33))).decode()
 # The only keys the chart's pre-install/pre-upgrade hook Secret may hold: what the hook Jobs
@@ -95,6 +102,12 @@ SCENARIOS: dict[str, list[str]] = {
     "mail+managed-secret": ["managed-secret.yaml", "mail.yaml"],
     # second factors required of principals too, with shorter windows and an issuer of its own
     "mfa": ["mfa.yaml"],
+    # the RS256 and EdDSA ID-token keys and a retired ID-token key, from either kind of Secret
+    "oidc-keys": ["existing-secret.yaml", "oidc-keys.yaml"],
+    "oidc-keys+managed-secret": ["managed-secret.yaml", "oidc-keys.yaml",
+                                 "oidc-keys-managed.yaml"],
+    # no OpenID provider: no ID-token key is mounted or named
+    "oidc-off": ["oidc-off.yaml"],
 }
 
 # What the server is told about its clients per scenario: (trust X-Forwarded-For, trusted proxy
@@ -179,6 +192,42 @@ RENDER_FAILURES: list[tuple[str, dict[str, Any], str]] = [
                      "signingKey": "-----BEGIN PRIVATE KEY-----\nx\n-----END PRIVATE KEY-----\n",
                      "refreshTokenSecret": "x" * 40, "mfaEncryptionKey": MFA_KEY}},
         "secrets.smtpUrl is required",
+    ),
+    (
+        "chart-managed Secret without the ES256 ID-token key",
+        {"secrets": {"existingSecret": "", "databaseUrl": "postgres://a@b/c",
+                     "migrationDatabaseUrl": "postgres://a@b/c",
+                     "signingKey": "-----BEGIN PRIVATE KEY-----\nx\n-----END PRIVATE KEY-----\n",
+                     "refreshTokenSecret": "x" * 40, "mfaEncryptionKey": MFA_KEY,
+                     "smtpUrl": "smtps://u:p@smtp.example.com"}},
+        "secrets.idEs256Key is required",
+    ),
+    (
+        "chart-managed Secret with oidc.rs256Key but no RS256 key",
+        {"secrets": {"existingSecret": "", "databaseUrl": "postgres://a@b/c",
+                     "migrationDatabaseUrl": "postgres://a@b/c",
+                     "signingKey": "-----BEGIN PRIVATE KEY-----\nx\n-----END PRIVATE KEY-----\n",
+                     "refreshTokenSecret": "x" * 40, "mfaEncryptionKey": MFA_KEY,
+                     "smtpUrl": "smtps://u:p@smtp.example.com",
+                     "idEs256Key": "-----BEGIN PRIVATE KEY-----\nx\n-----END PRIVATE KEY-----\n"},
+         "oidc": {"rs256Key": True}},
+        "secrets.idRs256Key is required",
+    ),
+    (
+        "an ID-token key that is not PKCS#8",
+        {"secrets": {"existingSecret": "", "databaseUrl": "postgres://a@b/c",
+                     "migrationDatabaseUrl": "postgres://a@b/c",
+                     "signingKey": "-----BEGIN PRIVATE KEY-----\nx\n-----END PRIVATE KEY-----\n",
+                     "refreshTokenSecret": "x" * 40, "mfaEncryptionKey": MFA_KEY,
+                     "smtpUrl": "smtps://u:p@smtp.example.com",
+                     "idEs256Key": "-----BEGIN EC PRIVATE KEY-----\nx\n-----END EC PRIVATE KEY-----\n"}},
+        "secrets.idEs256Key must be a PKCS#8 PEM",
+    ),
+    (
+        "a retired key named both for access tokens and for ID tokens",
+        {"auth": {"verificationKeys": ["old-1.pub.pem"]},
+         "oidc": {"verificationKeys": ["old-1.pub.pem"]}},
+        "are apart",
     ),
     ("first admin without an email", {"firstAdmin": {"enabled": True, "existingSecret": "pw"}},
      "firstAdmin.email is required"),
@@ -393,7 +442,8 @@ def signing_material(spec: dict[str, Any]) -> list[str]:
     key (empty: nothing)."""
     found = []
     for c in spec["containers"] + spec.get("initContainers", []):
-        found += [f"env {n}" for n in env_of(c) if n.startswith("DEALERGATE_AUTH__")]
+        found += [f"env {n}" for n in env_of(c)
+                  if n.startswith(("DEALERGATE_AUTH__", "DEALERGATE_OIDC__"))]
         found += [f"envFrom {src}" for src in c.get("envFrom") or []]
         found += [f"mount {m['mountPath']}" for m in c.get("volumeMounts") or []
                   if m["mountPath"].startswith("/etc/dealergate/keys")]
@@ -745,12 +795,24 @@ def check_deployment(scenario: str, objects: list[dict[str, Any]], values: dict[
             env.get("DEALERGATE_AUTH__SIGNING_KEY_FILE", {}).get("value")
             == "/etc/dealergate/keys/signing.pem" and "DEALERGATE_AUTH__SIGNING_KEY" not in env)
 
+    oidc_on = merged["config"]["oidc"]["enabled"]
+    id_keys = [k for k, on in (("id-es256-key.pem", True),
+                               ("id-rs256-key.pem", merged["oidc"]["rs256Key"]),
+                               ("id-eddsa-key.pem", merged["oidc"]["eddsaKey"])) if oidc_on and on]
+    for key, (path, name) in ID_KEYS.items():
+        want_file = f"/etc/dealergate/keys/{path}" if key in id_keys else None
+        R.check(f"[{scenario}] env: {name} is {want_file or 'unset'}",
+                (env.get(name) or {}).get("value") == want_file, str(env.get(name)))
+    id_verification = merged["oidc"]["verificationKeys"] if oidc_on else []
+
     volumes = {v["name"]: v for v in spec["volumes"]}
     mounts = {m["mountPath"]: m for m in c["volumeMounts"]}
     keys_vol = volumes[mounts["/etc/dealergate/keys"]["name"]].get("secret") or {}
     verification = merged["auth"]["verificationKeys"]
     expected_items = [{"key": "signing-key.pem", "path": "signing.pem"}] + \
-        [{"key": k, "path": k} for k in verification]
+        [{"key": k, "path": k} for k in verification] + \
+        [{"key": k, "path": ID_KEYS[k][0]} for k in id_keys] + \
+        [{"key": k, "path": k} for k in id_verification]
     R.check(f"[{scenario}] keys volume: Secret {runtime_secret} items {expected_items}",
             keys_vol.get("secretName") == runtime_secret
             and keys_vol.get("items") == expected_items, str(keys_vol))
@@ -765,6 +827,10 @@ def check_deployment(scenario: str, objects: list[dict[str, Any]], values: dict[
     else:
         R.check(f"[{scenario}] no verification key files without auth.verificationKeys",
                 "DEALERGATE_AUTH__VERIFICATION_KEY_FILES" not in env)
+    got = (env.get("DEALERGATE_OIDC__VERIFICATION_KEY_FILES") or {}).get("value")
+    want = [f"/etc/dealergate/keys/{k}" for k in id_verification]
+    R.check(f"[{scenario}] DEALERGATE_OIDC__VERIFICATION_KEY_FILES lists {want or 'nothing'}",
+            (tomllib.loads(f"v = {got}")["v"] if got else []) == want, f"got {got!r}")
 
     pol = mounts.get("/etc/dealergate/policies")
     R.check(f"[{scenario}] policies ConfigMap mounted as a whole directory, read-only",
@@ -840,6 +906,7 @@ def check_config_and_policies(scenario: str, objects: list[dict[str, Any]],
                  **({"open_signup": {"enabled": True,
                                      "dealership_id": c["auth"]["openSignup"]["dealershipId"]}}
                     if c["auth"]["openSignup"]["enabled"] else {})},
+        "oidc": {"enabled": c["oidc"]["enabled"]},
         "log": {"format": "json", "level": c["log"]["level"]},
         "database": {"max_connections": c["database"]["maxConnections"],
                      "acquire_timeout_secs": c["database"]["acquireTimeoutSecs"],
@@ -1111,9 +1178,12 @@ def check_hooks(scenario: str, objects: list[dict[str, Any]], merged: dict[str, 
                   and data.get("signing-key.pem") == v["signingKey"]
                   and data.get("refresh-token-secret") == v["refreshTokenSecret"]
                   and data.get("mfa-encryption-key") == v["mfaEncryptionKey"]
-                  and all(data.get(k) == pem for k, pem in v["verificationKeys"].items()))
-        R.check(f"[{scenario}] runtime Secret (a regular release object) holds the five keys "
-                "and the verification keys", ok)
+                  and all(data.get(k) == pem for k, pem in v["verificationKeys"].items())
+                  and all(data.get(key) == (v[value] or None) for key, value in
+                          (("id-es256-key.pem", "idEs256Key"), ("id-rs256-key.pem", "idRs256Key"),
+                           ("id-eddsa-key.pem", "idEddsaKey"))))
+        R.check(f"[{scenario}] runtime Secret (a regular release object) holds the five keys, "
+                "the ID-token keys given and the verification keys", ok)
 
     jobs = {j["metadata"]["name"]: j for j in of_kind(objects, "Job")}
     mig = jobs.get("dealergate-migrate")
@@ -1145,7 +1215,7 @@ def check_hooks(scenario: str, objects: list[dict[str, Any]], merged: dict[str, 
             db_ref is not None and db_ref[1] == "migration-database-url", str(db_ref))
     found = signing_material(spec)
     R.check(f"[{scenario}] migration Job gets neither the signing key, the refresh secret nor "
-            "the MFA key (no DEALERGATE_AUTH__* env, no signing-key.pem volume, no keys mount)",
+            "the MFA key (no DEALERGATE_AUTH__*/OIDC__* env, no signing-key.pem volume, no keys mount)",
             not found, "; ".join(found))
     hook_secret_name = existing or "dealergate-hooks"
     R.check(f"[{scenario}] migration Job reads exactly {hook_secret_name}/migration-database-url",
@@ -1238,7 +1308,7 @@ def check_hooks(scenario: str, objects: list[dict[str, Any]], merged: dict[str, 
             secret_ref(env_of(c).get("DATABASE_URL", {})) == (runtime_name, "database-url"))
     found = signing_material(spec)
     R.check(f"[{scenario}] first-admin Job gets neither the signing key, the refresh secret "
-            "nor the MFA key (no DEALERGATE_AUTH__* env, no signing-key.pem volume, no keys mount)",
+            "nor the MFA key (no DEALERGATE_AUTH__*/OIDC__* env, no signing-key.pem volume, no keys mount)",
             not found, "; ".join(found))
     want = {(runtime_name, "database-url"), (f["existingSecret"], f["passwordKey"])}
     R.check(f"[{scenario}] first-admin Job reads exactly {runtime_name}/database-url and its "
@@ -1250,7 +1320,7 @@ def check_settings_exist(scenario: str, objects: list[dict[str, Any]]) -> None:
     """The server refuses unknown settings (serde deny_unknown_fields): every key of the rendered
     dealergate.toml and every DEALERGATE_* variable must name a field of src/config/."""
     source = "\n".join(p.read_text() for p in sorted((REPO / "src" / "config").glob("*.rs")))
-    fields = set(re.findall(r"^\s*pub ([a-z_]+):", source, re.MULTILINE))
+    fields = set(re.findall(r"^\s*pub ([a-z0-9_]+):", source, re.MULTILINE))
     toml = tomllib.loads(one(objects, "ConfigMap", "dealergate-config")["data"]["dealergate.toml"])
     unknown = []
 

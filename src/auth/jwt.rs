@@ -11,7 +11,7 @@ use crate::{config::AuthSettings, domain::Role, error::AppError};
 
 pub const ACCESS: &str = "access";
 /// Clock skew tolerated between replicas, in seconds.
-const LEEWAY_SECS: u64 = 5;
+pub(crate) const LEEWAY_SECS: u64 = 5;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct AccessClaims {

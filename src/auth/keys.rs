@@ -1,10 +1,14 @@
-//! Signing and verification keys (Ed25519), their `kid`s, and the JWKS that publishes them.
+//! Access tokens' signing and verification keys (Ed25519), their `kid`s, and the JWK form in
+//! which every published key (these and the ID-token keys of `oidc::keys`) appears.
 //!
 //! One key signs; every configured key verifies, so a key can be rotated without logging anyone
 //! out: add the new one as signing key, keep the old public key in `verification_key_files`
 //! until the last token it signed has expired.
 
-use std::{collections::HashMap, path::Path};
+use std::{
+    collections::HashMap,
+    path::{Path, PathBuf},
+};
 
 use anyhow::{Context, bail};
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
@@ -21,17 +25,105 @@ use sha2::{Digest, Sha256};
 
 use crate::config::AuthSettings;
 
-/// The public half of a key as a JWK (RFC 8037 OKP).
+/// The public half of a key as a JWK: OKP (Ed25519, RFC 8037) for access tokens and EdDSA ID
+/// tokens, EC (P-256) and RSA (RFC 7518 §6) for ID tokens. Each type sends only its own members.
 #[derive(Debug, Clone, Serialize, poem_openapi::Object)]
 pub struct Jwk {
+    /// `OKP`, `EC` or `RSA`.
     pub kty: String,
-    pub crv: String,
-    pub x: String,
+    /// The curve (`Ed25519`, `P-256`) of an OKP or EC key.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[oai(skip_serializing_if_is_none)]
+    pub crv: Option<String>,
+    /// The public key (OKP) or its x coordinate (EC).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[oai(skip_serializing_if_is_none)]
+    pub x: Option<String>,
+    /// The y coordinate (EC).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[oai(skip_serializing_if_is_none)]
+    pub y: Option<String>,
+    /// The modulus (RSA).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[oai(skip_serializing_if_is_none)]
+    pub n: Option<String>,
+    /// The public exponent (RSA).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[oai(skip_serializing_if_is_none)]
+    pub e: Option<String>,
+    /// The RFC 7638 thumbprint of the key: a function of the key itself.
     pub kid: String,
+    /// `EdDSA`, `ES256` or `RS256`: the one algorithm the key verifies.
     pub alg: String,
+    /// Always `sig`.
     #[serde(rename = "use")]
     #[oai(rename = "use")]
     pub use_: String,
+}
+
+impl Jwk {
+    /// An Ed25519 public key (its 32 bytes).
+    pub fn ed25519(public: &[u8]) -> Self {
+        let x = URL_SAFE_NO_PAD.encode(public);
+        // RFC 7638 §3.2: the required members in lexicographic order, without whitespace
+        let kid = thumbprint(&format!(r#"{{"crv":"Ed25519","kty":"OKP","x":"{x}"}}"#));
+        Self {
+            crv: Some("Ed25519".into()),
+            x: Some(x),
+            ..Self::bare("OKP", kid, "EdDSA")
+        }
+    }
+
+    /// A P-256 public key (its affine coordinates, 32 bytes each).
+    pub fn p256(x: &[u8], y: &[u8]) -> Self {
+        let (x, y) = (URL_SAFE_NO_PAD.encode(x), URL_SAFE_NO_PAD.encode(y));
+        let kid = thumbprint(&format!(
+            r#"{{"crv":"P-256","kty":"EC","x":"{x}","y":"{y}"}}"#
+        ));
+        Self {
+            crv: Some("P-256".into()),
+            x: Some(x),
+            y: Some(y),
+            ..Self::bare("EC", kid, "ES256")
+        }
+    }
+
+    /// An RSA public key (modulus and exponent, big-endian without leading zeros).
+    pub fn rsa(n: &[u8], e: &[u8]) -> Self {
+        let (n, e) = (URL_SAFE_NO_PAD.encode(n), URL_SAFE_NO_PAD.encode(e));
+        let kid = thumbprint(&format!(r#"{{"e":"{e}","kty":"RSA","n":"{n}"}}"#));
+        Self {
+            n: Some(n),
+            e: Some(e),
+            ..Self::bare("RSA", kid, "RS256")
+        }
+    }
+
+    fn bare(kty: &str, kid: String, alg: &str) -> Self {
+        Self {
+            kty: kty.into(),
+            crv: None,
+            x: None,
+            y: None,
+            n: None,
+            e: None,
+            kid,
+            alg: alg.into(),
+            use_: "sig".into(),
+        }
+    }
+
+    /// What verifies a signature of this key (built from the published members, so what
+    /// verifies is exactly what the JWKS shows).
+    pub fn decoding_key(&self) -> anyhow::Result<DecodingKey> {
+        let member = |m: &Option<String>| m.clone().context("a JWK member is missing");
+        Ok(match self.kty.as_str() {
+            "OKP" => DecodingKey::from_ed_components(&member(&self.x)?)?,
+            "EC" => DecodingKey::from_ec_components(&member(&self.x)?, &member(&self.y)?)?,
+            "RSA" => DecodingKey::from_rsa_components(&member(&self.n)?, &member(&self.e)?)?,
+            other => bail!("unknown key type {other}"),
+        })
+    }
 }
 
 #[derive(Debug, Clone, Serialize, poem_openapi::Object)]
@@ -97,21 +189,13 @@ impl KeySet {
     }
 
     fn add_verifying(&mut self, key: &VerifyingKey) -> anyhow::Result<String> {
-        let x = URL_SAFE_NO_PAD.encode(key.as_bytes());
-        let kid = thumbprint(&x);
+        let jwk = Jwk::ed25519(key.as_bytes());
+        let kid = jwk.kid.clone();
         if self.verifying.contains_key(&kid) {
             return Ok(kid);
         }
-        self.verifying
-            .insert(kid.clone(), DecodingKey::from_ed_components(&x)?);
-        self.jwks.keys.push(Jwk {
-            kty: "OKP".into(),
-            crv: "Ed25519".into(),
-            x,
-            kid: kid.clone(),
-            alg: "EdDSA".into(),
-            use_: "sig".into(),
-        });
+        self.verifying.insert(kid.clone(), jwk.decoding_key()?);
+        self.jwks.keys.push(jwk);
         Ok(kid)
     }
 
@@ -128,13 +212,12 @@ impl KeySet {
     }
 }
 
-/// RFC 7638 thumbprint of an Ed25519 JWK: a `kid` that is a function of the key itself.
-fn thumbprint(x: &str) -> String {
-    let canonical = format!(r#"{{"crv":"Ed25519","kty":"OKP","x":"{x}"}}"#);
+/// RFC 7638: the base64url SHA-256 of a JWK's canonical members, its `kid`.
+fn thumbprint(canonical: &str) -> String {
     URL_SAFE_NO_PAD.encode(Sha256::digest(canonical.as_bytes()))
 }
 
-fn read(path: &Path) -> anyhow::Result<String> {
+pub(crate) fn read(path: &Path) -> anyhow::Result<String> {
     std::fs::read_to_string(path).with_context(|| format!("reading key file {}", path.display()))
 }
 
@@ -152,22 +235,35 @@ pub fn generate_pem() -> anyhow::Result<(String, String)> {
 }
 
 /// Writes `signing.pem` (mode 0600) and `signing.pub.pem` into `dir`; refuses to overwrite.
-pub fn write_key_pair(dir: &Path) -> anyhow::Result<(std::path::PathBuf, std::path::PathBuf)> {
-    let (private, public) = generate_pem()?;
-    let private_path = dir.join("signing.pem");
-    let public_path = dir.join("signing.pub.pem");
+pub fn write_key_pair(dir: &Path) -> anyhow::Result<(PathBuf, PathBuf)> {
+    write_pem_pair(dir, "signing", generate_pem)
+}
+
+/// Writes the pair `generate` makes as `<stem>.pem` (mode 0600) and `<stem>.pub.pem` into `dir`;
+/// refuses to overwrite either.
+pub fn write_pem_pair(
+    dir: &Path,
+    stem: &str,
+    generate: impl FnOnce() -> anyhow::Result<(String, String)>,
+) -> anyhow::Result<(PathBuf, PathBuf)> {
+    let private_path = dir.join(format!("{stem}.pem"));
+    let public_path = dir.join(format!("{stem}.pub.pem"));
     for path in [&private_path, &public_path] {
         if path.exists() {
             bail!("{} exists; move it away first", path.display());
         }
     }
+    let (private, public) = generate()?;
     std::fs::create_dir_all(dir)?;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    std::io::Write::write_all(&mut options.open(&private_path)?, private.as_bytes())?;
-    std::fs::write(&public_path, public)?;
+    let create = |path: &Path, mode: u32, text: &str| -> std::io::Result<()> {
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, mode);
+        std::io::Write::write_all(&mut options.open(path)?, text.as_bytes())
+    };
+    create(&private_path, 0o600, &private)?;
+    create(&public_path, 0o644, &public)?;
     Ok((private_path, public_path))
 }
 
@@ -199,6 +295,26 @@ mod tests {
                 .all(|k| keys.verifying(&k.kid).is_some())
         );
         std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn kids_are_the_rfc_7638_thumbprints_of_the_published_members() {
+        let decode = |b64: &str| URL_SAFE_NO_PAD.decode(b64).unwrap();
+        // RFC 8037 appendix A.3
+        let okp = Jwk::ed25519(&decode("11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"));
+        assert_eq!(okp.kid, "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k");
+        // RFC 7638 section 3.1
+        let n = "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc\
+                 _BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0\
+                 _FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4v\
+                 MQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw";
+        let rsa = Jwk::rsa(&decode(n), &decode("AQAB"));
+        assert_eq!(rsa.kid, "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs");
+        assert_eq!(
+            (rsa.n.as_deref(), rsa.e.as_deref()),
+            (Some(n), Some("AQAB"))
+        );
+        assert!(rsa.crv.is_none() && rsa.x.is_none() && rsa.y.is_none());
     }
 
     #[test]

@@ -15,6 +15,7 @@ use database::{create_database_if_missing, migrate, seed};
 use crate::{
     auth::keys,
     config::{Profile, Settings},
+    oidc::keys::{IdAlg, generate_pem as generate_id_pem},
     startup::Application,
     telemetry,
 };
@@ -70,7 +71,7 @@ pub enum Command {
         #[command(subcommand)]
         action: PoliciesAction,
     },
-    /// Manage access-token signing keys.
+    /// Manage signing keys: the access tokens' and the ID tokens'.
     Keys {
         #[command(subcommand)]
         action: KeysAction,
@@ -130,12 +131,26 @@ pub enum PoliciesAction {
 
 #[derive(Debug, Subcommand)]
 pub enum KeysAction {
-    /// Write a new Ed25519 key pair: `signing.pem` (private, mode 0600) and `signing.pub.pem`.
+    /// Write a new key pair, the private key with mode 0600: by default the access tokens'
+    /// Ed25519 key (`signing.pem`, `signing.pub.pem`); with `--alg ES256` or `RS256`, or with
+    /// `--id-token`, an ID-token key (`id-es256.pem`, `id-rs256.pem`, `id-eddsa.pem` and their
+    /// `.pub.pem`).
     Generate {
         /// Folder to write into; existing files are never overwritten.
         #[arg(long, default_value = "keys")]
         out: PathBuf,
+        /// ES256 (P-256), RS256 (RSA, 2048 bits) or EdDSA (Ed25519).
+        #[arg(long, default_value = "EdDSA", value_parser = parse_alg)]
+        alg: IdAlg,
+        /// An ID-token key (`oidc.eddsa_key_file`) rather than the access tokens' key; ES256
+        /// and RS256 keys are ID-token keys anyway.
+        #[arg(long)]
+        id_token: bool,
     },
+}
+
+fn parse_alg(name: &str) -> Result<IdAlg, String> {
+    IdAlg::parse(name).ok_or_else(|| format!("{name}: one of ES256, RS256, EdDSA"))
 }
 
 #[derive(Debug, Subcommand)]
@@ -161,18 +176,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             return Ok(());
         }
         Command::Keys {
-            action: KeysAction::Generate { out },
+            action: KeysAction::Generate { out, alg, id_token },
         } => {
-            let (private, public) = keys::write_key_pair(out)?;
-            println!("wrote {} and {}", private.display(), public.display());
-            println!(
-                "sign with it:   DEALERGATE_AUTH__SIGNING_KEY_FILE={}",
-                private.display()
-            );
-            println!(
-                "after rotating, keep verifying old tokens with auth.verification_key_files = [\"{}\"]",
-                public.display()
-            );
+            generate_keys(out, *alg, *id_token)?;
             return Ok(());
         }
         Command::Policies {
@@ -214,6 +220,37 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
+/// `keys generate`: the pair, and the settings that use it.
+fn generate_keys(out: &std::path::Path, alg: IdAlg, id_token: bool) -> anyhow::Result<()> {
+    if alg == IdAlg::EdDSA && !id_token {
+        let (private, public) = keys::write_key_pair(out)?;
+        println!("wrote {} and {}", private.display(), public.display());
+        println!(
+            "sign with it:   DEALERGATE_AUTH__SIGNING_KEY_FILE={}",
+            private.display()
+        );
+        println!(
+            "after rotating, keep verifying old tokens with auth.verification_key_files = [\"{}\"]",
+            public.display()
+        );
+        return Ok(());
+    }
+    let name = alg.as_str().to_ascii_lowercase();
+    let (private, public) =
+        keys::write_pem_pair(out, &format!("id-{name}"), || generate_id_pem(alg))?;
+    println!("wrote {} and {}", private.display(), public.display());
+    println!(
+        "sign ID tokens with it:   DEALERGATE_OIDC__{}_KEY_FILE={}",
+        name.to_ascii_uppercase(),
+        private.display()
+    );
+    println!(
+        "after rotating, keep verifying old tokens with oidc.verification_key_files = [\"{}\"]",
+        public.display()
+    );
+    Ok(())
+}
+
 async fn serve(settings: Settings) -> anyhow::Result<()> {
     if settings.profile == Profile::Dev {
         // the two-command start: a fresh machine with PostgreSQL gets a working server
@@ -242,5 +279,27 @@ mod tests {
                 action: MigrateAction::Down { steps: 2 }
             })
         ));
+    }
+
+    #[test]
+    fn keys_generate_makes_the_access_token_key_unless_told_an_algorithm() {
+        let alg_of = |args: &[&str]| match Cli::try_parse_from(args).map(|cli| cli.command) {
+            Ok(Some(Command::Keys {
+                action: KeysAction::Generate { alg, id_token, .. },
+            })) => Some((alg, id_token)),
+            _ => None,
+        };
+        assert_eq!(
+            alg_of(&["dealergate", "keys", "generate"]),
+            Some((IdAlg::EdDSA, false))
+        );
+        assert_eq!(
+            alg_of(&["dealergate", "keys", "generate", "--alg", "ES256"]),
+            Some((IdAlg::ES256, false))
+        );
+        assert_eq!(
+            alg_of(&["dealergate", "keys", "generate", "--alg", "HS256"]),
+            None
+        );
     }
 }

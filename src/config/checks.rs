@@ -96,7 +96,7 @@ impl Settings {
     }
 
     /// What serving needs: in every profile, a LISTEN that can hear the other replicas; in
-    /// `prod` also real keys and short-lived access tokens. (Other commands, such as
+    /// `prod` also real keys (the ID tokens' ES256 key too) and short-lived access tokens. (Other commands, such as
     /// `migrate up` or `admin create-user` in a Helm hook, neither LISTEN nor sign.)
     pub fn check_serving(&self) -> Result<(), ConfigError> {
         let db = &self.database;
@@ -146,6 +146,12 @@ impl Settings {
         if self.mail.public_base_url.is_none() {
             return Err(ConfigError::Insecure(
                 "mail.public_base_url is not set: mailed links need the frontend's address".into(),
+            ));
+        }
+        if self.oidc.enabled && self.oidc.es256_key_file.is_none() {
+            return Err(ConfigError::Insecure(
+                "oidc.es256_key_file is not set: ID tokens are signed with ES256 by default                  (`dealergate keys generate --alg ES256` makes one); or turn oidc.enabled off"
+                    .into(),
             ));
         }
         Ok(())
@@ -242,6 +248,18 @@ mod tests {
                 "DEALERGATE_MAIL__PUBLIC_BASE_URL",
                 "https://app.example.com",
             );
+            let err = Settings::load(None)
+                .map_err(|e| e.to_string())?
+                .check_serving()
+                .expect_err("no ID-token key");
+            assert!(err.to_string().contains("oidc.es256_key_file"), "{err}");
+            jail.set_env("DEALERGATE_OIDC__ENABLED", "false");
+            Settings::load(None)
+                .map_err(|e| e.to_string())?
+                .check_serving()
+                .map_err(|e| e.to_string())?;
+            jail.set_env("DEALERGATE_OIDC__ENABLED", "true");
+            jail.set_env("DEALERGATE_OIDC__ES256_KEY_FILE", "/keys/id-es256.pem");
             let s = Settings::load(None).map_err(|e| e.to_string())?;
             s.check_serving().map_err(|e| e.to_string())?;
             assert!(!s.to_redacted_toml().contains("mail-secret"));

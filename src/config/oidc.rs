@@ -17,10 +17,14 @@ pub struct OidcSettings {
     /// ephemeral key at start, prod refuses to serve without it.
     pub es256_key_file: Option<PathBuf>,
     /// The RS256 key for clients whose library needs it (PKCS#8 PEM, 2048 bits or more);
-    /// unset: no client may ask for RS256 (dev: an ephemeral key).
+    /// unset: no client may ask for RS256 (dev: an ephemeral key, made when first needed).
     pub rs256_key_file: Option<PathBuf>,
-    /// Public keys (SPKI PEM, P-256 or RSA) of retired ID-token keys, still published in the
-    /// JWKS until every token they signed has expired.
+    /// The EdDSA (Ed25519) key for clients that ask for it, a PKCS#8 PEM: not the access-token
+    /// key, so nothing signed for a client verifies as an access token of the API. Unset: no
+    /// client may ask for EdDSA (dev: an ephemeral key).
+    pub eddsa_key_file: Option<PathBuf>,
+    /// Public keys (SPKI PEM: P-256, RSA or Ed25519) of retired ID-token keys, still published
+    /// in the JWKS and verified until every token they signed has expired.
     pub verification_key_files: Vec<PathBuf>,
     /// How long an authorization code may be exchanged (RFC 6749 §4.1.2: at most 10 minutes).
     pub code_ttl_secs: u64,
@@ -37,6 +41,7 @@ impl Default for OidcSettings {
             issuer: None,
             es256_key_file: None,
             rs256_key_file: None,
+            eddsa_key_file: None,
             verification_key_files: Vec::new(),
             code_ttl_secs: 60,
             id_token_ttl_secs: 300,

@@ -36,6 +36,8 @@ pub enum EnrolStep {
     },
     Codes {
         codes: Vec<String>,
+        /// Where the person goes on to: the console, or the app whose sign-in waits.
+        next: &'static str,
     },
 }
 
@@ -139,6 +141,10 @@ pub async fn confirm(
                 &me,
                 EnrolStep::Codes {
                     codes: done.recovery_codes,
+                    next: match super::cookies::Jar::Authorize.read(req, &state.settings.console) {
+                        Some(_) => super::oidc::RESUME,
+                        None => "/console",
+                    },
                 },
                 Errors::none(),
             )

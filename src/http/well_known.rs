@@ -1,4 +1,5 @@
-//! `/.well-known/jwks.json`: the public keys that verify access tokens.
+//! `/.well-known/jwks.json`: the public keys that verify access tokens and the tokens the
+//! OpenID provider signs for its clients.
 
 use poem::web::Data;
 use poem_openapi::{OpenApi, payload::Json};
@@ -13,11 +14,14 @@ pub struct WellKnownApi;
 
 #[OpenApi(tag = "ApiTags::Auth")]
 impl WellKnownApi {
-    /// The JSON Web Key Set of every key that may have signed a live access token.
+    /// The JSON Web Key Set of every key that may have signed a live token: the access tokens'
+    /// (Ed25519, first) and the ID tokens' (ES256, RS256, EdDSA), current and retired.
     ///
     /// **Permissions:** anyone.
     #[oai(path = "/.well-known/jwks.json", method = "get")]
     async fn jwks(&self, state: Data<&AppState>) -> ApiResult<Json<Jwks>, set::Probe> {
-        Ok(Json(state.auth.keys.jwks().clone()))
+        let mut jwks = state.auth.keys.jwks().clone();
+        jwks.keys.extend(state.oidc.keys.jwks());
+        Ok(Json(jwks))
     }
 }

@@ -33,6 +33,7 @@ mod invitation_quota;
 mod invitations;
 mod isolation;
 mod isolation_matrix;
+mod jwks;
 mod lockout;
 mod lockout_ageing;
 mod logs;

@@ -261,6 +261,16 @@ async fn a_retired_key_still_verifies_after_rotation() {
         .json()
         .await
         .unwrap();
-    assert_eq!(jwks["keys"].as_array().unwrap().len(), 2);
+    let kids: Vec<&str> = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|key| key["kid"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kids[..2],
+        [kid_of(&fresh).as_str(), kid_of(&token).as_str()],
+        "the access tokens' keys come first: the current one, then the retired one"
+    );
     std::fs::remove_dir_all(dir).unwrap();
 }

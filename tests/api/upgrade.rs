@@ -228,10 +228,11 @@ async fn down_refuses_a_person_with_two_memberships_and_otherwise_gives_users_ba
     Migrator::up(&owner, None)
         .await
         .expect("the new migrations apply");
-    // dealer groups (000019) go back at once: there are none
-    Migrator::down(&owner, Some(1))
+    // the OpenID provider (000020) and dealer groups (000019) go back at once: there are no
+    // clients and no groups
+    Migrator::down(&owner, Some(2))
         .await
-        .expect("000019 rolls back without groups");
+        .expect("000020 and 000019 roll back without clients or groups");
 
     // a Premium Auto agent who also works at Metro Motors
     let agent = users

@@ -108,6 +108,25 @@ in your Secret too), and with a chart-managed Secret whenever secrets.listenUrl 
 {{- fail (printf "auth.verificationKeys names %q but secrets.verificationKeys has no such key" .) }}
 {{- end }}
 {{- end }}
+{{- if .Values.config.oidc.enabled }}
+{{- $_ := required "secrets.idEs256Key is required with config.oidc.enabled when secrets.existingSecret is empty (dealergate keys generate --alg ES256)" $s.idEs256Key }}
+{{- if .Values.oidc.rs256Key }}
+{{- $_ := required "secrets.idRs256Key is required with oidc.rs256Key when secrets.existingSecret is empty (dealergate keys generate --alg RS256)" $s.idRs256Key }}
+{{- end }}
+{{- if .Values.oidc.eddsaKey }}
+{{- $_ := required "secrets.idEddsaKey is required with oidc.eddsaKey when secrets.existingSecret is empty (dealergate keys generate --alg EdDSA --id-token)" $s.idEddsaKey }}
+{{- end }}
+{{- range $name, $pem := dict "idEs256Key" $s.idEs256Key "idRs256Key" $s.idRs256Key "idEddsaKey" $s.idEddsaKey }}
+{{- if and $pem (not (contains "BEGIN PRIVATE KEY-----" $pem)) }}
+{{- fail (printf "secrets.%s must be a PKCS#8 PEM private key (dealergate keys generate --alg ...)" $name) }}
+{{- end }}
+{{- end }}
+{{- range .Values.oidc.verificationKeys }}
+{{- if not (hasKey $s.verificationKeys .) }}
+{{- fail (printf "oidc.verificationKeys names %q but secrets.verificationKeys has no such key" .) }}
+{{- end }}
+{{- end }}
+{{- end }}
 {{- end }}
 {{- end }}
 
@@ -136,9 +155,11 @@ seccompProfile:
   type: RuntimeDefault
 {{- end }}
 
-{{/* Keys volume: the signing key (as signing.pem) and any retired public keys, from a Secret.
-     include "dealergate.keysVolume" (dict "secretName" $name "verificationKeys" $list) */}}
+{{/* Keys volume, from a Secret: the signing key (as signing.pem), the ID-token keys the server
+     uses (id-es256.pem, id-rs256.pem, id-eddsa.pem) and any retired public keys.
+     include "dealergate.keysVolume" (dict "secretName" $name "ctx" $) */}}
 {{- define "dealergate.keysVolume" -}}
+{{- $v := .ctx.Values }}
 - name: keys
   secret:
     secretName: {{ .secretName }}
@@ -146,17 +167,45 @@ seccompProfile:
     items:
       - key: signing-key.pem
         path: signing.pem
-      {{- range .verificationKeys }}
+      {{- range $v.auth.verificationKeys }}
       - key: {{ . }}
         path: {{ . }}
       {{- end }}
+      {{- range (include "dealergate.idKeyFiles" .ctx | fromYaml).files }}
+      - key: {{ .key }}
+        path: {{ .path }}
+      {{- end }}
+      {{- if $v.config.oidc.enabled }}
+      {{- range $v.oidc.verificationKeys }}
+      {{- if has . $v.auth.verificationKeys }}
+      {{- fail (printf "%q is in both auth.verificationKeys and oidc.verificationKeys: the access tokens' and the ID tokens' keys are apart" .) }}
+      {{- end }}
+      - key: {{ . }}
+        path: {{ . }}
+      {{- end }}
+      {{- end }}
+{{- end }}
+
+{{/* The ID-token private keys the server reads, as YAML {files: [{key, path, env}]}: none with
+     config.oidc.enabled off; else ES256, and RS256/EdDSA when oidc.rs256Key/eddsaKey say. */}}
+{{- define "dealergate.idKeyFiles" -}}
+files:
+{{- if .Values.config.oidc.enabled }}
+  - {key: id-es256-key.pem, path: id-es256.pem, env: DEALERGATE_OIDC__ES256_KEY_FILE}
+  {{- if .Values.oidc.rs256Key }}
+  - {key: id-rs256-key.pem, path: id-rs256.pem, env: DEALERGATE_OIDC__RS256_KEY_FILE}
+  {{- end }}
+  {{- if .Values.oidc.eddsaKey }}
+  - {key: id-eddsa-key.pem, path: id-eddsa.pem, env: DEALERGATE_OIDC__EDDSA_KEY_FILE}
+  {{- end }}
+{{- end }}
 {{- end }}
 
 {{/* The signing settings the server needs to serve (the prod profile refuses `serve` without a
-     signing key, a refresh secret and an MFA encryption key). Only the Deployment includes it:
-     `migrate up` and `admin create-user` load their configuration without them, so the hook
-     Jobs never get them.
-     include "dealergate.authEnv" (dict "secretName" $name "verificationKeys" $list) */}}
+     signing key, a refresh secret, an MFA encryption key and, with config.oidc.enabled, the
+     ES256 ID-token key). Only the Deployment includes it: `migrate up` and `admin create-user`
+     load their configuration without them, so the hook Jobs never get them.
+     include "dealergate.authEnv" (dict "secretName" $name "ctx" $) */}}
 {{- define "dealergate.authEnv" -}}
 - name: DEALERGATE_AUTH__SIGNING_KEY_FILE
   value: /etc/dealergate/keys/signing.pem
@@ -170,9 +219,19 @@ seccompProfile:
     secretKeyRef:
       name: {{ .secretName }}
       key: mfa-encryption-key
-{{- with .verificationKeys }}
+{{- with .ctx.Values.auth.verificationKeys }}
 - name: DEALERGATE_AUTH__VERIFICATION_KEY_FILES
   value: {{ include "dealergate.tomlPathArray" . | quote }}
+{{- end }}
+{{- range (include "dealergate.idKeyFiles" .ctx | fromYaml).files }}
+- name: {{ .env }}
+  value: /etc/dealergate/keys/{{ .path }}
+{{- end }}
+{{- if .ctx.Values.config.oidc.enabled }}
+{{- with .ctx.Values.oidc.verificationKeys }}
+- name: DEALERGATE_OIDC__VERIFICATION_KEY_FILES
+  value: {{ include "dealergate.tomlPathArray" . | quote }}
+{{- end }}
 {{- end }}
 {{- end }}
 

@@ -1,12 +1,16 @@
 //! The real server on port 0 against a [`TestDb`] ([`spawn_app`] and friends), and
 //! [`TestApp`]'s request helpers: plain, signed in, logging in and refreshing.
 
-use std::{sync::Arc, time::Duration};
+use std::{path::PathBuf, sync::Arc, time::Duration};
 
 use dealergate::{
-    config::{AuthSettings, HttpSettings, MailSettings, MfaSettings, Profile, Secret, Settings},
+    config::{
+        AuthSettings, HttpSettings, MailSettings, MfaSettings, OidcSettings, Profile, Secret,
+        Settings,
+    },
     startup::Application,
     state::AppState,
+    testing::IdAlg,
 };
 use tokio::sync::oneshot;
 use uuid::Uuid;
@@ -61,8 +65,25 @@ pub fn test_settings(db: &TestDb) -> Settings {
             outbox_dir: std::env::temp_dir().join(format!("dg-outbox-{}", Uuid::new_v4())),
             ..MailSettings::default()
         },
+        // ES256 and EdDSA ID-token keys from files, as in production (RS256 stays the dev
+        // profile's ephemeral key: RSA key generation would slow every test's start)
+        oidc: OidcSettings {
+            es256_key_file: Some(id_key_file(IdAlg::ES256)),
+            eddsa_key_file: Some(id_key_file(IdAlg::EdDSA)),
+            ..OidcSettings::default()
+        },
         ..Settings::default()
     }
+}
+
+/// A new ID-token private key of `alg` in a file of its own.
+fn id_key_file(alg: IdAlg) -> PathBuf {
+    let (private, _) = dealergate::testing::generate_id_pem(alg).expect("key pair");
+    let dir = std::env::temp_dir().join(format!("dg-id-keys-{}", Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).expect("key folder");
+    let path = dir.join(format!("id-{}.pem", alg.as_str().to_ascii_lowercase()));
+    std::fs::write(&path, private).expect("key file");
+    path
 }
 
 /// A fresh `auth.mfa.encryption_key`: the base64 of 32 random bytes.
