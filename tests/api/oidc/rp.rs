@@ -6,7 +6,7 @@ use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use crate::helpers::{TestApp, console::Console, exec};
+use crate::helpers::{TestApp, exec};
 
 pub const REDIRECT: &str = "https://crm.example.test/callback";
 pub const LOGOUT_TO: &str = "https://crm.example.test/signed-out";
@@ -112,12 +112,6 @@ pub fn params_of(location: &str) -> std::collections::HashMap<String, String> {
         .query_pairs()
         .into_owned()
         .collect()
-}
-
-/// Follows the console's redirects from `path` until the browser leaves for the client; the
-/// client's callback URL.
-pub async fn authorize(console: &mut Console, path: &str) -> crate::helpers::console::Page {
-    console.get(path).await
 }
 
 /// The token endpoint with `form`, authenticated with `client_secret_basic` when a secret is
