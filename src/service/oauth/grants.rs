@@ -90,7 +90,10 @@ pub async fn exchange(
             "the code was used already: what it issued is revoked",
         ));
     }
-    check(client, &code, &presented)?;
+    if let Err(why) = check(client, &code, &presented) {
+        refused(state, client, &code, why, meta).await?;
+        return Err(Refused::Grant(why));
+    }
     let tx = state
         .db
         .begin(scope_of(code.dealership_id, code.group_id))
@@ -140,32 +143,51 @@ pub async fn exchange(
     })
 }
 
+/// A refused exchange of a genuine code, in the audit log of the code's dealership (what was
+/// presented, by which client, and why it was refused).
+async fn refused(
+    state: &AppState,
+    client: &Client,
+    code: &Redeemed,
+    why: &'static str,
+    meta: &RequestMeta,
+) -> Result<(), AppError> {
+    let tx = state
+        .db
+        .begin(scope_of(code.dealership_id, code.group_id))
+        .await?;
+    let event = audit::Event {
+        dealership_id: code.dealership_id,
+        actor_id: None,
+        action: "oauth.grant_refused",
+        target_type: "oauth_client",
+        target_id: Some(client.id),
+        changes: Some(serde_json::json!({
+            "reason": why, "code_client_id": code.client_id, "user_id": code.user_id,
+        })),
+    };
+    audit::record(&tx, meta, event).await?;
+    tx.commit().await
+}
+
 /// What the code was bound to, against what the client presents (RFC 6749 §4.1.3).
-fn check(client: &Client, code: &Redeemed, presented: &Exchange) -> Result<(), Refused> {
+fn check(client: &Client, code: &Redeemed, presented: &Exchange) -> Result<(), &'static str> {
     if code.client_id != client.id {
-        return Err(Refused::Grant("the code was issued to another client"));
+        return Err("the code was issued to another client");
     }
     if code.expired {
-        return Err(Refused::Grant("the code has expired"));
+        return Err("the code has expired");
     }
     if !code.sign_in_live {
-        return Err(Refused::Grant(
-            "the sign-in that approved the code has ended",
-        ));
+        return Err("the sign-in that approved the code has ended");
     }
     if presented.redirect_uri != Some(code.redirect_uri.as_str()) {
-        return Err(Refused::Grant(
-            "redirect_uri is not the one of the authorization request",
-        ));
+        return Err("redirect_uri is not the one of the authorization request");
     }
     match (&code.code_challenge, presented.verifier) {
         (Some(challenge), Some(verifier)) if codes::verifier_matches(challenge, verifier) => Ok(()),
-        (Some(_), _) => Err(Refused::Grant(
-            "code_verifier does not match the code_challenge",
-        )),
-        (None, Some(_)) => Err(Refused::Grant(
-            "code_verifier sent for a code issued without a code_challenge",
-        )),
+        (Some(_), _) => Err("code_verifier does not match the code_challenge"),
+        (None, Some(_)) => Err("code_verifier sent for a code issued without a code_challenge"),
         (None, None) => Ok(()),
     }
 }

@@ -6,7 +6,7 @@ use super::{
     rp::{self, REDIRECT, Registered},
     steps::{self, first_party, oauth_error, userinfo_status},
 };
-use crate::helpers::{PA_AGENT, TestApp, console::Console, exec, spawn_app, spawn_app_with};
+use crate::helpers::{PA_AGENT, TestApp, console::Console, count, exec, spawn_app, spawn_app_with};
 
 /// A fresh code for `client` in a signed-in browser, and its PKCE verifier.
 async fn code_for(console: &mut Console, client: &Registered) -> (String, String) {
@@ -107,6 +107,14 @@ async fn a_code_is_refused_without_its_verifier_its_redirect_uri_its_client_or_i
         oauth_error(resp, 400).await,
         "invalid_grant",
         "unknown code"
+    );
+    // each refusal of a genuine code is in the dealership's audit log, with its reason
+    let audited = "SELECT count(*) AS n FROM audit_events \
+                   WHERE action = 'oauth.grant_refused' AND changes ? 'reason'";
+    assert_eq!(
+        count(&owner, audited).await,
+        5,
+        "each genuine code refused is audited"
     );
 }
 
