@@ -64,7 +64,7 @@ impl Counter {
             Who::Name(name) => account_key(name),
             Who::User(id) => format!("user:{id}"),
             Who::Invitation(id) => format!("invitation:{id}"),
-            Who::Client(id) => format!("client:{id}"),
+            Who::Client(id) => format!("client:{id}@{}", ip.map_or(String::new(), ip_key)),
         };
         (
             format!("{prefix}{who}"),
@@ -80,7 +80,9 @@ pub enum Who<'a> {
     Name(&'a SignInName),
     User(uuid::Uuid),
     Invitation(uuid::Uuid),
-    /// An OpenID client, by its id.
+    /// An OpenID client, by its id, as seen from the request's address: its `client_id` is
+    /// public, so counting it alone would let anyone lock an app out; its 256-bit secret leaves
+    /// nothing to guess anyway.
     Client(uuid::Uuid),
 }
 

@@ -224,9 +224,10 @@ pub struct Pending {
     /// The membership chosen on the picker, once chosen.
     #[serde(default)]
     pub membership: Option<Uuid>,
-    /// The person allowed it on the consent page (so `prompt=consent` is asked once).
+    /// Who allowed it on the consent page (so `prompt=consent` is asked once — of that
+    /// person: another signing in on this browser is asked again).
     #[serde(default)]
-    pub consented: bool,
+    pub consented_by: Option<Uuid>,
 }
 
 impl Pending {
@@ -235,7 +236,7 @@ impl Pending {
             request,
             received_at: chrono::Utc::now().timestamp(),
             membership: None,
-            consented: false,
+            consented_by: None,
         }
     }
 

@@ -57,14 +57,26 @@ async fn family_of(
         let tx = state.db.begin_reading(Scope::Anonymous).await?;
         let owner = sessions::owner_of(&tx, refresh.session_id).await?;
         tx.commit().await?;
-        return Ok(owner
-            .filter(|o| o.client_id == Some(client.id))
-            .map(|o| Family {
-                id: o.session_id,
-                user_id: o.user_id,
-                dealership_id: o.dealership_id,
-                group_id: o.group_id,
-            }));
+        let Some(owner) = owner.filter(|o| o.client_id == Some(client.id)) else {
+            return Ok(None);
+        };
+        // the token itself, not just its family's id (which every access token names)
+        let tx = state
+            .db
+            .begin_reading(scope_of(owner.dealership_id, owner.group_id))
+            .await?;
+        let family = sessions::find(&tx, owner.session_id).await?;
+        tx.commit().await?;
+        let hash = refresh.hash();
+        let genuine = family.is_some_and(|f| {
+            f.refresh_token_hash == hash || f.previous_token_hash.as_deref() == Some(&hash[..])
+        });
+        return Ok(genuine.then_some(Family {
+            id: owner.session_id,
+            user_id: owner.user_id,
+            dealership_id: owner.dealership_id,
+            group_id: owner.group_id,
+        }));
     }
     let Some(bearer) = userinfo::resolve(state, token).await? else {
         return Ok(None);

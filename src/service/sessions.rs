@@ -46,16 +46,34 @@ pub struct NewSession {
     pub refresh_token_hash: Vec<u8>,
     pub idle_secs: i64,
     pub max_age_secs: i64,
-    /// When the sign-in proved a second factor (a switch carries its session's).
-    pub mfa_at: Option<chrono::DateTime<Utc>>,
-    /// A client's family: the client, what it was granted, and when the person authenticated.
+    /// What it carries of its sign-in.
+    pub carried: Carried,
+    /// A client's family: the client and what it was granted.
     pub client: Option<ClientFamily>,
+}
+
+/// What a family opened later in a sign-in (a switch, a client's) carries of it: when the
+/// person authenticated (its `auth_time`, which must not move) and when a second factor was
+/// proven. A new sign-in carries nothing: it is authenticated now.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Carried {
+    pub authenticated_at: Option<chrono::DateTime<Utc>>,
+    pub mfa_at: Option<chrono::DateTime<Utc>>,
+}
+
+impl Carried {
+    /// What `family` carries on to another family of its sign-in.
+    pub fn from(family: &session::Model) -> Self {
+        Self {
+            authenticated_at: Some(family.authenticated_at.unwrap_or(family.created_at)),
+            mfa_at: family.mfa_at,
+        }
+    }
 }
 
 pub struct ClientFamily {
     pub client_id: Uuid,
     pub scopes: Vec<String>,
-    pub authenticated_at: chrono::DateTime<Utc>,
 }
 
 pub async fn create(tx: &TenantTx, new: NewSession, meta: &RequestMeta) -> Result<(), AppError> {
@@ -73,10 +91,10 @@ pub async fn create(tx: &TenantTx, new: NewSession, meta: &RequestMeta) -> Resul
         ip: Set(meta.ip.clone()),
         expires_at: Set(now + chrono::Duration::seconds(new.idle_secs.min(new.max_age_secs))),
         absolute_expires_at: Set(now + chrono::Duration::seconds(new.max_age_secs)),
-        mfa_at: Set(new.mfa_at),
+        mfa_at: Set(new.carried.mfa_at),
         client_id: Set(new.client.as_ref().map(|c| c.client_id)),
         client_scopes: Set(new.client.as_ref().map(|c| c.scopes.clone())),
-        authenticated_at: Set(new.client.as_ref().map(|c| c.authenticated_at)),
+        authenticated_at: Set(new.carried.authenticated_at),
         ..Default::default()
     }
     .insert(tx)

@@ -164,8 +164,17 @@ pub async fn consent(
     let tx = state.db.begin(me.scope()).await?;
     let r = &pending.request;
     consents::grant(&tx, me.person_id, r.client_id, &r.scopes).await?;
+    let event = crate::service::audit::Event {
+        dealership_id: me.dealership_id,
+        actor_id: Some(me.user_id),
+        action: "oauth.consent_granted",
+        target_type: "oauth_client",
+        target_id: Some(r.client_id),
+        changes: Some(serde_json::json!({ "scopes": r.scopes })),
+    };
+    crate::service::audit::record(&tx, &me.meta, event).await?;
     tx.commit().await?;
-    pending.consented = true;
+    pending.consented_by = Some(me.person_id);
     continue_with(req, &state, &visitor, pending).await
 }
 

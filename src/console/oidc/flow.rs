@@ -69,10 +69,11 @@ async fn sign_in_of(state: &AppState, me: &Caller, client: &Client) -> Result<Si
     let all = users::memberships_of(&tx, me.person_id).await?;
     let usable = grants::visible(&tx, client, &all).await?;
     tx.commit().await?;
+    // the password's time: neither a switch nor a step-up is a sign-in (`prompt=login`)
     let authenticated = session.authenticated_at.unwrap_or(session.created_at);
     Ok(SignIn {
         id: session.sign_in_id,
-        auth_time: session.mfa_at.unwrap_or(authenticated),
+        auth_time: authenticated,
         otp: session.mfa_at.is_some(),
         usable,
     })
@@ -95,7 +96,8 @@ pub async fn proceed(
     let signed = sign_in_of(state, me, client).await?;
     let fresh = signed.auth_time.timestamp() >= pending.received_at;
     let age = Utc::now().timestamp() - signed.auth_time.timestamp();
-    if (r.prompts("login") && !fresh) || r.max_age.is_some_and(|max| age > max) {
+    // a sign-in made for this very request satisfies any max_age (even 0)
+    if !fresh && (r.prompts("login") || r.max_age.is_some_and(|max| age > max)) {
         return Ok(sign_in(req, state, &pending, silent, true));
     }
     if r.mfa && !signed.otp {
@@ -116,7 +118,7 @@ pub async fn proceed(
         }
         return pick(req, state, me, client, &pending, &signed.usable).await;
     };
-    if !client.first_party && !pending.consented {
+    if !client.first_party && pending.consented_by != Some(me.person_id) {
         let tx = state.db.begin_reading(me.scope()).await?;
         let covered = consents::covers(&tx, me.person_id, client.id, &r.scopes).await?;
         tx.commit().await?;

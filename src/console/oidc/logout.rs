@@ -18,7 +18,6 @@ use uuid::Uuid;
 
 use super::{authorize::refused, flow};
 use crate::{
-    auth::sessions::{Revoked, publish},
     console::{
         cookies::Jar,
         page::{self, Failure, Frame},
@@ -28,7 +27,6 @@ use crate::{
     oidc::{error::with_query, keys::Expect},
     service::{oauth::Client, sessions},
     state::AppState,
-    tenancy::Scope,
 };
 
 #[derive(Template)]
@@ -71,6 +69,15 @@ pub async fn logout(
         };
         state.oidc.keys.verify::<Hint>(&token, &expect).ok()
     });
+    if let (Some(named), Some(hint)) = (get("client_id"), &hint)
+        && named != hint.aud
+    {
+        return Ok(refused(
+            req,
+            &state,
+            "client_id is not the app id_token_hint was issued to.",
+        ));
+    }
     let client_id = get("client_id").or(hint.as_ref().map(|h| h.aud.clone()));
     let redirect = match get("post_logout_redirect_uri") {
         Some(uri) => match registered(&state, client_id.as_deref(), &uri).await? {
@@ -85,7 +92,9 @@ pub async fn logout(
         },
         None => None,
     };
-    let Some(hint) = hint else {
+    // at once only for the browser's own sign-in, as the hint names it; anything else (no
+    // hint, another sign-in, another person's token) is asked first (RP-Initiated Logout §2)
+    if !names_this_sign_in(&state, &visitor, hint.as_ref()).await? {
         let page = ConfirmPage {
             frame: Frame::anonymous(req, &state, "Sign out"),
             redirect: redirect.unwrap_or_default(),
@@ -97,9 +106,27 @@ pub async fn logout(
             crate::http::allow_form_target(&mut resp, &page.redirect);
         }
         return Ok(resp);
-    };
-    end(&state, &visitor, Some((hint.sub, hint.sid))).await?;
+    }
+    end(&state, &visitor).await?;
     Ok(signed_out(req, &state, redirect, get("state")))
+}
+
+/// Whether `hint` is an ID token of the sign-in this browser is in.
+async fn names_this_sign_in(
+    state: &AppState,
+    visitor: &Visitor,
+    hint: Option<&Hint>,
+) -> Result<bool, AppError> {
+    let (Some(me), Some(hint)) = (&visitor.caller, hint) else {
+        return Ok(false);
+    };
+    if me.person_id != hint.sub {
+        return Ok(false);
+    }
+    let tx = state.db.begin_reading(me.scope()).await?;
+    let family = sessions::find(&tx, me.session_id).await?;
+    tx.commit().await?;
+    Ok(family.is_some_and(|f| f.sign_in_id == hint.sid))
 }
 
 /// A relying party's form POST: the same request as a GET (see [`super::pages`]).
@@ -140,7 +167,7 @@ pub async fn confirm(
             "post_logout_redirect_uri is not registered for this client.",
         ));
     }
-    end(&state, &visitor, None).await?;
+    end(&state, &visitor).await?;
     Ok(signed_out(
         req,
         &state,
@@ -161,26 +188,13 @@ async fn registered(
     Ok(client.is_some_and(|c| c.logs_out_to(uri)))
 }
 
-/// Ends the browser's console sign-in and the hinted one (`(person, sign-in)`), each with
-/// every family of it, announced to every replica.
-async fn end(
-    state: &AppState,
-    visitor: &Visitor,
-    hinted: Option<(Uuid, Uuid)>,
-) -> Result<(), AppError> {
+/// Ends the browser's console sign-in with every family of it (the console's, and every
+/// app's opened in it), announced to every replica.
+async fn end(state: &AppState, visitor: &Visitor) -> Result<(), AppError> {
     if let Some(me) = &visitor.caller {
         let scope = state.sign_out_scope(me).await?;
         sessions::end_sign_ins(&scope, sessions::SignIns::Mine, "oidc_logout").await?;
         scope.commit().await?;
-    }
-    if let Some((person, sign_in)) = hinted {
-        // the hint is this provider's own signed statement of the sign-in: any of the person's
-        // dealerships may be in it, and the anonymous scope sees none of them (it ended nothing)
-        let tx = state.db.begin(Scope::Platform).await?;
-        sessions::end_person(&tx, person, (Some(sign_in), None), "oidc_logout").await?;
-        publish(&tx, Revoked::Person(person)).await?;
-        tx.commit().await?;
-        state.auth.sessions.apply(Revoked::Person(person)).await;
     }
     Ok(())
 }

@@ -22,7 +22,7 @@ use crate::{
     scope::RequestMeta,
     service::{
         audit,
-        sessions::{self, ClientFamily},
+        sessions::{self, Carried, ClientFamily},
         sign_in::{self, Issued, issue_in, open_family},
         users,
     },
@@ -110,11 +110,13 @@ pub async fn exchange(
     let bound = ClientFamily {
         client_id: client.id,
         scopes: code.scopes.clone(),
-        authenticated_at: code.auth_time,
     };
     let ids = (family, code.sign_in_id);
-    let mfa_at = otp.then_some(code.auth_time);
-    let refresh = open_family(state, &tx, &user, meta, ids, mfa_at, Some(bound)).await?;
+    let carried = Carried {
+        authenticated_at: Some(code.auth_time),
+        mfa_at: otp.then_some(code.auth_time),
+    };
+    let refresh = open_family(state, &tx, &user, meta, ids, carried, Some(bound)).await?;
     let user = users::touch_last_login(&tx, user).await?;
     record(
         &tx,
@@ -239,9 +241,27 @@ pub async fn refresh(
         .ok_or(Refused::Grant("the grant is not valid"))?;
     let visible = visible(&tx, client, &issued.memberships).await?;
     tx.commit().await?;
+    // the registration as it is now: a dealership the client was confined away from, a scope
+    // taken from it, or a second factor the dealership now requires ends the grant here
+    if !visible.iter().any(|m| m.user_id == issued.user.id) {
+        return Err(Refused::Grant(
+            "this app may no longer be used in that dealership",
+        ));
+    }
+    if issued.standing == Standing::MustEnrol {
+        return Err(Refused::Grant(
+            "this dealership requires a second factor: enrol one at the console first",
+        ));
+    }
+    let scopes = session
+        .client_scopes
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|s| client.allows_scope(s))
+        .collect();
     Ok(Granted {
         issued,
-        scopes: session.client_scopes.unwrap_or_default(),
+        scopes,
         nonce: None,
         sign_in_id: session.sign_in_id,
         visible,

@@ -115,17 +115,12 @@ pub(crate) async fn open_session_proving(
     mfa: bool,
 ) -> Result<RefreshToken, AppError> {
     let session_id = Uuid::now_v7();
-    let mfa_at = mfa.then(chrono::Utc::now);
-    open_family(
-        state,
-        tx,
-        user,
-        meta,
-        (session_id, session_id),
-        mfa_at,
-        None,
-    )
-    .await
+    let carried = sessions::Carried {
+        authenticated_at: None,
+        mfa_at: mfa.then(chrono::Utc::now),
+    };
+    let ids = (session_id, session_id);
+    open_family(state, tx, user, meta, ids, carried, None).await
 }
 
 /// Opens refresh family `ids.0` of `user`'s membership in sign-in `ids.1` (a new sign-in: the
@@ -137,7 +132,7 @@ pub(crate) async fn open_family(
     user: &user::Model,
     meta: &RequestMeta,
     (session_id, sign_in_id): (Uuid, Uuid),
-    mfa_at: Option<chrono::DateTime<chrono::Utc>>,
+    carried: sessions::Carried,
     client: Option<sessions::ClientFamily>,
 ) -> Result<RefreshToken, AppError> {
     let refresh_token = RefreshToken::generate(session_id);
@@ -150,7 +145,7 @@ pub(crate) async fn open_family(
         refresh_token_hash: refresh_token.hash(),
         idle_secs: auth.refresh_token_ttl_secs as i64,
         max_age_secs: auth.session_max_age_secs as i64,
-        mfa_at,
+        carried,
         client,
     };
     sessions::create(tx, session, meta).await?;

@@ -20,7 +20,7 @@ use crate::{
     service::{
         audit,
         oauth::Client,
-        sessions::{self, ClientFamily},
+        sessions::{self, Carried, ClientFamily},
         users,
     },
     state::AppState,
@@ -57,8 +57,16 @@ pub async fn switch(
         .await?
         .ok_or(AppError::NotFound("membership"))?;
     let family = (Uuid::now_v7(), session.sign_in_id);
-    let refresh_token =
-        open_family(state, &tx, &user, meta, family, session.mfa_at, client).await?;
+    let refresh_token = open_family(
+        state,
+        &tx,
+        &user,
+        meta,
+        family,
+        Carried::from(&session),
+        client,
+    )
+    .await?;
     let user = users::touch_last_login(&tx, user).await?;
     let event = audit::Event {
         dealership_id: user.dealership_id,
@@ -98,6 +106,5 @@ async fn client_family(
     Ok(Some(ClientFamily {
         client_id,
         scopes: session.client_scopes.clone().unwrap_or_default(),
-        authenticated_at: session.authenticated_at.unwrap_or(session.created_at),
     }))
 }

@@ -4,6 +4,7 @@
 
 mod authlib;
 mod conformance;
+mod consents;
 mod flow;
 mod library;
 mod memberships;

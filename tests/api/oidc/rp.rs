@@ -87,18 +87,26 @@ pub fn pkce() -> (String, String) {
     (verifier, challenge)
 }
 
-/// `/oauth2/authorize?…` for `client` with `extra` parameters.
+/// `/oauth2/authorize?…` for `client`, with `extra` parameters (one named like a default
+/// replaces it: a repeated parameter is an invalid request).
 pub fn authorize_path(client: Uuid, challenge: &str, extra: &[(&str, &str)]) -> String {
+    let client = client.to_string();
+    let defaults = [
+        ("client_id", client.as_str()),
+        ("redirect_uri", REDIRECT),
+        ("response_type", "code"),
+        ("scope", "openid profile email offline_access dealership"),
+        ("state", "st-123"),
+        ("nonce", "n-456"),
+        ("code_challenge", challenge),
+        ("code_challenge_method", "S256"),
+    ];
     let mut query = url::form_urlencoded::Serializer::new(String::new());
-    query
-        .append_pair("client_id", &client.to_string())
-        .append_pair("redirect_uri", REDIRECT)
-        .append_pair("response_type", "code")
-        .append_pair("scope", "openid profile email offline_access dealership")
-        .append_pair("state", "st-123")
-        .append_pair("nonce", "n-456")
-        .append_pair("code_challenge", challenge)
-        .append_pair("code_challenge_method", "S256");
+    for (name, value) in defaults {
+        if !extra.iter().any(|(n, _)| *n == name) {
+            query.append_pair(name, value);
+        }
+    }
     for (name, value) in extra {
         query.append_pair(name, value);
     }

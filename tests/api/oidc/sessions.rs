@@ -6,7 +6,7 @@ use reqwest::StatusCode;
 
 use super::{
     rp::{self, LOGOUT_TO, Registered, Spec},
-    steps::{self, first_party, third_party, tokens_for, userinfo_status},
+    steps::{self, first_party, third_party, tokens_and_browser, tokens_for, userinfo_status},
 };
 use crate::helpers::{PA_AGENT, TestApp, console::Console, spawn_app};
 
@@ -140,18 +140,26 @@ async fn introspection_describes_live_tokens_until_revoked_and_only_to_confident
 async fn logout_with_an_id_token_hint_returns_to_the_client_and_ends_its_tokens() {
     let app = spawn_app().await;
     let client = first_party(&app).await;
-    let body = tokens_for(&app, &client, &PA_AGENT).await;
+    let (body, mut browser) = tokens_and_browser(&app, &client, &PA_AGENT).await;
     let access = body["access_token"].as_str().unwrap();
     let refresh = body["refresh_token"].as_str().unwrap();
     let hint = body["id_token"].as_str().unwrap();
 
-    let mut browser = Console::new(&app);
     // an unregistered post_logout_redirect_uri: a page, never a redirect, nothing ended
     let evil = logout_path(Some(hint), "https://evil.example/out");
     let page = browser.get(&evil).await;
     assert_eq!(page.status, StatusCode::BAD_REQUEST, "{page:?}");
     assert_eq!(page.location, None);
     assert_eq!(userinfo_status(&app, access).await, 200);
+
+    // the same hint from another browser (someone else's, or a stolen token): asked first,
+    // nothing ended
+    let page = Console::new(&app)
+        .get(&logout_path(Some(hint), LOGOUT_TO))
+        .await;
+    assert_eq!(page.status, StatusCode::OK, "{page:?}");
+    assert!(page.body.contains("/oauth2/logout/confirm"));
+    assert_eq!(userinfo_status(&app, access).await, 200, "nothing ended");
 
     let page = browser.get(&logout_path(Some(hint), LOGOUT_TO)).await;
     assert_eq!(page.status, StatusCode::SEE_OTHER, "{page:?}");

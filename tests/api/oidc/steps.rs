@@ -92,6 +92,16 @@ pub fn back_at_client(page: &Page) -> std::collections::HashMap<String, String> 
 /// A signed-in person's whole code flow for `client` (consent allowed when asked); the token
 /// answer.
 pub async fn tokens_for(app: &TestApp, client: &Registered, who: &DemoUser) -> serde_json::Value {
+    tokens_and_browser(app, client, who).await.0
+}
+
+/// [`tokens_for`], and the browser that signed in (its console session is the sign-in the
+/// tokens belong to).
+pub async fn tokens_and_browser(
+    app: &TestApp,
+    client: &Registered,
+    who: &DemoUser,
+) -> (serde_json::Value, Console) {
     let mut console = Console::signed_in(app, who.email, who.password).await;
     let (verifier, challenge) = rp::pkce();
     let mut page = console
@@ -103,7 +113,7 @@ pub async fn tokens_for(app: &TestApp, client: &Registered, who: &DemoUser) -> s
     let location = page.location.clone().unwrap_or_else(|| panic!("{page:?}"));
     let (status, body) = rp::exchange(app, client, &location, &verifier).await;
     assert_eq!(status, 200, "{body}");
-    body
+    (body, console)
 }
 
 /// An OAuth error answer (RFC 6749 §5.2): `status`, JSON `{error, error_description}`, not
