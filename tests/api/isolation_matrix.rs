@@ -85,6 +85,13 @@ fn table() -> Vec<(&'static str, &'static str, Kind)> {
             Matrix([[0, 0, 202]; 4]),
         ),
         ("GET", "/api/v1/auth/sessions", Matrix([[0, 0, 200]; 4])),
+        // consents are the caller's own only; nobody consented to the registered client here
+        ("GET", "/api/v1/auth/consents", Matrix([[0, 0, 200]; 4])),
+        (
+            "DELETE",
+            "/api/v1/auth/consents/{client_id}",
+            Matrix([[0, 0, 404]; 4]),
+        ),
         // the caller's own second factors; a factor of anyone else is not found, and a wrong
         // code (the demo callers have no app) is 422, counted like a wrong password
         ("GET", "/api/v1/auth/mfa", Matrix([[0, 0, 200]; 4])),
@@ -594,6 +601,7 @@ async fn request(
                 .to_owned();
             template.replace("{id}", &sid)
         }
+        "/api/v1/auth/consents/{client_id}" => template.replace("{client_id}", &client.to_string()),
         t if t.starts_with("/api/v1/users/{id}") => template.replace("{id}", &user_id.to_string()),
         "/api/v1/auth/memberships/{dealership_id}" => template.replace(
             "{dealership_id}",
