@@ -273,3 +273,46 @@ async fn a_refresh_token_works_once_and_only_for_its_own_client() {
     assert_eq!(status, 400, "{reused}");
     assert_eq!(reused["error"], "invalid_grant", "a spent refresh token");
 }
+
+/// The token endpoint from `address` (a trusted proxy's `X-Forwarded-For`), with `secret`.
+async fn from_address(app: &TestApp, client: &Registered, address: &str, secret: &str) -> u16 {
+    app.client
+        .post(app.url("/oauth2/token"))
+        .header("x-forwarded-for", address)
+        .basic_auth(client.id, Some(secret))
+        .form(&[("grant_type", "refresh_token"), ("refresh_token", "x.y")])
+        .send()
+        .await
+        .expect("the token endpoint answers")
+        .status()
+        .as_u16()
+}
+
+#[tokio::test]
+async fn wrong_secrets_lock_out_their_address_not_the_app() {
+    let app = spawn_app_with(|s| {
+        s.http.trust_forwarded_for = true;
+        s.http.trusted_proxy_hops = 1;
+        s.auth.lockout.delay_after = 10;
+    })
+    .await;
+    let client = first_party(&app).await;
+    // a client_id is public: anyone may send it with a wrong secret
+    for _ in 0..5 {
+        assert_eq!(
+            from_address(&app, &client, "203.0.113.7", "wrong").await,
+            401
+        );
+    }
+    let secret = client.secret.clone().unwrap();
+    assert_eq!(
+        from_address(&app, &client, "203.0.113.7", &secret).await,
+        429,
+        "that address is locked out, even with the right secret"
+    );
+    // the app's own servers, elsewhere, go on: the grant is refused, the client is not
+    assert_eq!(
+        from_address(&app, &client, "198.51.100.9", &secret).await,
+        400
+    );
+}
