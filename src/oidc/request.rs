@@ -220,6 +220,7 @@ fn read_pkce(
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Pending {
     pub request: AuthRequest,
+    /// Unix milliseconds: a sign-in in the same second as the request is told apart.
     pub received_at: i64,
     /// The membership chosen on the picker, once chosen.
     #[serde(default)]
@@ -234,7 +235,7 @@ impl Pending {
     pub fn new(request: AuthRequest) -> Self {
         Self {
             request,
-            received_at: chrono::Utc::now().timestamp(),
+            received_at: chrono::Utc::now().timestamp_millis(),
             membership: None,
             consented_by: None,
         }
@@ -258,8 +259,8 @@ impl Pending {
         mac.verify_slice(&URL_SAFE_NO_PAD.decode(tag).ok()?).ok()?;
         let pending: Pending =
             serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).ok()?).ok()?;
-        let age = chrono::Utc::now().timestamp() - pending.received_at;
-        (0..PENDING_SECS).contains(&age).then_some(pending)
+        let age = chrono::Utc::now().timestamp_millis() - pending.received_at;
+        (0..PENDING_SECS * 1000).contains(&age).then_some(pending)
     }
 }
 

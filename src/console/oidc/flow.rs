@@ -94,7 +94,7 @@ pub async fn proceed(
         return Ok(sign_in(req, state, &pending, silent, false));
     };
     let signed = sign_in_of(state, me, client).await?;
-    let fresh = signed.auth_time.timestamp() >= pending.received_at;
+    let fresh = signed.auth_time.timestamp_millis() >= pending.received_at;
     let age = Utc::now().timestamp() - signed.auth_time.timestamp();
     // a sign-in made for this very request satisfies any max_age (even 0)
     if !fresh && (r.prompts("login") || r.max_age.is_some_and(|max| age > max)) {
