@@ -150,7 +150,21 @@ impl Settings {
         }
         if self.oidc.enabled && self.oidc.es256_key_file.is_none() {
             return Err(ConfigError::Insecure(
-                "oidc.es256_key_file is not set: ID tokens are signed with ES256 by default                  (`dealergate keys generate --alg ES256` makes one); or turn oidc.enabled off"
+                "oidc.es256_key_file is not set: ID tokens are signed with ES256 by default \
+                 (`dealergate keys generate --alg ES256` makes one); or turn oidc.enabled off"
+                    .into(),
+            ));
+        }
+        // relying parties compare the issuer with where they discovered it: over https only
+        let issuer = self
+            .oidc
+            .issuer
+            .as_ref()
+            .or(self.mail.public_base_url.as_ref());
+        if self.oidc.enabled && !issuer.is_some_and(|i| i.starts_with("https://")) {
+            return Err(ConfigError::Insecure(
+                "oidc.issuer (or mail.public_base_url) must be an https URL: it is the OpenID \
+                 issuer"
                     .into(),
             ));
         }
@@ -260,6 +274,13 @@ mod tests {
                 .map_err(|e| e.to_string())?;
             jail.set_env("DEALERGATE_OIDC__ENABLED", "true");
             jail.set_env("DEALERGATE_OIDC__ES256_KEY_FILE", "/keys/id-es256.pem");
+            jail.set_env("DEALERGATE_OIDC__ISSUER", "http://sso.example.com");
+            let err = Settings::load(None)
+                .map_err(|e| e.to_string())?
+                .check_serving()
+                .expect_err("an issuer over plain http");
+            assert!(err.to_string().contains("oidc.issuer"), "{err}");
+            jail.set_env("DEALERGATE_OIDC__ISSUER", "https://sso.example.com");
             let s = Settings::load(None).map_err(|e| e.to_string())?;
             s.check_serving().map_err(|e| e.to_string())?;
             assert!(!s.to_redacted_toml().contains("mail-secret"));
