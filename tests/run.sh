@@ -62,6 +62,17 @@ rp_pins=(authlib==1.9.6 requests==2.34.2)
 if ! [ -x "$rp_venv/bin/python" ] || [ "$(cat "$rp_venv/pins" 2>/dev/null)" != "${rp_pins[*]}" ]; then
   echo "== the Authlib virtualenv ($rp_venv: ${rp_pins[*]})"
   rm -rf "$rp_venv"
+  # a fresh Debian may have no Python, or one that can make neither a venv nor use pip
+  if ! command -v python3 >/dev/null 2>&1 \
+    || ! { python3 -c 'import ensurepip' 2>/dev/null || python3 -m pip --version >/dev/null 2>&1; }; then
+    if ! command -v apt-get >/dev/null 2>&1; then
+      echo "tests/run.sh: install Python 3 with venv (python3-venv), then run me again" >&2
+      exit 1
+    fi
+    echo "== Python 3 cannot make a virtualenv; installing Debian's python3-venv"
+    as_root apt-get update -qq
+    as_root apt-get install -y -qq python3 python3-venv >/dev/null
+  fi
   # shellcheck source=../.ci/venv.sh
   source .ci/venv.sh
   make_venv python3 "$rp_venv" "${rp_pins[@]}"
