@@ -36,27 +36,27 @@ pub fn routes(state: &AppState, pages: Route) -> impl Endpoint + 'static {
         )
         .at("/revoke", post(revocation::revoke).around(cors::allow))
         .at("/introspect", post(revocation::introspect))
-        .around(move |next, req| async move {
-            if !enabled {
-                return Ok(poem::Response::builder()
-                    .status(poem::http::StatusCode::NOT_FOUND)
-                    .finish());
-            }
-            next.call(req).await.map(IntoResponse::into_response)
-        })
+        .around(move |next, req| when_enabled(enabled, next, req))
 }
 
 /// `/.well-known/openid-configuration` (404 when `oidc.enabled` is off).
 pub fn discovery(state: &AppState) -> impl Endpoint + 'static {
     let enabled = state.settings.oidc.enabled;
-    get(discovery::configuration).around(move |next, req| async move {
-        if !enabled {
-            return Ok(poem::Response::builder()
-                .status(poem::http::StatusCode::NOT_FOUND)
-                .finish());
-        }
-        next.call(req).await.map(IntoResponse::into_response)
-    })
+    get(discovery::configuration).around(move |next, req| when_enabled(enabled, next, req))
+}
+
+/// `next`'s answer, or 404 when `oidc.enabled` is off.
+async fn when_enabled<E: Endpoint>(
+    enabled: bool,
+    next: E,
+    req: poem::Request,
+) -> poem::Result<poem::Response> {
+    if !enabled {
+        return Ok(poem::Response::builder()
+            .status(poem::http::StatusCode::NOT_FOUND)
+            .finish());
+    }
+    next.call(req).await.map(IntoResponse::into_response)
 }
 
 /// The provider's identity and keys, one per replica.

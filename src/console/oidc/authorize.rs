@@ -82,14 +82,6 @@ pub async fn authorize(
     }
 }
 
-/// `POST /oauth2/authorize` (a relying party's form): the same request, as a GET, so the
-/// browser arrives with its console cookie and no form needs the console's CSRF token.
-#[handler]
-pub async fn authorize_post(body: poem::Body) -> Response {
-    let query = body.into_string().await.unwrap_or_default();
-    page_redirect(&format!("/oauth2/authorize?{query}"))
-}
-
 /// Back from sign-in or step-up: the request waiting in the cookie goes on.
 #[handler]
 pub async fn resume(
@@ -227,11 +219,4 @@ pub(super) fn refused(req: &Request, state: &AppState, message: &str) -> Respons
         resp.headers_mut().append(header::SET_COOKIE, value);
     }
     resp
-}
-
-fn page_redirect(to: &str) -> Response {
-    Response::builder()
-        .status(StatusCode::SEE_OTHER)
-        .header(header::LOCATION, to)
-        .finish()
 }

@@ -129,16 +129,6 @@ async fn names_this_sign_in(
     Ok(family.is_some_and(|f| f.sign_in_id == hint.sid))
 }
 
-/// A relying party's form POST: the same request as a GET (see [`super::pages`]).
-#[handler]
-pub async fn logout_post(body: poem::Body) -> Response {
-    let query = body.into_string().await.unwrap_or_default();
-    Response::builder()
-        .status(StatusCode::SEE_OTHER)
-        .header(header::LOCATION, format!("/oauth2/logout?{query}"))
-        .finish()
-}
-
 #[derive(Deserialize)]
 pub struct Confirmed {
     #[serde(default)]

@@ -21,7 +21,7 @@ pub fn pages() -> Route {
             "/authorize",
             RouteMethod::new()
                 .get(authorize::authorize.around(session::attend))
-                .post(authorize::authorize_post),
+                .post(as_get),
         )
         .at(
             "/authorize/resume",
@@ -39,10 +39,25 @@ pub fn pages() -> Route {
             "/logout",
             RouteMethod::new()
                 .get(logout::logout.around(session::attend))
-                .post(logout::logout_post),
+                .post(as_get),
         )
         .at(
             "/logout/confirm",
             post(logout::confirm.around(session::attend)),
         )
+}
+
+/// A relying party's form POST (its request on its own site), answered outside the session
+/// middleware: the browser is sent to the same address with the form as its query, a GET that
+/// arrives with the console's cookie and needs no CSRF token.
+#[poem::handler]
+async fn as_get(req: &poem::Request, body: poem::Body) -> poem::Response {
+    let query = body.into_string().await.unwrap_or_default();
+    poem::Response::builder()
+        .status(poem::http::StatusCode::SEE_OTHER)
+        .header(
+            poem::http::header::LOCATION,
+            format!("{}?{query}", req.original_uri().path()),
+        )
+        .finish()
 }
