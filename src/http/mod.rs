@@ -78,12 +78,15 @@ pub type Apis = (
     roles::RolesApi,
     dealerships::DealershipsApi,
     dealer_groups::DealerGroupsApi,
-    oauth_clients::OAuthClientsApi,
-    audit::AuditApi,
+    Integrations,
     admin::AdminApi,
     well_known::WellKnownApi,
     health::HealthApi,
 );
+
+/// What other systems and auditors connect through: a nested tuple, as poem-openapi implements
+/// `OpenApi` for tuples of at most 16 and `Apis` is full.
+pub type Integrations = (oauth_clients::OAuthClientsApi, audit::AuditApi);
 
 /// The API and its OpenAPI document; needs no state, so `dealergate openapi` can print it.
 pub fn api_service() -> OpenApiService<Apis, ()> {
@@ -100,8 +103,7 @@ pub fn api_service() -> OpenApiService<Apis, ()> {
             roles::RolesApi,
             dealerships::DealershipsApi,
             dealer_groups::DealerGroupsApi,
-            oauth_clients::OAuthClientsApi,
-            audit::AuditApi,
+            (oauth_clients::OAuthClientsApi, audit::AuditApi),
             admin::AdminApi,
             well_known::WellKnownApi,
             health::HealthApi,
