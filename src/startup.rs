@@ -134,6 +134,7 @@ impl Application {
                 self.state.db.clone(),
                 settings.maintenance.clone(),
                 settings.auth.lockout.clone(),
+                settings.audit.clone(),
             ),
         ];
         let mail_stop = tokio_util::sync::CancellationToken::new();
