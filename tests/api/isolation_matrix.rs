@@ -721,8 +721,10 @@ fn assert_no_foreign_rows(template: &str, home: Uuid, body: &Value) {
                 | "/api/v1/roles"
         )
     {
+        // the export hands out events once every transaction below them has ended, which any
+        // database of the cluster may hold back a moment (audit_export.rs waits for them)
         assert!(
-            !items.is_empty(),
+            !items.is_empty() || template.ends_with("/export"),
             "{template}: the caller's own rows are listed"
         );
         assert!(
