@@ -35,6 +35,7 @@ pub fn spawn_listener(
     authz: Arc<Authorizer>,
     db: Database,
     mail: Arc<Notify>,
+    loads: reload::Loads,
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
         loop {
@@ -42,7 +43,7 @@ pub fn spawn_listener(
                 Ok(Ok(mut listener)) => {
                     // notices may have been missed while disconnected
                     sessions.set_listening(true);
-                    let _ = authz.reload().await;
+                    reload::reload_from(&authz, reload::Source::Reconnect, &loads).await;
                     if reload::refresh_roles(&authz, &db).await.is_err() {
                         // custom roles changed while not listening may be missed: try again
                         // from the start rather than listen with stale ones

@@ -17,6 +17,12 @@ pub struct Application {
     listener: TcpListener,
     ops_listener: Option<TcpListener>,
     state: AppState,
+    /// Policy loads not made by a request, audited by `service::policies::record_loads`
+    /// once serving starts (the start-up load is the first).
+    loads: (
+        reload::Loads,
+        tokio::sync::mpsc::UnboundedReceiver<reload::Load>,
+    ),
 }
 
 impl Application {
@@ -49,6 +55,15 @@ impl Application {
         crate::authz::reload::refresh_roles(&authz, &db)
             .await
             .context("reading the custom roles")?;
+        let loads = tokio::sync::mpsc::unbounded_channel();
+        let _ = loads.0.send(reload::Load {
+            source: reload::Source::Startup,
+            outcome: Ok(crate::authz::Reloaded {
+                summary: authz.summary(),
+                previous_hash: String::new(),
+                diff: Default::default(),
+            }),
+        });
         let listener = bind(settings.listen).await?;
         // dev links go to this server's own console, on the port it really has
         let bound = listener.local_addr().unwrap_or(settings.listen);
@@ -64,6 +79,7 @@ impl Application {
             listener,
             ops_listener,
             state: AppState::new(settings, db, auth, std::sync::Arc::new(authz), mail, oidc),
+            loads,
         })
     }
 
@@ -102,19 +118,23 @@ impl Application {
             let _ = stopping.send(true);
         };
         let settings = &self.state.settings;
+        let (loads, reported) = self.loads;
         let mut background = vec![
+            crate::service::policies::record_loads(self.state.db.clone(), reported),
             cluster::spawn_listener(
                 settings.database.listen_url().to_owned(),
                 self.state.auth.sessions.clone(),
                 self.state.authz.clone(),
                 self.state.db.clone(),
                 self.state.mail_wake.clone(),
+                loads.clone(),
             ),
-            reload::on_hangup(self.state.authz.clone()),
+            reload::on_hangup(self.state.authz.clone(), loads.clone()),
             crate::service::maintenance::spawn(
                 self.state.db.clone(),
                 settings.maintenance.clone(),
                 settings.auth.lockout.clone(),
+                settings.audit.clone(),
             ),
         ];
         let mail_stop = tokio_util::sync::CancellationToken::new();
@@ -124,6 +144,7 @@ impl Application {
             background.push(reload::watch(
                 &settings.policies.dir,
                 self.state.authz.clone(),
+                loads,
             )?);
         }
         let limits = http::serve::Limits {

@@ -7,7 +7,7 @@ use notify::{RecursiveMode, Watcher};
 use sea_orm::{ConnectionTrait, DbBackend, EntityTrait, QueryOrder, Statement};
 use tokio::{sync::mpsc, task::JoinHandle};
 
-use super::{Authorizer, CustomRole, Permission};
+use super::{Authorizer, CustomRole, Permission, Reloaded};
 use crate::{
     entity::custom_role,
     error::AppError,
@@ -20,6 +20,48 @@ pub const CHANNEL: &str = "dealergate_policies";
 pub const ROLES: &str = "custom_roles";
 /// Editors and ConfigMap updates touch several files in a burst: reload once it settles.
 const SETTLE: Duration = Duration::from_millis(200);
+
+/// What made this replica read its policy files: the audit log's `source`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    Startup,
+    /// The watcher saw the folder change (an edit, a ConfigMap update).
+    FileChange,
+    Sighup,
+    /// `POST /admin/policies/reload` (audited by its own request, with its admin).
+    Api,
+    /// The replica (re)connected its listener and re-read what it may have missed.
+    Reconnect,
+}
+
+impl Source {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Startup => "startup",
+            Self::FileChange => "file_change",
+            Self::Sighup => "sighup",
+            Self::Api => "api",
+            Self::Reconnect => "reconnect",
+        }
+    }
+}
+
+/// One read of the files by this replica and what came of it, for the audit log
+/// (`service::policies::record_loads` writes it; authz imports no service).
+#[derive(Debug)]
+pub struct Load {
+    pub source: Source,
+    pub outcome: Result<Reloaded, Vec<String>>,
+}
+
+/// Where reloads not made by a request are reported.
+pub type Loads = mpsc::UnboundedSender<Load>;
+
+/// Reloads and reports the outcome (a closed report channel loses the report, never the reload).
+pub async fn reload_from(authz: &Authorizer, source: Source, loads: &Loads) {
+    let outcome = authz.reload().await;
+    let _ = loads.send(Load { source, outcome });
+}
 
 /// Asks every replica to reload when `tx` commits.
 pub async fn announce(tx: &TenantTx, hash: &str) -> Result<(), AppError> {
@@ -34,7 +76,7 @@ pub async fn announce(tx: &TenantTx, hash: &str) -> Result<(), AppError> {
 
 /// Watches the policy folder itself (not the files: a ConfigMap update replaces them by
 /// swapping a `..data` symlink) and reloads after each burst of changes.
-pub fn watch(dir: &Path, authz: Arc<Authorizer>) -> anyhow::Result<JoinHandle<()>> {
+pub fn watch(dir: &Path, authz: Arc<Authorizer>, loads: Loads) -> anyhow::Result<JoinHandle<()>> {
     let (tx, mut rx) = mpsc::unbounded_channel();
     let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
         if event.is_ok_and(|e| !e.kind.is_access()) {
@@ -47,13 +89,13 @@ pub fn watch(dir: &Path, authz: Arc<Authorizer>) -> anyhow::Result<JoinHandle<()
         while rx.recv().await.is_some() {
             tokio::time::sleep(SETTLE).await;
             while rx.try_recv().is_ok() {}
-            let _ = authz.reload().await;
+            reload_from(&authz, Source::FileChange, &loads).await;
         }
     }))
 }
 
 /// Reloads on every SIGHUP.
-pub fn on_hangup(authz: Arc<Authorizer>) -> JoinHandle<()> {
+pub fn on_hangup(authz: Arc<Authorizer>, loads: Loads) -> JoinHandle<()> {
     tokio::spawn(async move {
         #[cfg(unix)]
         {
@@ -64,11 +106,11 @@ pub fn on_hangup(authz: Arc<Authorizer>) -> JoinHandle<()> {
             };
             while hangups.recv().await.is_some() {
                 tracing::info!("SIGHUP: reloading the policy");
-                let _ = authz.reload().await;
+                reload_from(&authz, Source::Sighup, &loads).await;
             }
         }
         #[cfg(not(unix))]
-        drop(authz);
+        drop((authz, loads));
     })
 }
 

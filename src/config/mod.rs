@@ -6,6 +6,7 @@
 //!
 //! Each `[section]` of the file has its own module here; `checks` holds what is refused.
 
+mod audit;
 mod auth;
 mod checks;
 mod console;
@@ -27,6 +28,7 @@ use figment::{
 };
 use serde::{Deserialize, Serialize};
 
+pub use audit::AuditSettings;
 pub use auth::{AuthSettings, HashingSettings, LockoutSettings, MfaSettings, OpenSignupSettings};
 pub use console::ConsoleSettings;
 pub use database::{DEV_DATABASE_URL, DatabaseSettings};
@@ -73,6 +75,8 @@ pub struct Settings {
     #[serde(default)]
     pub maintenance: MaintenanceSettings,
     #[serde(default)]
+    pub audit: AuditSettings,
+    #[serde(default)]
     pub mail: MailSettings,
     #[serde(default)]
     pub console: ConsoleSettings,
@@ -101,6 +105,7 @@ impl Default for Settings {
             log: LogSettings::default(),
             seed: SeedSettings::default(),
             maintenance: MaintenanceSettings::default(),
+            audit: AuditSettings::default(),
             mail: MailSettings::default(),
             console: ConsoleSettings::default(),
             oidc: OidcSettings::default(),

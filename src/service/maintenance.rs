@@ -1,12 +1,13 @@
 //! Housekeeping in platform scope: tables that would only grow (login counters, ended sessions,
-//! sent mail and spent tokens) are purged in bounded batches.
+//! sent mail and spent tokens, and audit events past `audit.retention_days` when it is set) are
+//! purged in bounded batches.
 
 use std::time::Duration;
 
 use sea_orm::{ConnectionTrait, DbBackend, Statement};
 
 use crate::{
-    config::{LockoutSettings, MaintenanceSettings},
+    config::{AuditSettings, LockoutSettings, MaintenanceSettings},
     error::AppError,
     tenancy::{Database, Scope},
 };
@@ -23,14 +24,17 @@ pub struct Purged {
     pub mail: u64,
     /// ended or expired tokens that mail carried
     pub tokens: u64,
+    /// audit events older than the retention (none when it is off)
+    pub audit_events: u64,
 }
 
-/// Deletes login counters whose window has passed and sessions that ended more than the
-/// retention ago, each table in batches of `purge_batch_size`, each batch its own transaction.
+/// Deletes login counters whose window has passed, sessions that ended more than the
+/// retention ago, and the other tables' rows past theirs, each table in batches of `purge_batch_size`, each batch its own transaction.
 pub async fn purge(
     db: &Database,
     maintenance: &MaintenanceSettings,
     lockout: &LockoutSettings,
+    audit: &AuditSettings,
 ) -> Result<Purged, AppError> {
     let batch = maintenance.purge_batch_size.clamp(1, i32::MAX as u32) as i32;
     // quotas count over an hour (throttle::QUOTA_WINDOW_SECS): none is purged mid-window
@@ -82,7 +86,26 @@ pub async fn purge(
         sessions: in_batches(db, &sessions, batch).await?,
         mail: in_batches(db, &mail, batch).await?,
         tokens: in_batches(db, &tokens, batch).await?,
+        audit_events: purge_audit(db, audit, batch).await?,
     })
+}
+
+/// Audit events older than `audit.retention_days`, through the one function that may delete
+/// them (`audit_events_purge`, migration 000024: the log is append-only otherwise); nothing
+/// when the retention is 0 (off).
+async fn purge_audit(db: &Database, audit: &AuditSettings, batch: i32) -> Result<u64, AppError> {
+    if audit.retention_days == 0 {
+        return Ok(0);
+    }
+    let statement = Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "SELECT audit_events_purge(now() - make_interval(days => $1), $2)::bigint AS n",
+        [
+            (audit.retention_days.min(i32::MAX as u32) as i32).into(),
+            batch.into(),
+        ],
+    );
+    in_batches(db, &statement, batch).await
 }
 
 async fn in_batches(db: &Database, statement: &Statement, batch: i32) -> Result<u64, AppError> {
@@ -105,6 +128,7 @@ pub fn spawn(
     db: Database,
     maintenance: MaintenanceSettings,
     lockout: LockoutSettings,
+    audit: AuditSettings,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         if maintenance.purge_interval_secs == 0 {
@@ -114,13 +138,14 @@ pub fn spawn(
         every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             every.tick().await;
-            match purge(&db, &maintenance, &lockout).await {
+            match purge(&db, &maintenance, &lockout, &audit).await {
                 Ok(purged) if purged != Purged::default() => {
                     tracing::info!(
                         login_counters = purged.login_counters,
                         sessions = purged.sessions,
                         mail = purged.mail,
                         tokens = purged.tokens,
+                        audit_events = purged.audit_events,
                         "purged expired rows"
                     )
                 }

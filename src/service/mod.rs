@@ -3,6 +3,7 @@
 pub mod account;
 pub mod account_tokens;
 pub mod audit;
+pub mod audit_export;
 pub mod dealer_groups;
 pub mod dealerships;
 pub mod email_change;

@@ -151,6 +151,24 @@ async fn a_holder_gets_the_base_role_and_the_roles_permissions_and_keeps_them_th
     )
     .await;
     assert_eq!(audited, 3, "created, renamed, narrowed");
+    use sea_orm::ConnectionTrait;
+    let narrowing = owner
+        .query_one_raw(sea_orm::Statement::from_string(
+            sea_orm::DbBackend::Postgres,
+            format!(
+                "SELECT changes FROM audit_events WHERE target_id = '{id}' \
+                 AND action = 'role.updated' AND changes ? 'permissions'"
+            ),
+        ))
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get::<Value>("", "changes")
+        .unwrap();
+    let permissions = &narrowing["permissions"];
+    assert_eq!(permissions["added"], json!([]), "{narrowing}");
+    assert_eq!(permissions["removed"], permissions["before"], "{narrowing}");
+    assert!(!permissions["removed"].as_array().unwrap().is_empty());
 }
 
 #[tokio::test]

@@ -1,6 +1,7 @@
 //! One integration-test binary: the real server on port 0 against a real PostgreSQL database
 //! per test (see `helpers`).
 
+mod audit_export;
 mod audit_log;
 mod auth_flows;
 mod cli;

@@ -64,6 +64,76 @@ async fn within_two_seconds(app: &TestApp, token: &str, want: u16) {
     }
 }
 
+/// The policy events of `action` whose `changes.source` is `source`, once there is one (a
+/// replica's own loads are audited by a task of their own, just after the load).
+async fn audited(app: &TestApp, admin: &str, action: &str, source: &str) -> Vec<Value> {
+    let started = Instant::now();
+    loop {
+        let events: Vec<Value> = app
+            .get_as(&format!("/api/v1/audit-events?action={action}"), admin)
+            .await
+            .json()
+            .await
+            .unwrap();
+        let events: Vec<Value> = events
+            .into_iter()
+            .filter(|e| e["changes"]["source"] == source)
+            .collect();
+        if !events.is_empty() || started.elapsed() > Duration::from_secs(5) {
+            return events;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+#[tokio::test]
+async fn every_load_is_audited_with_its_source_hashes_and_the_rules_it_changed() {
+    let dir = policy_copy(&temp_dir());
+    let d = dir.clone();
+    let app = spawn_app_with(move |s| s.policies.dir = d).await;
+    let admin = app.login_ok(ADMIN.email, ADMIN.password).await.access;
+    let started = audited(&app, &admin, "policy.loaded", "startup").await;
+    assert_eq!(started.len(), 1, "the start-up load: {started:?}");
+    let first_hash = started[0]["changes"]["hash"].as_str().unwrap().to_owned();
+    assert!(started[0]["dealership_id"].is_null(), "a platform event");
+
+    agents_may_list(&dir);
+    let changed = audited(&app, &admin, "policy.reloaded", "file_change").await;
+    let changes = &changed[0]["changes"];
+    assert_eq!(changes["previous_hash"], first_hash.as_str());
+    assert_ne!(changes["hash"], first_hash.as_str());
+    assert_eq!(
+        changes["added"],
+        serde_json::json!(["p, agent, users, list, dealership"])
+    );
+    assert_eq!(changes["removed"], serde_json::json!([]));
+    assert_eq!(
+        (
+            changes["added_count"].as_u64(),
+            changes["removed_count"].as_u64()
+        ),
+        (Some(1), Some(0))
+    );
+
+    std::fs::write(dir.join("policy.csv"), "p, agent, cars, drive, any\n").unwrap();
+    let refused = audited(&app, &admin, "policy.rejected", "file_change").await;
+    assert!(
+        refused[0]["changes"]["reasons"]
+            .to_string()
+            .contains("\\\"cars\\\""),
+        "{refused:?}"
+    );
+
+    let by_api = app.post_as("/api/v1/admin/policies/reload", &admin).await;
+    error_of(by_api, 422).await;
+    let refused = audited(&app, &admin, "policy.rejected", "api").await;
+    assert!(
+        refused[0]["actor_id"].is_string(),
+        "the admin who asked: {refused:?}"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
 #[tokio::test]
 async fn an_edited_policy_file_takes_effect_and_a_broken_one_is_refused_with_reasons() {
     let dir = policy_copy(&temp_dir());
@@ -207,13 +277,14 @@ async fn a_reload_through_the_endpoint_reaches_every_replica() {
         .await
         .unwrap();
     assert_eq!(on_b["hash"], hash.as_str());
-    let events: Vec<Value> = a
-        .get_as("/api/v1/audit-events?action=policy.reloaded", &admin)
-        .await
-        .json()
-        .await
-        .unwrap();
+    // once, by the replica that reloaded, with its admin and the rule it added
+    let events = audited(&a, &admin, "policy.reloaded", "api").await;
     assert_eq!(events.len(), 1);
+    assert!(events[0]["actor_id"].is_string());
+    assert_eq!(
+        events[0]["changes"]["added"],
+        serde_json::json!(["p, agent, users, list, dealership"])
+    );
     std::fs::remove_dir_all(dir).unwrap();
 }
 
@@ -259,6 +330,31 @@ async fn sighup_reloads_the_policy() {
         .await
         .unwrap();
     error_of(denied_for_agent, 403).await;
+    // audited just after the reload, by the replica's own task
+    let started = Instant::now();
+    let by_hangup = loop {
+        let reloads: Vec<Value> = server
+            .get_as("/api/v1/audit-events?action=policy.reloaded", &admin)
+            .await
+            .json()
+            .await
+            .unwrap();
+        if let Some(event) = reloads
+            .into_iter()
+            .find(|e| e["changes"]["source"] == "sighup")
+        {
+            break event;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "not audited as sighup"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    };
+    assert_eq!(
+        by_hangup["changes"]["added"],
+        serde_json::json!(["p, agent, users, list, dealership"])
+    );
     assert_eq!(
         server
             .get_as("/api/v1/admin/policies", &admin)

@@ -159,9 +159,13 @@ pub async fn update(
             revoke_invitations_of_holders(scope, id).await?;
         }
         if after != found.permissions {
+            let (added, removed) = (
+                missing(&found.permissions, &after),
+                missing(&after, &found.permissions),
+            );
             diff.insert(
                 "permissions".into(),
-                json!({"before": found.permissions, "after": after}),
+                json!({"before": found.permissions, "after": after, "added": added, "removed": removed}),
             );
             active.permissions = Set(after);
         }
@@ -227,7 +231,9 @@ pub async fn delete(scope: &RequestScope, id: Uuid) -> Result<(), AppError> {
         .await?;
     custom_role::Entity::delete_by_id(id).exec(tx).await?;
     scope.roles_changed();
-    let changes = json!({"name": found.name});
+    let changes = json!({
+        "name": found.name, "base_role": found.base_role, "permissions": found.permissions,
+    });
     record(scope, "role.deleted", &found, changes).await
 }
 
@@ -297,6 +303,11 @@ fn fitting(permissions: Vec<Permission>) -> Result<Vec<Permission>, AppError> {
     }
     let set: BTreeSet<Permission> = permissions.into_iter().collect();
     Ok(set.into_iter().collect())
+}
+
+/// The permissions of `of` that `rows` lacks, in `of`'s (sorted) order: the audit's diff.
+fn missing(rows: &[String], of: &[String]) -> Vec<String> {
+    of.iter().filter(|p| !rows.contains(p)).cloned().collect()
 }
 
 fn stored(permissions: &[Permission]) -> Vec<String> {
