@@ -92,6 +92,8 @@ pub async fn page(
     if grant.reach() == Reach::Own {
         return Err(AppError::Forbidden);
     }
+    // an empty cursor is no cursor: from the beginning
+    let cursor = cursor.filter(|c| !c.is_empty());
     let after = cursor.map(Cursor::parse).transpose()?.unwrap_or_default();
     let limit = limit.unwrap_or(DEFAULT_LIMIT);
     if !(1..=MAX_LIMIT).contains(&limit) {

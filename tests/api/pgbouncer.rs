@@ -286,3 +286,43 @@ async fn pgbouncer_replicas_drop_a_revoked_session_from_their_cache() {
     let took = time_until_probe_refused(&b, &agent.access).await;
     eprintln!("replica B refused the deactivated user's token after {took:?}");
 }
+
+#[tokio::test]
+async fn pgbouncer_serves_the_audit_export_page_after_page() {
+    let (app, bouncer) = spawn_app_behind_pgbouncer().await;
+    crate::helpers::exec(
+        &app.db.owner().await,
+        &format!(
+            "INSERT INTO audit_events (dealership_id, action, target_type) \
+             SELECT '{PREMIUM_AUTO}', 'test.bulk', 'test' FROM generate_series(1, 30)"
+        ),
+    )
+    .await;
+    let principal = app
+        .login_ok(PA_PRINCIPAL.email, PA_PRINCIPAL.password)
+        .await
+        .access;
+    let (mut cursor, mut seen) = (String::new(), std::collections::HashSet::new());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while seen.len() < 30 {
+        assert!(Instant::now() < deadline, "exported {} of 30", seen.len());
+        let resp = app
+            .get_as(
+                &format!("/api/v1/audit-events/export?limit=7&cursor={cursor}"),
+                &principal,
+            )
+            .await;
+        assert_eq!(resp.status(), 200, "PgBouncer's log:\n{}", bouncer.log());
+        cursor = resp.headers()["x-next-cursor"].to_str().unwrap().to_owned();
+        for line in resp.text().await.unwrap().lines() {
+            let event: Value = serde_json::from_str(line).unwrap();
+            if event["action"] == "test.bulk" {
+                assert!(
+                    seen.insert(event["id"].to_string()),
+                    "exported twice: {event}"
+                );
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
