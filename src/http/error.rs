@@ -256,7 +256,7 @@ impl From<AppError> for ApiError {
                 Self::Unauthenticated(body("unauthenticated", message, &[]), "Bearer".into())
             }
             AppError::Forbidden => Self::Forbidden(body("forbidden", message, &[])),
-            AppError::SignupClosed(_) | AppError::OwnSignIn => {
+            AppError::SignupClosed(_) | AppError::OwnSignIn | AppError::NotForMachines(_) => {
                 Self::Forbidden(body("forbidden", message, &[]))
             }
             AppError::EmailNotVerified => Self::Forbidden(body("email_not_verified", message, &[])),
