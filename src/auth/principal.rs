@@ -156,12 +156,23 @@ async fn authenticate_key(
     token: &str,
 ) -> Result<Principal, AppError> {
     let (key_id, secret) = service_accounts::parse_key(token).ok_or(AppError::Unauthenticated)?;
+    Ok(machine(&usable_key(auth, db, key_id, secret).await?))
+}
+
+/// Key `key_id` if it is usable and `secret` is its own (401 otherwise): an API key, or the
+/// client credentials of the client-credentials grant.
+pub async fn usable_key(
+    auth: &AuthContext,
+    db: &Database,
+    key_id: Uuid,
+    secret: &str,
+) -> Result<KeyState, AppError> {
     let key = key_state(auth, db, key_id).await?;
     if !key.secret_matches(secret) {
         tracing::debug!(key_id = %key_id, "wrong secret for a service account key");
         return Err(AppError::Unauthenticated);
     }
-    Ok(machine(&key))
+    Ok(key)
 }
 
 /// A client-credentials access token: alive while its key is, and naming what the key's

@@ -78,11 +78,6 @@ pub fn parse_key(token: &str) -> Option<(Uuid, &str)> {
     (!secret.is_empty() && secret.len() <= 128).then_some((id, secret))
 }
 
-/// The SHA-256 a key's secret is stored as.
-pub fn secret_hash(secret: &str) -> Vec<u8> {
-    Sha256::digest(secret.as_bytes()).to_vec()
-}
-
 /// Key `key_id` through the definer lookup (no tenant is known yet).
 pub async fn load(tx: &TenantTx, key_id: Uuid) -> Result<Option<KeyState>, AppError> {
     Ok(KeyState::find_by_statement(Statement::from_sql_and_values(
