@@ -97,6 +97,7 @@ CREATE TABLE service_accounts (
         CHECK ((role IN ('group_principal', 'group_manager')) = (group_id IS NOT NULL)),
     CONSTRAINT service_accounts_custom_role_fkey
         FOREIGN KEY (custom_role_id, dealership_id) REFERENCES custom_roles (id, dealership_id)
+        ON DELETE SET NULL (custom_role_id)
 );
 CREATE INDEX service_accounts_dealership ON service_accounts (dealership_id, created_at, id);
 CREATE INDEX service_accounts_group ON service_accounts (group_id) WHERE group_id IS NOT NULL;

@@ -158,9 +158,9 @@ impl MachineCache {
         let Some(per_minute) = NonZeroU32::new(per_minute) else {
             return Ok(());
         };
-        let limiter = self
-            .limits
-            .get_with(id, || Arc::new(RateLimiter::direct(Quota::per_minute(per_minute))));
+        let limiter = self.limits.get_with(id, || {
+            Arc::new(RateLimiter::direct(Quota::per_minute(per_minute)))
+        });
         limiter.check().map_err(|not_until| {
             let clock = governor::clock::DefaultClock::default();
             let wait = not_until.wait_time_from(governor::clock::Clock::now(&clock));

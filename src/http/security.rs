@@ -78,11 +78,13 @@ fn admit_machine(
     let key_id = principal.session_id;
     if machines.due_for_use_record(key_id) {
         let (db, ip) = (state.db.clone(), meta.ip.clone());
-        state.after_answer.spawn("recording a key's use", async move {
-            let tx = db.begin(crate::tenancy::Scope::Anonymous).await?;
-            crate::auth::service_accounts::record_use(&tx, key_id, ip).await?;
-            tx.commit().await
-        });
+        state
+            .after_answer
+            .spawn("recording a key's use", async move {
+                let tx = db.begin(crate::tenancy::Scope::Anonymous).await?;
+                crate::auth::service_accounts::record_use(&tx, key_id, ip).await?;
+                tx.commit().await
+            });
     }
     Ok(())
 }

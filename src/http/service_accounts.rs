@@ -186,7 +186,10 @@ impl NewServiceAccountBody {
 enum AccountList {
     /// A page of service accounts, newest first; `X-Total-Count` counts them all.
     #[oai(status = 200)]
-    Ok(Json<Vec<ServiceAccount>>, #[oai(header = "X-Total-Count")] u64),
+    Ok(
+        Json<Vec<ServiceAccount>>,
+        #[oai(header = "X-Total-Count")] u64,
+    ),
 }
 
 #[derive(ApiResponse)]
@@ -203,7 +206,10 @@ enum Done {
 
 pub struct ServiceAccountsApi;
 
-#[OpenApi(prefix_path = "/api/v1/service-accounts", tag = "ApiTags::ServiceAccounts")]
+#[OpenApi(
+    prefix_path = "/api/v1/service-accounts",
+    tag = "ApiTags::ServiceAccounts"
+)]
 impl ServiceAccountsApi {
     /// The service accounts in the caller's reach: a principal's dealership's, a group
     /// principal's group's and its dealerships', an admin's every one.
@@ -222,7 +228,10 @@ impl ServiceAccountsApi {
             .await?;
         let (rows, total) = service_accounts::list(&scope, Page::parse(limit, offset)?).await?;
         scope.commit().await?;
-        Ok(AccountList::Ok(Json(rows.into_iter().map(Into::into).collect()), total))
+        Ok(AccountList::Ok(
+            Json(rows.into_iter().map(Into::into).collect()),
+            total,
+        ))
     }
 
     /// Make a service account and its first key, which is in this answer and in no other.

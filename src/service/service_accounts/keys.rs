@@ -73,10 +73,7 @@ pub(super) async fn issue(
 }
 
 /// A live account the caller may act on (404 beyond reach, 403 above their rank, 409 ended).
-async fn live_account(
-    scope: &RequestScope,
-    id: Uuid,
-) -> Result<service_account::Model, AppError> {
+async fn live_account(scope: &RequestScope, id: Uuid) -> Result<service_account::Model, AppError> {
     let account = find(scope, id).await?;
     outranks(scope.principal(), account.role)?;
     if account.revoked_at.is_some() || account.disabled_at.is_some() {
@@ -103,9 +100,7 @@ pub async fn rotate(
     let older = service_account_key::Entity::find()
         .filter(service_account_key::Column::ServiceAccountId.eq(id))
         .filter(service_account_key::Column::RevokedAt.is_null())
-        .filter(
-            Condition::all().add(service_account_key::Column::ExpiresAt.gt(until)),
-        )
+        .filter(Condition::all().add(service_account_key::Column::ExpiresAt.gt(until)))
         .all(scope.tx())
         .await?;
     for key in older {
@@ -121,7 +116,13 @@ pub async fn rotate(
         "expires_at": issued.key.expires_at,
         "previous_keys_expire_at": until,
     });
-    record(scope, "service_account.key_rotated", &account, Some(changes)).await?;
+    record(
+        scope,
+        "service_account.key_rotated",
+        &account,
+        Some(changes),
+    )
+    .await?;
     Ok((get(scope, id).await?, issued))
 }
 
@@ -146,6 +147,12 @@ pub async fn revoke_key(
     ended.update(scope.tx()).await?;
     scope.revoke(Revoked::Session(key_id)).await?;
     let changes = json!({ "key_id": key_id });
-    record(scope, "service_account.key_revoked", &account, Some(changes)).await?;
+    record(
+        scope,
+        "service_account.key_revoked",
+        &account,
+        Some(changes),
+    )
+    .await?;
     get(scope, id).await
 }

@@ -52,9 +52,10 @@ fn reachable(scope: &RequestScope) -> Result<Select<service_account::Entity>, Ap
     let query = service_account::Entity::find();
     match scope.reach() {
         Reach::Own => Err(AppError::Forbidden),
-        Reach::Dealership => Ok(query.filter(
-            service_account::Column::DealershipId.eq(scope.principal().dealership_id),
-        )),
+        Reach::Dealership => {
+            Ok(query
+                .filter(service_account::Column::DealershipId.eq(scope.principal().dealership_id)))
+        }
         Reach::Group | Reach::Any => Ok(query),
     }
 }
@@ -70,10 +71,7 @@ async fn keys_of(
         .await?)
 }
 
-fn described(
-    account: service_account::Model,
-    keys: &[service_account_key::Model],
-) -> Described {
+fn described(account: service_account::Model, keys: &[service_account_key::Model]) -> Described {
     let keys = keys
         .iter()
         .filter(|k| k.service_account_id == account.id)
@@ -138,7 +136,10 @@ async fn placed(
         return Ok((None, Some(group), assigned));
     }
     if new.group_id.is_some() {
-        return Err(AppError::field("group_id", "only a group role is held in a group"));
+        return Err(AppError::field(
+            "group_id",
+            "only a group role is held in a group",
+        ));
     }
     let placement = assign::placed(scope, &new.role, new.dealership_id).await?;
     let assigned = assign::Assigned {
@@ -172,13 +173,18 @@ pub async fn create(
     .await
     .map_err(|e| AppError::from(e))?;
     let issued = keys::issue(scope, &account, days).await?;
-    record(scope, "service_account.created", &account, Some(json!({
-        "name": account.name,
-        "role": account.role,
-        "custom_role_id": account.custom_role_id,
-        "key_id": issued.key.id,
-        "expires_at": issued.key.expires_at,
-    })))
+    record(
+        scope,
+        "service_account.created",
+        &account,
+        Some(json!({
+            "name": account.name,
+            "role": account.role,
+            "custom_role_id": account.custom_role_id,
+            "key_id": issued.key.id,
+            "expires_at": issued.key.expires_at,
+        })),
+    )
     .await?;
     let keys = vec![issued.key.clone()];
     Ok((Described { account, keys }, issued))
@@ -189,7 +195,9 @@ pub async fn revoke(scope: &RequestScope, id: Uuid) -> Result<(), AppError> {
     let account = find(scope, id).await?;
     outranks(scope.principal(), account.role)?;
     if account.revoked_at.is_some() {
-        return Err(AppError::Conflict("the service account is revoked already".into()));
+        return Err(AppError::Conflict(
+            "the service account is revoked already".into(),
+        ));
     }
     let mut ended = account.clone().into_active_model();
     ended.revoked_at = Set(Some(Utc::now()));
