@@ -167,16 +167,12 @@ $$;
     )
 }
 
-fn down_sql() -> String {
-    format!(
-        r#"
+const DOWN_SQL: &str = r#"
 DROP FUNCTION service_account_key_used(uuid, text);
 DROP FUNCTION service_account_key(uuid);
 DROP TABLE service_account_keys;
 DROP TABLE service_accounts;
-"#
-    )
-}
+"#;
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
@@ -185,6 +181,6 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        execute(manager, &down_sql()).await
+        execute(manager, DOWN_SQL).await
     }
 }

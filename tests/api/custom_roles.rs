@@ -598,7 +598,7 @@ async fn a_held_role_cannot_be_deleted_and_the_refusal_says_how_many_hold_it() {
         body["message"]
             .as_str()
             .unwrap()
-            .contains("1 user(s) and 1 pending"),
+            .contains("1 user(s), 1 pending"),
         "{body}"
     );
     let demote = json!({"role": "agent"});

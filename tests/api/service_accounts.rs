@@ -295,7 +295,7 @@ async fn past_its_rate_a_service_account_is_answered_429_with_retry_after() {
         .unwrap();
     assert!(wait >= 1);
     let error = error_of(limited, 429).await;
-    assert_eq!(error["error"]["type"], "rate_limited");
+    assert_eq!(error["type"], "rate_limited");
     assert_eq!(
         app.get_as(PROBE, &principal(&app).await).await.status(),
         200,
@@ -317,7 +317,7 @@ async fn a_service_account_never_steps_up_makes_service_accounts_invites_or_sign
     let me = app.get_as("/api/v1/auth/me", &key).await;
     let error = error_of(me, 403).await;
     assert!(
-        error["error"]["message"]
+        error["message"]
             .as_str()
             .unwrap()
             .contains("service account")
@@ -328,7 +328,7 @@ async fn a_service_account_never_steps_up_makes_service_accounts_invites_or_sign
     let refused = app.send_as(Method::POST, "/api/v1/users", &key, new).await;
     let error = error_of(refused, 403).await;
     assert!(
-        error["error"]["message"]
+        error["message"]
             .as_str()
             .unwrap()
             .contains("service account")

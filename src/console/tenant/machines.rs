@@ -70,6 +70,11 @@ pub struct Row {
     pub keys: Vec<KeyRow>,
 }
 
+pub struct RoleChoice {
+    pub value: String,
+    pub label: String,
+}
+
 /// A key just made: shown on this page and never again.
 pub struct Shown {
     pub name: String,
@@ -85,7 +90,7 @@ struct MachinesPage {
     rows: Vec<Row>,
     total: u64,
     form: MachineForm,
-    roles: Vec<(String, String)>,
+    roles: Vec<RoleChoice>,
     shown: Option<Shown>,
     errors: Errors,
 }
@@ -184,7 +189,10 @@ async fn render(
     scope.commit().await?;
     let roles = builtin_offered(me)
         .into_iter()
-        .map(|r| (r.as_str().to_owned(), role_label(r.as_str())))
+        .map(|r| RoleChoice {
+            value: r.as_str().to_owned(),
+            label: role_label(r.as_str()),
+        })
         .collect();
     let page = MachinesPage {
         frame: Frame::of(state, req, me, "Service accounts", HERE).await?,

@@ -25,7 +25,7 @@ use crate::{
     entity::{service_account, service_account_key},
     error::AppError,
     scope::RequestScope,
-    service::{Page, audit, roles::assign, users::manage::outranks},
+    service::{Page, audit, dealer_groups, dealerships, roles::assign, users::manage::outranks},
 };
 
 /// An account with its keys, newest first (never a secret, nor a hash of one).
@@ -124,7 +124,11 @@ async fn placed(
     {
         outranks(scope.principal(), role)?;
         let group = match scope.reach() {
-            Reach::Any => new.group_id,
+            // a group named by an admin must exist (404)
+            Reach::Any => match new.group_id {
+                Some(id) => Some(dealer_groups::get(scope, id).await?.group.id),
+                None => None,
+            },
             Reach::Group => scope.principal().group_id,
             _ => return Err(AppError::Forbidden),
         }
@@ -142,6 +146,10 @@ async fn placed(
         ));
     }
     let placement = assign::placed(scope, &new.role, new.dealership_id).await?;
+    if let (Reach::Any, Some(dealership)) = (scope.reach(), placement.dealership_id) {
+        // a dealership named by an admin must exist (404)
+        dealerships::get(scope, dealership).await?;
+    }
     let assigned = assign::Assigned {
         role: placement.role,
         custom_role_id: placement.custom_role_id,
@@ -171,7 +179,7 @@ pub async fn create(
     }
     .insert(scope.tx())
     .await
-    .map_err(|e| AppError::from(e))?;
+    .map_err(AppError::from)?;
     let issued = keys::issue(scope, &account, days).await?;
     record(
         scope,
