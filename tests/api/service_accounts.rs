@@ -391,3 +391,78 @@ async fn malformed_or_unknown_keys_are_401_and_a_used_key_records_its_last_use()
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+#[tokio::test]
+async fn a_custom_role_is_handed_to_a_service_account_only_with_every_permission_held() {
+    let app = spawn_app().await;
+    let (within, beyond) = (uuid::Uuid::now_v7(), uuid::Uuid::now_v7());
+    crate::helpers::exec(
+        &app.db.owner().await,
+        &format!(
+            "INSERT INTO custom_roles (id, dealership_id, name, base_role, permissions) VALUES \
+             ('{within}', '{PREMIUM_AUTO}', 'staff-reader', 'agent', '{{users:list:dealership}}'), \
+             ('{beyond}', '{PREMIUM_AUTO}', 'policy-reader', 'agent', '{{policies:read:dealership}}')"
+        ),
+    )
+    .await;
+    let token = principal(&app).await;
+    let body = json!({"name": "too much", "role": "policy-reader"});
+    assert_eq!(
+        status(&app, Method::POST, ACCOUNTS, &token, body).await,
+        403
+    );
+    let made = made(&app, &token, "staff-reader").await;
+    assert_eq!(made["custom_role_id"], json!(within));
+    assert_eq!(made["role"], "agent");
+}
+
+#[tokio::test]
+async fn the_console_lists_makes_with_the_key_shown_once_and_revokes() {
+    use crate::helpers::console::Console;
+    let app = spawn_app().await;
+    let mut console = Console::signed_in(&app, PA_PRINCIPAL.email, PA_PRINCIPAL.password).await;
+    let page = console.get("/console/service-accounts").await;
+    assert!(page.shows("Make a service account"), "{}", page.body);
+    let made = console
+        .post(
+            "/console/service-accounts",
+            &[("name", "CRM feed"), ("role", "manager")],
+        )
+        .await;
+    assert!(
+        made.shows("CRM feed") && made.body.contains("dg_"),
+        "{}",
+        made.body
+    );
+    let id: String = n_id(&app).await;
+    let listed = console.get("/console/service-accounts").await;
+    assert!(
+        listed.shows("CRM feed") && !listed.body.contains("dg_"),
+        "shown once"
+    );
+    let revoked = console
+        .post(&format!("/console/service-accounts/{id}/revoke"), &[])
+        .await;
+    assert!(revoked.status.is_redirection() || revoked.status.is_success());
+    let live = format!(
+        "SELECT count(*) AS n FROM service_accounts WHERE id = '{id}' AND revoked_at IS NULL"
+    );
+    assert_eq!(n(&app, &live).await, 0);
+}
+
+/// The id of the only service account.
+async fn n_id(app: &TestApp) -> String {
+    use sea_orm::{ConnectionTrait, DbBackend, Statement};
+    let row = app
+        .db
+        .owner()
+        .await
+        .query_one_raw(Statement::from_string(
+            DbBackend::Postgres,
+            "SELECT id::text AS id FROM service_accounts",
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    row.try_get::<String>("", "id").unwrap()
+}
