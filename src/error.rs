@@ -53,6 +53,9 @@ pub enum AppError {
     /// A sensitive change needs a second factor proven recently.
     #[error("confirm with your authenticator app first: POST /api/v1/auth/mfa/step-up")]
     StepUpRequired,
+    /// What only a person may do, asked by a service account (`{0}` says what).
+    #[error("a service account cannot {0}")]
+    NotForMachines(&'static str),
     #[error("{0} not found")]
     NotFound(&'static str),
     #[error("method not allowed")]

@@ -19,6 +19,7 @@ use crate::{
     auth::{
         mfa,
         principal::Principal,
+        service_accounts::ServiceActor,
         sessions::{self, Revoked, SessionCache},
     },
     authz::{Action, Authorizer, Permission, Reach, Resource, Subject, reload},
@@ -33,6 +34,9 @@ pub struct RequestMeta {
     pub request_id: Option<String>,
     pub ip: Option<String>,
     pub user_agent: Option<String>,
+    /// The service account making the request, if a machine is: audit events record it and
+    /// its creator beside the actor.
+    pub service_account: Option<ServiceActor>,
 }
 
 /// The authenticated caller and where their request came from (what `BearerAuth` yields).
@@ -196,6 +200,12 @@ impl AppState {
         resource: Resource,
         action: Action,
     ) -> Result<Grant, AppError> {
+        if me.service_account.is_some() && !resource.open_to_machines(action) {
+            return Err(AppError::NotForMachines(
+                "do this: service accounts, invitations and the platform's controls are \
+                 changed by people",
+            ));
+        }
         let reach = me.confine(self.authz.grant(subject_of(me), resource, action)?);
         Ok(Grant {
             caller: me.clone(),

@@ -52,6 +52,10 @@ pub struct AccessClaims {
     /// Where the user stands with the second factor (a `must_enrol` token may only enrol).
     #[serde(default)]
     pub mfa: Standing,
+    /// A service account's token (the client-credentials grant): `sub` and `mid` are the
+    /// account, `sid` the key it authenticated with.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub sa: bool,
 }
 
 impl AccessClaims {
@@ -120,12 +124,50 @@ pub fn issue(keys: &KeySet, auth: &AuthSettings, subject: &Subject) -> Result<St
         },
         auth_time: subject.authn.auth_time,
         mfa: subject.authn.standing,
+        sa: false,
     };
+    sign(keys, &claims)
+}
+
+/// A service account's access token (the client-credentials grant), as short-lived as a
+/// person's: it names the account and the key it authenticated with, so revoking either ends
+/// it at once.
+pub fn issue_machine(
+    keys: &KeySet,
+    auth: &AuthSettings,
+    key: &super::service_accounts::KeyState,
+) -> Result<String, AppError> {
+    let now = chrono::Utc::now().timestamp();
+    let claims = AccessClaims {
+        iss: auth.issuer.clone(),
+        aud: auth.audience.clone(),
+        sub: key.service_account_id,
+        mid: Some(key.service_account_id),
+        dealership_id: key.dealership_id,
+        group_id: key.group_id,
+        role: key.role,
+        custom_role: key.custom_role_id,
+        sid: key.key_id,
+        ver: 0,
+        iat: now,
+        nbf: now,
+        exp: now + auth.access_token_ttl_secs as i64,
+        jti: Uuid::now_v7(),
+        typ: ACCESS.into(),
+        amr: Vec::new(),
+        auth_time: now,
+        mfa: Standing::Optional,
+        sa: true,
+    };
+    sign(keys, &claims)
+}
+
+fn sign(keys: &KeySet, claims: &AccessClaims) -> Result<String, AppError> {
     let (kid, key) = keys.signing();
     let mut header = Header::new(Algorithm::EdDSA);
     header.kid = Some(kid.to_owned());
     header.typ = Some("JWT".into());
-    encode(&header, &claims, key).map_err(AppError::internal)
+    encode(&header, claims, key).map_err(AppError::internal)
 }
 
 /// The claims of a genuine, current access token; the reason for a refusal goes to `debug` only.

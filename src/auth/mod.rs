@@ -10,6 +10,7 @@ pub mod principal;
 pub mod profiles;
 pub mod refresh_token;
 pub mod revoked;
+pub mod service_accounts;
 pub mod sessions;
 pub mod throttle;
 pub mod turns;

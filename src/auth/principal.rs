@@ -4,7 +4,9 @@ use uuid::Uuid;
 
 use super::{
     AuthContext,
+    jwt::AccessClaims,
     mfa::Standing,
+    service_accounts::{self, KeyState, ServiceActor},
     sessions::{self, SessionState},
 };
 use crate::{
@@ -32,6 +34,9 @@ pub struct Principal {
     /// When this session last proved a second factor (unix seconds), from the token's `amr`.
     pub otp_at: Option<i64>,
     pub mfa: Standing,
+    /// A service account (an API key or a client-credentials token): then `person_id` and
+    /// `user_id` are the account's id and `session_id` the key's.
+    pub service_account: Option<ServiceActor>,
 }
 
 impl Principal {
@@ -80,7 +85,13 @@ pub async fn authenticate(
     db: &Database,
     token: &str,
 ) -> Result<Principal, AppError> {
+    if token.starts_with(service_accounts::KEY_PREFIX) {
+        return authenticate_key(auth, db, token).await;
+    }
     let claims = auth.tokens.verify(&auth.keys, settings, token)?;
+    if claims.sa {
+        return authenticate_machine_token(auth, db, &claims).await;
+    }
     let load = async {
         let tx = db
             .begin_reading(scope_of(claims.dealership_id, claims.group_id))
@@ -112,10 +123,88 @@ pub async fn authenticate(
             session_id: claims.sid,
             otp_at: claims.otp_at(),
             mfa: claims.mfa,
+            service_account: None,
         }),
         _ => {
             tracing::debug!(sid = %claims.sid, "access token of a revoked or stale session");
             Err(AppError::Unauthenticated)
         }
+    }
+}
+
+/// The state of key `key_id` (cached per replica, dropped by every revocation notice).
+async fn key_state(auth: &AuthContext, db: &Database, key_id: Uuid) -> Result<KeyState, AppError> {
+    let load = async {
+        let tx = db.begin_reading(Scope::Anonymous).await?;
+        let found = service_accounts::load(&tx, key_id).await?;
+        tx.commit().await?;
+        Ok(found)
+    };
+    match auth.sessions.machines().key(key_id, load).await? {
+        Some(key) if key.usable() => Ok(key),
+        _ => {
+            tracing::debug!(key_id = %key_id, "unknown, revoked or expired service account key");
+            Err(AppError::Unauthenticated)
+        }
+    }
+}
+
+/// An API key, `dg_<key id>_<secret>`: found by its id, its secret compared in constant time.
+async fn authenticate_key(
+    auth: &AuthContext,
+    db: &Database,
+    token: &str,
+) -> Result<Principal, AppError> {
+    let (key_id, secret) = service_accounts::parse_key(token).ok_or(AppError::Unauthenticated)?;
+    Ok(machine(&usable_key(auth, db, key_id, secret).await?))
+}
+
+/// Key `key_id` if it is usable and `secret` is its own (401 otherwise): an API key, or the
+/// client credentials of the client-credentials grant.
+pub async fn usable_key(
+    auth: &AuthContext,
+    db: &Database,
+    key_id: Uuid,
+    secret: &str,
+) -> Result<KeyState, AppError> {
+    let key = key_state(auth, db, key_id).await?;
+    if !key.secret_matches(secret) {
+        tracing::debug!(key_id = %key_id, "wrong secret for a service account key");
+        return Err(AppError::Unauthenticated);
+    }
+    Ok(key)
+}
+
+/// A client-credentials access token: alive while its key is, and naming what the key's
+/// account still is.
+async fn authenticate_machine_token(
+    auth: &AuthContext,
+    db: &Database,
+    claims: &AccessClaims,
+) -> Result<Principal, AppError> {
+    let key = key_state(auth, db, claims.sid).await?;
+    let same = key.service_account_id == claims.sub
+        && key.dealership_id == claims.dealership_id
+        && key.group_id == claims.group_id
+        && key.role == claims.role
+        && key.custom_role_id == claims.custom_role;
+    if !same {
+        return Err(AppError::Unauthenticated);
+    }
+    Ok(machine(&key))
+}
+
+fn machine(key: &KeyState) -> Principal {
+    Principal {
+        person_id: key.service_account_id,
+        user_id: key.service_account_id,
+        dealership_id: key.dealership_id,
+        group_id: key.group_id,
+        role: key.role,
+        custom_role: key.custom_role_id,
+        session_id: key.key_id,
+        otp_at: None,
+        mfa: Standing::Optional,
+        service_account: Some(key.actor()),
     }
 }

@@ -22,7 +22,7 @@ use moka::future::Cache;
 use sea_orm::{DbBackend, FromQueryResult, Statement};
 use uuid::Uuid;
 
-use super::profiles::ProfileCache;
+use super::{profiles::ProfileCache, service_accounts::MachineCache};
 use crate::{domain::Role, error::AppError, tenancy::TenantTx};
 
 pub use super::revoked::{CHANNEL, Revoked, publish};
@@ -96,7 +96,7 @@ pub(super) struct Freshness {
 
 impl Freshness {
     /// A guard for another cache: the same listening state, its own epoch.
-    fn sibling(&self) -> Self {
+    pub(super) fn sibling(&self) -> Self {
         Self {
             listening: self.listening.clone(),
             epoch: Arc::default(),
@@ -145,6 +145,7 @@ impl Freshness {
 pub struct SessionCache {
     cache: Cache<Uuid, SessionState>,
     profiles: ProfileCache,
+    machines: MachineCache,
     freshness: Freshness,
 }
 
@@ -158,6 +159,7 @@ impl SessionCache {
                 .support_invalidation_closures()
                 .build(),
             profiles: ProfileCache::new(ttl, freshness.sibling()),
+            machines: MachineCache::new(ttl, freshness.sibling()),
             freshness,
         }
     }
@@ -176,8 +178,14 @@ impl SessionCache {
         &self.profiles
     }
 
+    /// The keys of service accounts, kept fresh by the same notices.
+    pub fn machines(&self) -> &MachineCache {
+        &self.machines
+    }
+
     /// Drops what `what` makes stale. Called for every notice, this replica's own included.
     pub async fn apply(&self, what: Revoked) {
+        self.machines.apply(what).await;
         if !matches!(what, Revoked::Profile(_)) {
             self.freshness.bump();
         }
@@ -218,6 +226,7 @@ impl SessionCache {
         // whatever was cached may have missed notices while the connection was down
         self.cache.invalidate_all();
         self.profiles.clear();
+        self.machines.clear();
         self.freshness.bump();
         self.freshness.listening.store(listening, Ordering::Release);
     }

@@ -34,6 +34,22 @@ pub enum Resource {
     DealerGroups,
     /// The OpenID clients registered to sign people in (a platform registry).
     OauthClients,
+    /// Machine identities of a dealership, a group or the platform, and their API keys.
+    ServiceAccounts,
+}
+
+impl Resource {
+    /// Whether a service account may `action` this resource at all, whatever its role: it
+    /// reads what its role may, but changes only the directory and the tenants' own records.
+    /// Anything else (service accounts, invitations, the platform's controls, and every
+    /// resource added later unless listed here) is changed by people only.
+    pub fn open_to_machines(self, action: Action) -> bool {
+        matches!(action, Action::List | Action::Read)
+            || matches!(
+                self,
+                Resource::Users | Resource::Dealerships | Resource::Sessions | Resource::Roles
+            )
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -75,7 +91,7 @@ macro_rules! names {
     };
 }
 
-names!(Resource { Users => "users", Dealerships => "dealerships", Sessions => "sessions", AuditEvents => "audit_events", Policies => "policies", Invitations => "invitations", Roles => "roles", DealerGroups => "dealer_groups", OauthClients => "oauth_clients" });
+names!(Resource { Users => "users", Dealerships => "dealerships", Sessions => "sessions", AuditEvents => "audit_events", Policies => "policies", Invitations => "invitations", Roles => "roles", DealerGroups => "dealer_groups", OauthClients => "oauth_clients", ServiceAccounts => "service_accounts" });
 names!(Action { List => "list", Read => "read", Create => "create", Update => "update", Delete => "delete" });
 names!(Reach { Own => "self", Dealership => "dealership", Group => "group", Any => "any" });
 

@@ -36,6 +36,19 @@ impl Settings {
                 )));
             }
         }
+        let machines = &self.service_accounts;
+        if machines.key_ttl_days == 0 || machines.key_ttl_days > super::MAX_KEY_DAYS {
+            return Err(ConfigError::Insecure(
+                "service_accounts.key_ttl_days must be between 1 and 365".into(),
+            ));
+        }
+        if machines.key_overlap_secs > 30 * 24 * 60 * 60 {
+            return Err(ConfigError::Insecure(
+                "service_accounts.key_overlap_secs must be at most 30 days: a rotated key \
+                 is meant to stop working"
+                    .into(),
+            ));
+        }
         if auth.open_signup.enabled && auth.open_signup.dealership_id.is_none() {
             return Err(ConfigError::Insecure(
                 "auth.open_signup.enabled needs auth.open_signup.dealership_id: the one \

@@ -19,6 +19,7 @@ mod oidc;
 mod policies;
 mod secret;
 mod seed;
+mod service_accounts;
 
 use std::{net::SocketAddr, path::PathBuf};
 
@@ -40,6 +41,7 @@ pub use oidc::OidcSettings;
 pub use policies::PolicySettings;
 pub use secret::Secret;
 pub use seed::SeedSettings;
+pub use service_accounts::{MAX_KEY_DAYS, ServiceAccountSettings};
 
 const DEFAULT_CONFIG_FILE: &str = "dealergate.toml";
 
@@ -82,6 +84,8 @@ pub struct Settings {
     pub console: ConsoleSettings,
     #[serde(default)]
     pub oidc: OidcSettings,
+    #[serde(default)]
+    pub service_accounts: ServiceAccountSettings,
 }
 
 mod defaults {
@@ -109,6 +113,7 @@ impl Default for Settings {
             mail: MailSettings::default(),
             console: ConsoleSettings::default(),
             oidc: OidcSettings::default(),
+            service_accounts: ServiceAccountSettings::default(),
         }
     }
 }

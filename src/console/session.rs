@@ -48,7 +48,7 @@ pub async fn attend<E: Endpoint>(next: E, mut req: Request) -> poem::Result<Resp
     let mut cookies = Vec::new();
     let (caller, cookie) = match Jar::Session.read(&req, console).map(str::to_owned) {
         Some(value) => match resume(&state, &req, &value).await {
-            Resumed::Current(caller) => (Some(caller), Some(value)),
+            Resumed::Current(caller) => (Some(*caller), Some(value)),
             Resumed::Renewed(caller, value) => {
                 cookies.push(Jar::Session.set(console, &value, None));
                 (Some(*caller), Some(value))
@@ -116,7 +116,7 @@ fn prepend_cookies(resp: &mut Response, ours: Vec<String>) {
 }
 
 enum Resumed {
-    Current(Caller),
+    Current(Box<Caller>),
     Renewed(Box<Caller>, String),
     Gone,
 }
@@ -139,8 +139,11 @@ async fn resume(state: &AppState, req: &Request, value: &str) -> Resumed {
     let renew_after = RENEW_AFTER_SECS.min(auth.access_token_ttl_secs as i64 / 2);
     if now - claims.iat < renew_after {
         return match authenticate(&state.auth, auth, &state.db, access).await {
-            Ok(principal) => Resumed::Current(Caller { principal, meta }),
-            Err(_) => Resumed::Gone,
+            // the console is for people: a service account's key is no session of it
+            Ok(principal) if principal.service_account.is_none() => {
+                Resumed::Current(Box::new(Caller { principal, meta }))
+            }
+            _ => Resumed::Gone,
         };
     }
     let Ok(issued) = sign_in::refresh(state, refresh, None, &meta).await else {

@@ -13,7 +13,7 @@ pub mod text;
 
 pub use email::Email;
 pub use invalid::Invalid;
-pub use name::{ClientName, DealershipName, PersonName};
+pub use name::{ClientName, DealershipName, PersonName, ServiceAccountName};
 pub use password::NewPassword;
 pub use phone::Phone;
 pub use role::Role;

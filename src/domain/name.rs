@@ -83,6 +83,23 @@ impl ClientName {
     }
 }
 
+/// A service account's name, as lists and audit events show it: 1–100 characters after
+/// trimming, one line.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ServiceAccountName(String);
+
+impl ServiceAccountName {
+    pub fn parse(raw: &str) -> Result<Self, Invalid> {
+        one_line(raw, 100).map(Self).ok_or(Invalid::new(
+            "must be 1 to 100 characters, without control characters",
+        ))
+    }
+
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

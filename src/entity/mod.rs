@@ -9,5 +9,7 @@ pub mod membership;
 pub mod oauth_client;
 pub mod oauth_client_secret;
 pub mod person;
+pub mod service_account;
+pub mod service_account_key;
 pub mod session;
 pub mod user;

@@ -99,8 +99,12 @@ pub struct Errors<S>(ApiError, PhantomData<fn() -> S>);
 impl<S: ErrorSet> ApiResponse for Errors<S> {
     fn meta() -> MetaResponses {
         let mut meta = ApiError::meta();
-        meta.responses
-            .retain(|r| r.status.is_some_and(|status| S::STATUSES.contains(&status)));
+        // an operation that takes a bearer (401) may meet a service account's rate limit
+        let limited = S::STATUSES.contains(&401);
+        meta.responses.retain(|r| {
+            r.status
+                .is_some_and(|status| S::STATUSES.contains(&status) || (limited && status == 429))
+        });
         meta
     }
 
@@ -197,6 +201,11 @@ pub mod set {
         CreateRole: [401, 403, 404, 409, 422, 503];
         /// An action by id that the target's state may refuse (409).
         Transition: [401, 403, 404, 409, 503];
+        /// A service account: a dealership or custom role not found (404, 422), invalid
+        /// fields (422).
+        CreateServiceAccount: [401, 403, 404, 422, 503];
+        /// A service account's new key: as [`Transition`], and a bad lifetime (422).
+        RotateKey: [401, 403, 404, 409, 422, 503];
         /// A signup: the token invalid or the input malformed (422), the address or phone taken
         /// (409); every attempt throttled per address and client IP (429); without an
         /// invitation, refused while open signup is off (403).
@@ -256,7 +265,7 @@ impl From<AppError> for ApiError {
                 Self::Unauthenticated(body("unauthenticated", message, &[]), "Bearer".into())
             }
             AppError::Forbidden => Self::Forbidden(body("forbidden", message, &[])),
-            AppError::SignupClosed(_) | AppError::OwnSignIn => {
+            AppError::SignupClosed(_) | AppError::OwnSignIn | AppError::NotForMachines(_) => {
                 Self::Forbidden(body("forbidden", message, &[]))
             }
             AppError::EmailNotVerified => Self::Forbidden(body("email_not_verified", message, &[])),

@@ -47,10 +47,46 @@ async fn check_bearer(req: &Request, bearer: Bearer) -> poem::Result<Caller> {
     if let Some(dealership) = principal.dealership_id {
         span.record("dealership_id", tracing::field::display(dealership));
     }
-    Ok(Caller {
-        principal,
-        meta: request_meta(req, state),
-    })
+    let mut meta = request_meta(req, state);
+    if principal.service_account.is_some() {
+        admit_machine(req, state, &principal, &meta).map_err(ApiError::from)?;
+        meta.service_account = principal.service_account;
+    }
+    Ok(Caller { principal, meta })
+}
+
+/// A service account's request: not to a person's own account (`/auth/*`: password, second
+/// factor, sessions, profile), within its rate limit (per replica); its key's last use is
+/// recorded after the answer, at most once a minute.
+fn admit_machine(
+    req: &Request,
+    state: &AppState,
+    principal: &crate::auth::principal::Principal,
+    meta: &crate::scope::RequestMeta,
+) -> Result<(), AppError> {
+    if req.uri().path().starts_with("/api/v1/auth") {
+        return Err(AppError::NotForMachines(
+            "use /api/v1/auth: it is a person's own account (password, second factor, \
+             sessions); a service account is managed at /api/v1/service-accounts",
+        ));
+    }
+    let machines = state.auth.sessions.machines();
+    let per_minute = state.settings.service_accounts.requests_per_minute;
+    machines
+        .take(principal.user_id, per_minute)
+        .map_err(|retry_after_secs| AppError::RateLimited { retry_after_secs })?;
+    let key_id = principal.session_id;
+    if machines.due_for_use_record(key_id) {
+        let (db, ip) = (state.db.clone(), meta.ip.clone());
+        state
+            .after_answer
+            .spawn("recording a key's use", async move {
+                let tx = db.begin(crate::tenancy::Scope::Anonymous).await?;
+                crate::auth::service_accounts::record_use(&tx, key_id, ip).await?;
+                tx.commit().await
+            });
+    }
+    Ok(())
 }
 
 /// What a session that must enrol a second factor may do: enrol (list, start, confirm), see
@@ -80,6 +116,7 @@ pub fn request_meta(req: &Request, state: &AppState) -> RequestMeta {
         request_id: Some(super::request_id::current()),
         ip: ip.map(|ip| ip.to_canonical().to_string()),
         user_agent: req.header("user-agent").map(str::to_owned),
+        service_account: None,
     }
 }
 

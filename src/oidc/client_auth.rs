@@ -71,7 +71,9 @@ pub async fn authenticate(
 }
 
 /// `Authorization: Basic` of form-encoded id and secret (RFC 6749 §2.3.1).
-fn basic_credentials(req: &poem::Request) -> Result<Option<(String, String)>, OAuthError> {
+pub(super) fn basic_credentials(
+    req: &poem::Request,
+) -> Result<Option<(String, String)>, OAuthError> {
     let Some(value) = req.header("authorization") else {
         return Ok(None);
     };

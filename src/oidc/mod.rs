@@ -6,6 +6,7 @@
 //! the dealership picker, consent) are the console's.
 
 mod client_auth;
+mod client_credentials;
 mod cors;
 mod discovery;
 pub mod error;

@@ -1,12 +1,13 @@
 //! `POST /oauth2/token` (RFC 6749 §3.2): the authorization code and refresh token grants, for
-//! the client that authenticates. No password grant and no implicit flow: the password is
+//! the client that authenticates, and the client-credentials grant of a service account
+//! ([`client_credentials`]). No password grant and no implicit flow: the password is
 //! typed on the provider's own page only.
 
 use poem::{Body, Request, Response, handler, web::Data};
 use serde_json::json;
 
 use super::{
-    client_auth,
+    client_auth, client_credentials,
     error::OAuthError,
     params::Params,
     tokens::{self, Authentication},
@@ -28,6 +29,9 @@ pub async fn token(
 ) -> Result<Response, OAuthError> {
     let params = Params::of_form(req, body).await?;
     let meta = request_meta(req, &state);
+    if params.get("grant_type") == Some("client_credentials") {
+        return client_credentials::grant(&state, req, &params, &meta).await;
+    }
     let client = client_auth::authenticate(&state, req, &params, &meta).await?;
     let granted = match params.require("grant_type")? {
         "authorization_code" => {

@@ -35,8 +35,9 @@ pub async fn resolve(state: &AppState, token: &str) -> Result<Option<Bearer>, Ap
     let auth = &state.settings.auth;
     if let Ok(claims) = state.auth.tokens.verify(&state.auth.keys, auth, token) {
         let principal = match authenticate(&state.auth, auth, &state.db, token).await {
-            Ok(principal) => principal,
-            Err(AppError::Unauthenticated) => return Ok(None),
+            Ok(principal) if principal.service_account.is_none() => principal,
+            // a service account's token names no person: no userinfo, inactive to introspection
+            Ok(_) | Err(AppError::Unauthenticated) => return Ok(None),
             Err(err) => return Err(err),
         };
         return Ok(Some(Bearer {

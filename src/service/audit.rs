@@ -33,12 +33,28 @@ pub async fn record(tx: &TenantTx, meta: &RequestMeta, event: Event) -> Result<(
         target_id: Set(event.target_id),
         request_id: Set(meta.request_id.clone()),
         ip: Set(meta.ip.clone()),
-        changes: Set(event.changes),
+        changes: Set(stamped(event.changes, meta)),
         ..Default::default()
     }
     .insert(tx)
     .await?;
     Ok(())
+}
+
+/// `changes` with the service account that made them and its creator, when a machine did:
+/// `{"service_account": {"id": …, "created_by": …}, …}` beside the actor (the account).
+fn stamped(changes: Option<serde_json::Value>, meta: &RequestMeta) -> Option<serde_json::Value> {
+    let Some(machine) = meta.service_account else {
+        return changes;
+    };
+    let by = serde_json::json!({"id": machine.id, "created_by": machine.created_by});
+    let mut changes = match changes {
+        Some(serde_json::Value::Object(map)) => map,
+        None => serde_json::Map::new(),
+        Some(other) => serde_json::Map::from_iter([("value".to_owned(), other)]),
+    };
+    changes.insert("service_account".to_owned(), by);
+    Some(serde_json::Value::Object(changes))
 }
 
 /// Writes `event`, about the credentials of person `person_id` (a password, an email, a

@@ -18,6 +18,7 @@ pub mod password_reset;
 pub mod policies;
 pub mod roles;
 pub mod seed;
+pub mod service_accounts;
 pub mod sessions;
 pub mod sign_in;
 pub mod taken;

@@ -599,7 +599,7 @@ async fn a_held_role_cannot_be_deleted_and_the_refusal_says_how_many_hold_it() {
     let body = error_of(delete().await.unwrap(), 409).await;
     let message = body["message"].as_str().unwrap();
     assert!(
-        message.contains("2 user(s) and 1 pending invitation(s)"),
+        message.contains("2 user(s), 1 pending invitation(s)"),
         "{body}"
     );
 
@@ -616,7 +616,7 @@ async fn a_held_role_cannot_be_deleted_and_the_refusal_says_how_many_hold_it() {
         body["message"]
             .as_str()
             .unwrap()
-            .contains("1 user(s) and 1 pending"),
+            .contains("1 user(s), 1 pending"),
         "{body}"
     );
     let demote = json!({"role": "agent"});

@@ -320,6 +320,31 @@ fn table() -> Vec<(&'static str, &'static str, Kind)> {
             "/api/v1/oauth-clients/{id}/secret",
             platform_only(200),
         ),
+        // service accounts (service_accounts.rs): a principal's dealership's, an admin's any;
+        // one of the other dealership is 404 to a principal, and a principal's new one cannot
+        // be placed there (404)
+        (
+            "GET",
+            "/api/v1/service-accounts",
+            Matrix([[200, 0, 0], [200, 0, 0], [403, 0, 0], [403, 0, 0]]),
+        ),
+        (
+            "POST",
+            "/api/v1/service-accounts",
+            Matrix([[201, 201, 0], [201, 404, 0], [403, 403, 0], [403, 403, 0]]),
+        ),
+        ("GET", "/api/v1/service-accounts/{id}", machine_row(200)),
+        ("DELETE", "/api/v1/service-accounts/{id}", machine_row(204)),
+        (
+            "POST",
+            "/api/v1/service-accounts/{id}/keys",
+            machine_row(200),
+        ),
+        (
+            "DELETE",
+            "/api/v1/service-accounts/{id}/keys/{key_id}",
+            machine_row(200),
+        ),
         (
             "GET",
             "/api/v1/audit-events",
@@ -347,6 +372,17 @@ fn table() -> Vec<(&'static str, &'static str, Kind)> {
 /// A platform route: `admin` gets `status`, everyone else 403; only "own dealership" applies.
 fn platform_only(status: u16) -> Kind {
     Kind::Matrix([[status, 0, 0], [403, 0, 0], [403, 0, 0], [403, 0, 0]])
+}
+
+/// A service account by id: the admin's `status` in both dealerships, a principal's in their
+/// own (404 in the other), nobody else's.
+fn machine_row(status: u16) -> Kind {
+    Kind::Matrix([
+        [status, status, 0],
+        [status, 404, 0],
+        [403, 403, 0],
+        [403, 403, 0],
+    ])
 }
 
 /// Metro Motors' principal, manager and agent: the same rows, aimed the other way.
@@ -409,6 +445,26 @@ struct Targets {
     other_spare_dealership: Uuid,
     /// A confidential OpenID client (for the registry's routes only; nil otherwise).
     client: Uuid,
+    /// A service account of each dealership and a key of each (for their routes only).
+    home_machine: (Uuid, Uuid),
+    other_machine: (Uuid, Uuid),
+}
+
+/// A service account of `dealership` (an agent's role, made by its first user) and a key.
+async fn fresh_machine(app: &TestApp, dealership: Uuid) -> (Uuid, Uuid) {
+    let (id, key) = (Uuid::now_v7(), Uuid::new_v4());
+    exec(
+        &app.db.owner().await,
+        &format!(
+            "INSERT INTO service_accounts (id, dealership_id, name, role, created_by) \
+             VALUES ('{id}', '{dealership}', 'Target', 'agent', gen_random_uuid()); \
+             INSERT INTO service_account_keys (id, service_account_id, dealership_id, \
+                 secret_hash, expires_at) \
+             VALUES ('{key}', '{id}', '{dealership}', sha256('x'), now() + interval '1 day')"
+        ),
+    )
+    .await;
+    (id, key)
 }
 
 async fn fresh_user(app: &TestApp, dealership: Uuid) -> Uuid {
@@ -518,6 +574,7 @@ async fn stand_in(app: &TestApp, seat: &Seat) -> String {
 /// keeps at most 100).
 async fn targets(app: &TestApp, seat: &Seat, template: &str) -> Targets {
     let roles = template.starts_with("/api/v1/roles");
+    let machines = template.starts_with("/api/v1/service-accounts");
     let role = |dealership| async move {
         match roles {
             true => fresh_role(app, dealership).await,
@@ -551,6 +608,14 @@ async fn targets(app: &TestApp, seat: &Seat, template: &str) -> Targets {
             true => fresh_client(app).await,
             false => Uuid::nil(),
         },
+        home_machine: match machines {
+            true => fresh_machine(app, seat.home).await,
+            false => (Uuid::nil(), Uuid::nil()),
+        },
+        other_machine: match machines {
+            true => fresh_machine(app, seat.other).await,
+            false => (Uuid::nil(), Uuid::nil()),
+        },
     }
 }
 
@@ -581,6 +646,7 @@ async fn request(
         _ => [seat.home, seat.other, seat.home][target],
     };
     let (spare, client) = (t.spare_dealership, t.client);
+    let t_machines = (t.home_machine, t.other_machine);
     let path = match template {
         "/api/v1/auth/sessions/{id}" => {
             // a session of someone else in the caller's dealership, or in the other one
@@ -625,6 +691,12 @@ async fn request(
         }
         t if t.starts_with("/api/v1/oauth-clients/{id}") => {
             template.replace("{id}", &client.to_string())
+        }
+        t if t.starts_with("/api/v1/service-accounts/{id}") => {
+            let (id, key) = [t_machines.0, t_machines.1, t_machines.0][target];
+            template
+                .replace("{id}", &id.to_string())
+                .replace("{key_id}", &key.to_string())
         }
         t if t.starts_with("/api/v1/dealer-groups/{id}") => template
             .replace("{id}", &PREMIUM_GROUP.to_string())
@@ -689,6 +761,10 @@ async fn request(
             "redirect_uris": ["https://matrix.example.com/cb"],
         })),
         ("PATCH", "/api/v1/oauth-clients/{id}") => Some(json!({"name": "Matrix"})),
+        ("POST", "/api/v1/service-accounts") => Some(json!({
+            "name": "Matrix", "role": "agent",
+            "dealership_id": ([seat.home, seat.other, seat.home][target]),
+        })),
         ("POST", "/api/v1/dealer-groups/{id}/members") => {
             Some(json!({"user_id": user_id, "role": "group_manager"}))
         }
@@ -719,6 +795,7 @@ fn assert_no_foreign_rows(template: &str, home: Uuid, body: &Value) {
                 | "/api/v1/audit-events/export"
                 | "/api/v1/invitations"
                 | "/api/v1/roles"
+                | "/api/v1/service-accounts"
         )
     {
         // the export hands out events once every transaction below them has ended, which any

@@ -61,6 +61,7 @@ mod profile_cache;
 mod purge;
 mod refresh;
 mod revocation;
+mod service_accounts;
 mod signup_flood;
 mod step_up_gates;
 mod taken_names;

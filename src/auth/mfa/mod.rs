@@ -68,6 +68,11 @@ pub async fn require_step_up(
     principal: &super::principal::Principal,
     max_age_secs: u64,
 ) -> Result<(), crate::error::AppError> {
+    if principal.service_account.is_some() {
+        return Err(crate::error::AppError::NotForMachines(
+            "confirm a second factor: sensitive changes are made by people",
+        ));
+    }
     let fine = match step_up_standing(principal, max_age_secs) {
         Some(fine) => fine,
         None => !enrolled(tx, principal.user_id).await?,

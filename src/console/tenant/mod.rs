@@ -1,9 +1,10 @@
 //! A principal's dealership: its custom roles ([`roles`]), its profile and MFA requirement
-//! ([`dealership`]), its audit log ([`audit`]).
+//! ([`dealership`]), its audit log ([`audit`]), its service accounts ([`machines`]).
 
 mod audit;
 mod dealership;
 mod grid;
+mod machines;
 mod roles;
 
 use poem::{Route, get, post};
@@ -20,6 +21,11 @@ pub fn mount(routes: Route) -> Route {
             get(dealership::show).post(dealership::save),
         )
         .at("/audit", get(audit::list))
+        .at(
+            "/service-accounts",
+            get(machines::list).post(machines::create),
+        )
+        .at("/service-accounts/:id/revoke", post(machines::revoke))
 }
 
 pub(super) use super::list::{PAGE, Pager, id_of};

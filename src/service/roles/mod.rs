@@ -21,7 +21,7 @@ use super::users::manage::{outranks, placement, revoke_invitations_sent_by};
 use crate::{
     authz::{Action, Permission, Reach, Resource},
     domain::{CustomRoleName, Role},
-    entity::{custom_role, dealership, invitation, membership, user},
+    entity::{custom_role, dealership, invitation, membership, service_account, user},
     error::{AppError, conflict_if_duplicate},
     scope::RequestScope,
     service::{Page, audit},
@@ -215,10 +215,16 @@ pub async fn delete(scope: &RequestScope, id: Uuid) -> Result<(), AppError> {
         .filter(invitation::Column::ExpiresAt.gt(now))
         .count(tx)
         .await?;
-    if holders + invited > 0 {
+    // a revoked service account keeps no role (the key drops it)
+    let machines = service_account::Entity::find()
+        .filter(service_account::Column::CustomRoleId.eq(id))
+        .filter(service_account::Column::RevokedAt.is_null())
+        .count(tx)
+        .await?;
+    if holders + invited + machines > 0 {
         return Err(AppError::Conflict(format!(
-            "the role is held by {holders} user(s) and {invited} pending invitation(s); \
-             give them another role first"
+            "the role is held by {holders} user(s), {invited} pending invitation(s) and \
+             {machines} service account(s); give them another role first"
         )));
     }
     membership::Entity::update_many()
