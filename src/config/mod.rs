@@ -18,6 +18,7 @@ mod oidc;
 mod policies;
 mod secret;
 mod seed;
+mod webhooks;
 
 use std::{net::SocketAddr, path::PathBuf};
 
@@ -38,6 +39,7 @@ pub use oidc::OidcSettings;
 pub use policies::PolicySettings;
 pub use secret::Secret;
 pub use seed::SeedSettings;
+pub use webhooks::WebhookSettings;
 
 const DEFAULT_CONFIG_FILE: &str = "dealergate.toml";
 
@@ -78,6 +80,8 @@ pub struct Settings {
     pub console: ConsoleSettings,
     #[serde(default)]
     pub oidc: OidcSettings,
+    #[serde(default)]
+    pub webhooks: WebhookSettings,
 }
 
 mod defaults {
@@ -104,6 +108,7 @@ impl Default for Settings {
             mail: MailSettings::default(),
             console: ConsoleSettings::default(),
             oidc: OidcSettings::default(),
+            webhooks: WebhookSettings::default(),
         }
     }
 }

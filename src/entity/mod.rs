@@ -11,3 +11,6 @@ pub mod oauth_client_secret;
 pub mod person;
 pub mod session;
 pub mod user;
+pub mod webhook_delivery;
+pub mod webhook_endpoint;
+pub mod webhook_event;

@@ -27,6 +27,7 @@ mod security;
 pub mod serve;
 mod signup;
 pub(crate) mod users;
+mod webhooks;
 mod well_known;
 
 pub(crate) use headers::allow_form_target;
@@ -58,6 +59,8 @@ pub enum ApiTags {
     DealerGroups,
     /// The apps that sign people in through dealergate (OpenID Connect clients).
     OauthClients,
+    /// Signed webhooks: endpoints, their delivery log, redelivery.
+    Webhooks,
     /// Who changed what.
     Audit,
     /// The platform's controls.
@@ -86,7 +89,11 @@ pub type Apis = (
 
 /// What other systems and auditors connect through: a nested tuple, as poem-openapi implements
 /// `OpenApi` for tuples of at most 16 and `Apis` is full.
-pub type Integrations = (oauth_clients::OAuthClientsApi, audit::AuditApi);
+pub type Integrations = (
+    oauth_clients::OAuthClientsApi,
+    webhooks::WebhooksApi,
+    audit::AuditApi,
+);
 
 /// The API and its OpenAPI document; needs no state, so `dealergate openapi` can print it.
 pub fn api_service() -> OpenApiService<Apis, ()> {
@@ -103,7 +110,11 @@ pub fn api_service() -> OpenApiService<Apis, ()> {
             roles::RolesApi,
             dealerships::DealershipsApi,
             dealer_groups::DealerGroupsApi,
-            (oauth_clients::OAuthClientsApi, audit::AuditApi),
+            (
+                oauth_clients::OAuthClientsApi,
+                webhooks::WebhooksApi,
+                audit::AuditApi,
+            ),
             admin::AdminApi,
             well_known::WellKnownApi,
             health::HealthApi,
