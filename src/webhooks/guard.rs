@@ -312,6 +312,25 @@ mod tests {
         assert!(refusal("10.0.0.1".parse().unwrap(), loopback_only).is_some());
     }
 
+    #[tokio::test]
+    async fn the_resolver_refuses_a_name_with_a_forbidden_address() {
+        use std::str::FromStr;
+        // a numeric name: resolved without any DNS query
+        let name = || Name::from_str("127.0.0.1").unwrap();
+        let refused = Guarded(NONE).resolve(name()).await;
+        let error = refused.err().expect("refused").to_string();
+        assert!(
+            error.contains("SSRF guard") && error.contains("loopback"),
+            "{error}"
+        );
+        let allowed = Guarded(Allow {
+            loopback: true,
+            ..NONE
+        });
+        let addresses: Vec<SocketAddr> = allowed.resolve(name()).await.unwrap().collect();
+        assert_eq!(addresses, [SocketAddr::from(([127, 0, 0, 1], 0))]);
+    }
+
     #[test]
     fn urls_are_https_without_credentials_and_literal_hosts_are_checked() {
         assert!(check_url("https://hooks.example.com/in", NONE).is_ok());

@@ -68,3 +68,6 @@ mod tokens;
 mod unknown_name_hash;
 mod upgrade;
 mod users;
+mod webhooks;
+mod webhooks_faults;
+mod webhooks_order;
