@@ -136,6 +136,30 @@ struct WebhookChange {
     enabled: Option<bool>,
 }
 
+impl From<NewWebhook> for Draft {
+    fn from(b: NewWebhook) -> Self {
+        Self {
+            url: Some(b.url),
+            description: b.description,
+            event_types: Some(b.event_types),
+            enabled: b.enabled,
+            dealership_id: b.dealership_id,
+        }
+    }
+}
+
+impl From<WebhookChange> for Draft {
+    fn from(b: WebhookChange) -> Self {
+        Self {
+            url: b.url,
+            description: b.description,
+            event_types: b.event_types,
+            enabled: b.enabled,
+            dealership_id: None,
+        }
+    }
+}
+
 impl Example for WebhookChange {
     fn example() -> Self {
         Self {
@@ -252,14 +276,7 @@ impl WebhooksApi {
     ) -> ApiResult<Created, set::Reconfigure> {
         let scope = state.begin(&me, Resource::Webhooks, Action::Create).await?;
         let setup = Setup::of(&state.auth.mfa, &state.settings.webhooks);
-        let draft = Draft {
-            url: Some(b.url),
-            description: b.description,
-            event_types: Some(b.event_types),
-            enabled: b.enabled,
-            dealership_id: b.dealership_id,
-        };
-        let (made, secret) = endpoints::create(&scope, setup, draft).await?;
+        let (made, secret) = endpoints::create(&scope, setup, b.into()).await?;
         scope.commit().await?;
         let secret = secret.expose().clone();
         Ok(Created::Created(Json(WebhookWithSecret {
@@ -297,14 +314,7 @@ impl WebhooksApi {
     ) -> ApiResult<Json<Webhook>, set::Reconfigure> {
         let scope = state.begin(&me, Resource::Webhooks, Action::Update).await?;
         let setup = Setup::of(&state.auth.mfa, &state.settings.webhooks);
-        let draft = Draft {
-            url: b.url,
-            description: b.description,
-            event_types: b.event_types,
-            enabled: b.enabled,
-            dealership_id: None,
-        };
-        let updated = endpoints::update(&scope, setup, id, draft).await?;
+        let updated = endpoints::update(&scope, setup, id, b.into()).await?;
         scope.commit().await?;
         Ok(Json(updated.into()))
     }
