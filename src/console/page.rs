@@ -52,7 +52,7 @@ pub struct Place {
 
 /// The menu: each entry shown when the policy grants its permission at more than the caller's
 /// own record (an agent may read their own user, not the staff list).
-const MENU: [(&str, &str, Resource, Action); 9] = [
+const MENU: [(&str, &str, Resource, Action); 10] = [
     ("Staff", "/console/staff", Resource::Users, Action::List),
     (
         "Invitations",
@@ -89,6 +89,12 @@ const MENU: [(&str, &str, Resource, Action); 9] = [
         "OpenID clients",
         "/console/clients",
         Resource::OauthClients,
+        Action::List,
+    ),
+    (
+        "Webhooks",
+        "/console/webhooks",
+        Resource::Webhooks,
         Action::List,
     ),
     (

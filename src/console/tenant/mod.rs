@@ -1,10 +1,11 @@
 //! A principal's dealership: its custom roles ([`roles`]), its profile and MFA requirement
-//! ([`dealership`]), its audit log ([`audit`]).
+//! ([`dealership`]), its audit log ([`audit`]), its signed webhooks ([`webhooks`]).
 
 mod audit;
 mod dealership;
 mod grid;
 mod roles;
+mod webhooks;
 
 use poem::{Route, get, post};
 
@@ -20,6 +21,13 @@ pub fn mount(routes: Route) -> Route {
             get(dealership::show).post(dealership::save),
         )
         .at("/audit", get(audit::list))
+        .at("/webhooks", get(webhooks::list).post(webhooks::create))
+        .at("/webhooks/:id", get(webhooks::show))
+        .at("/webhooks/:id/active", post(webhooks::activate))
+        .at(
+            "/webhooks/:id/events/:event_id/redeliver",
+            post(webhooks::redeliver),
+        )
 }
 
 pub(super) use super::list::{PAGE, Pager, id_of};
