@@ -13,6 +13,7 @@ mod console_browser;
 mod console_links;
 mod console_staff;
 mod console_tenant;
+mod console_webhooks;
 mod custom_roles;
 mod dealer_groups;
 mod dealerships;
