@@ -17,6 +17,7 @@ use crate::{
     authz::{Authorizer, reload},
     mail::outbox,
     tenancy::{Database, split_password},
+    webhooks,
 };
 
 const RECONNECT_BACKOFF: Duration = Duration::from_secs(1);
@@ -27,6 +28,12 @@ const ANSWER_WITHIN: Duration = Duration::from_secs(3);
 /// network does not close the socket, so without asking we would never know.
 const HEARTBEAT_AFTER: Duration = Duration::from_secs(3);
 
+/// The background workers a notice wakes: the mail sender and the webhook sender.
+pub struct Wake {
+    pub mail: Arc<Notify>,
+    pub webhooks: Arc<Notify>,
+}
+
 /// `listen_url` is `database.listen_url()`: a direct session, never a transaction pooler, which
 /// would subscribe one server connection for one transaction and lose every notice after it.
 pub fn spawn_listener(
@@ -34,7 +41,7 @@ pub fn spawn_listener(
     sessions: SessionCache,
     authz: Arc<Authorizer>,
     db: Database,
-    mail: Arc<Notify>,
+    wake: Wake,
     loads: reload::Loads,
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
@@ -52,13 +59,14 @@ pub fn spawn_listener(
                         continue;
                     }
                     tracing::info!("listening for revocations and policy reloads");
-                    // and for mail queued while this replica was not listening
-                    mail.notify_one();
+                    // and for mail and events queued while this replica was not listening
+                    wake.mail.notify_one();
+                    wake.webhooks.notify_one();
                     let heard = Heard {
                         sessions: &sessions,
                         authz: &authz,
                         db: &db,
-                        mail: &mail,
+                        wake: &wake,
                     };
                     receive(&mut listener, heard).await;
                 }
@@ -89,7 +97,12 @@ async fn connect(url: &str) -> Result<PgListener, sea_orm::sqlx::Error> {
     // reconnected inside `try_recv` while notices go missing
     listener.eager_reconnect(false);
     listener
-        .listen_all([sessions::CHANNEL, reload::CHANNEL, outbox::CHANNEL])
+        .listen_all([
+            sessions::CHANNEL,
+            reload::CHANNEL,
+            outbox::CHANNEL,
+            webhooks::CHANNEL,
+        ])
         .await?;
     Ok(listener)
 }
@@ -99,7 +112,7 @@ struct Heard<'a> {
     sessions: &'a SessionCache,
     authz: &'a Authorizer,
     db: &'a Database,
-    mail: &'a Notify,
+    wake: &'a Wake,
 }
 
 async fn receive(listener: &mut PgListener, heard: Heard<'_>) {
@@ -107,7 +120,7 @@ async fn receive(listener: &mut PgListener, heard: Heard<'_>) {
         sessions,
         authz,
         db,
-        mail,
+        wake,
     } = heard;
     loop {
         // `try_recv` is cancel-safe: a timeout loses no notice
@@ -134,7 +147,8 @@ async fn receive(listener: &mut PgListener, heard: Heard<'_>) {
                     let _ = authz.reload().await;
                 }
             }
-            Ok(Some(notice)) if notice.channel() == outbox::CHANNEL => mail.notify_one(),
+            Ok(Some(notice)) if notice.channel() == outbox::CHANNEL => wake.mail.notify_one(),
+            Ok(Some(notice)) if notice.channel() == webhooks::CHANNEL => wake.webhooks.notify_one(),
             Ok(Some(notice)) => match Revoked::parse(notice.payload()) {
                 Some(what) => {
                     crate::metrics::metrics()

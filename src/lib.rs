@@ -55,6 +55,9 @@ pub mod error;
 /// Mail: templates, the transactional outbox and the sender on every replica.
 pub(crate) mod mail;
 
+/// Outbound webhooks: Standard Webhooks signatures, the SSRF guard, the guarded client.
+pub(crate) mod webhooks;
+
 /// What the other replicas say: revocations and policy reloads over LISTEN/NOTIFY.
 pub(crate) mod cluster;
 

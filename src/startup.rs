@@ -9,6 +9,7 @@ use crate::{
     cluster, console, http,
     mail::sender::Sender,
     oidc,
+    service::webhooks::sender::Sender as WebhookSender,
     state::AppState,
     tenancy::{Database, posture},
 };
@@ -126,7 +127,10 @@ impl Application {
                 self.state.auth.sessions.clone(),
                 self.state.authz.clone(),
                 self.state.db.clone(),
-                self.state.mail_wake.clone(),
+                cluster::Wake {
+                    mail: self.state.mail_wake.clone(),
+                    webhooks: self.state.webhook_wake.clone(),
+                },
                 loads.clone(),
             ),
             reload::on_hangup(self.state.authz.clone(), loads.clone()),
@@ -140,6 +144,18 @@ impl Application {
         let mail_stop = tokio_util::sync::CancellationToken::new();
         let mail_sender = Sender::new(self.state.db.clone(), settings.mail.clone())?
             .spawn(self.state.mail_wake.clone(), mail_stop.clone());
+        let webhook_sender = match settings.webhooks.enabled {
+            true => Some(
+                WebhookSender::new(
+                    self.state.db.clone(),
+                    settings.webhooks.clone(),
+                    self.state.auth.mfa.clone(),
+                    self.state.mail.clone(),
+                )?
+                .spawn(self.state.webhook_wake.clone(), mail_stop.clone()),
+            ),
+            false => None,
+        };
         if settings.policies.watch {
             background.push(reload::watch(
                 &settings.policies.dir,
@@ -208,6 +224,11 @@ impl Application {
         mail_stop.cancel();
         if tokio::time::timeout(grace, mail_sender).await.is_err() {
             tracing::warn!("the mail sender did not stop in time");
+        }
+        if let Some(sender) = webhook_sender
+            && tokio::time::timeout(grace, sender).await.is_err()
+        {
+            tracing::warn!("the webhook sender did not stop in time");
         }
         served?;
         self.state.db.clone().close().await?;

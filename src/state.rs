@@ -28,6 +28,9 @@ pub struct Shared {
     pub oidc: crate::oidc::Provider,
     /// Woken by the NOTIFY of a queued message (the cluster listener): the mail sender.
     pub mail_wake: Arc<tokio::sync::Notify>,
+    /// Woken by the NOTIFY of a queued webhook event (the cluster listener): the webhook
+    /// sender.
+    pub webhook_wake: Arc<tokio::sync::Notify>,
     /// Work a request leaves to run after its answer (e.g. a reset link for a known address,
     /// so the answer cannot tell known from unknown): shutdown waits for it.
     pub after_answer: AfterAnswer,
@@ -53,6 +56,7 @@ impl AppState {
             mail,
             oidc,
             mail_wake: Arc::new(tokio::sync::Notify::new()),
+            webhook_wake: Arc::new(tokio::sync::Notify::new()),
             after_answer: AfterAnswer::new(),
             readiness: tokio::sync::Mutex::new(None),
             shutting_down: AtomicBool::new(false),

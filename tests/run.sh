@@ -56,9 +56,10 @@ fi
 
 # The OpenID relying-party test from another ecosystem (tests/api/oidc/authlib.rs) runs
 # tests/oidc/authlib_rp.py with Python's Authlib from this virtualenv (pinned; remade when the
-# pins change); it fails in CI without it.
+# pins change); it fails in CI without it. The webhook tests (tests/api/webhooks*.rs) verify
+# deliveries with the standardwebhooks package from the same virtualenv.
 rp_venv=tests/oidc/.venv
-rp_pins=(authlib==1.9.6 requests==2.34.2)
+rp_pins=(authlib==1.9.6 requests==2.34.2 standardwebhooks==1.3.0)
 if ! [ -x "$rp_venv/bin/python" ] || [ "$(cat "$rp_venv/pins" 2>/dev/null)" != "${rp_pins[*]}" ]; then
   echo "== the Authlib virtualenv ($rp_venv: ${rp_pins[*]})"
   rm -rf "$rp_venv"

@@ -108,6 +108,9 @@ SCENARIOS: dict[str, list[str]] = {
                                  "oidc-keys-managed.yaml"],
     # no OpenID provider: no ID-token key is mounted or named
     "oidc-off": ["oidc-off.yaml"],
+    # webhook deliveries on: HTTPS egress to public addresses, private ranges excepted
+    "webhooks": ["webhooks.yaml"],
+    "webhooks+mail": ["mail.yaml", "webhooks.yaml"],
 }
 
 # What the server is told about its clients per scenario: (trust X-Forwarded-For, trusted proxy
@@ -907,6 +910,12 @@ def check_config_and_policies(scenario: str, objects: list[dict[str, Any]],
                                      "dealership_id": c["auth"]["openSignup"]["dealershipId"]}}
                     if c["auth"]["openSignup"]["enabled"] else {})},
         "oidc": {"enabled": c["oidc"]["enabled"]},
+        "webhooks": {"enabled": c["webhooks"]["enabled"],
+                     "timeout_secs": c["webhooks"]["timeoutSecs"],
+                     "retry_schedule_secs": c["webhooks"]["retryScheduleSecs"],
+                     "disable_after_failures": c["webhooks"]["disableAfterFailures"],
+                     "secret_overlap_secs": c["webhooks"]["secretOverlapSecs"],
+                     "allow_private": c["webhooks"]["allowPrivate"]},
         "log": {"format": "json", "level": c["log"]["level"]},
         "database": {"max_connections": c["database"]["maxConnections"],
                      "acquire_timeout_secs": c["database"]["acquireTimeoutSecs"],
@@ -973,8 +982,10 @@ def check_network_policy(scenario: str, objects: list[dict[str, Any]],
     pooled = merged["config"]["database"]["transactionPooling"]
     pooler_port = merged["networkPolicy"]["pooler"]["port"]
     smtp = merged["networkPolicy"]["smtp"]
+    hooks = merged["config"]["webhooks"]["enabled"]
+    hooks_port = merged["networkPolicy"]["webhooks"]["port"]
     allowed = {53, db_port} | ({pooler_port} if pooled else set()) | \
-        ({smtp["port"]} if smtp["cidr"] else set())
+        ({smtp["port"]} if smtp["cidr"] else set()) | ({hooks_port} if hooks else set())
     for i, rule in enumerate(egress):
         if not rule.get("to"):
             problems.append(f"egress[{i}] has no `to` (allows every destination)")
@@ -984,7 +995,13 @@ def check_network_policy(scenario: str, objects: list[dict[str, Any]],
             if not peer:
                 problems.append(f"egress[{i}] has an empty peer")
             cidr = (peer.get("ipBlock") or {}).get("cidr")
-            if cidr in ("0.0.0.0/0", "::/0"):
+            # the webhook rule alone reaches 0.0.0.0/0, and only without the private ranges
+            private = {"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10",
+                       "169.254.0.0/16"}
+            public_https = (hooks and cidr == "0.0.0.0/0"
+                            and private <= set(peer["ipBlock"].get("except") or [])
+                            and rule.get("ports") == [{"port": hooks_port, "protocol": "TCP"}])
+            if cidr in ("0.0.0.0/0", "::/0") and not public_https:
                 problems.append(f"egress[{i}] allows {cidr}")
         for port in rule.get("ports") or []:
             if port.get("port") not in allowed or "endPort" in port:
@@ -995,6 +1012,13 @@ def check_network_policy(scenario: str, objects: list[dict[str, Any]],
     want_ports = {("TCP", 53), ("UDP", 53), ("TCP", db_port)}
     if pooled:
         want_ports.add(("TCP", pooler_port))
+    if hooks:
+        want_ports.add(("TCP", hooks_port))
+    to_public = [r for r in egress
+                 if any((p.get("ipBlock") or {}).get("cidr") == "0.0.0.0/0" for p in r["to"])]
+    R.check(f"[{scenario}] NetworkPolicy: public HTTPS for webhooks only with "
+            "config.webhooks.enabled, private ranges excepted",
+            len(to_public) == (1 if hooks else 0), str(to_public))
     if smtp["cidr"]:
         want_ports.add(("TCP", smtp["port"]))
         to_smtp = [r for r in egress if r.get("ports") == [{"port": smtp["port"], "protocol": "TCP"}]]

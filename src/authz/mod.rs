@@ -36,6 +36,9 @@ pub enum Resource {
     OauthClients,
     /// Machine identities of a dealership, a group or the platform, and their API keys.
     ServiceAccounts,
+    /// Signed webhook endpoints, their outbox and delivery log (a dealership's; the
+    /// platform's for admins).
+    Webhooks,
 }
 
 impl Resource {
@@ -91,7 +94,7 @@ macro_rules! names {
     };
 }
 
-names!(Resource { Users => "users", Dealerships => "dealerships", Sessions => "sessions", AuditEvents => "audit_events", Policies => "policies", Invitations => "invitations", Roles => "roles", DealerGroups => "dealer_groups", OauthClients => "oauth_clients", ServiceAccounts => "service_accounts" });
+names!(Resource { Users => "users", Dealerships => "dealerships", Sessions => "sessions", AuditEvents => "audit_events", Policies => "policies", Invitations => "invitations", Roles => "roles", DealerGroups => "dealer_groups", OauthClients => "oauth_clients", ServiceAccounts => "service_accounts", Webhooks => "webhooks" });
 names!(Action { List => "list", Read => "read", Create => "create", Update => "update", Delete => "delete" });
 names!(Reach { Own => "self", Dealership => "dealership", Group => "group", Any => "any" });
 

@@ -90,8 +90,14 @@ impl Settings {
         if let Some(problem) = self.mail.problems() {
             return Err(ConfigError::Insecure(problem));
         }
+        if let Some(problem) = self.webhooks.problems() {
+            return Err(ConfigError::Insecure(problem));
+        }
         if self.profile != Profile::Prod {
             return Ok(());
+        }
+        if let Some(problem) = self.webhooks.insecure_in_prod() {
+            return Err(ConfigError::Insecure(problem));
         }
         if !self.console.secure_cookie {
             return Err(ConfigError::Insecure(

@@ -20,6 +20,7 @@ mod policies;
 mod secret;
 mod seed;
 mod service_accounts;
+mod webhooks;
 
 use std::{net::SocketAddr, path::PathBuf};
 
@@ -42,6 +43,7 @@ pub use policies::PolicySettings;
 pub use secret::Secret;
 pub use seed::SeedSettings;
 pub use service_accounts::{MAX_KEY_DAYS, ServiceAccountSettings};
+pub use webhooks::WebhookSettings;
 
 const DEFAULT_CONFIG_FILE: &str = "dealergate.toml";
 
@@ -86,6 +88,7 @@ pub struct Settings {
     pub oidc: OidcSettings,
     #[serde(default)]
     pub service_accounts: ServiceAccountSettings,
+    pub webhooks: WebhookSettings,
 }
 
 mod defaults {
@@ -114,6 +117,7 @@ impl Default for Settings {
             console: ConsoleSettings::default(),
             oidc: OidcSettings::default(),
             service_accounts: ServiceAccountSettings::default(),
+            webhooks: WebhookSettings::default(),
         }
     }
 }

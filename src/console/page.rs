@@ -52,7 +52,7 @@ pub struct Place {
 
 /// The menu: each entry shown when the policy grants its permission at more than the caller's
 /// own record (an agent may read their own user, not the staff list).
-const MENU: [(&str, &str, Resource, Action); 10] = [
+const MENU: [(&str, &str, Resource, Action); 11] = [
     ("Staff", "/console/staff", Resource::Users, Action::List),
     (
         "Invitations",
@@ -95,6 +95,12 @@ const MENU: [(&str, &str, Resource, Action); 10] = [
         "OpenID clients",
         "/console/clients",
         Resource::OauthClients,
+        Action::List,
+    ),
+    (
+        "Webhooks",
+        "/console/webhooks",
+        Resource::Webhooks,
         Action::List,
     ),
     (

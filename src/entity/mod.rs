@@ -13,3 +13,6 @@ pub mod service_account;
 pub mod service_account_key;
 pub mod session;
 pub mod user;
+pub mod webhook_delivery;
+pub mod webhook_endpoint;
+pub mod webhook_event;

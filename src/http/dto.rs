@@ -361,6 +361,15 @@ pub fn json_string_or_null(value: Option<Value>) -> ParseResult<Option<String>> 
     }
 }
 
+/// A list of JSON strings, required.
+pub fn json_strings(value: Option<Value>) -> ParseResult<Vec<String>> {
+    match json_strings_or_null(value.clone()) {
+        Ok(Some(items)) => Ok(items),
+        Ok(None) => Err(ParseError::expected_type(value.unwrap_or_default())),
+        Err(err) => Err(ParseError::propagate(err)),
+    }
+}
+
 /// [`json_string_or_null`] for a list of strings: absent and `null` are `None`, and every item
 /// must be a JSON string.
 pub fn json_strings_or_null(value: Option<Value>) -> ParseResult<Option<Vec<String>>> {

@@ -28,6 +28,7 @@ pub mod serve;
 mod service_accounts;
 mod signup;
 pub(crate) mod users;
+mod webhooks;
 mod well_known;
 
 pub(crate) use headers::allow_form_target;
@@ -61,6 +62,8 @@ pub enum ApiTags {
     OauthClients,
     /// Machine identities and their API keys.
     ServiceAccounts,
+    /// Signed webhooks: endpoints, their delivery log, redelivery.
+    Webhooks,
     /// Who changed what.
     Audit,
     /// The platform's controls.
@@ -91,8 +94,9 @@ pub type Apis = (
 /// `OpenApi` for tuples of at most 16 and `Apis` is full.
 pub type Integrations = (
     oauth_clients::OAuthClientsApi,
-    audit::AuditApi,
     service_accounts::ServiceAccountsApi,
+    webhooks::WebhooksApi,
+    audit::AuditApi,
 );
 
 /// The API and its OpenAPI document; needs no state, so `dealergate openapi` can print it.
@@ -112,8 +116,9 @@ pub fn api_service() -> OpenApiService<Apis, ()> {
             dealer_groups::DealerGroupsApi,
             (
                 oauth_clients::OAuthClientsApi,
-                audit::AuditApi,
                 service_accounts::ServiceAccountsApi,
+                webhooks::WebhooksApi,
+                audit::AuditApi,
             ),
             admin::AdminApi,
             well_known::WellKnownApi,

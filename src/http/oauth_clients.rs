@@ -8,14 +8,13 @@ use poem_openapi::{
     ApiResponse, Object, OpenApi,
     param::{Path, Query},
     payload::Json,
-    types::{Example, ParseError, ParseResult},
+    types::Example,
 };
-use serde_json::Value;
 use uuid::Uuid;
 
 use super::{
     ApiTags,
-    dto::{Nullable, json_string, json_string_or_null, json_strings_or_null},
+    dto::{Nullable, json_string, json_string_or_null, json_strings, json_strings_or_null},
     error::{ApiResult, set},
     security::BearerAuth,
 };
@@ -118,15 +117,6 @@ struct RotatedOAuthClientSecret {
     client: OAuthClient,
     /// The new secret: store it now, it is never shown again.
     client_secret: String,
-}
-
-/// A list of JSON strings, required.
-fn json_strings(value: Option<Value>) -> ParseResult<Vec<String>> {
-    match json_strings_or_null(value.clone()) {
-        Ok(Some(items)) => Ok(items),
-        Ok(None) => Err(ParseError::expected_type(value.unwrap_or_default())),
-        Err(err) => Err(ParseError::propagate(err)),
-    }
 }
 
 /// A client to register.

@@ -54,7 +54,7 @@ wire_enum!(
     /// What a permission acts on.
     PermissionResource => Resource {
         Users, Dealerships, Sessions, AuditEvents, Policies, Invitations, Roles, DealerGroups,
-        OauthClients, ServiceAccounts,
+        OauthClients, ServiceAccounts, Webhooks,
     }
 );
 wire_enum!(PermissionAction => Action { List, Read, Create, Update, Delete });

@@ -27,10 +27,13 @@ pub enum Kind {
     MfaFactorAdded,
     MfaFactorRemoved,
     MfaRecoveryCodeUsed,
+    /// To a dealership's principals (a platform endpoint: the admins): a webhook endpoint
+    /// (`endpoint`) was disabled after a run of failed deliveries.
+    WebhookDisabled,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 10] = [
+    pub const ALL: [Kind; 11] = [
         Kind::PasswordReset,
         Kind::PasswordChanged,
         Kind::VerifyEmail,
@@ -41,6 +44,7 @@ impl Kind {
         Kind::MfaFactorAdded,
         Kind::MfaFactorRemoved,
         Kind::MfaRecoveryCodeUsed,
+        Kind::WebhookDisabled,
     ];
 
     /// The folder of its templates, and the `kind` stored with the message and in metrics.
@@ -56,6 +60,7 @@ impl Kind {
             Kind::MfaFactorAdded => "mfa_factor_added",
             Kind::MfaFactorRemoved => "mfa_factor_removed",
             Kind::MfaRecoveryCodeUsed => "mfa_recovery_code_used",
+            Kind::WebhookDisabled => "webhook_disabled",
         }
     }
 
@@ -89,6 +94,7 @@ impl Kind {
             Kind::MfaFactorAdded => files!("mfa_factor_added"),
             Kind::MfaFactorRemoved => files!("mfa_factor_removed"),
             Kind::MfaRecoveryCodeUsed => files!("mfa_recovery_code_used"),
+            Kind::WebhookDisabled => files!("webhook_disabled"),
         }
     }
 }
@@ -107,6 +113,8 @@ pub struct Context {
     pub new_email: Option<String>,
     /// The role an invitation offers; `None` for every other message.
     pub role: Option<String>,
+    /// The URL of a disabled webhook endpoint; `None` for every other message.
+    pub endpoint: Option<String>,
 }
 
 /// A rendered message.
@@ -148,6 +156,7 @@ impl Templates {
             expires_minutes: 30,
             new_email: Some("alice.new@example.com".into()),
             role: Some("agent".into()),
+            endpoint: Some("https://hooks.example.com/dealergate".into()),
         };
         for kind in Kind::ALL {
             templates
@@ -188,6 +197,7 @@ mod tests {
             expires_minutes: 30,
             new_email: None,
             role: None,
+            endpoint: None,
         }
     }
 

@@ -24,6 +24,7 @@ pub mod sign_in;
 pub mod taken;
 pub mod user_mail;
 pub mod users;
+pub mod webhooks;
 
 use crate::error::{AppError, FieldError};
 pub use crate::scope::RequestMeta;

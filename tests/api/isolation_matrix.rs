@@ -345,6 +345,24 @@ fn table() -> Vec<(&'static str, &'static str, Kind)> {
             "/api/v1/service-accounts/{id}/keys/{key_id}",
             machine_row(200),
         ),
+        // webhooks: a principal's own dealership's, an admin's anywhere (webhooks.rs); a
+        // fresh endpoint and event in each dealership for every row
+        ("GET", "/api/v1/webhooks", webhooks(200, 200)),
+        ("POST", "/api/v1/webhooks", webhooks(201, 404)),
+        ("GET", "/api/v1/webhooks/{id}", webhooks(200, 404)),
+        ("PATCH", "/api/v1/webhooks/{id}", webhooks(200, 404)),
+        ("DELETE", "/api/v1/webhooks/{id}", webhooks(204, 404)),
+        ("POST", "/api/v1/webhooks/{id}/secret", webhooks(200, 404)),
+        (
+            "GET",
+            "/api/v1/webhooks/{id}/deliveries",
+            webhooks(200, 404),
+        ),
+        (
+            "POST",
+            "/api/v1/webhooks/{id}/events/{event_id}/redeliver",
+            webhooks(202, 404),
+        ),
         (
             "GET",
             "/api/v1/audit-events",
@@ -370,6 +388,12 @@ fn table() -> Vec<(&'static str, &'static str, Kind)> {
 }
 
 /// A platform route: `admin` gets `status`, everyone else 403; only "own dealership" applies.
+/// A principal's own dealership (`other`: what they get for the other one); admins anywhere;
+/// managers and agents never.
+fn webhooks(own: u16, other: u16) -> Kind {
+    Kind::Matrix([[own, own, 0], [own, other, 0], [403, 403, 0], [403, 403, 0]])
+}
+
 fn platform_only(status: u16) -> Kind {
     Kind::Matrix([[status, 0, 0], [403, 0, 0], [403, 0, 0], [403, 0, 0]])
 }
@@ -448,6 +472,8 @@ struct Targets {
     /// A service account of each dealership and a key of each (for their routes only).
     home_machine: (Uuid, Uuid),
     other_machine: (Uuid, Uuid),
+    /// A webhook endpoint and one of its events in each dealership (webhook routes only).
+    webhooks: [(Uuid, Uuid); 2],
 }
 
 /// A service account of `dealership` (an agent's role, made by its first user) and a key.
@@ -540,6 +566,24 @@ async fn fresh_client(app: &TestApp) -> Uuid {
     id
 }
 
+/// An endpoint of `dealership` with one numbered event. The test server's sender is off
+/// (tests/api/helpers), and its sealed secret opens with no key: nothing is ever sent.
+async fn fresh_webhook(app: &TestApp, dealership: Uuid) -> (Uuid, Uuid) {
+    let (id, event) = (Uuid::now_v7(), Uuid::now_v7());
+    exec(
+        &app.db.owner().await,
+        &format!(
+            "INSERT INTO webhook_endpoints (id, dealership_id, url, event_types, secret_sealed) \
+             VALUES ('{id}', '{dealership}', 'https://hooks.example.com/in', '{{user.created}}', '\\x00'); \
+             INSERT INTO webhook_events (id, endpoint_id, dealership_id, event_type, \
+                 audit_event_id, payload, sequence, committed_at) \
+             VALUES ('{event}', '{id}', '{dealership}', 'user.created', gen_random_uuid(), '{{}}', 1, now())"
+        ),
+    )
+    .await;
+    (id, event)
+}
+
 async fn fresh_dealership(app: &TestApp) -> Uuid {
     let id = Uuid::now_v7();
     exec(
@@ -615,6 +659,13 @@ async fn targets(app: &TestApp, seat: &Seat, template: &str) -> Targets {
         other_machine: match machines {
             true => fresh_machine(app, seat.other).await,
             false => (Uuid::nil(), Uuid::nil()),
+        },
+        webhooks: match template.starts_with("/api/v1/webhooks") {
+            true => [
+                fresh_webhook(app, seat.home).await,
+                fresh_webhook(app, seat.other).await,
+            ],
+            false => [(Uuid::nil(), Uuid::nil()); 2],
         },
     }
 }
@@ -698,6 +749,12 @@ async fn request(
                 .replace("{id}", &id.to_string())
                 .replace("{key_id}", &key.to_string())
         }
+        w if w.starts_with("/api/v1/webhooks/{id}") => {
+            let (webhook, event) = t.webhooks[target.min(1)];
+            template
+                .replace("{id}", &webhook.to_string())
+                .replace("{event_id}", &event.to_string())
+        }
         t if t.starts_with("/api/v1/dealer-groups/{id}") => template
             .replace("{id}", &PREMIUM_GROUP.to_string())
             .replace("{dealership_id}", &spare.to_string())
@@ -765,6 +822,11 @@ async fn request(
             "name": "Matrix", "role": "agent",
             "dealership_id": ([seat.home, seat.other, seat.home][target]),
         })),
+        ("POST", "/api/v1/webhooks") => Some(json!({
+            "url": "https://hooks.example.com/matrix", "event_types": ["user.created"],
+            "dealership_id": ([seat.home, seat.other, seat.home][target]),
+        })),
+        ("PATCH", "/api/v1/webhooks/{id}") => Some(json!({"description": "Matrix"})),
         ("POST", "/api/v1/dealer-groups/{id}/members") => {
             Some(json!({"user_id": user_id, "role": "group_manager"}))
         }
@@ -796,6 +858,7 @@ fn assert_no_foreign_rows(template: &str, home: Uuid, body: &Value) {
                 | "/api/v1/invitations"
                 | "/api/v1/roles"
                 | "/api/v1/service-accounts"
+                | "/api/v1/webhooks"
         )
     {
         // the export hands out events once every transaction below them has ended, which any

@@ -1,11 +1,13 @@
 //! A principal's dealership: its custom roles ([`roles`]), its profile and MFA requirement
-//! ([`dealership`]), its audit log ([`audit`]), its service accounts ([`machines`]).
+//! ([`dealership`]), its audit log ([`audit`]), its service accounts ([`machines`]), its signed
+//! webhooks ([`webhooks`]).
 
 mod audit;
 mod dealership;
 mod grid;
 mod machines;
 mod roles;
+mod webhooks;
 
 use poem::{Route, get, post};
 
@@ -26,6 +28,13 @@ pub fn mount(routes: Route) -> Route {
             get(machines::list).post(machines::create),
         )
         .at("/service-accounts/:id/revoke", post(machines::revoke))
+        .at("/webhooks", get(webhooks::list).post(webhooks::create))
+        .at("/webhooks/:id", get(webhooks::show))
+        .at("/webhooks/:id/active", post(webhooks::activate))
+        .at(
+            "/webhooks/:id/events/:event_id/redeliver",
+            post(webhooks::redeliver),
+        )
 }
 
 pub(super) use super::list::{PAGE, Pager, id_of};

@@ -6,7 +6,7 @@ use std::{path::PathBuf, sync::Arc, time::Duration};
 use dealergate::{
     config::{
         AuthSettings, HttpSettings, MailSettings, MfaSettings, OidcSettings, Profile, Secret,
-        Settings,
+        Settings, WebhookSettings,
     },
     startup::Application,
     state::AppState,
@@ -71,6 +71,12 @@ pub fn test_settings(db: &TestDb) -> Settings {
             es256_key_file: Some(id_key_file(IdAlg::ES256)),
             eddsa_key_file: Some(id_key_file(IdAlg::EdDSA)),
             ..OidcSettings::default()
+        },
+        // no webhook sender: a test that wants deliveries turns it on (tests/api/webhooks.rs,
+        // to loopback receivers only), so no stray event is ever posted anywhere
+        webhooks: WebhookSettings {
+            enabled: false,
+            ..WebhookSettings::default()
         },
         ..Settings::default()
     }
