@@ -26,6 +26,7 @@ mod m20261206_000017_mark_demo_databases;
 mod m20261206_000018_split_people_from_memberships;
 mod m20261206_000019_create_dealer_groups;
 mod m20261206_000020_open_id_provider;
+mod m20261207_000023_track_dormant_accounts;
 
 /// The NOLOGIN role every tenant-scoped request runs as (RLS filters by `app.dealership_id`).
 pub const RUNTIME_ROLE: &str = "dealergate_app";
@@ -65,6 +66,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000018_split_people_from_memberships::Migration),
             Box::new(m20261206_000019_create_dealer_groups::Migration),
             Box::new(m20261206_000020_open_id_provider::Migration),
+            Box::new(m20261207_000023_track_dormant_accounts::Migration),
         ]
     }
 }

@@ -6,6 +6,7 @@
 //!
 //! Each `[section]` of the file has its own module here; `checks` holds what is refused.
 
+mod accounts;
 mod auth;
 mod checks;
 mod console;
@@ -27,6 +28,7 @@ use figment::{
 };
 use serde::{Deserialize, Serialize};
 
+pub use accounts::AccountSettings;
 pub use auth::{AuthSettings, HashingSettings, LockoutSettings, MfaSettings, OpenSignupSettings};
 pub use console::ConsoleSettings;
 pub use database::{DEV_DATABASE_URL, DatabaseSettings};
@@ -78,6 +80,8 @@ pub struct Settings {
     pub console: ConsoleSettings,
     #[serde(default)]
     pub oidc: OidcSettings,
+    #[serde(default)]
+    pub accounts: AccountSettings,
 }
 
 mod defaults {
@@ -104,6 +108,7 @@ impl Default for Settings {
             mail: MailSettings::default(),
             console: ConsoleSettings::default(),
             oidc: OidcSettings::default(),
+            accounts: AccountSettings::default(),
         }
     }
 }

@@ -228,11 +228,11 @@ async fn down_refuses_a_person_with_two_memberships_and_otherwise_gives_users_ba
     Migrator::up(&owner, None)
         .await
         .expect("the new migrations apply");
-    // the OpenID provider (000020) and dealer groups (000019) go back at once: there are no
-    // clients and no groups
-    Migrator::down(&owner, Some(2))
+    // dormant accounts (000023), the OpenID provider (000020) and dealer groups (000019) go
+    // back at once: there are no reviews, clients or groups
+    Migrator::down(&owner, Some(3))
         .await
-        .expect("000020 and 000019 roll back without clients or groups");
+        .expect("000023, 000020 and 000019 roll back without reviews, clients or groups");
 
     // a Premium Auto agent who also works at Metro Motors
     let agent = users
