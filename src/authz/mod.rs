@@ -34,6 +34,9 @@ pub enum Resource {
     DealerGroups,
     /// The OpenID clients registered to sign people in (a platform registry).
     OauthClients,
+    /// Who has access, with what (the access review and MFA coverage), and the record that a
+    /// review was done.
+    AccessReview,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -75,7 +78,7 @@ macro_rules! names {
     };
 }
 
-names!(Resource { Users => "users", Dealerships => "dealerships", Sessions => "sessions", AuditEvents => "audit_events", Policies => "policies", Invitations => "invitations", Roles => "roles", DealerGroups => "dealer_groups", OauthClients => "oauth_clients" });
+names!(Resource { Users => "users", Dealerships => "dealerships", Sessions => "sessions", AuditEvents => "audit_events", Policies => "policies", Invitations => "invitations", Roles => "roles", DealerGroups => "dealer_groups", OauthClients => "oauth_clients", AccessReview => "access_review" });
 names!(Action { List => "list", Read => "read", Create => "create", Update => "update", Delete => "delete" });
 names!(Reach { Own => "self", Dealership => "dealership", Group => "group", Any => "any" });
 

@@ -1,6 +1,7 @@
 //! The HTTP surface (poem-openapi): one `#[OpenApi]` struct per tag, assembled with the
 //! middleware that every request passes through.
 
+mod access_review;
 mod account;
 mod admin;
 mod audit;
@@ -16,6 +17,7 @@ mod headers;
 mod health;
 pub(crate) mod invitations;
 mod mfa;
+mod mfa_coverage;
 mod middleware;
 mod oauth_clients;
 mod recovery;
@@ -60,6 +62,8 @@ pub enum ApiTags {
     OauthClients,
     /// Who changed what.
     Audit,
+    /// Who has access, with a second factor or not, and reviews of it.
+    AccessReview,
     /// The platform's controls.
     Admin,
     /// Liveness and readiness probes.
@@ -86,7 +90,12 @@ pub type Apis = (
 
 /// What other systems and auditors connect through: a nested tuple, as poem-openapi implements
 /// `OpenApi` for tuples of at most 16 and `Apis` is full.
-pub type Integrations = (oauth_clients::OAuthClientsApi, audit::AuditApi);
+pub type Integrations = (
+    oauth_clients::OAuthClientsApi,
+    audit::AuditApi,
+    access_review::AccessReviewApi,
+    mfa_coverage::MfaCoverageApi,
+);
 
 /// The API and its OpenAPI document; needs no state, so `dealergate openapi` can print it.
 pub fn api_service() -> OpenApiService<Apis, ()> {
@@ -103,7 +112,12 @@ pub fn api_service() -> OpenApiService<Apis, ()> {
             roles::RolesApi,
             dealerships::DealershipsApi,
             dealer_groups::DealerGroupsApi,
-            (oauth_clients::OAuthClientsApi, audit::AuditApi),
+            (
+                oauth_clients::OAuthClientsApi,
+                audit::AuditApi,
+                access_review::AccessReviewApi,
+                mfa_coverage::MfaCoverageApi,
+            ),
             admin::AdminApi,
             well_known::WellKnownApi,
             health::HealthApi,

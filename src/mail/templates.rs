@@ -27,10 +27,15 @@ pub enum Kind {
     MfaFactorAdded,
     MfaFactorRemoved,
     MfaRecoveryCodeUsed,
+    /// To a dormant membership's holder: it will be deactivated on `deadline` unless used.
+    DormantNotice,
+    /// To each platform admin: a dormant last principal (`new_email`, unused since `deadline`)
+    /// of `dealership` was kept active.
+    DormantPrincipalKept,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 10] = [
+    pub const ALL: [Kind; 12] = [
         Kind::PasswordReset,
         Kind::PasswordChanged,
         Kind::VerifyEmail,
@@ -41,6 +46,8 @@ impl Kind {
         Kind::MfaFactorAdded,
         Kind::MfaFactorRemoved,
         Kind::MfaRecoveryCodeUsed,
+        Kind::DormantNotice,
+        Kind::DormantPrincipalKept,
     ];
 
     /// The folder of its templates, and the `kind` stored with the message and in metrics.
@@ -56,6 +63,8 @@ impl Kind {
             Kind::MfaFactorAdded => "mfa_factor_added",
             Kind::MfaFactorRemoved => "mfa_factor_removed",
             Kind::MfaRecoveryCodeUsed => "mfa_recovery_code_used",
+            Kind::DormantNotice => "dormant_notice",
+            Kind::DormantPrincipalKept => "dormant_principal_kept",
         }
     }
 
@@ -89,6 +98,8 @@ impl Kind {
             Kind::MfaFactorAdded => files!("mfa_factor_added"),
             Kind::MfaFactorRemoved => files!("mfa_factor_removed"),
             Kind::MfaRecoveryCodeUsed => files!("mfa_recovery_code_used"),
+            Kind::DormantNotice => files!("dormant_notice"),
+            Kind::DormantPrincipalKept => files!("dormant_principal_kept"),
         }
     }
 }
@@ -107,6 +118,9 @@ pub struct Context {
     pub new_email: Option<String>,
     /// The role an invitation offers; `None` for every other message.
     pub role: Option<String>,
+    /// A date the message names (a dormant account's deactivation or last use); `None` for
+    /// every other message.
+    pub deadline: Option<String>,
 }
 
 /// A rendered message.
@@ -148,6 +162,7 @@ impl Templates {
             expires_minutes: 30,
             new_email: Some("alice.new@example.com".into()),
             role: Some("agent".into()),
+            deadline: Some("2027-03-01".into()),
         };
         for kind in Kind::ALL {
             templates
@@ -188,6 +203,7 @@ mod tests {
             expires_minutes: 30,
             new_email: None,
             role: None,
+            deadline: None,
         }
     }
 
