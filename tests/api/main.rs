@@ -1,6 +1,7 @@
 //! One integration-test binary: the real server on port 0 against a real PostgreSQL database
 //! per test (see `helpers`).
 
+mod access_review;
 mod audit_log;
 mod auth_flows;
 mod cli;
@@ -16,6 +17,7 @@ mod console_tenant;
 mod custom_roles;
 mod dealer_groups;
 mod dealerships;
+mod dormant_accounts;
 mod email_change;
 mod email_verification;
 mod error_language;

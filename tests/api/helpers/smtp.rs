@@ -202,6 +202,7 @@ pub fn notice(app: &super::TestApp, recipient: &str) -> dealergate::testing::out
                 expires_minutes: 30,
                 new_email: None,
                 role: None,
+                deadline: None,
             },
         })
         .unwrap()
