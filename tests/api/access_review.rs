@@ -22,19 +22,41 @@ async fn a_principal_downloads_their_dealerships_access_review_as_csv() {
         ),
     )
     .await;
-    let principal = app.login_ok(PA_PRINCIPAL.email, PA_PRINCIPAL.password).await;
+    let principal = app
+        .login_ok(PA_PRINCIPAL.email, PA_PRINCIPAL.password)
+        .await;
 
-    let resp = app.get_as("/api/v1/access-review?format=csv", &principal.access).await;
+    let resp = app
+        .get_as("/api/v1/access-review?format=csv", &principal.access)
+        .await;
     assert_eq!(resp.status(), 200);
-    assert!(resp.headers()["content-type"].to_str().unwrap().starts_with("text/csv"));
-    let hash = resp.headers()["x-export-sha256"].to_str().unwrap().to_owned();
+    assert!(
+        resp.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    let hash = resp.headers()["x-export-sha256"]
+        .to_str()
+        .unwrap()
+        .to_owned();
     let body = resp.bytes().await.unwrap();
     assert_eq!(hash, format!("{:x}", Sha256::digest(&body)));
 
     let mut csv = csv::Reader::from_reader(&body[..]);
     let header: Vec<String> = csv.headers().unwrap().iter().map(str::to_owned).collect();
-    for column in ["email", "role", "custom_role", "permissions", "status", "second_factor",
-                   "last_sign_in", "created_by", "created_at", "last_role_change_by"] {
+    for column in [
+        "email",
+        "role",
+        "custom_role",
+        "permissions",
+        "status",
+        "second_factor",
+        "last_sign_in",
+        "created_by",
+        "created_at",
+        "last_role_change_by",
+    ] {
         assert!(header.iter().any(|h| h == column), "{column} in {header:?}");
     }
     let rows: Vec<csv::StringRecord> = csv.records().map(Result::unwrap).collect();
@@ -45,7 +67,10 @@ async fn a_principal_downloads_their_dealerships_access_review_as_csv() {
         !emails.iter().any(|e| e.ends_with("@metromotors.com")),
         "another dealership's people: {emails:?}"
     );
-    let agent = rows.iter().find(|r| &r[column("email")] == PA_AGENT.email).unwrap();
+    let agent = rows
+        .iter()
+        .find(|r| &r[column("email")] == PA_AGENT.email)
+        .unwrap();
     assert_eq!(&agent[column("first_name")], "'=HYPERLINK(\"http://evil\")");
     assert_eq!(&agent[column("status")], "active");
 
@@ -56,7 +81,12 @@ async fn a_principal_downloads_their_dealerships_access_review_as_csv() {
         .send()
         .await
         .unwrap();
-    assert!(by_accept.headers()["content-type"].to_str().unwrap().starts_with("text/csv"));
+    assert!(
+        by_accept.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
 }
 
 #[tokio::test]
@@ -64,34 +94,63 @@ async fn a_manager_may_not_review_access() {
     let app = spawn_app().await;
     let manager = app.login_ok(PA_MANAGER.email, PA_MANAGER.password).await;
     for path in ["/api/v1/access-review", "/api/v1/mfa-coverage"] {
-        assert_eq!(app.get_as(path, &manager.access).await.status(), 403, "{path}");
+        assert_eq!(
+            app.get_as(path, &manager.access).await.status(),
+            403,
+            "{path}"
+        );
     }
 }
 
 #[tokio::test]
 async fn a_completed_review_is_recorded_with_the_exports_hash_and_audited() {
     let app = spawn_app().await;
-    let principal = app.login_ok(PA_PRINCIPAL.email, PA_PRINCIPAL.password).await;
+    let principal = app
+        .login_ok(PA_PRINCIPAL.email, PA_PRINCIPAL.password)
+        .await;
     let resp = app.get_as("/api/v1/access-review", &principal.access).await;
-    let hash = resp.headers()["x-export-sha256"].to_str().unwrap().to_owned();
+    let hash = resp.headers()["x-export-sha256"]
+        .to_str()
+        .unwrap()
+        .to_owned();
     let entries: Value = resp.json().await.unwrap();
-    assert!(entries.as_array().unwrap().iter().all(|e| e["dealership_id"] == json!(PA_PRINCIPAL.dealership)));
+    assert!(
+        entries
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["dealership_id"] == json!(PA_PRINCIPAL.dealership))
+    );
 
     let path = "/api/v1/access-review/completions";
     let bad = app
-        .send_as(Method::POST, path, &principal.access, json!({"export_sha256": "nope"}))
+        .send_as(
+            Method::POST,
+            path,
+            &principal.access,
+            json!({"export_sha256": "nope"}),
+        )
         .await;
     assert_eq!(bad.status(), 422);
     let done = app
-        .send_as(Method::POST, path, &principal.access,
-                 json!({"export_sha256": hash, "note": "Q4 review"}))
+        .send_as(
+            Method::POST,
+            path,
+            &principal.access,
+            json!({"export_sha256": hash, "note": "Q4 review"}),
+        )
         .await;
     assert_eq!(done.status(), 201);
     let done: Value = done.json().await.unwrap();
     assert_eq!(done["export_sha256"], json!(hash));
     assert_eq!(done["completed_by"], json!(PA_PRINCIPAL.id));
 
-    let listed: Value = app.get_as(path, &principal.access).await.json().await.unwrap();
+    let listed: Value = app
+        .get_as(path, &principal.access)
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(listed[0]["id"], done["id"]);
     let audited = format!(
         "SELECT count(*) AS n FROM audit_events WHERE action = 'access_review.completed' \
@@ -102,18 +161,27 @@ async fn a_completed_review_is_recorded_with_the_exports_hash_and_audited() {
     // another dealership's principal does not see it
     let admin = app.login_ok(ADMIN.email, ADMIN.password).await;
     let all: Value = app.get_as(path, &admin.access).await.json().await.unwrap();
-    assert_eq!(all.as_array().unwrap().len(), 1, "the admin sees every completion");
+    assert_eq!(
+        all.as_array().unwrap().len(),
+        1,
+        "the admin sees every completion"
+    );
 }
 
 #[tokio::test]
 async fn mfa_coverage_counts_who_has_a_second_factor() {
     let app = spawn_app().await;
-    let principal = app.login_ok(PA_PRINCIPAL.email, PA_PRINCIPAL.password).await;
+    let principal = app
+        .login_ok(PA_PRINCIPAL.email, PA_PRINCIPAL.password)
+        .await;
     let before = coverage(&app, &principal.access).await;
     let people = before["total"]["people"].as_u64().unwrap();
     let with = before["total"]["with_second_factor"].as_u64().unwrap();
     assert!(people >= 3, "{before}");
-    assert_eq!(before["without_second_factor"].as_array().unwrap().len() as u64, people - with);
+    assert_eq!(
+        before["without_second_factor"].as_array().unwrap().len() as u64,
+        people - with
+    );
 
     exec(
         &app.db.owner().await,
@@ -126,9 +194,15 @@ async fn mfa_coverage_counts_who_has_a_second_factor() {
     )
     .await;
     let after = coverage(&app, &principal.access).await;
-    assert_eq!(after["total"]["with_second_factor"].as_u64().unwrap(), with + 1);
+    assert_eq!(
+        after["total"]["with_second_factor"].as_u64().unwrap(),
+        with + 1
+    );
     assert!(
-        !after["without_second_factor"].as_array().unwrap().iter()
+        !after["without_second_factor"]
+            .as_array()
+            .unwrap()
+            .iter()
             .any(|p| p["email"] == json!(PA_AGENT.email))
     );
 }

@@ -21,13 +21,19 @@ async fn dormancy_app(configure: impl FnOnce(&mut Settings)) -> (TestApp, SmtpSe
         configure(s);
     })
     .await;
-    exec(&app.db.owner().await, "UPDATE memberships SET last_active_at = now()").await;
+    exec(
+        &app.db.owner().await,
+        "UPDATE memberships SET last_active_at = now()",
+    )
+    .await;
     (app, smtp)
 }
 
 /// Moves `who`'s clock back `days`, and their notice (if `noticed`) back past its run.
 async fn idle_for(app: &TestApp, who: uuid::Uuid, days: u32, noticed: Option<u32>) {
-    let notice = noticed.map_or("NULL".to_owned(), |d| format!("now() - interval '{d} days'"));
+    let notice = noticed.map_or("NULL".to_owned(), |d| {
+        format!("now() - interval '{d} days'")
+    });
     exec(
         &app.db.owner().await,
         &format!(
@@ -51,22 +57,32 @@ async fn a_dormant_membership_is_mailed_a_notice_once_then_deactivated_and_signe
 
     let first = dormant::run(&app.state).await.unwrap();
     assert_eq!((first.noticed, first.deactivated), (1, 0));
-    let mail = &smtp.wait_for(PA_AGENT.email, 1, Duration::from_secs(10)).await[0];
+    let mail = &smtp
+        .wait_for(PA_AGENT.email, 1, Duration::from_secs(10))
+        .await[0];
     assert!(
-        mail.header("Subject").unwrap().contains("will be deactivated"),
+        mail.header("Subject")
+            .unwrap()
+            .contains("will be deactivated"),
         "{:?}",
         mail.header("Subject")
     );
     assert!(mail.text().contains("unless you sign in"));
     // the notice runs its course: still signed in, and no second notice
-    assert_eq!(app.get_as("/api/v1/auth/me", &tokens.access).await.status(), 200);
+    assert_eq!(
+        app.get_as("/api/v1/auth/me", &tokens.access).await.status(),
+        200
+    );
     assert_eq!(dormant::run(&app.state).await.unwrap(), Default::default());
 
     idle_for(&app, PA_AGENT.id, 100, Some(15)).await;
     let second = dormant::run(&app.state).await.unwrap();
     assert_eq!(second.deactivated, 1);
     assert!(!is_active(&app, PA_AGENT.id).await);
-    assert_eq!(app.get_as("/api/v1/auth/me", &tokens.access).await.status(), 401);
+    assert_eq!(
+        app.get_as("/api/v1/auth/me", &tokens.access).await.status(),
+        401
+    );
     assert_eq!(app.refresh(&tokens.refresh).await.status(), 401);
     let audited = format!(
         "SELECT count(*) AS n FROM audit_events WHERE action = 'user.deactivated' \
@@ -124,18 +140,29 @@ async fn a_dealerships_own_days_win_and_zero_turns_dormancy_off() {
     // off by default in dev: only Premium Auto's own 30 days apply
     let (app, _smtp) = dormancy_app(|_| {}).await;
     let owner = app.db.owner().await;
-    exec(&owner, &format!("UPDATE dealerships SET dormant_after_days = 30 WHERE id = '{PREMIUM_AUTO}'")).await;
+    exec(
+        &owner,
+        &format!("UPDATE dealerships SET dormant_after_days = 30 WHERE id = '{PREMIUM_AUTO}'"),
+    )
+    .await;
     idle_for(&app, PA_AGENT.id, 40, Some(15)).await;
     idle_for(&app, MM_AGENT.id, 400, Some(15)).await;
     let done = dormant::run(&app.state).await.unwrap();
     assert_eq!(done.deactivated, 1);
     assert!(!is_active(&app, PA_AGENT.id).await);
-    assert!(is_active(&app, MM_AGENT.id).await, "dormancy is off for Metro Motors");
+    assert!(
+        is_active(&app, MM_AGENT.id).await,
+        "dormancy is off for Metro Motors"
+    );
 
     // on at 90 days, but Premium Auto turned it off
     let (app, _smtp) = dormancy_app(|s| s.accounts.dormant_after_days = Some(90)).await;
     let owner = app.db.owner().await;
-    exec(&owner, &format!("UPDATE dealerships SET dormant_after_days = 0 WHERE id = '{PREMIUM_AUTO}'")).await;
+    exec(
+        &owner,
+        &format!("UPDATE dealerships SET dormant_after_days = 0 WHERE id = '{PREMIUM_AUTO}'"),
+    )
+    .await;
     idle_for(&app, PA_AGENT.id, 400, Some(15)).await;
     idle_for(&app, MM_AGENT.id, 400, Some(15)).await;
     let done = dormant::run(&app.state).await.unwrap();

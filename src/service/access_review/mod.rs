@@ -103,16 +103,3 @@ pub async fn list(state: &AppState, scope: &RequestScope) -> Result<Vec<Entry>, 
     // service accounts: `entries.extend(service_accounts::entries(scope, ..).await?)`
     Ok(entries)
 }
-
-/// The entries needing attention first (most reasons first), the rest after, each in order.
-pub fn attention_first(entries: Vec<Entry>, notice_days: u32) -> Vec<(Entry, Vec<Attention>)> {
-    let mut marked: Vec<_> = entries
-        .into_iter()
-        .map(|e| {
-            let why = e.attention(notice_days);
-            (e, why)
-        })
-        .collect();
-    marked.sort_by_key(|(_, why)| std::cmp::Reverse(why.len()));
-    marked
-}
