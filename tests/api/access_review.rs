@@ -212,3 +212,40 @@ async fn coverage(app: &crate::helpers::TestApp, token: &str) -> Value {
     assert_eq!(resp.status(), 200);
     resp.json().await.unwrap()
 }
+
+#[tokio::test]
+async fn the_console_shows_the_review_attention_first_and_records_a_completion() {
+    let app = spawn_app().await;
+    let mut console = crate::helpers::console::Console::signed_in(
+        &app,
+        PA_PRINCIPAL.email,
+        PA_PRINCIPAL.password,
+    )
+    .await;
+    let page = console.get("/console/access-review").await;
+    assert_eq!(page.status, 200);
+    assert!(page.shows(PA_AGENT.email) && page.shows("no_second_factor"));
+    assert!(!page.shows("@metromotors.com"));
+    // the form carries the hash of the export the page shows
+    let at = page.body.find("name=\"export_sha256\" value=\"").unwrap() + 28;
+    let hash = page.body[at..at + 64].to_owned();
+    let done = console
+        .post(
+            "/console/access-review/completions",
+            &[("export_sha256", &hash), ("note", "ok")],
+        )
+        .await;
+    assert_eq!(done.status, 303, "{}", done.body);
+    let recorded = format!(
+        "SELECT count(*) AS n FROM access_review_completions WHERE export_sha256 = '{hash}'"
+    );
+    assert_eq!(count(&app.db.owner().await, &recorded).await, 1);
+    let csv = console.get("/console/access-review.csv").await;
+    assert_eq!(csv.status, 200);
+    assert!(csv.body.starts_with("kind,id,email"));
+
+    let mut manager =
+        crate::helpers::console::Console::signed_in(&app, PA_MANAGER.email, PA_MANAGER.password)
+            .await;
+    assert_eq!(manager.get("/console/access-review").await.status, 403);
+}

@@ -4,6 +4,7 @@
 mod audit;
 mod dealership;
 mod grid;
+mod review;
 mod roles;
 
 use poem::{Route, get, post};
@@ -20,6 +21,9 @@ pub fn mount(routes: Route) -> Route {
             get(dealership::show).post(dealership::save),
         )
         .at("/audit", get(audit::list))
+        .at("/access-review", get(review::show))
+        .at("/access-review.csv", get(review::csv))
+        .at("/access-review/completions", post(review::complete))
 }
 
 pub(super) use super::list::{PAGE, Pager, id_of};
