@@ -5,8 +5,8 @@
 use std::sync::OnceLock;
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
-    Registry, TextEncoder,
+    Encoder, Gauge, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec,
+    Opts, Registry, TextEncoder,
 };
 
 pub struct Metrics {
@@ -54,6 +54,9 @@ pub struct Metrics {
     pub mail_queue_depth: IntGauge,
     /// age in seconds of the oldest waiting message (0 when none waits)
     pub mail_oldest_age: IntGauge,
+    /// active people (platform-wide) with a second factor, over all active people; set by the
+    /// maintenance task. No per-dealership label: per dealership is the API's (cardinality)
+    pub mfa_coverage_ratio: Gauge,
 }
 
 fn counter(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
@@ -231,6 +234,16 @@ pub fn metrics() -> &'static Metrics {
                 "dealergate_mail_oldest_age_seconds",
                 "Age of the oldest message waiting in the outbox.",
             ),
+            mfa_coverage_ratio: {
+                let metric = Gauge::new(
+                    "dealergate_mfa_coverage_ratio",
+                    "Share of active people platform-wide with a second factor (0 to 1).",
+                )
+                .expect("valid metric definition");
+                r.register(Box::new(metric.clone()))
+                    .expect("metric registered once");
+                metric
+            },
             registry: r,
         }
     })

@@ -140,6 +140,7 @@ impl Application {
                 settings.auth.lockout.clone(),
                 settings.audit.clone(),
             ),
+            crate::service::dormant::spawn(self.state.clone()),
         ];
         let mail_stop = tokio_util::sync::CancellationToken::new();
         let mail_sender = Sender::new(self.state.db.clone(), settings.mail.clone())?

@@ -28,6 +28,7 @@ mod m20261206_000019_create_dealer_groups;
 mod m20261206_000020_open_id_provider;
 mod m20261207_000021_create_service_accounts;
 mod m20261207_000022_create_webhooks;
+mod m20261207_000023_track_dormant_accounts;
 mod m20261207_000024_export_audit_events;
 
 /// The NOLOGIN role every tenant-scoped request runs as (RLS filters by `app.dealership_id`).
@@ -70,6 +71,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000020_open_id_provider::Migration),
             Box::new(m20261207_000021_create_service_accounts::Migration),
             Box::new(m20261207_000022_create_webhooks::Migration),
+            Box::new(m20261207_000023_track_dormant_accounts::Migration),
             Box::new(m20261207_000024_export_audit_events::Migration),
         ]
     }

@@ -39,6 +39,9 @@ pub enum Resource {
     /// Signed webhook endpoints, their outbox and delivery log (a dealership's; the
     /// platform's for admins).
     Webhooks,
+    /// Who has access, with what (the access review and MFA coverage), and the record that a
+    /// review was done.
+    AccessReview,
 }
 
 impl Resource {
@@ -94,7 +97,7 @@ macro_rules! names {
     };
 }
 
-names!(Resource { Users => "users", Dealerships => "dealerships", Sessions => "sessions", AuditEvents => "audit_events", Policies => "policies", Invitations => "invitations", Roles => "roles", DealerGroups => "dealer_groups", OauthClients => "oauth_clients", ServiceAccounts => "service_accounts", Webhooks => "webhooks" });
+names!(Resource { Users => "users", Dealerships => "dealerships", Sessions => "sessions", AuditEvents => "audit_events", Policies => "policies", Invitations => "invitations", Roles => "roles", DealerGroups => "dealer_groups", OauthClients => "oauth_clients", ServiceAccounts => "service_accounts", Webhooks => "webhooks", AccessReview => "access_review" });
 names!(Action { List => "list", Read => "read", Create => "create", Update => "update", Delete => "delete" });
 names!(Reach { Own => "self", Dealership => "dealership", Group => "group", Any => "any" });
 

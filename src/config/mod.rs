@@ -7,6 +7,7 @@
 //! Each `[section]` of the file has its own module here; `checks` holds what is refused.
 
 mod audit;
+mod accounts;
 mod auth;
 mod checks;
 mod console;
@@ -31,6 +32,7 @@ use figment::{
 use serde::{Deserialize, Serialize};
 
 pub use audit::AuditSettings;
+pub use accounts::AccountSettings;
 pub use auth::{AuthSettings, HashingSettings, LockoutSettings, MfaSettings, OpenSignupSettings};
 pub use console::ConsoleSettings;
 pub use database::{DEV_DATABASE_URL, DatabaseSettings};
@@ -89,6 +91,7 @@ pub struct Settings {
     #[serde(default)]
     pub service_accounts: ServiceAccountSettings,
     pub webhooks: WebhookSettings,
+    pub accounts: AccountSettings,
 }
 
 mod defaults {
@@ -118,6 +121,7 @@ impl Default for Settings {
             oidc: OidcSettings::default(),
             service_accounts: ServiceAccountSettings::default(),
             webhooks: WebhookSettings::default(),
+            accounts: AccountSettings::default(),
         }
     }
 }

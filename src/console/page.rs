@@ -52,7 +52,7 @@ pub struct Place {
 
 /// The menu: each entry shown when the policy grants its permission at more than the caller's
 /// own record (an agent may read their own user, not the staff list).
-const MENU: [(&str, &str, Resource, Action); 11] = [
+const MENU: [(&str, &str, Resource, Action); 12] = [
     ("Staff", "/console/staff", Resource::Users, Action::List),
     (
         "Invitations",
@@ -77,6 +77,12 @@ const MENU: [(&str, &str, Resource, Action); 11] = [
         "Audit log",
         "/console/audit",
         Resource::AuditEvents,
+        Action::List,
+    ),
+    (
+        "Access review",
+        "/console/access-review",
+        Resource::AccessReview,
         Action::List,
     ),
     (

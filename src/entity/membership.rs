@@ -26,6 +26,13 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
     pub deleted_at: Option<DateTimeUtc>,
+    /// The dormancy clock: the last sign-in, switch or refresh (a refresh moves it at most once
+    /// a day), or the deploy that introduced it.
+    pub last_active_at: DateTimeUtc,
+    /// When the holder was told the membership is about to be deactivated as dormant.
+    pub dormant_notice_at: Option<DateTimeUtc>,
+    /// When a dormant last principal was kept and the platform's admins told instead.
+    pub dormant_kept_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

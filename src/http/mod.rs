@@ -1,6 +1,7 @@
 //! The HTTP surface (poem-openapi): one `#[OpenApi]` struct per tag, assembled with the
 //! middleware that every request passes through.
 
+mod access_review;
 mod account;
 mod admin;
 mod audit;
@@ -16,6 +17,7 @@ mod headers;
 mod health;
 pub(crate) mod invitations;
 mod mfa;
+mod mfa_coverage;
 mod middleware;
 mod oauth_clients;
 mod recovery;
@@ -66,6 +68,8 @@ pub enum ApiTags {
     Webhooks,
     /// Who changed what.
     Audit,
+    /// Who has access, with a second factor or not, and reviews of it.
+    AccessReview,
     /// The platform's controls.
     Admin,
     /// Liveness and readiness probes.
@@ -97,6 +101,8 @@ pub type Integrations = (
     service_accounts::ServiceAccountsApi,
     webhooks::WebhooksApi,
     audit::AuditApi,
+    access_review::AccessReviewApi,
+    mfa_coverage::MfaCoverageApi,
 );
 
 /// The API and its OpenAPI document; needs no state, so `dealergate openapi` can print it.
@@ -119,6 +125,8 @@ pub fn api_service() -> OpenApiService<Apis, ()> {
                 service_accounts::ServiceAccountsApi,
                 webhooks::WebhooksApi,
                 audit::AuditApi,
+                access_review::AccessReviewApi,
+                mfa_coverage::MfaCoverageApi,
             ),
             admin::AdminApi,
             well_known::WellKnownApi,

@@ -54,7 +54,7 @@ wire_enum!(
     /// What a permission acts on.
     PermissionResource => Resource {
         Users, Dealerships, Sessions, AuditEvents, Policies, Invitations, Roles, DealerGroups,
-        OauthClients, ServiceAccounts, Webhooks,
+        OauthClients, ServiceAccounts, Webhooks, AccessReview,
     }
 );
 wire_enum!(PermissionAction => Action { List, Read, Create, Update, Delete });

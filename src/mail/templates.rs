@@ -30,10 +30,16 @@ pub enum Kind {
     /// To a dealership's principals (a platform endpoint: the admins): a webhook endpoint
     /// (`endpoint`) was disabled after a run of failed deliveries.
     WebhookDisabled,
+    /// To a dormant membership's holder: it will be deactivated on `deadline` unless used.
+    DormantNotice,
+    /// To each platform admin: a dormant last principal (`new_email`, unused since `deadline`)
+    /// of `dealership` was kept active.
+    DormantPrincipalKept,
 }
 
+
 impl Kind {
-    pub const ALL: [Kind; 11] = [
+    pub const ALL: [Kind; 13] = [
         Kind::PasswordReset,
         Kind::PasswordChanged,
         Kind::VerifyEmail,
@@ -45,6 +51,8 @@ impl Kind {
         Kind::MfaFactorRemoved,
         Kind::MfaRecoveryCodeUsed,
         Kind::WebhookDisabled,
+        Kind::DormantNotice,
+        Kind::DormantPrincipalKept,
     ];
 
     /// The folder of its templates, and the `kind` stored with the message and in metrics.
@@ -61,6 +69,8 @@ impl Kind {
             Kind::MfaFactorRemoved => "mfa_factor_removed",
             Kind::MfaRecoveryCodeUsed => "mfa_recovery_code_used",
             Kind::WebhookDisabled => "webhook_disabled",
+            Kind::DormantNotice => "dormant_notice",
+            Kind::DormantPrincipalKept => "dormant_principal_kept",
         }
     }
 
@@ -95,6 +105,8 @@ impl Kind {
             Kind::MfaFactorRemoved => files!("mfa_factor_removed"),
             Kind::MfaRecoveryCodeUsed => files!("mfa_recovery_code_used"),
             Kind::WebhookDisabled => files!("webhook_disabled"),
+            Kind::DormantNotice => files!("dormant_notice"),
+            Kind::DormantPrincipalKept => files!("dormant_principal_kept"),
         }
     }
 }
@@ -115,6 +127,9 @@ pub struct Context {
     pub role: Option<String>,
     /// The URL of a disabled webhook endpoint; `None` for every other message.
     pub endpoint: Option<String>,
+    /// A date the message names (a dormant account's deactivation or last use); `None` for
+    /// every other message.
+    pub deadline: Option<String>,
 }
 
 /// A rendered message.
@@ -157,6 +172,7 @@ impl Templates {
             new_email: Some("alice.new@example.com".into()),
             role: Some("agent".into()),
             endpoint: Some("https://hooks.example.com/dealergate".into()),
+            deadline: Some("2027-03-01".into()),
         };
         for kind in Kind::ALL {
             templates
@@ -198,6 +214,7 @@ mod tests {
             new_email: None,
             role: None,
             endpoint: None,
+            deadline: None,
         }
     }
 

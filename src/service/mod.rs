@@ -1,11 +1,13 @@
 //! What happens: business rules over a tenant transaction; no HTTP types here.
 
+pub mod access_review;
 pub mod account;
 pub mod account_tokens;
 pub mod audit;
 pub mod audit_export;
 pub mod dealer_groups;
 pub mod dealerships;
+pub mod dormant;
 pub mod email_change;
 pub mod email_verification;
 pub mod invitations;

@@ -105,7 +105,9 @@ pub async fn create(tx: &TenantTx, new: NewSession, meta: &RequestMeta) -> Resul
 /// First use of the current token: swaps in `next_hash` and slides the idle expiry. `false` if
 /// the presented token is not the current one of a live session (anymore), or the session has
 /// rotated [`MAX_REPLAY_WALK`] times: past that a retired token could no longer be recognised,
-/// so the session ends and its user signs in again.
+/// so the session ends and its user signs in again. A rotation is activity: the membership's
+/// dormancy clock moves in the same statement, at most once a day (no extra round trip, and a
+/// busy refresh rate writes the membership row once a day, not once a refresh).
 pub async fn rotate(
     tx: &TenantTx,
     session_id: Uuid,
@@ -114,13 +116,23 @@ pub async fn rotate(
     idle_secs: i64,
 ) -> Result<bool, AppError> {
     let rotated = tx
-        .execute_raw(Statement::from_sql_and_values(
+        .query_one_raw(Statement::from_sql_and_values(
             DbBackend::Postgres,
-            "UPDATE sessions SET previous_token_hash = refresh_token_hash, refresh_token_hash = $3, \
-                 rotated_at = now(), rotation_count = rotation_count + 1, last_used_at = now(), \
-                 expires_at = least(now() + make_interval(secs => $4), absolute_expires_at) \
-             WHERE id = $1 AND refresh_token_hash = $2 AND revoked_at IS NULL \
-               AND expires_at > now() AND absolute_expires_at > now() AND rotation_count < $5",
+            "WITH rotated AS ( \
+                 UPDATE sessions SET previous_token_hash = refresh_token_hash, \
+                     refresh_token_hash = $3, rotated_at = now(), \
+                     rotation_count = rotation_count + 1, last_used_at = now(), \
+                     expires_at = least(now() + make_interval(secs => $4), absolute_expires_at) \
+                 WHERE id = $1 AND refresh_token_hash = $2 AND revoked_at IS NULL \
+                   AND expires_at > now() AND absolute_expires_at > now() \
+                   AND rotation_count < $5 \
+                 RETURNING user_id) \
+             , active AS ( \
+                 UPDATE memberships m SET last_active_at = now(), dormant_notice_at = NULL, \
+                     dormant_kept_at = NULL \
+                 FROM rotated r \
+                 WHERE m.id = r.user_id AND m.last_active_at < now() - interval '1 day') \
+             SELECT count(*) AS n FROM rotated",
             [
                 session_id.into(),
                 presented_hash.into(),
@@ -130,7 +142,8 @@ pub async fn rotate(
             ],
         ))
         .await?;
-    Ok(rotated.rows_affected() == 1)
+    let rotated = rotated.map_or(Ok(0), |row| row.try_get::<i64>("", "n"))?;
+    Ok(rotated == 1)
 }
 
 /// Where a session's token chain stands, to judge a presented token that is not its current one.

@@ -374,6 +374,11 @@ fn table() -> Vec<(&'static str, &'static str, Kind)> {
             "/api/v1/audit-events/export",
             Matrix([[200, 0, 0], [200, 0, 0], [403, 0, 0], [403, 0, 0]]),
         ),
+        // who has access: principals their dealership's, admins the platform's
+        ("GET", "/api/v1/access-review", reviewers(200)),
+        ("GET", "/api/v1/access-review/completions", reviewers(200)),
+        ("POST", "/api/v1/access-review/completions", reviewers(201)),
+        ("GET", "/api/v1/mfa-coverage", reviewers(200)),
         (
             "GET",
             "/api/v1/admin/policies",
@@ -385,6 +390,12 @@ fn table() -> Vec<(&'static str, &'static str, Kind)> {
             Matrix([[200, 0, 0], [403, 0, 0], [403, 0, 0], [403, 0, 0]]),
         ),
     ]
+}
+
+/// A review of who has access: `admin` and principals get `status` (each for their reach),
+/// managers and agents 403; only "own dealership" applies.
+fn reviewers(status: u16) -> Kind {
+    Kind::Matrix([[status, 0, 0], [status, 0, 0], [403, 0, 0], [403, 0, 0]])
 }
 
 /// A platform route: `admin` gets `status`, everyone else 403; only "own dealership" applies.
@@ -827,6 +838,9 @@ async fn request(
             "dealership_id": ([seat.home, seat.other, seat.home][target]),
         })),
         ("PATCH", "/api/v1/webhooks/{id}") => Some(json!({"description": "Matrix"})),
+        ("POST", "/api/v1/access-review/completions") => {
+            Some(json!({"export_sha256": "ab".repeat(32), "note": "matrix"}))
+        }
         ("POST", "/api/v1/dealer-groups/{id}/members") => {
             Some(json!({"user_id": user_id, "role": "group_manager"}))
         }
@@ -859,6 +873,7 @@ fn assert_no_foreign_rows(template: &str, home: Uuid, body: &Value) {
                 | "/api/v1/roles"
                 | "/api/v1/service-accounts"
                 | "/api/v1/webhooks"
+                | "/api/v1/access-review"
         )
     {
         // the export hands out events once every transaction below them has ended, which any

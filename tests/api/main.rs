@@ -2,6 +2,7 @@
 //! per test (see `helpers`).
 
 mod audit_export;
+mod access_review;
 mod audit_log;
 mod auth_flows;
 mod cli;
@@ -18,6 +19,7 @@ mod console_webhooks;
 mod custom_roles;
 mod dealer_groups;
 mod dealerships;
+mod dormant_accounts;
 mod email_change;
 mod email_verification;
 mod error_language;

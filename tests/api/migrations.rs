@@ -22,7 +22,7 @@ async fn table_count(conn: &impl ConnectionTrait) -> i64 {
 async fn down_to_nothing_and_up_again_restores_a_secure_schema() {
     let db = TestDb::new().await;
     let owner = db.owner().await;
-    assert_eq!(table_count(&owner).await, 23);
+    assert_eq!(table_count(&owner).await, 24);
 
     // people in several dealerships are refused by the way down (tests/api/upgrade.rs): the demo
     // person with two memberships keeps one
@@ -44,7 +44,7 @@ async fn down_to_nothing_and_up_again_restores_a_secure_schema() {
     assert_eq!(table_count(&owner).await, 0);
 
     Migrator::up(&owner, None).await.expect("and applies again");
-    assert_eq!(table_count(&owner).await, 23);
+    assert_eq!(table_count(&owner).await, 24);
 
     let pool = dealergate::testing::Database::connect(&database_settings(db.login_url(), 1))
         .await

@@ -285,3 +285,28 @@ async fn down_refuses_a_person_with_two_memberships_and_otherwise_gives_users_ba
     assert!(report.is_secure(), "{:?}", report.problems);
     pool.close().await.unwrap();
 }
+
+/// Dormancy (migration 000023) counts from the deploy that introduced it: the old users'
+/// sign-ins are older than a day, yet a pass with one day of grace deactivates nobody.
+#[tokio::test]
+async fn an_upgrade_starts_every_dormancy_clock_at_the_deploy_and_deactivates_nobody() {
+    let (db, _) = release_21().await;
+    let owner = db.owner().await;
+    Migrator::up(&owner, None)
+        .await
+        .expect("the new migrations apply");
+    let before_deploy = "SELECT count(*) AS n FROM memberships \
+                         WHERE last_active_at < now() - interval '1 minute' \
+                            OR dormant_notice_at IS NOT NULL";
+    assert_n(&owner, before_deploy, 0, "every clock starts at the deploy").await;
+    drop(owner);
+
+    let mut settings = test_settings(&db);
+    settings.auth.mfa.encryption_key = None;
+    settings.maintenance.purge_interval_secs = 0;
+    settings.accounts.dormant_after_days = Some(1);
+    settings.accounts.dormant_notice_days = 0;
+    let app = start_with(std::sync::Arc::new(db), settings).await;
+    let done = dealergate::testing::dormant::run(&app.state).await.unwrap();
+    assert_eq!(done, Default::default(), "nobody noticed or deactivated");
+}

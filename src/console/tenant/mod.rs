@@ -6,6 +6,7 @@ mod audit;
 mod dealership;
 mod grid;
 mod machines;
+mod review;
 mod roles;
 mod webhooks;
 
@@ -35,6 +36,9 @@ pub fn mount(routes: Route) -> Route {
             "/webhooks/:id/events/:event_id/redeliver",
             post(webhooks::redeliver),
         )
+        .at("/access-review", get(review::show))
+        .at("/access-review.csv", get(review::csv))
+        .at("/access-review/completions", post(review::complete))
 }
 
 pub(super) use super::list::{PAGE, Pager, id_of};

@@ -92,6 +92,8 @@ pub async fn add_member(
         created_at: Set(now),
         updated_at: Set(now),
         deleted_at: Set(None),
+        // a new membership's clock starts now (the column's default)
+        ..Default::default()
     }
     .insert(scope.tx())
     .await

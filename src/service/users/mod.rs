@@ -165,10 +165,13 @@ pub async fn find_signable(tx: &TenantTx, id: Uuid) -> Result<Option<user::Model
 }
 
 /// Records a sign-in to the membership now: the user as stored after it, so the sign-in's
-/// answer shows it.
+/// answer shows it. A sign-in is activity: the dormancy clock restarts and its marks go.
 pub async fn touch_last_login(tx: &TenantTx, user: user::Model) -> Result<user::Model, AppError> {
     membership::Entity::update_many()
         .col_expr(membership::Column::LastLogin, Expr::cust("now()"))
+        .col_expr(membership::Column::LastActiveAt, Expr::cust("now()"))
+        .col_expr(membership::Column::DormantNoticeAt, Expr::cust("NULL"))
+        .col_expr(membership::Column::DormantKeptAt, Expr::cust("NULL"))
         .filter(membership::Column::Id.eq(user.id))
         .exec(tx)
         .await?;

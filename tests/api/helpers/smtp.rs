@@ -203,6 +203,7 @@ pub fn notice(app: &super::TestApp, recipient: &str) -> dealergate::testing::out
                 new_email: None,
                 role: None,
                 endpoint: None,
+                deadline: None,
             },
         })
         .unwrap()
