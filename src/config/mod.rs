@@ -6,8 +6,8 @@
 //!
 //! Each `[section]` of the file has its own module here; `checks` holds what is refused.
 
-mod audit;
 mod accounts;
+mod audit;
 mod auth;
 mod checks;
 mod console;
@@ -31,8 +31,8 @@ use figment::{
 };
 use serde::{Deserialize, Serialize};
 
-pub use audit::AuditSettings;
 pub use accounts::AccountSettings;
+pub use audit::AuditSettings;
 pub use auth::{AuthSettings, HashingSettings, LockoutSettings, MfaSettings, OpenSignupSettings};
 pub use console::ConsoleSettings;
 pub use database::{DEV_DATABASE_URL, DatabaseSettings};

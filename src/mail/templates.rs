@@ -37,7 +37,6 @@ pub enum Kind {
     DormantPrincipalKept,
 }
 
-
 impl Kind {
     pub const ALL: [Kind; 13] = [
         Kind::PasswordReset,

@@ -1,8 +1,8 @@
 //! One integration-test binary: the real server on port 0 against a real PostgreSQL database
 //! per test (see `helpers`).
 
-mod audit_export;
 mod access_review;
+mod audit_export;
 mod audit_log;
 mod auth_flows;
 mod cli;
