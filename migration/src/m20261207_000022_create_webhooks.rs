@@ -128,7 +128,7 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON webhook_endpoints, webhook_events, webho
     TO {PLATFORM_ROLE};
 -- a tenant reads its events and deliveries and asks for a redelivery; the senders (platform
 -- scope) do the rest
-GRANT SELECT, UPDATE (next_attempt_at, delivered_at, failed_at) ON webhook_events
+GRANT SELECT, UPDATE (next_attempt_at, delivered_at, failed_at, attempts) ON webhook_events
     TO {RUNTIME_ROLE};
 GRANT SELECT ON webhook_deliveries TO {RUNTIME_ROLE};
 GRANT SELECT ON webhook_endpoints TO {DEFINER_ROLE};

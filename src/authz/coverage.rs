@@ -152,7 +152,7 @@ mod tests {
             .iter()
             .filter(|r| r.contains("no row decides"))
             .count();
-        assert_eq!(missing, 6 * 9 * 5 * 4, "{reasons:#?}");
+        assert_eq!(missing, 6 * 12 * 5 * 4, "{reasons:#?}");
         assert!(
             reasons.iter().any(|r| r.contains("no rows")),
             "{reasons:#?}"

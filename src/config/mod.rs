@@ -90,7 +90,9 @@ pub struct Settings {
     pub oidc: OidcSettings,
     #[serde(default)]
     pub service_accounts: ServiceAccountSettings,
+    #[serde(default)]
     pub webhooks: WebhookSettings,
+    #[serde(default)]
     pub accounts: AccountSettings,
 }
 

@@ -31,11 +31,13 @@ pub use file::Export;
 /// One principal with access. Times are RFC 3339 UTC.
 #[derive(Debug, Object)]
 pub struct AccessReviewEntry {
-    /// `person` (a membership); `service_account` once those exist.
+    /// `person` (a membership) or `service_account`.
     kind: String,
-    /// The membership (`/users/{id}`).
+    /// The membership (`/users/{id}`), or the service account (`/service-accounts/{id}`).
     id: Uuid,
+    /// Empty for a service account.
     email: String,
+    /// A service account's name.
     first_name: String,
     last_name: String,
     dealership_id: Nullable<Uuid>,

@@ -43,6 +43,10 @@ fn in_v4(ip: Ipv4Addr, net: [u8; 4], bits: u32) -> bool {
 }
 
 fn refusal_v4(ip: Ipv4Addr, allow: Allow) -> Option<&'static str> {
+    // a cloud's metadata service inside a range configuration may allow (Alibaba's in CGNAT)
+    if ip == Ipv4Addr::new(100, 100, 100, 200) {
+        return Some("a metadata address");
+    }
     if in_v4(ip, [127, 0, 0, 0], 8) {
         return (!allow.loopback).then_some("a loopback address");
     }
@@ -110,6 +114,10 @@ fn refusal_v6(ip: Ipv6Addr, allow: Allow) -> Option<&'static str> {
     }
     if let Some(v4) = embedded_v4(ip) {
         return refusal_v4(v4, allow);
+    }
+    // AWS's metadata service over IPv6 sits in the unique-local range configuration may allow
+    if ip == v6("fd00:ec2::254") {
+        return Some("a metadata address");
     }
     if in_v6(ip, v6("fc00::"), 7) || in_v6(ip, v6("fec0::"), 10) {
         return (!allow.private).then_some("a private (unique local) address");
@@ -277,6 +285,19 @@ mod tests {
             "2002:808:808::1",
         ] {
             assert!(!refused(ip), "{ip} must pass");
+        }
+    }
+
+    #[test]
+    fn metadata_addresses_inside_allowed_ranges_are_refused_all_the_same() {
+        let all = Allow {
+            http: true,
+            loopback: true,
+            private: true,
+        };
+        for ip in ["100.100.100.200", "fd00:ec2::254", "::ffff:100.100.100.200"] {
+            let ip: IpAddr = ip.parse().unwrap();
+            assert_eq!(refusal(ip, all), Some("a metadata address"), "{ip}");
         }
     }
 

@@ -171,7 +171,7 @@ fn policies_check_fails_an_empty_tests_file() {
         .lines()
         .filter(|l| l.starts_with("FAIL tests.csv: no row decides "))
         .count();
-    assert_eq!(missing, 6 * 10 * 5 * 4, "each combination is named: {text}");
+    assert_eq!(missing, 6 * 12 * 5 * 4, "each combination is named: {text}");
 }
 
 #[test]

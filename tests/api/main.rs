@@ -20,6 +20,7 @@ mod custom_roles;
 mod dealer_groups;
 mod dealerships;
 mod dormant_accounts;
+mod dormant_machines;
 mod email_change;
 mod email_verification;
 mod error_language;

@@ -2,13 +2,13 @@
 //! (their dealership, their group's dealerships and group, or the platform), with what, since
 //! when, granted by whom, and whether they use a second factor or their access at all.
 //!
-//! An entry comes from a source: people's memberships ([`people`]) today; service accounts join
-//! as a second source with the same [`Entry`] (`kind = "service_account"`), chained in
-//! [`list`].
+//! An entry comes from a source: people's memberships ([`people`]) and service accounts
+//! ([`machines`], `kind = "service_account"`), chained in [`list`].
 
 pub mod completions;
 pub mod coverage;
 pub mod export;
+mod machines;
 mod people;
 
 use chrono::{DateTime, Duration, Utc};
@@ -16,12 +16,13 @@ use uuid::Uuid;
 
 use crate::{error::AppError, scope::RequestScope, state::AppState};
 
-/// One principal with access: a person's membership (or, later, a service account).
+/// One principal with access: a person's membership or a service account (whose name is
+/// `first_name`; it has no email and no second factor).
 #[derive(Debug, Clone)]
 pub struct Entry {
     /// `person` (a membership) or `service_account`.
     pub kind: &'static str,
-    /// The membership (the `/users/{id}` id).
+    /// The membership (the `/users/{id}` id), or the service account.
     pub id: Uuid,
     pub email: String,
     pub first_name: String,
@@ -76,7 +77,8 @@ impl Entry {
         if !self.is_active {
             return why;
         }
-        if !self.second_factor {
+        // a machine proves itself with its key: no second factor to ask of it
+        if !self.second_factor && self.kind == "person" {
             why.push(Attention::NoSecondFactor);
         }
         let soon = Utc::now() + Duration::days(i64::from(notice_days));
@@ -99,7 +101,7 @@ pub async fn list(state: &AppState, scope: &RequestScope) -> Result<Vec<Entry>, 
     let settings = &state.settings;
     let dormant_after = settings.accounts.dormant_after_days(settings.profile);
     let notice = settings.accounts.dormant_notice_days;
-    let entries = people::entries(scope, dormant_after, notice).await?;
-    // service accounts: `entries.extend(service_accounts::entries(scope, ..).await?)`
+    let mut entries = people::entries(scope, dormant_after, notice).await?;
+    entries.extend(machines::entries(scope, dormant_after).await?);
     Ok(entries)
 }

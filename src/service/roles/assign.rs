@@ -116,7 +116,17 @@ pub async fn assigned(
         .await?
         .ok_or_else(unknown)?;
     outranks(scope.principal(), found.base_role)?;
-    scope.holds(&held_by(&found))?;
+    let permissions = held_by(&found);
+    scope.holds(&permissions)?;
+    // a machine never hands out what only people may do: through a person it made, it would
+    // make service accounts, webhooks or invitations after all
+    if scope.principal().service_account.is_some()
+        && permissions
+            .iter()
+            .any(|p| !p.resource.open_to_machines(p.action))
+    {
+        return Err(AppError::Forbidden);
+    }
     Ok(Assigned {
         role: found.base_role,
         custom_role_id: Some(found.id),

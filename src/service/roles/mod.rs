@@ -297,14 +297,18 @@ fn fitting(permissions: Vec<Permission>) -> Result<Vec<Permission>, AppError> {
             "a dealership's role acts within the dealership: scope must be self or dealership",
         ));
     }
-    let own_less = [Resource::Invitations, Resource::Roles];
+    let own_less = [
+        Resource::Invitations,
+        Resource::Roles,
+        Resource::AccessReview,
+    ];
     if permissions
         .iter()
         .any(|p| p.reach == Reach::Own && own_less.contains(&p.resource))
     {
         return Err(AppError::field(
             "permissions",
-            "invitations and roles have no `self` scope: use dealership",
+            "invitations, roles and the access review have no `self` scope: use dealership",
         ));
     }
     let set: BTreeSet<Permission> = permissions.into_iter().collect();

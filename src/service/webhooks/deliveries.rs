@@ -73,8 +73,9 @@ pub async fn redeliver(scope: &RequestScope, id: Uuid, event_id: Uuid) -> Result
         .tx()
         .execute_raw(Statement::from_sql_and_values(
             DbBackend::Postgres,
+            // a fresh schedule: an event past its retries would otherwise get one try
             "UPDATE webhook_events SET next_attempt_at = now(), delivered_at = NULL, \
-                                       failed_at = NULL \
+                                       failed_at = NULL, attempts = 0 \
              WHERE id = $1 AND endpoint_id = $2",
             [event_id.into(), endpoint.id.into()],
         ))

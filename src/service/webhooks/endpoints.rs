@@ -216,6 +216,9 @@ pub async fn update(
     let mut diff = Map::new();
     let mut active = target.clone().into_active_model();
     if let Some(url) = draft.url.filter(|u| *u != target.url) {
+        // where events go is as sensitive as making the endpoint: a stolen password alone
+        // must not point a dealership's history at another host
+        scope.require_step_up().await?;
         diff.insert("url".into(), json!({"before": target.url, "after": url}));
         active.url = Set(url);
     }

@@ -7,8 +7,9 @@
 //!
 //! Each batch is its own platform-scope transaction over at most `purge_batch_size` rows,
 //! leased with `SKIP LOCKED`, so replicas running the pass at once share the work.
-//! Service accounts (another source of dormant principals) join as a second pass beside
-//! [`memberships`]: see [`run`].
+//! Service accounts unused as long are disabled by a second pass ([`machines`]).
+
+mod machines;
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
@@ -42,6 +43,8 @@ pub struct Dormancy {
     pub deactivated: u64,
     /// last principals kept active (admins told)
     pub kept: u64,
+    /// service accounts disabled (`machines`)
+    pub machines_disabled: u64,
 }
 
 /// The days in force: the configured default (0 = off) and the notice.
@@ -60,9 +63,8 @@ pub async fn run(state: &AppState) -> Result<Dormancy, AppError> {
         notice: settings.accounts.dormant_notice_days.min(3650) as i32,
         batch: i64::from(settings.maintenance.purge_batch_size.clamp(1, 10_000)),
     };
-    let done = memberships(state, days).await?;
-    // service accounts: their pass (same `Days`, `service_account.disabled` with reason
-    // "dormant") is added here and its counts summed into `done`
+    let mut done = memberships(state, days).await?;
+    done.machines_disabled = machines::disable_dormant(state, days).await?;
     Ok(done)
 }
 
