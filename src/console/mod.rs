@@ -17,6 +17,7 @@ mod factors;
 mod form;
 mod links;
 mod list;
+mod menu;
 pub mod oidc;
 mod page;
 mod session;

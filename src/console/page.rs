@@ -2,6 +2,7 @@
 //! allows them, the dealership switcher, the notice of what the last action did) and the
 //! answers that are not pages of their own: redirects, notices, errors in the API's words.
 
+use super::menu::MENU;
 use askama::Template;
 use poem::{
     IntoResponse, Request, Response,
@@ -49,73 +50,6 @@ pub struct Place {
     pub label: String,
     pub current: bool,
 }
-
-/// The menu: each entry shown when the policy grants its permission at more than the caller's
-/// own record (an agent may read their own user, not the staff list).
-const MENU: [(&str, &str, Resource, Action); 12] = [
-    ("Staff", "/console/staff", Resource::Users, Action::List),
-    (
-        "Invitations",
-        "/console/invitations",
-        Resource::Invitations,
-        Action::List,
-    ),
-    ("Roles", "/console/roles", Resource::Roles, Action::List),
-    (
-        "Dealership",
-        "/console/dealership",
-        Resource::Dealerships,
-        Action::Update,
-    ),
-    (
-        "Service accounts",
-        "/console/service-accounts",
-        Resource::ServiceAccounts,
-        Action::List,
-    ),
-    (
-        "Audit log",
-        "/console/audit",
-        Resource::AuditEvents,
-        Action::List,
-    ),
-    (
-        "Access review",
-        "/console/access-review",
-        Resource::AccessReview,
-        Action::List,
-    ),
-    (
-        "Dealerships",
-        "/console/dealerships",
-        Resource::Dealerships,
-        Action::Create,
-    ),
-    (
-        "Dealer groups",
-        "/console/groups",
-        Resource::DealerGroups,
-        Action::List,
-    ),
-    (
-        "OpenID clients",
-        "/console/clients",
-        Resource::OauthClients,
-        Action::List,
-    ),
-    (
-        "Webhooks",
-        "/console/webhooks",
-        Resource::Webhooks,
-        Action::List,
-    ),
-    (
-        "Policy",
-        "/console/policy",
-        Resource::Policies,
-        Action::Read,
-    ),
-];
 
 impl Frame {
     /// The frame for a visitor who is not signed in (sign-in, reset, invitation pages).
