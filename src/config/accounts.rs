@@ -31,6 +31,15 @@ impl Default for AccountSettings {
 }
 
 impl AccountSettings {
+    /// What is refused in every profile: a notice that would come before the account was ever
+    /// in use, or not at all.
+    pub fn problem(&self, profile: Profile) -> Option<&'static str> {
+        let after = self.dormant_after_days(profile);
+        (after > 0 && self.dormant_notice_days >= after).then_some(
+            "accounts.dormant_notice_days must be fewer than accounts.dormant_after_days",
+        )
+    }
+
     /// The days after which an unused membership is dormant in `profile` (0 = off).
     pub fn dormant_after_days(&self, profile: Profile) -> u32 {
         self.dormant_after_days.unwrap_or(match profile {

@@ -18,12 +18,8 @@ impl Settings {
                 "auth.refresh_token_secret must be at least 32 bytes".into(),
             ));
         }
-        let dormant_after = self.accounts.dormant_after_days(self.profile);
-        if dormant_after > 0 && self.accounts.dormant_notice_days >= dormant_after {
-            return Err(ConfigError::Insecure(
-                "accounts.dormant_notice_days must be fewer than accounts.dormant_after_days"
-                    .into(),
-            ));
+        if let Some(problem) = self.accounts.problem(self.profile) {
+            return Err(ConfigError::Insecure(problem.into()));
         }
         if self.http.trust_forwarded_for && self.http.trusted_proxy_hops == 0 {
             return Err(ConfigError::Insecure(
