@@ -910,6 +910,11 @@ def check_config_and_policies(scenario: str, objects: list[dict[str, Any]],
                                      "dealership_id": c["auth"]["openSignup"]["dealershipId"]}}
                     if c["auth"]["openSignup"]["enabled"] else {})},
         "oidc": {"enabled": c["oidc"]["enabled"]},
+        "audit": {"retention_days": c["audit"]["retentionDays"]},
+        "service_accounts": {
+            "key_overlap_secs": c["serviceAccounts"]["keyOverlapSecs"],
+            "key_ttl_days": c["serviceAccounts"]["keyTtlDays"],
+            "requests_per_minute": c["serviceAccounts"]["requestsPerMinute"]},
         "webhooks": {"enabled": c["webhooks"]["enabled"],
                      "timeout_secs": c["webhooks"]["timeoutSecs"],
                      "retry_schedule_secs": c["webhooks"]["retryScheduleSecs"],
