@@ -75,6 +75,10 @@ async fn batch(state: &AppState, days: Days) -> Result<u64, AppError> {
             "disabled a dormant service account");
     }
     tx.commit().await?;
+    // this replica at once too, as a request scope does at commit; the others by the notice
+    for one in &disabled {
+        state.auth.sessions.apply(Revoked::User(one.id)).await;
+    }
     Ok(disabled.len() as u64)
 }
 
