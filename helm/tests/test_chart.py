@@ -611,7 +611,7 @@ def check_dockerfile() -> None:
     lines = [line.strip() for line in text.splitlines()]
     expected = [
         "FROM rust:1.95-bookworm AS builder",
-        "FROM debian:bookworm-slim AS runtime",
+        "FROM debian:bookworm-slim AS runtime-base",
         "COPY policies/ /etc/dealergate/policies/",
         "USER 10001:10001",
         "EXPOSE 8000 9090",
@@ -622,6 +622,18 @@ def check_dockerfile() -> None:
     missing = [e for e in expected if e not in lines]
     R.check("Dockerfile: stages, non-root user, policies, port, entrypoint, healthcheck",
             not missing, f"missing lines: {missing}")
+    # both runtimes are runtime-base plus the binary, so the image CI builds around its own
+    # binary (.ci/image.sh) is the one `docker build .` makes; the default target stays last
+    stages = re.split(r"^FROM ", text, flags=re.M)[1:]
+    tails = {s.split("\n", 1)[0]: [ln for ln in s.splitlines()[1:] if ln and ln[0] != "#"]
+             for s in stages}
+    R.check("Dockerfile: runtime and runtime-prebuilt only copy the binary onto runtime-base",
+            tails.get("runtime-base AS runtime-prebuilt") == [
+                "ARG DEALERGATE_BINARY=target/release/dealergate",
+                "COPY ${DEALERGATE_BINARY} /usr/local/bin/dealergate"]
+            and tails.get("runtime-base AS runtime") == [
+                "COPY --from=builder /usr/local/bin/dealergate /usr/local/bin/dealergate"]
+            and stages[-1].startswith("runtime-base AS runtime\n"), str(tails))
     for env in ("DEALERGATE_PROFILE=prod", "DEALERGATE_LISTEN=0.0.0.0:8000",
                 "DEALERGATE_HTTP__OPS_LISTEN=0.0.0.0:9090",
                 "DEALERGATE_POLICIES__DIR=/etc/dealergate/policies", "DEALERGATE_LOG__FORMAT=json"):
@@ -632,6 +644,9 @@ def check_dockerfile() -> None:
     ignore = [line.strip() for line in (REPO / ".dockerignore").read_text().splitlines()]
     for pattern in ("target/", ".git", "keys/", "*.pem"):
         R.check(f".dockerignore excludes {pattern}", pattern in ignore)
+    R.check(".dockerignore lets in a prebuilt binary (target/*/dealergate) last",
+            "!target/*/dealergate" in ignore
+            and ignore.index("!target/*/dealergate") > ignore.index("**/target/"))
 
 
 # ------------------------------------------------------------------------------ per scenario
