@@ -25,9 +25,10 @@ psql_admin() { psql "$pg/postgres?sslmode=disable" -X -v ON_ERROR_STOP=1 -Atqc "
 [ "$(id -u)" -eq 0 ] || fail "run as root (debootstrap and buildah's chroot isolation need it)"
 [ -x "$binary" ] || fail "no binary at $binary (build it first: cargo build --bin dealergate)"
 
-# --- tools: Debian's buildah, debootstrap, objcopy (binutils) and curl ---------------------------
+# --- tools: Debian's buildah, debootstrap, objcopy (binutils), curl, python3 and psql ----------
 missing=()
-for tool in buildah:buildah debootstrap:debootstrap objcopy:binutils curl:curl; do
+for tool in buildah:buildah debootstrap:debootstrap objcopy:binutils curl:curl python3:python3 \
+  psql:postgresql-client; do
   command -v "${tool%%:*}" >/dev/null 2>&1 || missing+=("${tool#*:}")
 done
 if [ "${#missing[@]}" -gt 0 ]; then
