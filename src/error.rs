@@ -172,7 +172,7 @@ fn connection_lost(err: &sqlx::Error) -> bool {
 /// SQLSTATEs of a server that ended or refused the session, not of a bad statement:
 /// class 08 (connection exception), shutdown or termination of the backend (57P01–57P03),
 /// and too many connections (53300).
-fn server_going_away(code: &str) -> bool {
+pub(crate) fn server_going_away(code: &str) -> bool {
     code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03" | "53300")
 }
 

@@ -29,6 +29,11 @@ pub struct DatabaseSettings {
     pub transaction_pooling: bool,
     pub max_connections: u32,
     pub min_connections: u32,
+    /// Connections of the second pool, for reads that go out in one round trip (the
+    /// directory's lists and reads, issue 27), opened as needed; 0 turns those reads off
+    /// (they then take the pool above). Mind PostgreSQL's `max_connections`: a replica may
+    /// hold `max_connections + read_connections`.
+    pub read_connections: u32,
     /// Seconds to wait for a free pooled connection before answering 503.
     pub acquire_timeout_secs: u64,
     pub connect_timeout_secs: u64,
@@ -44,6 +49,7 @@ impl Default for DatabaseSettings {
             transaction_pooling: false,
             max_connections: 16,
             min_connections: 1,
+            read_connections: 8,
             acquire_timeout_secs: 3,
             connect_timeout_secs: 3,
             statement_timeout_secs: 15,

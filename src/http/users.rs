@@ -285,7 +285,7 @@ impl UsersApi {
         Path(id): Path<Uuid>,
     ) -> ApiResult<Json<User>, set::Lookup> {
         let scope = state.begin(&me, Resource::Users, Action::Read).await?;
-        let user = directory::get(&scope, id).await?;
+        let user = directory::read(&scope, id).await?;
         scope.commit().await?;
         Ok(Json(user.into()))
     }

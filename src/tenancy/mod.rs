@@ -5,7 +5,9 @@
 mod database;
 pub mod posture;
 
-pub use database::{Database, ENTER_SCOPE, ENTER_SET, TenantTx, connect_options, split_password};
+pub use database::{
+    Database, ENTER_SCOPE, ENTER_SET, Row, TenantTx, connect_options, split_password,
+};
 pub use migration::{PLATFORM_ROLE, RUNTIME_ROLE};
 use uuid::Uuid;
 

@@ -110,7 +110,7 @@ pub struct Results {
 }
 
 impl Results {
-    fn new(users: Vec<user::Model>, total: u64, wide: bool, filters: &Filters) -> Self {
+    fn new(users: Vec<user::Profile>, total: u64, wide: bool, filters: &Filters) -> Self {
         let offset = filters.offset.unwrap_or(0).max(0);
         let rows: Vec<Row> = users
             .into_iter()
@@ -119,7 +119,9 @@ impl Results {
                 name: format!("{} {}", u.first_name, u.last_name),
                 email: u.email,
                 role: role_label(u.role.as_str()),
-                dealership: u.dealership_name.unwrap_or_else(|| "—".to_owned()),
+                dealership: (u.memberships.into_iter().next())
+                    .and_then(|m| m.dealership_name)
+                    .unwrap_or_else(|| "—".to_owned()),
                 active: u.is_active,
                 last_login: when(u.last_login),
             })

@@ -6,7 +6,8 @@ use sea_orm::{
     ConnAcquireErr, ConnectOptions, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
     DbErr, RuntimeErr, TransactionTrait,
     sqlx::{
-        self,
+        self, Postgres,
+        pool::PoolConnection,
         postgres::{PgConnectOptions, PgPool},
     },
 };
@@ -18,9 +19,13 @@ use crate::{
     error::{AppError, is_connection_failure},
 };
 
+mod pipelined;
+mod row;
 mod settle;
 mod tx;
 
+use pipelined::Pipelined;
+pub use row::Row;
 pub use tx::TenantTx;
 use tx::Writes;
 
@@ -58,6 +63,9 @@ pub struct Database {
     /// transaction mode, so a transaction must not rely on what earlier ones left on "its"
     /// server connection, nor leave anything there ([`Self::try_begin`]).
     pooled: Option<Pooled>,
+    /// The second pool, for reads in one round trip; `None` where it cannot serve (through a
+    /// transaction pooler, with TLS required, or `database.read_connections = 0`).
+    pipelined: Option<Pipelined>,
 }
 
 /// What a transaction through a transaction pooler does instead of relying on the session.
@@ -105,6 +113,7 @@ impl Database {
             conn,
             within: settings.acquire_timeout(),
             pooled,
+            pipelined: Pipelined::new(settings),
         })
     }
 
@@ -120,12 +129,28 @@ impl Database {
 
     /// [`begin`](Self::begin) for a transaction that only reads: `BEGIN READ ONLY` (a write in
     /// it fails instead of being lost), and its commit waits for nothing, as a read has nothing
-    /// to make durable ([`TenantTx::commit`]).
+    /// to make durable ([`TenantTx::commit`]). It begins on its first statement, and a first
+    /// [`TenantTx::rows`] read goes out in one round trip.
     pub async fn begin_reading(&self, scope: Scope) -> Result<TenantTx, AppError> {
         self.open(scope, Writes::Never).await
     }
 
     async fn open(&self, scope: Scope, writes: Writes) -> Result<TenantTx, AppError> {
+        match writes {
+            Writes::Never => Ok(TenantTx::reading(scope, self.clone())),
+            Writes::Maybe => {
+                let conn = self.connect_in(scope, writes).await?;
+                Ok(TenantTx::begun(conn, scope, self.clone(), writes))
+            }
+        }
+    }
+
+    /// A pooled connection inside a transaction of `scope` (as [`begin`](Self::begin) says).
+    async fn connect_in(
+        &self,
+        scope: Scope,
+        writes: Writes,
+    ) -> Result<PoolConnection<Postgres>, AppError> {
         let deadline = Instant::now() + self.within;
         let unreachable = || AppError::Unavailable("database did not open a transaction".into());
         // a dead pooled connection is replaced at once; a refusing or full server is not
@@ -133,7 +158,7 @@ impl Database {
         let mut pause = Duration::from_millis(5);
         loop {
             match timeout_at(deadline, self.try_begin(scope, writes)).await {
-                Ok(Ok(tx)) => return Ok(tx),
+                Ok(Ok(conn)) => return Ok(conn),
                 Ok(Err(err)) if is_connection_failure(&err) && Instant::now() < deadline => {
                     tracing::debug!(%err, "a pooled connection was dead; opening another");
                     pause = (pause * 2).min(Duration::from_millis(200));
@@ -149,11 +174,15 @@ impl Database {
 
     /// One round trip: `BEGIN` and the scope go out as one simple-protocol message (literals,
     /// no parameters; through a pooler the clean-up leads it).
-    async fn try_begin(&self, scope: Scope, writes: Writes) -> Result<TenantTx, DbErr> {
+    async fn try_begin(
+        &self,
+        scope: Scope,
+        writes: Writes,
+    ) -> Result<PoolConnection<Postgres>, DbErr> {
         let conn = self.pool.acquire().await.map_err(acquire_err)?;
         let (role, dealership, group) = scope.role_and_tenant();
         let begin = begin_in_scope(self.pooled, writes, [role, &dealership, &group]);
-        TenantTx::begin(conn, begin, scope, self.clone(), writes).await
+        tx::begun(conn, begin).await
     }
 
     /// A round trip to the server, bounded so a probe never hangs.
@@ -192,6 +221,9 @@ impl Database {
     }
 
     pub async fn close(self) -> Result<(), DbErr> {
+        if let Some(pipelined) = &self.pipelined {
+            pipelined.close();
+        }
         self.conn.close().await
     }
 }

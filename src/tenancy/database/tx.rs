@@ -6,6 +6,10 @@
 //! are one simple-protocol message ([`Database::begin`](super::Database::begin)), and a short
 //! read costs two round trips before its answer (begin, query) and one after it: a read-only
 //! transaction's `ROLLBACK` goes out with the pool's check of the returned connection.
+//!
+//! A reading transaction begins on its first statement, not before: one whose first statement
+//! is a [`rows`](TenantTx::rows) read needs no connection of this pool at all (the read goes
+//! out in one round trip, [`super::pipelined`]), and one that never queries costs nothing.
 
 use sea_orm::{
     ConnectionTrait, DbBackend, DbErr, ExecResult, QueryResult, RuntimeErr, Statement,
@@ -14,9 +18,12 @@ use sea_orm::{
 };
 use sea_query_sqlx::SqlxValues;
 use sqlx_core::transaction::TransactionManager;
-use tokio::{sync::Mutex, time::timeout};
+use tokio::{
+    sync::{MappedMutexGuard, Mutex, MutexGuard},
+    time::timeout,
+};
 
-use super::{Database, Scope};
+use super::{Database, Scope, row::Row};
 use crate::error::{AppError, is_connection_failure};
 
 type Manager = sqlx::postgres::PgTransactionManager;
@@ -25,7 +32,8 @@ type Manager = sqlx::postgres::PgTransactionManager;
 /// `&impl ConnectionTrait`); dropping it without [`commit`](Self::commit) rolls back (the
 /// `ROLLBACK` is queued on the connection and goes out with the pool's check on its return).
 pub struct TenantTx {
-    conn: Mutex<PoolConnection<Postgres>>,
+    /// `None`: a reading transaction that has not run a statement yet (nothing begun).
+    conn: Mutex<Option<PoolConnection<Postgres>>>,
     phase: Phase,
     scope: Scope,
     /// The pool, to settle a lost commit on another connection.
@@ -56,6 +64,26 @@ impl Drop for Opening {
     }
 }
 
+/// `conn` with `begin` (a simple-protocol `BEGIN; …` that enters the scope) done. A connection
+/// whose begin failed or was abandoned is closed, not returned: it may sit in an aborted block,
+/// or in a transaction the pool does not know of.
+pub(super) async fn begun(
+    conn: PoolConnection<Postgres>,
+    begin: String,
+) -> Result<PoolConnection<Postgres>, DbErr> {
+    let statement = sqlx::SqlSafeStr::into_sql_str(AssertSqlSafe(begin));
+    let mut opening = Opening(Some(conn));
+    if let Some(conn) = opening.0.as_mut() {
+        Manager::begin(conn, Some(statement))
+            .await
+            .map_err(query_err)?;
+    }
+    let Some(conn) = opening.0.take() else {
+        unreachable!("the connection is taken only here")
+    };
+    Ok(conn)
+}
+
 /// Whether a transaction may write, which decides what its commit must settle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Writes {
@@ -64,33 +92,64 @@ pub(super) enum Writes {
 }
 
 impl TenantTx {
-    /// Begins on `conn` with `begin` (a simple-protocol `BEGIN; …` that enters the scope). A
-    /// connection whose begin failed or was abandoned is closed, not returned: it may sit in an
-    /// aborted block, or in a transaction the pool does not know of.
-    pub(super) async fn begin(
+    /// A transaction begun on `conn` ([`begun`]).
+    pub(super) fn begun(
         conn: PoolConnection<Postgres>,
-        begin: String,
         scope: Scope,
         db: Database,
         writes: Writes,
-    ) -> Result<Self, DbErr> {
-        let statement = sqlx::SqlSafeStr::into_sql_str(AssertSqlSafe(begin));
-        let mut opening = Opening(Some(conn));
-        if let Some(conn) = opening.0.as_mut() {
-            Manager::begin(conn, Some(statement))
-                .await
-                .map_err(query_err)?;
-        }
-        let Some(conn) = opening.0.take() else {
-            unreachable!("the connection is taken only here")
-        };
-        Ok(Self {
-            conn: Mutex::new(conn),
+    ) -> Self {
+        Self {
+            conn: Mutex::new(Some(conn)),
             phase: Phase::Open,
             scope,
             db,
             writes,
-        })
+        }
+    }
+
+    /// A reading transaction that begins on its first statement.
+    pub(super) fn reading(scope: Scope, db: Database) -> Self {
+        Self {
+            conn: Mutex::new(None),
+            phase: Phase::Open,
+            scope,
+            db,
+            writes: Writes::Never,
+        }
+    }
+
+    /// The connection, begun first if this reading transaction has not begun yet.
+    async fn conn(&self) -> Result<MappedMutexGuard<'_, PoolConnection<Postgres>>, DbErr> {
+        let mut conn = self.conn.lock().await;
+        if conn.is_none() {
+            let begun = self.db.connect_in(self.scope, self.writes).await;
+            *conn = Some(begun.map_err(|err| DbErr::Conn(RuntimeErr::Internal(err.to_string())))?);
+        }
+        Ok(MutexGuard::map(conn, |conn| {
+            conn.as_mut().expect("a connection was just begun")
+        }))
+    }
+
+    /// `statement`'s rows, read by column index. A reading transaction's first statement goes
+    /// out in one round trip when it can (its own transaction of the same scope, opened and
+    /// ended with it: under READ COMMITTED each statement has its own snapshot anyway);
+    /// otherwise, and in a transaction that writes, it runs in this transaction.
+    pub async fn rows(&self, statement: Statement) -> Result<Vec<Row>, DbErr> {
+        if let Some(pipelined) = self
+            .db
+            .pipelined
+            .as_ref()
+            .filter(|_| self.writes == Writes::Never)
+            && self.conn.lock().await.is_none()
+        {
+            let rows = pipelined
+                .rows(self.scope, &statement, self.db.within)
+                .await?;
+            return Ok(rows.into_iter().map(Row::Pipelined).collect());
+        }
+        let rows = self.query_all_raw(statement).await?;
+        Ok(rows.into_iter().map(Row::Pooled).collect())
     }
 
     pub fn scope(&self) -> Scope {
@@ -147,10 +206,11 @@ impl TenantTx {
     /// Sends `COMMIT`. Whatever happens, the transaction is no longer ours to roll back: a
     /// connection whose commit failed, timed out or was abandoned is closed on drop.
     async fn finish(&mut self) -> Result<(), DbErr> {
+        let Some(conn) = self.conn.get_mut() else {
+            return Ok(()); // nothing began
+        };
         self.phase = Phase::Committing;
-        Manager::commit(self.conn.get_mut())
-            .await
-            .map_err(exec_err)?;
+        Manager::commit(conn).await.map_err(exec_err)?;
         self.phase = Phase::Done;
         Ok(())
     }
@@ -158,7 +218,9 @@ impl TenantTx {
 
 impl Drop for TenantTx {
     fn drop(&mut self) {
-        let conn = self.conn.get_mut();
+        let Some(conn) = self.conn.get_mut() else {
+            return; // nothing began
+        };
         match self.phase {
             Phase::Open => Manager::start_rollback(conn),
             Phase::Committing => conn.close_on_drop(),
@@ -197,7 +259,7 @@ impl ConnectionTrait for TenantTx {
     }
 
     async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
-        let mut conn = self.conn.lock().await;
+        let mut conn = self.conn().await?;
         let conn: &mut PgConnection = &mut conn;
         bound(&stmt)
             .execute(conn)
@@ -207,7 +269,7 @@ impl ConnectionTrait for TenantTx {
     }
 
     async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
-        let mut conn = self.conn.lock().await;
+        let mut conn = self.conn().await?;
         let conn: &mut PgConnection = &mut conn;
         conn.execute(AssertSqlSafe(sql.to_owned()))
             .await
@@ -216,7 +278,7 @@ impl ConnectionTrait for TenantTx {
     }
 
     async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
-        let mut conn = self.conn.lock().await;
+        let mut conn = self.conn().await?;
         let conn: &mut PgConnection = &mut conn;
         bound(&stmt)
             .fetch_optional(conn)
@@ -226,7 +288,7 @@ impl ConnectionTrait for TenantTx {
     }
 
     async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
-        let mut conn = self.conn.lock().await;
+        let mut conn = self.conn().await?;
         let conn: &mut PgConnection = &mut conn;
         bound(&stmt)
             .fetch_all(conn)
