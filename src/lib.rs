@@ -77,6 +77,6 @@ pub mod testing {
     };
     pub use crate::mail::{Compose, Context, Kind, outbox};
     pub use crate::oidc::keys::{IdAlg, generate_pem as generate_id_pem};
-    pub use crate::service::{dormant, seed};
+    pub use crate::service::{dormant, seed, webhooks::outbox as webhook_outbox};
     pub use crate::tenancy::{Database, ENTER_SCOPE, ENTER_SET, Scope, TenantTx, posture};
 }

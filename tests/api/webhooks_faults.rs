@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::{
-    helpers::{PA_AGENT, PA_PRINCIPAL, count, exec, smtp::mailing_app, spawn_app_with},
+    helpers::{PA_AGENT, PA_PRINCIPAL, count, exec, smtp::mailing_app, spawn_app, spawn_app_with},
     webhooks::{
         WITHIN, delivering, hook_app,
         receiver::{Answer, Receiver, verified_by_standardwebhooks},
@@ -233,4 +233,18 @@ async fn a_lease_left_by_a_stopped_replica_is_taken_over_and_the_repeat_keeps_it
     let delivered = "SELECT count(*) AS n FROM webhook_events WHERE delivered_at IS NOT NULL";
     crate::helpers::wait_for_count(&owner, delivered, 1).await;
     drop(second);
+}
+
+/// With nothing to deliver, the sender waits its poll interval: the outbox says nothing is due
+/// (`NULL`), not "due now". `greatest(NULL, 0)` is 0 in PostgreSQL, which had every replica
+/// with webhooks on ask the database again at once, without end (found by bench/run's round
+/// trip count: 9 round trips per `GET /auth/me` that sends none).
+#[tokio::test]
+async fn with_nothing_to_deliver_nothing_is_due() {
+    let app = spawn_app().await;
+    let pending = dealergate::testing::webhook_outbox::pending(&app.state.db)
+        .await
+        .unwrap();
+    assert_eq!(pending.next_due_secs, None);
+    assert!(!pending.unnumbered);
 }

@@ -199,7 +199,9 @@ pub async fn pending(db: &Database) -> Result<Pending, AppError> {
     let tx = db.begin_reading(Scope::Platform).await?;
     let pending = Pending::find_by_statement(Statement::from_string(
         DbBackend::Postgres,
-        "SELECT (SELECT greatest(extract(epoch FROM min(e.next_attempt_at) - now()), 0)::float8 \
+        // NULL when nothing is pending (`greatest(NULL, 0)` would be 0: "due now"); a row due
+        // already gives a negative wait, which the sender takes as none
+        "SELECT (SELECT extract(epoch FROM min(e.next_attempt_at) - now())::float8 \
                  FROM webhook_events e JOIN webhook_endpoints w ON w.id = e.endpoint_id \
                  WHERE e.sequence IS NOT NULL AND e.delivered_at IS NULL \
                    AND e.failed_at IS NULL AND w.enabled) AS next_due_secs, \

@@ -121,9 +121,9 @@ impl Sender {
         }
         let pending = outbox::pending(&self.db).await?;
         let poll = self.settings.poll_interval();
-        let mut pause = pending
-            .next_due_secs
-            .map_or(poll, |secs| Duration::from_secs_f64(secs).min(poll));
+        let mut pause = pending.next_due_secs.map_or(poll, |secs| {
+            Duration::try_from_secs_f64(secs.max(0.0)).map_or(poll, |due| due.min(poll))
+        });
         if pending.unnumbered {
             // another replica holds the sequencer: look again soon
             pause = pause.min(Duration::from_millis(200));
