@@ -53,6 +53,7 @@ mod mfa_signup;
 mod migrations;
 mod oauth_clients;
 mod oidc;
+mod one_trip_reads;
 mod open_signup;
 mod operations;
 mod password_reset;
