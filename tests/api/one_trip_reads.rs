@@ -32,10 +32,17 @@ async fn staff(app: &TestApp, token: &str) -> Vec<Value> {
 #[tokio::test]
 async fn a_directory_read_uses_the_read_pool_and_leaves_no_transaction_open() {
     let app = spawn_app().await;
-    let token = app.login_ok(PA_PRINCIPAL.email, PA_PRINCIPAL.password).await.access;
+    let token = app
+        .login_ok(PA_PRINCIPAL.email, PA_PRINCIPAL.password)
+        .await
+        .access;
     let listed = staff(&app, &token).await;
     assert!(listed.len() > 1, "{listed:?}");
-    assert!(listed.iter().all(|u| u["dealership_id"] == listed[0]["dealership_id"]));
+    assert!(
+        listed
+            .iter()
+            .all(|u| u["dealership_id"] == listed[0]["dealership_id"])
+    );
     assert!(listed.iter().all(|u| u.get("password_hash").is_none()));
     let id = listed[1]["id"].as_str().unwrap();
     let one = app.get_as(&format!("/api/v1/users/{id}"), &token).await;
@@ -51,7 +58,10 @@ async fn a_directory_read_uses_the_read_pool_and_leaves_no_transaction_open() {
 #[tokio::test]
 async fn read_connections_killed_under_the_pool_cost_no_request() {
     let app = spawn_app().await;
-    let token = app.login_ok(PA_PRINCIPAL.email, PA_PRINCIPAL.password).await.access;
+    let token = app
+        .login_ok(PA_PRINCIPAL.email, PA_PRINCIPAL.password)
+        .await
+        .access;
     let before = staff(&app, &token).await;
     assert!(read_backends(&app).await.0 >= 1);
     let owner = app.db.owner().await;
@@ -71,10 +81,18 @@ async fn read_connections_killed_under_the_pool_cost_no_request() {
 #[tokio::test]
 async fn with_the_read_pool_off_the_directory_reads_through_the_main_pool() {
     let app = spawn_app_with(|s| s.database.read_connections = 0).await;
-    let token = app.login_ok(PA_PRINCIPAL.email, PA_PRINCIPAL.password).await.access;
+    let token = app
+        .login_ok(PA_PRINCIPAL.email, PA_PRINCIPAL.password)
+        .await
+        .access;
     let listed = staff(&app, &token).await;
     assert!(listed.len() > 1);
     let id = listed[0]["id"].as_str().unwrap();
-    assert_eq!(app.get_as(&format!("/api/v1/users/{id}"), &token).await.status(), 200);
+    assert_eq!(
+        app.get_as(&format!("/api/v1/users/{id}"), &token)
+            .await
+            .status(),
+        200
+    );
     assert_eq!(read_backends(&app).await.0, 0);
 }
