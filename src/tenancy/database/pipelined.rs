@@ -11,20 +11,27 @@
 //! connection is back outside a transaction whatever happened. A cancelled read cannot leave
 //! one open either: the requests are handed to the connection in one poll, all or none.
 //!
-//! Not used through PgBouncer in transaction mode (Debian's 1.18 keeps no prepared statements
-//! across transactions) nor with a URL that requires TLS (this pool speaks plain TCP): there
-//! the read takes the main pool ([`TenantTx::rows`](super::TenantTx::rows) decides).
+//! Used only where the main pool speaks plain TCP too: a URL that says `sslmode=disable` (a
+//! local cluster, a sidecar), with no `PGSSLMODE` in the environment. This pool has no TLS, and
+//! with `prefer` (or no `sslmode`) sqlx upgrades to TLS when the server offers it, which plain
+//! TCP here would silently undo. Not used through PgBouncer in transaction mode either (Debian's
+//! 1.18 keeps no prepared statements across transactions). There, and after a statement that
+//! the login role cannot prepare outside its runtime role (a schema without `USAGE` for
+//! `PUBLIC`), the read takes the main pool ([`TenantTx::rows`](super::TenantTx::rows) decides).
 
 use std::{
     str::FromStr,
-    sync::atomic::{AtomicBool, Ordering},
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
     time::Duration,
 };
 
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime, Timeouts};
 use sea_orm::{DbErr, RuntimeErr, Statement};
 use sea_query_postgres::{PostgresValue, PostgresValues};
-use tokio::time::{Instant, sleep_until, timeout_at};
+use tokio::time::{Instant, sleep, timeout, timeout_at};
 use tokio_postgres::{Config, NoTls, Row, config::SslMode, types::ToSql};
 
 use super::{ENTER_SCOPE, ENTER_SET, Scope};
@@ -37,6 +44,11 @@ const ROLLBACK: &str = "ROLLBACK";
 #[derive(Clone)]
 pub(super) struct Pipelined {
     pool: Pool,
+    /// The server's cap on a statement (plus the opening's bound): a read still waiting after
+    /// it is abandoned, as nothing else would bound a network gone silent mid-read.
+    cap: Option<Duration>,
+    /// Cleared when the login role cannot prepare a statement: reads take the main pool.
+    usable: Arc<AtomicBool>,
 }
 
 impl Pipelined {
@@ -47,9 +59,17 @@ impl Pipelined {
             return None;
         }
         let mut config = match Config::from_str(settings.url.expose()) {
-            Ok(config) if config.get_ssl_mode() != SslMode::Require => config,
+            Ok(config)
+                if config.get_ssl_mode() == SslMode::Disable
+                    && std::env::var_os("PGSSLMODE").is_none() =>
+            {
+                config
+            }
             Ok(_) => {
-                tracing::info!("reads in one round trip are off: the database URL requires TLS");
+                tracing::info!(
+                    "reads in one round trip are off: the database URL does not say sslmode=disable \
+                     (the main pool may use TLS; the read pool has none)"
+                );
                 return None;
             }
             Err(err) => {
@@ -62,8 +82,16 @@ impl Pipelined {
             .application_name("dealergate-read");
         if settings.statement_timeout_secs > 0 {
             let ms = settings.statement_timeout_secs.saturating_mul(1000);
-            config.options(format!("-c statement_timeout={ms}"));
+            // after the URL's own `options`, as sqlx adds its own
+            let options = format!(
+                "{} -c statement_timeout={ms}",
+                config.get_options().unwrap_or("")
+            );
+            config.options(options.trim_start());
         }
+        let cap = (settings.statement_timeout_secs > 0).then(|| {
+            Duration::from_secs(settings.statement_timeout_secs) + settings.acquire_timeout()
+        });
         let manager = Manager::from_config(
             config,
             NoTls,
@@ -82,7 +110,11 @@ impl Pipelined {
             .runtime(Runtime::Tokio1)
             .build()
             .ok()?;
-        Some(Self { pool })
+        Some(Self {
+            pool,
+            cap,
+            usable: Arc::new(AtomicBool::new(true)),
+        })
     }
 
     /// `statement`'s rows, read in a transaction of `scope` that opens and ends in the same
@@ -91,19 +123,33 @@ impl Pipelined {
     /// one; after that the statement runs under `statement_timeout`. A connection found dead
     /// (the server restarted or the connection was cut since its last use) is replaced: nothing
     /// ran on it, and a read may run again.
+    /// `None`: this pool cannot serve the read (see the module's notes); take the main pool.
     pub(super) async fn rows(
         &self,
         scope: Scope,
         statement: &Statement,
         within: Duration,
-    ) -> Result<Vec<Row>, DbErr> {
+    ) -> Option<Result<Vec<Row>, DbErr>> {
+        if !self.usable.load(Ordering::Relaxed) {
+            return None;
+        }
         let deadline = Instant::now() + within;
         loop {
             match self.try_rows(scope, statement, deadline).await {
                 Err(err) if err.closed && Instant::now() < deadline => {
                     tracing::debug!(err = err.message, "a pooled read connection was dead");
+                    sleep(Duration::from_millis(10)).await;
                 }
-                other => return other.map_err(Failure::into_db_err),
+                Err(err) if err.unprepared => {
+                    self.usable.store(false, Ordering::Relaxed);
+                    tracing::warn!(
+                        err = err.message,
+                        "reads in one round trip are off: the login role cannot prepare the \
+                         directory's statements outside its runtime role"
+                    );
+                    return None;
+                }
+                other => return Some(other.map_err(Failure::into_db_err)),
             }
         }
     }
@@ -132,7 +178,7 @@ impl Pipelined {
             drop(Object::take(client)); // closed, not returned: its answers are still owed
             return Err(Failure::stalled());
         };
-        let (begin, enter, set, query, rollback) = prepared?;
+        let (begin, enter, set, query, rollback) = prepared.map_err(Failure::unprepared)?;
         let (role, dealership, group) = scope.role_and_tenant();
         let scope_params: [&(dyn ToSql + Sync); 3] = [&role, &dealership, &group];
         let values = statement.values.clone().map(|v| v.0).unwrap_or_default();
@@ -154,11 +200,14 @@ impl Pipelined {
         };
         let outcome = {
             tokio::pin!(read);
-            loop {
-                tokio::select! {
-                    done = &mut read => break Some(done),
-                    _ = sleep_until(deadline), if !begun.load(Ordering::Relaxed) => break None,
-                }
+            match timeout_at(deadline, &mut read).await {
+                Ok(done) => Some(done),
+                // the opening was answered: the statement runs under its own cap
+                Err(_) if begun.load(Ordering::Relaxed) => match self.cap {
+                    Some(cap) => timeout(cap, &mut read).await.ok(),
+                    None => Some(read.await),
+                },
+                Err(_) => None,
             }
         };
         let Some((began, entered, set, rows, ended)) = outcome else {
@@ -182,6 +231,8 @@ impl Pipelined {
 struct Failure {
     closed: bool,
     unavailable: bool,
+    /// The server refused to prepare a statement for want of a privilege or a name (class 42).
+    unprepared: bool,
     message: String,
 }
 
@@ -190,7 +241,16 @@ impl Failure {
         Self {
             closed: false,
             unavailable: true,
-            message: "database did not open a read in time".to_owned(),
+            unprepared: false,
+            message: "database did not answer a read in time".to_owned(),
+        }
+    }
+
+    fn unprepared(err: tokio_postgres::Error) -> Self {
+        let refused = err.code().is_some_and(|c| c.code().starts_with("42"));
+        Self {
+            unprepared: refused,
+            ..Self::from(err)
         }
     }
 
@@ -198,6 +258,7 @@ impl Failure {
         Self {
             closed: false,
             unavailable: true,
+            unprepared: false,
             message: format!("read pool: {err}"),
         }
     }
@@ -222,6 +283,7 @@ impl From<tokio_postgres::Error> for Failure {
         Self {
             closed,
             unavailable: closed || io,
+            unprepared: false,
             message: format!("database: {err}"),
         }
     }

@@ -124,7 +124,11 @@ impl TenantTx {
         let mut conn = self.conn.lock().await;
         if conn.is_none() {
             let begun = self.db.connect_in(self.scope, self.writes).await;
-            *conn = Some(begun.map_err(|err| DbErr::Conn(RuntimeErr::Internal(err.to_string())))?);
+            *conn = Some(begun.map_err(|err| match err {
+                // a lost or refused database stays a 503; anything else keeps its cause
+                AppError::Unavailable(why) => DbErr::Conn(RuntimeErr::Internal(why)),
+                other => DbErr::Custom(format!("{:#}", anyhow::Error::from(other))),
+            })?);
         }
         Ok(MutexGuard::map(conn, |conn| {
             conn.as_mut().expect("a connection was just begun")
@@ -142,11 +146,9 @@ impl TenantTx {
             .as_ref()
             .filter(|_| self.writes == Writes::Never)
             && self.conn.lock().await.is_none()
+            && let Some(read) = pipelined.rows(self.scope, &statement, self.db.within).await
         {
-            let rows = pipelined
-                .rows(self.scope, &statement, self.db.within)
-                .await?;
-            return Ok(rows.into_iter().map(Row::Pipelined).collect());
+            return Ok(read?.into_iter().map(Row::Pipelined).collect());
         }
         let rows = self.query_all_raw(statement).await?;
         Ok(rows.into_iter().map(Row::Pooled).collect())
