@@ -90,10 +90,12 @@ impl Settings {
                 "console.idle_timeout_secs must be at least 60".into(),
             ));
         }
-        if let Some(problem) = self.mail.problems() {
-            return Err(ConfigError::Insecure(problem));
-        }
-        if let Some(problem) = self.webhooks.problems() {
+        let sections = [
+            self.cache.problem(),
+            self.mail.problems(),
+            self.webhooks.problems(),
+        ];
+        if let Some(problem) = sections.into_iter().flatten().next() {
             return Err(ConfigError::Insecure(problem));
         }
         if self.profile != Profile::Prod {
