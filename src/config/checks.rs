@@ -90,12 +90,10 @@ impl Settings {
                 "console.idle_timeout_secs must be at least 60".into(),
             ));
         }
-        let sections = [
-            self.cache.problem(),
-            self.mail.problems(),
-            self.webhooks.problems(),
-        ];
-        if let Some(problem) = sections.into_iter().flatten().next() {
+        if let Some(problem) = self.cache.problem().or_else(|| self.mail.problems()) {
+            return Err(ConfigError::Insecure(problem));
+        }
+        if let Some(problem) = self.webhooks.problems() {
             return Err(ConfigError::Insecure(problem));
         }
         if self.profile != Profile::Prod {
