@@ -42,8 +42,8 @@ impl Application {
         if !posture.is_secure() {
             bail!("refusing to serve: {}", posture.problems.join("; "));
         }
-        let auth = AuthContext::build(&settings.auth).await?;
-        let authz = Authorizer::load(&settings.policies.dir)
+        let auth = AuthContext::build(&settings.auth, &settings.cache).await?;
+        let authz = Authorizer::load(&settings.policies.dir, settings.cache.policy_decisions)
             .await
             .map_err(|reasons| {
                 anyhow::anyhow!(

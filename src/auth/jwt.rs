@@ -1,7 +1,5 @@
 //! Access tokens: EdDSA JWTs with a `kid`, verified with the algorithm pinned.
 
-use std::sync::Arc;
-
 use jsonwebtoken::{Algorithm, Header, Validation, decode, decode_header, encode};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -217,48 +215,6 @@ fn verify_with(
     Ok(claims)
 }
 
-/// Access tokens whose signature was checked already: Ed25519 verification is the costliest
-/// step of an authenticated request, so each token is verified once, and its claims are
-/// served from here until it expires (only genuine tokens are kept, so garbage cannot fill it).
-pub struct VerifiedTokens {
-    cache: moka::sync::Cache<String, Arc<AccessClaims>>,
-}
-
-impl VerifiedTokens {
-    pub fn new(ttl: std::time::Duration) -> Self {
-        Self {
-            cache: moka::sync::Cache::builder()
-                .max_capacity(20_000)
-                .time_to_live(ttl)
-                .build(),
-        }
-    }
-
-    /// [`verify`], remembered.
-    pub fn verify(
-        &self,
-        keys: &KeySet,
-        auth: &AuthSettings,
-        token: &str,
-    ) -> Result<Arc<AccessClaims>, AppError> {
-        if let Some(claims) = self.cache.get(token) {
-            if is_current(&claims, chrono::Utc::now().timestamp()) {
-                return Ok(claims);
-            }
-            self.cache.invalidate(token);
-        }
-        let claims = Arc::new(verify(keys, auth, token)?);
-        self.cache.insert(token.to_owned(), claims.clone());
-        Ok(claims)
-    }
-}
-
-/// The time checks of [`verify`], with the same leeway, for claims verified earlier.
-fn is_current(claims: &AccessClaims, now: i64) -> bool {
-    let leeway = LEEWAY_SECS as i64;
-    claims.exp + leeway >= now && claims.nbf - leeway <= now
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -308,25 +264,5 @@ mod tests {
             verify(&ours, &auth, &token),
             Err(AppError::Unauthenticated)
         ));
-    }
-
-    #[test]
-    fn remembered_tokens_still_expire_and_forgeries_are_not_remembered() {
-        let auth = AuthSettings::default();
-        let keys = KeySet::from_settings(&auth).unwrap();
-        let tokens = VerifiedTokens::new(std::time::Duration::from_secs(60));
-        let token = issue(&keys, &auth, &subject()).unwrap();
-        let first = tokens.verify(&keys, &auth, &token).unwrap();
-        let again = tokens.verify(&keys, &auth, &token).unwrap();
-        assert!(Arc::ptr_eq(&first, &again), "served from the cache");
-
-        let mut forged = token.clone();
-        forged.pop();
-        assert!(tokens.verify(&keys, &auth, &forged).is_err());
-        assert!(tokens.cache.get(&forged).is_none());
-
-        assert!(is_current(&first, first.exp + LEEWAY_SECS as i64));
-        assert!(!is_current(&first, first.exp + LEEWAY_SECS as i64 + 1));
-        assert!(!is_current(&first, first.nbf - LEEWAY_SECS as i64 - 1));
     }
 }

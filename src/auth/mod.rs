@@ -14,17 +14,17 @@ pub mod service_accounts;
 pub mod sessions;
 pub mod throttle;
 pub mod turns;
+pub mod verified;
 
 use std::time::Duration;
 
 use anyhow::Context;
 
-use crate::config::AuthSettings;
+use crate::config::{AuthSettings, CacheSettings};
 
 /// The authentication state of one replica.
 pub struct AuthContext {
     pub keys: keys::KeySet,
-    pub tokens: jwt::VerifiedTokens,
     pub rotation: refresh_token::RotationKey,
     pub sessions: sessions::SessionCache,
     /// Verified against when an email is unknown, so that costs the same as a wrong password.
@@ -36,7 +36,7 @@ pub struct AuthContext {
 }
 
 impl AuthContext {
-    pub async fn build(auth: &AuthSettings) -> anyhow::Result<Self> {
+    pub async fn build(auth: &AuthSettings, caches: &CacheSettings) -> anyhow::Result<Self> {
         let keys = keys::KeySet::from_settings(auth).context("loading the signing keys")?;
         if keys.ephemeral {
             tracing::warn!(
@@ -52,9 +52,11 @@ impl AuthContext {
         let mfa = mfa::SecretBox::configured(&auth.mfa)?;
         Ok(Self {
             keys,
-            tokens: jwt::VerifiedTokens::new(Duration::from_secs(auth.access_token_ttl_secs)),
             rotation,
-            sessions: sessions::SessionCache::new(Duration::from_secs(auth.session_cache_ttl_secs)),
+            sessions: sessions::SessionCache::new(
+                Duration::from_secs(auth.session_cache_ttl_secs),
+                caches,
+            ),
             dummy_hash,
             mfa,
             turns: turns::Turns::default(),

@@ -88,7 +88,8 @@ pub async fn authenticate(
     if token.starts_with(service_accounts::KEY_PREFIX) {
         return authenticate_key(auth, db, token).await;
     }
-    let claims = auth.tokens.verify(&auth.keys, settings, token)?;
+    let tokens = auth.sessions.tokens();
+    let claims = tokens.verify(&auth.keys, settings, token)?;
     if claims.sa {
         return authenticate_machine_token(auth, db, &claims).await;
     }
@@ -127,6 +128,8 @@ pub async fn authenticate(
         }),
         _ => {
             tracing::debug!(sid = %claims.sid, "access token of a revoked or stale session");
+            // verified again just now: it must not stay to fill the cache until it expires
+            tokens.forget(token);
             Err(AppError::Unauthenticated)
         }
     }

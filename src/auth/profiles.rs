@@ -25,10 +25,10 @@ pub struct ProfileCache {
 }
 
 impl ProfileCache {
-    pub(super) fn new(ttl: Duration, freshness: Freshness) -> Self {
+    pub(super) fn new(ttl: Duration, capacity: u64, freshness: Freshness) -> Self {
         Self {
             cache: Cache::builder()
-                .max_capacity(100_000)
+                .max_capacity(capacity)
                 .time_to_live(ttl)
                 .support_invalidation_closures()
                 .build(),
@@ -127,7 +127,7 @@ mod tests {
     }
 
     fn listening() -> SessionCache {
-        let sessions = SessionCache::new(Duration::from_secs(60));
+        let sessions = SessionCache::new(Duration::from_secs(60), &Default::default());
         sessions.set_listening(true);
         sessions
     }
@@ -189,7 +189,7 @@ mod tests {
 
     #[tokio::test]
     async fn nothing_is_cached_while_not_listening_and_listening_again_starts_empty() {
-        let sessions = SessionCache::new(Duration::from_secs(60));
+        let sessions = SessionCache::new(Duration::from_secs(60), &Default::default());
         let alice = Uuid::now_v7();
         load(&sessions, alice, "Alice").await;
         assert_eq!(cached(&sessions, alice).await, None, "loaded again");

@@ -117,19 +117,20 @@ pub struct MachineCache {
 const USE_RECORDED_EVERY: Duration = Duration::from_secs(60);
 
 impl MachineCache {
-    pub(super) fn new(ttl: Duration, freshness: Freshness) -> Self {
+    /// At most `capacity` keys, as many last-use gates and as many accounts' limiters.
+    pub(super) fn new(ttl: Duration, capacity: u64, freshness: Freshness) -> Self {
         Self {
             keys: Cache::builder()
-                .max_capacity(100_000)
+                .max_capacity(capacity)
                 .time_to_live(ttl)
                 .support_invalidation_closures()
                 .build(),
             used: moka::sync::Cache::builder()
-                .max_capacity(100_000)
+                .max_capacity(capacity)
                 .time_to_live(USE_RECORDED_EVERY)
                 .build(),
             limits: moka::sync::Cache::builder()
-                .max_capacity(100_000)
+                .max_capacity(capacity)
                 .time_to_idle(Duration::from_secs(120))
                 .build(),
             freshness,
@@ -226,7 +227,7 @@ mod tests {
 
     #[test]
     fn the_limit_refuses_past_the_quota_with_a_wait() {
-        let cache = MachineCache::new(Duration::from_secs(60), Freshness::default());
+        let cache = MachineCache::new(Duration::from_secs(60), 100, Freshness::default());
         let id = Uuid::now_v7();
         assert!(cache.take(id, 2).is_ok() && cache.take(id, 2).is_ok());
         assert!(cache.take(id, 2).unwrap_err() >= 1);

@@ -22,8 +22,8 @@ use moka::future::Cache;
 use sea_orm::{DbBackend, FromQueryResult, Statement};
 use uuid::Uuid;
 
-use super::{profiles::ProfileCache, service_accounts::MachineCache};
-use crate::{domain::Role, error::AppError, tenancy::TenantTx};
+use super::{profiles::ProfileCache, service_accounts::MachineCache, verified::VerifiedTokens};
+use crate::{config::CacheSettings, domain::Role, error::AppError, tenancy::TenantTx};
 
 pub use super::revoked::{CHANNEL, Revoked, publish};
 
@@ -146,22 +146,30 @@ pub struct SessionCache {
     cache: Cache<Uuid, SessionState>,
     profiles: ProfileCache,
     machines: MachineCache,
+    tokens: VerifiedTokens,
     freshness: Freshness,
 }
 
 impl SessionCache {
-    pub fn new(ttl: Duration) -> Self {
+    /// Entries live at most `ttl`; each cache holds at most what `caches` says.
+    pub fn new(ttl: Duration, caches: &CacheSettings) -> Self {
         let freshness = Freshness::default();
         Self {
             cache: Cache::builder()
-                .max_capacity(100_000)
+                .max_capacity(caches.sessions)
                 .time_to_live(ttl)
                 .support_invalidation_closures()
                 .build(),
-            profiles: ProfileCache::new(ttl, freshness.sibling()),
-            machines: MachineCache::new(ttl, freshness.sibling()),
+            profiles: ProfileCache::new(ttl, caches.profiles, freshness.sibling()),
+            machines: MachineCache::new(ttl, caches.service_account_keys, freshness.sibling()),
+            tokens: VerifiedTokens::new(caches.tokens),
             freshness,
         }
+    }
+
+    /// Access tokens verified already, dropped by the same notices.
+    pub fn tokens(&self) -> &VerifiedTokens {
+        &self.tokens
     }
 
     /// The state of session `sid`, from the cache or from `load` (`None`: no such session).
@@ -186,6 +194,7 @@ impl SessionCache {
     /// Drops what `what` makes stale. Called for every notice, this replica's own included.
     pub async fn apply(&self, what: Revoked) {
         self.machines.apply(what).await;
+        self.tokens.apply(what);
         if !matches!(what, Revoked::Profile(_)) {
             self.freshness.bump();
         }
@@ -227,6 +236,7 @@ impl SessionCache {
         self.cache.invalidate_all();
         self.profiles.clear();
         self.machines.clear();
+        self.tokens.clear();
         self.freshness.bump();
         self.freshness.listening.store(listening, Ordering::Release);
     }
@@ -255,7 +265,7 @@ mod tests {
 
     #[tokio::test]
     async fn revocations_drop_exactly_the_affected_sessions() {
-        let cache = SessionCache::new(Duration::from_secs(60));
+        let cache = SessionCache::new(Duration::from_secs(60), &CacheSettings::default());
         cache.set_listening(true);
         let (alice, bob, dealership) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
         let sessions = [Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7()];
@@ -293,7 +303,7 @@ mod tests {
     /// its session: that notice says nothing about sessions, so the load is still cached.
     #[tokio::test]
     async fn a_profile_notice_during_a_session_load_does_not_stop_it_being_cached() {
-        let cache = SessionCache::new(Duration::from_secs(60));
+        let cache = SessionCache::new(Duration::from_secs(60), &CacheSettings::default());
         cache.set_listening(true);
         let (alice, sid) = (Uuid::now_v7(), Uuid::now_v7());
         let notice = cache.clone();
@@ -324,7 +334,7 @@ mod tests {
 
     #[tokio::test]
     async fn nothing_is_cached_while_not_listening() {
-        let cache = SessionCache::new(Duration::from_secs(60));
+        let cache = SessionCache::new(Duration::from_secs(60), &CacheSettings::default());
         let sid = Uuid::now_v7();
         cache
             .state(sid, async { Ok(Some(state(Uuid::now_v7(), None))) })

@@ -133,7 +133,9 @@ impl Policy {
         }
         Ok(Policy {
             enforcer,
-            decisions: Cache::builder().max_capacity(10_000).build(),
+            decisions: Cache::builder()
+                .max_capacity(self.decisions.policy().max_capacity().unwrap_or(10_000))
+                .build(),
             rows: self.rows.clone(),
             model_text: self.model_text.clone(),
             roles: Arc::new(roles),

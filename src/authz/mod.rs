@@ -165,18 +165,22 @@ pub struct Authorizer {
     reloading: tokio::sync::Mutex<()>,
     /// Why the last reload was refused, until one succeeds.
     last_error: RwLock<Option<String>>,
+    /// How many decisions each policy caches.
+    decisions: u64,
 }
 
 impl Authorizer {
-    /// Loads and checks the policy in `dir`; a broken policy stops start-up.
-    pub async fn load(dir: &Path) -> Result<Self, Vec<String>> {
-        let policy = Policy::load(dir).await?;
+    /// Loads and checks the policy in `dir`; a broken policy stops start-up. Each policy
+    /// caches up to `decisions` decisions.
+    pub async fn load(dir: &Path, decisions: u64) -> Result<Self, Vec<String>> {
+        let policy = Policy::load(dir).await?.bounded(decisions);
         crate::metrics::metrics().policy_loaded(&policy.hash);
         Ok(Self {
             dir: dir.to_owned(),
             current: RwLock::new(Arc::new(policy)),
             reloading: tokio::sync::Mutex::new(()),
             last_error: RwLock::new(None),
+            decisions,
         })
     }
 
@@ -233,6 +237,7 @@ impl Authorizer {
         let before = self.policy();
         let loaded = match Policy::load(&self.dir).await {
             Ok(files) => files
+                .bounded(self.decisions)
                 .with_roles(before.roles.to_vec())
                 .await
                 .map_err(|e| vec![e]),

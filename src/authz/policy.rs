@@ -31,6 +31,12 @@ pub struct Policy {
 const FILES: [&str; 3] = ["model.conf", "policy.csv", "tests.csv"];
 
 impl Policy {
+    /// The same policy, its decisions cached up to `decisions` entries (`cache.policy_decisions`).
+    pub(super) fn bounded(mut self, decisions: u64) -> Self {
+        self.decisions = Cache::builder().max_capacity(decisions).build();
+        self
+    }
+
     /// Reads and checks `dir`; every reason it is unusable, or the policy.
     pub async fn load(dir: &Path) -> Result<Self, Vec<String>> {
         let mut texts = Vec::new();

@@ -201,7 +201,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         print!("{}", settings.to_redacted_toml());
         return Ok(());
     }
-    telemetry::init(&settings);
+    // flushes the queued log lines when `run` returns
+    let _log = telemetry::init(&settings);
     // before `serve` seeds or `admin create-user` hashes, so they use the configured workers
     crate::auth::password::configure(&settings.auth.hashing)?;
     match command {

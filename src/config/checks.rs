@@ -90,7 +90,7 @@ impl Settings {
                 "console.idle_timeout_secs must be at least 60".into(),
             ));
         }
-        if let Some(problem) = self.mail.problems() {
+        if let Some(problem) = self.cache.problem().or_else(|| self.mail.problems()) {
             return Err(ConfigError::Insecure(problem));
         }
         if let Some(problem) = self.webhooks.problems() {

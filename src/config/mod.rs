@@ -9,6 +9,7 @@
 mod accounts;
 mod audit;
 mod auth;
+mod cache;
 mod checks;
 mod console;
 mod database;
@@ -34,6 +35,7 @@ use serde::{Deserialize, Serialize};
 pub use accounts::AccountSettings;
 pub use audit::AuditSettings;
 pub use auth::{AuthSettings, HashingSettings, LockoutSettings, MfaSettings, OpenSignupSettings};
+pub use cache::CacheSettings;
 pub use console::ConsoleSettings;
 pub use database::{DEV_DATABASE_URL, DatabaseSettings};
 pub use http::HttpSettings;
@@ -94,6 +96,8 @@ pub struct Settings {
     pub webhooks: WebhookSettings,
     #[serde(default)]
     pub accounts: AccountSettings,
+    #[serde(default)]
+    pub cache: CacheSettings,
 }
 
 mod defaults {
@@ -124,6 +128,7 @@ impl Default for Settings {
             service_accounts: ServiceAccountSettings::default(),
             webhooks: WebhookSettings::default(),
             accounts: AccountSettings::default(),
+            cache: CacheSettings::default(),
         }
     }
 }

@@ -33,7 +33,12 @@ pub struct Bearer {
 /// The live access token `token` is, or `None`.
 pub async fn resolve(state: &AppState, token: &str) -> Result<Option<Bearer>, AppError> {
     let auth = &state.settings.auth;
-    if let Ok(claims) = state.auth.tokens.verify(&state.auth.keys, auth, token) {
+    if let Ok(claims) = state
+        .auth
+        .sessions
+        .tokens()
+        .verify(&state.auth.keys, auth, token)
+    {
         let principal = match authenticate(&state.auth, auth, &state.db, token).await {
             Ok(principal) if principal.service_account.is_none() => principal,
             // a service account's token names no person: no userinfo, inactive to introspection

@@ -33,13 +33,13 @@ impl<'a> MakeWriter<'a> for Captured {
 #[tokio::test]
 async fn no_password_hash_token_or_key_appears_in_the_server_log() {
     let log = Captured::default();
-    tracing_subscriber::fmt()
+    // the prod format (telemetry.rs): json-subscriber, the request span's fields in `span`
+    json_subscriber::fmt()
         .with_env_filter("trace,hyper=debug,h2=debug,rustls=debug,tokio=debug,runtime=debug")
         .with_writer(log.clone())
-        .with_ansi(false)
-        .json()
         .flatten_event(true)
         .with_current_span(true)
+        .with_span_list(false)
         .try_init()
         .expect("this test owns the process's subscriber");
 

@@ -39,6 +39,8 @@ async fn a_logout_on_one_replica_kills_the_token_on_another_within_a_second() {
         b.get_as("/api/v1/auth/me", &tokens.access).await.status(),
         200
     );
+    let verified = b.state.auth.sessions.tokens();
+    assert!(verified.holds(&tokens.access), "B verified the token once");
 
     assert_eq!(
         a.post_as("/api/v1/auth/logout", &tokens.access)
@@ -46,10 +48,23 @@ async fn a_logout_on_one_replica_kills_the_token_on_another_within_a_second() {
             .status(),
         204
     );
+    // the notice alone drops it from B's verified tokens, no request to B needed
+    let started = Instant::now();
+    while verified.holds(&tokens.access) {
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "replica B still holds the verified token"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     let took = time_until_refused(&b, &tokens.access).await;
     assert!(
         took < Duration::from_secs(1),
         "replica B refused it after {took:?}"
+    );
+    assert!(
+        !verified.holds(&tokens.access),
+        "a refused token is verified again but not kept"
     );
 }
 
