@@ -115,12 +115,8 @@ async fn deliveries_are_signed_per_standard_webhooks_and_carry_no_other_tenants_
     }
 
     // the log shows each attempt
-    let log: Vec<Value> = app
-        .get_as(&format!("/api/v1/webhooks/{id}/deliveries"), &pa)
-        .await
-        .json()
-        .await
-        .unwrap();
+    // an attempt is logged after its answer came back: wait for the second one's row
+    let log = wait_for_log(&app, &pa, id, 2).await;
     assert_eq!(log.len(), 2);
     assert!(log.iter().all(|d| d["status"] == 204 && d["attempt"] == 1));
 
@@ -211,4 +207,33 @@ async fn a_rolled_back_change_sends_nothing() {
     assert_eq!(got[0].json()["data"]["action"], "user.updated");
     let events = count(&owner, "SELECT count(*) AS n FROM webhook_events").await;
     assert_eq!(events, 1);
+}
+
+pub async fn deliveries(app: &crate::helpers::TestApp, token: &str, id: Uuid) -> Vec<Value> {
+    app.get_as(&format!("/api/v1/webhooks/{id}/deliveries"), token)
+        .await
+        .json()
+        .await
+        .unwrap()
+}
+
+/// Polls the endpoint's log until it has `n` attempts.
+pub async fn wait_for_log(
+    app: &crate::helpers::TestApp,
+    token: &str,
+    id: Uuid,
+    n: usize,
+) -> Vec<Value> {
+    let deadline = std::time::Instant::now() + WITHIN;
+    loop {
+        let log = deliveries(app, token, id).await;
+        if log.len() >= n {
+            return log;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{n} attempts not logged: {log:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }

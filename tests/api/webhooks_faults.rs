@@ -13,40 +13,11 @@ use uuid::Uuid;
 use crate::{
     helpers::{PA_AGENT, PA_PRINCIPAL, count, exec, smtp::mailing_app, spawn_app, spawn_app_with},
     webhooks::{
-        WITHIN, delivering, hook_app,
+        WITHIN, deliveries, delivering, hook_app,
         receiver::{Answer, Receiver, verified_by_standardwebhooks},
-        register, rename,
+        register, rename, wait_for_log,
     },
 };
-
-async fn deliveries(app: &crate::helpers::TestApp, token: &str, id: Uuid) -> Vec<Value> {
-    app.get_as(&format!("/api/v1/webhooks/{id}/deliveries"), token)
-        .await
-        .json()
-        .await
-        .unwrap()
-}
-
-/// Polls the endpoint's log until it has `n` attempts.
-async fn wait_for_log(
-    app: &crate::helpers::TestApp,
-    token: &str,
-    id: Uuid,
-    n: usize,
-) -> Vec<Value> {
-    let deadline = std::time::Instant::now() + WITHIN;
-    loop {
-        let log = deliveries(app, token, id).await;
-        if log.len() >= n {
-            return log;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "{n} attempts not logged: {log:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
 
 #[tokio::test]
 async fn a_failing_receiver_is_retried_then_disabled_and_the_principals_are_mailed() {
