@@ -4,11 +4,8 @@
 //! allowed (the receiver counts no hit); a replica that stops holding a lease loses no event.
 //! Receivers listen on 127.0.0.1 only; nothing is sent anywhere else.
 
-use std::time::Duration;
-
 use reqwest::Method;
 use serde_json::{Value, json};
-use uuid::Uuid;
 
 use crate::{
     helpers::{PA_AGENT, PA_PRINCIPAL, count, exec, smtp::mailing_app, spawn_app, spawn_app_with},
